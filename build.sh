@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# dqemu-native build entry point.
+#   ./build.sh [build]   install missing tools, publish the NativeAOT binary to ./dqemu-native, build guests
+#   ./build.sh run       build, then run the demo guest (build/guests/demo) under ./dqemu-native
+#   ./build.sh test      build, then run the xunit tests (tests/Dqemu.Tests)
+#   ./build.sh bench     build, then bench/compare.sh (native vs qemu-aarch64 vs dqemu-native)
+#   ./build.sh clean     remove build outputs
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+need_dotnet() {
+    if ! command -v dotnet >/dev/null 2>&1; then
+        echo "error: 'dotnet' (.NET 10 SDK) not found on PATH" >&2
+        exit 1
+    fi
+}
+
+do_build() {
+    toolchains/install.sh
+    need_dotnet
+    echo "== dotnet publish src/Runtime (NativeAOT)"
+    dotnet publish src/Runtime/Runtime.csproj -c Release -o out/ --nologo
+    if [ ! -f out/dqemu-native ]; then
+        echo "error: out/dqemu-native was not produced by dotnet publish" >&2
+        exit 1
+    fi
+    cp -f out/dqemu-native ./dqemu-native.tmp
+    mv -f ./dqemu-native.tmp ./dqemu-native
+    chmod +x ./dqemu-native
+    echo "== guests"
+    toolchains/build-guests.sh
+}
+
+do_clean() {
+    rm -rf out build ./dqemu-native ./dqemu-native.tmp
+    find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + 2>/dev/null || true
+    echo "clean"
+}
+
+cmd=${1:-build}
+case "$cmd" in
+    build)
+        do_build
+        ;;
+    run)
+        do_build
+        echo "== ./dqemu-native build/guests/demo hello world"
+        set +e
+        ./dqemu-native build/guests/demo hello world
+        rc=$?
+        set -e
+        echo "== exit status $rc"
+        exit $rc
+        ;;
+    test)
+        do_build
+        echo "== dotnet test tests/Dqemu.Tests"
+        dotnet test tests/Dqemu.Tests/Dqemu.Tests.csproj -c Release --nologo \
+            --logger "console;verbosity=normal"
+        ;;
+    bench)
+        do_build
+        bench/compare.sh
+        ;;
+    clean)
+        do_clean
+        ;;
+    -h|--help|help)
+        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+        ;;
+    *)
+        echo "usage: $0 [build|run|test|bench|clean]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,1 @@
+namespace Dqemu.Dsm; public static class DsmInfo { public const string Name = "dsm"; }

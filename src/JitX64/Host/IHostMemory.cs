@@ -1,0 +1,35 @@
+namespace Dqemu.JitX64.Host;
+
+[Flags]
+public enum HostProtection
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    Execute = 4,
+    ReadWrite = Read | Write,
+    ReadExecute = Read | Execute,
+    All = Read | Write | Execute,
+}
+
+/// <summary>
+/// The host operating system's virtual memory, as the translator and the guest address space need it.
+/// Linux implements it with mmap/mprotect; another host would add its own implementation here.
+/// </summary>
+public interface IHostMemory
+{
+    /// <summary>Reserves address space with no access and no backing commitment.</summary>
+    nint Reserve(ulong size);
+
+    /// <summary>Maps fresh zeroed memory at a fixed address inside a reservation with the given access.</summary>
+    void Commit(nint address, ulong size, HostProtection protection);
+
+    void Protect(nint address, ulong size, HostProtection protection);
+
+    /// <summary>Returns a range to the reserved, inaccessible state, discarding its contents.</summary>
+    void Decommit(nint address, ulong size);
+
+    void Release(nint address, ulong size);
+
+    int PageSize { get; }
+}

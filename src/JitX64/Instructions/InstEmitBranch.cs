@@ -1,0 +1,80 @@
+using Dqemu.JitX64.Decoders;
+using Dqemu.JitX64.Translation;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+public static partial class InstEmit
+{
+    public static void B(EmitterContext ctx, uint op)
+        => ctx.BranchTo(ctx.Pc + (ulong)(SignExtend(op & 0x3ffffff, 26) * 4));
+
+    public static void Bl(EmitterContext ctx, uint op)
+    {
+        ctx.StoreXImm(30, ctx.Pc + 4);
+        B(ctx, op);
+    }
+
+    public static void B_Cond(EmitterContext ctx, uint op)
+    {
+        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
+        int cond = (int)(op & 15);
+        if (cond >= 14) ctx.BranchTo(target);
+        else ctx.BranchIf(cond, target);
+    }
+
+    public static void Cbz(EmitterContext ctx, uint op) => CompareAndBranch(ctx, op, nonZero: false);
+    public static void Cbnz(EmitterContext ctx, uint op) => CompareAndBranch(ctx, op, nonZero: true);
+
+    private static void CompareAndBranch(EmitterContext ctx, uint op, bool nonZero)
+    {
+        var a = ctx.Asm;
+        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
+        int rt = Rd(op);
+        var taken = a.CreateLabel();
+        if (rt == 31)
+        {
+            if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
+            return;
+        }
+        if (Sf(op)) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
+        if (nonZero) a.jne(taken); else a.je(taken);
+        ctx.BranchOnLabel(taken, target);
+    }
+
+    public static void Tbz(EmitterContext ctx, uint op) => TestBitAndBranch(ctx, op, nonZero: false);
+    public static void Tbnz(EmitterContext ctx, uint op) => TestBitAndBranch(ctx, op, nonZero: true);
+
+    private static void TestBitAndBranch(EmitterContext ctx, uint op, bool nonZero)
+    {
+        var a = ctx.Asm;
+        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 14), 14) * 4);
+        int bit = (int)((Bits(op, 31, 1) << 5) | Bits(op, 19, 5));
+        int rt = Rd(op);
+        if (rt == 31)
+        {
+            if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
+            return;
+        }
+        var taken = a.CreateLabel();
+        a.bt(EmitterContext.X(rt), (byte)bit);
+        if (nonZero) a.jb(taken); else a.jae(taken);
+        ctx.BranchOnLabel(taken, target);
+    }
+
+    public static void Br(EmitterContext ctx, uint op)
+    {
+        ctx.LoadX(rax, Rn(op));
+        ctx.BranchIndirect(rax);
+    }
+
+    public static void Blr(EmitterContext ctx, uint op)
+    {
+        ctx.LoadX(rax, Rn(op)); // read before writing X30: BLR X30 branches to the old value
+        ctx.StoreXImm(30, ctx.Pc + 4);
+        ctx.BranchIndirect(rax);
+    }
+
+    public static void Ret(EmitterContext ctx, uint op) => Br(ctx, op);
+}

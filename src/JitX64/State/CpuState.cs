@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+
+namespace Dqemu.JitX64.State;
+
+/// <summary>
+/// One guest thread's architectural state. Generated code addresses every field through
+/// <see cref="CpuOffsets"/>; the part before <see cref="CpuOffsets.ShippedSize"/> is position-independent
+/// so another node can take it byte for byte (DESIGN.md invariant 4). The tail is host-local.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = CpuOffsets.Size)]
+public unsafe struct CpuState
+{
+    [FieldOffset(CpuOffsets.X0)] public fixed ulong X[32]; // X[31] is SP
+    [FieldOffset(CpuOffsets.Pc)] public ulong Pc;
+    [FieldOffset(CpuOffsets.Nzcv)] public uint NzcvHost;
+    [FieldOffset(CpuOffsets.Fpcr)] public uint Fpcr;
+    [FieldOffset(CpuOffsets.Fpsr)] public uint Fpsr;
+    [FieldOffset(CpuOffsets.Tpidr)] public ulong Tpidr;
+    [FieldOffset(CpuOffsets.ExclAddr)] public ulong ExclAddr;
+    [FieldOffset(CpuOffsets.ExclValue)] public ulong ExclValue0;
+    [FieldOffset(CpuOffsets.ExclValue + 8)] public ulong ExclValue1;
+    [FieldOffset(CpuOffsets.ExclSize)] public int ExclSize;
+    [FieldOffset(CpuOffsets.V0)] public fixed ulong V[64]; // V[2n] low, V[2n+1] high
+
+    // host-local tail
+    [FieldOffset(CpuOffsets.MemBase)] public ulong MemBase;
+    [FieldOffset(CpuOffsets.ExitRequest)] public int ExitRequest;
+    [FieldOffset(CpuOffsets.LinkSite)] public ulong LinkSite;
+    [FieldOffset(CpuOffsets.FaultAddr)] public ulong FaultAddr;
+    [FieldOffset(CpuOffsets.JumpCache)] public ulong JumpCache;
+    [FieldOffset(CpuOffsets.AddrMask)] public ulong AddrMask;
+    [FieldOffset(CpuOffsets.BlocksRun)] public ulong BlocksRun;
+    [FieldOffset(CpuOffsets.HelperScratch)] public ulong HelperScratch;
+    [FieldOffset(CpuOffsets.Mxcsr)] public uint Mxcsr;
+
+    public ulong Sp { get => X[31]; set => X[31] = value; }
+
+    /// <summary>NZCV in the architectural layout (bits 31..28).</summary>
+    public uint Nzcv
+    {
+        get => Flags.HostToArm(NzcvHost);
+        set => NzcvHost = Flags.ArmToHost(value);
+    }
+}
+
+public static class CpuOffsets
+{
+    public const int X0 = 0;
+    public const int Sp = 31 * 8;
+    public const int Pc = 256;
+    public const int Nzcv = 264;
+    public const int Fpcr = 268;
+    public const int Fpsr = 272;
+    public const int Tpidr = 280;
+    public const int ExclAddr = 288;
+    public const int ExclValue = 296;
+    public const int ExclSize = 312;
+    public const int V0 = 320;
+    public const int ShippedSize = V0 + 32 * 16; // 832
+
+    public const int MemBase = 832;
+    public const int ExitRequest = 840;
+    public const int LinkSite = 848;
+    public const int FaultAddr = 856;
+    public const int JumpCache = 864;
+    public const int AddrMask = 872;
+    public const int BlocksRun = 880;
+    public const int HelperScratch = 888;
+    /// <summary>Host MXCSR derived from FPCR (rounding mode, flush-to-zero); loaded on every entry.</summary>
+    public const int Mxcsr = 896;
+    public const int DefaultMxcsr = 0x1F80;
+    public const int Size = 1024;
+
+    public static int Xn(int n) => X0 + n * 8;
+    public static int Vn(int n) => V0 + n * 16;
+}
+
+/// <summary>
+/// NZCV is kept in the layout LAHF/SETO produce (N=bit 15, Z=14, C=8, V=0) with C inverted, i.e. the
+/// x86 borrow convention, so that a compare followed by B.cond needs no fix-up and every A64 condition
+/// maps onto one x86 condition code after "add al,0x7f; sahf".
+/// </summary>
+public static class Flags
+{
+    public const uint HostN = 1u << 15, HostZ = 1u << 14, HostNotC = 1u << 8, HostV = 1u;
+
+    public static uint ArmToHost(uint nzcv)
+    {
+        uint h = 0x0200; // LAHF's bit 1 is always set
+        if ((nzcv & (1u << 31)) != 0) h |= HostN;
+        if ((nzcv & (1u << 30)) != 0) h |= HostZ;
+        if ((nzcv & (1u << 29)) == 0) h |= HostNotC;
+        if ((nzcv & (1u << 28)) != 0) h |= HostV;
+        return h;
+    }
+
+    public static uint HostToArm(uint h)
+    {
+        uint n = 0;
+        if ((h & HostN) != 0) n |= 1u << 31;
+        if ((h & HostZ) != 0) n |= 1u << 30;
+        if ((h & HostNotC) == 0) n |= 1u << 29;
+        if ((h & HostV) != 0) n |= 1u << 28;
+        return n;
+    }
+}

@@ -1,0 +1,56 @@
+using Dqemu.JitX64.State;
+
+namespace Dqemu.JitX64.Translation;
+
+/// <summary>
+/// Runs a guest thread's translated code until something other than control flow needs the caller
+/// (a syscall, a fault, an undefined instruction, an interrupt request). Branch exits are linked here and
+/// jump-cache misses refilled, so the caller's loop only sees events.
+/// </summary>
+public sealed unsafe class BlockRunner
+{
+    private readonly Translator _translator;
+    private readonly JumpCache _jumpCache = new();
+
+    public long Entries;
+    public long LinkExits;
+    public long IndirectMisses;
+
+    public BlockRunner(Translator translator) => _translator = translator;
+
+    public JumpCache JumpCache => _jumpCache;
+
+    /// <summary>Prepares the host-local fields of <paramref name="cpu"/> for this runner.</summary>
+    public void Attach(CpuState* cpu)
+    {
+        cpu->JumpCache = (ulong)_jumpCache.Address;
+        if (cpu->Mxcsr == 0) cpu->Mxcsr = CpuOffsets.DefaultMxcsr;
+        if (cpu->NzcvHost == 0) cpu->NzcvHost = Flags.ArmToHost(0);
+    }
+
+    public ExitReason Run(CpuState* cpu)
+    {
+        nint code = _translator.GetOrTranslate(cpu->Pc);
+        while (true)
+        {
+            Entries++;
+            var reason = (ExitReason)_translator.Stubs.Run(cpu, code);
+            switch (reason)
+            {
+                case ExitReason.Branch:
+                    LinkExits++;
+                    code = _translator.GetOrTranslate(cpu->Pc);
+                    _translator.Link(cpu->LinkSite, code);
+                    cpu->LinkSite = 0;
+                    break;
+                case ExitReason.Indirect:
+                    IndirectMisses++;
+                    code = _translator.GetOrTranslate(cpu->Pc);
+                    _jumpCache.Set(cpu->Pc, code);
+                    break;
+                default:
+                    return reason;
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Dqemu.JitX64.Host;
+using Iced.Intel;
+
+namespace Dqemu.JitX64.Translation;
+
+/// <summary>
+/// Executable memory for translated blocks and the map from guest PC to host code. Lookups are lock-free
+/// (a concurrent dictionary); placing code takes a lock, so threads may translate while others run.
+/// </summary>
+public sealed unsafe class CodeCache
+{
+    private readonly IHostMemory _host;
+    private readonly byte* _base;
+    private readonly ulong _size;
+    private ulong _used;
+    private ulong _committed;
+    private readonly object _placeLock = new();
+    private readonly ConcurrentDictionary<ulong, nint> _blocks = new();
+    private readonly BufferWriter _writer = new();
+
+    public CodeCache(IHostMemory host, ulong size)
+    {
+        _host = host;
+        _size = size;
+        _base = (byte*)host.Reserve(size);
+    }
+
+    public nint Base => (nint)_base;
+    public ulong Size => _size;
+    public ulong Used => _used;
+    public int BlockCount => _blocks.Count;
+
+    public bool Contains(ulong hostAddress) => hostAddress >= (ulong)_base && hostAddress < (ulong)_base + _size;
+
+    public nint Lookup(ulong guestPc) => _blocks.TryGetValue(guestPc, out var p) ? p : 0;
+
+    internal void Publish(ulong guestPc, nint code) => _blocks[guestPc] = code;
+
+    /// <summary>Forgets every translation (the code stays until memory is reused; callers must unlink).</summary>
+    public void ForgetAll() => _blocks.Clear();
+
+    /// <summary>Assembles <paramref name="asm"/> at the next free address and returns that address.</summary>
+    public ulong Place(Assembler asm, out AssemblerResult result)
+    {
+        lock (_placeLock)
+        {
+            ulong rip = (ulong)_base + _used;
+            _writer.Clear();
+            result = asm.Assemble(_writer, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            int len = _writer.Length;
+            ulong end = (_used + (ulong)len + 15) & ~15UL;
+            if (end > _size) throw new CodeCacheFullException();
+            EnsureCommitted(end);
+            _writer.CopyTo(new Span<byte>(_base + _used, len));
+            _used = end;
+            return rip;
+        }
+    }
+
+    private void EnsureCommitted(ulong end)
+    {
+        if (end <= _committed) return;
+        const ulong chunk = 4UL << 20;
+        ulong newCommitted = Math.Min(_size, (end + chunk - 1) & ~(chunk - 1));
+        _host.Commit((nint)(_base + _committed), newCommitted - _committed, HostProtection.All);
+        _committed = newCommitted;
+    }
+
+    /// <summary>
+    /// Points the "jmp rel32" that ends at <paramref name="siteEnd"/> to <paramref name="target"/>. Skipped (and false)
+    /// when the displacement straddles a cache line, where the 4-byte store would not be seen atomically
+    /// by another core fetching it; that exit then keeps going through the dispatcher.
+    /// </summary>
+    public static bool Patch(ulong siteEnd, ulong target)
+    {
+        ulong disp = siteEnd - 4;
+        if ((disp & 63) > 60) return false;
+        long rel = (long)target - (long)siteEnd;
+        if (rel != (int)rel) return false;
+        Volatile.Write(ref *(int*)disp, (int)rel);
+        return true;
+    }
+
+    private sealed class BufferWriter : CodeWriter
+    {
+        private byte[] _buf = new byte[64 * 1024];
+        public int Length { get; private set; }
+        public void Clear() => Length = 0;
+        public override void WriteByte(byte value)
+        {
+            if (Length == _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+            _buf[Length++] = value;
+        }
+        public void CopyTo(Span<byte> dst) => _buf.AsSpan(0, Length).CopyTo(dst);
+    }
+}
+
+public sealed class CodeCacheFullException : Exception
+{
+    public CodeCacheFullException() : base("code cache full") { }
+}

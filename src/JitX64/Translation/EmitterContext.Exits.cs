@@ -1,0 +1,82 @@
+using Dqemu.JitX64.State;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Translation;
+
+public sealed partial class EmitterContext
+{
+    /// <summary>Bytes of "jmp rel32" that block linking patches.</summary>
+    public const int LinkJmpSize = 5;
+
+    /// <summary>
+    /// Leaves for a known guest address. The exit is a "jmp rel32" whose displacement starts as 0 (falling
+    /// into a stub that asks the dispatcher for the target); once the target is translated the dispatcher
+    /// rewrites the displacement so later runs go straight there.
+    /// </summary>
+    public void BranchTo(ulong target)
+    {
+        // the label goes after the jmp: a label the caller left pending may already sit on the jmp
+        var siteEnd = Asm.CreateLabel();
+        Asm.db(0xE9, 0, 0, 0, 0);
+        Asm.Label(ref siteEnd);
+        StoreImm64(CpuField64(CpuOffsets.Pc), target);
+        Asm.lea(rax, __[siteEnd]);
+        Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
+        Asm.mov(eax, (int)ExitReason.Branch);
+        Asm.jmp(Stubs.Exit);
+        BlockEnded = true;
+    }
+
+    /// <summary>
+    /// Leaves for the guest address in <paramref name="target"/> through the thread's jump cache
+    /// (a direct-mapped table of {guest pc, host code}), falling back to the dispatcher on a miss.
+    /// Clobbers rax, rcx, rdx.
+    /// </summary>
+    public void BranchIndirect(AssemblerRegister64 target)
+    {
+        if (target != rax) Asm.mov(rax, target);
+        Asm.mov(CpuField64(CpuOffsets.Pc), rax);
+        Asm.mov(ecx, eax);
+        Asm.and(ecx, (JumpCache.Entries - 1) << 2);
+        Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
+        var miss = Asm.CreateLabel();
+        Asm.cmp(__qword_ptr[rdx + rcx * 4], rax);
+        Asm.jne(miss);
+        Asm.jmp(__qword_ptr[rdx + rcx * 4 + 8]);
+        Asm.Label(ref miss);
+        Asm.mov(eax, (int)ExitReason.Indirect);
+        Asm.jmp(Stubs.Exit);
+        BlockEnded = true;
+    }
+
+    /// <summary>Returns to the dispatcher with <paramref name="reason"/> and guest PC <paramref name="pc"/>.</summary>
+    public void ExitBlock(ExitReason reason, ulong pc)
+    {
+        StoreImm64(CpuField64(CpuOffsets.Pc), pc);
+        Asm.mov(eax, (int)reason);
+        Asm.jmp(Stubs.Exit);
+        BlockEnded = true;
+    }
+
+    /// <summary>Ends the block with "if cond goto taken else fall through to the next instruction".</summary>
+    public void BranchIf(int cond, ulong taken)
+    {
+        var t = Asm.CreateLabel();
+        JumpIf(cond, t);
+        BranchTo(Pc + 4);
+        Asm.Label(ref t);
+        BranchTo(taken);
+    }
+
+    /// <summary>
+    /// Ends the block after the caller emitted a host jcc to <paramref name="takenLabel"/>: falls through
+    /// to the next instruction, or goes to <paramref name="taken"/>.
+    /// </summary>
+    public void BranchOnLabel(Label takenLabel, ulong taken)
+    {
+        BranchTo(Pc + 4);
+        Asm.Label(ref takenLabel);
+        BranchTo(taken);
+    }
+}

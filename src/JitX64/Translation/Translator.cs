@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text;
+using Dqemu.JitX64.Decoders;
+using Dqemu.JitX64.Host;
+using Dqemu.JitX64.State;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Translation;
+
+/// <summary>
+/// Turns guest basic blocks into host code: decode with the table, let each row's emitter write x86-64
+/// through the <see cref="EmitterContext"/>, place the result in the <see cref="CodeCache"/>.
+/// </summary>
+public sealed class Translator
+{
+    private readonly IGuestCodeReader _code;
+    private readonly EmitterContext _ctx;
+    private readonly object _lock = new();
+
+    public CodeCache Cache { get; }
+    public JitStubs Stubs { get; }
+    public TranslatorOptions Options { get; }
+
+    public long BlocksTranslated;
+    public long InstructionsTranslated;
+    public long TranslationTicks;
+
+    public Translator(IHostMemory host, IGuestCodeReader code, TranslatorOptions? options = null)
+    {
+        Options = options ?? new TranslatorOptions();
+        _code = code;
+        Cache = new CodeCache(host, Options.CodeCacheSize);
+        Stubs = new JitStubs(Cache);
+        _ctx = new EmitterContext(Stubs, Options);
+    }
+
+    /// <summary>Host code for the block at <paramref name="pc"/>, translating it on first use.</summary>
+    public nint GetOrTranslate(ulong pc)
+    {
+        nint code = Cache.Lookup(pc);
+        if (code != 0) return code;
+        lock (_lock)
+        {
+            code = Cache.Lookup(pc);
+            if (code != 0) return code;
+            long t0 = Stopwatch.GetTimestamp();
+            code = TranslateLocked(pc);
+            TranslationTicks += Stopwatch.GetTimestamp() - t0;
+            Cache.Publish(pc, code);
+            return code;
+        }
+    }
+
+    private nint TranslateLocked(ulong start)
+    {
+        var ctx = _ctx;
+        var a = ctx.Asm;
+        ctx.Reset(start);
+        var interrupted = a.CreateLabel();
+        a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
+        a.jne(interrupted);
+        if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
+
+        StringBuilder? inAsm = Options.LogInAsm ? new StringBuilder() : null;
+        ulong pc = start;
+        int count = 0;
+        while (true)
+        {
+            if (!_code.TryFetch(pc, out uint op))
+            {
+                if (count == 0) ctx.ExitBlock(ExitReason.FetchFault, pc);
+                else ctx.BranchTo(pc);
+                break;
+            }
+            ctx.Pc = pc;
+            var desc = Decoders.Decoder.Decode(op);
+            inAsm?.Append($"0x{pc:x16}:  {op:x8}  {(desc == null ? $".inst 0x{op:x8}" : Disassembler.Format(desc, op, pc))}\n");
+            count++;
+            if (desc == null)
+            {
+                ctx.ExitBlock(ExitReason.Undefined, pc);
+                break;
+            }
+            desc.Emit(ctx, op);
+            if (ctx.BlockEnded) break;
+            pc += 4;
+            if (count >= Options.MaxBlockInstructions)
+            {
+                ctx.BranchTo(pc);
+                break;
+            }
+        }
+
+        a.Label(ref interrupted);
+        ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
+        a.mov(eax, (int)ExitReason.Interrupt);
+        a.jmp(Stubs.Exit);
+
+        ulong host = Cache.Place(a, out _);
+        BlocksTranslated++;
+        InstructionsTranslated += count;
+        if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
+        if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
+        return (nint)host;
+    }
+
+    /// <summary>Links an exit whose stub reported <paramref name="site"/> to <paramref name="target"/>.</summary>
+    public bool Link(ulong site, nint target) => Options.LinkBlocks && site != 0 && CodeCache.Patch(site, (ulong)target);
+
+    private static unsafe string HostDisassembly(ulong address, int length)
+    {
+        var bytes = new ReadOnlySpan<byte>((void*)address, length).ToArray();
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes), address);
+        var formatter = new NasmFormatter();
+        var output = new StringOutput();
+        var sb = new StringBuilder($"OUT: [size={length}]\n");
+        ulong end = address + (ulong)length;
+        while (decoder.IP < end)
+        {
+            var insn = decoder.Decode();
+            formatter.Format(insn, output);
+            sb.Append($"0x{insn.IP:x16}:  {output.ToStringAndReset()}\n");
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,15 @@
+namespace Dqemu.JitX64.Translation;
+
+public sealed class TranslatorOptions
+{
+    /// <summary>Longest block, in guest instructions.</summary>
+    public int MaxBlockInstructions { get; init; } = 256;
+    /// <summary>Link direct branches block to block (off: every block returns to the dispatcher).</summary>
+    public bool LinkBlocks { get; init; } = true;
+    /// <summary>Count blocks run in CpuState.BlocksRun (costs one add per block).</summary>
+    public bool CountBlocks { get; init; }
+    public bool LogInAsm { get; init; }
+    public bool LogOutAsm { get; init; }
+    public Action<string>? Log { get; init; }
+    public ulong CodeCacheSize { get; init; } = 512UL << 20;
+}

@@ -1,0 +1,1 @@
+namespace Dqemu.Rdma; public static class RdmaInfo { public const string Name = "rdma"; }

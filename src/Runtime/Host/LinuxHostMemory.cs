@@ -1,0 +1,51 @@
+using Dqemu.JitX64.Host;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Dqemu.Runtime.Host;
+
+/// <summary><see cref="IHostMemory"/> on Linux: mmap/mprotect through Tmds.LibC.</summary>
+public sealed unsafe class LinuxHostMemory : IHostMemory
+{
+    public static LinuxHostMemory Instance { get; } = new();
+
+    private const int MapNoReserve = 0x4000;
+
+    public int PageSize => 4096;
+
+    public nint Reserve(ulong size)
+    {
+        void* p = mmap(null, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MapNoReserve, -1, 0);
+        if (p == MAP_FAILED) throw new OutOfMemoryException($"cannot reserve {size >> 20} MiB of address space (errno {errno})");
+        return (nint)p;
+    }
+
+    public void Commit(nint address, ulong size, HostProtection protection)
+    {
+        void* p = mmap((void*)address, (size_t)size, ToProt(protection), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MapNoReserve, -1, 0);
+        if (p == MAP_FAILED) throw new OutOfMemoryException($"cannot map {size} bytes at 0x{address:x} (errno {errno})");
+    }
+
+    public void Protect(nint address, ulong size, HostProtection protection)
+    {
+        if (mprotect((void*)address, (size_t)size, ToProt(protection)) != 0)
+            throw new InvalidOperationException($"mprotect 0x{address:x}+{size} failed (errno {errno})");
+    }
+
+    public void Decommit(nint address, ulong size)
+    {
+        void* p = mmap((void*)address, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MapNoReserve, -1, 0);
+        if (p == MAP_FAILED) throw new InvalidOperationException($"cannot decommit 0x{address:x} (errno {errno})");
+    }
+
+    public void Release(nint address, ulong size) => munmap((void*)address, (size_t)size);
+
+    public static int ToProt(HostProtection p)
+    {
+        int r = PROT_NONE;
+        if ((p & HostProtection.Read) != 0) r |= PROT_READ;
+        if ((p & HostProtection.Write) != 0) r |= PROT_WRITE;
+        if ((p & HostProtection.Execute) != 0) r |= PROT_EXEC;
+        return r;
+    }
+}

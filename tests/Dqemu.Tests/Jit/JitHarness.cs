@@ -1,0 +1,83 @@
+using Dqemu.JitX64.Host;
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Host;
+
+namespace Dqemu.Tests.Jit;
+
+/// <summary>
+/// Runs a few guest instructions in-process: a small guest space (1 GiB reservation, the first 16 MiB
+/// mapped), code at <see cref="CodeAddress"/> followed by BRK #0, data at <see cref="DataAddress"/>.
+/// </summary>
+public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
+{
+    public const ulong CodeAddress = 0x10000;
+    public const ulong DataAddress = 0x100000;
+    public const ulong StackTop = 0xF00000;
+    private const ulong ReservationSize = 1UL << 30;
+    private const ulong MappedSize = 16UL << 20;
+
+    private readonly byte* _base;
+    private readonly CpuState* _cpu;
+    private readonly Translator _translator;
+    private readonly BlockRunner _runner;
+
+    public JitHarness(TranslatorOptions? options = null)
+    {
+        var host = LinuxHostMemory.Instance;
+        _base = (byte*)host.Reserve(ReservationSize);
+        host.Commit((nint)_base, MappedSize, HostProtection.ReadWrite);
+        _cpu = (CpuState*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
+        *_cpu = default;
+        _cpu->MemBase = (ulong)_base;
+        _cpu->AddrMask = ReservationSize - 1;
+        _cpu->Sp = StackTop;
+        _translator = new Translator(host, this, options ?? new TranslatorOptions { CodeCacheSize = 16UL << 20 });
+        _runner = new BlockRunner(_translator);
+        _runner.Attach(_cpu);
+    }
+
+    public CpuState* Cpu => _cpu;
+    public Translator Translator => _translator;
+    public ref ulong X(int n) => ref _cpu->X[n];
+    public byte* Memory(ulong guest) => _base + guest;
+
+    public ulong ReadU64(ulong guest) => *(ulong*)(_base + guest);
+    public void WriteU64(ulong guest, ulong v) => *(ulong*)(_base + guest) = v;
+
+    public bool TryFetch(ulong pc, out uint word)
+    {
+        if (pc >= MappedSize) { word = 0; return false; }
+        word = *(uint*)(_base + pc);
+        return true;
+    }
+
+    /// <summary>Places assembly source at <see cref="CodeAddress"/>, runs it to the trailing BRK.</summary>
+    public ExitReason Run(string source) => Run(A64Asm.Assemble(source));
+
+    public ExitReason Run(uint[] code)
+    {
+        uint* p = (uint*)(_base + CodeAddress);
+        for (int i = 0; i < code.Length; i++) p[i] = code[i];
+        p[code.Length] = 0xD4200000; // brk #0
+        _translator.Cache.ForgetAll();
+        _runner.JumpCache.Clear();
+        _cpu->Pc = CodeAddress;
+        return _runner.Run(_cpu);
+    }
+
+    /// <summary>Runs and requires that execution reached the trailing BRK.</summary>
+    public void RunToEnd(string source)
+    {
+        var r = Run(source);
+        if (r != ExitReason.Breakpoint) throw new InvalidOperationException($"stopped with {r} at 0x{_cpu->Pc:x}");
+    }
+
+    public uint Nzcv => _cpu->Nzcv;
+
+    public void Dispose()
+    {
+        LinuxHostMemory.Instance.Release((nint)_base, ReservationSize);
+        System.Runtime.InteropServices.NativeMemory.AlignedFree(_cpu);
+    }
+}
