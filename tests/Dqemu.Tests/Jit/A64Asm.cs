@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace Dqemu.Tests.Jit;
 
@@ -30,17 +29,5 @@ public static class A64Asm
         finally { Directory.Delete(dir, true); }
     }
 
-    private static void Exec(string tool, string args)
-    {
-        ProcessStartInfo psi = new(tool, args) { RedirectStandardError = true, RedirectStandardOutput = true };
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new InvalidOperationException($"{tool} is missing: run ./build.sh (toolchains/install.sh installs binutils-aarch64-linux-gnu)");
-        }
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{tool} failed: {err}");
-    }
+    private static void Exec(string tool, string args) => Tools.Exec(tool, args);
 }

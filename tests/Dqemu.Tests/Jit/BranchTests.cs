@@ -101,3 +101,11 @@ public unsafe class BranchTests
         Assert.Equal(JitHarness.CodeAddress + (taken ? 16UL : 8UL), h.Cpu->Pc);
     }
 }
+
+public class BranchDiffTests
+{
+    [Theory]
+    [InlineData("b.eq 1f\n mrs x1, nzcv\n1: nop")]
+    [InlineData("cbz x3, 1f\n cbnz w4, 1f\n tbz x5, #63, 1f\n bl 1f\n1: nop")]
+    public void MatchesQemu(string snippet) => DiffTest.AssertSameAsQemu(snippet, 4);
+}

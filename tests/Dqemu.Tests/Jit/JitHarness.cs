@@ -75,6 +75,25 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
 
     public uint Nzcv => _cpu->Nzcv;
 
+    public void SetState(MachineState s)
+    {
+        for (int i = 0; i < 31; i++) _cpu->X[i] = s.X[i];
+        _cpu->Sp = s.Sp;
+        _cpu->Nzcv = s.Nzcv;
+        _cpu->Fpcr = s.Fpcr;
+        for (int i = 0; i < 64; i++) _cpu->V[i] = s.V[i];
+        new ReadOnlySpan<byte>(s.Memory).CopyTo(new Span<byte>(_base + DataAddress, MachineState.MemorySize));
+    }
+
+    public MachineState GetState()
+    {
+        var s = new MachineState { Sp = _cpu->Sp, Nzcv = _cpu->Nzcv, Fpcr = _cpu->Fpcr };
+        for (int i = 0; i < 31; i++) s.X[i] = _cpu->X[i];
+        for (int i = 0; i < 64; i++) s.V[i] = _cpu->V[i];
+        new ReadOnlySpan<byte>(_base + DataAddress, MachineState.MemorySize).CopyTo(s.Memory);
+        return s;
+    }
+
     public void Dispose()
     {
         LinuxHostMemory.Instance.Release((nint)_base, ReservationSize);
