@@ -1,0 +1,96 @@
+using System.Globalization;
+
+namespace Dqemu.Runtime;
+
+/// <summary>Command-line parsing, compatible with qemu-aarch64 where the two overlap.</summary>
+public static class Cli
+{
+    public const string Usage = """
+        usage: dqemu-native [options] guest.elf [guest args...]
+               dqemu-native --cluster cluster.toml guest.elf [guest args...]   (node 0 of a cluster)
+               dqemu-native --cluster cluster.toml --node N                   (a worker node)
+
+        Runs an AArch64 Linux program on this x86-64 host.
+
+        options:
+          -L path            prefix for the guest's absolute paths (the dynamic linker, its libraries);
+                             default: $QEMU_LD_PREFIX, else /usr/aarch64-linux-gnu when it exists
+          -E VAR=VALUE       set VAR in the guest's environment (repeatable)
+          -U VAR             remove VAR from the guest's environment (repeatable)
+          -0 argv0           the guest's argv[0] (default: the path as given)
+          --strace           log every guest system call to stderr
+          -d in_asm,out_asm  log guest instructions and/or generated x86-64 code of each new block to stderr
+          --stats            print translation and execution statistics at exit
+          --no-link          do not chain translated blocks (debugging)
+          --cluster FILE     run as part of the cluster described by FILE (TOML)
+          --node N           with --cluster: run as worker node N
+          -h, --help         this text
+          --version          the version
+
+        exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
+        64 bad command line, 65 not a valid ELF, 66 file missing or unreadable, 67 not an AArch64 ELF,
+        70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
+        """;
+
+    public static RuntimeOptions Parse(string[] args)
+    {
+        var o = new RuntimeOptions();
+        int i = 0;
+        string Value(string opt)
+        {
+            if (i + 1 >= args.Length) throw new FatalException(ExitCodes.Usage, $"option {opt} needs a value (see --help)");
+            return args[++i];
+        }
+        for (; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a == "--") { i++; break; }
+            if (!a.StartsWith('-') || a == "-") break;
+            switch (a)
+            {
+                case "-h": case "--help": case "-help": throw new HelpRequested(Usage);
+                case "--version": case "-version": throw new HelpRequested($"dqemu-native {Version}");
+                case "-L": o.Sysroot = Value(a); break;
+                case "-E": o.SetEnv.Add(Value(a)); break;
+                case "-U": o.UnsetEnv.Add(Value(a)); break;
+                case "-0": o.Argv0 = Value(a); break;
+                case "--strace": case "-strace": o.Strace = true; break;
+                case "--stats": o.Stats = true; break;
+                case "--no-link": o.NoLink = true; break;
+                case "-d":
+                    foreach (var item in Value(a).Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        if (item == "in_asm") o.LogInAsm = true;
+                        else if (item == "out_asm") o.LogOutAsm = true;
+                        else throw new FatalException(ExitCodes.Usage, $"unknown -d item '{item}' (known: in_asm, out_asm)");
+                    }
+                    break;
+                case "--cluster": o.ClusterFile = Value(a); break;
+                case "--node":
+                    if (!int.TryParse(Value(a), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+                        throw new FatalException(ExitCodes.Usage, $"--node needs a node number, not '{args[i]}'");
+                    o.NodeId = n;
+                    break;
+                default: throw new FatalException(ExitCodes.Usage, $"unknown option '{a}' (see --help)");
+            }
+        }
+        if (i < args.Length)
+        {
+            o.GuestPath = args[i];
+            for (i++; i < args.Length; i++) o.GuestArgs.Add(args[i]);
+        }
+        if (o.NodeId is not null && o.ClusterFile is null) throw new FatalException(ExitCodes.Usage, "--node needs --cluster");
+        if (o.GuestPath is null && o.NodeId is null) throw new FatalException(ExitCodes.Usage, "no guest program given (see --help)");
+        foreach (var e in o.SetEnv)
+            if (!e.Contains('=')) throw new FatalException(ExitCodes.Usage, $"-E needs VAR=VALUE, not '{e}'");
+        return o;
+    }
+
+    public static string Version => typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}
+
+/// <summary>--help or --version: print the text and exit 0.</summary>
+public sealed class HelpRequested : Exception
+{
+    public HelpRequested(string text) : base(text) { }
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+using Dqemu.JitX64;
+using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Host;
+using Dqemu.Runtime.Loader;
+using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Signals;
+using Dqemu.Runtime.Threading;
+
+namespace Dqemu.Runtime;
+
+/// <summary>One node running a guest program from its ELF file to its exit status.</summary>
+public static unsafe class Emulator
+{
+    public const string DefaultSysroot = "/usr/aarch64-linux-gnu";
+
+    public static int Run(RuntimeOptions opts)
+    {
+        long started = Stopwatch.GetTimestamp();
+        string path = opts.GuestPath!;
+        var elf = ElfFile.Load(path);
+        string? sysroot = opts.Sysroot ?? Environment.GetEnvironmentVariable("QEMU_LD_PREFIX");
+        if (sysroot == null && Directory.Exists(DefaultSysroot)) sysroot = DefaultSysroot;
+
+        var host = LinuxHostMemory.Instance;
+        var space = new GuestSpace(host);
+        var translator = new Translator(host, space, new TranslatorOptions
+        {
+            LinkBlocks = !opts.NoLink,
+            CountBlocks = opts.Stats,
+            LogInAsm = opts.LogInAsm,
+            LogOutAsm = opts.LogOutAsm,
+            Log = s => Console.Error.Write(s),
+        });
+        HostSyscall.Initialize(translator.Cache);
+        HostFaultHandler.Install(space, translator);
+
+        var main = ImageLoader.Load(space, elf, GuestSpace.PieBase);
+        LoadedImage? interp = null;
+        if (elf.Interpreter != null)
+        {
+            string interpPath = sysroot != null && File.Exists(sysroot + elf.Interpreter) ? sysroot + elf.Interpreter : elf.Interpreter;
+            if (!File.Exists(interpPath))
+                throw new FatalException(ExitCodes.NoInput, $"{path}: needs the dynamic linker {elf.Interpreter}; give its sysroot with -L (e.g. -L {DefaultSysroot})");
+            interp = ImageLoader.Load(space, ElfFile.Load(interpPath), GuestSpace.InterpBase);
+        }
+        space.InitBrk(main.End);
+
+        var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
+        using var thread = new GuestThread(process) { Tid = Environment.ProcessId };
+        var argv = new List<string> { opts.Argv0 ?? path };
+        argv.AddRange(opts.GuestArgs);
+        ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
+            Features.HwCap, Features.HwCap2, () => { var b = new byte[16]; Random.Shared.NextBytes(b); return b; });
+        thread.Cpu->Sp = sp;
+        thread.Cpu->Pc = interp?.Entry ?? main.Entry;
+
+        long setup = Stopwatch.GetTimestamp();
+        Dispatcher.Run(process, thread);
+        Console.Out.Flush();
+        if (opts.Stats) PrintStats(translator, thread, started, setup);
+        return process.ExitStatus < 0 ? 0 : process.ExitStatus;
+    }
+
+    /// <summary>The host's environment in its original order (as qemu passes it), with -E/-U applied.</summary>
+    private static List<string> GuestEnvironment(RuntimeOptions opts)
+    {
+        var env = new List<string>();
+        try
+        {
+            foreach (var entry in File.ReadAllText("/proc/self/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries))
+                env.Add(entry);
+        }
+        catch (IOException)
+        {
+            foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables()) env.Add($"{e.Key}={e.Value}");
+        }
+        foreach (var u in opts.UnsetEnv) env.RemoveAll(e => e.StartsWith(u + "=", StringComparison.Ordinal));
+        foreach (var s in opts.SetEnv)
+        {
+            string key = s[..(s.IndexOf('=') + 1)];
+            int i = env.FindIndex(e => e.StartsWith(key, StringComparison.Ordinal));
+            if (i >= 0) env[i] = s; else env.Add(s);
+        }
+        return env;
+    }
+
+    private static void PrintStats(Translator t, GuestThread thread, long started, long setup)
+    {
+        double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+        var r = thread.Runner;
+        var sb = new StringBuilder();
+        sb.AppendLine("dqemu-native stats:");
+        sb.AppendLine($"  wall time            {Ms(Stopwatch.GetTimestamp() - started),10:F1} ms (set-up {Ms(setup - started):F1} ms)");
+        sb.AppendLine($"  translation time     {Ms(t.TranslationTicks),10:F1} ms");
+        sb.AppendLine($"  blocks translated    {t.BlocksTranslated,10}");
+        sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,8}");
+        sb.AppendLine($"  code cache used      {t.Cache.Used / 1024,10} KiB");
+        sb.AppendLine($"  thread {thread.Tid}: blocks run {thread.Cpu->BlocksRun}, dispatcher entries {r.Entries}, link exits {r.LinkExits}, jump-cache misses {r.IndirectMisses}, syscalls {thread.Syscalls}");
+        Console.Error.Write(sb.ToString());
+    }
+}

@@ -1,0 +1,20 @@
+namespace Dqemu.Runtime;
+
+/// <summary>The emulator's own exit statuses (below 128, so they never look like a guest killed by a signal).</summary>
+public static class ExitCodes
+{
+    public const int Usage = 64;          // bad command line (EX_USAGE)
+    public const int NoInput = 66;        // guest file missing or unreadable (EX_NOINPUT)
+    public const int BadElf = 65;         // not an ELF, truncated or malformed (EX_DATAERR)
+    public const int WrongArch = 67;      // an ELF for another machine or class
+    public const int Config = 78;         // bad cluster.toml (EX_CONFIG)
+    public const int Internal = 70;       // an emulator fault (EX_SOFTWARE)
+    public const int Unavailable = 69;    // a node could not be reached or died (EX_UNAVAILABLE)
+}
+
+/// <summary>An error that ends the emulator with one line on stderr and a documented status.</summary>
+public sealed class FatalException : Exception
+{
+    public int ExitCode { get; }
+    public FatalException(int exitCode, string message) : base(message) => ExitCode = exitCode;
+}

@@ -1,0 +1,284 @@
+using Dqemu.JitX64.Host;
+using Dqemu.JitX64.Translation;
+
+namespace Dqemu.Runtime.Memory;
+
+/// <summary>
+/// The guest's whole address space as one host reservation (DESIGN.md invariant 1): guest address g lives at
+/// host Base + g. Translated code masks every address with <see cref="Mask"/>, so a wild pointer lands inside
+/// the reservation (where unmapped pages fault and become the guest's SIGSEGV) and never in emulator memory;
+/// bits 40..63 of a guest address are ignored, like the top byte under AArch64 TBI.
+/// The layout (which ranges exist, with which protection) is kept here so syscalls can check guest buffers
+/// before managed code touches them (invariant 2) and so every node can apply the same layout.
+/// </summary>
+public sealed unsafe class GuestSpace : IGuestCodeReader
+{
+    public const int AddressBits = 40;
+    public const ulong Size = 1UL << AddressBits;
+    public const ulong Mask = Size - 1;
+    public const ulong PageSize = 4096;
+    /// <summary>Beyond the mask an access can run at most 64 bytes (DC ZVA, LD4); the guard keeps that inside.</summary>
+    private const ulong GuardSize = 1UL << 20;
+
+    /// <summary>Top of the initial stack and the ceiling of mmap's top-down search.</summary>
+    public const ulong StackTop = 0xFF_FF00_0000;
+    public const ulong MmapTop = 0xFE_0000_0000;
+    public const ulong MmapBottom = 0x10_0000_0000;
+    /// <summary>Where a position-independent executable (static-pie, ET_DYN) is placed.</summary>
+    public const ulong PieBase = 0x55_5555_0000;
+    /// <summary>Where the dynamic linker (PT_INTERP) is placed.</summary>
+    public const ulong InterpBase = 0xF0_0000_0000;
+
+    private readonly IHostMemory _host;
+    private readonly List<Vma> _vmas = new(); // sorted, non-overlapping
+    private readonly object _lock = new();
+    private Vma? _lastExec;
+
+    public byte* Base { get; }
+    public ulong BrkStart { get; private set; }
+    public ulong BrkCurrent { get; private set; }
+
+    public GuestSpace(IHostMemory host)
+    {
+        _host = host;
+        Base = (byte*)host.Reserve(Size + GuardSize);
+    }
+
+    public IReadOnlyList<Vma> Vmas { get { lock (_lock) return _vmas.ToArray(); } }
+
+    public static ulong PageDown(ulong a) => a & ~(PageSize - 1);
+    public static ulong PageUp(ulong a) => (a + PageSize - 1) & ~(PageSize - 1);
+
+    // ---- layout ----
+
+    /// <summary>Maps anonymous zeroed memory at exactly [addr, addr+len) (page aligned), replacing what was there.</summary>
+    public void MapFixed(ulong addr, ulong len, GuestProt prot, string name)
+    {
+        lock (_lock)
+        {
+            _host.Commit((nint)(Base + addr), len, ToHost(prot));
+            SetRange(addr, addr + len, prot, name, remove: false);
+        }
+    }
+
+    /// <summary>Records a range the caller mapped on the host itself (file mappings).</summary>
+    public void RecordMapping(ulong addr, ulong len, GuestProt prot, string name)
+    {
+        lock (_lock) SetRange(addr, addr + len, prot, name, remove: false);
+    }
+
+    public void Unmap(ulong addr, ulong len)
+    {
+        lock (_lock)
+        {
+            _host.Decommit((nint)(Base + addr), len);
+            SetRange(addr, addr + len, GuestProt.None, "", remove: true);
+        }
+    }
+
+    /// <summary>Changes protection; false (ENOMEM) when part of the range is not mapped.</summary>
+    public bool Protect(ulong addr, ulong len, GuestProt prot)
+    {
+        lock (_lock)
+        {
+            if (!IsMappedLocked(addr, addr + len)) return false;
+            _host.Protect((nint)(Base + addr), len, ToHost(prot));
+            // keep names: split per existing vma
+            var parts = _vmas.Where(v => v.End > addr && v.Start < addr + len)
+                .Select(v => (Math.Max(v.Start, addr), Math.Min(v.End, addr + len), v.Name)).ToList();
+            foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A free range of <paramref name="len"/> bytes: the hint if it is free, else the highest gap below
+    /// <see cref="MmapTop"/> (Linux's top-down layout). 0 when none.
+    /// </summary>
+    public ulong FindFree(ulong len, ulong hint = 0)
+    {
+        lock (_lock)
+        {
+            if (hint != 0 && hint + len <= MmapTop && hint + len > hint && IsFreeLocked(hint, hint + len)) return hint;
+            ulong top = MmapTop;
+            for (int i = _vmas.Count - 1; i >= -1; i--)
+            {
+                ulong gapStart = i >= 0 ? _vmas[i].End : MmapBottom;
+                if (i >= 0 && _vmas[i].Start >= top) continue;
+                if (gapStart < MmapBottom) gapStart = MmapBottom;
+                if (top >= gapStart + len) return top - len;
+                if (i >= 0) top = Math.Min(top, _vmas[i].Start);
+                if (top < MmapBottom) break;
+            }
+            return 0;
+        }
+    }
+
+    public bool IsFree(ulong start, ulong end) { lock (_lock) return IsFreeLocked(start, end); }
+
+    private bool IsFreeLocked(ulong start, ulong end)
+    {
+        foreach (var v in _vmas) if (v.Start < end && v.End > start) return false;
+        return true;
+    }
+
+    private bool IsMappedLocked(ulong start, ulong end)
+    {
+        ulong at = start;
+        foreach (var v in _vmas)
+        {
+            if (v.End <= at) continue;
+            if (v.Start > at) return false;
+            at = v.End;
+            if (at >= end) return true;
+        }
+        return at >= end;
+    }
+
+    /// <summary>Replaces [start,end) in the vma list with one vma (or nothing), splitting neighbours.</summary>
+    private void SetRange(ulong start, ulong end, GuestProt prot, string name, bool remove)
+    {
+        _lastExec = null;
+        var result = new List<Vma>(_vmas.Count + 2);
+        foreach (var v in _vmas)
+        {
+            if (v.End <= start || v.Start >= end) { result.Add(v); continue; }
+            if (v.Start < start) result.Add(new Vma(v.Start, start, v.Prot, v.Name));
+            if (v.End > end) result.Add(new Vma(end, v.End, v.Prot, v.Name));
+        }
+        if (!remove) result.Add(new Vma(start, end, prot, name));
+        result.Sort((a, b) => a.Start.CompareTo(b.Start));
+        // merge neighbours with equal attributes so the list stays short
+        _vmas.Clear();
+        foreach (var v in result)
+        {
+            if (_vmas.Count > 0)
+            {
+                var last = _vmas[^1];
+                if (last.End == v.Start && last.Prot == v.Prot && last.Name == v.Name) { last.End = v.End; continue; }
+            }
+            _vmas.Add(v);
+        }
+    }
+
+    // ---- brk ----
+
+    public void InitBrk(ulong start)
+    {
+        BrkStart = BrkCurrent = PageUp(start);
+    }
+
+    /// <summary>The brk syscall: grows or shrinks the heap; returns the (possibly unchanged) break.</summary>
+    public ulong Brk(ulong requested)
+    {
+        lock (_lock)
+        {
+            if (requested < BrkStart) return BrkCurrent;
+            ulong oldTop = PageUp(BrkCurrent), newTop = PageUp(requested);
+            if (newTop > oldTop)
+            {
+                if (newTop > MmapBottom || !IsFreeLocked(oldTop, newTop)) return BrkCurrent;
+                _host.Commit((nint)(Base + oldTop), newTop - oldTop, HostProtection.ReadWrite);
+                SetRange(oldTop, newTop, GuestProt.Read | GuestProt.Write, "[heap]", remove: false);
+            }
+            else if (newTop < oldTop)
+            {
+                _host.Decommit((nint)(Base + newTop), oldTop - newTop);
+                SetRange(newTop, oldTop, GuestProt.None, "", remove: true);
+            }
+            BrkCurrent = requested;
+            return BrkCurrent;
+        }
+    }
+
+    // ---- access checks for managed code ----
+
+    /// <summary>True when every byte of [addr, addr+len) is mapped with at least <paramref name="need"/>.</summary>
+    public bool IsAccessible(ulong addr, ulong len, GuestProt need)
+    {
+        if (len == 0) return true;
+        ulong end = addr + len;
+        if (end < addr || end > Size) return false;
+        lock (_lock)
+        {
+            ulong at = addr;
+            int i = FindIndexLocked(addr);
+            if (i < 0) return false;
+            for (; i < _vmas.Count; i++)
+            {
+                var v = _vmas[i];
+                if (v.Start > at || (v.Prot & need) != need) return false;
+                at = v.End;
+                if (at >= end) return true;
+            }
+            return false;
+        }
+    }
+
+    private int FindIndexLocked(ulong addr)
+    {
+        int lo = 0, hi = _vmas.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            var v = _vmas[mid];
+            if (addr < v.Start) hi = mid - 1;
+            else if (addr >= v.End) lo = mid + 1;
+            else return mid;
+        }
+        return -1;
+    }
+
+    public Vma? Find(ulong addr)
+    {
+        lock (_lock) { int i = FindIndexLocked(addr); return i < 0 ? null : _vmas[i]; }
+    }
+
+    /// <summary>Host pointer for a guest address; check with <see cref="IsAccessible"/> first.</summary>
+    public byte* Host(ulong addr) => Base + (addr & Mask);
+
+    public Span<byte> Span(ulong addr, int len) => new(Base + addr, len);
+
+    /// <summary>Reads a NUL-terminated string, or null when it runs into unmapped memory or past max.</summary>
+    public string? ReadCString(ulong addr, int max = 4096)
+    {
+        var bytes = new List<byte>();
+        for (int i = 0; i < max; i++)
+        {
+            if ((addr + (ulong)i) % PageSize == 0 || i == 0)
+                if (!IsAccessible(addr + (ulong)i, 1, GuestProt.Read)) return null;
+            byte b = Base[addr + (ulong)i];
+            if (b == 0) return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
+            bytes.Add(b);
+        }
+        return null;
+    }
+
+    public T Read<T>(ulong addr) where T : unmanaged => *(T*)(Base + addr);
+    public void Write<T>(ulong addr, T value) where T : unmanaged => *(T*)(Base + addr) = value;
+
+    // ---- instruction fetch for the translator ----
+
+    public bool TryFetch(ulong pc, out uint word)
+    {
+        var v = _lastExec;
+        if (v == null || pc < v.Start || pc + 4 > v.End)
+        {
+            v = Find(pc);
+            if (v == null || (v.Prot & GuestProt.Exec) == 0 || pc + 4 > v.End) { word = 0; return false; }
+            _lastExec = v;
+        }
+        word = *(uint*)(Base + pc);
+        return true;
+    }
+
+    public static HostProtection ToHost(GuestProt p)
+    {
+        // Guest code is translated, never run in place, so host pages never need PROT_EXEC;
+        // exec-only guest pages must still be readable by the translator.
+        var h = HostProtection.None;
+        if ((p & (GuestProt.Read | GuestProt.Exec)) != 0) h |= HostProtection.Read;
+        if ((p & GuestProt.Write) != 0) h |= HostProtection.Read | HostProtection.Write;
+        return h;
+    }
+}

@@ -1,0 +1,38 @@
+using Dqemu.JitX64.Signal;
+using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Memory;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Dqemu.Runtime.Signals;
+
+/// <summary>Installs the generated SIGSEGV/SIGBUS handler (DESIGN.md invariant 2) in front of the runtime's.</summary>
+public static unsafe class HostFaultHandler
+{
+    private static bool _installed;
+
+    public static void Install(GuestSpace space, Translator translator, ulong pageFaultService = 0)
+    {
+        if (_installed) return;
+        _installed = true;
+        foreach (int sig in new[] { SIGSEGV, SIGBUS })
+        {
+            sigaction old = default;
+            if (LibC.sigaction(sig, null, &old) != 0) throw new InvalidOperationException("sigaction query failed");
+            var cfg = new SignalHandlerConfig(
+                GuestBase: (ulong)space.Base,
+                GuestSize: GuestSpace.Size + (1UL << 20),
+                CodeBase: (ulong)translator.Cache.Base,
+                CodeSize: translator.Cache.Size,
+                SegFaultExit: translator.Stubs.SegFaultExit,
+                PreviousHandler: (ulong)old.sa_handler,
+                PageFaultService: pageFaultService);
+            nint handler = NativeSignalHandlerGenerator.Generate(translator.Cache, cfg);
+            sigaction act = default;
+            act.sa_handler = (void*)handler;
+            act.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+            sigemptyset(&act.sa_mask);
+            if (LibC.sigaction(sig, &act, null) != 0) throw new InvalidOperationException("sigaction install failed");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text;
+using Dqemu.JitX64.Decoders;
+using Dqemu.JitX64.State;
+using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Syscalls;
+
+namespace Dqemu.Runtime.Threading;
+
+/// <summary>
+/// A guest thread's main loop: run translated code (BlockRunner links blocks and refills the jump cache),
+/// and handle what comes back: syscalls, faults, undefined instructions, interrupts.
+/// </summary>
+public static unsafe class Dispatcher
+{
+    public const int SigIll = 4, SigTrap = 5, SigSegv = 11;
+
+    public static void Run(GuestProcess process, GuestThread thread)
+    {
+        var ctx = new SyscallContext(process, thread);
+        var cpu = thread.Cpu;
+        while (!thread.Exited && !process.Exiting)
+        {
+            var reason = thread.Runner.Run(cpu);
+            switch (reason)
+            {
+                case ExitReason.Syscall:
+                    DoSyscall(ctx);
+                    break;
+                case ExitReason.Interrupt:
+                    Interlocked.Exchange(ref cpu->ExitRequest, 0);
+                    break;
+                case ExitReason.Undefined:
+                    {
+                        string word = process.Space.IsAccessible(cpu->Pc, 4, GuestProt.Read) ? $"0x{process.Space.Read<uint>(cpu->Pc):x8}" : "(unreadable)";
+                        Fatal(process, thread, SigIll, $"illegal instruction {word} at pc 0x{cpu->Pc:x}");
+                        break;
+                    }
+                case ExitReason.SegFault:
+                    Fatal(process, thread, SigSegv, $"segmentation fault: guest address 0x{cpu->FaultAddr:x} (block at pc 0x{cpu->Pc:x})");
+                    break;
+                case ExitReason.FetchFault:
+                    Fatal(process, thread, SigSegv, $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
+                    break;
+                case ExitReason.Breakpoint:
+                    Fatal(process, thread, SigTrap, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
+                    break;
+                default:
+                    Fatal(process, thread, SigSegv, $"unexpected exit {reason} at pc 0x{cpu->Pc:x}");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A signal the guest does not handle (delivery is not implemented yet): the process dies of it.</summary>
+    private static void Fatal(GuestProcess process, GuestThread thread, int signal, string message)
+    {
+        Console.Error.WriteLine($"dqemu-native: {message}; guest killed by signal {signal} ({SignalName(signal)})");
+        process.KillBySignal(signal);
+        thread.Exited = true;
+    }
+
+    public static string SignalName(int s) => s switch
+    {
+        4 => "Illegal instruction", 5 => "Trace/breakpoint trap", 6 => "Aborted", 7 => "Bus error",
+        8 => "Floating point exception", 9 => "Killed", 11 => "Segmentation fault", 13 => "Broken pipe", 15 => "Terminated",
+        _ => "signal " + s,
+    };
+
+    private static void DoSyscall(SyscallContext ctx)
+    {
+        var cpu = ctx.Cpu;
+        ulong nr = cpu->X[8];
+        var entry = SyscallTable.Get(nr);
+        ctx.Thread.Syscalls++;
+        long result;
+        if (entry == null)
+        {
+            result = -Errno.ENOSYS;
+            if (ctx.Process.Options.Strace) Console.Error.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
+        }
+        else
+        {
+            string? before = ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
+            result = entry.Handler(ctx);
+            if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
+        }
+        if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
+    }
+
+    private static string Args(CpuState* cpu)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < 6; i++) { if (i > 0) sb.Append(", "); sb.Append("0x").Append(cpu->X[i].ToString("x")); }
+        return sb.ToString();
+    }
+}
