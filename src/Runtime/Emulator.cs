@@ -48,6 +48,7 @@ public static unsafe class Emulator
         space.InitBrk(main.End);
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
+        SignalDelivery.MapTrampoline(process);
         using var thread = new GuestThread(process) { Tid = Environment.ProcessId };
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);

@@ -68,6 +68,8 @@ public static class NativeSignalHandlerGenerator
         }
         a.mov(r8, __qword_ptr[rdx + GregsOffset + 8 * RegRbx]); // CpuState*
         a.mov(__qword_ptr[r8 + CpuOffsets.FaultAddr], rax);
+        a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegRip]);
+        a.mov(__qword_ptr[r8 + CpuOffsets.FaultHostRip], rcx);
         a.mov(rcx, c.SegFaultExit);
         a.mov(__qword_ptr[rdx + GregsOffset + 8 * RegRip], rcx);
         a.ret();

@@ -32,6 +32,7 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.BlocksRun)] public ulong BlocksRun;
     [FieldOffset(CpuOffsets.HelperScratch)] public ulong HelperScratch;
     [FieldOffset(CpuOffsets.Mxcsr)] public uint Mxcsr;
+    [FieldOffset(CpuOffsets.FaultHostRip)] public ulong FaultHostRip;
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -69,6 +70,8 @@ public static class CpuOffsets
     /// <summary>Host MXCSR derived from FPCR (rounding mode, flush-to-zero); loaded on every entry.</summary>
     public const int Mxcsr = 896;
     public const int DefaultMxcsr = 0x1F80;
+    /// <summary>Host RIP of a faulting guest access, so the dispatcher can find the guest PC.</summary>
+    public const int FaultHostRip = 904;
     public const int Size = 1024;
 
     public static int Xn(int n) => X0 + n * 8;

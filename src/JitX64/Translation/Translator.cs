@@ -65,6 +65,7 @@ public sealed class Translator
         StringBuilder? inAsm = Options.LogInAsm ? new StringBuilder() : null;
         ulong pc = start;
         int count = 0;
+        _firstHostInsn.Clear();
         while (true)
         {
             if (!_code.TryFetch(pc, out uint op))
@@ -74,6 +75,7 @@ public sealed class Translator
                 break;
             }
             ctx.Pc = pc;
+            _firstHostInsn.Add(a.Instructions.Count);
             var desc = Decoders.Decoder.Decode(op);
             inAsm?.Append($"0x{pc:x16}:  {op:x8}  {(desc == null ? $".inst 0x{op:x8}" : Disassembler.Format(desc, op, pc))}\n");
             count++;
@@ -97,12 +99,54 @@ public sealed class Translator
         a.mov(eax, (int)ExitReason.Interrupt);
         a.jmp(Stubs.Exit);
 
-        ulong host = Cache.Place(a, out _);
+        ulong host = Cache.Place(a, out var placed);
+        RecordBlockMap(start, host, placed);
         BlocksTranslated++;
         InstructionsTranslated += count;
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
         if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
         return (nint)host;
+    }
+
+    private readonly List<int> _firstHostInsn = new();
+    private readonly List<BlockMap> _blockMaps = new(); // in host address order: blocks are placed upwards
+
+    private sealed record BlockMap(ulong HostStart, ulong GuestStart, uint[] HostOffsets);
+
+    private void RecordBlockMap(ulong guestStart, ulong host, AssemblerResult placed)
+    {
+        var newOffsets = placed.Result[0].NewInstructionOffsets;
+        var offsets = new uint[_firstHostInsn.Count];
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            int idx = _firstHostInsn[i];
+            offsets[i] = idx < newOffsets.Length ? newOffsets[idx] : uint.MaxValue;
+        }
+        _blockMaps.Add(new BlockMap(host, guestStart, offsets));
+    }
+
+    /// <summary>
+    /// The guest PC of the instruction whose host code contains <paramref name="hostRip"/> (a faulting access),
+    /// or null when the address is not in a translated block.
+    /// </summary>
+    public ulong? GuestPcForHost(ulong hostRip)
+    {
+        lock (_lock)
+        {
+            int lo = 0, hi = _blockMaps.Count - 1, found = -1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >> 1;
+                if (_blockMaps[mid].HostStart <= hostRip) { found = mid; lo = mid + 1; } else hi = mid - 1;
+            }
+            if (found < 0) return null;
+            var m = _blockMaps[found];
+            ulong off = hostRip - m.HostStart;
+            int k = -1;
+            for (int i = 0; i < m.HostOffsets.Length; i++)
+                if (m.HostOffsets[i] != uint.MaxValue && m.HostOffsets[i] <= off) k = i;
+            return k < 0 ? null : m.GuestStart + (ulong)k * 4;
+        }
     }
 
     /// <summary>Links an exit whose stub reported <paramref name="site"/> to <paramref name="target"/>.</summary>

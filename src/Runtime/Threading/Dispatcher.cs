@@ -2,6 +2,7 @@ using System.Text;
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Syscalls;
 
 namespace Dqemu.Runtime.Threading;
@@ -32,23 +33,36 @@ public static unsafe class Dispatcher
                 case ExitReason.Undefined:
                     {
                         string word = process.Space.IsAccessible(cpu->Pc, 4, GuestProt.Read) ? $"0x{process.Space.Read<uint>(cpu->Pc):x8}" : "(unreadable)";
-                        Fatal(process, thread, SigIll, $"illegal instruction {word} at pc 0x{cpu->Pc:x}");
+                        Synchronous(process, thread, SigIll, SignalDelivery.IllIllopc, cpu->Pc, $"illegal instruction {word} at pc 0x{cpu->Pc:x}");
                         break;
                     }
                 case ExitReason.SegFault:
-                    Fatal(process, thread, SigSegv, $"segmentation fault: guest address 0x{cpu->FaultAddr:x} (block at pc 0x{cpu->Pc:x})");
-                    break;
+                    {
+                        cpu->Pc = process.Translator.GuestPcForHost(cpu->FaultHostRip) ?? cpu->Pc;
+                        var vma = process.Space.Find(cpu->FaultAddr);
+                        int code = vma == null ? SignalDelivery.SegvMaperr : SignalDelivery.SegvAccerr;
+                        Synchronous(process, thread, SigSegv, code, cpu->FaultAddr, $"segmentation fault at guest address 0x{cpu->FaultAddr:x}, pc 0x{cpu->Pc:x}");
+                        break;
+                    }
                 case ExitReason.FetchFault:
-                    Fatal(process, thread, SigSegv, $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
+                    Synchronous(process, thread, SigSegv, SignalDelivery.SegvMaperr, cpu->Pc, $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
                     break;
                 case ExitReason.Breakpoint:
-                    Fatal(process, thread, SigTrap, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
+                    Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
                 default:
                     Fatal(process, thread, SigSegv, $"unexpected exit {reason} at pc 0x{cpu->Pc:x}");
                     break;
             }
+            if (!thread.Exited && Volatile.Read(ref thread.Pending) != 0)
+                SignalDelivery.DeliverPending(process, thread);
         }
+    }
+
+    /// <summary>A fault the guest may handle with a signal handler; without one the process dies of it.</summary>
+    private static void Synchronous(GuestProcess process, GuestThread thread, int signal, int code, ulong addr, string message)
+    {
+        if (!SignalDelivery.RaiseSync(process, thread, signal, code, addr)) Fatal(process, thread, signal, message);
     }
 
     /// <summary>A signal the guest does not handle (delivery is not implemented yet): the process dies of it.</summary>
@@ -84,7 +98,8 @@ public static unsafe class Dispatcher
             result = entry.Handler(ctx);
             if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
         }
-        if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
+        if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;
+        else if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
     }
 
     private static string Args(CpuState* cpu)

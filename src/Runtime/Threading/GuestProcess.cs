@@ -18,8 +18,14 @@ public sealed class GuestProcess
     public bool Exiting => Volatile.Read(ref _exitStatus) >= 0;
     public int ExitStatus => _exitStatus;
 
-    /// <summary>Signal dispositions recorded by rt_sigaction (64 entries of the guest's struct k_sigaction).</summary>
+    /// <summary>
+    /// Signal dispositions from rt_sigaction: for signal n, entries [4n..4n+3] hold the guest's
+    /// struct sigaction as AArch64 Linux lays it out: handler, flags, restorer, mask.
+    /// </summary>
     public readonly ulong[] SigHandlers = new ulong[65 * 4];
+
+    /// <summary>Guest address of the "mov x8, #139; svc #0" page signal handlers return through.</summary>
+    public ulong SigreturnTrampoline { get; set; }
 
     public GuestProcess(GuestSpace space, Translator translator, RuntimeOptions options, string exePath, string? sysroot)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Signals;
 
 namespace Dqemu.Runtime.Threading;
 
@@ -13,6 +14,13 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>set_tid_address / CLONE_CHILD_CLEARTID: cleared and woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
     public ulong SignalMask { get; set; }
+    /// <summary>Signals sent to this thread and not yet delivered (bit n-1 for signal n).</summary>
+    public ulong Pending;
+    /// <summary>sigaltstack: base, size and flags (SS_DISABLE when none).</summary>
+    public ulong AltStackSp, AltStackSize;
+    public int AltStackFlags = SignalDelivery.SsDisable;
+    /// <summary>Set by a syscall whose result must not be written to X0 (rt_sigreturn restores all registers).</summary>
+    public bool SuppressResult;
     public bool Exited { get; set; }
 
     public long Syscalls;

@@ -1,0 +1,180 @@
+using Dqemu.JitX64.State;
+using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Threading;
+
+namespace Dqemu.Runtime.Signals;
+
+/// <summary>
+/// Guest signals: dispositions come from rt_sigaction (GuestProcess.SigHandlers), pending sets and masks are
+/// per thread. A handler runs on a frame laid out as arm64 Linux's setup_rt_frame does (siginfo, ucontext with
+/// sigcontext and an FPSIMD record, then a frame record) and returns through rt_sigreturn.
+/// </summary>
+public static unsafe class SignalDelivery
+{
+    public const int SsOnStack = 1, SsDisable = 2;
+    public const ulong SaSiginfo = 4, SaOnstack = 0x08000000, SaRestart = 0x10000000, SaNodefer = 0x40000000,
+        SaResethand = 0x80000000, SaRestorer = 0x04000000;
+    public const ulong SigDfl = 0, SigIgn = 1;
+    public const int SiUser = 0, SiTkill = -6, SegvMaperr = 1, SegvAccerr = 2, IllIllopc = 1, TrapBrkpt = 1;
+    public const int SigKill = 9, SigStop = 19;
+
+    // frame layout (arch/arm64/include/uapi/asm/sigcontext.h, ucontext.h)
+    private const int SiginfoSize = 128;
+    private const int UcOffset = SiginfoSize;
+    private const int UcStack = 16, UcSigmask = 40, UcMcontext = 176;
+    private const int ScFaultAddress = 0, ScRegs = 8, ScSp = 256, ScPc = 264, ScPstate = 272, ScReserved = 288;
+    private const int FpsimdMagic = 0x46508001, FpsimdSize = 528;
+    private const int FrameSize = UcOffset + UcMcontext + ScReserved + 4096;
+
+    /// <summary>Signals whose default action is to do nothing.</summary>
+    private static bool DefaultIgnores(int sig) => sig is 17 or 23 or 28 or 18 or 20 or 21 or 22 or 19;
+
+    public static ulong Bit(int sig) => 1UL << (sig - 1);
+
+    public static void SendToThread(GuestThread t, int sig)
+    {
+        Interlocked.Or(ref t.Pending, Bit(sig));
+        Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+    }
+
+    /// <summary>
+    /// A synchronous fault (SIGSEGV, SIGILL, SIGTRAP, SIGBUS, SIGFPE): runs the guest's handler if it has one
+    /// and does not block the signal; otherwise the process dies of it (as the kernel forces it).
+    /// Returns false when the process is to be killed.
+    /// </summary>
+    public static bool RaiseSync(GuestProcess p, GuestThread t, int sig, int code, ulong addr)
+    {
+        ulong handler = p.SigHandlers[4 * sig];
+        if (handler == SigDfl || handler == SigIgn || (t.SignalMask & Bit(sig)) != 0) return false;
+        return Deliver(p, t, sig, code, addr);
+    }
+
+    /// <summary>
+    /// Delivers the lowest pending unblocked signal, if any. Returns false when a default action killed the
+    /// process.
+    /// </summary>
+    public static bool DeliverPending(GuestProcess p, GuestThread t)
+    {
+        while (true)
+        {
+            ulong ready = Volatile.Read(ref t.Pending) & ~t.SignalMask;
+            if (ready == 0) return true;
+            int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+            Interlocked.And(ref t.Pending, ~Bit(sig));
+            ulong handler = p.SigHandlers[4 * sig];
+            if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) continue;
+            if (handler == SigDfl)
+            {
+                p.KillBySignal(sig);
+                t.Exited = true;
+                return false;
+            }
+            return Deliver(p, t, sig, SiTkill, 0);
+        }
+    }
+
+    private static bool Deliver(GuestProcess p, GuestThread t, int sig, int code, ulong addr)
+    {
+        var cpu = t.Cpu;
+        var mem = p.Space;
+        ulong flags = p.SigHandlers[4 * sig + 1];
+        ulong handler = p.SigHandlers[4 * sig];
+        ulong sp = cpu->Sp;
+        bool onAlt = t.AltStackFlags != SsDisable && sp > t.AltStackSp && sp <= t.AltStackSp + t.AltStackSize;
+        if ((flags & SaOnstack) != 0 && t.AltStackFlags != SsDisable && !onAlt)
+            sp = t.AltStackSp + t.AltStackSize;
+
+        ulong record = (sp - 16) & ~15UL;
+        ulong frame = (record - FrameSize) & ~15UL;
+        if (!mem.IsAccessible(frame, record + 16 - frame, GuestProt.Write))
+        {
+            // no room for the frame: the kernel kills with SIGSEGV
+            p.KillBySignal(11);
+            t.Exited = true;
+            return false;
+        }
+        new Span<byte>(mem.Host(frame), (int)(record + 16 - frame)).Clear();
+
+        // siginfo
+        mem.Write(frame + 0, sig);
+        mem.Write(frame + 8, code);
+        if (code == SiTkill || code == SiUser)
+        {
+            mem.Write(frame + 16, Environment.ProcessId);
+            mem.Write(frame + 20, (uint)Host.Ids.Uid);
+        }
+        else mem.Write(frame + 16, addr);
+
+        // ucontext
+        ulong uc = frame + UcOffset;
+        mem.Write(uc + UcStack, t.AltStackSp);
+        mem.Write(uc + UcStack + 8, t.AltStackFlags == SsDisable ? SsDisable : (onAlt ? SsOnStack : 0));
+        mem.Write(uc + UcStack + 16, t.AltStackSize);
+        mem.Write(uc + UcSigmask, t.SignalMask);
+        ulong sc = uc + UcMcontext;
+        mem.Write(sc + ScFaultAddress, addr);
+        for (int i = 0; i < 31; i++) mem.Write(sc + ScRegs + (ulong)i * 8, cpu->X[i]);
+        mem.Write(sc + ScSp, cpu->Sp);
+        mem.Write(sc + ScPc, cpu->Pc);
+        mem.Write(sc + ScPstate, (ulong)cpu->Nzcv);
+        ulong fp = sc + ScReserved;
+        mem.Write(fp, FpsimdMagic);
+        mem.Write(fp + 4, FpsimdSize);
+        mem.Write(fp + 8, cpu->Fpsr);
+        mem.Write(fp + 12, cpu->Fpcr);
+        for (int i = 0; i < 64; i++) mem.Write(fp + 16 + (ulong)i * 8, cpu->V[i]);
+        // a zero header after it terminates the record list
+
+        // frame record for unwinders: old fp, old lr
+        mem.Write(record, cpu->X[29]);
+        mem.Write(record + 8, cpu->X[30]);
+
+        ulong newMask = t.SignalMask | p.SigHandlers[4 * sig + 3];
+        if ((flags & SaNodefer) == 0) newMask |= Bit(sig);
+        t.SignalMask = newMask & ~(Bit(SigKill) | Bit(SigStop));
+        if ((flags & SaResethand) != 0) p.SigHandlers[4 * sig] = SigDfl;
+
+        cpu->X[0] = (ulong)sig;
+        cpu->X[1] = frame;
+        cpu->X[2] = uc;
+        cpu->X[29] = record;
+        cpu->X[30] = (flags & SaRestorer) != 0 ? p.SigHandlers[4 * sig + 2] : p.SigreturnTrampoline;
+        cpu->Sp = frame;
+        cpu->Pc = handler;
+        return true;
+    }
+
+    /// <summary>rt_sigreturn: restores what <see cref="Deliver"/> saved, from the frame at SP.</summary>
+    public static bool Return(GuestProcess p, GuestThread t)
+    {
+        var cpu = t.Cpu;
+        var mem = p.Space;
+        ulong frame = cpu->Sp;
+        ulong uc = frame + UcOffset, sc = uc + UcMcontext;
+        if (!mem.IsAccessible(frame, FrameSize, GuestProt.Read)) return false;
+        for (int i = 0; i < 31; i++) cpu->X[i] = mem.Read<ulong>(sc + ScRegs + (ulong)i * 8);
+        cpu->Sp = mem.Read<ulong>(sc + ScSp);
+        cpu->Pc = mem.Read<ulong>(sc + ScPc);
+        cpu->Nzcv = (uint)mem.Read<ulong>(sc + ScPstate) & 0xF000_0000;
+        ulong fp = sc + ScReserved;
+        if (mem.Read<uint>(fp) == FpsimdMagic)
+        {
+            cpu->Fpsr = mem.Read<uint>(fp + 8);
+            for (int i = 0; i < 64; i++) cpu->V[i] = mem.Read<ulong>(fp + 16 + (ulong)i * 8);
+        }
+        t.SignalMask = mem.Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
+        t.SuppressResult = true;
+        return true;
+    }
+
+    /// <summary>Maps the page handlers return through and records it in the process.</summary>
+    public static void MapTrampoline(GuestProcess p)
+    {
+        const ulong page = 0xFF_FFFF_0000;
+        p.Space.MapFixed(page, GuestSpace.PageSize, GuestProt.Read | GuestProt.Write, "[sigpage]");
+        p.Space.Write(page, 0xD2801168u);     // mov x8, #139 (rt_sigreturn)
+        p.Space.Write(page + 4, 0xD4000001u); // svc #0
+        p.Space.Protect(page, GuestSpace.PageSize, GuestProt.Read | GuestProt.Exec);
+        p.SigreturnTrampoline = page;
+    }
+}
