@@ -49,7 +49,7 @@ public static unsafe class Emulator
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
         SignalDelivery.MapTrampoline(process);
-        using var thread = new GuestThread(process) { Tid = Environment.ProcessId };
+        var thread = new GuestThread(process) { Tid = Environment.ProcessId };
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
@@ -58,10 +58,12 @@ public static unsafe class Emulator
         thread.Cpu->Pc = interp?.Entry ?? main.Entry;
 
         long setup = Stopwatch.GetTimestamp();
-        Dispatcher.Run(process, thread);
-        Console.Out.Flush();
-        if (opts.Stats) PrintStats(translator, thread, started, setup);
-        return process.ExitStatus < 0 ? 0 : process.ExitStatus;
+        if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
+        process.AddThread(thread);
+        GuestThreads.Run(process, thread);
+        // the main guest thread ended with others still running: the last of them ends the process
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
     }
 
     /// <summary>The host's environment in its original order (as qemu passes it), with -E/-U applied.</summary>
@@ -87,18 +89,20 @@ public static unsafe class Emulator
         return env;
     }
 
-    private static void PrintStats(Translator t, GuestThread thread, long started, long setup)
+    private static void PrintStats(GuestProcess process, long started, long setup)
     {
         double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-        var r = thread.Runner;
+        var t = process.Translator;
         var sb = new StringBuilder();
         sb.AppendLine("dqemu-native stats:");
-        sb.AppendLine($"  wall time            {Ms(Stopwatch.GetTimestamp() - started),10:F1} ms (set-up {Ms(setup - started):F1} ms)");
-        sb.AppendLine($"  translation time     {Ms(t.TranslationTicks),10:F1} ms");
-        sb.AppendLine($"  blocks translated    {t.BlocksTranslated,10}");
-        sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,8}");
-        sb.AppendLine($"  code cache used      {t.Cache.Used / 1024,10} KiB");
-        sb.AppendLine($"  thread {thread.Tid}: blocks run {thread.Cpu->BlocksRun}, dispatcher entries {r.Entries}, link exits {r.LinkExits}, jump-cache misses {r.IndirectMisses}, syscalls {thread.Syscalls}");
+        sb.AppendLine($"  wall time              {Ms(Stopwatch.GetTimestamp() - started),10:F1} ms (set-up {Ms(setup - started):F1} ms)");
+        sb.AppendLine($"  translation time       {Ms(t.TranslationTicks),10:F1} ms");
+        sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}");
+        sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
+        sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB");
+        foreach (var th in process.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("  " + th.StatsLine());
+        lock (process.FinishedThreadStats)
+            foreach (var line in process.FinishedThreadStats) sb.AppendLine("  " + line);
         Console.Error.Write(sb.ToString());
     }
 }

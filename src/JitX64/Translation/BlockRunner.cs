@@ -15,6 +15,9 @@ public sealed unsafe class BlockRunner
     public long Entries;
     public long LinkExits;
     public long IndirectMisses;
+    /// <summary>Blocks and guest instructions this runner's thread translated.</summary>
+    public long BlocksTranslated;
+    public long InstructionsTranslated;
 
     public BlockRunner(Translator translator) => _translator = translator;
 
@@ -28,9 +31,16 @@ public sealed unsafe class BlockRunner
         if (cpu->NzcvHost == 0) cpu->NzcvHost = Flags.ArmToHost(0);
     }
 
+    private nint Lookup(ulong pc)
+    {
+        nint code = _translator.GetOrTranslate(pc, out int n);
+        if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
+        return code;
+    }
+
     public ExitReason Run(CpuState* cpu)
     {
-        nint code = _translator.GetOrTranslate(cpu->Pc);
+        nint code = Lookup(cpu->Pc);
         while (true)
         {
             Entries++;
@@ -39,13 +49,13 @@ public sealed unsafe class BlockRunner
             {
                 case ExitReason.Branch:
                     LinkExits++;
-                    code = _translator.GetOrTranslate(cpu->Pc);
+                    code = Lookup(cpu->Pc);
                     _translator.Link(cpu->LinkSite, code);
                     cpu->LinkSite = 0;
                     break;
                 case ExitReason.Indirect:
                     IndirectMisses++;
-                    code = _translator.GetOrTranslate(cpu->Pc);
+                    code = Lookup(cpu->Pc);
                     _jumpCache.Set(cpu->Pc, code);
                     break;
                 default:

@@ -36,8 +36,13 @@ public sealed class Translator
     }
 
     /// <summary>Host code for the block at <paramref name="pc"/>, translating it on first use.</summary>
-    public nint GetOrTranslate(ulong pc)
+    public nint GetOrTranslate(ulong pc) => GetOrTranslate(pc, out _);
+
+    /// <summary>As <see cref="GetOrTranslate(ulong)"/>; <paramref name="translated"/> is the number of guest
+    /// instructions this call translated (0 when the block existed).</summary>
+    public nint GetOrTranslate(ulong pc, out int translated)
     {
+        translated = 0;
         nint code = Cache.Lookup(pc);
         if (code != 0) return code;
         lock (_lock)
@@ -45,7 +50,9 @@ public sealed class Translator
             code = Cache.Lookup(pc);
             if (code != 0) return code;
             long t0 = Stopwatch.GetTimestamp();
+            long before = InstructionsTranslated;
             code = TranslateLocked(pc);
+            translated = (int)(InstructionsTranslated - before);
             TranslationTicks += Stopwatch.GetTimestamp() - t0;
             Cache.Publish(pc, code);
             return code;

@@ -22,6 +22,7 @@ public static unsafe class Dispatcher
         while (!thread.Exited && !process.Exiting)
         {
             var reason = thread.Runner.Run(cpu);
+            thread.Exits[(int)reason & 15]++;
             switch (reason)
             {
                 case ExitReason.Syscall:
@@ -71,6 +72,7 @@ public static unsafe class Dispatcher
         Console.Error.WriteLine($"dqemu-native: {message}; guest killed by signal {signal} ({SignalName(signal)})");
         process.KillBySignal(signal);
         thread.Exited = true;
+        process.Terminate();
     }
 
     public static string SignalName(int s) => s switch

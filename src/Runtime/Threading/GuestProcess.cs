@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Memory;
 
 namespace Dqemu.Runtime.Threading;
@@ -34,6 +36,46 @@ public sealed class GuestProcess
         Options = options;
         ExePath = exePath;
         Sysroot = sysroot;
+        Futex = new HostFutex(space);
+    }
+
+    /// <summary>Every live guest thread by tid.</summary>
+    public ConcurrentDictionary<int, GuestThread> Threads { get; } = new();
+    private int _liveThreads;
+    public int LiveThreads => Volatile.Read(ref _liveThreads);
+
+    /// <summary>Futex operations, behind one interface so a cluster can layer its own under it.</summary>
+    public IFutex Futex { get; set; }
+
+    /// <summary>Runs once just before the host process ends (statistics).</summary>
+    public Action? BeforeExit { get; set; }
+
+    private int _terminating;
+
+    /// <summary>Counters of threads that have ended, for --stats.</summary>
+    public readonly List<string> FinishedThreadStats = new();
+
+    public void RecordFinished(GuestThread t)
+    {
+        if (!Options.Stats) return;
+        lock (FinishedThreadStats) FinishedThreadStats.Add(t.StatsLine());
+    }
+
+    public void AddThread(GuestThread t)
+    {
+        Threads[t.Tid] = t;
+        Interlocked.Increment(ref _liveThreads);
+    }
+
+    /// <summary>A thread has left its dispatcher loop; the last one out ends the process.</summary>
+    public void ThreadFinished(GuestThread t, int status)
+    {
+        Threads.TryRemove(t.Tid, out _);
+        if (Interlocked.Decrement(ref _liveThreads) == 0)
+        {
+            Exit(status);
+            Terminate();
+        }
     }
 
     /// <summary>Marks the whole process as exiting with <paramref name="status"/> (first caller wins).</summary>
@@ -41,4 +83,20 @@ public sealed class GuestProcess
 
     /// <summary>Ends the process as if killed by <paramref name="signal"/> (status 128+signal, as a shell sees it).</summary>
     public void KillBySignal(int signal) => Interlocked.CompareExchange(ref _exitStatus, 128 + signal, -1);
+
+    /// <summary>
+    /// exit_group and fatal signals: every thread stops at once, wherever it is (running translated code or
+    /// blocked in a host syscall), because the host process ends here with the guest's status.
+    /// </summary>
+    public void Terminate()
+    {
+        if (Interlocked.Exchange(ref _terminating, 1) != 0)
+        {
+            Thread.Sleep(Timeout.Infinite); // the first caller is ending the process
+        }
+        try { BeforeExit?.Invoke(); } catch { /* statistics must not keep the guest's status from the parent */ }
+        Console.Error.Flush();
+        Console.Out.Flush();
+        HostSyscall.Call(HostSyscall.Nr.ExitGroup, ExitStatus < 0 ? 0 : ExitStatus);
+    }
 }

@@ -22,8 +22,20 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>Set by a syscall whose result must not be written to X0 (rt_sigreturn restores all registers).</summary>
     public bool SuppressResult;
     public bool Exited { get; set; }
+    /// <summary>The status a plain exit() gave; the process's if this thread is the last.</summary>
+    public int ExitCode { get; set; }
 
     public long Syscalls;
+    /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
+    public readonly long[] Exits = new long[16];
+
+    public string StatsLine()
+    {
+        var r = Runner;
+        var exits = string.Join(", ", Enumerable.Range(0, Exits.Length).Where(i => Exits[i] > 0).Select(i => $"{(ExitReason)i} {Exits[i]}"));
+        return $"thread {Tid}: insns translated {r.InstructionsTranslated}, blocks translated {r.BlocksTranslated}, blocks run {Cpu->BlocksRun}, " +
+               $"dispatcher entries {r.Entries}, link exits {r.LinkExits}, jump-cache misses {r.IndirectMisses}, syscalls {Syscalls}, exits: {exits}";
+    }
 
     public GuestThread(GuestProcess process)
     {

@@ -1,0 +1,67 @@
+using Dqemu.JitX64.State;
+using Dqemu.Runtime.Host;
+using Dqemu.Runtime.Memory;
+
+namespace Dqemu.Runtime.Threading;
+
+/// <summary>
+/// Starting and ending guest threads. Each guest thread is a host thread running its own dispatcher loop
+/// over shared translated code, so guest threads run truly in parallel. Guest tids are the host threads'
+/// tids, which keeps PI futexes (whose words hold owner tids) working on the host kernel.
+/// </summary>
+public static unsafe class GuestThreads
+{
+    public const ulong CloneVm = 0x100, CloneFs = 0x200, CloneFiles = 0x400, CloneSighand = 0x800, CloneVfork = 0x4000,
+        CloneThread = 0x10000, CloneSysvsem = 0x40000, CloneSettls = 0x80000, CloneParentSettid = 0x100000,
+        CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000;
+
+    /// <summary>Host stack for a guest thread's dispatcher (guest stacks live in guest memory).</summary>
+    private const int HostStackSize = 1 << 20;
+
+    /// <summary>clone() for a new thread in this process; returns the child's tid.</summary>
+    public static long StartThread(GuestProcess process, GuestThread parent, ulong flags, ulong newSp, ulong parentTid, ulong tls, ulong childTid)
+    {
+        if ((flags & CloneParentSettid) != 0 && !process.Space.IsAccessible(parentTid, 4, GuestProt.Write)) return -Syscalls.Errno.EFAULT;
+        if ((flags & (CloneChildSettid | CloneChildCleartid)) != 0 && !process.Space.IsAccessible(childTid, 4, GuestProt.Write)) return -Syscalls.Errno.EFAULT;
+
+        var child = new GuestThread(process);
+        Buffer.MemoryCopy(parent.Cpu, child.Cpu, CpuOffsets.ShippedSize, CpuOffsets.ShippedSize);
+        child.Cpu->Mxcsr = parent.Cpu->Mxcsr;
+        child.Cpu->X[0] = 0;
+        child.Cpu->ExclSize = 0;
+        if (newSp != 0) child.Cpu->Sp = newSp;
+        if ((flags & CloneSettls) != 0) child.Cpu->Tpidr = tls;
+        child.SignalMask = parent.SignalMask;
+        if ((flags & CloneChildCleartid) != 0) child.ClearChildTid = childTid;
+
+        using var ready = new ManualResetEventSlim();
+        var thread = new Thread(() =>
+        {
+            child.Tid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+            // both tid writes happen before either side runs guest code, as the kernel does them
+            if ((flags & CloneParentSettid) != 0) process.Space.Write(parentTid, child.Tid);
+            if ((flags & CloneChildSettid) != 0) process.Space.Write(childTid, child.Tid);
+            process.AddThread(child);
+            ready.Set();
+            Run(process, child);
+        }, HostStackSize)
+        { IsBackground = true, Name = "guest" };
+        thread.Start();
+        ready.Wait();
+        return child.Tid;
+    }
+
+    /// <summary>A guest thread's whole life on its host thread, from first instruction to exit.</summary>
+    public static void Run(GuestProcess process, GuestThread thread)
+    {
+        Dispatcher.Run(process, thread);
+        if (process.Exiting) process.Terminate();
+        if (thread.ClearChildTid != 0 && process.Space.IsAccessible(thread.ClearChildTid, 4, GuestProt.Write))
+        {
+            process.Space.Write(thread.ClearChildTid, 0);
+            process.Futex.Wake(thread.ClearChildTid, int.MaxValue);
+        }
+        process.RecordFinished(thread);
+        process.ThreadFinished(thread, thread.ExitCode);
+    }
+}
