@@ -46,7 +46,8 @@ public sealed partial class EmitterContext
     public void LoadFlagsToHost()
     {
         if (_flagsCapturedAt == Asm.Instructions.Count) return;
-        Asm.mov(eax, __dword_ptr[rbx + CpuOffsets.Nzcv]);
+        // a 16-bit read: captures store 16 bits, and a wider load could not forward from that store
+        Asm.movzx(eax, NzcvMem);
         Asm.add(al, 0x7f);
         Asm.sahf();
     }
@@ -127,12 +128,17 @@ public sealed partial class EmitterContext
     /// <summary>Loads the ARM carry flag (0/1) into host CF, for ADC/ADCS.</summary>
     public void LoadCarryToHostCf()
     {
-        Asm.bt(__dword_ptr[rbx + CpuOffsets.Nzcv], 8); // CF = stored !C
+        if (_flagsCapturedAt == Asm.Instructions.Count) { Asm.cmc(); return; } // host CF is the stored !C already
+        Asm.bt(NzcvMem, 8); // CF = stored !C
         Asm.cmc();
     }
 
     /// <summary>Loads !C (the borrow) into host CF, for SBC/SBCS.</summary>
-    public void LoadBorrowToHostCf() => Asm.bt(__dword_ptr[rbx + CpuOffsets.Nzcv], 8);
+    public void LoadBorrowToHostCf()
+    {
+        if (_flagsCapturedAt == Asm.Instructions.Count) return;
+        Asm.bt(NzcvMem, 8);
+    }
 
     /// <summary>dst32 = NZCV in the architectural layout (bits 31..28), for MRS. Uses rax as well.</summary>
     public void ReadNzcvArm(AssemblerRegister64 dst)

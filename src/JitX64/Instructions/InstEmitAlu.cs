@@ -1,0 +1,965 @@
+using System.Runtime.InteropServices;
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Iced.Intel;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Dqemu.JitX64.Translation.EmitterContext;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// A64 base integer data processing: add/subtract (immediate, shifted, extended, with carry), logical
+/// (immediate, shifted), move wide, ADR/ADRP, conditional compare/select, 1- and 2-source operations.
+/// Results are computed in rcx/rdx (rax is clobbered by flag capture and flag loads); a result is stored
+/// before the flags are captured so that the capture stays the last host instruction (a following B.cond
+/// then needs no flag reload). 32-bit forms use 32-bit x86 operations, which zero-extend and give 32-bit flags.
+/// </summary>
+public static partial class InstEmit
+{
+    // ---------------- add/subtract (immediate) ----------------
+
+    public static void Add_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Add, false);
+    public static void Adds_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Add, true);
+    public static void Sub_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Sub, false);
+    public static void Subs_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Sub, true);
+
+    private static void AddSubImm(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op);
+        int imm = (int)Bits(op, 10, 12) << (Bits(op, 22, 1) != 0 ? 12 : 0);
+        if (!setFlags)
+        {
+            // Rd and Rn are SP when 31
+            if (sf && rd == rn)
+            {
+                if (imm != 0) IntAlu.MI(a, kind, X(rd), imm, true);
+                return;
+            }
+            ctx.LoadRsp(rcx, rn, sf);
+            if (imm != 0) IntAlu.RI(a, kind, rcx, imm, sf);
+            ctx.StoreRsp(rd, rcx, sf);
+            return;
+        }
+        // flag-setting: Rn may be SP, Rd 31 is XZR (CMP/CMN)
+        if (rd == 31 && kind == IntOp.Sub)
+        {
+            a.cmp(sf ? X(rn) : W(rn), imm);
+        }
+        else
+        {
+            ctx.LoadRsp(rcx, rn, sf);
+            IntAlu.RI(a, kind, rcx, imm, sf);
+            ctx.StoreR(rd, rcx, sf);
+        }
+        IntAlu.Capture(ctx, kind);
+    }
+
+    // ---------------- add/subtract (shifted register) ----------------
+
+    public static void Add_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Add, false);
+    public static void Adds_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Add, true);
+    public static void Sub_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Sub, false);
+    public static void Subs_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Sub, true);
+
+    private static void AddSubShift(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int type = (int)Bits(op, 22, 2);
+        int amount = (int)Bits(op, 10, 6);
+        if (type == 3 || (!sf && amount > 31)) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
+        if (!setFlags && rd == 31) return;
+
+        if (!setFlags && kind == IntOp.Add && type == 0 && amount >= 1 && amount <= 3 && rm != 31)
+        {
+            ctx.LoadR(rcx, rn, sf);
+            ctx.LoadR(rdx, rm, sf);
+            int scale = 1 << amount;
+            if (sf) a.lea(rcx, __[rcx + rdx * scale]); else a.lea(ecx, __[rcx + rdx * scale]);
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+        if (kind == IntOp.Sub && rn == 31 && !setFlags)
+        {
+            // NEG
+            ctx.LoadR(rcx, rm, sf);
+            IntAlu.Shift(a, type, rcx, amount, sf);
+            if (sf) a.neg(rcx); else a.neg(ecx);
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+        ctx.LoadR(rcx, rn, sf);
+        if (amount == 0 || rm == 31) IntAlu.RG(a, kind, rcx, rm, sf);
+        else
+        {
+            ctx.LoadR(rdx, rm, sf);
+            IntAlu.Shift(a, type, rdx, amount, sf);
+            IntAlu.RR(a, kind, rcx, rdx, sf);
+        }
+        ctx.StoreR(rd, rcx, sf);
+        if (setFlags) IntAlu.Capture(ctx, kind);
+    }
+
+    // ---------------- add/subtract (extended register) ----------------
+
+    public static void Add_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Add, false);
+    public static void Adds_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Add, true);
+    public static void Sub_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Sub, false);
+    public static void Subs_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Sub, true);
+
+    private static void AddSubExt(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int option = (int)Bits(op, 13, 3);
+        int shift = (int)Bits(op, 10, 3);
+        if (shift > 4) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
+
+        ctx.LoadRsp(rcx, rn, sf);
+        IntAlu.LoadExtended(ctx, rdx, rm, option);
+        if (!setFlags && kind == IntOp.Add && shift <= 3)
+        {
+            if (sf) a.lea(rcx, __[rcx + rdx * (1 << shift)]); else a.lea(ecx, __[rcx + rdx * (1 << shift)]);
+        }
+        else
+        {
+            if (shift != 0) a.shl(rdx, (byte)shift);
+            IntAlu.RR(a, kind, rcx, rdx, sf);
+        }
+        if (setFlags)
+        {
+            ctx.StoreR(rd, rcx, sf);
+            IntAlu.Capture(ctx, kind);
+        }
+        else ctx.StoreRsp(rd, rcx, sf);
+    }
+
+    // ---------------- add/subtract with carry ----------------
+
+    public static void Adc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Adc, false);
+    public static void Adcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Adc, true);
+    public static void Sbc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Sbb, false);
+    public static void Sbcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Sbb, true);
+
+    private static void AdcSbc(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (!setFlags && rd == 31) return;
+        ctx.LoadR(rcx, rn, sf);
+        if (kind == IntOp.Adc) ctx.LoadCarryToHostCf(); else ctx.LoadBorrowToHostCf();
+        IntAlu.RG(ctx.Asm, kind, rcx, rm, sf);
+        ctx.StoreR(rd, rcx, sf);
+        if (setFlags) IntAlu.Capture(ctx, kind);
+    }
+
+    // ---------------- logical (immediate) ----------------
+
+    public static void And_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.And, false);
+    public static void Orr_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.Or, false);
+    public static void Eor_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.Xor, false);
+    public static void Ands_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.And, true);
+
+    private static void LogicalImm(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        var a = ctx.Asm;
+        if (LogicalImmediate(op) is not ulong value) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op);
+        if (!sf) value &= 0xffffffff;
+
+        if (!setFlags && kind == IntOp.Or && rn == 31)
+        {
+            // MOV (bitmask immediate); Rd 31 is SP here
+            ctx.StoreImm64(X(rd), value);
+            return;
+        }
+        bool fitsImm = !sf || (long)value == (int)value;
+        if (setFlags && rd == 31 && rn != 31)
+        {
+            // TST
+            if (fitsImm) a.test(sf ? X(rn) : W(rn), (int)value);
+            else
+            {
+                a.mov(rdx, value);
+                a.test(X(rn), rdx);
+            }
+            ctx.CaptureFlagsLogic();
+            return;
+        }
+        ctx.LoadR(rcx, rn, sf);
+        if (fitsImm) IntAlu.RI(a, kind, rcx, (int)value, sf);
+        else
+        {
+            a.mov(rdx, value);
+            IntAlu.RR(a, kind, rcx, rdx, sf);
+        }
+        if (setFlags)
+        {
+            ctx.StoreR(rd, rcx, sf);
+            ctx.CaptureFlagsLogic();
+        }
+        else ctx.StoreRsp(rd, rcx, sf);
+    }
+
+    // ---------------- logical (shifted register) ----------------
+
+    public static void And_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.And, false);
+    public static void Orr_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.Or, false);
+    public static void Eor_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.Xor, false);
+    public static void Ands_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.And, true);
+
+    /// <summary>AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS; bit 21 (N) inverts the shifted operand.</summary>
+    private static void LogicalShift(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int type = (int)Bits(op, 22, 2);
+        int amount = (int)Bits(op, 10, 6);
+        bool invert = Bits(op, 21, 1) != 0;
+        if (!sf && amount > 31) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
+        if (!setFlags && rd == 31) return;
+
+        if (kind == IntOp.Or && rn == 31)
+        {
+            // MOV / MVN (register), with an optional shift
+            if (rm == 31)
+            {
+                ctx.StoreXImm(rd, invert ? (sf ? ulong.MaxValue : 0xffffffffUL) : 0);
+                return;
+            }
+            ctx.LoadR(rcx, rm, sf);
+            IntAlu.Shift(a, type, rcx, amount, sf);
+            if (invert) { if (sf) a.not(rcx); else a.not(ecx); }
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+
+        if (amount == 0 && !invert && rm != 31)
+        {
+            if (setFlags && rd == 31 && rn != 31)
+            {
+                // TST (register)
+                ctx.LoadR(rcx, rm, sf);
+                if (sf) a.test(X(rn), rcx); else a.test(W(rn), ecx);
+                ctx.CaptureFlagsLogic();
+                return;
+            }
+            ctx.LoadR(rcx, rn, sf);
+            IntAlu.RG(a, kind, rcx, rm, sf);
+        }
+        else
+        {
+            ctx.LoadR(rcx, rn, sf);
+            if (rm == 31)
+            {
+                IntAlu.RI(a, kind, rcx, invert ? -1 : 0, sf);
+            }
+            else
+            {
+                ctx.LoadR(rdx, rm, sf);
+                IntAlu.Shift(a, type, rdx, amount, sf);
+                if (invert) { if (sf) a.not(rdx); else a.not(edx); }
+                IntAlu.RR(a, kind, rcx, rdx, sf);
+            }
+        }
+        ctx.StoreR(rd, rcx, sf);
+        if (setFlags) ctx.CaptureFlagsLogic();
+    }
+
+    // ---------------- move wide ----------------
+
+    public static void Movz(EmitterContext ctx, uint op)
+    {
+        int hw = (int)Bits(op, 21, 2);
+        ctx.StoreXImm(Rd(op), (ulong)Bits(op, 5, 16) << (16 * hw));
+    }
+
+    public static void Movn(EmitterContext ctx, uint op)
+    {
+        int hw = (int)Bits(op, 21, 2);
+        ulong v = ~((ulong)Bits(op, 5, 16) << (16 * hw));
+        if (!Sf(op)) v &= 0xffffffff;
+        ctx.StoreXImm(Rd(op), v);
+    }
+
+    public static void Movk(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int rd = Rd(op);
+        if (rd == 31) return;
+        int shift = 16 * (int)Bits(op, 21, 2);
+        ulong imm = (ulong)Bits(op, 5, 16) << shift;
+        ulong keep = ~(0xffffUL << shift);
+        if (!Sf(op))
+        {
+            a.mov(ecx, W(rd));
+            a.and(ecx, (int)(uint)keep);
+            if (imm != 0) a.or(ecx, (int)(uint)imm);
+        }
+        else
+        {
+            if ((long)keep == (int)keep)
+            {
+                a.mov(rcx, X(rd));
+                a.and(rcx, (int)keep);
+            }
+            else
+            {
+                a.mov(rcx, keep);
+                a.and(rcx, X(rd));
+            }
+            if (imm != 0)
+            {
+                if (imm <= int.MaxValue) a.or(rcx, (int)imm);
+                else { a.mov(rdx, imm); a.or(rcx, rdx); }
+            }
+        }
+        a.mov(X(rd), rcx);
+    }
+
+    // ---------------- PC-relative addresses ----------------
+
+    private static long AdrOffset(uint op) => SignExtend((Bits(op, 5, 19) << 2) | Bits(op, 29, 2), 21);
+
+    public static void Adr(EmitterContext ctx, uint op)
+        => ctx.StoreXImm(Rd(op), ctx.Pc + (ulong)AdrOffset(op));
+
+    public static void Adrp(EmitterContext ctx, uint op)
+        => ctx.StoreXImm(Rd(op), (ctx.Pc & ~0xfffUL) + (ulong)(AdrOffset(op) << 12));
+
+    // ---------------- conditional compare ----------------
+
+    public static void Ccmn_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Add, false);
+    public static void Ccmp_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Sub, false);
+    public static void Ccmn_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Add, true);
+    public static void Ccmp_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Sub, true);
+
+    /// <summary>
+    /// NZCV = cond ? flags(Rn op operand) : #nzcv, without branches: the condition goes to sil, the compare
+    /// is captured into eax, and a cmov picks the immediate flags when the condition failed.
+    /// </summary>
+    private static void CondCompare(EmitterContext ctx, uint op, IntOp kind, bool immediate)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rn = Rn(op), rm = Rm(op);
+        int cond = (int)Bits(op, 12, 4);
+        uint nzcv = op & 15;
+
+        void Compare()
+        {
+            ctx.LoadR(rcx, rn, sf);
+            if (immediate) IntAlu.RI(a, kind, rcx, rm, sf);
+            else IntAlu.RG(a, kind, rcx, rm, sf);
+        }
+
+        if (cond >= 14)
+        {
+            Compare();
+            IntAlu.Capture(ctx, kind);
+            return;
+        }
+        ctx.LoadFlagsToHost();
+        ctx.SetIf(cond, sil);
+        a.xor(eax, eax);
+        Compare();
+        if (kind == IntOp.Add) a.cmc(); // stored C is inverted
+        a.lahf();
+        a.seto(al);
+        a.mov(edx, (int)Flags.ArmToHost(nzcv << 28));
+        a.test(sil, sil);
+        a.cmovz(eax, edx);
+        a.mov(CpuField32(CpuOffsets.Nzcv), eax);
+    }
+
+    // ---------------- conditional select ----------------
+
+    public static void Csel(EmitterContext ctx, uint op) => CondSelect(ctx, op, 0);
+    public static void Csinc(EmitterContext ctx, uint op) => CondSelect(ctx, op, 1);
+    public static void Csinv(EmitterContext ctx, uint op) => CondSelect(ctx, op, 2);
+    public static void Csneg(EmitterContext ctx, uint op) => CondSelect(ctx, op, 3);
+
+    /// <summary>Rd = cond ? Rn : f(Rm) with f = identity, +1, NOT, negate (kind 0..3).</summary>
+    private static void CondSelect(EmitterContext ctx, uint op, int kind)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int cond = (int)Bits(op, 12, 4);
+        if (rd == 31) return;
+        if (cond >= 14)
+        {
+            ctx.LoadR(rcx, rn, sf);
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+        if (rn == 31 && rm == 31 && (kind == 1 || kind == 2))
+        {
+            // CSET / CSETM: !cond as 1 or all ones
+            ctx.LoadFlagsToHost();
+            a.mov(ecx, 0);
+            ctx.SetIf(cond ^ 1, cl);
+            if (kind == 2) { if (sf) a.neg(rcx); else a.neg(ecx); }
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+        ctx.LoadFlagsToHost();
+        ctx.LoadR(rcx, rn, sf);
+        ctx.LoadR(rdx, rm, sf);
+        // flag-neutral forms only: the host flags hold NZCV
+        if (kind >= 2) { if (sf) a.not(rdx); else a.not(edx); }
+        if (kind == 1 || kind == 3) { if (sf) a.lea(rdx, __[rdx + 1]); else a.lea(edx, __[rdx + 1]); }
+        ctx.CMovIfNot(cond, rcx, rdx);
+        ctx.StoreR(rd, rcx, sf);
+    }
+
+    // ---------------- data processing (1 source) ----------------
+
+    public static void Rbit_Gp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op);
+        if (rd == 31) return;
+        ctx.LoadR(rcx, Rn(op), sf);
+        if (sf)
+        {
+            a.bswap(rcx);
+            RbitStep64(a, 4, 0x0F0F0F0F0F0F0F0FUL);
+            RbitStep64(a, 2, 0x3333333333333333UL);
+            RbitStep64(a, 1, 0x5555555555555555UL);
+        }
+        else
+        {
+            a.bswap(ecx);
+            RbitStep32(a, 4, 0x0F0F0F0F);
+            RbitStep32(a, 2, 0x33333333);
+            RbitStep32(a, 1, 0x55555555);
+        }
+        ctx.StoreR(rd, rcx, sf);
+    }
+
+    /// <summary>rcx = ((rcx &gt;&gt; k) &amp; m) | ((rcx &amp; m) &lt;&lt; k).</summary>
+    private static void RbitStep64(Assembler a, int k, ulong mask)
+    {
+        a.mov(rax, mask);
+        a.mov(rdx, rcx);
+        a.shr(rdx, (byte)k);
+        a.and(rdx, rax);
+        a.and(rcx, rax);
+        if (k == 4) { a.shl(rcx, 4); a.or(rcx, rdx); }
+        else a.lea(rcx, __[rdx + rcx * (1 << k)]);
+    }
+
+    private static void RbitStep32(Assembler a, int k, int mask)
+    {
+        a.mov(edx, ecx);
+        a.shr(edx, (byte)k);
+        a.and(edx, mask);
+        a.and(ecx, mask);
+        if (k == 4) { a.shl(ecx, 4); a.or(ecx, edx); }
+        else a.lea(ecx, __[rdx + rcx * (1 << k)]);
+    }
+
+    public static void Rev16_Gp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op);
+        if (rd == 31) return;
+        ctx.LoadR(rcx, Rn(op), sf);
+        if (sf)
+        {
+            a.mov(rax, 0x00FF00FF00FF00FFUL);
+            a.mov(rdx, rcx);
+            a.shr(rdx, 8);
+            a.and(rdx, rax);
+            a.and(rcx, rax);
+            a.shl(rcx, 8);
+            a.or(rcx, rdx);
+        }
+        else
+        {
+            a.bswap(ecx);
+            a.ror(ecx, 16);
+        }
+        ctx.StoreR(rd, rcx, sf);
+    }
+
+    /// <summary>REV32 (64-bit) and REV (32-bit): byte-reverse each word.</summary>
+    public static void Rev32_Gp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op);
+        if (rd == 31) return;
+        ctx.LoadR(rcx, Rn(op), sf);
+        if (sf) { a.bswap(rcx); a.ror(rcx, 32); }
+        else a.bswap(ecx);
+        ctx.StoreR(rd, rcx, sf);
+    }
+
+    public static void Rev64_Gp(EmitterContext ctx, uint op)
+    {
+        int rd = Rd(op);
+        if (rd == 31) return;
+        ctx.LoadX(rcx, Rn(op));
+        ctx.Asm.bswap(rcx);
+        ctx.StoreX(rd, rcx);
+    }
+
+    public static void Clz_Gp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op);
+        if (rd == 31) return;
+        if (rn == 31) { ctx.StoreXImm(rd, sf ? 64UL : 32UL); return; }
+        // bsr leaves the destination undefined for a zero source: select 2*width-1 then, which the final
+        // xor turns into width.
+        if (sf)
+        {
+            a.mov(edx, 127);
+            a.bsr(rcx, X(rn));
+            a.cmovz(ecx, edx);
+            a.xor(ecx, 63);
+        }
+        else
+        {
+            a.mov(edx, 63);
+            a.bsr(ecx, W(rn));
+            a.cmovz(ecx, edx);
+            a.xor(ecx, 31);
+        }
+        ctx.StoreR(rd, rcx, sf);
+    }
+
+    /// <summary>CLS(x) = CLZ((x ^ (x &lt;&lt; 1)) | 1): never a zero source for bsr.</summary>
+    public static void Cls_Gp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op);
+        if (rd == 31) return;
+        if (rn == 31) { ctx.StoreXImm(rd, sf ? 63UL : 31UL); return; }
+        ctx.LoadR(rcx, rn, sf);
+        if (sf)
+        {
+            a.lea(rdx, __[rcx + rcx]);
+            a.xor(rdx, rcx);
+            a.or(rdx, 1);
+            a.bsr(rdx, rdx);
+            a.xor(edx, 63);
+        }
+        else
+        {
+            a.lea(edx, __[rcx + rcx]);
+            a.xor(edx, ecx);
+            a.or(edx, 1);
+            a.bsr(edx, edx);
+            a.xor(edx, 31);
+        }
+        ctx.StoreR(rd, rdx, sf);
+    }
+
+    // ---------------- data processing (2 source) ----------------
+
+    public static void Udiv(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (rd == 31) return;
+        if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
+        var done = a.CreateLabel();
+        // a zero divisor gives 0 (x86 div would fault)
+        a.xor(eax, eax);
+        a.xor(edx, edx);
+        if (sf)
+        {
+            a.mov(rcx, X(rm));
+            a.test(rcx, rcx);
+            a.je(done);
+            a.mov(rax, X(rn));
+            a.div(rcx);
+        }
+        else
+        {
+            a.mov(ecx, W(rm));
+            a.test(ecx, ecx);
+            a.je(done);
+            a.mov(eax, W(rn));
+            a.div(ecx);
+        }
+        a.Label(ref done);
+        a.mov(X(rd), rax);
+    }
+
+    public static void Sdiv(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (rd == 31) return;
+        if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
+        var normal = a.CreateLabel();
+        var done = a.CreateLabel();
+        // divisor 0 gives 0 and divisor -1 gives -dividend (wrapping MIN / -1 to MIN, where x86 idiv faults):
+        // both are (-dividend) & divisor.
+        if (sf)
+        {
+            a.mov(rax, X(rn));
+            a.mov(rcx, X(rm));
+            a.lea(rdx, __[rcx + 1]);
+            a.cmp(rdx, 1);
+            a.ja(normal);
+            a.neg(rax);
+            a.and(rax, rcx);
+            a.jmp(done);
+            a.Label(ref normal);
+            a.cqo();
+            a.idiv(rcx);
+        }
+        else
+        {
+            a.mov(eax, W(rn));
+            a.mov(ecx, W(rm));
+            a.lea(edx, __[rcx + 1]);
+            a.cmp(edx, 1);
+            a.ja(normal);
+            a.neg(eax);
+            a.and(eax, ecx);
+            a.jmp(done);
+            a.Label(ref normal);
+            a.cdq();
+            a.idiv(ecx);
+        }
+        a.Label(ref done);
+        a.mov(X(rd), rax);
+    }
+
+    public static void Lslv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 0);
+    public static void Lsrv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 1);
+    public static void Asrv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 2);
+    public static void Rorv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 3);
+
+    /// <summary>x86 masks a cl count to 6 (64-bit) or 5 (32-bit) bits, exactly the A64 "amount mod width".</summary>
+    private static void ShiftVariable(EmitterContext ctx, uint op, int type)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (rd == 31) return;
+        ctx.LoadR(rdx, rn, sf);
+        if (rm != 31 && rn != 31)
+        {
+            a.mov(ecx, W(rm));
+            if (sf)
+            {
+                switch (type)
+                {
+                    case 0: a.shl(rdx, cl); break;
+                    case 1: a.shr(rdx, cl); break;
+                    case 2: a.sar(rdx, cl); break;
+                    default: a.ror(rdx, cl); break;
+                }
+            }
+            else
+            {
+                switch (type)
+                {
+                    case 0: a.shl(edx, cl); break;
+                    case 1: a.shr(edx, cl); break;
+                    case 2: a.sar(edx, cl); break;
+                    default: a.ror(edx, cl); break;
+                }
+            }
+        }
+        ctx.StoreR(rd, rdx, sf);
+    }
+
+    public static void Crc32b(EmitterContext ctx, uint op) => Crc32(ctx, op, 0, false);
+    public static void Crc32h(EmitterContext ctx, uint op) => Crc32(ctx, op, 1, false);
+    public static void Crc32w(EmitterContext ctx, uint op) => Crc32(ctx, op, 2, false);
+    public static void Crc32x(EmitterContext ctx, uint op) => Crc32(ctx, op, 3, false);
+    public static void Crc32cb(EmitterContext ctx, uint op) => Crc32(ctx, op, 0, true);
+    public static void Crc32ch(EmitterContext ctx, uint op) => Crc32(ctx, op, 1, true);
+    public static void Crc32cw(EmitterContext ctx, uint op) => Crc32(ctx, op, 2, true);
+    public static void Crc32cx(EmitterContext ctx, uint op) => Crc32(ctx, op, 3, true);
+
+    /// <summary>
+    /// CRC32C maps onto SSE4.2 crc32 (same reflected Castagnoli polynomial, no pre/post inversion). CRC32
+    /// (polynomial 0x04C11DB7) runs a byte-at-a-time table loop inline: no helper call.
+    /// </summary>
+    private static void Crc32(EmitterContext ctx, uint op, int size, bool castagnoli)
+    {
+        var a = ctx.Asm;
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (rd == 31) return;
+        ctx.LoadW(rcx, rn);
+        if (castagnoli)
+        {
+            if (rm == 31)
+            {
+                a.xor(edx, edx);
+                switch (size)
+                {
+                    case 0: a.crc32(ecx, dl); break;
+                    case 1: a.crc32(ecx, dx); break;
+                    case 2: a.crc32(ecx, edx); break;
+                    default: a.crc32(rcx, rdx); break;
+                }
+            }
+            else
+            {
+                int off = CpuOffsets.Xn(rm);
+                switch (size)
+                {
+                    case 0: a.crc32(ecx, __byte_ptr[rbx + off]); break;
+                    case 1: a.crc32(ecx, __word_ptr[rbx + off]); break;
+                    case 2: a.crc32(ecx, __dword_ptr[rbx + off]); break;
+                    default: a.crc32(rcx, __qword_ptr[rbx + off]); break;
+                }
+            }
+            ctx.StoreX(rd, rcx);
+            return;
+        }
+
+        // crc ^= data; then per byte: crc = T[crc & 0xff] ^ (crc >> 8)
+        a.mov(r8, (ulong)IntAlu.Crc32Table);
+        if (rm == 31) a.xor(edx, edx);
+        else
+        {
+            int off = CpuOffsets.Xn(rm);
+            switch (size)
+            {
+                case 0: a.movzx(edx, __byte_ptr[rbx + off]); break;
+                case 1: a.movzx(edx, __word_ptr[rbx + off]); break;
+                case 2: a.mov(edx, __dword_ptr[rbx + off]); break;
+                default: a.mov(rdx, __qword_ptr[rbx + off]); break;
+            }
+        }
+        a.xor(ecx, edx);
+        int bytes = size == 3 ? 4 : 1 << size;
+        for (int i = 0; i < bytes; i++) Crc32Byte(a);
+        if (size == 3)
+        {
+            a.shr(rdx, 32);
+            a.xor(ecx, edx);
+            for (int i = 0; i < 4; i++) Crc32Byte(a);
+        }
+        ctx.StoreX(rd, rcx);
+    }
+
+    private static void Crc32Byte(Assembler a)
+    {
+        a.movzx(eax, cl);
+        a.shr(ecx, 8);
+        a.xor(ecx, __dword_ptr[r8 + rax * 4]);
+    }
+}
+
+/// <summary>The integer operations the data-processing emitters share, in 64- and 32-bit forms.</summary>
+internal enum IntOp { Add, Sub, And, Or, Xor, Adc, Sbb }
+
+internal static class IntAlu
+{
+    /// <summary>Reflected CRC-32 (0xEDB88320) byte table in native memory, for inline table lookups.</summary>
+    public static readonly nint Crc32Table = BuildCrc32Table();
+
+    private static unsafe nint BuildCrc32Table()
+    {
+        uint* t = (uint*)NativeMemory.AlignedAlloc(256 * sizeof(uint), 64);
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+            t[i] = c;
+        }
+        return (nint)t;
+    }
+
+    /// <summary>Records NZCV after an add-like (ADD/ADC) or subtract-like (SUB/SBB) x86 operation.</summary>
+    public static void Capture(EmitterContext ctx, IntOp kind)
+    {
+        switch (kind)
+        {
+            case IntOp.Add:
+            case IntOp.Adc: ctx.CaptureFlagsAdd(); break;
+            case IntOp.Sub:
+            case IntOp.Sbb: ctx.CaptureFlagsSub(); break;
+            default: ctx.CaptureFlagsLogic(); break;
+        }
+    }
+
+    public static void RR(Assembler a, IntOp op, AssemblerRegister64 d, AssemblerRegister64 s, bool sf)
+    {
+        if (sf)
+        {
+            switch (op)
+            {
+                case IntOp.Add: a.add(d, s); break;
+                case IntOp.Sub: a.sub(d, s); break;
+                case IntOp.And: a.and(d, s); break;
+                case IntOp.Or: a.or(d, s); break;
+                case IntOp.Xor: a.xor(d, s); break;
+                case IntOp.Adc: a.adc(d, s); break;
+                case IntOp.Sbb: a.sbb(d, s); break;
+            }
+        }
+        else
+        {
+            var d32 = R32(d);
+            var s32 = R32(s);
+            switch (op)
+            {
+                case IntOp.Add: a.add(d32, s32); break;
+                case IntOp.Sub: a.sub(d32, s32); break;
+                case IntOp.And: a.and(d32, s32); break;
+                case IntOp.Or: a.or(d32, s32); break;
+                case IntOp.Xor: a.xor(d32, s32); break;
+                case IntOp.Adc: a.adc(d32, s32); break;
+                case IntOp.Sbb: a.sbb(d32, s32); break;
+            }
+        }
+    }
+
+    public static void RM(Assembler a, IntOp op, AssemblerRegister64 d, AssemblerMemoryOperand m, bool sf)
+    {
+        if (sf)
+        {
+            switch (op)
+            {
+                case IntOp.Add: a.add(d, m); break;
+                case IntOp.Sub: a.sub(d, m); break;
+                case IntOp.And: a.and(d, m); break;
+                case IntOp.Or: a.or(d, m); break;
+                case IntOp.Xor: a.xor(d, m); break;
+                case IntOp.Adc: a.adc(d, m); break;
+                case IntOp.Sbb: a.sbb(d, m); break;
+            }
+        }
+        else
+        {
+            var d32 = R32(d);
+            switch (op)
+            {
+                case IntOp.Add: a.add(d32, m); break;
+                case IntOp.Sub: a.sub(d32, m); break;
+                case IntOp.And: a.and(d32, m); break;
+                case IntOp.Or: a.or(d32, m); break;
+                case IntOp.Xor: a.xor(d32, m); break;
+                case IntOp.Adc: a.adc(d32, m); break;
+                case IntOp.Sbb: a.sbb(d32, m); break;
+            }
+        }
+    }
+
+    public static void RI(Assembler a, IntOp op, AssemblerRegister64 d, int imm, bool sf)
+    {
+        if (sf)
+        {
+            switch (op)
+            {
+                case IntOp.Add: a.add(d, imm); break;
+                case IntOp.Sub: a.sub(d, imm); break;
+                case IntOp.And: a.and(d, imm); break;
+                case IntOp.Or: a.or(d, imm); break;
+                case IntOp.Xor: a.xor(d, imm); break;
+                case IntOp.Adc: a.adc(d, imm); break;
+                case IntOp.Sbb: a.sbb(d, imm); break;
+            }
+        }
+        else
+        {
+            var d32 = R32(d);
+            switch (op)
+            {
+                case IntOp.Add: a.add(d32, imm); break;
+                case IntOp.Sub: a.sub(d32, imm); break;
+                case IntOp.And: a.and(d32, imm); break;
+                case IntOp.Or: a.or(d32, imm); break;
+                case IntOp.Xor: a.xor(d32, imm); break;
+                case IntOp.Adc: a.adc(d32, imm); break;
+                case IntOp.Sbb: a.sbb(d32, imm); break;
+            }
+        }
+    }
+
+    /// <summary>In-place operation on a 64-bit guest register in CpuState.</summary>
+    public static void MI(Assembler a, IntOp op, AssemblerMemoryOperand m, int imm, bool sf)
+    {
+        switch (op)
+        {
+            case IntOp.Add: a.add(m, imm); break;
+            case IntOp.Sub: a.sub(m, imm); break;
+            case IntOp.And: a.and(m, imm); break;
+            case IntOp.Or: a.or(m, imm); break;
+            case IntOp.Xor: a.xor(m, imm); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op));
+        }
+    }
+
+    /// <summary>d = d op guest register <paramref name="r"/>, where 31 reads as zero.</summary>
+    public static void RG(Assembler a, IntOp op, AssemblerRegister64 d, int r, bool sf)
+    {
+        if (r == 31) RI(a, op, d, 0, sf);
+        else RM(a, op, d, sf ? X(r) : W(r), sf);
+    }
+
+    /// <summary>LSL/LSR/ASR/ROR by a constant (0 emits nothing).</summary>
+    public static void Shift(Assembler a, int type, AssemblerRegister64 r, int amount, bool sf)
+    {
+        if (amount == 0) return;
+        byte n = (byte)amount;
+        if (sf)
+        {
+            switch (type)
+            {
+                case 0: a.shl(r, n); break;
+                case 1: a.shr(r, n); break;
+                case 2: a.sar(r, n); break;
+                default: a.ror(r, n); break;
+            }
+        }
+        else
+        {
+            var r32 = R32(r);
+            switch (type)
+            {
+                case 0: a.shl(r32, n); break;
+                case 1: a.shr(r32, n); break;
+                case 2: a.sar(r32, n); break;
+                default: a.ror(r32, n); break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads guest register <paramref name="r"/> (31 reads as zero) extended by UXTB..SXTX into
+    /// <paramref name="dst"/> (all 64 bits meaningful; 32-bit users take the low half).
+    /// </summary>
+    public static void LoadExtended(EmitterContext ctx, AssemblerRegister64 dst, int r, int option)
+    {
+        var a = ctx.Asm;
+        if (r == 31) { a.mov(R32(dst), 0); return; }
+        int off = CpuOffsets.Xn(r);
+        switch (option)
+        {
+            case 0: a.movzx(R32(dst), __byte_ptr[rbx + off]); break;
+            case 1: a.movzx(R32(dst), __word_ptr[rbx + off]); break;
+            case 2: a.mov(R32(dst), __dword_ptr[rbx + off]); break;
+            case 4: a.movsx(dst, __byte_ptr[rbx + off]); break;
+            case 5: a.movsx(dst, __word_ptr[rbx + off]); break;
+            case 6: a.movsxd(dst, __dword_ptr[rbx + off]); break;
+            default: a.mov(dst, __qword_ptr[rbx + off]); break;
+        }
+    }
+}

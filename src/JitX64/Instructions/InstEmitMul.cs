@@ -1,0 +1,98 @@
+using Dqemu.JitX64.Translation;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Dqemu.JitX64.Translation.EmitterContext;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>Data processing (3 source): MADD/MSUB, the widening multiply-adds, SMULH/UMULH.</summary>
+public static partial class InstEmit
+{
+    public static void Madd(EmitterContext ctx, uint op) => MulAdd(ctx, op, false);
+    public static void Msub(EmitterContext ctx, uint op) => MulAdd(ctx, op, true);
+
+    private static void MulAdd(EmitterContext ctx, uint op, bool sub)
+    {
+        var a = ctx.Asm;
+        bool sf = Sf(op);
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op), ra = Ra(op);
+        if (rd == 31) return;
+        if (rn == 31 || rm == 31)
+        {
+            // the product is zero
+            ctx.LoadR(rcx, ra, sf);
+            ctx.StoreR(rd, rcx, sf);
+            return;
+        }
+        ctx.LoadR(rcx, rn, sf);
+        if (sf) a.imul(rcx, X(rm)); else a.imul(ecx, W(rm));
+        AccumulateAndStore(ctx, rd, ra, sub, sf);
+    }
+
+    /// <summary>Rd = Ra ± rcx (the product), width <paramref name="sf"/>.</summary>
+    private static void AccumulateAndStore(EmitterContext ctx, int rd, int ra, bool sub, bool sf)
+    {
+        var a = ctx.Asm;
+        if (!sub)
+        {
+            if (ra != 31) { if (sf) a.add(rcx, X(ra)); else a.add(ecx, W(ra)); }
+            ctx.StoreR(rd, rcx, sf);
+        }
+        else if (ra == 31)
+        {
+            if (sf) a.neg(rcx); else a.neg(ecx);
+            ctx.StoreR(rd, rcx, sf);
+        }
+        else
+        {
+            ctx.LoadR(rdx, ra, sf);
+            if (sf) a.sub(rdx, rcx); else a.sub(edx, ecx);
+            ctx.StoreR(rd, rdx, sf);
+        }
+    }
+
+    public static void Smaddl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, true, false);
+    public static void Smsubl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, true, true);
+    public static void Umaddl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, false, false);
+    public static void Umsubl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, false, true);
+
+    /// <summary>Xd = Xa ± ext(Wn) * ext(Wm): the 64-bit product of two 32-bit operands fits one imul.</summary>
+    private static void MulAddLong(EmitterContext ctx, uint op, bool signed, bool sub)
+    {
+        var a = ctx.Asm;
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op), ra = Ra(op);
+        if (rd == 31) return;
+        if (rn == 31 || rm == 31)
+        {
+            ctx.LoadX(rcx, ra);
+            ctx.StoreX(rd, rcx);
+            return;
+        }
+        if (signed)
+        {
+            a.movsxd(rcx, W(rn));
+            a.movsxd(rdx, W(rm));
+        }
+        else
+        {
+            a.mov(ecx, W(rn));
+            a.mov(edx, W(rm));
+        }
+        a.imul(rcx, rdx);
+        AccumulateAndStore(ctx, rd, ra, sub, true);
+    }
+
+    public static void Smulh(EmitterContext ctx, uint op) => MulHigh(ctx, op, true);
+    public static void Umulh(EmitterContext ctx, uint op) => MulHigh(ctx, op, false);
+
+    private static void MulHigh(EmitterContext ctx, uint op, bool signed)
+    {
+        var a = ctx.Asm;
+        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        if (rd == 31) return;
+        if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
+        a.mov(rax, X(rn));
+        if (signed) a.imul(X(rm)); else a.mul(X(rm));
+        ctx.StoreX(rd, rdx);
+    }
+}
