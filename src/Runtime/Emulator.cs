@@ -35,6 +35,7 @@ public static unsafe class Emulator
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
+        ThreadInterrupter.Install(translator);
 
         var main = ImageLoader.Load(space, elf, GuestSpace.PieBase);
         LoadedImage? interp = null;
@@ -49,7 +50,7 @@ public static unsafe class Emulator
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
         SignalDelivery.MapTrampoline(process);
-        var thread = new GuestThread(process) { Tid = Environment.ProcessId };
+        var thread = new GuestThread(process) { Tid = Environment.ProcessId, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),

@@ -19,12 +19,12 @@ public static partial class InstEmit
 {
     // ---------------- add/subtract (immediate) ----------------
 
-    public static void Add_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Add, false);
-    public static void Adds_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Add, true);
-    public static void Sub_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Sub, false);
-    public static void Subs_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, IntOp.Sub, true);
+    public static void Add_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Add, false);
+    public static void Adds_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Add, true);
+    public static void Sub_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Sub, false);
+    public static void Subs_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubImm(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void AddSubImm(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
         bool sf = Sf(op);
@@ -44,7 +44,7 @@ public static partial class InstEmit
             return;
         }
         // flag-setting: Rn may be SP, Rd 31 is XZR (CMP/CMN)
-        if (rd == 31 && kind == IntOp.Sub)
+        if (rd == 31 && kind == GpOp.Sub)
         {
             a.cmp(sf ? X(rn) : W(rn), imm);
         }
@@ -59,12 +59,12 @@ public static partial class InstEmit
 
     // ---------------- add/subtract (shifted register) ----------------
 
-    public static void Add_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Add, false);
-    public static void Adds_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Add, true);
-    public static void Sub_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Sub, false);
-    public static void Subs_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, IntOp.Sub, true);
+    public static void Add_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Add, false);
+    public static void Adds_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Add, true);
+    public static void Sub_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Sub, false);
+    public static void Subs_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubShift(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void AddSubShift(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
         bool sf = Sf(op);
@@ -74,7 +74,7 @@ public static partial class InstEmit
         if (type == 3 || (!sf && amount > 31)) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
         if (!setFlags && rd == 31) return;
 
-        if (!setFlags && kind == IntOp.Add && type == 0 && amount >= 1 && amount <= 3 && rm != 31)
+        if (!setFlags && kind == GpOp.Add && type == 0 && amount >= 1 && amount <= 3 && rm != 31)
         {
             ctx.LoadR(rcx, rn, sf);
             ctx.LoadR(rdx, rm, sf);
@@ -83,7 +83,7 @@ public static partial class InstEmit
             ctx.StoreR(rd, rcx, sf);
             return;
         }
-        if (kind == IntOp.Sub && rn == 31 && !setFlags)
+        if (kind == GpOp.Sub && rn == 31 && !setFlags)
         {
             // NEG
             ctx.LoadR(rcx, rm, sf);
@@ -106,12 +106,12 @@ public static partial class InstEmit
 
     // ---------------- add/subtract (extended register) ----------------
 
-    public static void Add_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Add, false);
-    public static void Adds_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Add, true);
-    public static void Sub_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Sub, false);
-    public static void Subs_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, IntOp.Sub, true);
+    public static void Add_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Add, false);
+    public static void Adds_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Add, true);
+    public static void Sub_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Sub, false);
+    public static void Subs_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubExt(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void AddSubExt(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
         bool sf = Sf(op);
@@ -122,7 +122,7 @@ public static partial class InstEmit
 
         ctx.LoadRsp(rcx, rn, sf);
         IntAlu.LoadExtended(ctx, rdx, rm, option);
-        if (!setFlags && kind == IntOp.Add && shift <= 3)
+        if (!setFlags && kind == GpOp.Add && shift <= 3)
         {
             if (sf) a.lea(rcx, __[rcx + rdx * (1 << shift)]); else a.lea(ecx, __[rcx + rdx * (1 << shift)]);
         }
@@ -141,18 +141,18 @@ public static partial class InstEmit
 
     // ---------------- add/subtract with carry ----------------
 
-    public static void Adc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Adc, false);
-    public static void Adcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Adc, true);
-    public static void Sbc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Sbb, false);
-    public static void Sbcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, IntOp.Sbb, true);
+    public static void Adc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Adc, false);
+    public static void Adcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Adc, true);
+    public static void Sbc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Sbb, false);
+    public static void Sbcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Sbb, true);
 
-    private static void AdcSbc(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void AdcSbc(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         bool sf = Sf(op);
         int rd = Rd(op), rn = Rn(op), rm = Rm(op);
         if (!setFlags && rd == 31) return;
         ctx.LoadR(rcx, rn, sf);
-        if (kind == IntOp.Adc) ctx.LoadCarryToHostCf(); else ctx.LoadBorrowToHostCf();
+        if (kind == GpOp.Adc) ctx.LoadCarryToHostCf(); else ctx.LoadBorrowToHostCf();
         IntAlu.RG(ctx.Asm, kind, rcx, rm, sf);
         ctx.StoreR(rd, rcx, sf);
         if (setFlags) IntAlu.Capture(ctx, kind);
@@ -160,12 +160,12 @@ public static partial class InstEmit
 
     // ---------------- logical (immediate) ----------------
 
-    public static void And_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.And, false);
-    public static void Orr_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.Or, false);
-    public static void Eor_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.Xor, false);
-    public static void Ands_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, IntOp.And, true);
+    public static void And_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.And, false);
+    public static void Orr_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.Or, false);
+    public static void Eor_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.Xor, false);
+    public static void Ands_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.And, true);
 
-    private static void LogicalImm(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void LogicalImm(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
         if (LogicalImmediate(op) is not ulong value) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
@@ -173,7 +173,7 @@ public static partial class InstEmit
         int rd = Rd(op), rn = Rn(op);
         if (!sf) value &= 0xffffffff;
 
-        if (!setFlags && kind == IntOp.Or && rn == 31)
+        if (!setFlags && kind == GpOp.Or && rn == 31)
         {
             // MOV (bitmask immediate); Rd 31 is SP here
             ctx.StoreImm64(X(rd), value);
@@ -209,13 +209,13 @@ public static partial class InstEmit
 
     // ---------------- logical (shifted register) ----------------
 
-    public static void And_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.And, false);
-    public static void Orr_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.Or, false);
-    public static void Eor_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.Xor, false);
-    public static void Ands_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, IntOp.And, true);
+    public static void And_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.And, false);
+    public static void Orr_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.Or, false);
+    public static void Eor_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.Xor, false);
+    public static void Ands_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.And, true);
 
     /// <summary>AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS; bit 21 (N) inverts the shifted operand.</summary>
-    private static void LogicalShift(EmitterContext ctx, uint op, IntOp kind, bool setFlags)
+    private static void LogicalShift(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
         bool sf = Sf(op);
@@ -226,7 +226,7 @@ public static partial class InstEmit
         if (!sf && amount > 31) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
         if (!setFlags && rd == 31) return;
 
-        if (kind == IntOp.Or && rn == 31)
+        if (kind == GpOp.Or && rn == 31)
         {
             // MOV / MVN (register), with an optional shift
             if (rm == 31)
@@ -336,16 +336,16 @@ public static partial class InstEmit
 
     // ---------------- conditional compare ----------------
 
-    public static void Ccmn_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Add, false);
-    public static void Ccmp_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Sub, false);
-    public static void Ccmn_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Add, true);
-    public static void Ccmp_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, IntOp.Sub, true);
+    public static void Ccmn_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Add, false);
+    public static void Ccmp_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Sub, false);
+    public static void Ccmn_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Add, true);
+    public static void Ccmp_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Sub, true);
 
     /// <summary>
     /// NZCV = cond ? flags(Rn op operand) : #nzcv, without branches: the condition goes to sil, the compare
     /// is captured into eax, and a cmov picks the immediate flags when the condition failed.
     /// </summary>
-    private static void CondCompare(EmitterContext ctx, uint op, IntOp kind, bool immediate)
+    private static void CondCompare(EmitterContext ctx, uint op, GpOp kind, bool immediate)
     {
         var a = ctx.Asm;
         bool sf = Sf(op);
@@ -370,7 +370,7 @@ public static partial class InstEmit
         ctx.SetIf(cond, sil);
         a.xor(eax, eax);
         Compare();
-        if (kind == IntOp.Add) a.cmc(); // stored C is inverted
+        if (kind == GpOp.Add) a.cmc(); // stored C is inverted
         a.lahf();
         a.seto(al);
         a.mov(edx, (int)Flags.ArmToHost(nzcv << 28));
@@ -767,7 +767,7 @@ public static partial class InstEmit
 }
 
 /// <summary>The integer operations the data-processing emitters share, in 64- and 32-bit forms.</summary>
-internal enum IntOp { Add, Sub, And, Or, Xor, Adc, Sbb }
+internal enum GpOp { Add, Sub, And, Or, Xor, Adc, Sbb }
 
 internal static class IntAlu
 {
@@ -787,31 +787,31 @@ internal static class IntAlu
     }
 
     /// <summary>Records NZCV after an add-like (ADD/ADC) or subtract-like (SUB/SBB) x86 operation.</summary>
-    public static void Capture(EmitterContext ctx, IntOp kind)
+    public static void Capture(EmitterContext ctx, GpOp kind)
     {
         switch (kind)
         {
-            case IntOp.Add:
-            case IntOp.Adc: ctx.CaptureFlagsAdd(); break;
-            case IntOp.Sub:
-            case IntOp.Sbb: ctx.CaptureFlagsSub(); break;
+            case GpOp.Add:
+            case GpOp.Adc: ctx.CaptureFlagsAdd(); break;
+            case GpOp.Sub:
+            case GpOp.Sbb: ctx.CaptureFlagsSub(); break;
             default: ctx.CaptureFlagsLogic(); break;
         }
     }
 
-    public static void RR(Assembler a, IntOp op, AssemblerRegister64 d, AssemblerRegister64 s, bool sf)
+    public static void RR(Assembler a, GpOp op, AssemblerRegister64 d, AssemblerRegister64 s, bool sf)
     {
         if (sf)
         {
             switch (op)
             {
-                case IntOp.Add: a.add(d, s); break;
-                case IntOp.Sub: a.sub(d, s); break;
-                case IntOp.And: a.and(d, s); break;
-                case IntOp.Or: a.or(d, s); break;
-                case IntOp.Xor: a.xor(d, s); break;
-                case IntOp.Adc: a.adc(d, s); break;
-                case IntOp.Sbb: a.sbb(d, s); break;
+                case GpOp.Add: a.add(d, s); break;
+                case GpOp.Sub: a.sub(d, s); break;
+                case GpOp.And: a.and(d, s); break;
+                case GpOp.Or: a.or(d, s); break;
+                case GpOp.Xor: a.xor(d, s); break;
+                case GpOp.Adc: a.adc(d, s); break;
+                case GpOp.Sbb: a.sbb(d, s); break;
             }
         }
         else
@@ -820,30 +820,30 @@ internal static class IntAlu
             var s32 = R32(s);
             switch (op)
             {
-                case IntOp.Add: a.add(d32, s32); break;
-                case IntOp.Sub: a.sub(d32, s32); break;
-                case IntOp.And: a.and(d32, s32); break;
-                case IntOp.Or: a.or(d32, s32); break;
-                case IntOp.Xor: a.xor(d32, s32); break;
-                case IntOp.Adc: a.adc(d32, s32); break;
-                case IntOp.Sbb: a.sbb(d32, s32); break;
+                case GpOp.Add: a.add(d32, s32); break;
+                case GpOp.Sub: a.sub(d32, s32); break;
+                case GpOp.And: a.and(d32, s32); break;
+                case GpOp.Or: a.or(d32, s32); break;
+                case GpOp.Xor: a.xor(d32, s32); break;
+                case GpOp.Adc: a.adc(d32, s32); break;
+                case GpOp.Sbb: a.sbb(d32, s32); break;
             }
         }
     }
 
-    public static void RM(Assembler a, IntOp op, AssemblerRegister64 d, AssemblerMemoryOperand m, bool sf)
+    public static void RM(Assembler a, GpOp op, AssemblerRegister64 d, AssemblerMemoryOperand m, bool sf)
     {
         if (sf)
         {
             switch (op)
             {
-                case IntOp.Add: a.add(d, m); break;
-                case IntOp.Sub: a.sub(d, m); break;
-                case IntOp.And: a.and(d, m); break;
-                case IntOp.Or: a.or(d, m); break;
-                case IntOp.Xor: a.xor(d, m); break;
-                case IntOp.Adc: a.adc(d, m); break;
-                case IntOp.Sbb: a.sbb(d, m); break;
+                case GpOp.Add: a.add(d, m); break;
+                case GpOp.Sub: a.sub(d, m); break;
+                case GpOp.And: a.and(d, m); break;
+                case GpOp.Or: a.or(d, m); break;
+                case GpOp.Xor: a.xor(d, m); break;
+                case GpOp.Adc: a.adc(d, m); break;
+                case GpOp.Sbb: a.sbb(d, m); break;
             }
         }
         else
@@ -851,30 +851,30 @@ internal static class IntAlu
             var d32 = R32(d);
             switch (op)
             {
-                case IntOp.Add: a.add(d32, m); break;
-                case IntOp.Sub: a.sub(d32, m); break;
-                case IntOp.And: a.and(d32, m); break;
-                case IntOp.Or: a.or(d32, m); break;
-                case IntOp.Xor: a.xor(d32, m); break;
-                case IntOp.Adc: a.adc(d32, m); break;
-                case IntOp.Sbb: a.sbb(d32, m); break;
+                case GpOp.Add: a.add(d32, m); break;
+                case GpOp.Sub: a.sub(d32, m); break;
+                case GpOp.And: a.and(d32, m); break;
+                case GpOp.Or: a.or(d32, m); break;
+                case GpOp.Xor: a.xor(d32, m); break;
+                case GpOp.Adc: a.adc(d32, m); break;
+                case GpOp.Sbb: a.sbb(d32, m); break;
             }
         }
     }
 
-    public static void RI(Assembler a, IntOp op, AssemblerRegister64 d, int imm, bool sf)
+    public static void RI(Assembler a, GpOp op, AssemblerRegister64 d, int imm, bool sf)
     {
         if (sf)
         {
             switch (op)
             {
-                case IntOp.Add: a.add(d, imm); break;
-                case IntOp.Sub: a.sub(d, imm); break;
-                case IntOp.And: a.and(d, imm); break;
-                case IntOp.Or: a.or(d, imm); break;
-                case IntOp.Xor: a.xor(d, imm); break;
-                case IntOp.Adc: a.adc(d, imm); break;
-                case IntOp.Sbb: a.sbb(d, imm); break;
+                case GpOp.Add: a.add(d, imm); break;
+                case GpOp.Sub: a.sub(d, imm); break;
+                case GpOp.And: a.and(d, imm); break;
+                case GpOp.Or: a.or(d, imm); break;
+                case GpOp.Xor: a.xor(d, imm); break;
+                case GpOp.Adc: a.adc(d, imm); break;
+                case GpOp.Sbb: a.sbb(d, imm); break;
             }
         }
         else
@@ -882,33 +882,33 @@ internal static class IntAlu
             var d32 = R32(d);
             switch (op)
             {
-                case IntOp.Add: a.add(d32, imm); break;
-                case IntOp.Sub: a.sub(d32, imm); break;
-                case IntOp.And: a.and(d32, imm); break;
-                case IntOp.Or: a.or(d32, imm); break;
-                case IntOp.Xor: a.xor(d32, imm); break;
-                case IntOp.Adc: a.adc(d32, imm); break;
-                case IntOp.Sbb: a.sbb(d32, imm); break;
+                case GpOp.Add: a.add(d32, imm); break;
+                case GpOp.Sub: a.sub(d32, imm); break;
+                case GpOp.And: a.and(d32, imm); break;
+                case GpOp.Or: a.or(d32, imm); break;
+                case GpOp.Xor: a.xor(d32, imm); break;
+                case GpOp.Adc: a.adc(d32, imm); break;
+                case GpOp.Sbb: a.sbb(d32, imm); break;
             }
         }
     }
 
     /// <summary>In-place operation on a 64-bit guest register in CpuState.</summary>
-    public static void MI(Assembler a, IntOp op, AssemblerMemoryOperand m, int imm, bool sf)
+    public static void MI(Assembler a, GpOp op, AssemblerMemoryOperand m, int imm, bool sf)
     {
         switch (op)
         {
-            case IntOp.Add: a.add(m, imm); break;
-            case IntOp.Sub: a.sub(m, imm); break;
-            case IntOp.And: a.and(m, imm); break;
-            case IntOp.Or: a.or(m, imm); break;
-            case IntOp.Xor: a.xor(m, imm); break;
+            case GpOp.Add: a.add(m, imm); break;
+            case GpOp.Sub: a.sub(m, imm); break;
+            case GpOp.And: a.and(m, imm); break;
+            case GpOp.Or: a.or(m, imm); break;
+            case GpOp.Xor: a.xor(m, imm); break;
             default: throw new ArgumentOutOfRangeException(nameof(op));
         }
     }
 
     /// <summary>d = d op guest register <paramref name="r"/>, where 31 reads as zero.</summary>
-    public static void RG(Assembler a, IntOp op, AssemblerRegister64 d, int r, bool sf)
+    public static void RG(Assembler a, GpOp op, AssemblerRegister64 d, int r, bool sf)
     {
         if (r == 31) RI(a, op, d, 0, sf);
         else RM(a, op, d, sf ? X(r) : W(r), sf);

@@ -25,7 +25,7 @@ public readonly record struct SignalHandlerConfig(
 /// Anything else chains to the previous handler (the .NET runtime's, which turns managed null dereferences
 /// into exceptions).
 /// </summary>
-public static class NativeSignalHandlerGenerator
+public static partial class NativeSignalHandlerGenerator
 {
     // x86-64 ucontext_t: uc_flags(8) uc_link(8) uc_stack(24) then mcontext gregs[23]
     private const int GregsOffset = 40;

@@ -34,7 +34,16 @@ public static unsafe class SignalDelivery
     public static void SendToThread(GuestThread t, int sig)
     {
         Interlocked.Or(ref t.Pending, Bit(sig));
-        Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+        ThreadInterrupter.Kick(t);
+    }
+
+    /// <summary>A process-directed signal goes to a thread that does not block it (the first such), else stays pending on the main one.</summary>
+    public static void SendToProcess(GuestProcess p, int sig)
+    {
+        var threads = p.Threads.Values.OrderBy(t => t.Tid).ToList();
+        if (threads.Count == 0) return;
+        var target = threads.FirstOrDefault(t => (t.SignalMask & Bit(sig)) == 0) ?? threads[0];
+        SendToThread(target, sig);
     }
 
     /// <summary>

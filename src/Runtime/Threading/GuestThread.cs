@@ -11,6 +11,8 @@ public sealed unsafe class GuestThread : IDisposable
     public CpuState* Cpu { get; }
     public BlockRunner Runner { get; }
     public int Tid { get; set; }
+    /// <summary>The host thread running this guest thread (its tid), 0 before it starts.</summary>
+    public int HostTid { get; set; }
     /// <summary>set_tid_address / CLONE_CHILD_CLEARTID: cleared and woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
     public ulong SignalMask { get; set; }

@@ -37,7 +37,7 @@ public static unsafe class GuestThreads
         using var ready = new ManualResetEventSlim();
         var thread = new Thread(() =>
         {
-            child.Tid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+            child.Tid = child.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
             // both tid writes happen before either side runs guest code, as the kernel does them
             if ((flags & CloneParentSettid) != 0) process.Space.Write(parentTid, child.Tid);
             if ((flags & CloneChildSettid) != 0) process.Space.Write(childTid, child.Tid);
