@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Net;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace Dqemu.Runtime.Cluster;
+
+public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, int Cores, IReadOnlyList<int>? Cpus, int Line);
+
+/// <summary>
+/// cluster.toml, read with Tomlyn's syntax tree so every error can name the file and line:
+/// <code>
+/// [cluster]
+/// transport = "tcp"            # "tcp"; the RDMA shim adds more
+/// placement = "round-robin"    # or "fill"
+/// directory = "distributed"    # or "node0": where each page's directory entry lives
+/// [[node]]
+/// id = 0
+/// address = "127.0.0.1:7400"
+/// cores = 1                    # guest threads this node runs at once
+/// cpus = "0"                   # optional host CPUs to pin to (taskset syntax: "0,2-3")
+/// </code>
+/// </summary>
+public sealed class ClusterConfig
+{
+    public string Path { get; }
+    public string Transport { get; private set; } = "tcp";
+    public string Placement { get; private set; } = "round-robin";
+    public string Directory { get; private set; } = "distributed";
+    /// <summary>Seconds a node may be silent before the others give it up.</summary>
+    public double NodeTimeout { get; private set; } = 3.0;
+    /// <summary>Seconds node 0 waits for every worker to connect.</summary>
+    public double ConnectTimeout { get; private set; } = 10.0;
+    public List<NodeConfig> Nodes { get; } = new();
+
+    private ClusterConfig(string path) => Path = path;
+
+    public static ClusterConfig Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FatalException(ExitCodes.Config, $"{path}: cannot read ({e.Message})");
+        }
+        return Parse(path, text);
+    }
+
+    public static ClusterConfig Parse(string path, string text)
+    {
+        var c = new ClusterConfig(path);
+        var doc = SyntaxParser.Parse(text, path, false);
+        var firstError = doc.Diagnostics.FirstOrDefault(d => d.Kind == DiagnosticMessageKind.Error);
+        if (firstError != null)
+            throw new FatalException(ExitCodes.Config, $"{path}:{firstError.Span.Start.Line + 1}: {firstError.Message}");
+
+        foreach (var kv in doc.KeyValues)
+            throw c.Error(kv, $"key '{KeyName(kv)}' must be inside [cluster] or [[node]]");
+
+        bool sawCluster = false;
+        foreach (var table in doc.Tables)
+        {
+            string name = table.Name?.ToString().Trim() ?? "";
+            if (table is TableArraySyntax && name == "node") c.Nodes.Add(c.ParseNode(table));
+            else if (table is TableSyntax && name == "cluster")
+            {
+                if (sawCluster) throw c.Error(table, "[cluster] appears twice");
+                sawCluster = true;
+                c.ParseCluster(table);
+            }
+            else throw c.Error(table, $"unknown table [{name}] (expected [cluster] or [[node]])");
+        }
+        if (c.Nodes.Count == 0) throw new FatalException(ExitCodes.Config, $"{path}: no [[node]] entries");
+        var ids = new HashSet<int>();
+        foreach (var n in c.Nodes)
+            if (!ids.Add(n.Id)) throw new FatalException(ExitCodes.Config, $"{path}:{n.Line}: node id {n.Id} appears twice");
+        for (int i = 0; i < c.Nodes.Count; i++)
+            if (!ids.Contains(i)) throw new FatalException(ExitCodes.Config, $"{path}: node ids must be 0..{c.Nodes.Count - 1}; {i} is missing");
+        var addrs = new HashSet<string>();
+        foreach (var n in c.Nodes)
+            if (!addrs.Add(n.Address.ToString())) throw new FatalException(ExitCodes.Config, $"{path}:{n.Line}: address {n.AddressText} is used by two nodes");
+        c.Nodes.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return c;
+    }
+
+    private void ParseCluster(TableSyntaxBase table)
+    {
+        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        {
+            string key = KeyName(kv);
+            switch (key)
+            {
+                case "transport":
+                    Transport = Choice(kv, "tcp", "shm", "verbs");
+                    if (Transport != "tcp") throw Error(kv, $"transport \"{Transport}\" is not available in this build (use \"tcp\")");
+                    break;
+                case "placement": Placement = Choice(kv, "round-robin", "fill"); break;
+                case "directory": Directory = Choice(kv, "distributed", "node0"); break;
+                case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
+                case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;
+                default: throw Error(kv, $"unknown key '{key}' in [cluster]");
+            }
+        }
+    }
+
+    private NodeConfig ParseNode(TableSyntaxBase table)
+    {
+        int? id = null;
+        string? address = null;
+        IPEndPoint? endpoint = null;
+        int cores = 1;
+        List<int>? cpus = null;
+        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        {
+            string key = KeyName(kv);
+            switch (key)
+            {
+                case "id": id = (int)Integer(kv, 0, 63); break;
+                case "address":
+                    address = Str(kv);
+                    if (!IPEndPoint.TryParse(address, out endpoint) || endpoint.Port == 0)
+                        throw Error(kv, $"address \"{address}\" is not host:port with a numeric IP address and a port");
+                    break;
+                case "cores": cores = (int)Integer(kv, 1, 1024); break;
+                case "cpus": cpus = CpuList(kv, Str(kv)); break;
+                default: throw Error(kv, $"unknown key '{key}' in [[node]]");
+            }
+        }
+        int line = Line(table);
+        if (id is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] needs an id");
+        if (endpoint is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] {id} needs an address");
+        return new NodeConfig(id.Value, endpoint, address!, cores, cpus, line);
+    }
+
+    /// <summary>taskset's list syntax: "0", "0,2", "1-3", "0-1,4".</summary>
+    private List<int> CpuList(KeyValueSyntax kv, string s)
+    {
+        var r = new List<int>();
+        foreach (var part in s.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var range = part.Split('-');
+            if (range.Length is 1 or 2 && range.All(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            {
+                int lo = int.Parse(range[0], CultureInfo.InvariantCulture), hi = int.Parse(range[^1], CultureInfo.InvariantCulture);
+                if (lo <= hi && hi < 4096) { for (int i = lo; i <= hi; i++) r.Add(i); continue; }
+            }
+            throw Error(kv, $"cpus \"{s}\" is not a CPU list like \"0\", \"0,2\" or \"1-3\"");
+        }
+        return r;
+    }
+
+    private string Choice(KeyValueSyntax kv, params string[] allowed)
+    {
+        string v = Str(kv);
+        if (!allowed.Contains(v)) throw Error(kv, $"{KeyName(kv)} must be one of {string.Join(", ", allowed.Select(a => $"\"{a}\""))}, not \"{v}\"");
+        return v;
+    }
+
+    private string Str(KeyValueSyntax kv)
+        => kv.Value is StringValueSyntax s ? s.Value ?? "" : throw Error(kv, $"{KeyName(kv)} must be a string");
+
+    private long Integer(KeyValueSyntax kv, long min, long max)
+    {
+        if (kv.Value is not IntegerValueSyntax i) throw Error(kv, $"{KeyName(kv)} must be an integer");
+        if (i.Value < min || i.Value > max) throw Error(kv, $"{KeyName(kv)} must be between {min} and {max}, not {i.Value}");
+        return i.Value;
+    }
+
+    private double Number(KeyValueSyntax kv, double min, double max)
+    {
+        double v = kv.Value switch
+        {
+            IntegerValueSyntax i => i.Value,
+            FloatValueSyntax f => f.Value,
+            _ => throw Error(kv, $"{KeyName(kv)} must be a number"),
+        };
+        if (v < min || v > max) throw Error(kv, $"{KeyName(kv)} must be between {min} and {max}");
+        return v;
+    }
+
+    private static string KeyName(KeyValueSyntax kv) => kv.Key?.ToString().Trim().Trim('"') ?? "";
+    private static int Line(SyntaxNode n) => n.Span.Start.Line + 1;
+    private FatalException Error(SyntaxNode n, string message) => new(ExitCodes.Config, $"{Path}:{Line(n)}: {message}");
+}
