@@ -1,0 +1,266 @@
+using System.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dqemu.Tests;
+
+/// <summary>
+/// Runs every tests/guests/*.c program (built by ./build.sh into build/guests/NAME) under
+/// qemu-aarch64, the reference, and under ./dqemu-native, with the same arguments,
+/// environment and stdin, each in its own fresh temporary working directory, and
+/// requires identical stdout and exit status (128+signal for a signal death).
+///
+/// Lines in a guest's source steer its run:
+///   // ARGS: a "b c" 'd e'     arguments (shell-like quoting; may appear once)
+///   // STDIN: text             one line of stdin ("text" + newline); repeat for more lines
+///   // ENV: NAME=VALUE         an extra environment variable (repeatable)
+///   // TIMEOUT: 120            seconds per run instead of the default 60
+/// </summary>
+public class GuestProgramTests(ITestOutputHelper output)
+{
+    const string NoGuests = "(no guests found)";
+
+    public static TheoryData<string> Guests()
+    {
+        var data = new TheoryData<string>();
+        var root = GuestRunner.RepoRoot;
+        var dir = root == null ? null : Path.Combine(root, "tests", "guests");
+        if (dir == null || !Directory.Exists(dir))
+        {
+            data.Add(NoGuests);
+            return data;
+        }
+        var names = Directory.EnumerateFiles(dir, "*.c")
+            .Select(f => Path.GetFileNameWithoutExtension(f))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (names.Count == 0)
+            data.Add(NoGuests);
+        foreach (var n in names)
+            data.Add(n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Guests))]
+    public void GuestMatchesQemu(string guest)
+    {
+        if (guest == NoGuests)
+            Assert.Fail($"no tests/guests/*.c found (repository root: {GuestRunner.RepoRoot ?? "not found"})");
+
+        GuestRunner.RequireRepoRoot();
+        var source = Path.Combine(GuestRunner.GuestSourceDir, guest + ".c");
+        var binary = Path.Combine(GuestRunner.GuestBinaryDir, guest);
+        var dqemu = GuestRunner.DqemuBinary;
+
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64");
+        if (qemu == null)
+            Assert.Fail("qemu-aarch64 not found on PATH; run toolchains/install.sh (Debian package qemu-user) or ./build.sh");
+        if (!File.Exists(binary))
+            Assert.Fail($"guest binary {binary} is missing; run ./build.sh (or toolchains/build-guests.sh)");
+        if (File.GetLastWriteTimeUtc(binary) < File.GetLastWriteTimeUtc(source))
+            Assert.Fail($"guest binary {binary} is older than {source}; run ./build.sh (or toolchains/build-guests.sh)");
+        if (!File.Exists(dqemu))
+            Assert.Fail($"{dqemu} is missing; run ./build.sh");
+
+        var spec = GuestSpec.Parse(File.ReadAllLines(source));
+        var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
+        foreach (var (k, v) in spec.Env)
+            env[k] = v;
+        var timeout = spec.Timeout ?? GuestRunner.DefaultTimeout;
+        var guestArgs = new List<string> { binary };
+        guestArgs.AddRange(spec.Args);
+
+        var expected = RunIn(guest + "-qemu", qemu, guestArgs, env, spec.Stdin, timeout);
+        var actual = RunIn(guest + "-dqemu", dqemu, guestArgs, env, spec.Stdin, timeout);
+
+        output.WriteLine($"guest {guest}: args [{string.Join(", ", spec.Args)}], stdin {spec.Stdin?.Length ?? 0} bytes");
+        output.WriteLine($"qemu-aarch64: {expected.Describe()}, {expected.StdoutBytes.Length} bytes out, {expected.Elapsed.TotalSeconds:F2} s");
+        output.WriteLine($"dqemu-native: {actual.Describe()}, {actual.StdoutBytes.Length} bytes out, {actual.Elapsed.TotalSeconds:F2} s");
+
+        if (expected.TimedOut)
+            Assert.Fail($"the reference run (qemu-aarch64 {guest}) timed out after {timeout.TotalSeconds} s; the guest program itself is broken\n{Tail(expected.Stderr)}");
+
+        var problems = new List<string>();
+        if (actual.TimedOut)
+            problems.Add($"dqemu-native timed out after {timeout.TotalSeconds} s and was killed");
+        else if (actual.ExitCode != expected.ExitCode)
+            problems.Add($"exit status differs: qemu-aarch64 {expected.Describe()}, dqemu-native {actual.Describe()}");
+        if (!expected.StdoutBytes.AsSpan().SequenceEqual(actual.StdoutBytes))
+            problems.Add("stdout differs:\n" + FirstDifference(expected.StdoutBytes, actual.StdoutBytes));
+        if (actual.StdoutTruncated)
+            problems.Add($"dqemu-native wrote more than {GuestRunner.MaxCapturedStdout} bytes to stdout");
+
+        if (problems.Count > 0)
+        {
+            var msg = new StringBuilder();
+            msg.AppendLine($"guest '{guest}' behaves differently under dqemu-native than under qemu-aarch64");
+            msg.AppendLine($"  command: {dqemu} {string.Join(' ', guestArgs.Select(Quote))}");
+            foreach (var p in problems)
+                msg.AppendLine("- " + p);
+            msg.AppendLine("dqemu-native stderr (tail):");
+            msg.AppendLine(Tail(actual.Stderr));
+            Assert.Fail(msg.ToString());
+        }
+    }
+
+    static ProcessResult RunIn(string label, string exe, IReadOnlyList<string> args,
+        IReadOnlyDictionary<string, string> env, string? stdin, TimeSpan timeout)
+    {
+        var cwd = GuestRunner.CreateTempDirectory(label);
+        try
+        {
+            return GuestRunner.Run(exe, args, env, stdin, cwd, timeout);
+        }
+        finally
+        {
+            GuestRunner.DeleteDirectory(cwd);
+        }
+    }
+
+    static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+
+    static string Tail(string s, int maxLines = 20)
+    {
+        var lines = s.TrimEnd().Split('\n');
+        var shown = lines.Length > maxLines ? lines[^maxLines..] : lines;
+        return shown.Length == 0 || (shown.Length == 1 && shown[0].Length == 0)
+            ? "  (empty)"
+            : string.Join('\n', shown.Select(l => "  " + (l.Length > 300 ? l[..300] + "..." : l)));
+    }
+
+    /// <summary>Shows the first differing line of two outputs with a little context.</summary>
+    static string FirstDifference(byte[] expectedBytes, byte[] actualBytes)
+    {
+        var exp = Encoding.UTF8.GetString(expectedBytes).Split('\n');
+        var act = Encoding.UTF8.GetString(actualBytes).Split('\n');
+        var i = 0;
+        while (i < exp.Length && i < act.Length && exp[i] == act[i])
+            i++;
+        var sb = new StringBuilder();
+        sb.AppendLine($"  first difference at line {i + 1} (qemu-aarch64: {expectedBytes.Length} bytes, {exp.Length} lines; dqemu-native: {actualBytes.Length} bytes, {act.Length} lines)");
+        for (var k = Math.Max(0, i - 3); k < i; k++)
+            sb.AppendLine($"    {Clip(exp[k])}");
+        sb.AppendLine($"  qemu-aarch64: {(i < exp.Length ? Clip(exp[i]) : "<end of output>")}");
+        sb.AppendLine($"  dqemu-native: {(i < act.Length ? Clip(act[i]) : "<end of output>")}");
+        for (var k = i + 1; k < Math.Min(i + 3, act.Length); k++)
+            sb.AppendLine($"  dqemu-native+{k - i}: {Clip(act[k])}");
+        return sb.ToString().TrimEnd();
+    }
+
+    static string Clip(string s) => s.Length > 300 ? s[..300] + "..." : s;
+}
+
+/// <summary>The run directives of one guest source (see <see cref="GuestProgramTests"/>).</summary>
+public sealed class GuestSpec
+{
+    public List<string> Args { get; } = [];
+    public string? Stdin { get; private set; }
+    public List<KeyValuePair<string, string>> Env { get; } = [];
+    public TimeSpan? Timeout { get; private set; }
+
+    public static GuestSpec Parse(IEnumerable<string> lines)
+    {
+        var spec = new GuestSpec();
+        StringBuilder? stdin = null;
+        foreach (var raw in lines)
+        {
+            var line = raw.TrimEnd('\r');
+            var t = line.TrimStart();
+            if (!t.StartsWith("//", StringComparison.Ordinal))
+                continue;
+            var body = t[2..].TrimStart();
+            if (TryDirective(body, "ARGS:", out var v))
+            {
+                spec.Args.AddRange(SplitArgs(v.Trim()));
+            }
+            else if (TryDirective(body, "STDIN:", out v))
+            {
+                // exactly one space after the colon is syntax; the rest (even trailing spaces) is data
+                stdin ??= new StringBuilder();
+                stdin.Append(v.StartsWith(' ') ? v[1..] : v).Append('\n');
+            }
+            else if (TryDirective(body, "ENV:", out v))
+            {
+                var kv = v.Trim();
+                var eq = kv.IndexOf('=');
+                if (eq > 0)
+                    spec.Env.Add(new(kv[..eq], kv[(eq + 1)..]));
+            }
+            else if (TryDirective(body, "TIMEOUT:", out v) && double.TryParse(v.Trim(),
+                         System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var secs))
+            {
+                spec.Timeout = TimeSpan.FromSeconds(secs);
+            }
+        }
+        spec.Stdin = stdin?.ToString();
+        return spec;
+    }
+
+    static bool TryDirective(string body, string name, out string value)
+    {
+        if (body.StartsWith(name, StringComparison.Ordinal))
+        {
+            value = body[name.Length..];
+            return true;
+        }
+        value = "";
+        return false;
+    }
+
+    /// <summary>Splits like a POSIX shell: whitespace separates words; '...' is literal;
+    /// "..." allows \" and \\ escapes; a backslash outside quotes escapes the next char.</summary>
+    public static List<string> SplitArgs(string s)
+    {
+        var result = new List<string>();
+        var cur = new StringBuilder();
+        var inWord = false;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (char.IsWhiteSpace(c))
+            {
+                if (inWord)
+                {
+                    result.Add(cur.ToString());
+                    cur.Clear();
+                    inWord = false;
+                }
+                continue;
+            }
+            inWord = true;
+            if (c == '\'')
+            {
+                var end = s.IndexOf('\'', i + 1);
+                if (end < 0)
+                    throw new FormatException($"unterminated ' in ARGS: {s}");
+                cur.Append(s, i + 1, end - i - 1);
+                i = end;
+            }
+            else if (c == '"')
+            {
+                i++;
+                for (; i < s.Length && s[i] != '"'; i++)
+                {
+                    if (s[i] == '\\' && i + 1 < s.Length && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                        i++;
+                    cur.Append(s[i]);
+                }
+                if (i >= s.Length)
+                    throw new FormatException($"unterminated \" in ARGS: {s}");
+            }
+            else if (c == '\\' && i + 1 < s.Length)
+            {
+                cur.Append(s[++i]);
+            }
+            else
+            {
+                cur.Append(c);
+            }
+        }
+        if (inWord)
+            result.Add(cur.ToString());
+        return result;
+    }
+}
