@@ -47,7 +47,7 @@ public static partial class InstEmit
             case SysReg.TpidrEl0: a.mov(rcx, EmitterContext.CpuField64(CpuOffsets.Tpidr)); break;
             case SysReg.Nzcv: ctx.ReadNzcvArm(rcx); break;
             case SysReg.Fpcr: a.mov(ecx, EmitterContext.CpuField32(CpuOffsets.Fpcr)); break;
-            case SysReg.Fpsr: a.mov(ecx, EmitterContext.CpuField32(CpuOffsets.Fpsr)); break;
+            case SysReg.Fpsr: EmitReadFpsr(ctx); break;
             case SysReg.DczidEl0: a.mov(ecx, (int)DczidValue); break;
             case SysReg.CtrEl0: a.mov(ecx, unchecked((int)CtrValue)); a.mov(ecx, ecx); break;
             case SysReg.MidrEl1: a.mov(ecx, (int)MidrValue); break;
@@ -82,6 +82,10 @@ public static partial class InstEmit
             case SysReg.Fpsr:
                 ctx.LoadW(rcx, rt);
                 a.mov(EmitterContext.CpuField32(CpuOffsets.Fpsr), ecx);
+                // the cumulative flags now live in FPSR's word: start MXCSR's sticky flags afresh
+                a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+                a.and(EmitterContext.CpuField32(CpuOffsets.Mxcsr), ~0x3f);
+                a.ldmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
                 break;
             case SysReg.Fpcr:
                 ctx.LoadW(rax, rt);
@@ -108,8 +112,33 @@ public static partial class InstEmit
         a.jae(noFz);
         a.or(ecx, 0x8040); // FTZ and DAZ: A64 FZ flushes inputs and results
         a.Label(ref noFz);
+        // keep the exception flags raised so far
+        a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.mov(edx, EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.and(edx, 0x3f);
+        a.or(ecx, edx);
         a.mov(EmitterContext.CpuField32(CpuOffsets.Mxcsr), ecx);
         a.ldmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+    }
+
+    /// <summary>
+    /// ecx = FPSR: the stored word plus the cumulative exception bits the host raised in MXCSR since
+    /// (IE->IOC bit 0, ZE->DZC 1, OE->OFC 2, UE->UFC 3, PE->IXC 4; DE->IDC 7 only under flush-to-zero,
+    /// where A64 reports flushed denormal inputs).
+    /// </summary>
+    private static void EmitReadFpsr(EmitterContext ctx)
+    {
+        var a = ctx.Asm;
+        a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.mov(eax, EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.mov(ecx, eax); a.and(ecx, 1);                                  // IE -> IOC
+        a.mov(edx, eax); a.shr(edx, 1); a.and(edx, 0x1e); a.or(ecx, edx); // ZE,OE,UE,PE (bits 2..5) -> 1..4
+        var noFz = a.CreateLabel();
+        a.bt(eax, 15);
+        a.jae(noFz);
+        a.mov(edx, eax); a.and(edx, 2); a.shl(edx, 6); a.or(ecx, edx);     // DE -> IDC
+        a.Label(ref noFz);
+        a.or(ecx, EmitterContext.CpuField32(CpuOffsets.Fpsr));
     }
 
     /// <summary>DC ZVA: zero the 64-byte block holding the address.</summary>

@@ -31,7 +31,9 @@ public sealed unsafe class JitStubs
         a.Label(ref segv);
         a.mov(eax, (int)ExitReason.SegFault);
         a.Label(ref exit);
-        // managed code expects the default MXCSR; the guest's lives in CpuState
+        // managed code expects the default MXCSR; the guest's (with its sticky exception flags, which are
+        // FPSR's cumulative bits) lives in CpuState until the next entry
+        a.stmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
         a.mov(__dword_ptr[rsp], CpuOffsets.DefaultMxcsr);
         a.ldmxcsr(__dword_ptr[rsp]);
         a.add(rsp, 8);

@@ -1,0 +1,222 @@
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Iced.Intel;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// Load-acquire/store-release and the exclusive monitor.
+///
+/// Ordering on an x86-64 (TSO) host: every plain load already has acquire semantics and every plain store
+/// release semantics, so LDAR/LDAPR/LDLAR and the acquire exclusives are plain moves. The one order TSO
+/// does not keep is a store followed by a later load, which A64 requires for STLR followed by LDAR (RCsc).
+/// STLR/STLLR/STLUR are therefore emitted as XCHG with memory: it is implicitly LOCKed, so it drains the
+/// store buffer like MFENCE but costs less (the usual seq_cst store mapping on x86), and it keeps LDAR a
+/// plain load. LDAPR (RCpc) is the reason not to put the fence on the load side.
+///
+/// Exclusive monitor: each thread's CpuState holds ExclAddr (masked guest address), ExclValue0/1 (what the
+/// load-exclusive read) and ExclSize (bytes; 0 = no reservation, i.e. Open Access). STXR succeeds (Ws = 0) only when the
+/// monitor holds the same address and size AND a LOCK CMPXCHG (CMPXCHG16B for 128-bit pairs) from the
+/// recorded value to the new one succeeds; it fails with Ws = 1 and leaves memory alone otherwise; either
+/// way the monitor is cleared. That is atomic with respect to every other guest thread on the host.
+///
+/// ABA caveat: a real monitor is cleared by any store to the granule, so STXR fails if another thread wrote
+/// the location in between even when it wrote back the same value. Comparing values cannot see that, so an
+/// LL/SC sequence here can succeed after an A->B->A change by another thread. Lock-free code that relies on
+/// LL/SC being immune to ABA (rare: compilers and libatomic only use LDXR/STXR as a CAS loop) could go
+/// wrong; the same holds for qemu, ARMeilleure and dynarmic, which emulate exclusives the same way.
+/// </summary>
+public static partial class InstEmit
+{
+    /// <summary>LDAR/LDLAR/LDAPR (size = bits 31..30): a plain zero-extending load.</summary>
+    public static void Ldar(EmitterContext ctx, uint op)
+    {
+        int size = (int)(op >> 30);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.MovRegFromMem(ctx.Asm, rcx, 1 << size, LdSt.Mem(1 << size));
+        ctx.StoreX(Rd(op), rcx);
+    }
+
+    /// <summary>STLR/STLLR: a store that later loads cannot pass, as XCHG (see the class comment).</summary>
+    public static void Stlr(EmitterContext ctx, uint op)
+    {
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30));
+    }
+
+    /// <summary>LDAPUR* (RCpc, unscaled signed offset): a plain load of any size/sign, like LDUR.</summary>
+    public static void Ldapur(EmitterContext ctx, uint op)
+    {
+        int size = (int)(op >> 30);
+        int opc = (int)Bits(op, 22, 2);
+        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset);
+        LdSt.LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
+        ctx.StoreX(Rd(op), rcx);
+    }
+
+    /// <summary>STLUR* (unscaled signed offset): a release store, as XCHG.</summary>
+    public static void Stlur(EmitterContext ctx, uint op)
+    {
+        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset);
+        LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30), disp);
+    }
+
+    /// <summary>LDXR/LDAXR (B/H/W/X): load, and open the monitor on address, size and value.</summary>
+    public static void Ldxr(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int bytes = 1 << (int)(op >> 30);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
+        a.mov(LdSt.ExclAddr, rsi);
+        a.mov(LdSt.ExclValue0, rcx);
+        a.mov(LdSt.ExclSize, bytes);
+        ctx.StoreX(Rd(op), rcx);
+    }
+
+    /// <summary>LDXP/LDAXP: W pairs as one 64-bit load, X pairs as two 64-bit loads (STXP's CMPXCHG16B validates them).</summary>
+    public static void Ldxp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool x = Bits(op, 30, 1) != 0;
+        int rt = Rd(op), rt2 = Rt2(op);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        a.mov(rcx, LdSt.Mem(8));
+        a.mov(LdSt.ExclAddr, rsi);
+        a.mov(LdSt.ExclValue0, rcx);
+        if (x)
+        {
+            a.mov(rdx, LdSt.Mem(8, 8));
+            a.mov(LdSt.ExclValue1, rdx);
+            a.mov(LdSt.ExclSize, 16);
+        }
+        else
+        {
+            a.mov(rdx, rcx);
+            a.shr(rdx, 32);
+            a.mov(ecx, ecx);
+            a.mov(LdSt.ExclSize, 8);
+        }
+        ctx.StoreX(rt, rcx);
+        ctx.StoreX(rt2, rdx);
+    }
+
+    /// <summary>STXR/STLXR (B/H/W/X): Ws = 0 when the monitor matches and LOCK CMPXCHG from the loaded value succeeds, else 1.</summary>
+    public static void Stxr(EmitterContext ctx, uint op)
+    {
+        int bytes = 1 << (int)(op >> 30);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        ctx.LoadX(rcx, Rd(op));
+        LdSt.EmitStoreExclusive(ctx, Rm(op), bytes);
+    }
+
+    /// <summary>STXP/STLXP: W pairs as one 64-bit LOCK CMPXCHG, X pairs as LOCK CMPXCHG16B.</summary>
+    public static void Stxp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool x = Bits(op, 30, 1) != 0;
+        int rt = Rd(op), rt2 = Rt2(op);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        if (!x)
+        {
+            ctx.LoadW(rcx, rt2);
+            a.shl(rcx, 32);
+            ctx.LoadW(rdx, rt);
+            a.or(rcx, rdx);
+            LdSt.EmitStoreExclusive(ctx, Rm(op), 8);
+            return;
+        }
+        LdSt.EmitCheckAlign16(ctx);
+        ctx.LoadX(rdi, rt);
+        ctx.LoadX(rcx, rt2);
+        LdSt.EmitStoreExclusive(ctx, Rm(op), 16);
+    }
+}
+
+internal static partial class LdSt
+{
+    public static AssemblerMemoryOperand ExclAddr => EmitterContext.CpuField64(CpuOffsets.ExclAddr);
+    public static AssemblerMemoryOperand ExclValue0 => EmitterContext.CpuField64(CpuOffsets.ExclValue);
+    public static AssemblerMemoryOperand ExclValue1 => EmitterContext.CpuField64(CpuOffsets.ExclValue + 8);
+    public static AssemblerMemoryOperand ExclSize => EmitterContext.CpuField32(CpuOffsets.ExclSize);
+
+    /// <summary>Stores the low 2^size bytes of Xt (31 = zero) to [rsi] with XCHG: a release store later loads cannot pass.</summary>
+    public static void EmitStoreRelease(EmitterContext ctx, int rt, int size, int disp = 0)
+    {
+        var a = ctx.Asm;
+        ctx.LoadX(rcx, rt);
+        var m = LdSt.Mem(1 << size, disp);
+        switch (size)
+        {
+            case 0: a.xchg(m, cl); break;
+            case 1: a.xchg(m, cx); break;
+            case 2: a.xchg(m, ecx); break;
+            default: a.xchg(m, rcx); break;
+        }
+    }
+
+    /// <summary>
+    /// The monitor check around the compare-exchange: rsi holds the masked address, the new value is in rcx
+    /// (16 bytes: rcx high, rdi low). Writes Ws and closes the monitor.
+    /// </summary>
+    public static void EmitStoreExclusive(EmitterContext ctx, int rs, int bytes)
+    {
+        var a = ctx.Asm;
+        var done = a.CreateLabel();
+        a.mov(r9d, 1);
+        a.cmp(ExclAddr, rsi);
+        a.jne(done);
+        a.cmp(ExclSize, bytes);
+        a.jne(done);
+        a.mov(rax, ExclValue0);
+        if (bytes == 16) a.mov(rdx, ExclValue1);
+        var m = LdSt.Mem(bytes);
+        switch (bytes)
+        {
+            case 1: a.@lock.cmpxchg(m, cl); break;
+            case 2: a.@lock.cmpxchg(m, cx); break;
+            case 4: a.@lock.cmpxchg(m, ecx); break;
+            case 8: a.@lock.cmpxchg(m, rcx); break;
+            default: EmitCmpxchg16b(ctx, rdi); break;
+        }
+        a.jne(done);
+        a.xor(r9d, r9d);
+        a.Label(ref done);
+        a.mov(LdSt.ExclSize, 0);
+        ctx.StoreX(rs, r9);
+    }
+
+    /// <summary>
+    /// A 128-bit pair at [rsi] must be 16-byte aligned (it is an alignment fault on A64, and CMPXCHG16B raises
+    /// #GP otherwise, which the guest fault path cannot attribute). Leaves as a guest SIGSEGV at this
+    /// instruction; qemu gives SIGBUS, which needs an exit reason of its own.
+    /// </summary>
+    public static void EmitCheckAlign16(EmitterContext ctx)
+    {
+        var a = ctx.Asm;
+        var ok = a.CreateLabel();
+        a.test(sil, 15);
+        a.je(ok);
+        LdSt.EmitFaultExit(ctx);
+        a.Label(ref ok);
+    }
+
+    /// <summary>
+    /// LOCK CMPXCHG16B [r15+rsi] with rdx:rax expected and rcx:<paramref name="low"/> new. The instruction
+    /// needs the new low half in rbx, which holds CpuState*: rbx is parked in r8 for exactly that one
+    /// instruction. A LOCK OR of zero first makes the page present and writable (guest faults are taken
+    /// there, while rbx is still CpuState*), so the CMPXCHG16B itself can at worst fault for a page that was
+    /// taken away in between, which the fault handler must resolve by waiting, not via rbx.
+    /// </summary>
+    public static void EmitCmpxchg16b(EmitterContext ctx, AssemblerRegister64 low)
+    {
+        var a = ctx.Asm;
+        a.@lock.or(LdSt.Mem(1), 0);
+        a.mov(r8, rbx);
+        a.mov(rbx, low);
+        a.@lock.cmpxchg16b(LdSt.Mem(16));
+        a.mov(rbx, r8); // mov leaves ZF from CMPXCHG16B
+    }
+}

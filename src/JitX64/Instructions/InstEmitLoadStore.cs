@@ -1,0 +1,309 @@
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Iced.Intel;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// The one place where load/store forms compute guest addresses, shared by the GPR, SIMD&amp;FP, pair,
+/// structure, exclusive and atomic emitters, plus the sized data moves they all use.
+///
+/// Every address ends up in <see cref="Addr"/> (rsi), already masked (DESIGN.md invariant 1), so an access
+/// is <c>[r15 + rsi + disp]</c> with 0 &lt;= disp &lt; 64 KiB + 64: the reservation's 1 MiB guard region covers
+/// it, and the fault handler treats the guard as guest memory (a guest SIGSEGV).
+/// Pre/post-index forms also leave the updated (unmasked) base in <see cref="NewBase"/> (rdi), written back
+/// to Rn by <see cref="Writeback"/> AFTER the access. That order is what qemu does for the CONSTRAINED
+/// UNPREDICTABLE Rt==Rn cases: a load with writeback ends with Rn = the new base, a store stores the old Rn.
+/// Data goes through rcx/rdx and xmm0/xmm1; rax is left to flag capture and the cmpxchg users.
+/// </summary>
+internal static partial class LdSt
+{
+    public static readonly AssemblerRegister64 Addr = rsi;
+    public static readonly AssemblerRegister64 NewBase = rdi;
+
+    public enum Index { Offset, Pre, Post }
+
+    // ---- addresses ----
+
+    /// <summary>
+    /// Computes the address of [Xn|SP + offset] (<see cref="Index.Offset"/>, <see cref="Index.Pre"/>) or
+    /// [Xn|SP] (<see cref="Index.Post"/>) and returns the displacement the access must add to rsi:
+    /// rsi + disp is the masked address. A non-negative offset is not added before masking but returned as the
+    /// displacement (one instruction less; the access may then run past the reservation into its guard,
+    /// which faults like any unmapped guest address); a negative one is added first, so nothing can reach
+    /// below the reservation. With writeback rdi = Xn|SP + offset. A non-negative <paramref name="postRm"/>
+    /// makes the post-index amount Xm instead (SIMD structure forms).
+    /// </summary>
+    public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int postRm = -1)
+    {
+        var a = ctx.Asm;
+        int off = (int)offset;
+        int disp = 0;
+        ctx.LoadXsp(rsi, rn);
+        switch (mode)
+        {
+            case Index.Offset:
+                if (off >= 0) disp = off;
+                else a.add(rsi, off);
+                break;
+            case Index.Pre:
+                if (off >= 0) { a.lea(rdi, __[rsi + off]); disp = off; }
+                else { a.add(rsi, off); a.mov(rdi, rsi); }
+                break;
+            case Index.Post:
+                if (postRm >= 0)
+                {
+                    ctx.LoadX(rdi, postRm);
+                    a.add(rdi, rsi);
+                }
+                else a.lea(rdi, __[rsi + off]);
+                break;
+        }
+        ctx.MaskAddress(rsi);
+        return disp;
+    }
+
+    /// <summary>rsi = mask(Xn|SP + extend(Rm) &lt;&lt; shift) for the register-offset forms. Clobbers rcx.</summary>
+    public static void AddressIndexed(EmitterContext ctx, int rn, int rm, int option, int shift)
+    {
+        var a = ctx.Asm;
+        ctx.LoadXsp(rsi, rn);
+        if (rm != 31) // XZR adds nothing
+        {
+            switch (option)
+            {
+                case 2: ctx.LoadW(rcx, rm); break;                     // UXTW
+                case 6: a.movsxd(rcx, EmitterContext.W(rm)); break;      // SXTW
+                default:                                                 // LSL/UXTX, SXTX
+                    if (shift == 0) { a.add(rsi, EmitterContext.X(rm)); goto done; }
+                    ctx.LoadX(rcx, rm);
+                    break;
+            }
+            if (shift <= 3) a.lea(rsi, __[rsi + rcx * (1 << shift)]);
+            else { a.shl(rcx, (byte)shift); a.add(rsi, rcx); }
+        }
+    done:
+        ctx.MaskAddress(rsi);
+    }
+
+    /// <summary>rsi = mask(constant), for the PC-relative literal forms.</summary>
+    public static void AddressConst(EmitterContext ctx, ulong address)
+    {
+        if (address <= uint.MaxValue) ctx.Asm.mov(esi, (uint)address);
+        else ctx.Asm.mov(rsi, address);
+        ctx.MaskAddress(rsi);
+    }
+
+    public static void Writeback(EmitterContext ctx, int rn, Index mode)
+    {
+        if (mode != Index.Offset) ctx.StoreXsp(rn, rdi);
+    }
+
+    // ---- operands ----
+
+    public static AssemblerMemoryOperand Mem(int bytes, int disp = 0) => bytes switch
+    {
+        1 => __byte_ptr[r15 + rsi + disp],
+        2 => __word_ptr[r15 + rsi + disp],
+        4 => __dword_ptr[r15 + rsi + disp],
+        8 => __qword_ptr[r15 + rsi + disp],
+        _ => __xmmword_ptr[r15 + rsi + disp],
+    };
+
+    /// <summary>A piece of Vn in CpuState: <paramref name="bytes"/> wide at byte <paramref name="offset"/>.</summary>
+    public static AssemblerMemoryOperand VPart(int n, int bytes, int offset)
+    {
+        int o = CpuOffsets.Vn(n) + offset;
+        return bytes switch
+        {
+            1 => __byte_ptr[rbx + o],
+            2 => __word_ptr[rbx + o],
+            4 => __dword_ptr[rbx + o],
+            8 => __qword_ptr[rbx + o],
+            _ => __xmmword_ptr[rbx + o],
+        };
+    }
+
+    public static void MovRegFromMem(Assembler a, AssemblerRegister64 r, int bytes, AssemblerMemoryOperand m)
+    {
+        switch (bytes)
+        {
+            case 1: a.movzx(EmitterContext.R32(r), m); break;
+            case 2: a.movzx(EmitterContext.R32(r), m); break;
+            case 4: a.mov(EmitterContext.R32(r), m); break;
+            default: a.mov(r, m); break;
+        }
+    }
+
+    public static void MovMemFromReg(Assembler a, AssemblerMemoryOperand m, int bytes, AssemblerRegister64 r)
+    {
+        switch (bytes)
+        {
+            case 1: a.mov(m, EmitterContext.R8(r)); break;
+            case 2: a.mov(m, EmitterContext.R16(r)); break;
+            case 4: a.mov(m, EmitterContext.R32(r)); break;
+            default: a.mov(m, r); break;
+        }
+    }
+
+    // ---- GPR data ----
+
+    /// <summary>
+    /// r = the 2^size-byte value at [rsi+disp], zero- or sign-extended (to 64 bits when
+    /// <paramref name="to64"/>, else to 32 with the upper half zero).
+    /// </summary>
+    public static void LoadGprTo(EmitterContext ctx, AssemblerRegister64 r, int size, bool signed, bool to64, int disp = 0)
+    {
+        var a = ctx.Asm;
+        var r32 = EmitterContext.R32(r);
+        var m = Mem(1 << size, disp);
+        if (!signed) { MovRegFromMem(a, r, 1 << size, m); return; }
+        switch (size)
+        {
+            case 0:
+            case 1:
+                if (to64) a.movsx(r, m); else a.movsx(r32, m);
+                break;
+            case 2: a.movsxd(r, m); break;
+            default: a.mov(r, m); break;
+        }
+    }
+
+    /// <summary>Stores the low 2^size bytes of Xt (31 = zero) to [rsi+disp], through <paramref name="tmp"/>.</summary>
+    public static void StoreGpr(EmitterContext ctx, int rt, int size, int disp = 0, AssemblerRegister64? tmp = null)
+    {
+        var a = ctx.Asm;
+        var m = Mem(1 << size, disp);
+        if (rt == 31) { a.mov(m, 0); return; }
+        var r = tmp ?? rcx;
+        ctx.LoadX(r, rt);
+        MovMemFromReg(a, m, 1 << size, r);
+    }
+
+    // ---- SIMD&FP data ----
+
+    /// <summary>xmm = the 2^scale-byte value at [rsi+disp], zero-extended to 128 bits (scale 4 = Q). Clobbers rcx for B/H.</summary>
+    public static void LoadVecTo(EmitterContext ctx, AssemblerRegisterXMM x, int scale, int disp = 0)
+    {
+        var a = ctx.Asm;
+        switch (scale)
+        {
+            case 0:
+            case 1:
+                a.movzx(ecx, Mem(1 << scale, disp));
+                a.movd(x, ecx);
+                break;
+            case 2: a.movd(x, Mem(4, disp)); break;
+            case 3: a.movq(x, Mem(8, disp)); break;
+            default: a.movdqu(x, Mem(16, disp)); break;
+        }
+    }
+
+    /// <summary>Vt = xmm (all 128 bits: a scalar load has already zeroed the rest).</summary>
+    public static void WriteV(EmitterContext ctx, int rt, AssemblerRegisterXMM x) => ctx.Asm.movdqu(EmitterContext.V(rt), x);
+
+    /// <summary>Stores the low 2^scale bytes of Vt to [rsi+disp]. Clobbers rcx or xmm0.</summary>
+    public static void StoreVec(EmitterContext ctx, int rt, int scale, int disp = 0)
+    {
+        var a = ctx.Asm;
+        int bytes = 1 << scale;
+        if (scale == 4)
+        {
+            a.movdqu(xmm0, EmitterContext.V(rt));
+            a.movdqu(Mem(16, disp), xmm0);
+            return;
+        }
+        MovRegFromMem(a, rcx, bytes, VPart(rt, bytes, 0));
+        MovMemFromReg(a, Mem(bytes, disp), bytes, rcx);
+    }
+
+    /// <summary>
+    /// The access of the single-register forms (unsigned offset, unscaled, pre/post, unprivileged, register
+    /// offset): size = bits 31..30, V = bit 26, opc = bits 23..22. The address is already in rsi.
+    /// </summary>
+    public static void Access(EmitterContext ctx, uint op, int disp)
+    {
+        int size = (int)(op >> 30);
+        int opc = (int)Bits(op, 22, 2);
+        int rt = Rd(op);
+        if (Bits(op, 26, 1) != 0)
+        {
+            int scale = (opc & 2) != 0 ? 4 : size;
+            if ((opc & 1) != 0) { LoadVecTo(ctx, xmm0, scale, disp); WriteV(ctx, rt, xmm0); }
+            else StoreVec(ctx, rt, scale, disp);
+            return;
+        }
+        if (opc == 0) { StoreGpr(ctx, rt, size, disp); return; }
+        // opc 1: zero-extending; 2: sign-extend to X; 3: sign-extend to W (a 32-bit result)
+        LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
+        ctx.StoreX(rt, rcx);
+    }
+
+    /// <summary>log2 of the access size of a single-register form (4 for Q).</summary>
+    public static int Scale(uint op)
+    {
+        int size = (int)(op >> 30);
+        return Bits(op, 26, 1) != 0 && (Bits(op, 22, 2) & 2) != 0 ? 4 : size;
+    }
+
+    /// <summary>Leaves for the dispatcher with a guest SIGSEGV at the current instruction (address in rsi).</summary>
+    public static void EmitFaultExit(EmitterContext ctx)
+    {
+        var a = ctx.Asm;
+        a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rsi);
+        a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
+        ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), ctx.Pc);
+        a.mov(eax, (int)ExitReason.SegFault);
+        a.jmp(ctx.Stubs.Exit);
+    }
+}
+
+public static partial class InstEmit
+{
+    /// <summary>LDR/STR (and every size/sign variant, GPR and SIMD&amp;FP) with an unsigned scaled 12-bit offset.</summary>
+    public static void LdStUImm(EmitterContext ctx, uint op)
+    {
+        long offset = (long)Bits(op, 10, 12) << LdSt.Scale(op);
+        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset);
+        LdSt.Access(ctx, op, disp);
+    }
+
+    /// <summary>The signed 9-bit forms: bits 11..10 = 00 unscaled (LDUR), 01 post-index, 10 unprivileged (LDTR), 11 pre-index.</summary>
+    public static void LdStImm9(EmitterContext ctx, uint op)
+    {
+        long offset = SignExtend(Bits(op, 12, 9), 9);
+        var mode = Bits(op, 10, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
+        int disp = LdSt.Address(ctx, Rn(op), offset, mode);
+        LdSt.Access(ctx, op, disp);
+        LdSt.Writeback(ctx, Rn(op), mode);
+    }
+
+    /// <summary>Register offset: [Xn|SP, Rm{, extend {#amount}}], amount = S ? access size : 0.</summary>
+    public static void LdStReg(EmitterContext ctx, uint op)
+    {
+        int shift = Bits(op, 12, 1) != 0 ? LdSt.Scale(op) : 0;
+        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift);
+        LdSt.Access(ctx, op, 0);
+    }
+
+    /// <summary>LDR (literal): W, X, SW and S, D, Q by opc (bits 31..30) and V.</summary>
+    public static void LdrLit(EmitterContext ctx, uint op)
+    {
+        int opc = (int)(op >> 30);
+        int rt = Rd(op);
+        LdSt.AddressConst(ctx, ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4));
+        if (Bits(op, 26, 1) != 0)
+        {
+            LdSt.LoadVecTo(ctx, xmm0, 2 + opc);
+            LdSt.WriteV(ctx, rt, xmm0);
+            return;
+        }
+        LdSt.LoadGprTo(ctx, rcx, opc == 1 ? 3 : 2, signed: opc == 2, to64: true);
+        ctx.StoreX(rt, rcx);
+    }
+
+    /// <summary>PRFM/PRFUM in every form: a hint, nothing to do (and it never faults).</summary>
+    public static void Prfm(EmitterContext ctx, uint op) { }
+}

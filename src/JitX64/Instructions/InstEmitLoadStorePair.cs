@@ -1,0 +1,55 @@
+using Dqemu.JitX64.Translation;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+public static partial class InstEmit
+{
+    /// <summary>
+    /// LDP/STP/LDNP/STNP/LDPSW, GPR and SIMD&amp;FP: opc = bits 31..30, V = bit 26, bits 24..23 = 00 non-temporal
+    /// offset, 01 post-index, 10 offset, 11 pre-index, L = bit 22. Both values are loaded before either
+    /// register is written (a fault on the second leaves Rt alone), then the registers, then the base.
+    /// </summary>
+    public static void LdStPair(EmitterContext ctx, uint op)
+    {
+        int opc = (int)(op >> 30);
+        bool simd = Bits(op, 26, 1) != 0;
+        bool load = Bits(op, 22, 1) != 0;
+        int rt = Rd(op), rt2 = Rt2(op), rn = Rn(op);
+        int scale = simd ? 2 + opc : 2 + (opc >> 1);
+        int bytes = 1 << scale;
+        long offset = SignExtend(Bits(op, 15, 7), 7) << scale;
+        var mode = Bits(op, 23, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
+        int d = LdSt.Address(ctx, rn, offset, mode);
+        if (simd)
+        {
+            if (load)
+            {
+                LdSt.LoadVecTo(ctx, xmm0, scale, d);
+                LdSt.LoadVecTo(ctx, xmm1, scale, d + bytes);
+                LdSt.WriteV(ctx, rt, xmm0);
+                LdSt.WriteV(ctx, rt2, xmm1);
+            }
+            else
+            {
+                LdSt.StoreVec(ctx, rt, scale, d);
+                LdSt.StoreVec(ctx, rt2, scale, d + bytes);
+            }
+        }
+        else if (load)
+        {
+            bool signed = opc == 1; // LDPSW
+            LdSt.LoadGprTo(ctx, rcx, scale, signed, to64: signed, disp: d);
+            LdSt.LoadGprTo(ctx, rdx, scale, signed, to64: signed, disp: d + bytes);
+            ctx.StoreX(rt2, rdx);
+            ctx.StoreX(rt, rcx); // Rt last: with Rt == Rt2 qemu leaves the first value
+        }
+        else
+        {
+            LdSt.StoreGpr(ctx, rt, scale, d, rcx);
+            LdSt.StoreGpr(ctx, rt2, scale, d + bytes, rdx);
+        }
+        LdSt.Writeback(ctx, rn, mode);
+    }
+}
