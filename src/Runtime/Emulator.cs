@@ -54,7 +54,7 @@ public static unsafe class Emulator
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
-            Features.HwCap, Features.HwCap2, () => { var b = new byte[16]; Random.Shared.NextBytes(b); return b; });
+            Features.HwCap, Features.HwCap2, AtRandomBytes);
         thread.Cpu->Sp = sp;
         thread.Cpu->Pc = interp?.Entry ?? main.Entry;
 
@@ -65,6 +65,17 @@ public static unsafe class Emulator
         // the main guest thread ended with others still running: the last of them ends the process
         Thread.Sleep(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>
+    /// AT_RANDOM's 16 bytes from the getrandom syscall: .NET's random APIs would keep /dev/urandom open, and
+    /// that descriptor would shift the numbers the guest's open() returns.
+    /// </summary>
+    private static byte[] AtRandomBytes()
+    {
+        var b = new byte[16];
+        fixed (byte* p = b) HostSyscall.Call(HostSyscall.Nr.Getrandom, (long)p, b.Length, 0);
+        return b;
     }
 
     /// <summary>The host's environment in its original order (as qemu passes it), with -E/-U applied.</summary>

@@ -143,6 +143,7 @@ public static unsafe class SignalDelivery
         t.SignalMask = newMask & ~(Bit(SigKill) | Bit(SigStop));
         if ((flags & SaResethand) != 0) p.SigHandlers[4 * sig] = SigDfl;
 
+        cpu->ExclSize = 0; // the kernel clears the exclusive monitor on exception entry
         cpu->X[0] = (ulong)sig;
         cpu->X[1] = frame;
         cpu->X[2] = uc;
@@ -172,6 +173,7 @@ public static unsafe class SignalDelivery
             for (int i = 0; i < 64; i++) cpu->V[i] = mem.Read<ulong>(fp + 16 + (ulong)i * 8);
         }
         t.SignalMask = mem.Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
+        cpu->ExclSize = 0;
         t.SuppressResult = true;
         return true;
     }
