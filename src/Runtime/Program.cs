@@ -4,6 +4,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // before anything else (even a P/Invoke): the runtime's own descriptors must not take the low
+        // numbers a guest's open() expects
+        Syscalls.EmulatorFds.MoveRuntimeFdsHigh(Syscalls.EmulatorFds.WarmUpRuntime);
         try
         {
             var opts = Cli.Parse(args);

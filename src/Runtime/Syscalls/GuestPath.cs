@@ -25,6 +25,8 @@ public static class GuestPath
         int len = Array.IndexOf(path, (byte)0);
         if (len < 0) len = path.Length;
         if (len == 0 || path[0] != (byte)'/' || string.IsNullOrEmpty(sysroot)) return Terminated(path, len);
+        // "/" itself stays the host's root: listing it should not show the sysroot instead
+        if (path.AsSpan(0, len).IndexOfAnyExcept((byte)'/') < 0) return Terminated(path, len);
         byte[] root = SysrootCache.GetOrAdd(sysroot, Normalize);
         if (root.Length == 0) return Terminated(path, len);
         var joined = new byte[root.Length + len + 1];

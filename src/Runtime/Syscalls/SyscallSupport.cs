@@ -11,10 +11,9 @@ namespace Dqemu.Runtime.Syscalls;
 internal static unsafe class Sys
 {
     // x86-64 syscall numbers not in HostSyscall.Nr (arch/x86/entry/syscalls/syscall_64.tbl).
-    public const long X64Mincore = 27, X64Getitimer = 36, X64Setitimer = 38, X64Setrlimit = 160, X64Sync = 162,
-        X64Getresuid = 118, X64Getresgid = 120, X64Readahead = 187, X64Fadvise64 = 221, X64Waitid = 247,
-        X64Syncfs = 306, X64CopyFileRange = 326, X64Fchmodat2 = 452, X64Mlock = 149, X64Munlock = 150,
-        X64Preadv2 = 327, X64Pwritev2 = 328, X64Rename = 82, X64Mknodat = 259, X64Getpgrp = 111;
+    public const long X64Mincore = 27, X64Sync = 162, X64Getresuid = 118, X64Getresgid = 120, X64Readahead = 187,
+        X64Fadvise64 = 221, X64Waitid = 247, X64Syncfs = 306, X64CopyFileRange = 326, X64Fchmodat2 = 452,
+        X64Mlock = 149, X64Munlock = 150, X64Preadv2 = 327, X64Pwritev2 = 328;
 
     /// <summary>Host address of guest address <paramref name="addr"/> (already checked).</summary>
     public static long H(SyscallContext c, ulong addr) => (long)(c.Mem.Base + addr);
@@ -116,6 +115,6 @@ internal static unsafe class Sys
         }
     }
 
-    public static long Host(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
+    public static long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
         => HostSyscall.Call(nr, a0, a1, a2, a3, a4, a5);
 }

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
+using static Tmds.Linux.LibC;
+
+namespace Dqemu.Runtime.Syscalls;
+
+/// <summary>
+/// Host fds the emulator itself holds. Guest fds are host fds (as in qemu), so the emulator's own must stay
+/// out of the guest's way: a guest's first open() is fd 3 on Linux, and a guest that closes every fd from 3
+/// up (a common daemon idiom) must not close the .NET runtime's /dev/urandom or console descriptors.
+/// <see cref="MoveRuntimeFdsHigh"/> (call it first thing in Main) makes the runtime open what it keeps above
+/// <see cref="Floor"/>; close, close_range and dup2/dup3 onto a recorded fd then leave it alone.
+/// </summary>
+public static class EmulatorFds
+{
+    /// <summary>Emulator fds live at or above this number (guests rarely get that far).</summary>
+    public const int Floor = 200;
+
+    private static readonly ConcurrentDictionary<int, byte> Fds = new();
+
+    public static bool Owns(int fd) => !Fds.IsEmpty && Fds.ContainsKey(fd);
+
+    /// <summary>Records an fd the emulator opened itself (move it to <see cref="Floor"/> or above first: F_DUPFD).</summary>
+    public static void Add(int fd) => Fds[fd] = 0;
+
+    public static IReadOnlyCollection<int> All => Fds.Keys.ToArray();
+
+    /// <summary>
+    /// Occupies every free fd below <see cref="Floor"/> with a placeholder, runs <paramref name="warmUp"/>
+    /// (which makes the runtime open the descriptors it keeps: its random seed source, the console streams),
+    /// frees the placeholders and records the close-on-exec fds at or above <see cref="Floor"/>: the runtime
+    /// opens everything close-on-exec, while fds inherited from the parent (the guest's) cannot be.
+    /// Call it before anything else: whatever runs first may open what the runtime keeps at a low number.
+    /// </summary>
+    public static void MoveRuntimeFdsHigh(Action warmUp)
+    {
+        // File.OpenHandle goes straight to the runtime's statically linked System.Native: a P/Invoke into
+        // libc here would first bind its import, which seeds string hashing and so opens /dev/urandom low
+        var placeholders = new List<SafeFileHandle>();
+        int ceiling = Floor;
+        try
+        {
+            while (true)
+            {
+                var h = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
+                if ((int)h.DangerousGetHandle() >= Floor) { h.Dispose(); break; }
+                placeholders.Add(h);
+            }
+        }
+        catch (IOException)
+        {
+            // a low RLIMIT_NOFILE: leave room for what the warm-up opens
+            for (int i = 0; i < 32 && placeholders.Count > 0; i++)
+            {
+                placeholders[^1].Dispose();
+                placeholders.RemoveAt(placeholders.Count - 1);
+            }
+            ceiling = placeholders.Count == 0 ? 3 : placeholders.Max(h => (int)h.DangerousGetHandle()) + 1;
+        }
+        try { warmUp(); }
+        finally
+        {
+            foreach (var h in placeholders) h.Dispose();
+        }
+        foreach (int fd in OpenFds())
+            if (fd >= ceiling && fcntl(fd, F_GETFD) is int f && f >= 0 && (f & FD_CLOEXEC) != 0) Add(fd);
+    }
+
+    /// <summary>The default warm-up: what the .NET runtime opens lazily and then keeps.</summary>
+    public static void WarmUpRuntime()
+    {
+        _ = Random.Shared.Next();               // the random seed source (/dev/urandom, held open)
+        _ = "dqemu".GetHashCode();               // string hashing's seed (the same source)
+        Console.Out.Flush();                     // duplicates of fds 1 and 2 for the console streams
+        Console.Error.Flush();
+        Console.Error.Write("");
+    }
+
+    private static HashSet<int> OpenFds()
+    {
+        var set = new HashSet<int>();
+        try
+        {
+            foreach (var e in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+                if (int.TryParse(Path.GetFileName(e), out int fd)) set.Add(fd);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return set;
+    }
+}

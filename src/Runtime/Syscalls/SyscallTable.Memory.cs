@@ -1,0 +1,315 @@
+using System.Text;
+using Dqemu.Runtime.Host;
+using Dqemu.Runtime.Memory;
+using static Dqemu.Runtime.Syscalls.Errno;
+using static Dqemu.Runtime.Syscalls.Sys;
+using Nr = Dqemu.Runtime.Host.HostSyscall.Nr;
+
+namespace Dqemu.Runtime.Syscalls;
+
+/// <summary>
+/// The guest's memory layout: brk, mmap, munmap, mprotect, mremap, madvise and friends, kept in
+/// <see cref="GuestSpace"/> (invariant 1: every guest mapping lives inside the one reservation at Base + addr,
+/// and a range leaves the reservation only by being replaced atomically, never unmapped, so no host
+/// allocation can land in it). Host pages are never executable: guest PROT_EXEC is only recorded.
+/// All run on node 0, which owns the layout.
+/// </summary>
+public static unsafe partial class SyscallTable
+{
+    private const ulong PageMask = GuestSpace.PageSize - 1;
+    /// <summary>Linux's default vm.mmap_min_addr: fixed mappings below it are refused.</summary>
+    public const ulong MmapMinAddr = 0x10000;
+    private const int MapShared = 1, MapPrivate = 2, MapSharedValidate = 3, MapTypeMask = 0xf, MapFixed = 0x10,
+        MapAnonymous = 0x20, MapNoreserve = 0x4000, MapPopulate = 0x8000, MapNonblock = 0x10000, MapSync = 0x80000,
+        MapFixedNoreplace = 0x100000;
+    private const int MremapMaymove = 1, MremapFixed = 2, MremapDontunmap = 4;
+    private const long EOVERFLOW = 75;
+
+    /// <summary>Serialises layout changes (find a free range, then map it) across threads.</summary>
+    private static readonly object LayoutLock = new();
+
+    static partial void AddMemory(SyscallEntry?[] t)
+    {
+        const SyscallSite N = SyscallSite.Node0;
+        t.Add(214, "brk", N, Brk);
+        t.Add(215, "munmap", N, Munmap);
+        t.Add(216, "mremap", N, Mremap);
+        t.Add(222, "mmap", N, Mmap);
+        t.Add(226, "mprotect", N, Mprotect);
+        t.Add(227, "msync", N, Msync);
+        t.Add(228, "mlock", N, c => Mlock(c, X64Mlock));
+        t.Add(229, "munlock", N, c => Mlock(c, X64Munlock));
+        t.Add(230, "mlockall", N, c => 0);
+        t.Add(231, "munlockall", N, c => 0);
+        t.Add(232, "mincore", N, Mincore);
+        t.Add(233, "madvise", N, Madvise);
+        t.Add(284, "mlock2", N, c => Mlock(c, 325));
+    }
+
+    private static long Brk(SyscallContext c)
+    {
+        lock (LayoutLock) return (long)c.Mem.Brk(c.A0);
+    }
+
+    /// <summary>Guest PROT_* to <see cref="GuestProt"/>; false for bits Linux/AArch64 would refuse.</summary>
+    private static bool ProtOf(ulong prot, out GuestProt p)
+    {
+        const ulong ProtBti = 0x10, ProtGrowsdown = 0x01000000, ProtGrowsup = 0x02000000;
+        p = (GuestProt)(prot & 7);
+        ulong rest = prot & ~(7UL | ProtBti | ProtGrowsdown | ProtGrowsup);
+        return rest == 0 && (prot & (ProtGrowsdown | ProtGrowsup)) != (ProtGrowsdown | ProtGrowsup);
+    }
+
+    private static int HostProt(GuestProt p) => LinuxHostMemory.ToProt(GuestSpace.ToHost(p));
+
+    private static long Mmap(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1, off = c.A5;
+        int flags = (int)c.A3, fd = (int)c.A4, type = flags & MapTypeMask;
+        if (type != MapShared && type != MapPrivate && type != MapSharedValidate) return -EINVAL;
+        if (len == 0 || (off & PageMask) != 0) return -EINVAL;
+        if (!ProtOf(c.A2, out var prot)) return -EINVAL;
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || plen > GuestSpace.Size) return -ENOMEM;
+        bool anon = (flags & MapAnonymous) != 0;
+        if (!anon && off + plen < off) return -EOVERFLOW;
+        bool noReplace = (flags & MapFixedNoreplace) != 0, atFixed = noReplace || (flags & MapFixed) != 0;
+
+        lock (LayoutLock)
+        {
+            ulong at;
+            if (atFixed)
+            {
+                if ((addr & PageMask) != 0) return -EINVAL;
+                if (addr + plen > GuestSpace.Size || addr + plen < addr) return -ENOMEM;
+                if (addr < MmapMinAddr) return -EPERM;
+                if (noReplace && !c.Mem.IsFree(addr, addr + plen)) return -EEXIST;
+                at = addr;
+            }
+            else
+            {
+                ulong hint = addr >= MmapMinAddr ? GuestSpace.PageUp(addr) : 0;
+                at = c.Mem.FindFree(plen, hint);
+                if (at == 0) return -ENOMEM;
+            }
+
+            if (anon && type == MapPrivate)
+            {
+                try { c.Mem.MapFixed(at, plen, prot, ""); }
+                catch (OutOfMemoryException) { return -ENOMEM; }
+                return (long)at;
+            }
+
+            // shared anonymous or file-backed: the host maps it straight into the reservation, replacing
+            // whatever was there in one step
+            bool wasFree = c.Mem.IsFree(at, at + plen);
+            int hflags = type | MapFixed | (flags & (MapAnonymous | MapNoreserve | MapPopulate | MapNonblock))
+                | (type == MapSharedValidate ? flags & MapSync : 0);
+            long r = Call(Nr.Mmap, H(c, at), (long)plen, HostProt(prot), hflags, anon ? -1 : fd, anon ? 0 : (long)off);
+            if (IsError(r))
+            {
+                if (wasFree) c.Mem.Unmap(at, plen); // make sure the range is reserved again
+                return r;
+            }
+            c.Mem.RecordMapping(at, plen, prot, anon ? "/dev/zero (deleted)" : FdName(fd));
+            return (long)at;
+        }
+    }
+
+    /// <summary>The path an fd refers to, for /proc/self/maps.</summary>
+    private static string FdName(int fd)
+    {
+        var buf = stackalloc byte[PathMax];
+        byte[] link = GuestPath.ToBytes($"/proc/self/fd/{fd}");
+        long r;
+        fixed (byte* p = link) r = Call(Nr.Readlinkat, AtFdcwd, (long)p, (long)buf, PathMax);
+        return r > 0 ? Encoding.UTF8.GetString(buf, (int)r) : "";
+    }
+
+    private static long Munmap(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1;
+        if ((addr & PageMask) != 0 || len == 0) return -EINVAL;
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || addr + plen > GuestSpace.Size || addr + plen < addr) return -EINVAL;
+        lock (LayoutLock) c.Mem.Unmap(addr, plen);
+        return 0;
+    }
+
+    private static long Mprotect(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1;
+        if ((addr & PageMask) != 0) return -EINVAL;
+        if (!ProtOf(c.A2, out var prot)) return -EINVAL;
+        if (len == 0) return 0;
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || addr + plen > GuestSpace.Size || addr + plen < addr) return -ENOMEM;
+        lock (LayoutLock)
+        {
+            try { return c.Mem.Protect(addr, plen, prot) ? 0 : -ENOMEM; }
+            catch (InvalidOperationException) { return -EACCES; } // e.g. PROT_WRITE on a shared read-only file mapping
+        }
+    }
+
+    /// <summary>
+    /// mremap: shrinking unmaps the tail; growing happens in place when the pages after the mapping are free,
+    /// else (MREMAP_MAYMOVE) at a new address; MREMAP_FIXED moves to the given address. Contents move with the
+    /// host's mremap, so anonymous and file mappings alike keep their pages without copying.
+    /// </summary>
+    private static long Mremap(SyscallContext c)
+    {
+        ulong old = c.A0, oldLenIn = c.A1, newLenIn = c.A2, newAddr = c.A4;
+        int flags = (int)c.A3;
+        if ((old & PageMask) != 0 || (flags & ~7) != 0) return -EINVAL;
+        if ((flags & MremapFixed) != 0 && (flags & MremapMaymove) == 0) return -EINVAL;
+        ulong oldLen = GuestSpace.PageUp(oldLenIn), newLen = GuestSpace.PageUp(newLenIn);
+        if (newLenIn == 0 || newLen < newLenIn || oldLen < oldLenIn) return -EINVAL;
+        if (oldLen == 0) return -EINVAL; // duplicating a shared mapping is not supported
+        bool dontUnmap = (flags & MremapDontunmap) != 0;
+        if (dontUnmap && ((flags & MremapMaymove) == 0 || oldLen != newLen)) return -EINVAL;
+
+        lock (LayoutLock)
+        {
+            var v = c.Mem.Find(old);
+            if (v == null || v.End < old + oldLen) return -EFAULT;
+            var prot = v.Prot;
+            string name = v.Name;
+
+            if ((flags & MremapFixed) != 0)
+            {
+                if ((newAddr & PageMask) != 0) return -EINVAL;
+                if (newAddr + newLen > GuestSpace.Size || newAddr + newLen < newAddr) return -EINVAL;
+                if (newAddr < old + oldLen && old < newAddr + newLen) return -EINVAL;
+                if (newAddr < MmapMinAddr) return -EPERM;
+                return dontUnmap ? MoveDontUnmap(c, old, oldLen, newAddr, prot, name) : Move(c, old, oldLen, newLen, newAddr, prot, name);
+            }
+            if (dontUnmap)
+            {
+                ulong to = c.Mem.FindFree(newLen);
+                return to == 0 ? -ENOMEM : MoveDontUnmap(c, old, oldLen, to, prot, name);
+            }
+            if (newLen <= oldLen)
+            {
+                if (newLen < oldLen) c.Mem.Unmap(old + newLen, oldLen - newLen);
+                return (long)old;
+            }
+            if (old + newLen <= GuestSpace.Size && old + newLen > old && c.Mem.IsFree(old + oldLen, old + newLen))
+                return Move(c, old, oldLen, newLen, old, prot, name);
+            if ((flags & MremapMaymove) == 0) return -ENOMEM;
+            ulong dest = c.Mem.FindFree(newLen);
+            if (dest == 0) return -ENOMEM;
+            return Move(c, old, oldLen, newLen, dest, prot, name);
+        }
+    }
+
+    /// <summary>
+    /// Moves [old, old+oldLen) to dest with size newLen (dest may equal old: growth in place). The pages go
+    /// first to a host address outside the reservation (MREMAP_DONTUNMAP leaves the source range mapped, so
+    /// the reservation never has a hole), then, resized, to Base + dest, replacing what was there.
+    /// </summary>
+    private static long Move(SyscallContext c, ulong old, ulong oldLen, ulong newLen, ulong dest, GuestProt prot, string name)
+    {
+        long tmp = Call(Nr.Mremap, H(c, old), (long)oldLen, (long)oldLen, MremapMaymove | MremapDontunmap, 0);
+        if (IsError(tmp)) return MoveByCopy(c, old, oldLen, newLen, dest, prot, name);
+        long r = Call(Nr.Mremap, tmp, (long)oldLen, (long)newLen, MremapMaymove | MremapFixed, H(c, dest));
+        if (IsError(r))
+        {
+            Call(Nr.Mremap, tmp, (long)oldLen, (long)oldLen, MremapMaymove | MremapFixed, H(c, old));
+            return r;
+        }
+        if (dest != old) c.Mem.Unmap(old, oldLen); // the DONTUNMAP leftovers go back to the reservation
+        c.Mem.RecordMapping(dest, newLen, prot, name);
+        return (long)dest;
+    }
+
+    private static long MoveDontUnmap(SyscallContext c, ulong old, ulong len, ulong dest, GuestProt prot, string name)
+    {
+        long r = Call(Nr.Mremap, H(c, old), (long)len, (long)len, MremapMaymove | MremapFixed | MremapDontunmap, H(c, dest));
+        if (IsError(r)) return r;
+        c.Mem.RecordMapping(dest, len, prot, name);
+        return (long)dest;
+    }
+
+    /// <summary>Fallback when the host has no MREMAP_DONTUNMAP for this mapping: copy (readable anonymous memory).</summary>
+    private static long MoveByCopy(SyscallContext c, ulong old, ulong oldLen, ulong newLen, ulong dest, GuestProt prot, string name)
+    {
+        if (dest == old)
+        {
+            c.Mem.MapFixed(old + oldLen, newLen - oldLen, prot, name);
+            return (long)old;
+        }
+        if ((prot & GuestProt.Read) == 0) return -ENOMEM;
+        c.Mem.MapFixed(dest, newLen, GuestProt.Read | GuestProt.Write, name);
+        Buffer.MemoryCopy(c.Mem.Base + old, c.Mem.Base + dest, newLen, Math.Min(oldLen, newLen));
+        c.Mem.Protect(dest, newLen, prot);
+        c.Mem.Unmap(old, oldLen);
+        return (long)dest;
+    }
+
+    private static long Madvise(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1;
+        int advice = (int)c.A2;
+        if ((addr & PageMask) != 0) return -EINVAL;
+        bool passToHost;
+        switch (advice)
+        {
+            case 4: case 8: case 9: case 18: case 19: case 22: case 23: // DONTNEED FREE REMOVE WIPEONFORK KEEPONFORK POPULATE_*
+                passToHost = true; break;
+            case 0: case 1: case 2: case 3: case 10: case 11: case 12: case 13: case 14: case 15: case 16: case 17:
+            case 20: case 21: case 25: // hints: nothing to do for an emulated guest
+                passToHost = false; break;
+            default:
+                return -EINVAL;
+        }
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || addr + plen < addr) return -EINVAL;
+        if (plen == 0) return 0;
+        if (addr + plen > GuestSpace.Size) return -ENOMEM;
+        lock (LayoutLock)
+        {
+            bool mapped = c.Mem.IsAccessible(addr, plen, GuestProt.None);
+            if (passToHost)
+            {
+                // MADV_DONTNEED on the host has the guest's semantics: private anonymous pages read back as
+                // zero, private file pages as the file's contents
+                long r = Call(Nr.Madvise, H(c, addr), (long)plen, advice);
+                if (r < 0) return r;
+            }
+            return mapped ? 0 : -ENOMEM;
+        }
+    }
+
+    private static long Msync(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1;
+        int flags = (int)c.A2;
+        if ((addr & PageMask) != 0 || (flags & ~7) != 0 || (flags & 5) == 5) return -EINVAL;
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || addr + plen < addr) return -ENOMEM;
+        if (plen == 0) return 0;
+        if (!c.Mem.IsAccessible(addr, plen, GuestProt.None)) return -ENOMEM;
+        return Call(Nr.Msync, H(c, addr), (long)plen, flags);
+    }
+
+    private static long Mlock(SyscallContext c, long hostNr)
+    {
+        ulong start = GuestSpace.PageDown(c.A0), end = GuestSpace.PageUp(c.A0 + c.A1);
+        if (end < start || end > GuestSpace.Size) return -ENOMEM;
+        if (end == start) return 0;
+        if (!c.Mem.IsAccessible(start, end - start, GuestProt.None)) return -ENOMEM;
+        return Call(hostNr, H(c, start), (long)(end - start), (int)c.A2);
+    }
+
+    private static long Mincore(SyscallContext c)
+    {
+        ulong addr = c.A0, len = c.A1;
+        if ((addr & PageMask) != 0) return -EINVAL;
+        ulong plen = GuestSpace.PageUp(len);
+        if (plen < len || addr + plen > GuestSpace.Size) return -ENOMEM;
+        if (plen == 0) return 0;
+        if (!c.Mem.IsAccessible(addr, plen, GuestProt.None)) return -ENOMEM;
+        if (!Ok(c, c.A2, plen / GuestSpace.PageSize, GuestProt.Write)) return -EFAULT;
+        return Call(X64Mincore, H(c, addr), (long)plen, H(c, c.A2));
+    }
+}

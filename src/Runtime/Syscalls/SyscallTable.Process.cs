@@ -1,0 +1,174 @@
+using Dqemu.Runtime.Memory;
+using static Dqemu.Runtime.Syscalls.Errno;
+using static Dqemu.Runtime.Syscalls.Sys;
+using Nr = Dqemu.Runtime.Host.HostSyscall.Nr;
+
+namespace Dqemu.Runtime.Syscalls;
+
+/// <summary>
+/// Process and thread identity, exit, limits, groups and sessions. The guest is the host process: its pid,
+/// credentials and sessions are the emulator's. Per-thread records (set_tid_address, robust list, rseq,
+/// thread name) are Local; whatever changes the process (exit_group, limits, sessions, wait) runs on node 0.
+/// </summary>
+public static unsafe partial class SyscallTable
+{
+    private const int RlimitData = 2, RlimitStack = 3, RlimitAs = 9, RlimNlimits = 16;
+
+    static partial void AddProcess(SyscallEntry?[] t)
+    {
+        const SyscallSite L = SyscallSite.Local, N = SyscallSite.Node0;
+        t.Add(93, "exit", L, ExitThread);
+        t.Add(94, "exit_group", N, ExitGroup);
+        t.Add(95, "waitid", N, c => OkOrNull(c, c.A2, 128, GuestProt.Write) && OkOrNull(c, c.A4, 144, GuestProt.Write)
+            ? Call(X64Waitid, (int)c.A0, (int)c.A1, HOrNull(c, c.A2), (int)c.A3, HOrNull(c, c.A4)) : -EFAULT);
+        t.Add(96, "set_tid_address", L, c => { c.Thread.ClearChildTid = c.A0; return Tid(c); });
+        t.Add(99, "set_robust_list", L, SetRobustList);
+        t.Add(100, "get_robust_list", L, GetRobustList);
+        t.Add(140, "setpriority", N, c => Call(Nr.Setpriority, (int)c.A0, (int)c.A1, (int)c.A2));
+        t.Add(141, "getpriority", N, c => Call(Nr.Getpriority, (int)c.A0, (int)c.A1));
+        t.Add(154, "setpgid", N, c => Call(Nr.Setpgid, (int)c.A0, (int)c.A1));
+        t.Add(155, "getpgid", N, c => Call(Nr.Getpgid, (int)c.A0));
+        t.Add(156, "getsid", N, c => Call(Nr.Getsid, (int)c.A0));
+        t.Add(157, "setsid", N, c => Call(Nr.Setsid));
+        t.Add(158, "getgroups", L, Getgroups);
+        t.Add(163, "getrlimit", N, c => Prlimit(c, 0, c.A0, 0, c.A1));
+        t.Add(164, "setrlimit", N, c => Prlimit(c, 0, c.A0, c.A1, 0));
+        t.Add(165, "getrusage", L, c => OkOut(c, c.A1, 144) ?? Call(Nr.Getrusage, (int)c.A0, H(c, c.A1)));
+        t.Add(167, "prctl", L, Prctl);
+        t.Add(172, "getpid", L, c => Environment.ProcessId);
+        t.Add(173, "getppid", L, c => Call(Nr.Getppid));
+        t.Add(174, "getuid", L, c => Call(Nr.Getuid));
+        t.Add(175, "geteuid", L, c => Call(Nr.Geteuid));
+        t.Add(176, "getgid", L, c => Call(Nr.Getgid));
+        t.Add(177, "getegid", L, c => Call(Nr.Getegid));
+        t.Add(178, "gettid", L, Tid);
+        t.Add(148, "getresuid", L, c => GetRes(c, X64Getresuid));
+        t.Add(150, "getresgid", L, c => GetRes(c, X64Getresgid));
+        t.Add(260, "wait4", N, c => OkOrNull(c, c.A1, 4, GuestProt.Write) && OkOrNull(c, c.A3, 144, GuestProt.Write)
+            ? Call(Nr.Wait4, (int)c.A0, HOrNull(c, c.A1), (int)c.A2, HOrNull(c, c.A3)) : -EFAULT);
+        t.Add(261, "prlimit64", N, c => Prlimit(c, (int)c.A0, c.A1, c.A2, c.A3));
+        t.Add(293, "rseq", L, c => -ENOSYS); // as qemu: glibc then manages without
+        // credentials: at the syscall level they belong to the calling thread (glibc makes every thread
+        // repeat the call), and guest threads are host threads, so they pass through on the caller
+        t.Add(143, "setregid", L, c => Call(114, (int)c.A0, (int)c.A1));
+        t.Add(144, "setgid", L, c => Call(Nr.Setgid, (int)c.A0));
+        t.Add(145, "setreuid", L, c => Call(113, (int)c.A0, (int)c.A1));
+        t.Add(146, "setuid", L, c => Call(Nr.Setuid, (int)c.A0));
+        t.Add(147, "setresuid", L, c => Call(117, (int)c.A0, (int)c.A1, (int)c.A2));
+        t.Add(149, "setresgid", L, c => Call(119, (int)c.A0, (int)c.A1, (int)c.A2));
+        t.Add(151, "setfsuid", L, c => Call(122, (int)c.A0));
+        t.Add(152, "setfsgid", L, c => Call(123, (int)c.A0));
+        t.Add(159, "setgroups", L, c => (long)c.A0 > 65536 ? -EINVAL : OkIn(c, c.A1, c.A0 * 4) ?? Call(116, (int)c.A0, HOrNull(c, c.A1)));
+    }
+
+    /// <summary>exit: this thread ends; the last thread to end gives the process its status.</summary>
+    private static long ExitThread(SyscallContext c)
+    {
+        c.Thread.ExitCode = (int)c.A0 & 0xff;
+        c.Thread.Exited = true;
+        return 0;
+    }
+
+    /// <summary>exit_group: the whole process ends with the status (every thread stops).</summary>
+    private static long ExitGroup(SyscallContext c)
+    {
+        c.Process.Exit((int)c.A0);
+        c.Thread.ExitCode = (int)c.A0 & 0xff;
+        c.Thread.Exited = true;
+        return 0;
+    }
+
+    /// <summary>The guest tid: the thread's, or the pid for a main thread that has none recorded.</summary>
+    private static long Tid(SyscallContext c) => c.Thread.Tid != 0 ? c.Thread.Tid : Environment.ProcessId;
+
+    private static long SetRobustList(SyscallContext c)
+    {
+        if (c.A1 != 24) return -EINVAL; // sizeof(struct robust_list_head)
+        var x = GuestSignals.Of(c.Thread);
+        x.RobustHead = c.A0;
+        x.RobustLen = c.A1;
+        return 0;
+    }
+
+    private static long GetRobustList(SyscallContext c)
+    {
+        if (c.A0 != 0 && (long)c.A0 != Tid(c)) return -ESRCH;
+        var x = GuestSignals.Of(c.Thread);
+        if (!Put(c, c.A1, x.RobustHead) || !Put(c, c.A2, x.RobustLen == 0 ? 24UL : x.RobustLen)) return -EFAULT;
+        return 0;
+    }
+
+    private static long Getgroups(SyscallContext c)
+    {
+        int size = (int)c.A0;
+        if (size < 0) return -EINVAL;
+        if (size == 0) return Call(Nr.Getgroups, 0, 0);
+        if (!Ok(c, c.A1, (ulong)size * 4, GuestProt.Write)) return -EFAULT;
+        return Call(Nr.Getgroups, size, H(c, c.A1));
+    }
+
+    private static long GetRes(SyscallContext c, long nr)
+    {
+        if (!Ok(c, c.A0, 4, GuestProt.Write) || !Ok(c, c.A1, 4, GuestProt.Write) || !Ok(c, c.A2, 4, GuestProt.Write)) return -EFAULT;
+        return Call(nr, H(c, c.A0), H(c, c.A1), H(c, c.A2));
+    }
+
+    /// <summary>
+    /// prlimit64 (struct rlimit64 is the same on both). As qemu does, new RLIMIT_AS/DATA/STACK values for the
+    /// guest itself are accepted but not applied: they would limit the emulator (its reservation alone exceeds
+    /// any address-space limit a guest sets), not the guest.
+    /// </summary>
+    private static long Prlimit(SyscallContext c, int pid, ulong resource, ulong newLim, ulong oldLim)
+    {
+        if (resource >= RlimNlimits) return -EINVAL;
+        if (!OkOrNull(c, newLim, 16, GuestProt.Read) || !OkOrNull(c, oldLim, 16, GuestProt.Write)) return -EFAULT;
+        bool self = pid == 0 || pid == Environment.ProcessId;
+        if (self && newLim != 0 && resource is RlimitAs or RlimitData or RlimitStack)
+        {
+            var lim = (ulong*)(c.Mem.Base + newLim);
+            if (lim[0] > lim[1]) return -EINVAL;
+            long r = oldLim != 0 ? Call(Nr.Prlimit64, 0, (long)resource, 0, H(c, oldLim)) : 0;
+            return r;
+        }
+        return Call(Nr.Prlimit64, pid, (long)resource, HOrNull(c, newLim), HOrNull(c, oldLim));
+    }
+
+    private static long Prctl(SyscallContext c)
+    {
+        const int PrSetPdeathsig = 1, PrGetPdeathsig = 2, PrGetDumpable = 3, PrSetDumpable = 4, PrSetName = 15,
+            PrGetName = 16, PrGetTimerslack = 30, PrSetTimerslack = 29, PrCapbsetRead = 23, PrSetChildSubreaper = 36,
+            PrGetChildSubreaper = 37, PrSetNoNewPrivs = 38, PrGetNoNewPrivs = 39, PrGetTaggedAddrCtrl = 56;
+        int option = (int)c.A0;
+        switch (option)
+        {
+            case PrSetName:
+                {
+                    // up to 15 bytes, NUL-terminated or not (the kernel's strncpy_from_user)
+                    ulong n = Prefix(c, c.A1, 15, GuestProt.Read);
+                    var src = new ReadOnlySpan<byte>(c.Mem.Base + c.A1, (int)n);
+                    int z = src.IndexOf((byte)0);
+                    if (z < 0 && n < 15) return -EFAULT;
+                    var name = GuestSignals.Of(c.Thread).Name;
+                    Array.Clear(name);
+                    src[..(z < 0 ? (int)n : z)].CopyTo(name);
+                    return 0;
+                }
+            case PrGetName:
+                if (!Ok(c, c.A1, 16, GuestProt.Write)) return -EFAULT;
+                CopyOut(c, c.A1, GuestSignals.Of(c.Thread).Name);
+                return 0;
+            case PrGetPdeathsig:
+            case PrGetChildSubreaper:
+                return Ok(c, c.A1, 4, GuestProt.Write) ? Call(Nr.Prctl, option, H(c, c.A1)) : -EFAULT;
+            case PrSetPdeathsig: case PrGetDumpable: case PrSetDumpable: case PrGetTimerslack: case PrSetTimerslack:
+            case PrCapbsetRead: case PrSetChildSubreaper: case PrSetNoNewPrivs: case PrGetNoNewPrivs:
+                return Call(Nr.Prctl, option, (long)c.A1, (long)c.A2, (long)c.A3, (long)c.A4);
+            case PrGetTaggedAddrCtrl:
+                return 0; // tagged addresses are not enabled
+            default:
+                // seccomp, PR_SET_MM, SVE/PAC/MTE controls and the rest would act on the emulator or need
+                // features the guest CPU does not advertise
+                return -EINVAL;
+        }
+    }
+}
