@@ -51,7 +51,17 @@ mkdir -p build/guests build/bench
 shopt -s nullglob
 for src in tests/guests/*.c; do
     name=$(basename "$src" .c)
-    compile "$CROSS_CC" "$src" "build/guests/$name"
+    case "$name" in
+        mt_*)
+            # threaded guests twice: ARMv8.0 exclusives (LL/SC; no outline atomics, which would pick LSE
+            # at run time from AT_HWCAP) and ARMv8.1 LSE atomics
+            compile "$CROSS_CC" "$src" "build/guests/$name" -march=armv8-a -mno-outline-atomics
+            compile "$CROSS_CC" "$src" "build/guests/$name.lse" -march=armv8.1-a
+            ;;
+        *)
+            compile "$CROSS_CC" "$src" "build/guests/$name"
+            ;;
+    esac
 done
 for src in bench/guests/*.c; do
     name=$(basename "$src" .c)

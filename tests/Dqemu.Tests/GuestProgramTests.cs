@@ -19,6 +19,13 @@ namespace Dqemu.Tests;
 public class GuestProgramTests(ITestOutputHelper output)
 {
     const string NoGuests = "(no guests found)";
+    const string ThreadedPrefix = "mt_", LseSuffix = ".lse";
+
+    /// <summary>
+    /// Threaded guests run this many times under dqemu-native, each run compared with the reference: a race
+    /// shows up as one bad run among many. DQEMU_MT_RUNS overrides it.
+    /// </summary>
+    static int ThreadedRuns => int.TryParse(Environment.GetEnvironmentVariable("DQEMU_MT_RUNS"), out var n) && n > 0 ? n : 20;
 
     public static TheoryData<string> Guests()
     {
@@ -37,7 +44,11 @@ public class GuestProgramTests(ITestOutputHelper output)
         if (names.Count == 0)
             data.Add(NoGuests);
         foreach (var n in names)
+        {
             data.Add(n);
+            // threaded guests are also built for ARMv8.1 LSE atomics (toolchains/build-guests.sh)
+            if (n.StartsWith(ThreadedPrefix, StringComparison.Ordinal)) data.Add(n + LseSuffix);
+        }
         return data;
     }
 
@@ -49,7 +60,8 @@ public class GuestProgramTests(ITestOutputHelper output)
             Assert.Fail($"no tests/guests/*.c found (repository root: {GuestRunner.RepoRoot ?? "not found"})");
 
         GuestRunner.RequireRepoRoot();
-        var source = Path.Combine(GuestRunner.GuestSourceDir, guest + ".c");
+        string sourceName = guest.EndsWith(LseSuffix, StringComparison.Ordinal) ? guest[..^LseSuffix.Length] : guest;
+        var source = Path.Combine(GuestRunner.GuestSourceDir, sourceName + ".c");
         var binary = Path.Combine(GuestRunner.GuestBinaryDir, guest);
         var dqemu = GuestRunner.DqemuBinary;
 
@@ -72,6 +84,14 @@ public class GuestProgramTests(ITestOutputHelper output)
         guestArgs.AddRange(spec.Args);
 
         var expected = RunIn(guest + "-qemu", qemu, guestArgs, env, spec.Stdin, timeout);
+        int runs = guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? ThreadedRuns : 1;
+        for (int run = 1; run <= runs; run++)
+            CompareRun(guest, run, runs, expected, dqemu, guestArgs, env, spec, timeout);
+    }
+
+    void CompareRun(string guest, int run, int runs, ProcessResult expected, string dqemu, List<string> guestArgs,
+        Dictionary<string, string> env, GuestSpec spec, TimeSpan timeout)
+    {
         var actual = RunIn(guest + "-dqemu", dqemu, guestArgs, env, spec.Stdin, timeout);
 
         output.WriteLine($"guest {guest}: args [{string.Join(", ", spec.Args)}], stdin {spec.Stdin?.Length ?? 0} bytes");
@@ -94,7 +114,7 @@ public class GuestProgramTests(ITestOutputHelper output)
         if (problems.Count > 0)
         {
             var msg = new StringBuilder();
-            msg.AppendLine($"guest '{guest}' behaves differently under dqemu-native than under qemu-aarch64");
+            msg.AppendLine($"guest '{guest}' behaves differently under dqemu-native than under qemu-aarch64" + (runs > 1 ? $" (run {run} of {runs})" : ""));
             msg.AppendLine($"  command: {dqemu} {string.Join(' ', guestArgs.Select(Quote))}");
             foreach (var p in problems)
                 msg.AppendLine("- " + p);

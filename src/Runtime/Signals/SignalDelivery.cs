@@ -9,6 +9,18 @@ namespace Dqemu.Runtime.Signals;
 /// per thread. A handler runs on a frame laid out as arm64 Linux's setup_rt_frame does (siginfo, ucontext with
 /// sigcontext and an FPSIMD record, then a frame record) and returns through rt_sigreturn.
 /// </summary>
+/// <summary>What a pending signal carries into the handler's siginfo_t.</summary>
+public readonly record struct SigInfo(int Sig, int Code, int Pid, uint Uid, ulong Value, ulong Addr)
+{
+    public const int SiUser = 0, SiQueue = -1, SiTkill = -6, SiKernel = 0x80;
+
+    /// <summary>Sent by tgkill/tkill (and raise) from this process.</summary>
+    public static SigInfo Tkill(int sig) => new(sig, SiTkill, Environment.ProcessId, (uint)Host.Ids.Uid, 0, 0);
+
+    /// <summary>Sent by kill from this process.</summary>
+    public static SigInfo User(int sig) => new(sig, SiUser, Environment.ProcessId, (uint)Host.Ids.Uid, 0, 0);
+}
+
 public static unsafe class SignalDelivery
 {
     public const int SsOnStack = 1, SsDisable = 2;
@@ -31,19 +43,44 @@ public static unsafe class SignalDelivery
 
     public static ulong Bit(int sig) => 1UL << (sig - 1);
 
-    public static void SendToThread(GuestThread t, int sig)
+    public static void SendToThread(GuestThread t, int sig) => SendToThread(t, SigInfo.Tkill(sig));
+
+    /// <summary>
+    /// Makes a signal pending on <paramref name="t"/>: a standard signal at most once, a real-time one
+    /// (32 and up) queued once per send, each with its siginfo.
+    /// </summary>
+    public static void SendToThread(GuestThread t, SigInfo info)
     {
-        Interlocked.Or(ref t.Pending, Bit(sig));
+        lock (t.PendingInfo)
+        {
+            bool already = (Volatile.Read(ref t.Pending) & Bit(info.Sig)) != 0;
+            if (already && info.Sig < 32) return;
+            t.PendingInfo.Add(info);
+            Interlocked.Or(ref t.Pending, Bit(info.Sig));
+        }
         ThreadInterrupter.Kick(t);
     }
 
-    /// <summary>A process-directed signal goes to a thread that does not block it (the first such), else stays pending on the main one.</summary>
-    public static void SendToProcess(GuestProcess p, int sig)
+    /// <summary>Forgets every pending instance of <paramref name="sig"/> (its disposition became "ignore").</summary>
+    public static void Discard(GuestThread t, int sig)
     {
-        var threads = p.Threads.Values.OrderBy(t => t.Tid).ToList();
-        if (threads.Count == 0) return;
-        var target = threads.FirstOrDefault(t => (t.SignalMask & Bit(sig)) == 0) ?? threads[0];
-        SendToThread(target, sig);
+        lock (t.PendingInfo)
+        {
+            t.PendingInfo.RemoveAll(i => i.Sig == sig);
+            Interlocked.And(ref t.Pending, ~Bit(sig));
+        }
+    }
+
+    private static SigInfo TakePending(GuestThread t, int sig)
+    {
+        lock (t.PendingInfo)
+        {
+            int i = t.PendingInfo.FindIndex(x => x.Sig == sig);
+            var info = i >= 0 ? t.PendingInfo[i] : SigInfo.Tkill(sig);
+            if (i >= 0) t.PendingInfo.RemoveAt(i);
+            if (!t.PendingInfo.Exists(x => x.Sig == sig)) Interlocked.And(ref t.Pending, ~Bit(sig));
+            return info;
+        }
     }
 
     /// <summary>
@@ -69,7 +106,7 @@ public static unsafe class SignalDelivery
             ulong ready = Volatile.Read(ref t.Pending) & ~t.SignalMask;
             if (ready == 0) return true;
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-            Interlocked.And(ref t.Pending, ~Bit(sig));
+            var info = TakePending(t, sig);
             ulong handler = p.SigHandlers[4 * sig];
             if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) continue;
             if (handler == SigDfl)
@@ -78,12 +115,16 @@ public static unsafe class SignalDelivery
                 t.Exited = true;
                 return false;
             }
-            return Deliver(p, t, sig, SiTkill, 0);
+            return Deliver(p, t, info);
         }
     }
 
     private static bool Deliver(GuestProcess p, GuestThread t, int sig, int code, ulong addr)
+        => Deliver(p, t, new SigInfo(sig, code, 0, 0, 0, addr));
+
+    private static bool Deliver(GuestProcess p, GuestThread t, SigInfo info)
     {
+        int sig = info.Sig;
         var cpu = t.Cpu;
         var mem = p.Space;
         ulong flags = p.SigHandlers[4 * sig + 1];
@@ -104,13 +145,15 @@ public static unsafe class SignalDelivery
         }
         new Span<byte>(mem.Host(frame), (int)(record + 16 - frame)).Clear();
 
-        // siginfo
+        // siginfo: signo, errno, code, then the union: a fault's address, or the sender's pid, uid, value
+        ulong addr = info.Addr;
         mem.Write(frame + 0, sig);
-        mem.Write(frame + 8, code);
-        if (code == SiTkill || code == SiUser)
+        mem.Write(frame + 8, info.Code);
+        if (info.Code <= 0)
         {
-            mem.Write(frame + 16, Environment.ProcessId);
-            mem.Write(frame + 20, (uint)Host.Ids.Uid);
+            mem.Write(frame + 16, info.Pid);
+            mem.Write(frame + 20, info.Uid);
+            mem.Write(frame + 24, info.Value);
         }
         else mem.Write(frame + 16, addr);
 

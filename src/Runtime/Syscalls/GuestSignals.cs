@@ -48,29 +48,35 @@ public static class GuestSignals
     public static bool HasDeliverable(GuestThread t) => (Volatile.Read(ref t.Pending) & ~t.SignalMask) != 0;
 
     /// <summary>A thread-directed signal (tgkill, tkill, SIGPIPE).</summary>
-    public static void SendToThread(GuestProcess p, GuestThread t, int sig)
+    public static void SendToThread(GuestProcess p, GuestThread t, int sig) => SendToThread(p, t, SigInfo.Tkill(sig));
+
+    public static void SendToThread(GuestProcess p, GuestThread t, SigInfo info)
     {
+        int sig = info.Sig;
         if (sig <= 0 || sig > NSig) return;
         if ((t.SignalMask & Bit(sig)) == 0 && Ignored(p, sig)) return;
-        SignalDelivery.SendToThread(t, sig);
+        SignalDelivery.SendToThread(t, info);
     }
 
     /// <summary>A process-directed signal (kill): to the caller unless it blocks it and another thread does not.</summary>
-    public static void SendToProcess(GuestProcess p, GuestThread caller, int sig)
+    public static void SendToProcess(GuestProcess p, GuestThread caller, int sig) => SendToProcess(p, caller, SigInfo.User(sig));
+
+    public static void SendToProcess(GuestProcess p, GuestThread caller, SigInfo info)
     {
+        int sig = info.Sig;
         if (sig <= 0 || sig > NSig) return;
         var target = caller;
         if ((caller.SignalMask & Bit(sig)) != 0)
             foreach (var t in p.Threads.Values)
                 if (!t.Exited && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
-        SendToThread(p, target, sig);
+        SendToThread(p, target, info);
     }
 
     /// <summary>Setting an ignoring disposition discards the signal from every pending set (as the kernel does).</summary>
     public static void OnDispositionChanged(GuestProcess p, GuestThread caller, int sig)
     {
         if (!Ignored(p, sig)) return;
-        Interlocked.And(ref caller.Pending, ~Bit(sig));
-        foreach (var t in p.Threads.Values) Interlocked.And(ref t.Pending, ~Bit(sig));
+        SignalDelivery.Discard(caller, sig);
+        foreach (var t in p.Threads.Values) SignalDelivery.Discard(t, sig);
     }
 }

@@ -1,3 +1,4 @@
+using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Memory;
 using static Dqemu.Runtime.Syscalls.Errno;
 using Dqemu.Runtime.Threading;
@@ -164,8 +165,8 @@ public static unsafe partial class SyscallTable
     }
 
     /// <summary>
-    /// rt_sigqueueinfo / rt_tgsigqueueinfo to the guest itself: the signal is sent (the siginfo's value and
-    /// code are not carried: delivery reports SI_TKILL); to another process the host queues it.
+    /// rt_sigqueueinfo / rt_tgsigqueueinfo to the guest itself: the signal is queued with the caller's
+    /// si_code and si_value; to another process the host queues it.
     /// </summary>
     private static long RtSigqueueinfo(SyscallContext c)
     {
@@ -174,7 +175,7 @@ public static unsafe partial class SyscallTable
         if (sig < 0 || sig > NSig) return -EINVAL;
         if (!Ok(c, c.A2, 128, GuestProt.Read)) return -EFAULT;
         if (pid != Environment.ProcessId) return Call(129 /* x86-64 rt_sigqueueinfo */, pid, sig, H(c, c.A2));
-        if (sig != 0) SendToProcess(c.Process, c.Thread, sig);
+        if (sig != 0) SendToProcess(c.Process, c.Thread, QueuedInfo(c, sig, c.A2));
         return 0;
     }
 
@@ -187,7 +188,11 @@ public static unsafe partial class SyscallTable
         if (tgid != Environment.ProcessId) return Call(297 /* x86-64 rt_tgsigqueueinfo */, tgid, tid, sig, H(c, c.A3));
         var target = ThreadById(c, tid);
         if (target == null) return -ESRCH;
-        if (sig != 0) GuestSignals.SendToThread(c.Process, target, sig);
+        if (sig != 0) GuestSignals.SendToThread(c.Process, target, QueuedInfo(c, sig, c.A3));
         return 0;
     }
+
+    /// <summary>The siginfo a sigqueue caller supplied: its code, pid, uid and value (at 8, 16, 20, 24).</summary>
+    private static SigInfo QueuedInfo(SyscallContext c, int sig, ulong info)
+        => new(sig, c.Mem.Read<int>(info + 8), c.Mem.Read<int>(info + 16), c.Mem.Read<uint>(info + 20), c.Mem.Read<ulong>(info + 24), 0);
 }

@@ -18,6 +18,8 @@ public sealed unsafe class GuestThread : IDisposable
     public ulong SignalMask { get; set; }
     /// <summary>Signals sent to this thread and not yet delivered (bit n-1 for signal n).</summary>
     public ulong Pending;
+    /// <summary>The siginfo of each pending signal instance (lock it to change it together with Pending).</summary>
+    public readonly List<SigInfo> PendingInfo = new();
     /// <summary>sigaltstack: base, size and flags (SS_DISABLE when none).</summary>
     public ulong AltStackSp, AltStackSize;
     public int AltStackFlags = SignalDelivery.SsDisable;

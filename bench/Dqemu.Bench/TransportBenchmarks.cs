@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Sockets;
+using BenchmarkDotNet.Attributes;
+using Dqemu.Rdma;
+
+namespace Dqemu.Bench;
+
+/// <summary>
+/// Round-trip latency between two TcpTransports on loopback in this process: node 0 sends a message, node 1's
+/// receive thread echoes it, node 0's receive thread signals the caller. A remote page fault costs at least
+/// one such round trip (request small, reply a page).
+/// </summary>
+public class TransportBenchmarks
+{
+    private TcpTransport _a = null!, _b = null!;
+    private readonly byte[] _small = new byte[16];
+    private readonly byte[] _page = new byte[4096];
+    private int _replies;
+
+    private sealed class Echo(TransportBenchmarks owner) : IMessageHandler
+    {
+        public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body) => owner._b.Send(from, type, body);
+        public void OnNodeLost(int node, string reason) => Console.Error.WriteLine($"echo side lost {reason}");
+    }
+
+    private sealed class Reply(TransportBenchmarks owner) : IMessageHandler
+    {
+        public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body) => Interlocked.Increment(ref owner._replies);
+        public void OnNodeLost(int node, string reason) => Console.Error.WriteLine($"caller side lost {reason}");
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var eps = new IPEndPoint[2];
+        for (int i = 0; i < 2; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            eps[i] = (IPEndPoint)s.LocalEndPoint!;
+        }
+        var a = Task.Run(() => TcpTransport.Connect(eps, 0, TimeSpan.FromSeconds(10), 42));
+        _b = TcpTransport.Connect(eps, 1, TimeSpan.FromSeconds(10), 42);
+        _a = a.GetAwaiter().GetResult();
+        _b.Start(new Echo(this));
+        _a.Start(new Reply(this));
+        new Random(1).NextBytes(_page);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _a.Dispose();
+        _b.Dispose();
+    }
+
+    private void RoundTrip(ReadOnlySpan<byte> body)
+    {
+        int target = Volatile.Read(ref _replies) + 1;
+        _a.Send(1, 1, body);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _replies) < target) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    [Benchmark(Baseline = true)]
+    public void RoundTripSmall() => RoundTrip(_small);
+
+    [Benchmark]
+    public void RoundTripPage() => RoundTrip(_page);
+}
+
+/// <summary>What PageCodec costs per 4 KiB page, both directions, for the three kinds of page.</summary>
+[MemoryDiagnoser]
+public class PageCodecBenchmarks
+{
+    private readonly byte[] _page = new byte[4096];
+    private readonly byte[] _wire = new byte[4096];
+    private readonly byte[] _back = new byte[4096];
+    private int _encodedLength;
+    private PageEncoding _encoding;
+
+    [Params("zero", "heap", "random")]
+    public string Kind { get; set; } = "heap";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(5);
+        if (Kind == "random") rng.NextBytes(_page);
+        else if (Kind == "heap")
+            for (int i = 0; i < _page.Length; i += 8)
+                BitConverter.TryWriteBytes(_page.AsSpan(i), (i / 8 % 3) switch { 0 => (ulong)rng.Next(1000), 1 => 0x7f00_1000_0000UL + (ulong)i, _ => 0UL });
+        _encodedLength = PageCodec.Shared.Encode(_page, _wire, out _encoding);
+    }
+
+    [Benchmark]
+    public int Encode() => PageCodec.Shared.Encode(_page, _wire, out _);
+
+    [Benchmark]
+    public void Decode() => PageCodec.Shared.Decode(_encoding, _wire.AsSpan(0, _encodedLength), _back);
+}

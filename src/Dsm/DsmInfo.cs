@@ -1,1 +1,0 @@
-namespace Dqemu.Dsm; public static class DsmInfo { public const string Name = "dsm"; }

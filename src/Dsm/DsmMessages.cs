@@ -1,0 +1,62 @@
+using System.Buffers.Binary;
+
+namespace Dqemu.Dsm;
+
+/// <summary>
+/// Message types of the coherence protocol. DSM owns the range 0x100-0x1FF of the transport's 16-bit message type;
+/// the runtime hands every message with <see cref="IsDsmMessage"/> true to <see cref="DsmNode.OnMessage"/>.
+/// Bodies are little-endian; R = requester, H = home of the page, S = supplier (a node holding a valid copy).
+/// <code>
+///  type   name             direction  body
+///  0x100  ReadReq          R -> H     u64 page
+///  0x101  WriteReq         R -> H     u64 page
+///  0x102  Forward          H -> S     u64 page, i32 requester    S downgrades to Shared, sends PageData(Shared) to R
+///  0x103  FetchInvalidate  H -> S     u64 page, i32 requester    S drops to Invalid, sends PageData(Modified) to R
+///  0x104  Invalidate       H -> X     u64 page                   X drops to Invalid, answers InvAck
+///  0x105  InvAck           X -> H     u64 page
+///  0x106  PageData         S -> R     u64 page, u8 state, u8 PageEncoding, payload (rest of the body)
+///  0x107  Grant            H -> R     u64 page, u8 state         R already has the data: upgrade in place
+///  0x108  Ack              R -> H     u64 page, u8 state         R installed the page: the transaction ends
+/// </code>
+/// A home runs one transaction per page at a time; requests arriving meanwhile wait in a FIFO. Every message of a
+/// transaction is caused by the previous one, so no ordering between different node pairs is assumed.
+/// </summary>
+public static class DsmMessages
+{
+    public const ushort First = 0x100;
+    public const ushort Last = 0x1FF;
+
+    public const ushort ReadReq = 0x100;
+    public const ushort WriteReq = 0x101;
+    public const ushort Forward = 0x102;
+    public const ushort FetchInvalidate = 0x103;
+    public const ushort Invalidate = 0x104;
+    public const ushort InvAck = 0x105;
+    public const ushort PageData = 0x106;
+    public const ushort Grant = 0x107;
+    public const ushort Ack = 0x108;
+
+    /// <summary>Size of a PageData header before the payload.</summary>
+    public const int PageDataHeader = 10;
+
+    /// <summary>True for the message types <see cref="DsmNode.OnMessage"/> handles.</summary>
+    public static bool IsDsmMessage(ushort type) => type >= First && type <= Last;
+
+    /// <summary>A readable name, for logs and test failures.</summary>
+    public static string Name(ushort type) => type switch
+    {
+        ReadReq => "ReadReq",
+        WriteReq => "WriteReq",
+        Forward => "Forward",
+        FetchInvalidate => "FetchInvalidate",
+        Invalidate => "Invalidate",
+        InvAck => "InvAck",
+        PageData => "PageData",
+        Grant => "Grant",
+        Ack => "Ack",
+        _ => $"0x{type:x}",
+    };
+
+    /// <summary>The page every DSM message starts with.</summary>
+    public static ulong PageOf(ReadOnlySpan<byte> body) => BinaryPrimitives.ReadUInt64LittleEndian(body);
+}

@@ -1,0 +1,408 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Numerics;
+using Dqemu.Rdma;
+
+namespace Dqemu.Dsm;
+
+/// <summary>
+/// One node's coherence engine: the local page states (every node), the directory entries of the pages this node is
+/// home of, and the protocol that moves pages between nodes (see <see cref="DsmMessages"/> for the messages).
+/// </summary>
+/// <remarks>
+/// <para>Threads. <see cref="Acquire"/>, <see cref="AcquireRange"/> and <see cref="PinRange"/> run on guest threads
+/// (never in signal context) and block. <see cref="OnMessage"/> and <see cref="OnNodeLost"/> run on transport receive
+/// threads and never wait for a page: every handler updates state under a short lock, then sends, and returns.
+/// Work whose destination is this node (this node is home, supplier or sharer of its own request) runs inline on the
+/// calling thread instead of going through the transport. No lock is held while sending or while calling the
+/// <see cref="IPageStore"/>.</para>
+/// <para>Start state: node 0 holds every page Modified, every other node holds every page Invalid; a page the
+/// directory has never seen is "owned by node 0, Modified". The runtime maps guest memory accordingly (read/write on
+/// node 0, no access elsewhere) before the first guest instruction runs.</para>
+/// </remarks>
+public sealed partial class DsmNode
+{
+    public const int PageShift = 12;
+    public const int PageSize = 1 << PageShift;
+    public const int MaxNodes = 64;
+
+    private const int StripeCount = 256; // power of two
+
+    private readonly int _self;
+    private readonly int _nodeCount;
+    private readonly ITransport _transport;
+    private readonly IPageStore _store;
+    private readonly DsmOptions _options;
+    private readonly PageState _initialState;
+    private readonly PageCodec _codec;
+    private readonly LocalStripe[] _local = new LocalStripe[StripeCount];
+    private readonly DirStripe[] _dir = new DirStripe[StripeCount];
+    private readonly Counters _c = new();
+    private readonly LatencyHistogram _latency = new();
+    private volatile string? _failure;
+    private int _waiting;
+
+    public DsmNode(int self, int nodeCount, ITransport transport, IPageStore store, DsmOptions? options = null)
+    {
+        if (nodeCount < 1 || nodeCount > MaxNodes)
+            throw new ArgumentOutOfRangeException(nameof(nodeCount), nodeCount, $"a cluster has 1 to {MaxNodes} nodes");
+        if (self < 0 || self >= nodeCount)
+            throw new ArgumentOutOfRangeException(nameof(self), self, $"node id must be below the node count {nodeCount}");
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(store);
+        _self = self;
+        _nodeCount = nodeCount;
+        _transport = transport;
+        _store = store;
+        _options = options ?? DsmOptions.Default;
+        _initialState = self == 0 ? PageState.Modified : PageState.Invalid;
+        _codec = _options.Codec ?? PageCodec.Shared;
+        for (int i = 0; i < StripeCount; i++)
+        {
+            _local[i] = new LocalStripe();
+            _dir[i] = new DirStripe();
+        }
+    }
+
+    public int Self => _self;
+    public int NodeCount => _nodeCount;
+    public DsmOptions Options => _options;
+
+    /// <summary>Why the engine stopped (a lost node or a protocol error), or null while it works.</summary>
+    public string? Failure => _failure;
+
+    /// <summary>The node holding <paramref name="page"/>'s directory entry. The one place that decides it.</summary>
+    public int HomeOf(ulong page) => HomeOf(page, _nodeCount, _options.Home);
+
+    /// <inheritdoc cref="HomeOf(ulong)"/>
+    public static int HomeOf(ulong page, int nodeCount, HomePolicy policy) =>
+        policy == HomePolicy.Centralized ? 0 : (int)(page % (ulong)nodeCount);
+
+    /// <summary>True for the message types <see cref="OnMessage"/> handles (0x100-0x1FF).</summary>
+    public static bool IsDsmMessage(ushort type) => DsmMessages.IsDsmMessage(type);
+
+    /// <summary>This node's current access to <paramref name="page"/>.</summary>
+    public PageState State(ulong page)
+    {
+        var s = LocalStripeOf(page);
+        lock (s)
+            return s.Pages.TryGetValue(page, out var e) ? e.State : _initialState;
+    }
+
+    /// <summary>
+    /// Blocks until this node holds <paramref name="page"/> with at least read (or, when <paramref name="write"/>,
+    /// read/write) access. Threads of this node missing the same page share one request; a write while a read is in
+    /// flight waits for it and then asks for an upgrade. When it returns the page was accessible at that moment; another
+    /// node may take it away again at any time after (the guest then faults again). Use <see cref="PinRange"/> when
+    /// managed code must touch the page.
+    /// </summary>
+    /// <exception cref="DsmException">a node was lost, the protocol failed, or the page did not come within
+    /// <see cref="DsmOptions.AcquireTimeout"/>.</exception>
+    public void Acquire(ulong page, bool write) => AcquireCore(page, write, pin: false);
+
+    /// <summary><see cref="Acquire"/> for every page overlapping [addr, addr + length), in ascending page order.</summary>
+    public void AcquireRange(ulong addr, ulong length, bool write)
+    {
+        if (!PageSpan(addr, length, out ulong first, out ulong last)) return;
+        for (ulong p = first; ; p++)
+        {
+            AcquireCore(p, write, pin: false);
+            if (p == last) break;
+        }
+    }
+
+    /// <summary>
+    /// Acquires every page overlapping [addr, addr + length) in ascending order and pins it: until the returned value is
+    /// disposed, requests from other nodes that would take the access away are held back (deferred, not refused; the
+    /// receive thread does not wait). For syscalls whose managed code reads or writes guest memory directly.
+    /// Pin the ranges of one syscall with a single call, or in ascending address order, and keep pins short: a node
+    /// waiting for a page held by a pin waits for the pin's release.
+    /// </summary>
+    public PinnedRange PinRange(ulong addr, ulong length, bool write)
+    {
+        if (!PageSpan(addr, length, out ulong first, out ulong last)) return default;
+        ulong p = first;
+        try
+        {
+            for (; ; p++)
+            {
+                AcquireCore(p, write, pin: true);
+                if (p == last) break;
+            }
+        }
+        catch
+        {
+            for (ulong q = first; q < p; q++) Unpin(q, write);
+            throw;
+        }
+        return new PinnedRange(this, first, last - first + 1, write);
+    }
+
+    /// <summary>The coherence counters so far.</summary>
+    public DsmStats Stats => new(
+        ReadFaults: Interlocked.Read(ref _c.ReadFaults),
+        WriteFaults: Interlocked.Read(ref _c.WriteFaults),
+        Upgrades: Interlocked.Read(ref _c.Upgrades),
+        PagesSent: Interlocked.Read(ref _c.PagesSent),
+        PagesReceived: Interlocked.Read(ref _c.PagesReceived),
+        BytesSent: Interlocked.Read(ref _c.BytesSent),
+        BytesReceived: Interlocked.Read(ref _c.BytesReceived),
+        InvalidationsSent: Interlocked.Read(ref _c.InvalidationsSent),
+        InvalidationsReceived: Interlocked.Read(ref _c.InvalidationsReceived),
+        ZeroPagesSent: Interlocked.Read(ref _c.ZeroPagesSent),
+        CompressedPagesSent: Interlocked.Read(ref _c.CompressedPagesSent),
+        QueuedRequests: Interlocked.Read(ref _c.QueuedRequests),
+        DeferredRequests: Interlocked.Read(ref _c.DeferredRequests),
+        NetworkFaults: _latency.Count,
+        MeanFaultLatencyUs: _latency.Mean,
+        P99FaultLatencyUs: _latency.Quantile(0.99));
+
+    /// <summary>Threads blocked in <see cref="Acquire"/>/<see cref="AcquireRange"/>/<see cref="PinRange"/> right now.</summary>
+    public int WaitingThreads => Volatile.Read(ref _waiting);
+
+    /// <summary>The distribution behind <see cref="DsmStats.MeanFaultLatencyUs"/> and <see cref="DsmStats.P99FaultLatencyUs"/>.</summary>
+    public LatencyHistogram FaultLatency => _latency;
+
+    /// <summary>
+    /// A peer is gone: the engine stops. Every waiting and future <see cref="Acquire"/> throws a
+    /// <see cref="DsmException"/> naming the node (the runtime then reports it and exits).
+    /// </summary>
+    public void OnNodeLost(int node, string reason) => Fail($"node {node} lost: {reason}");
+
+    /// <summary>Stops the engine with <paramref name="reason"/>; waiting threads wake up and throw.</summary>
+    public void Fail(string reason)
+    {
+        bool first = Interlocked.CompareExchange(ref _failure, reason, null) is null;
+        foreach (var s in _local)
+            lock (s) Monitor.PulseAll(s);
+        if (first) Failed?.Invoke(reason);
+    }
+
+    /// <summary>Raised once, on the thread that hit the first failure (often a transport receive thread), with
+    /// <see cref="Failure"/>'s text. The runtime reports it and ends the process; handlers must not block.</summary>
+    public event Action<string>? Failed;
+
+    // ---------------------------------------------------------------- local side: acquiring
+
+    private static bool PageSpan(ulong addr, ulong length, out ulong first, out ulong last)
+    {
+        first = addr >> PageShift;
+        last = first;
+        if (length == 0) return false;
+        ulong end = addr + (length - 1);
+        if (end < addr) throw new ArgumentOutOfRangeException(nameof(length), "the range wraps around the address space");
+        last = end >> PageShift;
+        return true;
+    }
+
+    private void AcquireCore(ulong page, bool write, bool pin)
+    {
+        var need = write ? PageState.Modified : PageState.Shared;
+        var s = LocalStripeOf(page);
+        long start = 0, deadline = 0;
+        uint? ticket = null; // e.Completions when this thread started waiting for a request that satisfies it
+        Span<byte> request = stackalloc byte[8];
+        Monitor.Enter(s);
+        try
+        {
+            LocalPage? e;
+            if (!s.Pages.TryGetValue(page, out e))
+            {
+                if (!pin && _initialState >= need) return; // untouched page on node 0: no entry needed
+                e = new LocalPage(_initialState);
+                s.Pages.Add(page, e);
+            }
+            while (true)
+            {
+                if (e.State >= need && (!pin || e.Deferred == 0))
+                {
+                    if (pin)
+                    {
+                        e.Pins++;
+                        if (write) e.WritePins++;
+                    }
+                    break;
+                }
+                if (ticket is uint t && e.Completions != t)
+                {
+                    // The request this thread waited for has been answered. If it granted enough, return even when
+                    // another node has taken the page again since (the guest simply faults again): waiters must
+                    // not starve behind a page that keeps moving. Pins need the access now, so they go on.
+                    if (!pin && e.LastGranted >= need) break;
+                    ticket = null;
+                }
+                if (_failure is { } f) throw new DsmException($"node {_self}: page 0x{page:x}: {f}");
+                if (start == 0)
+                {
+                    start = Stopwatch.GetTimestamp();
+                    var timeout = _options.AcquireTimeout;
+                    deadline = timeout == Timeout.InfiniteTimeSpan || timeout.TotalDays > 365
+                        ? long.MaxValue
+                        : start + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency);
+                }
+                if (e.State < need && e.InFlight == InFlight.None)
+                {
+                    e.InFlight = write ? InFlight.Write : InFlight.Read;
+                    ticket = e.Completions;
+                    Monitor.Exit(s);
+                    try
+                    {
+                        Interlocked.Increment(ref write ? ref _c.WriteFaults : ref _c.ReadFaults);
+                        Post(HomeOf(page), write ? DsmMessages.WriteReq : DsmMessages.ReadReq, PageBody(page, request));
+                    }
+                    catch (Exception ex)
+                    {
+                        // The request is lost (peer gone, or this node's own home/supplier code failed inline):
+                        // nobody will answer it, so stop the engine; the failure check below throws.
+                        Fail($"node {_self}: {(write ? "write" : "read")} request for page 0x{page:x}: {ex.Message}");
+                    }
+                    finally
+                    {
+                        Monitor.Enter(s);
+                    }
+                    continue; // the answer may already be in (local home), re-check before waiting
+                }
+                if (ticket is null && (e.InFlight == InFlight.Write || (e.InFlight == InFlight.Read && !write)))
+                    ticket = e.Completions; // join the request in flight: it answers this thread too
+                long now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
+                    throw new DsmException(
+                        $"node {_self}: page 0x{page:x} ({(write ? "write" : "read")}) did not arrive within " +
+                        $"{_options.AcquireTimeout.TotalSeconds:0.###} s (state {e.State}, request {e.InFlight}, home node {HomeOf(page)})");
+                int waitMs = deadline == long.MaxValue ? Timeout.Infinite
+                    : (int)Math.Min(int.MaxValue, (deadline - now) * 1000 / Stopwatch.Frequency + 1);
+                e.Waiters++;
+                Interlocked.Increment(ref _waiting);
+                try { Monitor.Wait(s, waitMs); }
+                finally
+                {
+                    e.Waiters--;
+                    Interlocked.Decrement(ref _waiting);
+                }
+            }
+        }
+        finally
+        {
+            Monitor.Exit(s);
+        }
+        if (start != 0) _latency.RecordTicks(Stopwatch.GetTimestamp() - start);
+    }
+
+    internal void Unpin(ulong page, bool write)
+    {
+        var s = LocalStripeOf(page);
+        ushort deferred;
+        int requester;
+        lock (s)
+        {
+            var e = s.Pages[page];
+            e.Pins--;
+            if (write) e.WritePins--;
+            Debug.Assert(e.Pins >= 0 && e.WritePins >= 0);
+            deferred = e.Deferred;
+            requester = e.DeferredRequester;
+            if (deferred == 0 || Blocks(e, deferred)) return;
+        }
+        // The last conflicting pin is gone: run the held-back request now (it re-checks under the lock).
+        RunDeferred(deferred, page, requester);
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private LocalStripe LocalStripeOf(ulong page) => _local[StripeIndex(page)];
+    private DirStripe DirStripeOf(ulong page) => _dir[StripeIndex(page)];
+
+    private static int StripeIndex(ulong page) => (int)((page * 0x9E3779B97F4A7C15UL) >> 56) & (StripeCount - 1);
+
+    private static ulong Bit(int node) => 1UL << node;
+
+    private static ReadOnlySpan<byte> PageBody(ulong page, Span<byte> buf)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(buf, page);
+        return buf[..8];
+    }
+
+    private static ReadOnlySpan<byte> PageNodeBody(ulong page, int node, Span<byte> buf)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(buf, page);
+        BinaryPrimitives.WriteInt32LittleEndian(buf[8..], node);
+        return buf[..12];
+    }
+
+    private static ReadOnlySpan<byte> PageStateBody(ulong page, PageState state, Span<byte> buf)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(buf, page);
+        buf[8] = (byte)state;
+        return buf[..9];
+    }
+
+    /// <summary>Sends to another node, or handles the message inline when it is for this node.</summary>
+    private void Post(int node, ushort type, ReadOnlySpan<byte> body)
+    {
+        if (node == _self)
+        {
+            Dispatch(_self, type, body);
+            return;
+        }
+        _transport.Send(node, type, body);
+        Interlocked.Add(ref _c.BytesSent, body.Length);
+    }
+
+    private sealed class LocalStripe
+    {
+        public readonly Dictionary<ulong, LocalPage> Pages = new();
+    }
+
+    private enum InFlight : byte { None, Read, Write }
+
+    /// <summary>This node's view of one page. Guarded by its stripe's lock.</summary>
+    private sealed class LocalPage(PageState state)
+    {
+        public PageState State = state;
+        public InFlight InFlight;
+        public int Waiters;
+        /// <summary>Requests of this node answered so far, and what the last one granted.</summary>
+        public uint Completions;
+        public PageState LastGranted;
+        public int Pins;
+        public int WritePins;
+        /// <summary>A Forward, FetchInvalidate or Invalidate held back by a pin (0 = none). The home runs one
+        /// transaction per page, so there is at most one.</summary>
+        public ushort Deferred;
+        public int DeferredRequester;
+    }
+
+    private sealed class Counters
+    {
+        public long ReadFaults, WriteFaults, Upgrades, PagesSent, PagesReceived, BytesSent, BytesReceived;
+        public long InvalidationsSent, InvalidationsReceived, ZeroPagesSent, CompressedPagesSent;
+        public long QueuedRequests, DeferredRequests;
+    }
+}
+
+/// <summary>Pages pinned by <see cref="DsmNode.PinRange"/>; dispose to release them. The default value pins nothing.</summary>
+public readonly struct PinnedRange : IDisposable
+{
+    private readonly DsmNode? _node;
+    private readonly ulong _first;
+    private readonly ulong _count;
+    private readonly bool _write;
+
+    internal PinnedRange(DsmNode node, ulong first, ulong count, bool write)
+    {
+        _node = node;
+        _first = first;
+        _count = count;
+        _write = write;
+    }
+
+    public ulong FirstPage => _first;
+    public ulong PageCount => _count;
+    public bool Write => _write;
+
+    public void Dispose()
+    {
+        if (_node is null) return;
+        for (ulong i = 0; i < _count; i++) _node.Unpin(_first + i, _write);
+    }
+}

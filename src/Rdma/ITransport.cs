@@ -1,0 +1,78 @@
+namespace Dqemu.Rdma;
+
+/// <summary>
+/// Moves typed messages between the nodes of a cluster. The DSM and the runtime talk to the other nodes only
+/// through this interface; TCP (<see cref="TcpTransport"/>) implements it today, shared memory and libibverbs
+/// may later. The transport knows framing and liveness, never what a message means.
+/// </summary>
+/// <remarks>
+/// Contract every implementation keeps:
+/// <list type="bullet">
+/// <item><see cref="Send"/> is thread-safe. Messages from this node to one peer arrive in the order the
+/// <c>Send</c> calls returned (a thread's sends arrive in program order). There is no ordering between
+/// different pairs of nodes.</item>
+/// <item><see cref="IMessageHandler.OnMessage"/> runs on the transport's receive thread(s); for TCP one
+/// thread per peer, so messages from one peer are delivered one at a time and in order.</item>
+/// <item><see cref="IMessageHandler.OnNodeLost"/> is called at most once per peer, after the last
+/// <c>OnMessage</c> from that peer, and never for peers of a transport that this node disposed itself.</item>
+/// <item>Sending to a lost peer throws <see cref="NodeLostException"/>; sending to <see cref="Self"/> is an
+/// <see cref="ArgumentException"/> (deliver local work locally).</item>
+/// </list>
+/// </remarks>
+public interface ITransport : IDisposable
+{
+    /// <summary>This node's id, 0 ≤ Self &lt; NodeCount.</summary>
+    int Self { get; }
+
+    /// <summary>Number of nodes in the cluster, this one included.</summary>
+    int NodeCount { get; }
+
+    /// <summary>
+    /// Starts delivering received messages to <paramref name="handler"/>. Call once. Messages that arrived
+    /// earlier wait (in the kernel) until then; peers already lost are reported right after the call.
+    /// </summary>
+    void Start(IMessageHandler handler);
+
+    /// <summary>
+    /// Sends one message. <paramref name="body"/> is copied or written out before the call returns, so the
+    /// caller may reuse it at once. Blocks while the connection's send buffer is full. Allocates nothing.
+    /// </summary>
+    /// <exception cref="NodeLostException">the peer is lost (before or during the call).</exception>
+    /// <exception cref="ObjectDisposedException">this transport was disposed.</exception>
+    void Send(int node, ushort type, ReadOnlySpan<byte> body);
+
+    /// <summary>Traffic exchanged with one peer so far (all zero for <see cref="Self"/>).</summary>
+    TransportCounters GetCounters(int node);
+
+    /// <summary>Traffic exchanged with all peers so far.</summary>
+    TransportCounters Totals { get; }
+}
+
+/// <summary>Receives what a transport delivers. Both methods run on the transport's receive threads.</summary>
+public interface IMessageHandler
+{
+    /// <summary>
+    /// One message from <paramref name="from"/>. <paramref name="body"/> is valid only during the call (it
+    /// points into the transport's receive buffer): copy what must outlive it. Return quickly — while this
+    /// runs, nothing else from that peer is delivered — and do not throw: an exception here is a bug and is
+    /// left unhandled on the receive thread.
+    /// </summary>
+    void OnMessage(int from, ushort type, ReadOnlySpan<byte> body);
+
+    /// <summary>
+    /// The connection to <paramref name="node"/> is gone: it closed, was reset, failed, or the peer stayed
+    /// silent past the timeout. <paramref name="reason"/> is one line naming the node and its address.
+    /// </summary>
+    void OnNodeLost(int node, string reason);
+}
+
+/// <summary>
+/// Message counts and body bytes of application messages (frame headers and the transport's own heartbeat
+/// and goodbye frames are not counted).
+/// </summary>
+public readonly record struct TransportCounters(long MessagesSent, long BytesSent, long MessagesReceived, long BytesReceived)
+{
+    public static TransportCounters operator +(TransportCounters a, TransportCounters b) =>
+        new(a.MessagesSent + b.MessagesSent, a.BytesSent + b.BytesSent,
+            a.MessagesReceived + b.MessagesReceived, a.BytesReceived + b.BytesReceived);
+}

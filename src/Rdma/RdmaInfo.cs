@@ -1,1 +1,0 @@
-namespace Dqemu.Rdma; public static class RdmaInfo { public const string Name = "rdma"; }

@@ -1,0 +1,43 @@
+using System.Net;
+
+namespace Dqemu.Rdma;
+
+/// <summary>Tuning for <see cref="TcpTransport"/>; the defaults suit a LAN cluster.</summary>
+public sealed class TcpTransportOptions
+{
+    public static readonly TcpTransportOptions Default = new();
+
+    /// <summary>
+    /// A heartbeat frame goes out on a connection that sent nothing for this long (default 200 ms).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (or any value ≤ 0) sends none — then peers with a finite
+    /// <see cref="PeerTimeout"/> will declare this node lost when it is idle; meant for tests.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// A peer from which nothing (not even a heartbeat) arrived for longer than this is lost (default 3 s).
+    /// Time spent inside <see cref="IMessageHandler.OnMessage"/> does not count. Infinite (or ≤ 0) disables.
+    /// </summary>
+    public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Largest message body accepted, both ways (default 256 MiB). A larger incoming frame is a protocol error.</summary>
+    public int MaxBodyLength { get; init; } = 256 << 20;
+
+    /// <summary>
+    /// Address the listening socket binds; default: the node's own address from the node list. Use
+    /// <see cref="IPAddress.Any"/> when the listed address is not local (NAT). The port is always the listed one.
+    /// </summary>
+    public IPAddress? ListenAddress { get; init; }
+
+    /// <summary>SO_SNDBUF / SO_RCVBUF for every connection; 0 keeps the kernel's (auto-tuned) default.</summary>
+    public int SocketBufferSize { get; init; }
+
+    /// <summary>
+    /// On <see cref="TcpTransport.Dispose"/>, how long to wait for each peer to close its side after our
+    /// goodbye, so that frames already sent are not lost to a reset (default 500 ms).
+    /// </summary>
+    public TimeSpan ShutdownLinger { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    internal long HeartbeatMs => HeartbeatInterval <= TimeSpan.Zero ? long.MaxValue : Math.Max(1, (long)HeartbeatInterval.TotalMilliseconds);
+    internal long PeerTimeoutMs => PeerTimeout <= TimeSpan.Zero ? long.MaxValue : Math.Max(1, (long)PeerTimeout.TotalMilliseconds);
+}

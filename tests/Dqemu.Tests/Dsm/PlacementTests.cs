@@ -1,0 +1,61 @@
+using Dqemu.Dsm;
+using Xunit;
+
+namespace Dqemu.Tests.Dsm;
+
+public class PlacementTests
+{
+    private static int[] PlaceMany(Placement p, int n) => Enumerable.Range(0, n).Select(_ => p.Place()).ToArray();
+
+    [Fact]
+    public void RoundRobinCyclesFromNodeOne()
+    {
+        var p = new Placement(PlacementPolicy.RoundRobin, [4, 1, 2]);
+        p.Add(0); // main thread
+        Assert.Equal(new[] { 1, 2, 0, 1, 2, 0, 1 }, PlaceMany(p, 7));
+        Assert.Equal(3, p.Running(0));
+        Assert.Equal(3, p.Running(1));
+        Assert.Equal(2, p.Running(2));
+    }
+
+    [Fact]
+    public void RoundRobinStartCanBeChosenAndOneNodeIsAlwaysZero()
+    {
+        Assert.Equal(new[] { 0, 1, 0 }, PlaceMany(new Placement(PlacementPolicy.RoundRobin, [1, 1], firstRoundRobinNode: 0), 3));
+        Assert.Equal(new[] { 0, 0, 0 }, PlaceMany(new Placement(PlacementPolicy.RoundRobin, [8]), 3));
+    }
+
+    [Fact]
+    public void FillUsesEveryCoreOfANodeBeforeTheNext()
+    {
+        var p = new Placement(PlacementPolicy.Fill, [2, 3, 1]);
+        p.Add(0); // main thread takes one of node 0's cores
+        Assert.Equal(new[] { 0, 1, 1, 1, 2 }, PlaceMany(p, 5));
+        // Every core busy: least threads per core wins, lowest id on ties.
+        Assert.Equal(0, p.Place());  // 2/2, 3/3, 1/1 all 1.0 -> node 0 (now 3/2)
+        Assert.Equal(1, p.Place());  // 1.5, 1.0, 1.0 -> node 1 (now 4/3)
+        Assert.Equal(2, p.Place());  // 1.5, 1.33, 1.0 -> node 2
+    }
+
+    [Fact]
+    public void FillReusesFreedCores()
+    {
+        var p = new Placement(PlacementPolicy.Fill, [1, 1]);
+        Assert.Equal(0, p.Place());
+        Assert.Equal(1, p.Place());
+        p.Remove(0);
+        Assert.Equal(0, p.Place());
+        Assert.Throws<InvalidOperationException>(() => new Placement(PlacementPolicy.Fill, [1]).Remove(0));
+    }
+
+    [Fact]
+    public void BadInputIsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new Placement(PlacementPolicy.Fill, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Placement(PlacementPolicy.Fill, [1, 0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Placement(PlacementPolicy.Fill, [1]).Add(1));
+        Assert.Equal(PlacementPolicy.RoundRobin, Placement.Parse("round-robin"));
+        Assert.Equal(PlacementPolicy.Fill, Placement.Parse("fill"));
+        Assert.Throws<ArgumentException>(() => Placement.Parse("random"));
+    }
+}
