@@ -50,6 +50,11 @@ public static unsafe class Emulator
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
         SignalDelivery.MapTrampoline(process);
+        space.LayoutChanged = (start, end) =>
+        {
+            if (!translator.InvalidateRange(start, end)) return;
+            foreach (var t in process.Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+        };
         var thread = new GuestThread(process) { Tid = Environment.ProcessId, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);

@@ -38,8 +38,16 @@ public sealed unsafe class BlockRunner
         return code;
     }
 
+    private int _generation;
+
     public ExitReason Run(CpuState* cpu)
     {
+        if (_generation != _translator.Generation)
+        {
+            // translations were dropped: neither this table nor a link may point at old code any more
+            _generation = _translator.Generation;
+            _jumpCache.Clear();
+        }
         nint code = Lookup(cpu->Pc);
         while (true)
         {
@@ -50,13 +58,13 @@ public sealed unsafe class BlockRunner
                 case ExitReason.Branch:
                     LinkExits++;
                     code = Lookup(cpu->Pc);
-                    _translator.Link(cpu->LinkSite, code);
+                    _translator.Link(cpu->LinkSite, code, _generation);
                     cpu->LinkSite = 0;
                     break;
                 case ExitReason.Indirect:
                     IndirectMisses++;
                     code = Lookup(cpu->Pc);
-                    _jumpCache.Set(cpu->Pc, code);
+                    if (_generation == _translator.Generation) _jumpCache.Set(cpu->Pc, code);
                     break;
                 default:
                     return reason;

@@ -24,6 +24,11 @@ public sealed class Translator
 
     public long BlocksTranslated;
     public long InstructionsTranslated;
+
+    /// <summary>Bumped by every <see cref="InvalidateRange"/> that dropped translations.</summary>
+    public int Generation => Volatile.Read(ref _generation);
+    private int _generation;
+    private readonly HashSet<ulong> _codePages = new();
     public long TranslationTicks;
 
     public Translator(IHostMemory host, IGuestCodeReader code, TranslatorOptions? options = null)
@@ -108,6 +113,7 @@ public sealed class Translator
 
         ulong host = Cache.Place(a, out var placed);
         RecordBlockMap(start, host, placed);
+        for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
         BlocksTranslated++;
         InstructionsTranslated += count;
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
@@ -156,8 +162,30 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// The guest range [start, end) was unmapped, remapped or lost execute permission: when any code was
+    /// translated from it, every translation is dropped (simple and rare: dlclose, JITs). Old host code stays
+    /// in place, so threads still inside it finish their block; callers must also raise each thread's
+    /// ExitRequest, and runners clear their jump caches when they see the new <see cref="Generation"/>.
+    /// Returns true when translations were dropped.
+    /// </summary>
+    public bool InvalidateRange(ulong start, ulong end)
+    {
+        lock (_lock)
+        {
+            bool hit = false;
+            for (ulong page = start >> 12; page < (end + 4095) >> 12 && !hit; page++) hit = _codePages.Contains(page);
+            if (!hit) return false;
+            _codePages.Clear();
+            Cache.ForgetAll();
+            Interlocked.Increment(ref _generation);
+            return true;
+        }
+    }
+
     /// <summary>Links an exit whose stub reported <paramref name="site"/> to <paramref name="target"/>.</summary>
-    public bool Link(ulong site, nint target) => Options.LinkBlocks && site != 0 && CodeCache.Patch(site, (ulong)target);
+    public bool Link(ulong site, nint target, int generation)
+        => Options.LinkBlocks && site != 0 && generation == Generation && CodeCache.Patch(site, (ulong)target);
 
     private static unsafe string HostDisassembly(ulong address, int length)
     {

@@ -44,6 +44,9 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         Base = (byte*)host.Reserve(Size + GuardSize);
     }
 
+    /// <summary>Raised after a range was unmapped, replaced or re-protected (translated code may be stale).</summary>
+    public Action<ulong, ulong>? LayoutChanged { get; set; }
+
     public IReadOnlyList<Vma> Vmas { get { lock (_lock) return _vmas.ToArray(); } }
 
     public static ulong PageDown(ulong a) => a & ~(PageSize - 1);
@@ -59,12 +62,14 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             _host.Commit((nint)(Base + addr), len, ToHost(prot));
             SetRange(addr, addr + len, prot, name, remove: false);
         }
+        LayoutChanged?.Invoke(addr, addr + len);
     }
 
     /// <summary>Records a range the caller mapped on the host itself (file mappings).</summary>
     public void RecordMapping(ulong addr, ulong len, GuestProt prot, string name)
     {
         lock (_lock) SetRange(addr, addr + len, prot, name, remove: false);
+        LayoutChanged?.Invoke(addr, addr + len);
     }
 
     public void Unmap(ulong addr, ulong len)
@@ -74,6 +79,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             _host.Decommit((nint)(Base + addr), len);
             SetRange(addr, addr + len, GuestProt.None, "", remove: true);
         }
+        LayoutChanged?.Invoke(addr, addr + len);
     }
 
     /// <summary>Changes protection; false (ENOMEM) when part of the range is not mapped.</summary>
@@ -87,8 +93,10 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             var parts = _vmas.Where(v => v.End > addr && v.Start < addr + len)
                 .Select(v => (Math.Max(v.Start, addr), Math.Min(v.End, addr + len), v.Name)).ToList();
             foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
-            return true;
         }
+        // a guest that generates code makes it writable, writes, then executable again: drop what was translated
+        LayoutChanged?.Invoke(addr, addr + len);
+        return true;
     }
 
     /// <summary>
@@ -177,7 +185,9 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             ulong oldTop = PageUp(BrkCurrent), newTop = PageUp(requested);
             if (newTop > oldTop)
             {
-                if (newTop > MmapBottom || !IsFreeLocked(oldTop, newTop)) return BrkCurrent;
+                // as Linux: the heap grows until it meets another mapping. Not capped at MmapBottom: a PIE's
+                // heap starts above it (PieBase), and that cap made every brk of a dynamic program fail
+                if (newTop > MmapTop || !IsFreeLocked(oldTop, newTop)) return BrkCurrent;
                 _host.Commit((nint)(Base + oldTop), newTop - oldTop, HostProtection.ReadWrite);
                 SetRange(oldTop, newTop, GuestProt.Read | GuestProt.Write, "[heap]", remove: false);
             }
