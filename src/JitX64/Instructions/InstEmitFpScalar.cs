@@ -1,0 +1,483 @@
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Iced.Intel;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// Scalar floating point (single and double; half precision only through FCVT).
+///
+/// Every arithmetic result goes through SSE and is then checked for NaN (ucomis + jp, one not-taken
+/// branch): a NaN result means either a NaN operand (A64 picks the first signalling NaN, x86 the first
+/// operand) or an invalid operation (A64's default NaN is positive, x86's negative), so that case is
+/// recomputed by the C# implementation in <see cref="SoftFloat"/>, which also honours FPCR.DN.
+/// FPCR.RMode and FZ reach SSE through MXCSR (InstEmitSystem mirrors them); FPCR.DN and AHP are honoured
+/// by the C# paths (a NaN result always takes them).
+///
+/// FPSR's cumulative flags are MXCSR's sticky bits (InstEmitSystem reads them for MRS FPSR): the SSE fast
+/// paths raise the same IEEE flags A64 does for arithmetic, square root, compares (FCMPE/FCCMPE use comis,
+/// which signals on quiet NaNs), rounding (only FRINTX and the conversions raise Inexact) and conversions.
+/// MXCSR is saved and restored around every call into C#, so managed code adds no flags. Known gaps, all
+/// in corner cases: FPSR.QC (saturation) is never set; instructions implemented only in C# (estimates,
+/// FMULX, saturating shifts, half-precision conversions, ...) raise no flags; FCVTZU of a negative value
+/// misses Invalid and of a value in [2^63, 2^64) raises it spuriously; fixed-point conversions of huge
+/// values can add Overflow; IDC is not reported. With FPCR.FZ set, A64 flushes a result that is tiny
+/// before rounding while x86 flushes after rounding, so a result that rounds up to the smallest normal
+/// is kept here (A64 gives zero).
+/// </summary>
+public static partial class InstEmit
+{
+    private static bool FpDbl(uint op) => ((op >> 22) & 1) != 0;
+
+    private static void LoadFpScalar(EmitterContext ctx, AssemblerRegisterXMM x, int n, bool dbl)
+    {
+        if (dbl) ctx.Asm.movsd(x, EmitterContext.VD(n));
+        else ctx.Asm.movss(x, EmitterContext.VS(n));
+    }
+
+    /// <summary>
+    /// xmm0 holds a scalar result with every bit above it zero. Stores it to Vd unless it is a NaN, in which
+    /// case the C# implementation <paramref name="soft"/> computes the A64 result instead.
+    /// </summary>
+    internal static void FpScalarResult(EmitterContext ctx, uint op, int soft, bool dbl, int d)
+    {
+        var a = ctx.Asm;
+        var ok = a.CreateLabel();
+        var done = a.CreateLabel();
+        if (dbl) a.ucomisd(xmm0, xmm0); else a.ucomiss(xmm0, xmm0);
+        a.jnp(ok);
+        EmitSoft(ctx, op, soft);
+        a.jmp(done);
+        a.Label(ref ok);
+        a.movdqu(EmitterContext.V(d), xmm0);
+        a.Label(ref done);
+    }
+
+    /// <summary>xmm = the sign bit of a double (bits 63) or single (bit 31) in the low lane only.</summary>
+    private static void LoadSignMaskScalar(EmitterContext ctx, AssemblerRegisterXMM x, bool dbl)
+    {
+        if (dbl) LoadConst64(ctx, x, 1UL << 63);
+        else { ctx.Asm.mov(eax, unchecked((int)0x80000000)); ctx.Asm.movd(x, eax); }
+    }
+
+    // ---- FP data-processing (2 source) ----
+
+    /// <summary>FMUL, FDIV, FADD, FSUB, FNMUL (opcode in bits 15..12).</summary>
+    public static void FpDp2(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        int d = Rd(op), n = Rn(op), m = Rm(op);
+        uint opc = Bits(op, 12, 4);
+        LoadFpScalar(ctx, xmm0, n, dbl);
+        var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+        switch (opc)
+        {
+            case 0:
+            case 8:
+                if (dbl) a.mulsd(xmm0, src); else a.mulss(xmm0, src);
+                break;
+            case 1: if (dbl) a.divsd(xmm0, src); else a.divss(xmm0, src); break;
+            case 2: if (dbl) a.addsd(xmm0, src); else a.addss(xmm0, src); break;
+            case 3: if (dbl) a.subsd(xmm0, src); else a.subss(xmm0, src); break;
+        }
+        if (opc == 8)
+        {
+            LoadSignMaskScalar(ctx, xmm1, dbl);
+            a.xorps(xmm0, xmm1);
+        }
+        FpScalarResult(ctx, op, FpSoft.Dp2, dbl, d);
+    }
+
+    /// <summary>FMAX, FMIN, FMAXNM, FMINNM: SSE max/min on ordered operands, C# when either is NaN.</summary>
+    public static void FpMaxMin(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        bool min = ((op >> 12) & 1) != 0;
+        int d = Rd(op), n = Rn(op), m = Rm(op);
+        LoadFpScalar(ctx, xmm0, n, dbl);
+        LoadFpScalar(ctx, xmm1, m, dbl);
+        var fast = a.CreateLabel();
+        var done = a.CreateLabel();
+        if (dbl) a.ucomisd(xmm0, xmm1); else a.ucomiss(xmm0, xmm1);
+        a.jnp(fast);
+        EmitSoft(ctx, op, FpSoft.Dp2);
+        a.jmp(done);
+        a.Label(ref fast);
+        EmitMaxMinOrdered(ctx, dbl, min, packed: false);
+        a.movdqu(EmitterContext.V(d), xmm0);
+        a.Label(ref done);
+    }
+
+    /// <summary>
+    /// xmm0 = max/min(xmm0, xmm1) for non-NaN lanes with A64's zero rule (max(+0,-0) = +0, min = -0):
+    /// x86 returns the second operand on equality, so combining both operand orders with AND (max) or
+    /// OR (min) gives the A64 sign. Clobbers xmm1, xmm2.
+    /// </summary>
+    internal static void EmitMaxMinOrdered(EmitterContext ctx, bool dbl, bool min, bool packed)
+    {
+        var a = ctx.Asm;
+        a.movaps(xmm2, xmm0);
+        if (packed)
+        {
+            if (dbl) { if (min) { a.minpd(xmm0, xmm1); a.minpd(xmm1, xmm2); } else { a.maxpd(xmm0, xmm1); a.maxpd(xmm1, xmm2); } }
+            else { if (min) { a.minps(xmm0, xmm1); a.minps(xmm1, xmm2); } else { a.maxps(xmm0, xmm1); a.maxps(xmm1, xmm2); } }
+        }
+        else
+        {
+            if (dbl) { if (min) { a.minsd(xmm0, xmm1); a.minsd(xmm1, xmm2); } else { a.maxsd(xmm0, xmm1); a.maxsd(xmm1, xmm2); } }
+            else { if (min) { a.minss(xmm0, xmm1); a.minss(xmm1, xmm2); } else { a.maxss(xmm0, xmm1); a.maxss(xmm1, xmm2); } }
+        }
+        if (min) a.orps(xmm0, xmm1); else a.andps(xmm0, xmm1);
+    }
+
+    // ---- FP data-processing (1 source) ----
+
+    public static void FpMovReg(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int d = Rd(op), n = Rn(op);
+        if (FpDbl(op)) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
+        a.mov(EmitterContext.VD(d), rax);
+        ctx.ClearVHigh(d);
+    }
+
+    public static void FpAbs(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int d = Rd(op), n = Rn(op);
+        if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
+        else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
+        a.mov(EmitterContext.VD(d), rax);
+        ctx.ClearVHigh(d);
+    }
+
+    public static void FpNeg(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int d = Rd(op), n = Rn(op);
+        if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
+        else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
+        a.mov(EmitterContext.VD(d), rax);
+        ctx.ClearVHigh(d);
+    }
+
+    public static void FpSqrt(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+        if (dbl) a.sqrtsd(xmm0, xmm0); else a.sqrtss(xmm0, xmm0);
+        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, Rd(op));
+    }
+
+    /// <summary>FCVT between precisions (type in bits 23..22, target in opc bits 16..15). Half goes to C#.</summary>
+    public static void FpCvtPrecision(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        uint from = Bits(op, 22, 2), to = Bits(op, 15, 2);
+        int d = Rd(op), n = Rn(op);
+        if (from == to || from == 2 || to == 2) { Undefined(ctx, op); return; }
+        if (from == 0 && to == 1)
+        {
+            a.movss(xmm0, EmitterContext.VS(n));
+            a.cvtss2sd(xmm0, xmm0);
+            FpScalarResult(ctx, op, FpSoft.Dp1, true, d);
+        }
+        else if (from == 1 && to == 0)
+        {
+            a.xorps(xmm0, xmm0);
+            a.cvtsd2ss(xmm0, EmitterContext.VD(n));
+            FpScalarResult(ctx, op, FpSoft.Dp1, false, d);
+        }
+        else EmitSoft(ctx, op, FpSoft.Dp1);
+    }
+
+    /// <summary>FRINTN/P/M/Z/A/X/I (rmode in bits 17..15).</summary>
+    public static void FpRoundInt(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        uint rm = Bits(op, 15, 3);
+        if (rm == 5) { Undefined(ctx, op); return; }
+        if (rm == 4)
+        {
+            LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+            EmitRoundTiesAway(ctx, dbl);
+        }
+        else
+        {
+            a.xorps(xmm0, xmm0);
+            byte imm = RoundImm(rm);
+            if (dbl) a.roundsd(xmm0, EmitterContext.VD(Rn(op)), imm);
+            else a.roundss(xmm0, EmitterContext.VS(Rn(op)), imm);
+        }
+        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, Rd(op));
+    }
+
+    /// <summary>
+    /// roundsd immediate for an A64 FRINT rmode (0 N, 1 P, 2 M, 3 Z, 6 X, 7 I): bit 3 suppresses the
+    /// inexact flag, which only FRINTX raises (and conversions, which pass <paramref name="inexact"/>).
+    /// </summary>
+    internal static byte RoundImm(uint rm, bool inexact = false)
+    {
+        byte imm = rm switch
+        {
+            0 => 0,       // nearest even
+            1 => 2,       // toward +inf
+            2 => 1,       // toward -inf
+            3 => 3,       // toward zero
+            _ => 4,       // MXCSR mode (= FPCR.RMode)
+        };
+        return (byte)(rm == 6 || inexact ? imm : imm | 8);
+    }
+
+    /// <summary>
+    /// xmm0 = round-half-away-from-zero of each lane of xmm0 (packed; zero lanes stay zero, so it serves the
+    /// scalar case too). Lanes with |a| &gt;= 2^52 (2^23 for single), infinities and NaNs are integral or special
+    /// and take trunc(a) (which quietens NaNs, raising Invalid only for signalling ones). The others use
+    /// t = trunc(a), d = a - t (exact) and t + copysign(1, a) when |d| &gt;= 0.5, with integer compares, so no
+    /// spurious FP exception is raised; <paramref name="inexact"/> raises Inexact for non-integral inputs (the
+    /// FCVTA* conversions). Independent of the MXCSR rounding mode. Clobbers xmm1-xmm7, rax.
+    /// </summary>
+    internal static void EmitRoundTiesAway(EmitterContext ctx, bool dbl, bool inexact = false)
+    {
+        var a = ctx.Asm;
+        a.pcmpeqd(xmm3, xmm3);
+        if (dbl) a.psrlq(xmm3, 1); else a.psrld(xmm3, 1);       // abs mask
+        a.movdqa(xmm4, xmm0);
+        a.pand(xmm4, xmm3);                                      // |a|
+        LoadConst(ctx, xmm5, SimdConst.Dup(dbl ? 0x4330000000000000UL : 0x4B0000004B000000UL));
+        a.pcmpgtd(xmm5, xmm4);
+        if (dbl) a.pshufd(xmm5, xmm5, 0xF5);                     // small lanes: |a| < 2^52 / 2^23
+        a.movdqa(xmm1, xmm0);
+        a.pand(xmm1, xmm5);                                      // a where small, else +0
+        byte trunc = (byte)(inexact ? 3 : 8 | 3);
+        if (dbl) a.roundpd(xmm2, xmm1, trunc); else a.roundps(xmm2, xmm1, trunc); // t
+        a.movdqa(xmm4, xmm1);
+        if (dbl) a.subpd(xmm4, xmm2); else a.subps(xmm4, xmm2);  // d = a - t, exact
+        a.pand(xmm4, xmm3);                                      // |d|
+        LoadConst(ctx, xmm6, SimdConst.Dup(dbl ? 0x3FDFFFFF00000000UL : 0x3EFFFFFF3EFFFFFFUL));
+        a.pcmpgtd(xmm4, xmm6);
+        if (dbl) a.pshufd(xmm4, xmm4, 0xF5);                     // |d| >= 0.5
+        LoadConst(ctx, xmm6, SimdConst.Dup(dbl ? 0x3FF0000000000000UL : 0x3F8000003F800000UL)); // 1.0
+        a.movdqa(xmm7, xmm3);
+        a.pandn(xmm7, xmm0);                                     // sign of a
+        a.por(xmm6, xmm7);
+        if (dbl) a.addpd(xmm6, xmm2); else a.addps(xmm6, xmm2);  // t + copysign(1, a), exact
+        a.pand(xmm6, xmm4);
+        a.pandn(xmm4, xmm2);
+        a.por(xmm4, xmm6);                                       // small lanes' result (+0 in the others)
+        if (dbl) a.roundpd(xmm1, xmm0, 8 | 3); else a.roundps(xmm1, xmm0, 8 | 3); // big/special lanes
+        a.pandn(xmm5, xmm1);
+        a.por(xmm4, xmm5);
+        a.movdqa(xmm0, xmm4);
+    }
+
+    // ---- compares and selects ----
+
+    /// <summary>Host-format NZCV (see <see cref="Flags"/>) from the flags of ucomis: 8 instructions, no branch.</summary>
+    internal static void EmitNzcvFromUcomis(EmitterContext ctx)
+    {
+        var a = ctx.Asm;
+        a.mov(eax, (int)Flags.ArmToHost(0b0110u << 28)); // equal
+        a.mov(ecx, (int)Flags.ArmToHost(0b1000u << 28));
+        a.cmovb(eax, ecx);                                // less (or unordered, fixed below)
+        a.mov(ecx, (int)Flags.ArmToHost(0b0010u << 28));
+        a.cmova(eax, ecx);                                // greater
+        a.mov(ecx, (int)Flags.ArmToHost(0b0011u << 28));
+        a.cmovp(eax, ecx);                                // unordered
+        a.mov(EmitterContext.CpuField32(CpuOffsets.Nzcv), eax);
+    }
+
+    /// <summary>Compares Vn with Vm or +0.0; the signalling forms (FCMPE, FCCMPE) use comis, which raises
+    /// Invalid Operation for quiet NaNs too, as A64 does.</summary>
+    private static void EmitFcmpCore(EmitterContext ctx, uint op, bool withZero, bool signalling)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+        if (withZero) a.xorps(xmm1, xmm1);
+        else LoadFpScalar(ctx, xmm1, Rm(op), dbl);
+        if (signalling) { if (dbl) a.comisd(xmm0, xmm1); else a.comiss(xmm0, xmm1); }
+        else { if (dbl) a.ucomisd(xmm0, xmm1); else a.ucomiss(xmm0, xmm1); }
+        EmitNzcvFromUcomis(ctx);
+    }
+
+    /// <summary>FCMP/FCMPE (bit 3: compare with +0.0, bit 4: signalling).</summary>
+    public static void Fcmp(EmitterContext ctx, uint op) => EmitFcmpCore(ctx, op, ((op >> 3) & 1) != 0, ((op >> 4) & 1) != 0);
+
+    /// <summary>FCCMP/FCCMPE: NZCV = cond ? compare(n, m) : #nzcv.</summary>
+    public static void Fccmp(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int cond = (int)Bits(op, 12, 4);
+        var doCmp = a.CreateLabel();
+        var done = a.CreateLabel();
+        ctx.JumpIf(cond, doCmp);
+        ctx.SetNzcvConst((op & 15) << 28);
+        a.jmp(done);
+        a.Label(ref doCmp);
+        EmitFcmpCore(ctx, op, false, ((op >> 4) & 1) != 0);
+        a.Label(ref done);
+    }
+
+    /// <summary>FCSEL: Vd = cond ? Vn : Vm (scalar).</summary>
+    public static void Fcsel(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int cond = (int)Bits(op, 12, 4);
+        int d = Rd(op);
+        ctx.LoadFlagsToHost();
+        if (FpDbl(op)) { a.mov(rcx, EmitterContext.VD(Rn(op))); a.mov(rdx, EmitterContext.VD(Rm(op))); }
+        else { a.mov(ecx, EmitterContext.VS(Rn(op))); a.mov(edx, EmitterContext.VS(Rm(op))); }
+        ctx.CMovIfNot(cond, rcx, rdx);
+        a.mov(EmitterContext.VD(d), rcx);
+        ctx.ClearVHigh(d);
+    }
+
+    /// <summary>FMOV (scalar, immediate).</summary>
+    public static void FpMovImm(EmitterContext ctx, uint op)
+    {
+        int d = Rd(op);
+        ulong v = FpExpandImm(Bits(op, 13, 8), FpDbl(op) ? 64 : 32);
+        ctx.StoreImm64(EmitterContext.VD(d), v);
+        ctx.ClearVHigh(d);
+    }
+
+    // ---- FP data-processing (3 source) ----
+
+    /// <summary>FMADD, FMSUB, FNMADD, FNMSUB: fused (FMA3 when the host has it, else C#).</summary>
+    public static void FpMulAdd(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool dbl = FpDbl(op);
+        int d = Rd(op), n = Rn(op), m = Rm(op), ra = Ra(op);
+        if (!HostFma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
+        bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
+        LoadFpScalar(ctx, xmm0, ra, dbl);
+        LoadFpScalar(ctx, xmm1, n, dbl);
+        var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+        // xmm0 = a (+/-) n*m, negations as A64 applies them to the operands
+        switch ((o1 ? 2 : 0) | (o0 ? 1 : 0))
+        {
+            case 0: if (dbl) a.vfmadd231sd(xmm0, xmm1, src); else a.vfmadd231ss(xmm0, xmm1, src); break;   // a + n*m
+            case 1: if (dbl) a.vfnmadd231sd(xmm0, xmm1, src); else a.vfnmadd231ss(xmm0, xmm1, src); break; // a - n*m
+            case 2: if (dbl) a.vfnmsub231sd(xmm0, xmm1, src); else a.vfnmsub231ss(xmm0, xmm1, src); break; // -a - n*m
+            case 3: if (dbl) a.vfmsub231sd(xmm0, xmm1, src); else a.vfmsub231ss(xmm0, xmm1, src); break;   // -a + n*m
+        }
+        FpScalarResult(ctx, op, FpSoft.Dp3, dbl, d);
+    }
+}
+
+/// <summary>C# implementations of the scalar FP encoding groups, for the slow paths above.</summary>
+internal static unsafe class FpSoft
+{
+    public static readonly int Dp1 = SoftRegistry.Register(Dp1Impl);
+    public static readonly int Dp2 = SoftRegistry.Register(Dp2Impl);
+    public static readonly int Dp3 = SoftRegistry.Register(Dp3Impl);
+    public static readonly int ToInt = SoftRegistry.Register(ToIntImpl);
+    public static readonly int FromInt = SoftRegistry.Register(FromIntImpl);
+
+    private static int TypeSize(uint type) => type switch { 0 => 32, 1 => 64, _ => 16 };
+    private static ulong Mask(int es) => es == 64 ? ulong.MaxValue : (1UL << es) - 1;
+
+    private static ulong ReadScalar(CpuState* c, int n, int es) => GuestRegs.V(c, n)[0] & Mask(es);
+
+    private static void Dp1Impl(CpuState* c, uint op)
+    {
+        int es = TypeSize((op >> 22) & 3);
+        uint opcode = (op >> 15) & 63;
+        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
+        uint fpcr = c->Fpcr;
+        ulong r;
+        if (opcode == 3) r = SoftFloat.Sqrt(x, es, fpcr);
+        else if (opcode is 4 or 5 or 7) r = SoftFloat.Convert(x, es, TypeSize(opcode & 3), fpcr);
+        else if (opcode >= 8)
+        {
+            int rm = (int)(opcode & 7);
+            int mode = rm switch
+            {
+                0 => SoftFloat.RoundTieEven,
+                1 => SoftFloat.RoundPosInf,
+                2 => SoftFloat.RoundNegInf,
+                3 => SoftFloat.RoundZero,
+                4 => SoftFloat.RoundTieAway,
+                _ => SoftFloat.FpcrRMode(fpcr),
+            };
+            r = SoftFloat.RoundInt(x, es, mode, fpcr);
+        }
+        else r = x;
+        GuestRegs.SetScalar(c, (int)(op & 31), r);
+    }
+
+    private static void Dp2Impl(CpuState* c, uint op)
+    {
+        int es = TypeSize((op >> 22) & 3);
+        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
+        ulong y = ReadScalar(c, (int)((op >> 16) & 31), es);
+        var kind = ((op >> 12) & 15) switch
+        {
+            0 => SoftFloat.Op.Mul,
+            1 => SoftFloat.Op.Div,
+            2 => SoftFloat.Op.Add,
+            3 => SoftFloat.Op.Sub,
+            4 => SoftFloat.Op.Max,
+            5 => SoftFloat.Op.Min,
+            6 => SoftFloat.Op.MaxNum,
+            7 => SoftFloat.Op.MinNum,
+            _ => SoftFloat.Op.NMul,
+        };
+        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.Binary(kind, x, y, es, c->Fpcr));
+    }
+
+    private static void Dp3Impl(CpuState* c, uint op)
+    {
+        int es = TypeSize((op >> 22) & 3);
+        ulong n = ReadScalar(c, (int)((op >> 5) & 31), es);
+        ulong m = ReadScalar(c, (int)((op >> 16) & 31), es);
+        ulong a = ReadScalar(c, (int)((op >> 10) & 31), es);
+        bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
+        ulong sign = SoftFloat.SignBit(es);
+        if (o1) a ^= sign;        // FNMADD, FNMSUB negate the addend
+        if (o0 != o1) n ^= sign;  // FMSUB, FNMADD negate the product
+        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.MulAdd(a, n, m, es, c->Fpcr));
+    }
+
+    /// <summary>FCVT[NPMZA][SU] to a general register, integer and fixed-point forms.</summary>
+    private static void ToIntImpl(CpuState* c, uint op)
+    {
+        int es = TypeSize((op >> 22) & 3);
+        bool sf = (op >> 31) != 0;
+        bool fixedPoint = ((op >> 21) & 1) == 0;
+        uint rmode = (op >> 19) & 3, opcode = (op >> 16) & 7;
+        int fbits = fixedPoint ? 64 - (int)((op >> 10) & 63) : 0;
+        bool unsigned = (opcode & 1) != 0;
+        int mode = rmode switch
+        {
+            0 => (opcode & 4) != 0 ? SoftFloat.RoundTieAway : SoftFloat.RoundTieEven,
+            1 => SoftFloat.RoundPosInf,
+            2 => SoftFloat.RoundNegInf,
+            _ => SoftFloat.RoundZero,
+        };
+        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
+        ulong r = SoftFloat.ToInt(x, es, fbits, unsigned, sf ? 64 : 32, mode, c->Fpcr);
+        GuestRegs.SetX(c, (int)(op & 31), r);
+    }
+
+    /// <summary>SCVTF/UCVTF from a general register (integer and fixed-point), used for half precision.</summary>
+    private static void FromIntImpl(CpuState* c, uint op)
+    {
+        int es = TypeSize((op >> 22) & 3);
+        bool sf = (op >> 31) != 0;
+        bool fixedPoint = ((op >> 21) & 1) == 0;
+        bool unsigned = ((op >> 16) & 1) != 0;
+        int fbits = fixedPoint ? 64 - (int)((op >> 10) & 63) : 0;
+        ulong v = GuestRegs.GetX(c, (int)((op >> 5) & 31));
+        if (!sf) v = unsigned ? (uint)v : (ulong)(long)(int)(uint)v;
+        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.FromInt(v, unsigned, fbits, es, c->Fpcr));
+    }
+}

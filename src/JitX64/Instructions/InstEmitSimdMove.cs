@@ -1,0 +1,323 @@
+using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
+using Iced.Intel;
+using static Dqemu.JitX64.Decoders.A64Bits;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// Advanced SIMD moves and permutes: DUP, INS, UMOV, SMOV, MOVI/MVNI/ORR/BIC/FMOV (vector immediate),
+/// EXT, ZIP/UZP/TRN, TBL/TBX.
+/// </summary>
+public static partial class InstEmit
+{
+    private static AssemblerMemoryOperand VElem8(int n, int i) => __byte_ptr[rbx + CpuOffsets.Vn(n) + i];
+    private static AssemblerMemoryOperand VElem16(int n, int i) => __word_ptr[rbx + CpuOffsets.Vn(n) + 2 * i];
+    private static AssemblerMemoryOperand VElem32(int n, int i) => __dword_ptr[rbx + CpuOffsets.Vn(n) + 4 * i];
+    private static AssemblerMemoryOperand VElem64(int n, int i) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8 * i];
+
+    /// <summary>Element size (0..3) and index from an imm5 field (lowest set bit gives the size).</summary>
+    private static (int size, int index) Imm5(uint op)
+    {
+        uint imm5 = Bits(op, 16, 5);
+        int size = System.Numerics.BitOperations.TrailingZeroCount(imm5);
+        return (size, (int)(imm5 >> (size + 1)));
+    }
+
+    /// <summary>rcx = element (zero-extended) of Vn.</summary>
+    private static void LoadElemZx(EmitterContext ctx, AssemblerRegister64 r, int n, int size, int index)
+    {
+        var a = ctx.Asm;
+        switch (size)
+        {
+            case 0: a.movzx(EmitterContext.R32(r), VElem8(n, index)); break;
+            case 1: a.movzx(EmitterContext.R32(r), VElem16(n, index)); break;
+            case 2: a.mov(EmitterContext.R32(r), VElem32(n, index)); break;
+            default: a.mov(r, VElem64(n, index)); break;
+        }
+    }
+
+    private static void StoreElem(EmitterContext ctx, AssemblerRegister64 r, int d, int size, int index)
+    {
+        var a = ctx.Asm;
+        switch (size)
+        {
+            case 0: a.mov(VElem8(d, index), EmitterContext.R8(r)); break;
+            case 1: a.mov(VElem16(d, index), EmitterContext.R16(r)); break;
+            case 2: a.mov(VElem32(d, index), EmitterContext.R32(r)); break;
+            default: a.mov(VElem64(d, index), r); break;
+        }
+    }
+
+    /// <summary>xmm0 = the low (size) bits of eax/rax in every lane.</summary>
+    private static void EmitBroadcastRax(EmitterContext ctx, int size)
+    {
+        var a = ctx.Asm;
+        switch (size)
+        {
+            case 0: a.movd(xmm0, eax); a.pxor(xmm1, xmm1); a.pshufb(xmm0, xmm1); break;
+            case 1: a.movd(xmm0, eax); a.pshuflw(xmm0, xmm0, 0); a.punpcklqdq(xmm0, xmm0); break;
+            case 2: a.movd(xmm0, eax); a.pshufd(xmm0, xmm0, 0); break;
+            default: a.movq(xmm0, rax); a.punpcklqdq(xmm0, xmm0); break;
+        }
+    }
+
+    /// <summary>DUP Vd.T, Vn.Ts[i].</summary>
+    public static void DupElement(EmitterContext ctx, uint op)
+    {
+        var (size, index) = Imm5(op);
+        bool q = SimdQ(op);
+        int n = Rn(op);
+        switch (size)
+        {
+            case 2:
+                ctx.Asm.movd(xmm0, VElem32(n, index));
+                ctx.Asm.pshufd(xmm0, xmm0, 0);
+                break;
+            case 3:
+                ctx.Asm.movq(xmm0, VElem64(n, index));
+                ctx.Asm.punpcklqdq(xmm0, xmm0);
+                break;
+            default:
+                LoadElemZx(ctx, rax, n, size, index);
+                EmitBroadcastRax(ctx, size);
+                break;
+        }
+        StoreVec(ctx, Rd(op), xmm0, q);
+    }
+
+    /// <summary>DUP Vd.T, Wn/Xn.</summary>
+    public static void DupGeneral(EmitterContext ctx, uint op)
+    {
+        var (size, _) = Imm5(op);
+        if (size == 3) ctx.LoadX(rax, Rn(op)); else ctx.LoadW(rax, Rn(op));
+        EmitBroadcastRax(ctx, size);
+        StoreVec(ctx, Rd(op), xmm0, SimdQ(op));
+    }
+
+    /// <summary>DUP (scalar) / MOV Bd|Hd|Sd|Dd, Vn.T[i].</summary>
+    public static void DupScalar(EmitterContext ctx, uint op)
+    {
+        var (size, index) = Imm5(op);
+        int d = Rd(op);
+        LoadElemZx(ctx, rcx, Rn(op), size, index);
+        ctx.Asm.mov(EmitterContext.VD(d), rcx);
+        ctx.ClearVHigh(d);
+    }
+
+    /// <summary>INS Vd.Ts[i], Wn/Xn (MOV element from general); the other lanes are kept.</summary>
+    public static void InsGeneral(EmitterContext ctx, uint op)
+    {
+        var (size, index) = Imm5(op);
+        ctx.LoadX(rcx, Rn(op));
+        StoreElem(ctx, rcx, Rd(op), size, index);
+    }
+
+    /// <summary>INS Vd.Ts[i], Vn.Ts[j].</summary>
+    public static void InsElement(EmitterContext ctx, uint op)
+    {
+        var (size, index) = Imm5(op);
+        int src = (int)(Bits(op, 11, 4) >> size);
+        LoadElemZx(ctx, rcx, Rn(op), size, src);
+        StoreElem(ctx, rcx, Rd(op), size, index);
+    }
+
+    /// <summary>UMOV Wd/Xd, Vn.Ts[i].</summary>
+    public static void Umov(EmitterContext ctx, uint op)
+    {
+        var (size, index) = Imm5(op);
+        LoadElemZx(ctx, rcx, Rn(op), size, index);
+        ctx.StoreX(Rd(op), rcx);
+    }
+
+    /// <summary>SMOV Wd/Xd, Vn.Ts[i].</summary>
+    public static void Smov(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        var (size, index) = Imm5(op);
+        bool x = ((op >> 30) & 1) != 0;
+        int n = Rn(op);
+        if (x)
+        {
+            if (size == 0) a.movsx(rcx, VElem8(n, index));
+            else if (size == 1) a.movsx(rcx, VElem16(n, index));
+            else a.movsxd(rcx, VElem32(n, index));
+        }
+        else
+        {
+            if (size == 0) a.movsx(ecx, VElem8(n, index));
+            else a.movsx(ecx, VElem16(n, index));
+        }
+        ctx.StoreR(Rd(op), rcx, x);
+    }
+
+    // ---- modified immediate ----
+
+    /// <summary>AdvSIMDExpandImm.</summary>
+    internal static ulong AdvSimdExpandImm(uint opBit, uint cmode, uint imm8)
+    {
+        ulong i = imm8;
+        switch (cmode >> 1)
+        {
+            case 0: return Replicate(i, 32, 64);
+            case 1: return Replicate(i << 8, 32, 64);
+            case 2: return Replicate(i << 16, 32, 64);
+            case 3: return Replicate(i << 24, 32, 64);
+            case 4: return Replicate(i, 16, 64);
+            case 5: return Replicate(i << 8, 16, 64);
+            case 6: return (cmode & 1) == 0 ? Replicate((i << 8) | 0xFF, 32, 64) : Replicate((i << 16) | 0xFFFF, 32, 64);
+        }
+        if ((cmode & 1) == 0)
+        {
+            if (opBit == 0) return Replicate(i, 8, 64);
+            ulong r = 0;
+            for (int b = 0; b < 8; b++) if (((imm8 >> b) & 1) != 0) r |= 0xFFUL << (8 * b);
+            return r;
+        }
+        if (opBit == 0) return Replicate(FpExpandImm(imm8, 32), 32, 64);
+        return FpExpandImm(imm8, 64);
+    }
+
+    /// <summary>MOVI, MVNI, ORR, BIC (vector, immediate) and FMOV (vector, immediate).</summary>
+    public static void SimdModImm(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool q = ((op >> 30) & 1) != 0;
+        uint opBit = (op >> 29) & 1, cmode = Bits(op, 12, 4);
+        uint imm8 = (Bits(op, 16, 3) << 5) | Bits(op, 5, 5);
+        int d = Rd(op);
+        ulong imm = AdvSimdExpandImm(opBit, cmode, imm8);
+        bool logical = cmode < 12 && (cmode & 1) == 1; // ORR / BIC
+        if (!logical)
+        {
+            bool invert = opBit == 1 && cmode < 14; // MVNI
+            if (invert) imm = ~imm;
+            ctx.StoreImm64(EmitterContext.VD(d), imm);
+            if (q) ctx.StoreImm64(EmitterContext.VHigh(d), imm); else ctx.ClearVHigh(d);
+            return;
+        }
+        if (opBit == 1) imm = ~imm; // BIC: and with the complement
+        a.mov(rcx, imm);
+        if (opBit == 1) a.and(EmitterContext.VD(d), rcx); else a.or(EmitterContext.VD(d), rcx);
+        if (q) { if (opBit == 1) a.and(EmitterContext.VHigh(d), rcx); else a.or(EmitterContext.VHigh(d), rcx); }
+        else ctx.ClearVHigh(d);
+    }
+
+    // ---- EXT, permutes, table lookups ----
+
+    /// <summary>EXT Vd, Vn, Vm, #imm: bytes imm.. of the concatenation Vm:Vn.</summary>
+    public static void Ext(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool q = SimdQ(op);
+        int imm = (int)Bits(op, 11, 4);
+        int d = Rd(op), n = Rn(op), m = Rm(op);
+        if (q)
+        {
+            a.movdqu(xmm0, EmitterContext.V(n));
+            a.movdqu(xmm1, EmitterContext.V(m));
+            if (imm != 0) a.palignr(xmm1, xmm0, (sbyte)imm); else a.movdqa(xmm1, xmm0);
+            a.movdqu(EmitterContext.V(d), xmm1);
+        }
+        else
+        {
+            a.movq(xmm0, EmitterContext.VD(n));
+            a.movq(xmm1, EmitterContext.VD(m));
+            a.punpcklqdq(xmm0, xmm1);
+            if (imm != 0) a.psrldq(xmm0, (sbyte)imm);
+            StoreVec64(ctx, d, xmm0);
+        }
+    }
+
+    /// <summary>UZP1/UZP2, TRN1/TRN2, ZIP1/ZIP2 (opc in bits 14..12).</summary>
+    public static void Permute(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool q = SimdQ(op);
+        int es = 8 << SimdSize(op);
+        uint opc = Bits(op, 12, 3);
+        int d = Rd(op);
+        LoadVec(ctx, xmm0, Rn(op), q);
+        LoadVec(ctx, xmm1, Rm(op), q);
+        bool second = (opc & 4) != 0;
+        switch (opc & 3)
+        {
+            case 1: // UZP
+                EmitDeinterleave(ctx, es, q);
+                if (second) a.movdqa(xmm0, xmm1);
+                break;
+            case 3: // ZIP
+                if (q && second)
+                {
+                    if (es == 8) a.punpckhbw(xmm0, xmm1); else if (es == 16) a.punpckhwd(xmm0, xmm1); else if (es == 32) a.punpckhdq(xmm0, xmm1); else a.punpckhqdq(xmm0, xmm1);
+                }
+                else
+                {
+                    if (es == 8) a.punpcklbw(xmm0, xmm1); else if (es == 16) a.punpcklwd(xmm0, xmm1); else if (es == 32) a.punpckldq(xmm0, xmm1); else a.punpcklqdq(xmm0, xmm1);
+                    if (!q && second) a.psrldq(xmm0, 8);
+                }
+                break;
+            case 2: // TRN
+                switch (es)
+                {
+                    case 8:
+                        a.pcmpeqw(xmm2, xmm2);
+                        a.psrlw(xmm2, 8); // 0x00FF words
+                        if (!second) { a.pand(xmm0, xmm2); a.psllw(xmm1, 8); }
+                        else { a.psrlw(xmm0, 8); a.pandn(xmm2, xmm1); a.movdqa(xmm1, xmm2); }
+                        a.por(xmm0, xmm1);
+                        break;
+                    case 16:
+                        if (!second) { a.pslld(xmm1, 16); a.pblendw(xmm0, xmm1, 0xAA); }
+                        else { a.psrld(xmm0, 16); a.pblendw(xmm0, xmm1, 0xAA); }
+                        break;
+                    case 32:
+                        if (!second) { a.psllq(xmm1, 32); a.pblendw(xmm0, xmm1, 0xCC); }
+                        else { a.psrlq(xmm0, 32); a.pblendw(xmm0, xmm1, 0xCC); }
+                        break;
+                    default:
+                        if (!second) a.punpcklqdq(xmm0, xmm1); else a.punpckhqdq(xmm0, xmm1);
+                        break;
+                }
+                break;
+            default:
+                Undefined(ctx, op);
+                return;
+        }
+        StoreVec(ctx, d, xmm0, q);
+    }
+
+    /// <summary>TBL/TBX with 1 to 4 table registers (len in bits 14..13, TBX when bit 12 is set).</summary>
+    public static void TableLookup(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        bool q = SimdQ(op);
+        bool tbx = ((op >> 12) & 1) != 0;
+        int len = (int)Bits(op, 13, 2) + 1;
+        int d = Rd(op), n = Rn(op);
+        LoadVec(ctx, xmm1, Rm(op), q); // indices
+        a.pxor(xmm0, xmm0);
+        nint bias = SimdConst.Dup(0x7070707070707070UL);
+        for (int j = 0; j < len; j++)
+        {
+            a.movdqu(xmm2, EmitterContext.V((n + j) & 31));
+            a.movdqa(xmm3, xmm1);
+            if (j > 0) a.psubb(xmm3, Const(ctx, SimdConst.Dup(0x1010101010101010UL * (ulong)j)));
+            a.paddusb(xmm3, Const(ctx, bias)); // >= 16 (or wrapped negative) sets bit 7: pshufb gives 0
+            a.pshufb(xmm2, xmm3);
+            a.por(xmm0, xmm2);
+        }
+        if (tbx)
+        {
+            // keep Vd's byte where the index is out of range
+            a.movdqa(xmm4, xmm1);
+            a.pminub(xmm4, Const(ctx, SimdConst.Dup(0x0101010101010101UL * (ulong)(16 * len - 1))));
+            a.pcmpeqb(xmm4, xmm1); // in range
+            LoadVec(ctx, xmm5, d, q);
+            a.pandn(xmm4, xmm5);
+            a.por(xmm0, xmm4);
+        }
+        StoreVec(ctx, d, xmm0, q);
+    }
+}
