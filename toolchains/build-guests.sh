@@ -3,6 +3,7 @@
 #   tests/guests/<name>.c -> build/guests/<name>          (aarch64, static)
 #   bench/guests/<name>.c -> build/bench/<name>.aarch64   (aarch64, static)
 #                         -> build/bench/<name>.x86_64    (host gcc, for native timings)
+#   a fixed list of them, dynamically linked, and a dlopen test -> build/guests/dyn/ (see the end)
 # A source may carry a line "// CFLAGS: <flags>" with extra compiler flags for that
 # program (applied to every build of it). A target is rebuilt only when its source
 # (or this script) is newer than it.
@@ -68,5 +69,21 @@ for src in bench/guests/*.c; do
     compile "$CROSS_CC" "$src" "build/bench/$name.aarch64"
     compile "$HOST_CC" "$src" "build/bench/$name.x86_64"
 done
+
+# Dynamically linked guests (no -static): run with the cross glibc as sysroot, like
+# "qemu-aarch64 -L /usr/aarch64-linux-gnu" (tests/Dqemu.Tests/DynamicGuestTests.cs runs them):
+#   tests/guests/<name>.c for each name in DYN_GUESTS -> build/guests/dyn/<name>
+#   tests/guests/dyn/dyntest_lib.c                    -> build/guests/dyn/libdyntest.so
+#   tests/guests/dyn/dlopen_lib.c                     -> build/guests/dyn/dlopen_lib (dlopens the library
+#                                                        through its DT_RUNPATH $ORIGIN)
+DYN_GUESTS=(demo argv_env printf_fmt file_io string_mem fp_math setjmp tls signal_handler abort_sig mmap_mem
+    pipes stdin_echo mt_condvar mt_semaphore_tls mt_timed_cancel)
+BASE_FLAGS=(-O2 -pthread) # from here on: dynamic
+mkdir -p build/guests/dyn
+for name in "${DYN_GUESTS[@]}"; do
+    compile "$CROSS_CC" "tests/guests/$name.c" "build/guests/dyn/$name"
+done
+compile "$CROSS_CC" tests/guests/dyn/dyntest_lib.c build/guests/dyn/libdyntest.so -fPIC -shared
+compile "$CROSS_CC" tests/guests/dyn/dlopen_lib.c build/guests/dyn/dlopen_lib '-Wl,-rpath,$ORIGIN'
 
 echo "guests: $built built, $uptodate up to date"

@@ -63,6 +63,19 @@ public class GuestProgramTests(ITestOutputHelper output)
         string sourceName = guest.EndsWith(LseSuffix, StringComparison.Ordinal) ? guest[..^LseSuffix.Length] : guest;
         var source = Path.Combine(GuestRunner.GuestSourceDir, sourceName + ".c");
         var binary = Path.Combine(GuestRunner.GuestBinaryDir, guest);
+        int runs = guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? ThreadedRuns : 1;
+        AssertSameAsQemu(output, guest, source, binary, [], [], runs);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="binary"/> (arguments, stdin, environment and time limit from the directives in
+    /// <paramref name="source"/>) as "qemu-aarch64 [qemuOptions] binary ..." once and as
+    /// "dqemu-native [dqemuOptions] binary ..." <paramref name="runs"/> times, each in a fresh working
+    /// directory, and fails unless every run's stdout and exit status equal the reference's.
+    /// </summary>
+    internal static void AssertSameAsQemu(ITestOutputHelper output, string guest, string source, string binary,
+        IReadOnlyList<string> qemuOptions, IReadOnlyList<string> dqemuOptions, int runs = 1)
+    {
         var dqemu = GuestRunner.DqemuBinary;
 
         var qemu = GuestRunner.FindOnPath("qemu-aarch64");
@@ -83,14 +96,13 @@ public class GuestProgramTests(ITestOutputHelper output)
         var guestArgs = new List<string> { binary };
         guestArgs.AddRange(spec.Args);
 
-        var expected = RunIn(guest + "-qemu", qemu, guestArgs, env, spec.Stdin, timeout);
-        int runs = guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? ThreadedRuns : 1;
+        var expected = RunIn(guest + "-qemu", qemu, [.. qemuOptions, .. guestArgs], env, spec.Stdin, timeout);
         for (int run = 1; run <= runs; run++)
-            CompareRun(guest, run, runs, expected, dqemu, guestArgs, env, spec, timeout);
+            CompareRun(output, guest, run, runs, expected, dqemu, [.. dqemuOptions, .. guestArgs], env, spec, timeout);
     }
 
-    void CompareRun(string guest, int run, int runs, ProcessResult expected, string dqemu, List<string> guestArgs,
-        Dictionary<string, string> env, GuestSpec spec, TimeSpan timeout)
+    static void CompareRun(ITestOutputHelper output, string guest, int run, int runs, ProcessResult expected, string dqemu,
+        List<string> guestArgs, Dictionary<string, string> env, GuestSpec spec, TimeSpan timeout)
     {
         var actual = RunIn(guest + "-dqemu", dqemu, guestArgs, env, spec.Stdin, timeout);
 

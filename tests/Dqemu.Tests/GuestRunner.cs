@@ -89,8 +89,12 @@ public static class GuestRunner
         RepoRoot ?? throw new InvalidOperationException(
             $"cannot find dqemu-native.sln above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}; set DQEMU_REPO_ROOT");
 
-    /// <summary>&lt;repo&gt;/dqemu-native, the NativeAOT binary ./build.sh publishes.</summary>
-    public static string DqemuBinary => Path.Combine(RequireRepoRoot(), "dqemu-native");
+    /// <summary>
+    /// &lt;repo&gt;/dqemu-native, the NativeAOT binary ./build.sh publishes, or $DQEMU_BINARY when set (a binary
+    /// published elsewhere, e.g. with "dotnet publish -o"; the cluster tests read the same variable).
+    /// </summary>
+    public static string DqemuBinary =>
+        Environment.GetEnvironmentVariable("DQEMU_BINARY") is { Length: > 0 } b ? b : Path.Combine(RequireRepoRoot(), "dqemu-native");
 
     /// <summary>&lt;repo&gt;/tests/guests, the guest sources.</summary>
     public static string GuestSourceDir => Path.Combine(RequireRepoRoot(), "tests", "guests");

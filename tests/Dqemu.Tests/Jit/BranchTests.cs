@@ -108,4 +108,17 @@ public class BranchDiffTests
     [InlineData("b.eq 1f\n mrs x1, nzcv\n1: nop")]
     [InlineData("cbz x3, 1f\n cbnz w4, 1f\n tbz x5, #63, 1f\n bl 1f\n1: nop")]
     public void MatchesQemu(string snippet) => DiffTest.AssertSameAsQemu(snippet, 4);
+
+    /// <summary>
+    /// Code above 4 GiB, where a return address does not fit an imm32 (ld.so runs at 0xF0_0000_0000): BLR once
+    /// built X30 through rax after loading its target there, and so "returned" to the next instruction.
+    /// </summary>
+    [Theory]
+    [InlineData("adr x5, 1f\n blr x5\n mov x6, #1\n1: nop")]
+    [InlineData("adr x30, 1f\n blr x30\n mov x6, #1\n1: nop")]
+    [InlineData("adr x7, 1f\n bl 2f\n mov x6, #1\n2: br x7\n mov x8, #2\n1: adr x9, .")]
+    [InlineData("adr x30, 1f\n ret\n mov x6, #1\n1: nop")]
+    public void MatchesQemuAtHighAddress(string snippet) => DiffTest.AssertSameAsQemu(snippet, 2, HighCodeAddress);
+
+    const ulong HighCodeAddress = 0x1_0000_0000 + JitHarness.CodeAddress;
 }

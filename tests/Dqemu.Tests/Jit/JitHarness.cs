@@ -47,29 +47,36 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
 
     public bool TryFetch(ulong pc, out uint word)
     {
+        pc &= ReservationSize - 1; // code placed above the reservation (Run's codeAddress) aliases, as data does
         if (pc >= MappedSize) { word = 0; return false; }
         word = *(uint*)(_base + pc);
         return true;
     }
 
-    /// <summary>Places assembly source at <see cref="CodeAddress"/>, runs it to the trailing BRK.</summary>
-    public ExitReason Run(string source) => Run(A64Asm.Assemble(source));
+    /// <summary>
+    /// Places assembly source at <paramref name="codeAddress"/> (default <see cref="CodeAddress"/>), runs it to
+    /// the trailing BRK. An address above the 1 GiB reservation aliases its low 30 bits (which must give
+    /// <see cref="CodeAddress"/>): this runs code at PCs like a dynamic linker's, far above 2 GiB.
+    /// </summary>
+    public ExitReason Run(string source, ulong codeAddress = CodeAddress) => Run(A64Asm.Assemble(source), codeAddress);
 
-    public ExitReason Run(uint[] code)
+    public ExitReason Run(uint[] code, ulong codeAddress = CodeAddress)
     {
+        if ((codeAddress & (ReservationSize - 1)) != CodeAddress)
+            throw new ArgumentException($"code address 0x{codeAddress:x} does not alias 0x{CodeAddress:x}", nameof(codeAddress));
         uint* p = (uint*)(_base + CodeAddress);
         for (int i = 0; i < code.Length; i++) p[i] = code[i];
         p[code.Length] = 0xD4200000; // brk #0
         _translator.Cache.ForgetAll();
         _runner.JumpCache.Clear();
-        _cpu->Pc = CodeAddress;
+        _cpu->Pc = codeAddress;
         return _runner.Run(_cpu);
     }
 
     /// <summary>Runs and requires that execution reached the trailing BRK.</summary>
-    public void RunToEnd(string source)
+    public void RunToEnd(string source, ulong codeAddress = CodeAddress)
     {
-        var r = Run(source);
+        var r = Run(source, codeAddress);
         if (r != ExitReason.Breakpoint) throw new InvalidOperationException($"stopped with {r} at 0x{_cpu->Pc:x}");
     }
 

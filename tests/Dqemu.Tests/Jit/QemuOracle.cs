@@ -14,7 +14,9 @@ public static class QemuOracle
     private const int VOut = 272;
     private const int OutSize = VOut + 32 * 16 + MachineState.MemorySize;
 
-    public static MachineState Run(string snippet, MachineState init)
+    /// <param name="codeAddress">Where the snippet sits (default <see cref="JitHarness.CodeAddress"/>; see
+    /// <see cref="JitHarness.Run(string, ulong)"/> for high addresses).</param>
+    public static MachineState Run(string snippet, MachineState init, ulong codeAddress = JitHarness.CodeAddress)
     {
         string dir = Directory.CreateTempSubdirectory("dqemu-oracle-").FullName;
         try
@@ -22,9 +24,11 @@ public static class QemuOracle
             string s = Path.Combine(dir, "t.s"), o = Path.Combine(dir, "t.o"), elf = Path.Combine(dir, "t.elf");
             File.WriteAllText(s, Source(snippet, init));
             Tools.Exec("aarch64-linux-gnu-as", $"-o {o} {s}");
+            // the prologue/epilogue (.text) sits within branch range of the snippet: a linker veneer would clobber X16
+            ulong text = codeAddress == JitHarness.CodeAddress ? 0x400000 : codeAddress + 0x100000;
             Tools.Exec("aarch64-linux-gnu-ld",
-                $"-static -e _start --section-start=.snip=0x{JitHarness.CodeAddress:x} --section-start=.mem=0x{JitHarness.DataAddress:x} " +
-                $"--section-start=.stk=0x{JitHarness.StackTop - 0x10000:x} -Ttext=0x400000 -o {elf} {o}");
+                $"-static -e _start --section-start=.snip=0x{codeAddress:x} --section-start=.mem=0x{JitHarness.DataAddress:x} " +
+                $"--section-start=.stk=0x{JitHarness.StackTop - 0x10000:x} -Ttext=0x{text:x} -o {elf} {o}");
             byte[] output = Tools.ExecBytes(Tools.Qemu, elf);
             if (output.Length != OutSize) throw new InvalidOperationException($"qemu-aarch64 printed {output.Length} bytes, expected {OutSize}");
             return Parse(output, init);
