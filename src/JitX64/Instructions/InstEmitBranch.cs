@@ -71,9 +71,11 @@ public static partial class InstEmit
 
     public static void Blr(EmitterContext ctx, uint op)
     {
-        ctx.LoadX(rax, Rn(op)); // read before writing X30: BLR X30 branches to the old value
+        // read before writing X30 (BLR X30 branches to the old value), and not into rax: StoreXImm goes
+        // through rax when the return address does not fit an imm32 (code above 2 GiB, e.g. ld.so)
+        ctx.LoadX(rcx, Rn(op));
         ctx.StoreXImm(30, ctx.Pc + 4);
-        ctx.BranchIndirect(rax);
+        ctx.BranchIndirect(rcx);
     }
 
     public static void Ret(EmitterContext ctx, uint op) => Br(ctx, op);
