@@ -15,7 +15,8 @@ public static unsafe class Emulator
 {
     public const string DefaultSysroot = "/usr/aarch64-linux-gnu";
 
-    public static int Run(RuntimeOptions opts)
+    /// <param name="attach">cluster hook (src/Runtime/Cluster): node 0 sees the process once it is set up</param>
+    public static int Run(RuntimeOptions opts, Action<GuestProcess>? attach = null)
     {
         long started = Stopwatch.GetTimestamp();
         string path = opts.GuestPath!;
@@ -65,6 +66,7 @@ public static unsafe class Emulator
 
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
+        attach?.Invoke(process); // cluster hook: null in a one-node run
         process.AddThread(thread);
         GuestThreads.Run(process, thread);
         // the main guest thread ended with others still running: the last of them ends the process

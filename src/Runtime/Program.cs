@@ -10,8 +10,9 @@ public static class Program
         try
         {
             var opts = Cli.Parse(args);
+            // cluster hook: --cluster runs node 0 or a worker (src/Runtime/Cluster); without it nothing changes
             if (opts.ClusterFile != null)
-                throw new FatalException(ExitCodes.Usage, "--cluster is not available in this build yet");
+                return Cluster.ClusterMain.Run(opts);
             return Emulator.Run(opts);
         }
         catch (HelpRequested h)

@@ -5,7 +5,12 @@ using Tomlyn.Syntax;
 
 namespace Dqemu.Runtime.Cluster;
 
-public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, int Cores, IReadOnlyList<int>? Cpus, int Line);
+/// <param name="Start">
+/// Whether node 0 starts this worker itself: null (the default) means "when its address is on this host";
+/// false means never (it is started by hand or over ssh); true means always (it must be local).
+/// </param>
+public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, int Cores, IReadOnlyList<int>? Cpus, int Line,
+                                bool? Start = null);
 
 /// <summary>
 /// cluster.toml, read with Tomlyn's syntax tree so every error can name the file and line:
@@ -19,6 +24,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// address = "127.0.0.1:7400"
 /// cores = 1                    # guest threads this node runs at once
 /// cpus = "0"                   # optional host CPUs to pin to (taskset syntax: "0,2-3")
+/// start = false                # optional: node 0 never starts this worker (default: it does when the address is local)
 /// </code>
 /// </summary>
 public sealed class ClusterConfig
@@ -110,6 +116,7 @@ public sealed class ClusterConfig
         IPEndPoint? endpoint = null;
         int cores = 1;
         List<int>? cpus = null;
+        bool? start = null;
         foreach (var kv in table.Items.OfType<KeyValueSyntax>())
         {
             string key = KeyName(kv);
@@ -123,13 +130,14 @@ public sealed class ClusterConfig
                     break;
                 case "cores": cores = (int)Integer(kv, 1, 1024); break;
                 case "cpus": cpus = CpuList(kv, Str(kv)); break;
+                case "start": start = kv.Value is BooleanValueSyntax b ? b.Value : throw Error(kv, "start must be true or false"); break;
                 default: throw Error(kv, $"unknown key '{key}' in [[node]]");
             }
         }
         int line = Line(table);
         if (id is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] needs an id");
         if (endpoint is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] {id} needs an address");
-        return new NodeConfig(id.Value, endpoint, address!, cores, cpus, line);
+        return new NodeConfig(id.Value, endpoint, address!, cores, cpus, line, start);
     }
 
     /// <summary>taskset's list syntax: "0", "0,2", "1-3", "0-1,4".</summary>

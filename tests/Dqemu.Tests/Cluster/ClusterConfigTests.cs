@@ -59,3 +59,18 @@ public class ClusterConfigTests
         Assert.Contains("0 is missing", e.Message);
     }
 }
+
+public class ClusterConfigStartKeyTests
+{
+    [Fact]
+    public void StartIsOptionalAndBoolean()
+    {
+        const string text = "[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\n[[node]]\nid = 1\naddress = \"127.0.0.1:2\"\nstart = false\n";
+        var c = ClusterConfig.Parse("c.toml", text);
+        Assert.Null(c.Nodes[0].Start);
+        Assert.False(c.Nodes[1].Start);
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text.Replace("start = false", "start = \"no\"")));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith("c.toml:7:", e.Message);
+    }
+}
