@@ -33,7 +33,7 @@ public static partial class InstEmit
         if (!setFlags)
         {
             // Rd and Rn are SP when 31
-            if (sf && rd == rn)
+            if (sf && rd == rn && !ctx.IsCached(rd))
             {
                 if (imm != 0) IntAlu.MI(a, kind, X(rd), imm, true);
                 return;
@@ -46,7 +46,8 @@ public static partial class InstEmit
         // flag-setting: Rn may be SP, Rd 31 is XZR (CMP/CMN)
         if (rd == 31 && kind == GpOp.Sub)
         {
-            a.cmp(sf ? X(rn) : W(rn), imm);
+            if (ctx.Cached(rn) is { } h) { if (sf) a.cmp(h, imm); else a.cmp(R32(h), imm); }
+            else a.cmp(sf ? X(rn) : W(rn), imm);
         }
         else
         {
@@ -93,7 +94,7 @@ public static partial class InstEmit
             return;
         }
         ctx.LoadR(rcx, rn, sf);
-        if (amount == 0 || rm == 31) IntAlu.RG(a, kind, rcx, rm, sf);
+        if (amount == 0 || rm == 31) IntAlu.RG(ctx, kind, rcx, rm, sf);
         else
         {
             ctx.LoadR(rdx, rm, sf);
@@ -153,7 +154,7 @@ public static partial class InstEmit
         if (!setFlags && rd == 31) return;
         ctx.LoadR(rcx, rn, sf);
         if (kind == GpOp.Adc) ctx.LoadCarryToHostCf(); else ctx.LoadBorrowToHostCf();
-        IntAlu.RG(ctx.Asm, kind, rcx, rm, sf);
+        IntAlu.RG(ctx, kind, rcx, rm, sf);
         ctx.StoreR(rd, rcx, sf);
         if (setFlags) IntAlu.Capture(ctx, kind);
     }
@@ -183,7 +184,8 @@ public static partial class InstEmit
         if (setFlags && rd == 31 && rn != 31)
         {
             // TST
-            if (fitsImm) a.test(sf ? X(rn) : W(rn), (int)value);
+            if (fitsImm && ctx.Cached(rn) is { } h) { if (sf) a.test(h, (int)value); else a.test(R32(h), (int)value); }
+            else if (fitsImm) a.test(sf ? X(rn) : W(rn), (int)value);
             else
             {
                 a.mov(rdx, value);
@@ -247,12 +249,13 @@ public static partial class InstEmit
             {
                 // TST (register)
                 ctx.LoadR(rcx, rm, sf);
-                if (sf) a.test(X(rn), rcx); else a.test(W(rn), ecx);
+                if (ctx.Cached(rn) is { } h) { if (sf) a.test(h, rcx); else a.test(R32(h), ecx); }
+                else if (sf) a.test(X(rn), rcx); else a.test(W(rn), ecx);
                 ctx.CaptureFlagsLogic();
                 return;
             }
             ctx.LoadR(rcx, rn, sf);
-            IntAlu.RG(a, kind, rcx, rm, sf);
+            IntAlu.RG(ctx, kind, rcx, rm, sf);
         }
         else
         {
@@ -299,7 +302,7 @@ public static partial class InstEmit
         ulong keep = ~(0xffffUL << shift);
         if (!Sf(op))
         {
-            a.mov(ecx, W(rd));
+            ctx.LoadW(rcx, rd);
             a.and(ecx, (int)(uint)keep);
             if (imm != 0) a.or(ecx, (int)(uint)imm);
         }
@@ -307,7 +310,7 @@ public static partial class InstEmit
         {
             if ((long)keep == (int)keep)
             {
-                a.mov(rcx, X(rd));
+                ctx.LoadX(rcx, rd);
                 a.and(rcx, (int)keep);
             }
             else
@@ -321,7 +324,7 @@ public static partial class InstEmit
                 else { a.mov(rdx, imm); a.or(rcx, rdx); }
             }
         }
-        a.mov(X(rd), rcx);
+        ctx.StoreX(rd, rcx);
     }
 
     // ---------------- PC-relative addresses ----------------
@@ -357,7 +360,7 @@ public static partial class InstEmit
         {
             ctx.LoadR(rcx, rn, sf);
             if (immediate) IntAlu.RI(a, kind, rcx, rm, sf);
-            else IntAlu.RG(a, kind, rcx, rm, sf);
+            else IntAlu.RG(ctx, kind, rcx, rm, sf);
         }
 
         if (cond >= 14)
@@ -908,9 +911,11 @@ internal static class IntAlu
     }
 
     /// <summary>d = d op guest register <paramref name="r"/>, where 31 reads as zero.</summary>
-    public static void RG(Assembler a, GpOp op, AssemblerRegister64 d, int r, bool sf)
+    public static void RG(EmitterContext ctx, GpOp op, AssemblerRegister64 d, int r, bool sf)
     {
+        var a = ctx.Asm;
         if (r == 31) RI(a, op, d, 0, sf);
+        else if (ctx.Cached(r) is { } h) RR(a, op, d, h, sf);
         else RM(a, op, d, sf ? X(r) : W(r), sf);
     }
 
@@ -950,6 +955,20 @@ internal static class IntAlu
     {
         var a = ctx.Asm;
         if (r == 31) { a.mov(R32(dst), 0); return; }
+        if (ctx.Cached(r) is { } h)
+        {
+            switch (option)
+            {
+                case 0: a.movzx(R32(dst), R8(h)); break;
+                case 1: a.movzx(R32(dst), R16(h)); break;
+                case 2: a.mov(R32(dst), R32(h)); break;
+                case 4: a.movsx(dst, R8(h)); break;
+                case 5: a.movsx(dst, R16(h)); break;
+                case 6: a.movsxd(dst, R32(h)); break;
+                default: a.mov(dst, h); break;
+            }
+            return;
+        }
         int off = CpuOffsets.Xn(r);
         switch (option)
         {

@@ -146,7 +146,7 @@ public static partial class InstEmit
         {
             if ((long)keep == (int)keep)
             {
-                a.mov(rdx, X(rd));
+                ctx.LoadX(rdx, rd);
                 a.and(rdx, (int)keep);
             }
             else
@@ -158,7 +158,7 @@ public static partial class InstEmit
         }
         else
         {
-            a.mov(edx, W(rd));
+            ctx.LoadW(rdx, rd);
             a.and(edx, (int)(uint)keep);
             if (rn != 31) a.or(edx, ecx);
         }

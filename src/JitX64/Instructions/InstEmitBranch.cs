@@ -38,7 +38,8 @@ public static partial class InstEmit
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
             return;
         }
-        if (Sf(op)) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
+        if (ctx.Cached(rt) is { } h) { if (Sf(op)) a.test(h, h); else a.test(EmitterContext.R32(h), EmitterContext.R32(h)); }
+        else if (Sf(op)) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
         if (nonZero) a.jne(taken); else a.je(taken);
         ctx.BranchOnLabel(taken, target);
     }
@@ -58,7 +59,8 @@ public static partial class InstEmit
             return;
         }
         var taken = a.CreateLabel();
-        a.bt(EmitterContext.X(rt), (byte)bit);
+        if (ctx.Cached(rt) is { } h) a.bt(h, (byte)bit);
+        else a.bt(EmitterContext.X(rt), (byte)bit);
         if (nonZero) a.jb(taken); else a.jae(taken);
         ctx.BranchOnLabel(taken, target);
     }

@@ -75,9 +75,16 @@ internal static partial class LdSt
             switch (option)
             {
                 case 2: ctx.LoadW(rcx, rm); break;                     // UXTW
-                case 6: a.movsxd(rcx, EmitterContext.W(rm)); break;      // SXTW
+                case 6:                                                  // SXTW
+                    if (ctx.Cached(rm) is { } h6) a.movsxd(rcx, EmitterContext.R32(h6));
+                    else a.movsxd(rcx, EmitterContext.W(rm));
+                    break;
                 default:                                                 // LSL/UXTX, SXTX
-                    if (shift == 0) { a.add(rsi, EmitterContext.X(rm)); goto done; }
+                    if (shift == 0)
+                    {
+                        if (ctx.Cached(rm) is { } h0) a.add(rsi, h0); else a.add(rsi, EmitterContext.X(rm));
+                        goto done;
+                    }
                     ctx.LoadX(rcx, rm);
                     break;
             }

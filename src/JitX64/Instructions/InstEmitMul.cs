@@ -25,7 +25,8 @@ public static partial class InstEmit
             return;
         }
         ctx.LoadR(rcx, rn, sf);
-        if (sf) a.imul(rcx, X(rm)); else a.imul(ecx, W(rm));
+        if (ctx.Cached(rm) is { } h) { if (sf) a.imul(rcx, h); else a.imul(ecx, R32(h)); }
+        else if (sf) a.imul(rcx, X(rm)); else a.imul(ecx, W(rm));
         AccumulateAndStore(ctx, rd, ra, sub, sf);
     }
 
@@ -35,7 +36,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         if (!sub)
         {
-            if (ra != 31) { if (sf) a.add(rcx, X(ra)); else a.add(ecx, W(ra)); }
+            if (ra != 31) IntAlu.RG(ctx, GpOp.Add, rcx, ra, sf);
             ctx.StoreR(rd, rcx, sf);
         }
         else if (ra == 31)

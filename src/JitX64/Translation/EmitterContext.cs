@@ -11,7 +11,9 @@ namespace Dqemu.JitX64.Translation;
 ///
 /// Host register convention inside translated code:
 ///   rbx = CpuState*, r15 = host address of guest address 0, r14 = guest address mask.
-///   rax, rcx, rdx, rsi, rdi, r8-r11 are scratch for emitters; r12, r13, rbp are reserved.
+///   rax, rcx, rdx, rsi, rdi, r8-r11 are scratch for emitters; r12, r13, rbp are reserved. The register
+///   cache below also keeps guest registers in r12, r13, rbp and r8-r11; it steps aside for any emitter
+///   whose own code uses one of them, so emitters need not know about it.
 ///   Flag capture and condition evaluation use rax (and nothing else), so keep live values out of rax
 ///   across them. rsp is 16-byte aligned, so helpers may be called directly.
 /// </summary>
@@ -46,6 +48,7 @@ public sealed partial class EmitterContext
         BlockStart = pc;
         BlockEnded = false;
         _flagsCapturedAt = -1;
+        Array.Fill(_hostOf, -1);
     }
 
     // ---- guest general-purpose registers ----
@@ -59,16 +62,22 @@ public sealed partial class EmitterContext
     public void LoadX(AssemblerRegister64 dst, int r)
     {
         if (r == 31) Asm.mov(R32(dst), 0);
+        else if (Cached(r) is { } h) Asm.mov(dst, h);
         else Asm.mov(dst, X(r));
     }
 
     /// <summary>Loads Xr where 31 means SP.</summary>
-    public void LoadXsp(AssemblerRegister64 dst, int r) => Asm.mov(dst, X(r));
+    public void LoadXsp(AssemblerRegister64 dst, int r)
+    {
+        if (Cached(r) is { } h) Asm.mov(dst, h);
+        else Asm.mov(dst, X(r));
+    }
 
     /// <summary>Loads Wr zero-extended into the whole register (31 reads as zero).</summary>
     public void LoadW(AssemblerRegister64 dst, int r)
     {
         if (r == 31) Asm.mov(R32(dst), 0);
+        else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
         else Asm.mov(R32(dst), W(r));
     }
 
@@ -80,16 +89,18 @@ public sealed partial class EmitterContext
 
     public void LoadRsp(AssemblerRegister64 dst, int r, bool sf)
     {
-        if (sf) Asm.mov(dst, X(r)); else Asm.mov(R32(dst), W(r));
+        if (sf) LoadXsp(dst, r);
+        else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
+        else Asm.mov(R32(dst), W(r));
     }
 
     /// <summary>Writes Xr (a write to 31 is discarded).</summary>
     public void StoreX(int r, AssemblerRegister64 src)
     {
-        if (r != 31) Asm.mov(X(r), src);
+        if (r != 31) StoreSlot(r, src);
     }
 
-    public void StoreXsp(int r, AssemblerRegister64 src) => Asm.mov(X(r), src);
+    public void StoreXsp(int r, AssemblerRegister64 src) => StoreSlot(r, src);
 
     /// <summary>
     /// Writes Xr or Wr. For a W write the upper half of <paramref name="src"/> must already be zero, as it
@@ -97,16 +108,43 @@ public sealed partial class EmitterContext
     /// </summary>
     public void StoreR(int r, AssemblerRegister64 src, bool sf)
     {
-        if (r != 31) Asm.mov(X(r), src);
+        if (r != 31) StoreSlot(r, src);
     }
 
-    public void StoreRsp(int r, AssemblerRegister64 src, bool sf) => Asm.mov(X(r), src);
+    public void StoreRsp(int r, AssemblerRegister64 src, bool sf) => StoreSlot(r, src);
 
     /// <summary>Writes an immediate into Xr (31 discarded).</summary>
     public void StoreXImm(int r, ulong value)
     {
         if (r == 31) return;
+        NoteWrite(r);
+        if (_hostOf[r] >= 0 && (_busy & (1 << _hostOf[r])) == 0)
+        {
+            // write-through: CpuState and the cached copy both get the value (no scratch register used)
+            var h = CachePool[_hostOf[r]];
+            if (value <= uint.MaxValue) Asm.mov(R32(h), (uint)value); else Asm.mov(h, value);
+            MarkApiStore();
+            Asm.mov(X(r), h);
+            return;
+        }
         StoreImm64(X(r), value);
+    }
+
+    private void NoteWrite(int slot)
+    {
+        if (!_planning) return;
+        SlotWrites[slot]++;
+        if ((_accessed & (1u << slot)) == 0) SlotFirstWrite[slot] = _insnIndex - 1;
+        _accessed |= 1u << slot;
+        _written |= 1u << slot;
+    }
+
+    private void StoreSlot(int slot, AssemblerRegister64 src)
+    {
+        NoteWrite(slot);
+        MarkApiStore();
+        Asm.mov(X(slot), src);
+        if (_hostOf[slot] >= 0 && (_busy & (1 << _hostOf[slot])) == 0) Asm.mov(CachePool[_hostOf[slot]], src);
     }
 
     /// <summary>Stores a 64-bit constant to memory, through rax only when it does not fit an imm32.</summary>
@@ -115,6 +153,176 @@ public sealed partial class EmitterContext
         if ((long)value == (int)value) Asm.mov(mem, (int)value);
         else { Asm.mov(rax, value); Asm.mov(mem, rax); }
     }
+
+    // ---- guest register cache ----
+    //
+    // Up to seven guest registers of a block (slot 31 = SP; chosen by Translator.PlanCache from a planning
+    // pass over the block) are kept in r12, r13, rbp and r8-r11, loaded at block entry unless the block
+    // writes them first. The cache is WRITE-THROUGH: every write through this layer stores to CpuState and to the
+    // host copy, so CpuState is always current (exits, faults, helpers and emitters that read X(n) directly
+    // stay correct) and only reads get faster. Writes that bypass this layer (a memory operand X(n) written
+    // by an emitter, or a helper call that may change CpuState) are found by scanning the instructions each
+    // emitter produced: inside that emitter later reads of such a register go to memory, and after the
+    // emitter the copy is reloaded. So an emitter must never write a guest register in CpuState through a
+    // pointer other than rbx (e.g. lea rdx, [rbx + X(n)]) except inside a helper it calls.
+
+    internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
+    private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
+    private readonly int[] _hostOf = NewSlots();
+    /// <summary>Planning pass, per slot: reads of a value loaded from CpuState (not yet written in the block).</summary>
+    internal readonly int[] SlotReads = new int[32];
+    /// <summary>Planning pass, per slot: reads after a write in the block (a store-to-load round trip saved).</summary>
+    internal readonly int[] SlotRawReads = new int[32];
+    internal readonly int[] SlotWrites = new int[32];
+    /// <summary>Planning pass, per slot: instruction ordinal of the first access when it was a write, else -1.</summary>
+    internal readonly int[] SlotFirstWrite = new int[32];
+    private uint _accessed, _written;
+    /// <summary>Planning pass, per instruction: its emitter's code contains a branch of its own.</summary>
+    internal readonly List<bool> InsnBranches = new();
+    private int _emitterStart, _scanFrom, _insnIndex;
+    /// <summary>
+    /// Per guest instruction of the block, the pool registers its emitter's own code uses (found in the
+    /// planning pass): while that emitter runs those copies are neither read nor written, and after it they
+    /// are reloaded. r8-r11 are emitter scratch registers, so this is what lets them hold guest registers.
+    /// </summary>
+    private readonly List<int> _touched = new();
+    private readonly List<uint> _plannedOps = new();
+    private bool _planning;
+    private int _busy;
+    private bool _callSeen;
+    private uint _staleSlots;
+    private readonly HashSet<int> _apiStores = new();
+
+    private static int[] NewSlots() { var a = new int[32]; Array.Fill(a, -1); return a; }
+
+    private void MarkApiStore() => _apiStores.Add(Asm.Instructions.Count);
+
+    /// <summary>True when guest slot <paramref name="r"/> has a host copy in this block.</summary>
+    public bool IsCached(int r) => _hostOf[r] >= 0;
+
+    /// <summary>
+    /// The host register holding guest slot <paramref name="r"/> (31 = SP), usable for a read at this point,
+    /// or null (read CpuState then). Counts the read for the planning pass.
+    /// </summary>
+    public AssemblerRegister64? Cached(int r)
+    {
+        if (_planning)
+        {
+            if ((_written & (1u << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
+            _accessed |= 1u << r;
+            return null;
+        }
+        if (_hostOf[r] < 0 || (_busy & (1 << _hostOf[r])) != 0) return null;
+        ScanEmitted();
+        if (_callSeen || (_staleSlots & (1u << r)) != 0) return null;
+        return CachePool[_hostOf[r]];
+    }
+
+    /// <summary>Sets the cached slots for the block being emitted and loads them (at the block's start).</summary>
+    internal void LoadCache(ReadOnlySpan<int> slots, uint noPreload)
+    {
+        Array.Fill(_hostOf, -1);
+        for (int i = 0; i < slots.Length && i < CachePool.Length; i++)
+        {
+            _hostOf[slots[i]] = i;
+            if ((noPreload & (1u << slots[i])) == 0) Asm.mov(CachePool[i], X(slots[i]));
+        }
+    }
+
+    /// <summary>Starts the planning pass: no cache, count reads, record each emitter's pool register use.</summary>
+    internal void BeginPlanning()
+    {
+        Array.Fill(_hostOf, -1);
+        Array.Clear(SlotReads);
+        Array.Clear(SlotRawReads);
+        Array.Clear(SlotWrites);
+        Array.Fill(SlotFirstWrite, -1);
+        _accessed = _written = 0;
+        InsnBranches.Clear();
+        _touched.Clear();
+        _plannedOps.Clear();
+        _planning = true;
+        _insnIndex = 0;
+    }
+
+    internal void BeginRealPass()
+    {
+        _planning = false;
+        _insnIndex = 0;
+    }
+
+    internal void BeginInstruction(uint op)
+    {
+        if (_planning) { _plannedOps.Add(op); _busy = 0; }
+        else if (_insnIndex < _touched.Count && _plannedOps[_insnIndex] == op) _busy = _touched[_insnIndex];
+        else _busy = -1; // not the instruction planned (guest code changed meanwhile): leave every copy alone
+        _insnIndex++;
+        _emitterStart = _scanFrom = Asm.Instructions.Count;
+        _callSeen = false;
+        _staleSlots = 0;
+        _apiStores.Clear();
+    }
+
+    /// <summary>After an emitter: reloads host copies that its own code may have made stale.</summary>
+    internal void EndInstruction()
+    {
+        if (_planning)
+        {
+            int mask = 0;
+            bool branches = false;
+            var list = Asm.Instructions;
+            for (int i = _emitterStart; i < list.Count; i++)
+            {
+                var fc = list[i].FlowControl;
+                branches |= fc != FlowControl.Next;
+                var info = _infoFactory.GetInfo(list[i]);
+                foreach (var u in info.GetUsedRegisters())
+                {
+                    int k = Array.IndexOf(CachePoolIds, u.Register.GetFullRegister());
+                    if (k >= 0) mask |= 1 << k;
+                }
+            }
+            _touched.Add(mask);
+            InsnBranches.Add(branches);
+            return;
+        }
+        if (BlockEnded) return;
+        ScanEmitted();
+        for (int r = 0; r < 32; r++)
+        {
+            if (_hostOf[r] < 0) continue;
+            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0)
+                Asm.mov(CachePool[_hostOf[r]], X(r));
+        }
+    }
+
+    private void ScanEmitted()
+    {
+        var list = Asm.Instructions;
+        for (int i = _scanFrom; i < list.Count; i++)
+        {
+            var insn = list[i];
+            var fc = insn.FlowControl;
+            if (fc == FlowControl.Call || fc == FlowControl.IndirectCall) { _callSeen = true; continue; }
+            if (_apiStores.Contains(i)) continue;
+            var info = _infoFactory.GetInfo(insn);
+            foreach (var m in info.GetUsedMemory())
+            {
+                if (m.Base != Register.RBX) continue;
+                if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.NoMemAccess) continue;
+                if (m.Index != Register.None) { _staleSlots = ~0u; continue; }
+                long d = (long)m.Displacement;
+                int size = m.MemorySize.GetSize();
+                if (size <= 0) size = 64;
+                if (d + size <= CpuOffsets.X0 || d >= CpuOffsets.X0 + 32 * 8) continue;
+                for (long o = Math.Max(d, CpuOffsets.X0) & ~7L; o < Math.Min(d + size, CpuOffsets.X0 + 32 * 8); o += 8)
+                    _staleSlots |= 1u << (int)((o - CpuOffsets.X0) >> 3);
+            }
+        }
+        _scanFrom = list.Count;
+    }
+
+    private readonly InstructionInfoFactory _infoFactory = new();
 
     // ---- SIMD&FP registers ----
 

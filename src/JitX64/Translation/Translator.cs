@@ -64,19 +64,90 @@ public sealed class Translator
         }
     }
 
+    private readonly int[] _slotOrder = new int[32];
+
     private nint TranslateLocked(ulong start)
     {
         var ctx = _ctx;
         var a = ctx.Asm;
+
+        // planning pass: emit once without a register cache to count each guest register's reads, then
+        // cache the most-read ones (write-through, see EmitterContext) in the real pass
         ctx.Reset(start);
+        ctx.BeginPlanning();
+        EmitBody(start, null, out _, out _);
+        int nCached = PlanCache(ctx, out uint noPreload);
+
+        ctx.Reset(start);
+        ctx.BeginRealPass();
         var interrupted = a.CreateLabel();
         a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
         a.jne(interrupted);
         if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
+        ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
 
         StringBuilder? inAsm = Options.LogInAsm ? new StringBuilder() : null;
-        ulong pc = start;
-        int count = 0;
+        EmitBody(start, inAsm, out ulong pc, out int count);
+
+        a.Label(ref interrupted);
+        ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
+        a.mov(eax, (int)ExitReason.Interrupt);
+        a.jmp(Stubs.Exit);
+
+        ulong host = Cache.Place(a, out var placed);
+        RecordBlockMap(start, host, placed);
+        for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
+        BlocksTranslated++;
+        InstructionsTranslated += count;
+        if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
+        if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
+        return (nint)host;
+    }
+
+    private readonly int[] _slotScore = new int[32];
+
+    /// <summary>
+    /// Puts the slots worth caching first in _slotOrder, best first. A read after a write in the block saves a
+    /// store-to-load round trip (the big win); a read of the entry value saves little, and the entry load
+    /// costs one, so those count for less. A slot whose first access is an unconditional write needs no
+    /// entry load (<paramref name="noPreload"/>).
+    /// </summary>
+    private int PlanCache(EmitterContext ctx, out uint noPreload)
+    {
+        noPreload = 0;
+        if (!Options.CacheRegisters) return 0;
+        for (int r = 0; r < 32; r++)
+        {
+            int fw = ctx.SlotFirstWrite[r];
+            bool preload = !(fw >= 0 && fw < ctx.InsnBranches.Count && !ctx.InsnBranches[fw]);
+            if (!preload) noPreload |= 1u << r;
+            int reads = ctx.SlotReads[r], raw = ctx.SlotRawReads[r];
+            _slotScore[r] = 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) - ctx.SlotWrites[r] / 2;
+            if (raw + reads == 0) _slotScore[r] = 0;
+        }
+        int n = 0;
+        for (int k = 0; k < EmitterContext.CachePool.Length; k++)
+        {
+            int best = -1;
+            for (int r = 0; r < 32; r++)
+            {
+                if (_slotScore[r] < 2) continue;
+                bool taken = false;
+                for (int j = 0; j < n; j++) taken |= _slotOrder[j] == r;
+                if (!taken && (best < 0 || _slotScore[r] > _slotScore[best])) best = r;
+            }
+            if (best < 0) break;
+            _slotOrder[n++] = best;
+        }
+        return n;
+    }
+
+    private void EmitBody(ulong start, StringBuilder? inAsm, out ulong pc, out int count)
+    {
+        var ctx = _ctx;
+        var a = ctx.Asm;
+        pc = start;
+        count = 0;
         _firstHostInsn.Clear();
         while (true)
         {
@@ -96,7 +167,9 @@ public sealed class Translator
                 ctx.ExitBlock(ExitReason.Undefined, pc);
                 break;
             }
+            ctx.BeginInstruction(op);
             desc.Emit(ctx, op);
+            ctx.EndInstruction();
             if (ctx.BlockEnded) break;
             pc += 4;
             if (count >= Options.MaxBlockInstructions)
@@ -105,20 +178,6 @@ public sealed class Translator
                 break;
             }
         }
-
-        a.Label(ref interrupted);
-        ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
-        a.mov(eax, (int)ExitReason.Interrupt);
-        a.jmp(Stubs.Exit);
-
-        ulong host = Cache.Place(a, out var placed);
-        RecordBlockMap(start, host, placed);
-        for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
-        BlocksTranslated++;
-        InstructionsTranslated += count;
-        if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
-        if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
-        return (nint)host;
     }
 
     private readonly List<int> _firstHostInsn = new();
