@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define W 600
-#define H 400
+#define W 1200
+#define H 800
 #define MAXIT 600
 
 static int nthreads = 1;
