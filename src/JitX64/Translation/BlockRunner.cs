@@ -58,7 +58,9 @@ public sealed unsafe class BlockRunner
                 case ExitReason.Branch:
                     LinkExits++;
                     code = Lookup(cpu->Pc);
-                    _translator.Link(cpu->LinkSite, code, _generation);
+                    // an exit that cannot be patched finds its target in the jump cache from now on
+                    if (!_translator.Link(cpu->LinkSite, code, _generation) && _generation == _translator.Generation)
+                        _jumpCache.Set(cpu->Pc, code);
                     cpu->LinkSite = 0;
                     break;
                 case ExitReason.Indirect:
