@@ -101,7 +101,32 @@ public static unsafe class Dispatcher
             if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
         }
         if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;
+        else if (result == -Errno.EINTR && Restartable(ctx, nr)) cpu->Pc -= 4; // X0 still holds the first argument
         else if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
+    }
+
+    /// <summary>
+    /// A call interrupted for a guest signal whose handler has SA_RESTART runs again after the handler, as the
+    /// kernel's -ERESTARTSYS does: the PC goes back to the SVC, so the signal frame saves it and sigreturn
+    /// re-executes the call. Only the calls the kernel restarts this way (not sleeps, polls or waits with a
+    /// timeout, which report EINTR whatever the flag says).
+    /// </summary>
+    private static bool Restartable(SyscallContext ctx, ulong nr)
+    {
+        bool kind = nr switch
+        {
+            63 or 64 or 65 or 66 or 67 or 68 or 56 or 29 or 260 or 95 or 32 => true, // read..pwrite64, openat, ioctl, wait4, waitid, flock
+            202 or 242 or 206 or 207 or 211 or 212 or 203 => true,                  // accept, accept4, sendto, recvfrom, sendmsg, recvmsg, connect
+            98 => ((int)ctx.A1 & HostFutex.CmdMask) is HostFutex.Wait or HostFutex.WaitBitset && ctx.A3 == 0, // futex wait without timeout
+            _ => false,
+        };
+        if (!kind) return false;
+        var t = ctx.Thread;
+        ulong ready = Volatile.Read(ref t.Pending) & ~t.SignalMask;
+        if (ready == 0) return false;
+        int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+        ulong handler = ctx.Process.SigHandlers[4 * sig];
+        return handler > SignalDelivery.SigIgn && (ctx.Process.SigHandlers[4 * sig + 1] & SignalDelivery.SaRestart) != 0;
     }
 
     private static string Args(CpuState* cpu)
