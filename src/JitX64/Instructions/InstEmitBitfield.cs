@@ -37,17 +37,9 @@ public static partial class InstEmit
         {
             IntAlu.Shift(a, 2, rcx, r, sf); // ASR
         }
-        else if (s >= r)
-        {
-            // SBFX: bits s..r to the bottom, sign-extended
-            IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
-            IntAlu.Shift(a, 2, rcx, n - 1 - s + r, sf);
-        }
         else
         {
-            // SBFIZ: bits s..0 to position n-r, sign-extended above
-            IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
-            IntAlu.Shift(a, 2, rcx, r - 1 - s, sf);
+            ShiftField(a, r, s, n, sf, rightShift: 2); // SBFX / SBFIZ
         }
         ctx.StoreR(rd, rcx, sf);
     }
@@ -92,17 +84,25 @@ public static partial class InstEmit
             }
             else
             {
-                IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
-                IntAlu.Shift(a, 1, rcx, n - 1 - s + r, sf);
+                ShiftField(a, r, s, n, sf, rightShift: 1);
             }
         }
         else
         {
-            // UBFIZ
-            IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
-            IntAlu.Shift(a, 1, rcx, r - 1 - s, sf);
+            ShiftField(a, r, s, n, sf, rightShift: 1); // UBFIZ
         }
         ctx.StoreR(rd, rcx, sf);
+    }
+
+    /// <summary>
+    /// The general bitfield move on rcx: a left shift puts field bit s on top, then a right shift (1 logical for
+    /// UBFM, 2 arithmetic for SBFM) takes bits s..r to the bottom (s &gt;= r, *BFX) or bits s..0 to bit n-r
+    /// (s &lt; r, *BFIZ).
+    /// </summary>
+    private static void ShiftField(Iced.Intel.Assembler a, int r, int s, int n, bool sf, int rightShift)
+    {
+        IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
+        IntAlu.Shift(a, rightShift, rcx, s >= r ? n - 1 - s + r : r - 1 - s, sf);
     }
 
     /// <summary>BFI / BFXIL: insert a field of Rn into Rd, keeping Rd's other bits.</summary>
