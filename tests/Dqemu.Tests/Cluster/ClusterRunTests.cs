@@ -125,58 +125,27 @@ public class ClusterRunTests(ITestOutputHelper output)
         using var cluster = new LoopbackCluster(nodes);
         // stdin_echo blocks reading a stdin that stays open: a guest that runs until something stops it.
         // --strace shows when the guest is running (so the cluster is connected).
-        var psi = new ProcessStartInfo(LoopbackCluster.Binary)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = cluster.Dir,
-        };
-        foreach (var a in new[] { "--cluster", cluster.ConfigPath, "--strace", binary }) psi.ArgumentList.Add(a);
-        psi.Environment.Clear();
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var node0 = Process.Start(psi)!;
-        var stderr = new StringBuilder();
-        var guestRunning = new ManualResetEventSlim();
-        node0.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data == null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
-            if (e.Data.Contains("ioctl(")) guestRunning.Set();
-        };
-        node0.BeginErrorReadLine();
-        var stdout = node0.StandardOutput.ReadToEndAsync();
-        try
-        {
-            Assert.True(guestRunning.Wait(TimeSpan.FromSeconds(30)), "the guest did not start: " + stderr);
-            int pid = cluster.WaitForWorker(victim, TimeSpan.FromSeconds(5));
-            Thread.Sleep(200);
-            var sw = Stopwatch.StartNew();
-            Process.GetProcessById(pid).Kill(); // SIGKILL
-            bool exited = node0.WaitForExit(TimeSpan.FromSeconds(10));
-            double seconds = sw.Elapsed.TotalSeconds;
-            if (exited) node0.WaitForExit();
-            output.WriteLine($"node 0 exited {(exited ? node0.ExitCode.ToString() : "not")} {seconds:F2} s after the kill");
-            output.WriteLine(stderr.ToString());
-            Assert.True(exited, "node 0 did not exit within 10 s of the worker's death");
-            Assert.Equal(69, node0.ExitCode);
-            Assert.InRange(seconds, 0, 5);
-            string text;
-            lock (stderr) text = stderr.ToString();
-            var lost = text.Split('\n').Where(l => l.StartsWith("dqemu-native: ", StringComparison.Ordinal) && l.Contains(" lost: ")).ToList();
-            // node 0 and every surviving worker print one line each, all naming the killed node
-            Assert.Equal(nodes - 1, lost.Count);
-            Assert.All(lost, l => Assert.StartsWith($"dqemu-native: node {victim} (127.0.0.1:{cluster.Ports[victim]}) lost: ", l));
-            Assert.Contains(lost, l => l.EndsWith("reported to node 0]", StringComparison.Ordinal) || l.EndsWith("[seen by node 0]", StringComparison.Ordinal));
-            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
-        }
-        finally
-        {
-            if (!node0.HasExited) node0.Kill(entireProcessTree: true);
-            try { node0.StandardInput.Close(); } catch (IOException) { }
-            stdout.Wait(TimeSpan.FromSeconds(5));
-        }
+        using var run = RunningNode0.Start(cluster, binary, env);
+        var node0 = run.Process;
+        run.WaitForGuest();
+        int pid = cluster.WaitForWorker(victim, TimeSpan.FromSeconds(5));
+        Thread.Sleep(200);
+        var sw = Stopwatch.StartNew();
+        Process.GetProcessById(pid).Kill(); // SIGKILL
+        bool exited = node0.WaitForExit(TimeSpan.FromSeconds(10));
+        double seconds = sw.Elapsed.TotalSeconds;
+        if (exited) node0.WaitForExit();
+        output.WriteLine($"node 0 exited {(exited ? node0.ExitCode.ToString() : "not")} {seconds:F2} s after the kill");
+        output.WriteLine(run.Stderr);
+        Assert.True(exited, "node 0 did not exit within 10 s of the worker's death");
+        Assert.Equal(69, node0.ExitCode);
+        Assert.InRange(seconds, 0, 5);
+        var lost = run.Stderr.Split('\n').Where(l => l.StartsWith("dqemu-native: ", StringComparison.Ordinal) && l.Contains(" lost: ")).ToList();
+        // node 0 and every surviving worker print one line each, all naming the killed node
+        Assert.Equal(nodes - 1, lost.Count);
+        Assert.All(lost, l => Assert.StartsWith($"dqemu-native: node {victim} (127.0.0.1:{cluster.Ports[victim]}) lost: ", l));
+        Assert.Contains(lost, l => l.EndsWith("reported to node 0]", StringComparison.Ordinal) || l.EndsWith("[seen by node 0]", StringComparison.Ordinal));
+        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 
     [Fact]
@@ -184,48 +153,72 @@ public class ClusterRunTests(ITestOutputHelper output)
     {
         var (binary, _, env) = Guest("stdin_echo");
         using var cluster = new LoopbackCluster(3);
-        var psi = new ProcessStartInfo(LoopbackCluster.Binary)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = cluster.Dir,
-        };
-        foreach (var a in new[] { "--cluster", cluster.ConfigPath, "--strace", binary }) psi.ArgumentList.Add(a);
-        psi.Environment.Clear();
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var node0 = Process.Start(psi)!;
-        var stderr = new StringBuilder();
-        var guestRunning = new ManualResetEventSlim();
-        node0.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data == null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
-            if (e.Data.Contains("ioctl(")) guestRunning.Set();
-        };
-        node0.BeginErrorReadLine();
-        var stdout = node0.StandardOutput.ReadToEndAsync();
-        try
-        {
-            Assert.True(guestRunning.Wait(TimeSpan.FromSeconds(30)), "the guest did not start: " + stderr);
-            Assert.Equal(3, cluster.Processes().Count);
-            var sw = Stopwatch.StartNew();
-            node0.Kill(); // SIGKILL: no goodbye; the workers see the connection close (and the parent-death signal)
-            Assert.True(node0.WaitForExit(TimeSpan.FromSeconds(10)));
-            var left = cluster.WaitForNoProcesses(TimeSpan.FromSeconds(5));
-            output.WriteLine($"workers gone {sw.Elapsed.TotalSeconds:F2} s after node 0's death");
-            Assert.Empty(left);
-        }
-        finally
-        {
-            if (!node0.HasExited) node0.Kill(entireProcessTree: true);
-            try { node0.StandardInput.Close(); } catch (IOException) { }
-            stdout.Wait(TimeSpan.FromSeconds(5));
-        }
+        using var run = RunningNode0.Start(cluster, binary, env);
+        var node0 = run.Process;
+        run.WaitForGuest();
+        Assert.Equal(3, cluster.Processes().Count);
+        var sw = Stopwatch.StartNew();
+        node0.Kill(); // SIGKILL: no goodbye; the workers see the connection close (and the parent-death signal)
+        Assert.True(node0.WaitForExit(TimeSpan.FromSeconds(10)));
+        var left = cluster.WaitForNoProcesses(TimeSpan.FromSeconds(5));
+        output.WriteLine($"workers gone {sw.Elapsed.TotalSeconds:F2} s after node 0's death");
+        Assert.Empty(left);
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// Node 0 running stdin_echo-like guests under --strace, with stdin held open; stderr is collected and
+    /// the first ioctl( line shows the guest is running (so the cluster is connected). Dispose kills what is left.
+    /// </summary>
+    sealed class RunningNode0 : IDisposable
+    {
+        readonly StringBuilder _stderr = new();
+        readonly ManualResetEventSlim _guestRunning = new();
+        readonly Task<string> _stdout;
+        public Process Process { get; }
+
+        RunningNode0(Process p)
+        {
+            Process = p;
+            p.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data == null) return;
+                lock (_stderr) _stderr.AppendLine(e.Data);
+                if (e.Data.Contains("ioctl(")) _guestRunning.Set();
+            };
+            p.BeginErrorReadLine();
+            _stdout = p.StandardOutput.ReadToEndAsync();
+        }
+
+        public static RunningNode0 Start(LoopbackCluster cluster, string binary, Dictionary<string, string> env)
+        {
+            var psi = new ProcessStartInfo(LoopbackCluster.Binary)
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = cluster.Dir,
+            };
+            foreach (var a in new[] { "--cluster", cluster.ConfigPath, "--strace", binary }) psi.ArgumentList.Add(a);
+            psi.Environment.Clear();
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+            return new RunningNode0(Process.Start(psi)!);
+        }
+
+        public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+        public void WaitForGuest() => Assert.True(_guestRunning.Wait(TimeSpan.FromSeconds(30)), "the guest did not start: " + Stderr);
+
+        public void Dispose()
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            try { Process.StandardInput.Close(); } catch (IOException) { }
+            _stdout.Wait(TimeSpan.FromSeconds(5));
+            Process.Dispose();
+        }
+    }
 
     static (string Binary, GuestSpec Spec, Dictionary<string, string> Env) Guest(string name)
     {
