@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Dqemu.JitX64;
+using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Loader;
@@ -15,8 +16,10 @@ public static unsafe class Emulator
 {
     public const string DefaultSysroot = "/usr/aarch64-linux-gnu";
 
+    /// <param name="guestMemory">where guest memory lives: null for private memory (one node), a
+    /// <see cref="SharedGuestMemory"/> on a cluster node</param>
     /// <param name="attach">cluster hook (src/Runtime/Cluster): node 0 sees the process once it is set up</param>
-    public static int Run(RuntimeOptions opts, Action<GuestProcess>? attach = null)
+    public static int Run(RuntimeOptions opts, IHostMemory? guestMemory = null, Action<GuestProcess, GuestThread>? attach = null)
     {
         long started = Stopwatch.GetTimestamp();
         string path = opts.GuestPath!;
@@ -24,19 +27,7 @@ public static unsafe class Emulator
         string? sysroot = opts.Sysroot ?? Environment.GetEnvironmentVariable("QEMU_LD_PREFIX");
         if (sysroot == null && Directory.Exists(DefaultSysroot)) sysroot = DefaultSysroot;
 
-        var host = LinuxHostMemory.Instance;
-        var space = new GuestSpace(host);
-        var translator = new Translator(host, space, new TranslatorOptions
-        {
-            LinkBlocks = !opts.NoLink,
-            CountBlocks = opts.Stats,
-            LogInAsm = opts.LogInAsm,
-            LogOutAsm = opts.LogOutAsm,
-            Log = s => Console.Error.Write(s),
-        });
-        HostSyscall.Initialize(translator.Cache);
-        HostFaultHandler.Install(space, translator);
-        ThreadInterrupter.Install(translator);
+        var (space, translator) = CreateMachine(opts, guestMemory ?? LinuxHostMemory.Instance);
 
         var main = ImageLoader.Load(space, elf, GuestSpace.PieBase);
         LoadedImage? interp = null;
@@ -51,12 +42,8 @@ public static unsafe class Emulator
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
         SignalDelivery.MapTrampoline(process);
-        space.LayoutChanged = (start, end) =>
-        {
-            if (!translator.InvalidateRange(start, end)) return;
-            foreach (var t in process.Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
-        };
-        var thread = new GuestThread(process) { Tid = Environment.ProcessId, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
+        WatchLayout(process);
+        var thread = new GuestThread(process) { Tid = GuestProcess.Pid, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
@@ -66,12 +53,41 @@ public static unsafe class Emulator
 
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
-        attach?.Invoke(process); // cluster hook: null in a one-node run
+        attach?.Invoke(process, thread); // cluster hook: null in a one-node run
         process.AddThread(thread);
         GuestThreads.Run(process, thread);
         // the main guest thread ended with others still running: the last of them ends the process
         Thread.Sleep(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed.</summary>
+    public static (GuestSpace, Translator) CreateMachine(RuntimeOptions opts, IHostMemory guestMemory)
+    {
+        var host = LinuxHostMemory.Instance;
+        var space = new GuestSpace(guestMemory);
+        var translator = new Translator(host, space, new TranslatorOptions
+        {
+            LinkBlocks = !opts.NoLink,
+            CountBlocks = opts.Stats,
+            LogInAsm = opts.LogInAsm,
+            LogOutAsm = opts.LogOutAsm,
+            Log = s => Console.Error.Write(s),
+        });
+        HostSyscall.Initialize(translator.Cache);
+        HostFaultHandler.Install(space, translator);
+        ThreadInterrupter.Install(translator);
+        return (space, translator);
+    }
+
+    /// <summary>Drops translations of code that was unmapped or re-protected, and makes every thread notice.</summary>
+    public static void WatchLayout(GuestProcess process)
+    {
+        process.Space.LayoutChanged = (start, end) =>
+        {
+            if (!process.Translator.InvalidateRange(start, end)) return;
+            foreach (var t in process.Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+        };
     }
 
     /// <summary>

@@ -29,7 +29,9 @@ public static partial class NativeSignalHandlerGenerator
 {
     // x86-64 ucontext_t: uc_flags(8) uc_link(8) uc_stack(24) then mcontext gregs[23]
     private const int GregsOffset = 40;
-    private const int RegRbx = 11, RegRip = 16;
+    private const int RegR8 = 0, RegRbx = 11, RegRip = 16, RegErr = 19;
+    /// <summary>LOCK CMPXCHG16B with a REX prefix, as a little-endian dword (F0 4x 0F C7), and the mask of its fixed bits.</summary>
+    private const uint Cmpxchg16bBytes = 0xC70F40F0, Cmpxchg16bMask = 0xFFFFF0FF;
 
     public static nint Generate(CodeCache cache, in SignalHandlerConfig c)
     {
@@ -66,8 +68,21 @@ public static partial class NativeSignalHandlerGenerator
             a.ret();
             a.Label(ref notService);
         }
+        // CMPXCHG16B needs rbx for data, so translated code parks CpuState* in r8 around it (InstEmitExclusive):
+        // give rbx back to the exit path, which expects CpuState* there
+        var rbxIsCpu = a.CreateLabel();
+        a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegRip]);
+        a.mov(ecx, __dword_ptr[rcx]);
+        a.and(ecx, unchecked((int)Cmpxchg16bMask));
+        a.cmp(ecx, unchecked((int)Cmpxchg16bBytes));
+        a.jne(rbxIsCpu);
+        a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegR8]);
+        a.mov(__qword_ptr[rdx + GregsOffset + 8 * RegRbx], rcx);
+        a.Label(ref rbxIsCpu);
         a.mov(r8, __qword_ptr[rdx + GregsOffset + 8 * RegRbx]); // CpuState*
         a.mov(__qword_ptr[r8 + CpuOffsets.FaultAddr], rax);
+        a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegErr]);
+        a.mov(__qword_ptr[r8 + CpuOffsets.FaultError], rcx);
         a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegRip]);
         a.mov(__qword_ptr[r8 + CpuOffsets.FaultHostRip], rcx);
         a.mov(rcx, c.SegFaultExit);

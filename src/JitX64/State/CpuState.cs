@@ -33,6 +33,7 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.HelperScratch)] public ulong HelperScratch;
     [FieldOffset(CpuOffsets.Mxcsr)] public uint Mxcsr;
     [FieldOffset(CpuOffsets.FaultHostRip)] public ulong FaultHostRip;
+    [FieldOffset(CpuOffsets.FaultError)] public ulong FaultError;
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -72,6 +73,9 @@ public static class CpuOffsets
     public const int DefaultMxcsr = 0x1F80;
     /// <summary>Host RIP of a faulting guest access, so the dispatcher can find the guest PC.</summary>
     public const int FaultHostRip = 904;
+    /// <summary>The x86 page-fault error code of that access (bit 1 set = a write), so a DSM knows what to fetch.</summary>
+    public const int FaultError = 912;
+    public const ulong FaultErrorWrite = 2;
     public const int Size = 1024;
 
     public static int Xn(int n) => X0 + n * 8;

@@ -33,6 +33,9 @@ internal sealed class Node0 : IMessageHandler
     private readonly TransportCounters?[] _stopped;
     private readonly ManualResetEventSlim _allStopped = new(false);
     private TcpTransport? _transport;
+    private ClusterNode? _cluster;
+    private readonly string?[] _stoppedText;
+    private readonly SharedGuestMemory _memory = new();
     private int _stopsLeft;
     private int _shutdown;
     private volatile bool _closed;
@@ -43,6 +46,7 @@ internal sealed class Node0 : IMessageHandler
         _opts = opts;
         _children = new Process?[ctx.Config.Nodes.Count];
         _stopped = new TransportCounters?[ctx.Config.Nodes.Count];
+        _stoppedText = new string?[ctx.Config.Nodes.Count];
         _stopsLeft = ctx.Config.Nodes.Count - 1;
         if (_stopsLeft == 0) _allStopped.Set();
     }
@@ -63,7 +67,7 @@ internal sealed class Node0 : IMessageHandler
         try
         {
             ctx.PinSelf(); // after the children started: they must not inherit node 0's CPUs
-            return Emulator.Run(opts, node.Attach);
+            return Emulator.Run(opts, node._memory, node.Attach);
         }
         catch
         {
@@ -126,8 +130,10 @@ internal sealed class Node0 : IMessageHandler
     // ------------------------------------------------------------------ the guest's end
 
     /// <summary>Emulator.Run's hook: the cluster's shutdown runs when the guest process ends.</summary>
-    private void Attach(GuestProcess process)
+    private void Attach(GuestProcess process, GuestThread main)
     {
+        _cluster = new ClusterNode(_ctx, Transport, process.Space, _memory);
+        _cluster.AttachNode0(process, main);
         var previous = process.BeforeExit; // --stats of this node
         process.BeforeExit = () =>
         {
@@ -188,6 +194,7 @@ internal sealed class Node0 : IMessageHandler
         {
             TransportCounters c = n == 0 ? Transport.Totals : _stopped[n] ?? default;
             sb.AppendLine($"  {_ctx.Name(n),-28} sent {c.MessagesSent,8} msgs {c.BytesSent,12} B   received {c.MessagesReceived,8} msgs {c.BytesReceived,12} B");
+            sb.Append(n == 0 ? _cluster?.StatsText() : _stoppedText[n]);
         }
         Console.Error.Write(sb.ToString());
     }
@@ -215,6 +222,11 @@ internal sealed class Node0 : IMessageHandler
 
     public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body)
     {
+        if (type >= ClusterMessages.Attach)
+        {
+            _cluster?.OnMessage(from, type, body);
+            return;
+        }
         if (type == ClusterProtocol.NodeLost)
         {
             // a worker saw a node die before this node did (its own connection to us closes right after)
@@ -224,6 +236,7 @@ internal sealed class Node0 : IMessageHandler
         }
         if (type != ClusterProtocol.Stopped || _stopped[from] != null) return;
         if (!ClusterProtocol.TryReadCounters(body, out var c)) c = default;
+        _stoppedText[from] = body.Length > ClusterProtocol.CountersSize ? Encoding.UTF8.GetString(body[ClusterProtocol.CountersSize..]) : null;
         _stopped[from] = c;
         if (Interlocked.Decrement(ref _stopsLeft) == 0) _allStopped.Set();
     }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Dqemu.Rdma;
+using Dqemu.Runtime.Host;
 
 namespace Dqemu.Runtime.Cluster;
 
@@ -24,6 +25,7 @@ internal sealed class WorkerNode : IMessageHandler
     private volatile bool _stopping;
     private PosixSignalRegistration? _hangup;
     private volatile TcpTransport? _transport;
+    private ClusterNode? _cluster;
 
     private WorkerNode(ClusterContext ctx) => _ctx = ctx;
 
@@ -39,11 +41,27 @@ internal sealed class WorkerNode : IMessageHandler
         try { transport = ctx.Connect(); }
         catch (TransportConnectException e) { throw new FatalException(ExitCodes.Unavailable, e.Message); }
         w._transport = transport;
+        // the guest's memory and translator exist before any message: node 0's Attach creates the process
+        var memory = new SharedGuestMemory();
+        var (space, translator) = Emulator.CreateMachine(opts, memory);
+        w._cluster = new ClusterNode(ctx, transport, space, memory)
+        {
+            CreateProcess = (exe, sysroot, stats, strace) =>
+            {
+                opts.Stats = stats;
+                opts.Strace = strace;
+                var process = new Threading.GuestProcess(space, translator, opts, exe, sysroot);
+                Emulator.WatchLayout(process);
+                return process;
+            },
+        };
         transport.Start(w);
 
         w._stop.Wait(); // loss of any node ends the process from the transport's thread
-        Span<byte> body = stackalloc byte[ClusterProtocol.CountersSize];
+        var text = System.Text.Encoding.UTF8.GetBytes(w._cluster.StatsText());
+        var body = new byte[ClusterProtocol.CountersSize + text.Length];
         ClusterProtocol.WriteCounters(body, transport.Totals);
+        text.CopyTo(body, ClusterProtocol.CountersSize);
         try { transport.Send(0, ClusterProtocol.Stopped, body); }
         catch (NodeLostException) { /* node 0 is gone already: nothing left to report to */ }
         w._node0Closed.Wait(CloseWait);
@@ -76,6 +94,11 @@ internal sealed class WorkerNode : IMessageHandler
 
     public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body)
     {
+        if (type >= ClusterMessages.Attach)
+        {
+            _cluster?.OnMessage(from, type, body);
+            return;
+        }
         switch (type)
         {
             case ClusterProtocol.Stop when from == 0:

@@ -34,7 +34,12 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     private readonly object _lock = new();
     private Vma? _lastExec;
 
+    private LayoutSpan[] _snapshot = [];
+
     public byte* Base { get; }
+    /// <summary>A mapping of guest memory that managed code may read without faulting (cluster nodes: an always
+    /// readable alias of the same pages; one node: <see cref="Base"/>).</summary>
+    public byte* Alias { get; }
     public ulong BrkStart { get; private set; }
     public ulong BrkCurrent { get; private set; }
 
@@ -42,7 +47,14 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     {
         _host = host;
         Base = (byte*)host.Reserve(Size + GuardSize);
+        Alias = host is Host.SharedGuestMemory shared ? shared.Alias : Base;
     }
+
+    /// <summary>The cluster's coherence layer, or null on one node. Set before the guest runs.</summary>
+    public IGuestCoherence? Coherence { get; set; }
+
+    /// <summary>The layout as immutable spans, for lock-free lookups from the coherence engine's receive threads.</summary>
+    private readonly record struct LayoutSpan(ulong Start, ulong End, GuestProt Prot);
 
     /// <summary>Raised after a range was unmapped, replaced or re-protected (translated code may be stale).</summary>
     public Action<ulong, ulong>? LayoutChanged { get; set; }
@@ -59,8 +71,9 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     {
         lock (_lock)
         {
-            _host.Commit((nint)(Base + addr), len, ToHost(prot));
+            _host.Commit((nint)(Base + addr), len, Coherence == null ? ToHost(prot) : HostProtection.None);
             SetRange(addr, addr + len, prot, name, remove: false);
+            Coherence?.OnLayout(LayoutOp.Map, addr, addr + len, prot, name);
         }
         LayoutChanged?.Invoke(addr, addr + len);
     }
@@ -78,6 +91,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         {
             _host.Decommit((nint)(Base + addr), len);
             SetRange(addr, addr + len, GuestProt.None, "", remove: true);
+            Coherence?.OnLayout(LayoutOp.Unmap, addr, addr + len, GuestProt.None, "");
         }
         LayoutChanged?.Invoke(addr, addr + len);
     }
@@ -88,11 +102,12 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         lock (_lock)
         {
             if (!IsMappedLocked(addr, addr + len)) return false;
-            _host.Protect((nint)(Base + addr), len, ToHost(prot));
+            if (Coherence == null) _host.Protect((nint)(Base + addr), len, ToHost(prot));
             // keep names: split per existing vma
             var parts = _vmas.Where(v => v.End > addr && v.Start < addr + len)
                 .Select(v => (Math.Max(v.Start, addr), Math.Min(v.End, addr + len), v.Name)).ToList();
             foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
+            Coherence?.OnLayout(LayoutOp.Protect, addr, addr + len, prot, "");
         }
         // a guest that generates code makes it writable, writes, then executable again: drop what was translated
         LayoutChanged?.Invoke(addr, addr + len);
@@ -167,6 +182,55 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             }
             _vmas.Add(v);
         }
+        var snap = new LayoutSpan[_vmas.Count];
+        for (int i = 0; i < snap.Length; i++) snap[i] = new LayoutSpan(_vmas[i].Start, _vmas[i].End, _vmas[i].Prot);
+        Volatile.Write(ref _snapshot, snap);
+    }
+
+    /// <summary>The guest protection at <paramref name="addr"/> (None when unmapped), without taking the layout lock.</summary>
+    public GuestProt ProtAt(ulong addr)
+    {
+        var snap = Volatile.Read(ref _snapshot);
+        int lo = 0, hi = snap.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (addr < snap[mid].Start) hi = mid - 1;
+            else if (addr >= snap[mid].End) lo = mid + 1;
+            else return snap[mid].Prot;
+        }
+        return GuestProt.None;
+    }
+
+    /// <summary>
+    /// A worker applies a layout change node 0 made (<see cref="IGuestCoherence.OnLayout"/> sent it): the same
+    /// primitive, with the host protection left to the coherence layer.
+    /// </summary>
+    public void ApplyRemote(LayoutOp op, ulong start, ulong end, GuestProt prot, string name)
+    {
+        lock (_lock)
+        {
+            switch (op)
+            {
+                case LayoutOp.Map:
+                    _host.Commit((nint)(Base + start), end - start, HostProtection.None);
+                    SetRange(start, end, prot, name, remove: false);
+                    break;
+                case LayoutOp.Unmap:
+                    _host.Decommit((nint)(Base + start), end - start);
+                    SetRange(start, end, GuestProt.None, "", remove: true);
+                    break;
+                case LayoutOp.Protect:
+                    var parts = _vmas.Where(v => v.End > start && v.Start < end)
+                        .Select(v => (Math.Max(v.Start, start), Math.Min(v.End, end), v.Name)).ToList();
+                    foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(op));
+            }
+            Coherence?.OnLayout(op, start, end, prot, name);
+        }
+        LayoutChanged?.Invoke(start, end);
     }
 
     // ---- brk ----
@@ -188,13 +252,15 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
                 // as Linux: the heap grows until it meets another mapping. Not capped at MmapBottom: a PIE's
                 // heap starts above it (PieBase), and that cap made every brk of a dynamic program fail
                 if (newTop > MmapTop || !IsFreeLocked(oldTop, newTop)) return BrkCurrent;
-                _host.Commit((nint)(Base + oldTop), newTop - oldTop, HostProtection.ReadWrite);
+                _host.Commit((nint)(Base + oldTop), newTop - oldTop, Coherence == null ? HostProtection.ReadWrite : HostProtection.None);
                 SetRange(oldTop, newTop, GuestProt.Read | GuestProt.Write, "[heap]", remove: false);
+                Coherence?.OnLayout(LayoutOp.Map, oldTop, newTop, GuestProt.Read | GuestProt.Write, "[heap]");
             }
             else if (newTop < oldTop)
             {
                 _host.Decommit((nint)(Base + newTop), oldTop - newTop);
                 SetRange(newTop, oldTop, GuestProt.None, "", remove: true);
+                Coherence?.OnLayout(LayoutOp.Unmap, newTop, oldTop, GuestProt.None, "");
             }
             BrkCurrent = requested;
             return BrkCurrent;
@@ -219,10 +285,13 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
                 var v = _vmas[i];
                 if (v.Start > at || (v.Prot & need) != need) return false;
                 at = v.End;
-                if (at >= end) return true;
+                if (at >= end) break;
             }
-            return false;
+            if (at < end) return false;
         }
+        // outside the lock: fetching pages waits for other nodes, which may need node 0's layout lock meanwhile
+        Coherence?.MakeResident(addr, len, (need & GuestProt.Write) != 0);
+        return true;
     }
 
     private int FindIndexLocked(ulong addr)
@@ -277,6 +346,12 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             v = Find(pc);
             if (v == null || (v.Prot & GuestProt.Exec) == 0 || pc + 4 > v.End) { word = 0; return false; }
             _lastExec = v;
+        }
+        if (Coherence != null)
+        {
+            Coherence.EnsureReadable(pc);
+            word = *(uint*)(Alias + pc);
+            return true;
         }
         word = *(uint*)(Base + pc);
         return true;

@@ -15,10 +15,10 @@ public readonly record struct SigInfo(int Sig, int Code, int Pid, uint Uid, ulon
     public const int SiUser = 0, SiQueue = -1, SiTkill = -6, SiKernel = 0x80;
 
     /// <summary>Sent by tgkill/tkill (and raise) from this process.</summary>
-    public static SigInfo Tkill(int sig) => new(sig, SiTkill, Environment.ProcessId, (uint)Host.Ids.Uid, 0, 0);
+    public static SigInfo Tkill(int sig) => new(sig, SiTkill, GuestProcess.Pid, (uint)Host.Ids.Uid, 0, 0);
 
     /// <summary>Sent by kill from this process.</summary>
-    public static SigInfo User(int sig) => new(sig, SiUser, Environment.ProcessId, (uint)Host.Ids.Uid, 0, 0);
+    public static SigInfo User(int sig) => new(sig, SiUser, GuestProcess.Pid, (uint)Host.Ids.Uid, 0, 0);
 }
 
 public static unsafe class SignalDelivery

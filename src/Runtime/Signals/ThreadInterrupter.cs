@@ -35,6 +35,7 @@ public static unsafe class ThreadInterrupter
     public static void Kick(GuestThread t)
     {
         Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+        t.FutexWaiter?.Interrupt();
         if (t.HostTid == 0 || t.HostTid == (int)HostSyscall.Call(HostSyscall.Nr.Gettid)) return;
         Send(t);
         ThreadPool.QueueUserWorkItem(static t =>

@@ -47,7 +47,9 @@ internal static unsafe class Sys
             if (v == null || (v.Prot & prot) != prot) break;
             at = v.End;
         }
-        return Math.Min(at, end) - addr;
+        ulong n = Math.Min(at, end) - addr;
+        if (n > 0) c.Mem.Coherence?.MakeResident(addr, n, (prot & GuestProt.Write) != 0);
+        return n;
     }
 
     public static bool IsError(long r) => r < 0 && r > -4096;

@@ -271,7 +271,7 @@ public static unsafe partial class SyscallTable
         long r = ReadString(c, c.A1, PathMax, out var raw);
         if (r < 0) return r;
         int flags = GuestStructs.OpenFlagsToHost((int)c.A2);
-        switch (GuestPath.Classify(raw, Environment.ProcessId))
+        switch (GuestPath.Classify(raw, Threading.GuestProcess.Pid))
         {
             case GuestPath.Special.Exe:
                 raw = GuestPath.ToBytes(c.Process.ExePath);
@@ -350,7 +350,7 @@ public static unsafe partial class SyscallTable
         {
             r = ReadString(c, c.A1, PathMax, out var raw);
             if (r < 0) return r;
-            raw = GuestPath.Classify(raw, Environment.ProcessId) == GuestPath.Special.Exe
+            raw = GuestPath.Classify(raw, Threading.GuestProcess.Pid) == GuestPath.Special.Exe
                 ? GuestPath.ToBytes(c.Process.ExePath)
                 : GuestPath.Resolve(c.Process.Sysroot, raw);
             fixed (byte* p = raw) r = Call(Nr.Newfstatat, (int)c.A0, (long)p, (long)&st, (int)c.A3);
@@ -365,7 +365,7 @@ public static unsafe partial class SyscallTable
         if (c.A1 == 0) return Call(Nr.Statx, (int)c.A0, 0, (int)c.A2, (int)c.A3, H(c, c.A4));
         long r = ReadString(c, c.A1, PathMax, out var raw);
         if (r < 0) return r;
-        raw = GuestPath.Classify(raw, Environment.ProcessId) == GuestPath.Special.Exe
+        raw = GuestPath.Classify(raw, Threading.GuestProcess.Pid) == GuestPath.Special.Exe
             ? GuestPath.ToBytes(c.Process.ExePath)
             : GuestPath.Resolve(c.Process.Sysroot, raw);
         fixed (byte* p = raw) return Call(Nr.Statx, (int)c.A0, (long)p, (int)c.A2, (int)c.A3, H(c, c.A4));
@@ -378,7 +378,7 @@ public static unsafe partial class SyscallTable
         long r = ReadString(c, c.A1, PathMax, out var raw);
         if (r < 0) return r;
         byte[] result;
-        if (GuestPath.Classify(raw, Environment.ProcessId) == GuestPath.Special.Exe)
+        if (GuestPath.Classify(raw, Threading.GuestProcess.Pid) == GuestPath.Special.Exe)
         {
             result = Encoding.UTF8.GetBytes(c.Process.ExePath);
             r = Math.Min(result.Length, size);

@@ -93,12 +93,14 @@ public static unsafe partial class SyscallTable
                 if (at == 0) return -ENOMEM;
             }
 
-            if (anon && type == MapPrivate)
+            if (anon && (type == MapPrivate || c.Mem.Coherence != null))
             {
                 try { c.Mem.MapFixed(at, plen, prot, ""); }
                 catch (OutOfMemoryException) { return -ENOMEM; }
                 return (long)at;
             }
+
+            if (c.Mem.Coherence != null) return MapFileByCopy(c, at, plen, prot, fd, off);
 
             // shared anonymous or file-backed: the host maps it straight into the reservation, replacing
             // whatever was there in one step
@@ -114,6 +116,42 @@ public static unsafe partial class SyscallTable
             c.Mem.RecordMapping(at, plen, prot, anon ? "/dev/zero (deleted)" : FdName(fd));
             return (long)at;
         }
+    }
+
+    /// <summary>
+    /// A file mapping when guest memory is shared by a cluster: the host cannot map a file into the memory the
+    /// nodes share page by page, so the file's contents are read into fresh memory, which the DSM then moves like
+    /// any other. Private mappings behave exactly so; writes to a MAP_SHARED file mapping do not reach the file
+    /// (README: cluster limits).
+    /// </summary>
+    private static long MapFileByCopy(SyscallContext c, ulong at, ulong plen, GuestProt prot, int fd, ulong off)
+    {
+        string name = FdName(fd);
+        var st = stackalloc byte[144]; // x86-64 struct stat; st_size at 48
+        long sr = Call(Nr.Fstat, fd, (long)st);
+        if (IsError(sr)) return sr;
+        long size = *(long*)(st + 48);
+        try { c.Mem.MapFixed(at, plen, GuestProt.Read | GuestProt.Write, name); }
+        catch (OutOfMemoryException) { return -ENOMEM; }
+        ulong want = (ulong)size > off ? Math.Min(plen, (ulong)size - off) : 0;
+        ulong done = 0;
+        if (want > 0 && Ok(c, at, want, GuestProt.Write))
+        {
+            while (done < want)
+            {
+                long r = Call(Nr.Pread64, fd, H(c, at + done), (long)(want - done), (long)(off + done));
+                if (IsError(r))
+                {
+                    c.Mem.Unmap(at, plen);
+                    return r;
+                }
+                if (r == 0) break;
+                done += (ulong)r;
+            }
+        }
+        c.Mem.Coherence!.ReleaseResident();
+        if (prot != (GuestProt.Read | GuestProt.Write)) c.Mem.Protect(at, plen, prot);
+        return (long)at;
     }
 
     /// <summary>The path an fd refers to, for /proc/self/maps.</summary>
@@ -209,6 +247,8 @@ public static unsafe partial class SyscallTable
     /// </summary>
     private static long Move(SyscallContext c, ulong old, ulong oldLen, ulong newLen, ulong dest, GuestProt prot, string name)
     {
+        // shared cluster memory: the host must not move the pages the nodes share by file offset
+        if (c.Mem.Coherence != null) return MoveByCopy(c, old, oldLen, newLen, dest, prot, name);
         long tmp = Call(Nr.Mremap, H(c, old), (long)oldLen, (long)oldLen, MremapMaymove | MremapDontunmap, 0);
         if (IsError(tmp)) return MoveByCopy(c, old, oldLen, newLen, dest, prot, name);
         long r = Call(Nr.Mremap, tmp, (long)oldLen, (long)newLen, MremapMaymove | MremapFixed, H(c, dest));
@@ -224,6 +264,12 @@ public static unsafe partial class SyscallTable
 
     private static long MoveDontUnmap(SyscallContext c, ulong old, ulong len, ulong dest, GuestProt prot, string name)
     {
+        if (c.Mem.Coherence != null)
+        {
+            long r0 = MoveByCopy(c, old, len, len, dest, prot, name);
+            if (!IsError(r0)) c.Mem.MapFixed(old, len, prot, name); // the source stays mapped, emptied
+            return r0;
+        }
         long r = Call(Nr.Mremap, H(c, old), (long)len, (long)len, MremapMaymove | MremapFixed | MremapDontunmap, H(c, dest));
         if (IsError(r)) return r;
         c.Mem.RecordMapping(dest, len, prot, name);
@@ -240,7 +286,10 @@ public static unsafe partial class SyscallTable
         }
         if ((prot & GuestProt.Read) == 0) return -ENOMEM;
         c.Mem.MapFixed(dest, newLen, GuestProt.Read | GuestProt.Write, name);
-        Buffer.MemoryCopy(c.Mem.Base + old, c.Mem.Base + dest, newLen, Math.Min(oldLen, newLen));
+        ulong copy = Math.Min(oldLen, newLen);
+        if (!Ok(c, old, copy, GuestProt.Read) || !Ok(c, dest, copy, GuestProt.Write)) return -EFAULT; // make both present here
+        Buffer.MemoryCopy(c.Mem.Base + old, c.Mem.Base + dest, newLen, copy);
+        c.Mem.Coherence?.ReleaseResident();
         c.Mem.Protect(dest, newLen, prot);
         c.Mem.Unmap(old, oldLen);
         return (long)dest;

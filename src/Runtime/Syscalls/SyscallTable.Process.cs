@@ -35,7 +35,7 @@ public static unsafe partial class SyscallTable
         t.Add(164, "setrlimit", N, c => Prlimit(c, 0, c.A0, c.A1, 0));
         t.Add(165, "getrusage", L, c => OkOut(c, c.A1, 144) ?? Call(Nr.Getrusage, (int)c.A0, H(c, c.A1)));
         t.Add(167, "prctl", L, Prctl);
-        t.Add(172, "getpid", L, c => Environment.ProcessId);
+        t.Add(172, "getpid", L, c => Threading.GuestProcess.Pid);
         t.Add(173, "getppid", L, c => Call(Nr.Getppid));
         t.Add(174, "getuid", L, c => Call(Nr.Getuid));
         t.Add(175, "geteuid", L, c => Call(Nr.Geteuid));
@@ -79,7 +79,7 @@ public static unsafe partial class SyscallTable
     }
 
     /// <summary>The guest tid: the thread's, or the pid for a main thread that has none recorded.</summary>
-    private static long Tid(SyscallContext c) => c.Thread.Tid != 0 ? c.Thread.Tid : Environment.ProcessId;
+    private static long Tid(SyscallContext c) => c.Thread.Tid != 0 ? c.Thread.Tid : Threading.GuestProcess.Pid;
 
     private static long SetRobustList(SyscallContext c)
     {
@@ -122,7 +122,7 @@ public static unsafe partial class SyscallTable
     {
         if (resource >= RlimNlimits) return -EINVAL;
         if (!OkOrNull(c, newLim, 16, GuestProt.Read) || !OkOrNull(c, oldLim, 16, GuestProt.Write)) return -EFAULT;
-        bool self = pid == 0 || pid == Environment.ProcessId;
+        bool self = pid == 0 || pid == Threading.GuestProcess.Pid;
         if (self && newLim != 0 && resource is RlimitAs or RlimitData or RlimitStack)
         {
             var lim = (ulong*)(c.Mem.Base + newLim);

@@ -23,7 +23,7 @@ public static unsafe partial class SyscallTable
     {
         const SyscallSite L = SyscallSite.Local, N = SyscallSite.Node0;
         t.Add(129, "kill", N, Kill);
-        t.Add(130, "tkill", L, c => ThreadKill(c, Environment.ProcessId, (long)c.A0, (long)c.A1));
+        t.Add(130, "tkill", L, c => ThreadKill(c, GuestProcess.Pid, (long)c.A0, (long)c.A1));
         t.Add(131, "tgkill", L, c => ThreadKill(c, (long)c.A0, (long)c.A1, (long)c.A2));
         t.Add(132, "sigaltstack", L, Sigaltstack);
         t.Add(134, "rt_sigaction", N, RtSigaction);
@@ -51,6 +51,7 @@ public static unsafe partial class SyscallTable
                 act[3] &= ~Unblockable;
                 act.CopyTo(h.AsSpan(sig * 4, 4));
                 OnDispositionChanged(c.Process, c.Thread, sig);
+                c.Process.Cluster?.DispositionChanged(sig);
             }
         }
         return 0;
@@ -137,7 +138,7 @@ public static unsafe partial class SyscallTable
         long pid = (int)c.A0;
         int sig = (int)c.A1;
         if (sig < 0 || sig > NSig) return -EINVAL;
-        if (pid == Environment.ProcessId || pid == 0 || pid == -1)
+        if (pid == GuestProcess.Pid || pid == 0 || pid == -1)
         {
             if (sig != 0) SendToProcess(c.Process, c.Thread, sig);
             return 0;
@@ -157,9 +158,10 @@ public static unsafe partial class SyscallTable
         tgid = (int)tgid;
         tid = (int)tid;
         if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSig) return -EINVAL;
-        if (tgid != Environment.ProcessId) return Call(Nr.Tgkill, tgid, tid, sig);
+        if (tgid != GuestProcess.Pid) return Call(Nr.Tgkill, tgid, tid, sig);
         var target = ThreadById(c, tid);
-        if (target == null) return -ESRCH;
+        if (target == null)
+            return sig != 0 && c.Process.Cluster?.SignalRemote((int)tid, SigInfo.Tkill((int)sig)) == true ? 0 : -ESRCH;
         if (sig != 0) GuestSignals.SendToThread(c.Process, target, (int)sig);
         return 0;
     }
@@ -174,7 +176,7 @@ public static unsafe partial class SyscallTable
         int sig = (int)c.A1;
         if (sig < 0 || sig > NSig) return -EINVAL;
         if (!Ok(c, c.A2, 128, GuestProt.Read)) return -EFAULT;
-        if (pid != Environment.ProcessId) return Call(129 /* x86-64 rt_sigqueueinfo */, pid, sig, H(c, c.A2));
+        if (pid != GuestProcess.Pid) return Call(129 /* x86-64 rt_sigqueueinfo */, pid, sig, H(c, c.A2));
         if (sig != 0) SendToProcess(c.Process, c.Thread, QueuedInfo(c, sig, c.A2));
         return 0;
     }
@@ -185,7 +187,7 @@ public static unsafe partial class SyscallTable
         int sig = (int)c.A2;
         if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSig) return -EINVAL;
         if (!Ok(c, c.A3, 128, GuestProt.Read)) return -EFAULT;
-        if (tgid != Environment.ProcessId) return Call(297 /* x86-64 rt_tgsigqueueinfo */, tgid, tid, sig, H(c, c.A3));
+        if (tgid != GuestProcess.Pid) return Call(297 /* x86-64 rt_tgsigqueueinfo */, tgid, tid, sig, H(c, c.A3));
         var target = ThreadById(c, tid);
         if (target == null) return -ESRCH;
         if (sig != 0) GuestSignals.SendToThread(c.Process, target, QueuedInfo(c, sig, c.A3));

@@ -33,5 +33,5 @@ public static partial class SyscallTable
         return GuestThreads.StartThread(c.Process, c.Thread, c.A0, c.A1, c.A2, c.A3, c.A4);
     }
 
-    private static long Futex(SyscallContext c) => c.Process.Futex.Call(c.A0, (int)c.A1, (uint)c.A2, c.A3, c.A4, (uint)c.A5);
+    private static long Futex(SyscallContext c) => c.Process.Futex.Call(c.Thread, c.A0, (int)c.A1, (uint)c.A2, c.A3, c.A4, (uint)c.A5);
 }

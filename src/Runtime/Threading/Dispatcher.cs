@@ -40,6 +40,13 @@ public static unsafe class Dispatcher
                 case ExitReason.SegFault:
                     {
                         cpu->Pc = process.Translator.GuestPcForHost(cpu->FaultHostRip) ?? cpu->Pc;
+                        // a page another node holds: fetch it and run the instruction again (its effects are not
+                        // committed before its access, and every guest register is written through to CpuState)
+                        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0) == true)
+                        {
+                            thread.PageFaults++;
+                            break;
+                        }
                         var vma = process.Space.Find(cpu->FaultAddr);
                         int code = vma == null ? SignalDelivery.SegvMaperr : SignalDelivery.SegvAccerr;
                         Synchronous(process, thread, SigSegv, code, cpu->FaultAddr, $"segmentation fault at guest address 0x{cpu->FaultAddr:x}, pc 0x{cpu->Pc:x}");
@@ -57,6 +64,7 @@ public static unsafe class Dispatcher
             }
             if (!thread.Exited && Volatile.Read(ref thread.Pending) != 0)
                 SignalDelivery.DeliverPending(process, thread);
+            process.Space.Coherence?.ReleaseResident();
         }
     }
 
@@ -97,7 +105,8 @@ public static unsafe class Dispatcher
         else
         {
             string? before = ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
-            result = entry.Handler(ctx);
+            if (entry.Site != SyscallSite.Node0 || ctx.Process.Cluster?.TryDelegate(ctx, out result) != true)
+                result = entry.Handler(ctx);
             if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
         }
         if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;

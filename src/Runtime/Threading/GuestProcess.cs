@@ -39,6 +39,18 @@ public sealed class GuestProcess
         Futex = new HostFutex(space);
     }
 
+    /// <summary>The guest's pid: this process's, or node 0's on a cluster worker.</summary>
+    public static int Pid { get; set; } = Environment.ProcessId;
+
+    /// <summary>The cluster this node belongs to, or null on one node.</summary>
+    public IClusterProcess? Cluster { get; set; }
+
+    /// <summary>A guest tid for the host thread <paramref name="hostTid"/>: node n's threads get n &lt;&lt; 22 added
+    /// (Linux tids stay below 2^22), so tids are unique across the cluster and name their node.</summary>
+    public int TidFor(int hostTid) => hostTid + ((Cluster?.Self ?? 0) << NodeTidShift);
+
+    public const int NodeTidShift = 22;
+
     /// <summary>Every live guest thread by tid.</summary>
     public ConcurrentDictionary<int, GuestThread> Threads { get; } = new();
     private int _liveThreads;
@@ -71,6 +83,16 @@ public sealed class GuestProcess
     public void ThreadFinished(GuestThread t, int status)
     {
         Threads.TryRemove(t.Tid, out _);
+        if (Cluster?.ThreadFinished(t, status) == true) return;
+        CountFinished(status);
+    }
+
+    /// <summary>Node 0 counts a guest thread that runs on another node.</summary>
+    public void AddRemoteThread() => Interlocked.Increment(ref _liveThreads);
+
+    /// <summary>A thread ended (here or, on node 0, anywhere in the cluster); the last one out ends the process.</summary>
+    public void CountFinished(int status)
+    {
         if (Interlocked.Decrement(ref _liveThreads) == 0)
         {
             Exit(status);
@@ -84,6 +106,9 @@ public sealed class GuestProcess
     /// <summary>Ends the process as if killed by <paramref name="signal"/> (status 128+signal, as a shell sees it).</summary>
     public void KillBySignal(int signal) => Interlocked.CompareExchange(ref _exitStatus, 128 + signal, -1);
 
+    /// <summary>Sets the final status as a shell sees it (0-255, or 128+signal), first caller wins.</summary>
+    public void SetExitStatus(int status) => Interlocked.CompareExchange(ref _exitStatus, status, -1);
+
     /// <summary>
     /// exit_group and fatal signals: every thread stops at once, wherever it is (running translated code or
     /// blocked in a host syscall), because the host process ends here with the guest's status.
@@ -93,6 +118,12 @@ public sealed class GuestProcess
         if (Interlocked.Exchange(ref _terminating, 1) != 0)
         {
             Thread.Sleep(Timeout.Infinite); // the first caller is ending the process
+        }
+        if (Cluster is { Self: > 0 } cluster)
+        {
+            // a worker's guest cannot end the process by itself: node 0 ends it, and stops this node
+            cluster.RequestExit(ExitStatus < 0 ? 0 : ExitStatus);
+            Thread.Sleep(Timeout.Infinite);
         }
         try { BeforeExit?.Invoke(); } catch { /* statistics must not keep the guest's status from the parent */ }
         Console.Error.Flush();

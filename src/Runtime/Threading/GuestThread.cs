@@ -30,6 +30,10 @@ public sealed unsafe class GuestThread : IDisposable
     public int ExitCode { get; set; }
 
     public long Syscalls;
+    /// <summary>Faults on pages another node held (cluster), resolved by fetching the page.</summary>
+    public long PageFaults;
+    /// <summary>Wakes this thread from a cluster futex wait when a signal arrives (null on one node).</summary>
+    public Dqemu.Dsm.FutexWaiter? FutexWaiter { get; set; }
     /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
     public readonly long[] Exits = new long[16];
 
@@ -38,7 +42,7 @@ public sealed unsafe class GuestThread : IDisposable
         var r = Runner;
         var exits = string.Join(", ", Enumerable.Range(0, Exits.Length).Where(i => Exits[i] > 0).Select(i => $"{(ExitReason)i} {Exits[i]}"));
         return $"thread {Tid}: insns translated {r.InstructionsTranslated}, blocks translated {r.BlocksTranslated}, blocks run {Cpu->BlocksRun}, " +
-               $"dispatcher entries {r.Entries}, link exits {r.LinkExits}, jump-cache misses {r.IndirectMisses}, syscalls {Syscalls}, exits: {exits}";
+               $"dispatcher entries {r.Entries}, link exits {r.LinkExits}, jump-cache misses {r.IndirectMisses}, syscalls {Syscalls}, {(PageFaults > 0 ? $"remote page faults {PageFaults}, " : "")}exits: {exits}";
     }
 
     public GuestThread(GuestProcess process)

@@ -23,24 +23,45 @@ public static unsafe class GuestThreads
     {
         if ((flags & CloneParentSettid) != 0 && !process.Space.IsAccessible(parentTid, 4, GuestProt.Write)) return -Syscalls.Errno.EFAULT;
         if ((flags & (CloneChildSettid | CloneChildCleartid)) != 0 && !process.Space.IsAccessible(childTid, 4, GuestProt.Write)) return -Syscalls.Errno.EFAULT;
+        // the checks pinned those pages here; the child (perhaps on another node) writes them next
+        process.Space.Coherence?.ReleaseResident();
 
+        Span<byte> image = stackalloc byte[CpuOffsets.ShippedSize];
+        new ReadOnlySpan<byte>(parent.Cpu, CpuOffsets.ShippedSize).CopyTo(image);
+        fixed (byte* p = image)
+        {
+            var cpu = (CpuState*)p;
+            cpu->X[0] = 0;
+            cpu->ExclSize = 0;
+            if (newSp != 0) cpu->Sp = newSp;
+            if ((flags & CloneSettls) != 0) cpu->Tpidr = tls;
+        }
+        if (process.Cluster is { } cluster)
+        {
+            long r = cluster.StartThread(image, parent.Cpu->Mxcsr, flags, parentTid, childTid, parent.SignalMask);
+            if (r != IClusterProcess.StartHere) return r;
+        }
+        return StartFromImage(process, image, parent.Cpu->Mxcsr, flags, parentTid, childTid, parent.SignalMask);
+    }
+
+    /// <summary>Starts a thread on this node from a CpuState image (a local clone, or one another node placed here).</summary>
+    public static long StartFromImage(GuestProcess process, ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask)
+    {
         var child = new GuestThread(process);
-        Buffer.MemoryCopy(parent.Cpu, child.Cpu, CpuOffsets.ShippedSize, CpuOffsets.ShippedSize);
-        child.Cpu->Mxcsr = parent.Cpu->Mxcsr;
-        child.Cpu->X[0] = 0;
-        child.Cpu->ExclSize = 0;
-        if (newSp != 0) child.Cpu->Sp = newSp;
-        if ((flags & CloneSettls) != 0) child.Cpu->Tpidr = tls;
-        child.SignalMask = parent.SignalMask;
+        image[..CpuOffsets.ShippedSize].CopyTo(new Span<byte>(child.Cpu, CpuOffsets.ShippedSize));
+        child.Cpu->Mxcsr = mxcsr;
+        child.SignalMask = signalMask;
         if ((flags & CloneChildCleartid) != 0) child.ClearChildTid = childTid;
 
         using var ready = new ManualResetEventSlim();
         var thread = new Thread(() =>
         {
-            child.Tid = child.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+            child.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+            child.Tid = process.TidFor(child.HostTid);
             // both tid writes happen before either side runs guest code, as the kernel does them
-            if ((flags & CloneParentSettid) != 0) process.Space.Write(parentTid, child.Tid);
-            if ((flags & CloneChildSettid) != 0) process.Space.Write(childTid, child.Tid);
+            if ((flags & CloneParentSettid) != 0 && process.Space.IsAccessible(parentTid, 4, GuestProt.Write)) process.Space.Write(parentTid, child.Tid);
+            if ((flags & CloneChildSettid) != 0 && process.Space.IsAccessible(childTid, 4, GuestProt.Write)) process.Space.Write(childTid, child.Tid);
+            process.Space.Coherence?.ReleaseResident();
             process.AddThread(child);
             ready.Set();
             Run(process, child);
@@ -59,6 +80,7 @@ public static unsafe class GuestThreads
         if (thread.ClearChildTid != 0 && process.Space.IsAccessible(thread.ClearChildTid, 4, GuestProt.Write))
         {
             process.Space.Write(thread.ClearChildTid, 0);
+            process.Space.Coherence?.ReleaseResident();
             process.Futex.Wake(thread.ClearChildTid, int.MaxValue);
         }
         process.RecordFinished(thread);

@@ -9,8 +9,9 @@ namespace Dqemu.Runtime.Threading;
 /// </summary>
 public interface IFutex
 {
-    /// <summary>futex(uaddr, op, val, timeout-or-val2, uaddr2, val3) with guest addresses; returns result or -errno.</summary>
-    long Call(ulong uaddr, int op, uint val, ulong timeoutOrVal2, ulong uaddr2, uint val3);
+    /// <summary>futex(uaddr, op, val, timeout-or-val2, uaddr2, val3) with guest addresses for <paramref name="caller"/>;
+    /// returns result or -errno.</summary>
+    long Call(GuestThread caller, ulong uaddr, int op, uint val, ulong timeoutOrVal2, ulong uaddr2, uint val3);
 
     /// <summary>Wakes up to <paramref name="count"/> waiters on a guest word (thread exit's clear_child_tid).</summary>
     long Wake(ulong uaddr, int count);
@@ -27,7 +28,7 @@ public sealed unsafe class HostFutex : IFutex
 
     public HostFutex(GuestSpace space) => _space = space;
 
-    public long Call(ulong uaddr, int op, uint val, ulong timeoutOrVal2, ulong uaddr2, uint val3)
+    public long Call(GuestThread caller, ulong uaddr, int op, uint val, ulong timeoutOrVal2, ulong uaddr2, uint val3)
     {
         int cmd = op & CmdMask;
         if ((uaddr & 3) != 0) return -Syscalls.Errno.EINVAL;

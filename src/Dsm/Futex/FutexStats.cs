@@ -1,0 +1,19 @@
+namespace Dqemu.Dsm;
+
+/// <summary>A snapshot of one node's futex counters (see <see cref="FutexEngine.Stats"/>).</summary>
+/// <param name="LocalWaits">Waits that queued on this node (the ones refused at once with EINVAL/EINTR are not counted).</param>
+/// <param name="LocalWakes">Wake calls finished on this node without any message: enough local waiters, a single-node
+/// cluster, or node 0 finding no other node registered.</param>
+/// <param name="GlobalWakes">Wake calls that had to involve other nodes: a WakeGlobal sent to node 0, or (on node 0)
+/// WakeLocal messages sent to registered nodes.</param>
+/// <param name="RemoteWakesReceived">Wake messages handled here: WakeLocal (other nodes), WakeGlobal (node 0).</param>
+/// <param name="Registrations">Times this node's local waiter count of an address went 0 -> 1 (a Register RPC, or on
+/// node 0 a direct update of the global table).</param>
+/// <param name="Unregistrations">Times it went 1 -> 0 again.</param>
+public readonly record struct FutexStats(
+    long LocalWaits,
+    long LocalWakes,
+    long GlobalWakes,
+    long RemoteWakesReceived,
+    long Registrations,
+    long Unregistrations);

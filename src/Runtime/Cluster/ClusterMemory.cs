@@ -1,0 +1,126 @@
+using Dqemu.Dsm;
+using Dqemu.JitX64.Host;
+using Dqemu.Runtime.Memory;
+
+namespace Dqemu.Runtime.Cluster;
+
+/// <summary>
+/// One node's guest memory in a cluster: the bridge between <see cref="GuestSpace"/> (the layout, the guest's
+/// protections) and <see cref="DsmNode"/> (which pages this node holds). A page's host protection is always the
+/// guest's protection narrowed by the page state: Invalid = none, Shared = read, Modified = the guest's own.
+/// Page contents move through the always-writable alias mapping (<see cref="GuestSpace.Alias"/>).
+/// </summary>
+/// <remarks>
+/// Locks: <see cref="_protLock"/> orders every mprotect of the guest view, so a layout change and a page-state
+/// change on the same page cannot leave a stale protection behind. The engine calls <see cref="Protect"/> from
+/// transport receive threads; it must never wait for the layout lock, which node 0 holds while the other nodes
+/// apply a layout change (their answers arrive on those receive threads): hence the lock-free
+/// <see cref="GuestSpace.ProtAt"/>.
+/// </remarks>
+internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence
+{
+    private const ulong Page = DsmNode.PageSize;
+
+    private readonly GuestSpace _space;
+    private readonly IHostMemory _host;
+    private readonly object _protLock = new();
+    private DsmNode? _dsm;
+
+    [ThreadStatic] private static List<PinnedRange>? _pins;
+
+    public ClusterMemory(GuestSpace space, IHostMemory host, int self)
+    {
+        _space = space;
+        _host = host;
+        Self = self;
+    }
+
+    public int Self { get; }
+
+    public DsmNode Dsm
+    {
+        get => _dsm ?? throw new InvalidOperationException("the coherence engine is not attached");
+        set => _dsm = value;
+    }
+
+    /// <summary>Node 0 only: applies a layout change on every other node and returns once all have.</summary>
+    public Action<LayoutOp, ulong, ulong, GuestProt, string>? Replicate { get; set; }
+
+    private PageState Initial => Self == 0 ? PageState.Modified : PageState.Invalid;
+
+    public static HostProtection Narrow(GuestProt prot, PageState state) => state switch
+    {
+        PageState.Modified => GuestSpace.ToHost(prot),
+        PageState.Shared => GuestSpace.ToHost(prot) & HostProtection.Read,
+        _ => HostProtection.None,
+    };
+
+    // ---------------------------------------------------------------- IPageStore (the engine's side)
+
+    public void Protect(ulong page, PageState state)
+    {
+        ulong addr = page * Page;
+        lock (_protLock) _host.Protect((nint)(_space.Base + addr), Page, Narrow(_space.ProtAt(addr), state));
+    }
+
+    public void Read(ulong page, Span<byte> dst) => new ReadOnlySpan<byte>(_space.Alias + page * Page, (int)Page).CopyTo(dst);
+
+    public void Write(ulong page, ReadOnlySpan<byte> src) => src.CopyTo(new Span<byte>(_space.Alias + page * Page, (int)Page));
+
+    // ---------------------------------------------------------------- IGuestCoherence (the layout's side)
+
+    public void OnLayout(LayoutOp op, ulong start, ulong end, GuestProt prot, string name)
+    {
+        ulong first = start / Page, count = (end - start) / Page;
+        lock (_protLock)
+        {
+            if (op != LayoutOp.Protect) _dsm?.ResetRange(first, count);
+            _host.Protect((nint)(_space.Base + start), end - start, Narrow(prot, Initial));
+            _dsm?.ForEachChangedPage(first, count, (p, s) =>
+                _host.Protect((nint)(_space.Base + p * Page), Page, Narrow(prot, s)));
+        }
+        Replicate?.Invoke(op, start, end, prot, name);
+    }
+
+    public void MakeResident(ulong addr, ulong len, bool write)
+    {
+        if (_dsm == null || len == 0) return;
+        var pin = _dsm.PinRange(addr, len, write);
+        (_pins ??= new()).Add(pin);
+    }
+
+    public void ReleaseResident()
+    {
+        var pins = _pins;
+        if (pins == null || pins.Count == 0) return;
+        foreach (var p in pins) p.Dispose();
+        pins.Clear();
+    }
+
+    public void EnsureReadable(ulong addr) => _dsm?.Acquire(addr / Page, write: false);
+
+    /// <summary>
+    /// A guest access faulted at <paramref name="addr"/>: when the guest's protection allows it, the page is
+    /// fetched (blocking) and true says "run the instruction again"; false means a real guest SIGSEGV.
+    /// </summary>
+    public bool ResolveFault(ulong addr, bool write)
+    {
+        var prot = _space.ProtAt(addr);
+        var need = write ? GuestProt.Write : GuestProt.Read | GuestProt.Exec;
+        if ((prot & need) == 0) return false;
+        ulong page = addr / Page;
+        var dsm = Dsm;
+        var needed = write ? PageState.Modified : PageState.Shared;
+        if (dsm.State(page) >= needed)
+        {
+            // held already, yet it faulted: the page moved and came back meanwhile, or its protection is stale
+            // (a layout change raced the engine). Setting it from the state read under the protection lock makes
+            // progress certain without undoing a newer change (the engine's own Protect follows its state change).
+            lock (_protLock)
+                _host.Protect((nint)(_space.Base + page * Page), Page, Narrow(_space.ProtAt(page * Page), dsm.State(page)));
+            return true;
+        }
+        dsm.Acquire(page, write);
+        return true;
+    }
+}

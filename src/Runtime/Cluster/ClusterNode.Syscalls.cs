@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Dqemu.Runtime.Syscalls;
+using Dqemu.Runtime.Threading;
+
+namespace Dqemu.Runtime.Cluster;
+
+// Syscall delegation (DESIGN.md invariant 5): a worker's thread sends a Node0 syscall to node 0, where a proxy
+// thread for that guest thread runs it against node 0's process (files, layout, exit) and answers.
+internal sealed unsafe partial class ClusterNode
+{
+    private readonly ConcurrentDictionary<int, Proxy> _proxies = new();
+
+    public bool TryDelegate(SyscallContext c, out long result)
+    {
+        result = 0;
+        if (Self == 0) return false;
+        var b = NewRequest(4 + 8 * 7);
+        var s = b.AsSpan(8);
+        BinaryPrimitives.WriteInt32LittleEndian(s, c.Thread.Tid);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[4..], c.Cpu->X[8]);
+        for (int i = 0; i < 6; i++) BinaryPrimitives.WriteUInt64LittleEndian(s[(12 + 8 * i)..], c.Cpu->X[i]);
+        Interlocked.Increment(ref _delegated);
+        // no bound: a delegated read() may wait for input as long as it likes; a lost node ends the process anyway
+        result = BinaryPrimitives.ReadInt64LittleEndian(Call(0, ClusterMessages.Syscall, b, Timeout.InfiniteTimeSpan, "a syscall"));
+        return true;
+    }
+
+    private void OnSyscall(int from, ReadOnlySpan<byte> body)
+    {
+        int tid = BinaryPrimitives.ReadInt32LittleEndian(body[8..]);
+        Interlocked.Increment(ref _delegated);
+        _proxies.GetOrAdd(tid, t => new Proxy(this, t)).Queue.Add((from, body.ToArray()));
+    }
+
+    private void EndProxy(int tid)
+    {
+        if (_proxies.TryRemove(tid, out var p)) p.Queue.CompleteAdding();
+    }
+
+    /// <summary>Node 0's stand-in for one remote guest thread: its own host thread runs that thread's delegated
+    /// syscalls one after another (a blocking read of one thread does not hold up the others).</summary>
+    private sealed class Proxy
+    {
+        public readonly BlockingCollection<(int From, byte[] Request)> Queue = new();
+        private readonly ClusterNode _node;
+        private readonly GuestThread _thread;
+
+        public Proxy(ClusterNode node, int tid)
+        {
+            _node = node;
+            _thread = new GuestThread(node.P) { Tid = tid };
+            new Thread(Run) { IsBackground = true, Name = "dqemu-proxy" }.Start();
+        }
+
+        private void Run()
+        {
+            var process = _node.P;
+            var ctx = new SyscallContext(process, _thread);
+            _thread.HostTid = (int)Host.HostSyscall.Call(Host.HostSyscall.Nr.Gettid);
+            foreach (var (from, request) in Queue.GetConsumingEnumerable())
+            {
+                var s = request.AsSpan(12);
+                ulong nr = BinaryPrimitives.ReadUInt64LittleEndian(s);
+                _thread.Cpu->X[8] = nr;
+                for (int i = 0; i < 6; i++) _thread.Cpu->X[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[(8 + 8 * i)..]);
+                var entry = SyscallTable.Get(nr);
+                long result;
+                if (process.Exiting) break; // the guest is ending: nothing more runs, nobody gets an answer
+                if (entry == null) result = -Errno.ENOSYS;
+                else
+                {
+                    result = entry.Handler(ctx);
+                    if (process.Options.Strace) Console.Error.WriteLine($"{_thread.Tid} {entry.Name} (on node 0) = 0x{result:x}");
+                }
+                process.Space.Coherence?.ReleaseResident();
+                if (process.Exiting || _thread.Exited)
+                {
+                    process.Terminate(); // exit_group from a remote thread
+                    break;
+                }
+                _node.AnswerLong(from, request, result);
+            }
+        }
+    }
+}

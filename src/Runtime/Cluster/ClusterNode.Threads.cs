@@ -1,0 +1,130 @@
+using System.Buffers.Binary;
+using Dqemu.JitX64.State;
+using Dqemu.Runtime.Signals;
+using Dqemu.Runtime.Syscalls;
+using Dqemu.Runtime.Threading;
+
+namespace Dqemu.Runtime.Cluster;
+
+// Guest threads across nodes: placement (node 0 decides), start from a shipped CpuState, exit, signals.
+internal sealed unsafe partial class ClusterNode
+{
+    public long StartThread(ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask)
+    {
+        int target = Self == 0 ? PlaceOnNode0() : BinaryPrimitives.ReadInt32LittleEndian(Call(0, ClusterMessages.Place, NewRequest(0), RpcTimeout, "a thread placement"));
+        if (target == Self) return IClusterProcess.StartHere;
+        var b = NewRequest(36 + CpuOffsets.ShippedSize);
+        var s = b.AsSpan(8);
+        BinaryPrimitives.WriteUInt64LittleEndian(s, flags);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[8..], parentTid);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[16..], childTid);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], signalMask);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[32..], mxcsr);
+        image[..CpuOffsets.ShippedSize].CopyTo(s[36..]);
+        return BinaryPrimitives.ReadInt64LittleEndian(Call(target, ClusterMessages.Start, b, RpcTimeout, "a thread start"));
+    }
+
+    /// <summary>Node 0 places every new thread of the cluster and counts those that run elsewhere, so the guest ends
+    /// when its last thread anywhere does.</summary>
+    private int PlaceOnNode0()
+    {
+        int node = _placement!.Place();
+        if (node != 0) P.AddRemoteThread();
+        return node;
+    }
+
+    private void OnPlace(int from, ReadOnlySpan<byte> request)
+    {
+        Span<byte> a = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(a, PlaceOnNode0());
+        Answer(from, request, a);
+    }
+
+    private void OnStart(int from, byte[] request)
+    {
+        long tid;
+        try
+        {
+            var s = request.AsSpan(8);
+            ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(s);
+            ulong parentTid = BinaryPrimitives.ReadUInt64LittleEndian(s[8..]);
+            ulong childTid = BinaryPrimitives.ReadUInt64LittleEndian(s[16..]);
+            ulong mask = BinaryPrimitives.ReadUInt64LittleEndian(s[24..]);
+            uint mxcsr = BinaryPrimitives.ReadUInt32LittleEndian(s[32..]);
+            tid = GuestThreads.StartFromImage(P, s[36..], mxcsr, flags, parentTid, childTid, mask);
+        }
+        catch (Exception e)
+        {
+            Lost($"node {Self}: starting a guest thread failed: {e.GetType().Name}: {e.Message}");
+            return;
+        }
+        AnswerLong(from, request, tid);
+    }
+
+    public bool ThreadFinished(GuestThread t, int status)
+    {
+        if (Self == 0)
+        {
+            _placement?.Remove(0);
+            return false;
+        }
+        Span<byte> b = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(b, t.Tid);
+        BinaryPrimitives.WriteInt32LittleEndian(b[4..], status);
+        try { _transport.Send(0, ClusterMessages.ThreadExit, b); }
+        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+        return true;
+    }
+
+    private void OnThreadExit(int from, ReadOnlySpan<byte> body)
+    {
+        int tid = BinaryPrimitives.ReadInt32LittleEndian(body);
+        int status = BinaryPrimitives.ReadInt32LittleEndian(body[4..]);
+        EndProxy(tid);
+        _placement?.Remove(from);
+        // counting may end the guest (the last thread): not on the receive thread, which shutdown needs
+        new Thread(() => P.CountFinished(status)) { IsBackground = true, Name = "dqemu-exit" }.Start();
+    }
+
+    /// <summary>The node a guest tid runs on (see <see cref="GuestProcess.TidFor"/>).</summary>
+    private static int NodeOfTid(int tid) => tid >> GuestProcess.NodeTidShift;
+
+    public bool SignalRemote(int tid, SigInfo info)
+    {
+        int node = NodeOfTid(tid);
+        if (node == Self || node >= _transport.NodeCount || tid <= 0) return false;
+        Span<byte> b = stackalloc byte[36];
+        BinaryPrimitives.WriteInt32LittleEndian(b, tid);
+        BinaryPrimitives.WriteInt32LittleEndian(b[4..], info.Sig);
+        BinaryPrimitives.WriteInt32LittleEndian(b[8..], info.Code);
+        BinaryPrimitives.WriteInt32LittleEndian(b[12..], info.Pid);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], info.Uid);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[20..], info.Addr);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[28..], info.Value);
+        try { _transport.Send(node, ClusterMessages.Signal, b); }
+        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+        Interlocked.Increment(ref _signalsForwarded);
+        return true;
+    }
+
+    private void OnSignal(ReadOnlySpan<byte> b)
+    {
+        int tid = BinaryPrimitives.ReadInt32LittleEndian(b);
+        var info = new SigInfo(BinaryPrimitives.ReadInt32LittleEndian(b[4..]), BinaryPrimitives.ReadInt32LittleEndian(b[8..]),
+            BinaryPrimitives.ReadInt32LittleEndian(b[12..]), BinaryPrimitives.ReadUInt32LittleEndian(b[16..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(b[28..]), BinaryPrimitives.ReadUInt64LittleEndian(b[20..]));
+        // a thread that already left is like the kernel's ESRCH after the fact: the signal is dropped
+        if (_process != null && _process.Threads.TryGetValue(tid, out var t) && !t.Exited)
+            GuestSignals.SendToThread(_process, t, info);
+    }
+
+    public void RequestExit(int status)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(b, status);
+        try { _transport.Send(0, ClusterMessages.Exit, b); }
+        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+    }
+
+    public bool ResolveFault(ulong addr, bool write) => _memory.ResolveFault(addr, write);
+}

@@ -1,0 +1,284 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Text;
+using Dqemu.Dsm;
+using Dqemu.Rdma;
+using Dqemu.Runtime.Host;
+using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Threading;
+
+namespace Dqemu.Runtime.Cluster;
+
+/// <summary>
+/// One node's share of a guest that spans the cluster: its memory (<see cref="ClusterMemory"/> over a
+/// <see cref="DsmNode"/>), its futexes (<see cref="FutexEngine"/>), and the runtime messages of
+/// <see cref="ClusterMessages"/>: layout and signal dispositions copied from node 0, threads placed and started
+/// anywhere, syscalls of remote threads delegated to node 0.
+/// </summary>
+/// <remarks>
+/// Receive threads never block: a message whose work may wait (for a page, a lock, a syscall) goes to a thread of
+/// its own — the layout applier (one per worker, so layout changes apply in node 0's order), a proxy thread per
+/// remote guest thread on node 0 (its delegated syscalls, in order), or a fresh thread (thread starts).
+/// </remarks>
+internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProcess
+{
+    /// <summary>Bound on waits for another node's answer where none may block for long (layout, placement, starts).</summary>
+    private static readonly TimeSpan RpcTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ClusterContext _ctx;
+    private readonly ITransport _transport;
+    private readonly ClusterMemory _memory;
+    private readonly ConcurrentDictionary<ulong, PendingReply> _pending = new();
+    private readonly BlockingCollection<Action> _applier = new();
+    private long _nextId;
+    private GuestProcess? _process;
+    private Dqemu.Dsm.Placement? _placement;
+    private long _delegated, _signalsForwarded;
+
+    public ClusterNode(ClusterContext ctx, ITransport transport, GuestSpace space, SharedGuestMemory memory)
+    {
+        _ctx = ctx;
+        _transport = transport;
+        Self = ctx.Self;
+        _memory = new ClusterMemory(space, memory, Self);
+        Dsm = new DsmNode(Self, transport.NodeCount, transport, _memory, new DsmOptions
+        {
+            Home = ctx.Config.Directory == "node0" ? HomePolicy.Centralized : HomePolicy.Distributed,
+        });
+        _memory.Dsm = Dsm;
+        Futex = new FutexEngine(Self, transport.NodeCount, transport, new CoherentWords(space, Dsm));
+        Dsm.Failed += reason => Lost(reason);
+        Futex.Failed += reason => Lost(reason);
+        InstallDump();
+        if (Self != 0)
+        {
+            var applier = new Thread(RunApplier) { IsBackground = true, Name = "dqemu-layout" };
+            applier.Start();
+        }
+    }
+
+    public int Self { get; }
+    public DsmNode Dsm { get; }
+    public FutexEngine Futex { get; }
+    public GuestProcess? Process => _process;
+
+    /// <summary>Set once the guest process of this node exists (node 0: after loading; workers: on Attach).</summary>
+    private GuestProcess P => _process ?? throw new InvalidOperationException("no guest process on this node yet");
+
+    internal static void Lost(string reason)
+    {
+        if (ClusterContext.ReportOnce(reason)) ClusterContext.ExitNow(ExitCodes.Unavailable);
+    }
+
+    /// <summary>Wires a guest process (either side) to the cluster.</summary>
+    private void Join(GuestProcess process)
+    {
+        _process = process;
+        process.Cluster = this;
+        process.Futex = new ClusterFutex(process.Space, Futex, Dsm);
+        process.Space.Coherence = _memory;
+    }
+
+    /// <summary>Every guest thread of this node gets a waiter a signal can interrupt.</summary>
+    public static void Prepare(GuestThread t) => t.FutexWaiter ??= new FutexWaiter();
+
+    // ------------------------------------------------------------------ messages
+
+    public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body)
+    {
+        if (DsmNode.IsDsmMessage(type))
+        {
+            Dsm.OnMessage(from, type, body);
+            return;
+        }
+        if (FutexEngine.IsFutexMessage(type))
+        {
+            Futex.OnMessage(from, type, body);
+            return;
+        }
+        try
+        {
+            switch (type)
+            {
+                case ClusterMessages.Reply:
+                    if (_pending.TryRemove(BinaryPrimitives.ReadUInt64LittleEndian(body), out var waiting)) waiting.Complete(body[8..]);
+                    break;
+                case ClusterMessages.Attach:
+                case ClusterMessages.Layout:
+                case ClusterMessages.Disposition:
+                    {
+                        var copy = body.ToArray();
+                        _applier.Add(() => Apply(from, type, copy));
+                        break;
+                    }
+                case ClusterMessages.Place:
+                    OnPlace(from, body);
+                    break;
+                case ClusterMessages.Start:
+                    {
+                        var copy = body.ToArray();
+                        new Thread(() => OnStart(from, copy)) { IsBackground = true, Name = "dqemu-start" }.Start();
+                        break;
+                    }
+                case ClusterMessages.ThreadExit:
+                    OnThreadExit(from, body);
+                    break;
+                case ClusterMessages.Syscall:
+                    OnSyscall(from, body);
+                    break;
+                case ClusterMessages.Signal:
+                    OnSignal(body);
+                    break;
+                case ClusterMessages.Exit:
+                    {
+                        int status = BinaryPrimitives.ReadInt32LittleEndian(body);
+                        new Thread(() =>
+                        {
+                            P.SetExitStatus(status);
+                            P.Terminate();
+                        }) { IsBackground = true, Name = "dqemu-exit" }.Start();
+                        break;
+                    }
+            }
+        }
+        catch (Exception e)
+        {
+            Lost($"node {Self}: bad message 0x{type:x} from node {from}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    public void OnNodeLost(int node, string reason) { /* Node0/WorkerNode report losses */ }
+
+    // ------------------------------------------------------------------ requests and answers
+
+    private sealed class PendingReply
+    {
+        private readonly ManualResetEventSlim _done = new();
+        public byte[] Answer = [];
+
+        public void Complete(ReadOnlySpan<byte> answer)
+        {
+            Answer = answer.ToArray();
+            _done.Set();
+        }
+
+        public bool Wait(TimeSpan timeout) => _done.Wait(timeout);
+    }
+
+    /// <summary>A request body with room for its id in front.</summary>
+    private static byte[] NewRequest(int payload) => new byte[8 + payload];
+
+    /// <summary>Sends a request (its first 8 bytes are filled with a fresh id) and waits for the answer.</summary>
+    private byte[] Call(int node, ushort type, byte[] request, TimeSpan timeout, string what)
+    {
+        ulong id = (ulong)Interlocked.Increment(ref _nextId);
+        BinaryPrimitives.WriteUInt64LittleEndian(request, id);
+        var waiting = new PendingReply();
+        _pending[id] = waiting;
+        try
+        {
+            _transport.Send(node, type, request);
+        }
+        catch (NodeLostException e)
+        {
+            _pending.TryRemove(id, out _);
+            Lost(e.Message);
+        }
+        if (!waiting.Wait(timeout))
+        {
+            _pending.TryRemove(id, out _);
+            Lost($"node {Self}: {_ctx.Name(node)} did not answer {what} within {timeout.TotalSeconds:0} s");
+        }
+        return waiting.Answer;
+    }
+
+    /// <summary><see cref="Call"/> to several nodes at once; returns when every one answered.</summary>
+    private void CallAll(IEnumerable<int> nodes, ushort type, byte[] request, string what)
+    {
+        var waits = new List<(int, PendingReply, ulong)>();
+        foreach (int n in nodes)
+        {
+            ulong id = (ulong)Interlocked.Increment(ref _nextId);
+            var copy = (byte[])request.Clone();
+            BinaryPrimitives.WriteUInt64LittleEndian(copy, id);
+            var waiting = new PendingReply();
+            _pending[id] = waiting;
+            waits.Add((n, waiting, id));
+            try { _transport.Send(n, type, copy); }
+            catch (NodeLostException e) { Lost(e.Message); }
+        }
+        foreach (var (n, waiting, id) in waits)
+        {
+            if (waiting.Wait(RpcTimeout)) continue;
+            _pending.TryRemove(id, out _);
+            Lost($"node {Self}: {_ctx.Name(n)} did not answer {what} within {RpcTimeout.TotalSeconds:0} s");
+        }
+    }
+
+    private void Answer(int node, ReadOnlySpan<byte> request, ReadOnlySpan<byte> answer)
+    {
+        Span<byte> b = stackalloc byte[8 + answer.Length];
+        request[..8].CopyTo(b);
+        answer.CopyTo(b[8..]);
+        try { _transport.Send(node, ClusterMessages.Reply, b); }
+        catch (NodeLostException e) { Lost(e.Message); }
+    }
+
+    private void AnswerLong(int node, ReadOnlySpan<byte> request, long value)
+    {
+        Span<byte> a = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(a, value);
+        Answer(node, request, a);
+    }
+
+    private IEnumerable<int> Workers => Enumerable.Range(1, _transport.NodeCount - 1);
+
+    // ------------------------------------------------------------------ strings on the wire
+
+    private static void PutString(List<byte> b, string s)
+    {
+        var bytes = Encoding.UTF8.GetBytes(s);
+        b.Add((byte)bytes.Length);
+        b.Add((byte)(bytes.Length >> 8));
+        b.AddRange(bytes);
+    }
+
+    private static string GetString(ReadOnlySpan<byte> b, ref int at)
+    {
+        int n = BinaryPrimitives.ReadUInt16LittleEndian(b[at..]);
+        string s = Encoding.UTF8.GetString(b.Slice(at + 2, n));
+        at += 2 + n;
+        return s;
+    }
+
+    private static void PutU64(List<byte> b, ulong v)
+    {
+        Span<byte> t = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(t, v);
+        foreach (byte x in t) b.Add(x);
+    }
+
+    private static void PutI32(List<byte> b, int v) => PutU64Part(b, (uint)v);
+
+    private static void PutU64Part(List<byte> b, uint v)
+    {
+        b.Add((byte)v);
+        b.Add((byte)(v >> 8));
+        b.Add((byte)(v >> 16));
+        b.Add((byte)(v >> 24));
+    }
+
+    /// <summary>Guest words read for futex compares: the page is fetched (read access) and read through the alias view,
+    /// never pinned, since a waiter must not keep the word's page from the thread that will change it.</summary>
+    private sealed class CoherentWords(GuestSpace space, DsmNode dsm) : IFutexMemory
+    {
+        public bool TryReadWord(ulong addr, out uint value)
+        {
+            value = 0;
+            if ((addr & 3) != 0 || addr >= GuestSpace.Size || (space.ProtAt(addr) & (GuestProt.Read | GuestProt.Write)) == 0) return false;
+            dsm.Acquire(addr / DsmNode.PageSize, write: false);
+            value = Volatile.Read(ref *(uint*)(space.Alias + addr));
+            return true;
+        }
+    }
+}

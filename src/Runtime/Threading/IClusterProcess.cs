@@ -1,0 +1,44 @@
+using Dqemu.Runtime.Signals;
+using Dqemu.Runtime.Syscalls;
+
+namespace Dqemu.Runtime.Threading;
+
+/// <summary>
+/// What a guest process asks of its cluster (implemented by Cluster.ClusterNode; null on one node): where new
+/// threads run, where syscalls run (DESIGN.md invariant 5), faults on pages another node holds, signals and
+/// exits that cross nodes.
+/// </summary>
+public interface IClusterProcess
+{
+    /// <summary>This node's id (0 runs the guest's main thread and its process-wide state).</summary>
+    int Self { get; }
+
+    /// <summary>Returned by <see cref="StartThread"/> when the new thread is to start on this node.</summary>
+    public const long StartHere = long.MinValue;
+
+    /// <summary>
+    /// clone() of a thread whose CpuState image (<see cref="JitX64.State.CpuOffsets.ShippedSize"/> bytes, already
+    /// set up for the child) is given: places it and starts it on another node (returns its tid or -errno), or
+    /// returns <see cref="StartHere"/>.
+    /// </summary>
+    long StartThread(ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask);
+
+    /// <summary>Runs a Node0 syscall of a thread on another node there; false on node 0 (run it here).</summary>
+    bool TryDelegate(SyscallContext c, out long result);
+
+    /// <summary>A guest access faulted: true when the page was fetched and the instruction should run again.</summary>
+    bool ResolveFault(ulong addr, bool write);
+
+    /// <summary>A signal for a thread of another node; false when no node can have that thread.</summary>
+    bool SignalRemote(int tid, SigInfo info);
+
+    /// <summary>A guest thread of this node ended. True when the cluster took over the process's bookkeeping
+    /// (a worker reports it to node 0); false lets the process count it (node 0).</summary>
+    bool ThreadFinished(GuestThread t, int status);
+
+    /// <summary>A worker's guest ends the whole process (fatal signal): node 0 ends it with this status.</summary>
+    void RequestExit(int status);
+
+    /// <summary>rt_sigaction changed signal <paramref name="sig"/>'s disposition (on node 0): every node applies it.</summary>
+    void DispositionChanged(int sig);
+}
