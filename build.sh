@@ -54,6 +54,19 @@ case "$cmd" in
         rc=$?
         set -e
         echo "== exit status $rc"
+        [ $rc -eq 0 ] || exit $rc
+        # the same binary as a 2-node cluster on this machine: node 0 starts node 1 itself
+        port=$((20000 + $$ % 20000))
+        printf '[cluster]\ntransport = "tcp"\nplacement = "round-robin"\n' > build/demo-cluster.toml
+        for n in 0 1; do
+            printf '[[node]]\nid = %d\naddress = "127.0.0.1:%d"\ncores = 2\n' $n $((port + n)) >> build/demo-cluster.toml
+        done
+        echo "== ./dqemu-native --cluster build/demo-cluster.toml --stats build/guests/cluster_demo   (2 nodes, 4 guest threads)"
+        set +e
+        ./dqemu-native --cluster build/demo-cluster.toml --stats build/guests/cluster_demo
+        rc=$?
+        set -e
+        echo "== exit status $rc"
         exit $rc
         ;;
     test)

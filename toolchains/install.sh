@@ -43,6 +43,7 @@ need_file /usr/aarch64-linux-gnu/lib/libc.a libc6-dev-arm64-cross
 need_cmd qemu-aarch64 qemu-user
 need_cmd hyperfine hyperfine
 need_cmd python3 python3
+need_cmd tc iproute2 # ip and tc: the network-namespace cluster tests (veth, tc netem)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "toolchains/install.sh: all tools present"

@@ -153,7 +153,7 @@ public class GuestProgramTests(ITestOutputHelper output)
     static string Quote(string s) =>
         s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
-    static string Tail(string s, int maxLines = 20)
+    internal static string Tail(string s, int maxLines = 20)
     {
         var lines = s.TrimEnd().Split('\n');
         var shown = lines.Length > maxLines ? lines[^maxLines..] : lines;
@@ -163,7 +163,7 @@ public class GuestProgramTests(ITestOutputHelper output)
     }
 
     /// <summary>Shows the first differing line of two outputs with a little context.</summary>
-    static string FirstDifference(byte[] expectedBytes, byte[] actualBytes)
+    internal static string FirstDifference(byte[] expectedBytes, byte[] actualBytes)
     {
         var exp = Encoding.UTF8.GetString(expectedBytes).Split('\n');
         var act = Encoding.UTF8.GetString(actualBytes).Split('\n');

@@ -5,7 +5,7 @@ namespace Dqemu.Runtime.Cluster;
 // --stats in a cluster: what this node's coherence, futexes and delegation did.
 internal sealed partial class ClusterNode
 {
-    /// <summary>DQEMU_CLUSTER_DUMP=1: SIGUSR2 prints what every guest thread of this node waits for (hang diagnosis).</summary>
+    /// <summary>DQEMU_CLUSTER_DUMP=1: SIGUSR2 appends what every guest thread of this node waits for to /tmp/dqemu-dump-PID.txt (hang diagnosis).</summary>
     private void InstallDump()
     {
         if (Environment.GetEnvironmentVariable("DQEMU_CLUSTER_DUMP") != "1") return;
@@ -16,7 +16,7 @@ internal sealed partial class ClusterNode
             if (_process != null)
                 foreach (var t in _process.Threads.Values)
                     unsafe { sb.Append($"[node {Self}]   thread {t.Tid}: pc 0x{t.Cpu->Pc:x} x8 {t.Cpu->X[8]} exited {t.Exited}\n"); }
-            Console.Error.Write(sb.ToString());
+            File.AppendAllText($"/tmp/dqemu-dump-{Environment.ProcessId}.txt", sb.ToString());
         });
     }
 

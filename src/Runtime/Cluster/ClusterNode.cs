@@ -65,8 +65,16 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     /// <summary>Set once the guest process of this node exists (node 0: after loading; workers: on Attach).</summary>
     private GuestProcess P => _process ?? throw new InvalidOperationException("no guest process on this node yet");
 
+    /// <summary>Set when node 0 has begun ending the guest: a node leaving from now on is the shutdown itself.</summary>
+    public static volatile bool Stopping;
+
     internal static void Lost(string reason)
     {
+        if (Stopping)
+        {
+            Thread.Sleep(Timeout.Infinite); // this node ends with the shutdown, without a loss report
+            return;
+        }
         if (ClusterContext.ReportOnce(reason)) ClusterContext.ExitNow(ExitCodes.Unavailable);
     }
 

@@ -91,6 +91,7 @@ internal sealed class Node0 : IMessageHandler
             psi.ArgumentList.Add(config);
             psi.ArgumentList.Add("--node");
             psi.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (_opts.Stats) psi.ArgumentList.Add("--stats"); // the worker's translator counts blocks from the start
             psi.Environment[WorkerNode.ParentEnv] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
             try { _children[n] = Process.Start(psi); }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
@@ -158,6 +159,7 @@ internal sealed class Node0 : IMessageHandler
     private void Shutdown(bool printStats)
     {
         if (Interlocked.Exchange(ref _shutdown, 1) != 0 || _transport == null) return;
+        ClusterNode.Stopping = true;
         for (int n = 1; n < Count; n++)
         {
             try { Transport.Send(n, ClusterProtocol.Stop, ReadOnlySpan<byte>.Empty); }

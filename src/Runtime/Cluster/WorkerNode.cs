@@ -103,6 +103,7 @@ internal sealed class WorkerNode : IMessageHandler
         {
             case ClusterProtocol.Stop when from == 0:
                 _stopping = true;
+                ClusterNode.Stopping = true;
                 _stop.Set();
                 break;
             case ClusterProtocol.NodeLost when !_stopping:

@@ -295,6 +295,23 @@ public static unsafe partial class SyscallTable
         return (long)dest;
     }
 
+    /// <summary>
+    /// madvise on a cluster's shared memory: the host's MADV_DONTNEED would keep a shared page's contents, so the
+    /// discarding advices (DONTNEED, FREE, REMOVE) map the range afresh instead, zero on every node as Linux gives
+    /// private anonymous memory (a private file mapping reads back zeros too: README, cluster limits); the others
+    /// are hints. Nothing is pinned: the range need not be present here.
+    /// </summary>
+    private static long MadviseShared(SyscallContext c, ulong addr, ulong plen, int advice, bool passToHost)
+    {
+        var pieces = c.Mem.Vmas.Where(v => v.End > addr && v.Start < addr + plen)
+            .Select(v => (Start: Math.Max(v.Start, addr), End: Math.Min(v.End, addr + plen), v.Prot, v.Name)).ToList();
+        ulong covered = 0;
+        foreach (var p in pieces) covered += p.End - p.Start;
+        if (passToHost && advice is 4 or 8 or 9)
+            foreach (var p in pieces) c.Mem.MapFixed(p.Start, p.End - p.Start, p.Prot, p.Name);
+        return covered == plen ? 0 : -ENOMEM;
+    }
+
     private static long Madvise(SyscallContext c)
     {
         ulong addr = c.A0, len = c.A1;
@@ -317,6 +334,7 @@ public static unsafe partial class SyscallTable
         if (addr + plen > GuestSpace.Size) return -ENOMEM;
         lock (LayoutLock)
         {
+            if (c.Mem.Coherence != null) return MadviseShared(c, addr, plen, advice, passToHost);
             bool mapped = c.Mem.IsAccessible(addr, plen, GuestProt.None);
             if (passToHost)
             {

@@ -96,11 +96,14 @@ public sealed class LoopbackCluster : IDisposable
     }
 
     /// <summary>Waits (bounded) until no process of this cluster is left; returns those still there.</summary>
-    public List<int> WaitForNoProcesses(TimeSpan timeout)
+    public List<int> WaitForNoProcesses(TimeSpan timeout) => WaitUntilGone(Processes, timeout);
+
+    /// <summary>Polls <paramref name="processes"/> until it is empty or <paramref name="timeout"/> passed; returns the last answer.</summary>
+    public static List<int> WaitUntilGone(Func<List<int>> processes, TimeSpan timeout)
     {
         var sw = Stopwatch.StartNew();
         List<int> left;
-        while ((left = Processes()).Count > 0 && sw.Elapsed < timeout) Thread.Sleep(20);
+        while ((left = processes()).Count > 0 && sw.Elapsed < timeout) Thread.Sleep(20);
         return left;
     }
 

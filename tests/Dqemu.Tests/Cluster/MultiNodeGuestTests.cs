@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dqemu.Tests.Cluster;
+
+/// <summary>The multi-node test classes share one collection: their clusters never run at the same time.</summary>
+[CollectionDefinition(Name)]
+public sealed class MultiNodeCollection
+{
+    public const string Name = "multi-node clusters";
+}
+
+/// <summary>
+/// Every threaded guest (tests/guests/mt_*.c, both builds in build/guests: ARMv8.0 exclusives and .lse) run as a
+/// cluster of 1, 2 and 3 nodes on loopback (<c>dqemu-native --cluster cluster.toml guest</c>; node 0 starts its
+/// local workers; placement round-robin, 1 core per node): every run's stdout and exit status must equal
+/// qemu-aarch64's, no node may be reported lost, and no process started with the cluster file may be left
+/// afterwards. Each (guest, nodes) is run DQEMU_CLUSTER_RUNS times (default 2), each with a fresh cluster file and
+/// fresh ports; a run is killed after DQEMU_CLUSTER_TIMEOUT seconds (default 120, or the guest's own // TIMEOUT if
+/// longer) and the test fails with its stderr.
+/// </summary>
+[Collection(MultiNodeCollection.Name)]
+public class MultiNodeGuestTests(ITestOutputHelper output)
+{
+    static readonly TimeSpan Leftover = TimeSpan.FromSeconds(5);
+
+    static int Runs => int.TryParse(Environment.GetEnvironmentVariable("DQEMU_CLUSTER_RUNS"), out var n) && n > 0 ? n : 2;
+
+    public static TheoryData<string, int> GuestsAndNodeCounts()
+    {
+        var d = new TheoryData<string, int>();
+        foreach (var g in ThreadedGuests.Names())
+            foreach (int nodes in new[] { 1, 2, 3 })
+                d.Add(g, nodes);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(GuestsAndNodeCounts))]
+    public void ThreadedGuestOnLoopbackClusterEqualsQemu(string guest, int nodes)
+    {
+        var g = ThreadedGuests.Load(guest);
+        var expected = ThreadedGuests.Expected(g);
+        int runs = Runs;
+        for (int run = 1; run <= runs; run++)
+        {
+            using var cluster = new LoopbackCluster(nodes);
+            var args = new List<string> { "--cluster", cluster.ConfigPath, g.Binary };
+            args.AddRange(g.Spec.Args);
+            var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+            output.WriteLine($"{guest} on {nodes} node(s), run {run}/{runs}: {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s");
+            ThreadedGuests.AssertSameResult(expected, r, $"{guest} on {nodes} loopback node(s), run {run} of {runs}",
+                LoopbackCluster.Binary, args, g.ClusterTimeout);
+            Assert.False(r.Stderr.Contains(" lost: ", StringComparison.Ordinal), $"a node was reported lost:\n{r.Stderr}");
+            var left = cluster.WaitForNoProcesses(Leftover);
+            Assert.True(left.Count == 0, $"processes of {cluster.ConfigPath} still running {Leftover.TotalSeconds} s after node 0 exited: {string.Join(", ", left)}");
+        }
+    }
+
+    /// <summary>--stats on 2 nodes: node 0 prints a cluster block with one line per node (after its own statistics).</summary>
+    [Fact]
+    public void StatsOnTwoNodesPrintAPerNodeBlock()
+    {
+        var g = ThreadedGuests.Load("mt_condvar");
+        var expected = ThreadedGuests.Expected(g);
+        using var cluster = new LoopbackCluster(2);
+        var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
+        args.AddRange(g.Spec.Args);
+        var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+        output.WriteLine(r.Stderr);
+        ThreadedGuests.AssertSameResult(expected, r, "mt_condvar on 2 loopback nodes with --stats", LoopbackCluster.Binary, args, g.ClusterTimeout);
+
+        var lines = r.Stderr.Split('\n');
+        int header = Array.FindIndex(lines, l => l.Contains("cluster stats", StringComparison.Ordinal));
+        Assert.True(header >= 0, $"no line containing 'cluster stats' in stderr:\n{r.Stderr}");
+        var block = lines.Skip(header + 1).ToList();
+        for (int i = 0; i < 2; i++)
+        {
+            string prefix = $"  node {i}";
+            // "  node 1" must not be satisfied by "  node 10"
+            Assert.True(block.Any(l => l.StartsWith(prefix, StringComparison.Ordinal) && (l.Length == prefix.Length || !char.IsAsciiDigit(l[prefix.Length]))),
+                $"no line starting with '{prefix}' after the '{lines[header]}' line:\n{r.Stderr}");
+        }
+        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+    }
+}
+
+/// <summary>
+/// The threaded guests and their reference results, shared by the loopback and the network-namespace tests:
+/// names (mt_X and mt_X.lse for each tests/guests/mt_X.c), the run directives from the source, and
+/// qemu-aarch64's stdout and status (run once per guest per test process).
+/// </summary>
+internal static class ThreadedGuests
+{
+    public const string None = "(no threaded guests found)";
+    const string LseSuffix = ".lse";
+
+    static readonly ConcurrentDictionary<string, Lazy<ProcessResult>> references = new();
+
+    public sealed record Guest(string Name, string Binary, string Source, GuestSpec Spec, Dictionary<string, string> Env, TimeSpan ClusterTimeout);
+
+    public static IEnumerable<string> Names()
+    {
+        var root = GuestRunner.RepoRoot;
+        var dir = root == null ? null : Path.Combine(root, "tests", "guests");
+        var names = dir != null && Directory.Exists(dir)
+            ? Directory.EnumerateFiles(dir, "mt_*.c").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).ToList()
+            : [];
+        if (names.Count == 0) return [None];
+        return names.SelectMany(n => new[] { n, n + LseSuffix });
+    }
+
+    /// <summary>The guest's binary, source directives and environment; fails the test when something is missing.</summary>
+    public static Guest Load(string name)
+    {
+        if (name == None) Assert.Fail($"no tests/guests/mt_*.c found (repository root: {GuestRunner.RepoRoot ?? "not found"})");
+        GuestRunner.RequireRepoRoot();
+        string sourceName = name.EndsWith(LseSuffix, StringComparison.Ordinal) ? name[..^LseSuffix.Length] : name;
+        var source = Path.Combine(GuestRunner.GuestSourceDir, sourceName + ".c");
+        var binary = Path.Combine(GuestRunner.GuestBinaryDir, name);
+        if (!File.Exists(binary))
+            Assert.Fail($"guest binary {binary} is missing; run ./build.sh (or toolchains/build-guests.sh)");
+        if (File.GetLastWriteTimeUtc(binary) < File.GetLastWriteTimeUtc(source))
+            Assert.Fail($"guest binary {binary} is older than {source}; run ./build.sh (or toolchains/build-guests.sh)");
+        if (!File.Exists(LoopbackCluster.Binary))
+            Assert.Fail($"{LoopbackCluster.Binary} is missing; run ./build.sh");
+        var spec = GuestSpec.Parse(File.ReadAllLines(source));
+        var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
+        foreach (var (k, v) in spec.Env) env[k] = v;
+        var timeout = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("DQEMU_CLUSTER_TIMEOUT"), out var s) && s > 0 ? s : 120);
+        if (spec.Timeout is { } own && own > timeout) timeout = own;
+        return new Guest(name, binary, source, spec, env, timeout);
+    }
+
+    /// <summary>qemu-aarch64's result for the guest (its stdout and status are the expected ones).</summary>
+    public static ProcessResult Expected(Guest g)
+    {
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64");
+        if (qemu == null)
+            Assert.Fail("qemu-aarch64 not found on PATH; run toolchains/install.sh (Debian package qemu-user) or ./build.sh");
+        var r = references.GetOrAdd(g.Name, _ => new Lazy<ProcessResult>(() =>
+        {
+            var args = new List<string> { g.Binary };
+            args.AddRange(g.Spec.Args);
+            return RunIn(qemu, args, g.Env, g.Spec.Stdin, g.Spec.Timeout ?? GuestRunner.DefaultTimeout);
+        })).Value;
+        if (r.TimedOut)
+            Assert.Fail($"the reference run (qemu-aarch64 {g.Name}) timed out; the guest program itself is broken\n{Tail(r.Stderr)}");
+        return r;
+    }
+
+    /// <summary>One run in a fresh working directory (guests may create files there).</summary>
+    public static ProcessResult RunIn(string exe, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string? stdin, TimeSpan timeout)
+    {
+        var dir = GuestRunner.CreateTempDirectory("mt-run");
+        try { return GuestRunner.Run(exe, args, env, stdin, dir, timeout); }
+        finally { GuestRunner.DeleteDirectory(dir); }
+    }
+
+    /// <summary>Fails unless <paramref name="actual"/> finished in time with the reference's stdout bytes and status.</summary>
+    public static void AssertSameResult(ProcessResult expected, ProcessResult actual, string what, string exe, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var problems = new List<string>();
+        if (actual.TimedOut)
+            problems.Add($"timed out after {timeout.TotalSeconds:F0} s and was killed (with its children)");
+        else if (actual.ExitCode != expected.ExitCode)
+            problems.Add($"exit status differs: qemu-aarch64 {expected.Describe()}, cluster {actual.Describe()}");
+        if (!expected.StdoutBytes.AsSpan().SequenceEqual(actual.StdoutBytes))
+            problems.Add("stdout differs:\n" + FirstDifference(expected.StdoutBytes, actual.StdoutBytes));
+        if (problems.Count == 0) return;
+        var msg = new StringBuilder();
+        msg.AppendLine($"{what}: not the qemu-aarch64 result");
+        msg.AppendLine($"  command: {exe} {string.Join(' ', args)}");
+        foreach (var p in problems) msg.AppendLine("- " + p);
+        msg.AppendLine("stderr (tail):");
+        msg.AppendLine(Tail(actual.Stderr));
+        Assert.Fail(msg.ToString());
+    }
+
+    public static string Tail(string s) => GuestProgramTests.Tail(s, 30);
+
+    static string FirstDifference(byte[] expectedBytes, byte[] actualBytes) => GuestProgramTests.FirstDifference(expectedBytes, actualBytes);
+}
