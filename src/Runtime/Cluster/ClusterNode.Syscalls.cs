@@ -58,6 +58,16 @@ internal sealed unsafe partial class ClusterNode
             var process = _node.P;
             var ctx = new SyscallContext(process, _thread);
             _thread.HostTid = (int)Host.HostSyscall.Call(Host.HostSyscall.Nr.Gettid);
+            try { Serve(process, ctx); }
+            catch (Exception e)
+            {
+                // the shutdown closes the transport under a call still running here; anything else is a real failure
+                Lost($"node 0: a syscall delegated by thread {_thread.Tid} failed: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        private void Serve(GuestProcess process, SyscallContext ctx)
+        {
             foreach (var (from, request) in Queue.GetConsumingEnumerable())
             {
                 var s = request.AsSpan(12);

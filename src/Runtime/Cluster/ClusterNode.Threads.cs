@@ -71,8 +71,7 @@ internal sealed unsafe partial class ClusterNode
         Span<byte> b = stackalloc byte[8];
         BinaryPrimitives.WriteInt32LittleEndian(b, t.Tid);
         BinaryPrimitives.WriteInt32LittleEndian(b[4..], status);
-        try { _transport.Send(0, ClusterMessages.ThreadExit, b); }
-        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+        Send(0, ClusterMessages.ThreadExit, b);
         return true;
     }
 
@@ -101,8 +100,7 @@ internal sealed unsafe partial class ClusterNode
         BinaryPrimitives.WriteUInt32LittleEndian(b[16..], info.Uid);
         BinaryPrimitives.WriteUInt64LittleEndian(b[20..], info.Addr);
         BinaryPrimitives.WriteUInt64LittleEndian(b[28..], info.Value);
-        try { _transport.Send(node, ClusterMessages.Signal, b); }
-        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+        Send(node, ClusterMessages.Signal, b);
         Interlocked.Increment(ref _signalsForwarded);
         return true;
     }
@@ -122,8 +120,7 @@ internal sealed unsafe partial class ClusterNode
     {
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(b, status);
-        try { _transport.Send(0, ClusterMessages.Exit, b); }
-        catch (Rdma.NodeLostException e) { Lost(e.Message); }
+        Send(0, ClusterMessages.Exit, b);
     }
 
     public bool ResolveFault(ulong addr, bool write) => _memory.ResolveFault(addr, write);

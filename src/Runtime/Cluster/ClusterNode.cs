@@ -78,6 +78,8 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         if (ClusterContext.ReportOnce(reason)) ClusterContext.ExitNow(ExitCodes.Unavailable);
     }
 
+    public void Fail(string message) => Lost($"node {Self}: {message}");
+
     /// <summary>Wires a guest process (either side) to the cluster.</summary>
     private void Join(GuestProcess process)
     {
@@ -183,15 +185,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         BinaryPrimitives.WriteUInt64LittleEndian(request, id);
         var waiting = new PendingReply();
         _pending[id] = waiting;
-        try
-        {
-            _transport.Send(node, type, request);
-        }
-        catch (NodeLostException e)
-        {
-            _pending.TryRemove(id, out _);
-            Lost(e.Message);
-        }
+        Send(node, type, request);
         if (!waiting.Wait(timeout))
         {
             _pending.TryRemove(id, out _);
@@ -212,8 +206,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             var waiting = new PendingReply();
             _pending[id] = waiting;
             waits.Add((n, waiting, id));
-            try { _transport.Send(n, type, copy); }
-            catch (NodeLostException e) { Lost(e.Message); }
+            Send(n, type, copy);
         }
         foreach (var (n, waiting, id) in waits)
         {
@@ -228,8 +221,15 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         Span<byte> b = stackalloc byte[8 + answer.Length];
         request[..8].CopyTo(b);
         answer.CopyTo(b[8..]);
-        try { _transport.Send(node, ClusterMessages.Reply, b); }
+        Send(node, ClusterMessages.Reply, b);
+    }
+
+    /// <summary>Sends, treating a lost peer or a closed transport (the shutdown) as the end of this node's work.</summary>
+    private void Send(int node, ushort type, ReadOnlySpan<byte> body)
+    {
+        try { _transport.Send(node, type, body); }
         catch (NodeLostException e) { Lost(e.Message); }
+        catch (ObjectDisposedException) { Lost($"node {Self}: the transport closed"); }
     }
 
     private void AnswerLong(int node, ReadOnlySpan<byte> request, long value)

@@ -132,7 +132,9 @@ public static unsafe class Dispatcher
         if (!kind) return false;
         var t = ctx.Thread;
         ulong ready = Volatile.Read(ref t.Pending) & ~t.SignalMask;
-        if (ready == 0) return false;
+        // no signal for the guest: the host call was interrupted by a late kick of the interrupt signal meant for
+        // a signal already delivered; the kernel never fails these calls without a signal, so run it again
+        if (ready == 0) return true;
         int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
         ulong handler = ctx.Process.SigHandlers[4 * sig];
         return handler > SignalDelivery.SigIgn && (ctx.Process.SigHandlers[4 * sig + 1] & SignalDelivery.SaRestart) != 0;

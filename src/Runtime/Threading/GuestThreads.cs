@@ -75,7 +75,12 @@ public static unsafe class GuestThreads
     /// <summary>A guest thread's whole life on its host thread, from first instruction to exit.</summary>
     public static void Run(GuestProcess process, GuestThread thread)
     {
-        Dispatcher.Run(process, thread);
+        try { Dispatcher.Run(process, thread); }
+        catch (Exception e) when (process.Cluster != null)
+        {
+            // a page or a node that did not answer (DsmException), a closed transport: one line, every node ends
+            process.Cluster.Fail($"thread {thread.Tid}: {e.Message}");
+        }
         if (process.Exiting) process.Terminate();
         if (thread.ClearChildTid != 0 && process.Space.IsAccessible(thread.ClearChildTid, 4, GuestProt.Write))
         {

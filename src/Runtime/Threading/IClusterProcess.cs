@@ -39,6 +39,9 @@ public interface IClusterProcess
     /// <summary>A worker's guest ends the whole process (fatal signal): node 0 ends it with this status.</summary>
     void RequestExit(int status);
 
+    /// <summary>A guest thread of this node cannot go on (the coherence engine failed): report it and end the cluster.</summary>
+    void Fail(string message);
+
     /// <summary>rt_sigaction changed signal <paramref name="sig"/>'s disposition (on node 0): every node applies it.</summary>
     void DispositionChanged(int sig);
 }
