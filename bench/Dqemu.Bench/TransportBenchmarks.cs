@@ -71,8 +71,11 @@ public class TransportBenchmarks
 
 /// <summary>What PageCodec costs per 4 KiB page, both directions, for the three kinds of page.</summary>
 [MemoryDiagnoser]
+[Config(typeof(DsmFaultBenchmarks.ShortInProcess))]
 public class PageCodecBenchmarks
 {
+    private PageCodec _codec = PageCodec.Shared;
+
     private readonly byte[] _page = new byte[4096];
     private readonly byte[] _wire = new byte[4096];
     private readonly byte[] _back = new byte[4096];
@@ -82,6 +85,10 @@ public class PageCodecBenchmarks
     [Params("zero", "heap", "random")]
     public string Kind { get; set; } = "heap";
 
+    /// <summary>zstd level: 1 is what the DSM uses (PageCodec.Shared); negative levels trade ratio for speed.</summary>
+    [Params(1, -1, -5)]
+    public int Level { get; set; } = 1;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -90,12 +97,13 @@ public class PageCodecBenchmarks
         else if (Kind == "heap")
             for (int i = 0; i < _page.Length; i += 8)
                 BitConverter.TryWriteBytes(_page.AsSpan(i), (i / 8 % 3) switch { 0 => (ulong)rng.Next(1000), 1 => 0x7f00_1000_0000UL + (ulong)i, _ => 0UL });
-        _encodedLength = PageCodec.Shared.Encode(_page, _wire, out _encoding);
+        _codec = Level == 1 ? PageCodec.Shared : new PageCodec(Level);
+        _encodedLength = _codec.Encode(_page, _wire, out _encoding);
     }
 
     [Benchmark]
-    public int Encode() => PageCodec.Shared.Encode(_page, _wire, out _);
+    public int Encode() => _codec.Encode(_page, _wire, out _);
 
     [Benchmark]
-    public void Decode() => PageCodec.Shared.Decode(_encoding, _wire.AsSpan(0, _encodedLength), _back);
+    public void Decode() => _codec.Decode(_encoding, _wire.AsSpan(0, _encodedLength), _back);
 }
