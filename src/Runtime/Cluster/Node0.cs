@@ -9,9 +9,10 @@ using Dqemu.Runtime.Threading;
 namespace Dqemu.Runtime.Cluster;
 
 /// <summary>
-/// <c>dqemu-native --cluster cluster.toml guest.elf args</c>: node 0, where the guest runs. Milestone 1:
-/// starts the local workers as child processes, connects the full mesh, runs the guest entirely here (the
-/// single-node path, unchanged), and when the guest ends stops the workers before exiting with its status.
+/// <c>dqemu-native --cluster cluster.toml guest.elf args</c>: node 0, where the guest starts. Starts the local
+/// workers as child processes, connects the full mesh, loads the guest into shared memory, attaches every worker
+/// (<see cref="ClusterNode.AttachNode0"/>) and runs the main thread here; other threads go where placement says.
+/// When the guest ends it stops the workers before exiting with its status.
 /// <para>Shutdown order (from <see cref="GuestProcess.Terminate"/>'s BeforeExit): the other guest threads are
 /// told to stop; node 0's own --stats; <see cref="ClusterProtocol.Stop"/> to every worker; wait (bounded) for
 /// every <see cref="ClusterProtocol.Stopped"/> with its counters; the cluster --stats; close the transport

@@ -5,9 +5,10 @@ using Dqemu.Runtime.Host;
 namespace Dqemu.Runtime.Cluster;
 
 /// <summary>
-/// <c>dqemu-native --cluster cluster.toml --node N</c> (N ≥ 1). In milestone 1 a worker joins the mesh and stays
-/// idle: it waits for node 0's <see cref="ClusterProtocol.Stop"/>, answers with its transport counters, and
-/// leaves once node 0 has closed its connections. When any node is lost first it prints one line naming it and
+/// <c>dqemu-native --cluster cluster.toml --node N</c> (N ≥ 1). A worker joins the mesh, creates its guest memory
+/// and translator, and gets its guest process from node 0's Attach (<see cref="ClusterNode"/>); from then on it runs
+/// the guest threads placed on it. It waits for node 0's <see cref="ClusterProtocol.Stop"/>, answers with its
+/// counters and its --stats text, and leaves once node 0 has closed its connections. When any node is lost first it prints one line naming it and
 /// exits 69 (after telling the other nodes which node it lost). Started by node 0 (environment <see cref="ParentEnv"/> holds node 0's pid), it also dies with
 /// node 0: a parent-death signal (prctl PR_SET_PDEATHSIG) backs up the transport's own loss detection.
 /// </summary>
