@@ -12,11 +12,11 @@ namespace Dqemu.Tests.Cluster;
 /// <summary>What the link between the two namespaces does to every packet, in each direction.</summary>
 public sealed record NetnsLink(double DelayMs, double JitterMs, double LossPercent)
 {
-    /// <summary>0.5 ms ± 0.1 ms each way (ten times a LAN's latency).</summary>
-    public static readonly NetnsLink Delay = new(0.5, 0.1, 0);
+    /// <summary>0.2 ms ± 0.05 ms each way (a LAN's latency, several times loopback's).</summary>
+    public static readonly NetnsLink Delay = new(0.2, 0.05, 0);
 
-    /// <summary>0.5 ms ± 0.1 ms each way and 0.5% of the packets dropped.</summary>
-    public static readonly NetnsLink DelayAndLoss = new(0.5, 0.1, 0.5);
+    /// <summary>0.2 ms ± 0.05 ms each way and 0.5% of the packets dropped.</summary>
+    public static readonly NetnsLink DelayAndLoss = new(0.2, 0.05, 0.5);
 
     /// <summary>"delay" or "delay+loss" (the names the tests use for their cases).</summary>
     public static NetnsLink Parse(string name) => name switch

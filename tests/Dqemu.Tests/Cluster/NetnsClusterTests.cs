@@ -44,7 +44,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
             using var worker = cluster.StartWorker(g.Env);
             var options = new List<string> { g.Binary };
             options.AddRange(g.Spec.Args);
-            var r = cluster.RunNode0(options, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+            var r = cluster.RunNode0(options, g.Env, g.Spec.Stdin, g.ClusterTimeout * 2); // every page moves over the slower link
             bool workerDone = worker.WaitForExit(TimeSpan.FromSeconds(10));
             output.WriteLine($"{guest} over {link}, run {run}/{runs}: node 0 {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s; " +
                 $"worker {(workerDone ? "exit " + worker.ExitCode : "still running")}");
@@ -54,7 +54,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
             if (worker.Stderr.Length > 0) output.WriteLine("worker stderr:\n" + worker.Stderr);
 
             ThreadedGuests.AssertSameResult(expected, r, $"{guest} on 2 namespaced nodes ({cluster.LinkDescription}), run {run} of {runs}",
-                $"ip netns exec {cluster.NsA} {LoopbackCluster.Binary}", ["--cluster", cluster.ConfigPath, .. options], g.ClusterTimeout);
+                $"ip netns exec {cluster.NsA} {LoopbackCluster.Binary}", ["--cluster", cluster.ConfigPath, .. options], g.ClusterTimeout * 2);
             Assert.False(r.Stderr.Contains(" lost: ", StringComparison.Ordinal), $"a node was reported lost:\n{r.Stderr}");
             Assert.True(workerDone, $"worker 1 still runs 10 s after node 0 exited; its stderr:\n{worker.Stderr}");
             Assert.True(worker.ExitCode == 0, $"worker 1 exited {worker.ExitCode}; its stderr:\n{worker.Stderr}");
