@@ -13,7 +13,7 @@ namespace Dqemu.Runtime.Cluster;
 /// instead of moving waiters (futex waiters tolerate spurious wake-ups); PI futexes are not supported across nodes
 /// (-ENOSYS, documented in the README).
 /// </summary>
-internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, DsmNode dsm) : IFutex
+internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, ClusterMemory memory) : IFutex
 {
     private const uint AllBits = uint.MaxValue;
 
@@ -45,7 +45,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
             case WakeBitset:
                 {
                     uint bitset = cmd == WakeOp ? AllBits : val3;
-                    if (!Readable(uaddr)) return -Errno.EFAULT;
+                    if (!memory.IsReadable(uaddr)) return -Errno.EFAULT;
                     return engine.Wake(uaddr, (int)Math.Min(val, int.MaxValue), bitset);
                 }
             case Requeue:
@@ -53,7 +53,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
                 {
                     if (cmd == CmpRequeue)
                     {
-                        if (!ReadWord(uaddr, out uint now)) return -Errno.EFAULT;
+                        if (!memory.TryReadWord(uaddr, out uint now)) return -Errno.EFAULT;
                         if (now != val3) return -Errno.EAGAIN;
                     }
                     // moving waiters to uaddr2 is replaced by waking them: each re-checks and waits again where it must
@@ -69,25 +69,12 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
 
     public long Wake(ulong uaddr, int count) => engine.Wake(uaddr, count, AllBits);
 
-    private bool Readable(ulong addr) => addr < GuestSpace.Size && (space.ProtAt(addr) & (GuestProt.Read | GuestProt.Write)) != 0;
-
-    /// <summary>A coherent read without a pin (a waiting thread must not hold pages).</summary>
-    private bool ReadWord(ulong addr, out uint value)
-    {
-        value = 0;
-        if (!Readable(addr)) return false;
-        dsm.Acquire(addr / DsmNode.PageSize, write: false);
-        value = Volatile.Read(ref *(uint*)(space.Alias + addr));
-        return true;
-    }
-
     private long Deadline(ulong ts, bool absolute, bool realtime, out long deadline)
     {
         deadline = long.MaxValue;
-        if (!Readable(ts) || !Readable(ts + 15)) return -Errno.EFAULT;
-        dsm.Acquire(ts / DsmNode.PageSize, write: false);
-        dsm.Acquire((ts + 15) / DsmNode.PageSize, write: false);
-        long sec = *(long*)(space.Alias + ts), nsec = *(long*)(space.Alias + ts + 8);
+        Span<long> timespec = stackalloc long[2];
+        if (!memory.TryRead(ts, System.Runtime.InteropServices.MemoryMarshal.AsBytes(timespec))) return -Errno.EFAULT;
+        long sec = timespec[0], nsec = timespec[1];
         if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000) return -Errno.EINVAL;
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
         double seconds = sec + nsec / 1e9;
@@ -114,8 +101,9 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
         int cmp = (int)(encoded >> 24) & 15;
         int oparg = (int)(encoded << 8) >> 20, cmparg = (int)(encoded << 20) >> 20;
         if (shift) oparg = 1 << (oparg & 31);
+        if (opType > 4) return -Errno.ENOSYS;
         uint old;
-        using (dsm.PinRange(uaddr2, 4, write: true))
+        using (memory.Dsm.PinRange(uaddr2, 4, write: true))
         {
             ref uint word = ref *(uint*)(space.Base + uaddr2);
             while (true)
@@ -127,10 +115,8 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
                     1 => old + (uint)oparg,
                     2 => old | (uint)oparg,
                     3 => old & ~(uint)oparg,
-                    4 => old ^ (uint)oparg,
-                    _ => old,
+                    _ => old ^ (uint)oparg,
                 };
-                if (opType > 4) return -Errno.ENOSYS;
                 if (Interlocked.CompareExchange(ref word, now, old) == old) break;
             }
         }

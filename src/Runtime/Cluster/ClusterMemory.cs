@@ -17,7 +17,7 @@ namespace Dqemu.Runtime.Cluster;
 /// apply a layout change (their answers arrive on those receive threads): hence the lock-free
 /// <see cref="GuestSpace.ProtAt"/>.
 /// </remarks>
-internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence
+internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutexMemory
 {
     private const ulong Page = DsmNode.PageSize;
 
@@ -98,6 +98,33 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence
     }
 
     public void EnsureReadable(ulong addr) => _dsm?.Acquire(addr / Page, write: false);
+
+    // ---------------------------------------------------------------- reads that pin nothing
+
+    /// <summary>True when the guest may read (or write) at <paramref name="addr"/>.</summary>
+    public bool IsReadable(ulong addr) => addr < GuestSpace.Size && (_space.ProtAt(addr) & (GuestProt.Read | GuestProt.Write)) != 0;
+
+    /// <summary>
+    /// Copies guest memory current at some moment during the call, without pinning: each page is fetched and read
+    /// through the alias. For futex words and timeouts, which a waiting thread must not keep from other nodes.
+    /// </summary>
+    public bool TryRead(ulong addr, Span<byte> dst)
+    {
+        ulong last = addr + (ulong)dst.Length - 1;
+        if (dst.Length == 0 || last < addr || !IsReadable(addr) || !IsReadable(last)) return false;
+        for (ulong p = addr / Page; p <= last / Page; p++) Dsm.Acquire(p, write: false);
+        new ReadOnlySpan<byte>(_space.Alias + addr, dst.Length).CopyTo(dst);
+        return true;
+    }
+
+    public bool TryReadWord(ulong addr, out uint value)
+    {
+        value = 0;
+        if ((addr & 3) != 0 || !IsReadable(addr)) return false;
+        Dsm.Acquire(addr / Page, write: false);
+        value = Volatile.Read(ref *(uint*)(_space.Alias + addr));
+        return true;
+    }
 
     /// <summary>
     /// A guest access faulted at <paramref name="addr"/>: when the guest's protection allows it, the page is

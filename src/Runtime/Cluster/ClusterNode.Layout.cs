@@ -14,7 +14,6 @@ internal sealed unsafe partial class ClusterNode
     public void AttachNode0(GuestProcess process, GuestThread main)
     {
         Join(process);
-        Prepare(main);
         _placement = new Dqemu.Dsm.Placement(_ctx.Config.Placement == "fill" ? Dqemu.Dsm.PlacementPolicy.Fill : Dqemu.Dsm.PlacementPolicy.RoundRobin,
             _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
         _placement.Add(0);
@@ -28,13 +27,7 @@ internal sealed unsafe partial class ClusterNode
             foreach (ulong v in process.SigHandlers) PutU64(b, v);
         var vmas = process.Space.Vmas;
         PutI32(b, vmas.Count);
-        foreach (var v in vmas)
-        {
-            PutU64(b, v.Start);
-            PutU64(b, v.End);
-            b.Add((byte)v.Prot);
-            PutString(b, v.Name);
-        }
+        foreach (var v in vmas) PutRange(b, v.Start, v.End, v.Prot, v.Name);
         CallAll(Workers, ClusterMessages.Attach, b.ToArray(), "the attach");
         _memory.Replicate = Replicate;
     }
@@ -42,10 +35,7 @@ internal sealed unsafe partial class ClusterNode
     private void Replicate(LayoutOp op, ulong start, ulong end, GuestProt prot, string name)
     {
         var b = new List<byte>(new byte[8]) { (byte)op };
-        PutU64(b, start);
-        PutU64(b, end);
-        b.Add((byte)prot);
-        PutString(b, name);
+        PutRange(b, start, end, prot, name);
         CallAll(Workers, ClusterMessages.Layout, b.ToArray(), "a layout change");
     }
 
@@ -91,24 +81,16 @@ internal sealed unsafe partial class ClusterNode
                         int n = BinaryPrimitives.ReadInt32LittleEndian(s[at..]); at += 4;
                         for (int i = 0; i < n; i++)
                         {
-                            ulong start = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
-                            ulong end = BinaryPrimitives.ReadUInt64LittleEndian(s[(at + 8)..]);
-                            var prot = (GuestProt)s[at + 16];
-                            at += 17;
-                            string name = GetString(s, ref at);
-                            process.Space.ApplyRemote(LayoutOp.Map, start, end, prot, name);
+                            var r = GetRange(s, ref at);
+                            process.Space.ApplyRemote(LayoutOp.Map, r.Start, r.End, r.Prot, r.Name);
                         }
                         break;
                     }
                 case ClusterMessages.Layout:
                     {
-                        var op = (LayoutOp)s[at];
-                        ulong start = BinaryPrimitives.ReadUInt64LittleEndian(s[(at + 1)..]);
-                        ulong end = BinaryPrimitives.ReadUInt64LittleEndian(s[(at + 9)..]);
-                        var prot = (GuestProt)s[at + 17];
-                        at += 18;
-                        string name = GetString(s, ref at);
-                        P.Space.ApplyRemote(op, start, end, prot, name);
+                        var op = (LayoutOp)s[at++];
+                        var r = GetRange(s, ref at);
+                        P.Space.ApplyRemote(op, r.Start, r.End, r.Prot, r.Name);
                         break;
                     }
                 case ClusterMessages.Disposition:

@@ -70,19 +70,11 @@ internal sealed unsafe partial class ClusterNode
         {
             foreach (var (from, request) in Queue.GetConsumingEnumerable())
             {
-                var s = request.AsSpan(12);
-                ulong nr = BinaryPrimitives.ReadUInt64LittleEndian(s);
-                _thread.Cpu->X[8] = nr;
-                for (int i = 0; i < 6; i++) _thread.Cpu->X[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[(8 + 8 * i)..]);
-                var entry = SyscallTable.Get(nr);
-                long result;
                 if (process.Exiting) break; // the guest is ending: nothing more runs, nobody gets an answer
-                if (entry == null) result = -Errno.ENOSYS;
-                else
-                {
-                    result = entry.Handler(ctx);
-                    if (process.Options.Strace) Console.Error.WriteLine($"{_thread.Tid} {entry.Name} (on node 0) = 0x{result:x}");
-                }
+                var s = request.AsSpan(12);
+                _thread.Cpu->X[8] = BinaryPrimitives.ReadUInt64LittleEndian(s);
+                for (int i = 0; i < 6; i++) _thread.Cpu->X[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[(8 + 8 * i)..]);
+                long result = Dispatcher.Execute(ctx, log: false);
                 process.Space.Coherence?.ReleaseResident();
                 if (process.Exiting || _thread.Exited)
                 {

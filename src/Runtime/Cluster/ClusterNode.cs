@@ -46,7 +46,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             Home = ctx.Config.Directory == "node0" ? HomePolicy.Centralized : HomePolicy.Distributed,
         });
         _memory.Dsm = Dsm;
-        Futex = new FutexEngine(Self, transport.NodeCount, transport, new CoherentWords(space, Dsm));
+        Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory);
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();
@@ -85,12 +85,9 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     {
         _process = process;
         process.Cluster = this;
-        process.Futex = new ClusterFutex(process.Space, Futex, Dsm);
+        process.Futex = new ClusterFutex(process.Space, Futex, _memory);
         process.Space.Coherence = _memory;
     }
-
-    /// <summary>Every guest thread of this node gets a waiter a signal can interrupt.</summary>
-    public static void Prepare(GuestThread t) => t.FutexWaiter ??= new FutexWaiter();
 
     // ------------------------------------------------------------------ messages
 
@@ -241,7 +238,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
 
     private IEnumerable<int> Workers => Enumerable.Range(1, _transport.NodeCount - 1);
 
-    // ------------------------------------------------------------------ strings on the wire
+    // ------------------------------------------------------------------ strings and ranges on the wire
 
     private static void PutString(List<byte> b, string s)
     {
@@ -266,27 +263,28 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         foreach (byte x in t) b.Add(x);
     }
 
-    private static void PutI32(List<byte> b, int v) => PutU64Part(b, (uint)v);
-
-    private static void PutU64Part(List<byte> b, uint v)
+    private static void PutI32(List<byte> b, int v)
     {
-        b.Add((byte)v);
-        b.Add((byte)(v >> 8));
-        b.Add((byte)(v >> 16));
-        b.Add((byte)(v >> 24));
+        Span<byte> t = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(t, v);
+        foreach (byte x in t) b.Add(x);
     }
 
-    /// <summary>Guest words read for futex compares: the page is fetched (read access) and read through the alias view,
-    /// never pinned, since a waiter must not keep the word's page from the thread that will change it.</summary>
-    private sealed class CoherentWords(GuestSpace space, DsmNode dsm) : IFutexMemory
+    /// <summary>A layout range as Attach and Layout carry it: u64 start, u64 end, u8 prot, str name.</summary>
+    private static void PutRange(List<byte> b, ulong start, ulong end, GuestProt prot, string name)
     {
-        public bool TryReadWord(ulong addr, out uint value)
-        {
-            value = 0;
-            if ((addr & 3) != 0 || addr >= GuestSpace.Size || (space.ProtAt(addr) & (GuestProt.Read | GuestProt.Write)) == 0) return false;
-            dsm.Acquire(addr / DsmNode.PageSize, write: false);
-            value = Volatile.Read(ref *(uint*)(space.Alias + addr));
-            return true;
-        }
+        PutU64(b, start);
+        PutU64(b, end);
+        b.Add((byte)prot);
+        PutString(b, name);
+    }
+
+    private static (ulong Start, ulong End, GuestProt Prot, string Name) GetRange(ReadOnlySpan<byte> b, ref int at)
+    {
+        ulong start = BinaryPrimitives.ReadUInt64LittleEndian(b[at..]);
+        ulong end = BinaryPrimitives.ReadUInt64LittleEndian(b[(at + 8)..]);
+        var prot = (GuestProt)b[at + 16];
+        at += 17;
+        return (start, end, prot, GetString(b, ref at));
     }
 }

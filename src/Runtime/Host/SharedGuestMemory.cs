@@ -43,11 +43,11 @@ public sealed unsafe class SharedGuestMemory : IHostMemory
         EmulatorFds.Add(fd);
         if (Native.ftruncate(fd, (long)size) != 0)
             throw new OutOfMemoryException($"cannot size the guest memory file to {size >> 30} GiB (errno {Marshal.GetLastPInvokeError()})");
-        void* view = mmap(null, (Tmds.Linux.size_t)size, PROT_NONE, MapShared | MapNoReserve, (int)fd, 0);
+        void* view = mmap(null, (Tmds.Linux.size_t)size, PROT_NONE, MapShared | MapNoReserve, fd, 0);
         if (view == MAP_FAILED) throw new OutOfMemoryException($"cannot map {size >> 30} GiB of guest memory (errno {Marshal.GetLastPInvokeError()})");
-        void* alias = mmap(null, (Tmds.Linux.size_t)size, PROT_READ | PROT_WRITE, MapShared | MapNoReserve, (int)fd, 0);
+        void* alias = mmap(null, (Tmds.Linux.size_t)size, PROT_READ | PROT_WRITE, MapShared | MapNoReserve, fd, 0);
         if (alias == MAP_FAILED) throw new OutOfMemoryException($"cannot map the guest memory's alias view (errno {Marshal.GetLastPInvokeError()})");
-        _fd = (int)fd;
+        _fd = fd;
         _view = (byte*)view;
         _size = size;
         Alias = (byte*)alias;

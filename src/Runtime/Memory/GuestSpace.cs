@@ -103,15 +103,28 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         {
             if (!IsMappedLocked(addr, addr + len)) return false;
             if (Coherence == null) _host.Protect((nint)(Base + addr), len, ToHost(prot));
-            // keep names: split per existing vma
-            var parts = _vmas.Where(v => v.End > addr && v.Start < addr + len)
-                .Select(v => (Math.Max(v.Start, addr), Math.Min(v.End, addr + len), v.Name)).ToList();
-            foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
+            ReprotectLocked(addr, addr + len, prot);
             Coherence?.OnLayout(LayoutOp.Protect, addr, addr + len, prot, "");
         }
         // a guest that generates code makes it writable, writes, then executable again: drop what was translated
         LayoutChanged?.Invoke(addr, addr + len);
         return true;
+    }
+
+    /// <summary>The mapped parts of [start, end), one per vma, clipped to the range.</summary>
+    public List<(ulong Start, ulong End, GuestProt Prot, string Name)> Pieces(ulong start, ulong end)
+    {
+        lock (_lock) return PiecesLocked(start, end);
+    }
+
+    private List<(ulong Start, ulong End, GuestProt Prot, string Name)> PiecesLocked(ulong start, ulong end) =>
+        _vmas.Where(v => v.End > start && v.Start < end)
+            .Select(v => (Math.Max(v.Start, start), Math.Min(v.End, end), v.Prot, v.Name)).ToList();
+
+    /// <summary>A new protection for the mapped parts of [start, end), keeping each vma's name.</summary>
+    private void ReprotectLocked(ulong start, ulong end, GuestProt prot)
+    {
+        foreach (var p in PiecesLocked(start, end)) SetRange(p.Start, p.End, prot, p.Name, remove: false);
     }
 
     /// <summary>
@@ -221,9 +234,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
                     SetRange(start, end, GuestProt.None, "", remove: true);
                     break;
                 case LayoutOp.Protect:
-                    var parts = _vmas.Where(v => v.End > start && v.Start < end)
-                        .Select(v => (Math.Max(v.Start, start), Math.Min(v.End, end), v.Name)).ToList();
-                    foreach (var (s, e, n) in parts) SetRange(s, e, prot, n, remove: false);
+                    ReprotectLocked(start, end, prot);
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(op));

@@ -303,8 +303,7 @@ public static unsafe partial class SyscallTable
     /// </summary>
     private static long MadviseShared(SyscallContext c, ulong addr, ulong plen, int advice, bool passToHost)
     {
-        var pieces = c.Mem.Vmas.Where(v => v.End > addr && v.Start < addr + plen)
-            .Select(v => (Start: Math.Max(v.Start, addr), End: Math.Min(v.End, addr + plen), v.Prot, v.Name)).ToList();
+        var pieces = c.Mem.Pieces(addr, addr + plen);
         ulong covered = 0;
         foreach (var p in pieces) covered += p.End - p.Start;
         if (passToHost && advice is 4 or 8 or 9)

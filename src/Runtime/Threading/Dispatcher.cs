@@ -94,24 +94,35 @@ public static unsafe class Dispatcher
     {
         var cpu = ctx.Cpu;
         ulong nr = cpu->X[8];
+        long result = Execute(ctx);
+        if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;
+        else if (result == -Errno.EINTR && Restartable(ctx, nr)) cpu->Pc -= 4; // X0 still holds the first argument
+        else if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
+    }
+
+    /// <summary>
+    /// Runs the syscall in X8 with X0-X5 (here, or delegated to node 0 by a cluster worker), logged under --strace,
+    /// and returns its result; the caller writes it back. Node 0's proxies for remote threads run calls through here
+    /// too, with <paramref name="log"/> false: the calling node's --strace line already shows the call.
+    /// </summary>
+    public static long Execute(SyscallContext ctx, bool log = true)
+    {
+        var cpu = ctx.Cpu;
+        ulong nr = cpu->X[8];
         var entry = SyscallTable.Get(nr);
         ctx.Thread.Syscalls++;
         long result;
         if (entry == null)
         {
             result = -Errno.ENOSYS;
-            if (ctx.Process.Options.Strace) Console.Error.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
+            if (log && ctx.Process.Options.Strace) Console.Error.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
+            return result;
         }
-        else
-        {
-            string? before = ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
-            if (entry.Site != SyscallSite.Node0 || ctx.Process.Cluster?.TryDelegate(ctx, out result) != true)
-                result = entry.Handler(ctx);
-            if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
-        }
-        if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;
-        else if (result == -Errno.EINTR && Restartable(ctx, nr)) cpu->Pc -= 4; // X0 still holds the first argument
-        else if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;
+        string? before = log && ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
+        if (entry.Site != SyscallSite.Node0 || ctx.Process.Cluster?.TryDelegate(ctx, out result) != true)
+            result = entry.Handler(ctx);
+        if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
+        return result;
     }
 
     /// <summary>
