@@ -107,7 +107,7 @@ public class DsmFaultBenchmarks
                 Console.WriteLine($"// DsmFault {name}: failure={node.Failure ?? "none"}, read faults {st.ReadFaults}, " +
                                   $"write faults {st.WriteFaults}, upgrades {st.Upgrades}, pages sent {st.PagesSent} " +
                                   $"(zstd {st.CompressedPagesSent}, zero {st.ZeroPagesSent}), fault latency mean " +
-                                  $"{st.MeanFaultLatencyUs:0.0} us p99 {st.P99FaultLatencyUs:0.0} us");
+                                  $"{st.MeanFaultLatencyUs:0.0} us (read p99 {st.ReadWaits.P99Us:0.0} us, write p99 {st.WriteWaits.P99Us:0.0} us)");
                 if (node.Failure is { } f) throw new InvalidOperationException($"DSM {name} failed: {f}");
             }
             if (_reads > 0)

@@ -38,7 +38,8 @@ public sealed partial class DsmNode
     private readonly LocalStripe[] _local = new LocalStripe[StripeCount];
     private readonly DirStripe[] _dir = new DirStripe[StripeCount];
     private readonly Counters _c = new();
-    private readonly LatencyHistogram _latency = new();
+    private readonly LatencyHistogram _readLatency = new();
+    private readonly LatencyHistogram _writeLatency = new();
     private volatile string? _failure;
     private int _waiting;
 
@@ -145,6 +146,7 @@ public sealed partial class DsmNode
         Upgrades: Interlocked.Read(ref _c.Upgrades),
         PagesSent: Interlocked.Read(ref _c.PagesSent),
         PagesReceived: Interlocked.Read(ref _c.PagesReceived),
+        MessagesSent: Interlocked.Read(ref _c.MessagesSent),
         BytesSent: Interlocked.Read(ref _c.BytesSent),
         BytesReceived: Interlocked.Read(ref _c.BytesReceived),
         InvalidationsSent: Interlocked.Read(ref _c.InvalidationsSent),
@@ -153,15 +155,17 @@ public sealed partial class DsmNode
         CompressedPagesSent: Interlocked.Read(ref _c.CompressedPagesSent),
         QueuedRequests: Interlocked.Read(ref _c.QueuedRequests),
         DeferredRequests: Interlocked.Read(ref _c.DeferredRequests),
-        NetworkFaults: _latency.Count,
-        MeanFaultLatencyUs: _latency.Mean,
-        P99FaultLatencyUs: _latency.Quantile(0.99));
+        ReadWaits: _readLatency.Summary(),
+        WriteWaits: _writeLatency.Summary());
 
     /// <summary>Threads blocked in <see cref="Acquire"/>/<see cref="AcquireRange"/>/<see cref="PinRange"/> right now.</summary>
     public int WaitingThreads => Volatile.Read(ref _waiting);
 
-    /// <summary>The distribution behind <see cref="DsmStats.MeanFaultLatencyUs"/> and <see cref="DsmStats.P99FaultLatencyUs"/>.</summary>
-    public LatencyHistogram FaultLatency => _latency;
+    /// <summary>The distributions behind <see cref="DsmStats.ReadWaits"/> and <see cref="DsmStats.WriteWaits"/>.</summary>
+    public LatencyHistogram ReadLatency => _readLatency;
+
+    /// <inheritdoc cref="ReadLatency"/>
+    public LatencyHistogram WriteLatency => _writeLatency;
 
     /// <summary>
     /// A peer is gone: the engine stops. Every waiting and future <see cref="Acquire"/> throws a
@@ -201,6 +205,7 @@ public sealed partial class DsmNode
         var s = LocalStripeOf(page);
         long start = 0, deadline = 0;
         uint? ticket = null; // e.Completions when this thread started waiting for a request that satisfies it
+        var spin = new TransportSpin(_transport); // the answer is polled for here first: see TransportSpin
         Span<byte> request = stackalloc byte[8];
         Monitor.Enter(s);
         try
@@ -269,6 +274,14 @@ public sealed partial class DsmNode
                     throw new DsmException(
                         $"node {_self}: page 0x{page:x} ({(write ? "write" : "read")}) did not arrive within " +
                         $"{_options.AcquireTimeout.TotalSeconds:0.###} s (state {e.State}, request {e.InFlight}, home node {HomeOf(page)})");
+                if (spin.Enabled)
+                {
+                    // look again after every round, also after the last: the answer may have come while the lock was free
+                    Monitor.Exit(s);
+                    try { spin.Next(); }
+                    finally { Monitor.Enter(s); }
+                    continue;
+                }
                 int waitMs = deadline == long.MaxValue ? Timeout.Infinite
                     : (int)Math.Min(int.MaxValue, (deadline - now) * 1000 / Stopwatch.Frequency + 1);
                 e.Waiters++;
@@ -284,8 +297,9 @@ public sealed partial class DsmNode
         finally
         {
             Monitor.Exit(s);
+            spin.End(); // outside the lock: ending a poll may deliver messages on this thread
         }
-        if (start != 0) _latency.RecordTicks(Stopwatch.GetTimestamp() - start);
+        if (start != 0) (write ? _writeLatency : _readLatency).RecordTicks(Stopwatch.GetTimestamp() - start);
     }
 
     internal void Unpin(ulong page, bool write)
@@ -345,6 +359,7 @@ public sealed partial class DsmNode
             return;
         }
         _transport.Send(node, type, body);
+        Interlocked.Increment(ref _c.MessagesSent);
         Interlocked.Add(ref _c.BytesSent, body.Length);
     }
 
@@ -374,7 +389,7 @@ public sealed partial class DsmNode
 
     private sealed class Counters
     {
-        public long ReadFaults, WriteFaults, Upgrades, PagesSent, PagesReceived, BytesSent, BytesReceived;
+        public long ReadFaults, WriteFaults, Upgrades, PagesSent, PagesReceived, MessagesSent, BytesSent, BytesReceived;
         public long InvalidationsSent, InvalidationsReceived, ZeroPagesSent, CompressedPagesSent;
         public long QueuedRequests, DeferredRequests;
     }

@@ -9,6 +9,7 @@ namespace Dqemu.Dsm;
 /// <param name="Upgrades">Write requests answered with Grant: the node already had the data and only gained write access.</param>
 /// <param name="PagesSent">Pages this node supplied to others (PageData messages).</param>
 /// <param name="PagesReceived">Pages installed from PageData messages.</param>
+/// <param name="MessagesSent">DSM messages this node sent to other nodes (requests, data, invalidations, acks).</param>
 /// <param name="BytesSent">Bytes of DSM message bodies sent to other nodes (page payloads after compression, plus headers).</param>
 /// <param name="BytesReceived">Bytes of DSM message bodies received from other nodes.</param>
 /// <param name="InvalidationsSent">Invalidate messages this node sent as a home.</param>
@@ -17,15 +18,16 @@ namespace Dqemu.Dsm;
 /// <param name="CompressedPagesSent">Pages sent compressed.</param>
 /// <param name="QueuedRequests">Requests this node, as a home, had to queue behind a running transaction on the same page.</param>
 /// <param name="DeferredRequests">Remote requests this node had to hold back because a local pin covered the page.</param>
-/// <param name="NetworkFaults">Acquire calls that had to wait for the network (or for a page being fetched by another thread).</param>
-/// <param name="MeanFaultLatencyUs">Mean wall time of those Acquire calls, microseconds.</param>
-/// <param name="P99FaultLatencyUs">99th percentile of the same, microseconds (histogram bucket, within about 6%).</param>
+/// <param name="ReadWaits">Waits for read access that had to go to the network (or join a request of another thread of
+/// this node): how many, and their wall time from the miss to the page being usable.</param>
+/// <param name="WriteWaits">The same for write access (misses and upgrades).</param>
 public readonly record struct DsmStats(
     long ReadFaults,
     long WriteFaults,
     long Upgrades,
     long PagesSent,
     long PagesReceived,
+    long MessagesSent,
     long BytesSent,
     long BytesReceived,
     long InvalidationsSent,
@@ -34,9 +36,20 @@ public readonly record struct DsmStats(
     long CompressedPagesSent,
     long QueuedRequests,
     long DeferredRequests,
-    long NetworkFaults,
-    double MeanFaultLatencyUs,
-    double P99FaultLatencyUs);
+    LatencySummary ReadWaits,
+    LatencySummary WriteWaits)
+{
+    /// <summary>Waits of either kind: the guest-visible remote faults (and syscall buffers fetched) of this node.</summary>
+    public long NetworkFaults => ReadWaits.Count + WriteWaits.Count;
+
+    /// <summary>Mean wait over both kinds, microseconds (0 when none).</summary>
+    public double MeanFaultLatencyUs => NetworkFaults == 0 ? 0
+        : (ReadWaits.MeanUs * ReadWaits.Count + WriteWaits.MeanUs * WriteWaits.Count) / NetworkFaults;
+}
+
+/// <summary>A <see cref="LatencyHistogram"/> at one moment: count, mean, median, 99th percentile and maximum, in
+/// microseconds (quantiles are bucket midpoints, within about 3%; the maximum is exact).</summary>
+public readonly record struct LatencySummary(long Count, double MeanUs, double P50Us, double P99Us, double MaxUs);
 
 /// <summary>
 /// A lock-free log-linear histogram of durations in microseconds: values below 16 get their own bucket, larger ones
@@ -50,16 +63,30 @@ public sealed class LatencyHistogram
     private readonly long[] _buckets = new long[Sub + Octaves * Sub];
     private long _count;
     private long _sumUs;
+    private long _maxUs;
 
     public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>The largest value recorded (0 when empty).</summary>
+    public long Max => Interlocked.Read(ref _maxUs);
+
+    public LatencySummary Summary() => new(Count, Mean, Quantile(0.5), Quantile(0.99), Max);
 
     public double Mean { get { long n = Count; return n == 0 ? 0 : (double)Interlocked.Read(ref _sumUs) / n; } }
 
     public void Record(ulong us)
     {
         Interlocked.Increment(ref _buckets[BucketIndex(us)]);
-        Interlocked.Add(ref _sumUs, (long)Math.Min(us, long.MaxValue / 2));
+        long v = (long)Math.Min(us, long.MaxValue / 2);
+        Interlocked.Add(ref _sumUs, v);
         Interlocked.Increment(ref _count);
+        long max = Interlocked.Read(ref _maxUs);
+        while (v > max)
+        {
+            long seen = Interlocked.CompareExchange(ref _maxUs, v, max);
+            if (seen == max) break;
+            max = seen;
+        }
     }
 
     public void RecordTicks(long stopwatchTicks)

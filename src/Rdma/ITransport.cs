@@ -2,8 +2,9 @@ namespace Dqemu.Rdma;
 
 /// <summary>
 /// Moves typed messages between the nodes of a cluster. The DSM and the runtime talk to the other nodes only
-/// through this interface; TCP (<see cref="TcpTransport"/>) implements it today, shared memory and libibverbs
-/// may later. The transport knows framing and liveness, never what a message means.
+/// through this interface; <see cref="TcpTransport"/> (our own sockets, no dependency) and
+/// <see cref="Ucx.UcxTransport"/> (UCX: shared memory, TCP or RDMA verbs, chosen by UCX) implement it. The transport
+/// knows framing and liveness, never what a message means.
 /// </summary>
 /// <remarks>
 /// Contract every implementation keeps:
@@ -11,10 +12,11 @@ namespace Dqemu.Rdma;
 /// <item><see cref="Send"/> is thread-safe. Messages from this node to one peer arrive in the order the
 /// <c>Send</c> calls returned (a thread's sends arrive in program order). There is no ordering between
 /// different pairs of nodes.</item>
-/// <item><see cref="IMessageHandler.OnMessage"/> runs on the transport's receive thread(s); for TCP one
-/// thread per peer, so messages from one peer are delivered one at a time and in order.</item>
-/// <item><see cref="IMessageHandler.OnNodeLost"/> is called at most once per peer, after the last
-/// <c>OnMessage</c> from that peer, and never for peers of a transport that this node disposed itself.</item>
+/// <item><see cref="IMessageHandler.OnMessage"/> runs on the transport's receive thread(s) or on a thread inside
+/// <see cref="Poll"/>; messages from one peer are delivered one at a time and in order (TCP: one receive thread
+/// per peer; UCX: every delivery holds the UCP worker's lock).</item>
+/// <item><see cref="IMessageHandler.OnNodeLost"/> is called at most once per peer, and no message from that peer is
+/// delivered after it; never for peers of a transport that this node disposed itself.</item>
 /// <item>Sending to a lost peer throws <see cref="NodeLostException"/>; sending to <see cref="Self"/> is an
 /// <see cref="ArgumentException"/> (deliver local work locally).</item>
 /// </list>
@@ -40,6 +42,32 @@ public interface ITransport : IDisposable
     /// <exception cref="NodeLostException">the peer is lost (before or during the call).</exception>
     /// <exception cref="ObjectDisposedException">this transport was disposed.</exception>
     void Send(int node, ushort type, ReadOnlySpan<byte> body);
+
+    /// <summary>
+    /// Delivers, on the calling thread, messages that have already arrived, and returns how many (0 when none, and
+    /// always 0 for a transport that delivers only on its own receive threads, as TCP does). Never blocks. A thread
+    /// waiting for another node's answer calls it (through <see cref="TransportSpin"/>) so that the answer is handled
+    /// where it is awaited, with no receive thread to be scheduled in between. Call it holding no lock a handler may
+    /// take; from inside a handler it does nothing.
+    /// </summary>
+    int Poll();
+
+    /// <summary>
+    /// The calling thread, which has been calling <see cref="Poll"/>, stops polling (its wait is over, or it is about to
+    /// block). A transport that quiets its own receive machinery while threads poll (UCX: no wake-up signals between
+    /// processes while someone polls anyway) turns it back on when the last poller leaves. Harmless when the thread
+    /// did not poll.
+    /// </summary>
+    void EndPoll();
+
+    /// <summary>True when <see cref="Poll"/> can deliver anything (UCX); false when only receive threads do (TCP).</summary>
+    bool CanPoll { get; }
+
+    /// <summary>
+    /// How long a thread waiting for another node's answer keeps polling (see <see cref="TransportSpin"/>) before it
+    /// blocks; zero never spins.
+    /// </summary>
+    TimeSpan WaitSpin { get; }
 
     /// <summary>Traffic exchanged with one peer so far (all zero for <see cref="Self"/>).</summary>
     TransportCounters GetCounters(int node);

@@ -27,9 +27,12 @@ public sealed class TcpTransport : ITransport
     private volatile bool _disposed;
     private int _disposeStarted;
 
-    private TcpTransport(IPEndPoint[] nodes, int self, Socket?[] sockets, TcpTransportOptions options)
+    private readonly byte[]?[] _attachments;
+
+    private TcpTransport(IPEndPoint[] nodes, int self, Socket?[] sockets, byte[]?[] attachments, TcpTransportOptions options)
     {
         _nodes = nodes;
+        _attachments = attachments;
         _self = self;
         _options = options;
         _peers = new TcpPeer?[nodes.Length];
@@ -73,8 +76,12 @@ public sealed class TcpTransport : ITransport
         }
         options ??= TcpTransportOptions.Default;
 
+        if (options.Attachment.Length > Handshake.MaxAttachment)
+            throw new ArgumentException($"the attachment of {options.Attachment.Length} bytes exceeds {Handshake.MaxAttachment}", nameof(options));
+
         var c = new Connector(list, self, timeout, clusterToken, options);
-        var t = new TcpTransport(list, self, c.Run(), options);
+        var sockets = c.Run();
+        var t = new TcpTransport(list, self, sockets, c.Attachments, options);
         t._monitor.Start();
         return t;
     }
@@ -89,6 +96,7 @@ public sealed class TcpTransport : ITransport
         private readonly TcpTransportOptions _options;
         private readonly long _deadline;
         private readonly Socket?[] _sockets;
+        private readonly byte[]?[] _attachments;
         private readonly string?[] _problems;     // per node: why it is not connected (last error)
         private readonly List<string> _notes = []; // refused strangers, etc.
         private readonly List<Socket> _pending = [];
@@ -104,7 +112,33 @@ public sealed class TcpTransport : ITransport
             _options = options;
             _deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
             _sockets = new Socket?[nodes.Length];
+            _attachments = new byte[]?[nodes.Length];
             _problems = new string?[nodes.Length];
+        }
+
+        /// <summary>Each connected peer's handshake attachment (null at self).</summary>
+        public byte[]?[] Attachments => _attachments;
+
+        /// <summary>Sends a handshake with this node's attachment after it.</summary>
+        private void SendHandshake(Socket s, Span<byte> buf, in Handshake.Message m)
+        {
+            var attachment = _options.Attachment.Span;
+            Handshake.Write(buf, m with { AttachmentLength = m.Kind == Handshake.KindReject ? 0 : attachment.Length });
+            s.Send(buf);
+            if (m.Kind != Handshake.KindReject && !attachment.IsEmpty) s.Send(attachment);
+        }
+
+        /// <summary>Reads the attachment announced by a handshake; null when it is malformed or does not arrive in time.</summary>
+        private static byte[]? ReadAttachment(Socket s, in Handshake.Message m, long deadlineMs, out string? error)
+        {
+            error = null;
+            if (m.AttachmentLength is < 0 or > Handshake.MaxAttachment)
+            {
+                error = $"attachment of {m.AttachmentLength} bytes";
+                return null;
+            }
+            var a = new byte[m.AttachmentLength];
+            return ReadExact(s, a, deadlineMs, out error) ? a : null;
         }
 
         private long Remaining => _deadline - Environment.TickCount64;
@@ -251,19 +285,28 @@ public sealed class TcpTransport : ITransport
                 else if (hello.NodeCount != _nodes.Length) reason = Handshake.RejectReason.NodeCountMismatch;
                 else if (hello.To != _self || hello.From <= _self || hello.From >= _nodes.Length) reason = Handshake.RejectReason.BadNodeId;
                 else if (_sockets[hello.From] != null) reason = Handshake.RejectReason.Duplicate;
+                byte[]? attachment = null;
+                if (reason == Handshake.RejectReason.None)
+                {
+                    attachment = ReadAttachment(s, hello, limit, out _);
+                    if (attachment == null) reason = Handshake.RejectReason.BadAttachment;
+                }
 
                 var reply = new Handshake.Message(
                     reason == Handshake.RejectReason.None ? Handshake.KindAccept : Handshake.KindReject,
                     _token, _self, hello.From, _nodes.Length, reason);
-                Handshake.Write(buf, reply);
-                s.Send(buf);
+                SendHandshake(s, buf, reply);
                 if (reason != Handshake.RejectReason.None)
                 {
                     Note($"a connection from {remote} claiming to be node {hello.From} was refused: {Handshake.Describe(reason)}");
                     s.Dispose();
                     return false;
                 }
-                lock (_lock) _sockets[hello.From] = s;
+                lock (_lock)
+                {
+                    _sockets[hello.From] = s;
+                    _attachments[hello.From] = attachment;
+                }
                 return true;
             }
             catch (SocketException e)
@@ -326,8 +369,7 @@ public sealed class TcpTransport : ITransport
             try
             {
                 Span<byte> buf = stackalloc byte[Handshake.Size];
-                Handshake.Write(buf, new Handshake.Message(Handshake.KindHello, _token, _self, target, _nodes.Length, 0));
-                s.Send(buf);
+                SendHandshake(s, buf, new Handshake.Message(Handshake.KindHello, _token, _self, target, _nodes.Length, 0));
                 if (!ReadExact(s, buf, _deadline, out string? err))
                 {
                     if (Remaining > 0) return $"accepted the connection but closed it during the handshake ({err})";
@@ -354,10 +396,22 @@ public sealed class TcpTransport : ITransport
                     Fail(s);
                     return null;
                 }
+                var attachment = ReadAttachment(s, reply, _deadline, out string? bad);
+                if (attachment == null)
+                {
+                    _problems[target] = $"sent a malformed handshake attachment ({bad})";
+                    Fail(s);
+                    return null;
+                }
                 lock (_lock)
                 {
                     _pending.Remove(s);
-                    if (!_abort && Remaining > -100) { _sockets[target] = s; return null; }
+                    if (!_abort && Remaining > -100)
+                    {
+                        _sockets[target] = s;
+                        _attachments[target] = attachment;
+                        return null;
+                    }
                 }
                 s.Dispose();
                 return null;
@@ -420,6 +474,22 @@ public sealed class TcpTransport : ITransport
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Peer(node).Send(type, body);
+    }
+
+    /// <summary>Receive threads deliver every message: there is nothing to poll.</summary>
+    public int Poll() => 0;
+
+    public void EndPoll() { }
+
+    public bool CanPoll => false;
+
+    public TimeSpan WaitSpin => _options.WaitSpin;
+
+    /// <summary>What <paramref name="node"/> attached to its handshake (<see cref="TcpTransportOptions.Attachment"/>).</summary>
+    public ReadOnlySpan<byte> PeerAttachment(int node)
+    {
+        Peer(node);
+        return _attachments[node];
     }
 
     public TransportCounters GetCounters(int node)

@@ -38,6 +38,30 @@ public sealed class TcpTransportOptions
     /// </summary>
     public TimeSpan ShutdownLinger { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Bytes this node sends every peer in the connection handshake, before any message (at most 64 KiB): a transport
+    /// built on this one (UCX) passes its own addresses this way. Each peer's arrives as
+    /// <see cref="TcpTransport.PeerAttachment"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> Attachment { get; init; }
+
+    /// <summary>See <see cref="ITransport.WaitSpin"/>: how long a waiting thread spins (yielding the CPU between looks)
+    /// before it blocks. Default 1 ms.</summary>
+    public TimeSpan WaitSpin { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>A copy of these options with <see cref="Attachment"/> replaced.</summary>
+    public TcpTransportOptions WithAttachment(ReadOnlyMemory<byte> attachment) => new()
+    {
+        HeartbeatInterval = HeartbeatInterval,
+        PeerTimeout = PeerTimeout,
+        MaxBodyLength = MaxBodyLength,
+        ListenAddress = ListenAddress,
+        SocketBufferSize = SocketBufferSize,
+        ShutdownLinger = ShutdownLinger,
+        WaitSpin = WaitSpin,
+        Attachment = attachment,
+    };
+
     internal long HeartbeatMs => HeartbeatInterval <= TimeSpan.Zero ? long.MaxValue : Math.Max(1, (long)HeartbeatInterval.TotalMilliseconds);
     internal long PeerTimeoutMs => PeerTimeout <= TimeSpan.Zero ? long.MaxValue : Math.Max(1, (long)PeerTimeout.TotalMilliseconds);
 }

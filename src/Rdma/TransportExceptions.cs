@@ -27,3 +27,6 @@ public sealed class TransportConnectException : IOException
 
     public IReadOnlyList<int> Nodes { get; }
 }
+
+/// <summary>The transport asked for cannot run on this host (e.g. its library is not installed); one line says why.</summary>
+public sealed class TransportUnavailableException(string message) : IOException(message);

@@ -137,7 +137,15 @@ public sealed partial class FutexEngine
             throw new InvalidOperationException("this futex waiter is already in a wait (one waiter per thread)");
         try
         {
-            return WaitCore(addr, expected, bitset, deadline, waiter);
+            var spin = new TransportSpin(_transport); // a wake from another node is polled for here first
+            try
+            {
+                return WaitCore(addr, expected, bitset, deadline, waiter, ref spin);
+            }
+            finally
+            {
+                spin.End();
+            }
         }
         finally
         {
@@ -145,7 +153,7 @@ public sealed partial class FutexEngine
         }
     }
 
-    private long WaitCore(ulong addr, uint expected, uint bitset, long deadline, FutexWaiter waiter)
+    private long WaitCore(ulong addr, uint expected, uint bitset, long deadline, FutexWaiter waiter, ref TransportSpin spin)
     {
         // Every wake-up source sets its condition first and the signal second; the loops below reset the signal
         // before checking the conditions, so none is missed.
@@ -205,7 +213,7 @@ public sealed partial class FutexEngine
                          $"{_rpcTimeout.TotalSeconds:0.###} s");
                     return Leave(waiter, -EINTR);
                 }
-                Sleep(waiter, Math.Min(deadline, ackDeadline), now);
+                Sleep(waiter, Math.Min(deadline, ackDeadline), now, ref spin);
             }
         }
 
@@ -232,7 +240,7 @@ public sealed partial class FutexEngine
             if (waiter.TakeInterrupt()) return Leave(waiter, -EINTR);
             long now = Stopwatch.GetTimestamp();
             if (now >= deadline) return Leave(waiter, -ETIMEDOUT);
-            Sleep(waiter, deadline, now);
+            Sleep(waiter, deadline, now, ref spin);
         }
     }
 
@@ -445,8 +453,11 @@ public sealed partial class FutexEngine
         return n;
     }
 
-    private static void Sleep(FutexWaiter w, long until, long now)
+    /// <summary>Spins (polling the transport) while the spin lasts, then blocks on the waiter's signal; either way the
+    /// caller re-checks its conditions after.</summary>
+    private static void Sleep(FutexWaiter w, long until, long now, ref TransportSpin spin)
     {
+        if (spin.Next()) return;
         int ms;
         if (until == long.MaxValue)
         {

@@ -16,9 +16,12 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// cluster.toml, read with Tomlyn's syntax tree so every error can name the file and line:
 /// <code>
 /// [cluster]
-/// transport = "tcp"            # "tcp"; the RDMA shim adds more
+/// transport = "tcp"            # or "ucx" (UCX: shared memory, RDMA verbs or TCP, chosen by UCX)
+/// ucx_tls = "posix,self,cma"   # optional, ucx only: UCX's transport list (UCX_TLS syntax)
 /// placement = "round-robin"    # or "fill"
 /// directory = "distributed"    # or "node0": where each page's directory entry lives
+/// compress = "auto"            # pages zstd-compressed: "auto" (only on tcp between hosts), "zstd", "none"
+/// wait_spin_us = 1000          # how long a thread waiting for another node spins before it sleeps
 /// [[node]]
 /// id = 0
 /// address = "127.0.0.1:7400"
@@ -31,6 +34,12 @@ public sealed class ClusterConfig
 {
     public string Path { get; }
     public string Transport { get; private set; } = "tcp";
+    /// <summary>UCX_TLS for the ucx transport; null lets UCX choose.</summary>
+    public string? UcxTls { get; private set; }
+    /// <summary>"auto", "zstd" or "none"; see <see cref="CompressPages"/>.</summary>
+    public string Compress { get; private set; } = "auto";
+    /// <summary>Microseconds a thread waiting for another node's answer spins (polling, yielding) before it blocks.</summary>
+    public double WaitSpinUs { get; private set; } = 1000;
     public string Placement { get; private set; } = "round-robin";
     public string Directory { get; private set; } = "distributed";
     /// <summary>Seconds a node may be silent before the others give it up.</summary>
@@ -96,10 +105,15 @@ public sealed class ClusterConfig
             string key = KeyName(kv);
             switch (key)
             {
-                case "transport":
-                    Transport = Choice(kv, "tcp", "shm", "verbs");
-                    if (Transport != "tcp") throw Error(kv, $"transport \"{Transport}\" is not available in this build (use \"tcp\")");
+                case "transport": Transport = Choice(kv, "tcp", "ucx"); break;
+                case "ucx_tls":
+                    UcxTls = Str(kv).Trim();
+                    if (UcxTls.Length == 0 || UcxTls.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is ',' or '_' or '^' or ':')))
+                        throw Error(kv, $"ucx_tls \"{UcxTls}\" is not a UCX transport list like \"posix,self,cma\", \"tcp\" or \"rc,ud,self\"");
+                    _tlsKey = kv;
                     break;
+                case "compress": Compress = Choice(kv, "auto", "zstd", "none"); break;
+                case "wait_spin_us": WaitSpinUs = Number(kv, 0, 1_000_000); break;
                 case "placement": Placement = Choice(kv, "round-robin", "fill"); break;
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
@@ -107,7 +121,23 @@ public sealed class ClusterConfig
                 default: throw Error(kv, $"unknown key '{key}' in [cluster]");
             }
         }
+        if (_tlsKey != null && Transport != "ucx")
+            throw Error(_tlsKey, "ucx_tls is only used with transport = \"ucx\"");
     }
+
+    private KeyValueSyntax? _tlsKey;
+
+    /// <summary>
+    /// Whether pages travel zstd-compressed. "auto": only over tcp between different hosts — compressing a page costs
+    /// ~12 us and decompressing ~5 us (bench/Dqemu.Bench PageCodecBenchmarks), more than a 4 KiB page takes on
+    /// loopback, shared memory or any fast fabric; all-zero pages travel as a tag either way.
+    /// </summary>
+    public bool CompressPages => Compress switch
+    {
+        "zstd" => true,
+        "none" => false,
+        _ => Transport == "tcp" && !Nodes.All(n => ClusterContext.IsLocal(n.Address.Address)),
+    };
 
     private NodeConfig ParseNode(TableSyntaxBase table)
     {

@@ -12,7 +12,7 @@ internal sealed partial class ClusterNode
         _dump = System.Runtime.InteropServices.PosixSignalRegistration.Create((System.Runtime.InteropServices.PosixSignal)12, c =>
         {
             c.Cancel = true;
-            var sb = new StringBuilder($"[node {Self}] dsm waiting {Dsm.WaitingThreads};{Futex.DebugDump()}\n");
+            var sb = new StringBuilder($"[node {Self}] dsm waiting {Dsm.WaitingThreads}; transport {_transport.Totals};{Futex.DebugDump()}\n");
             if (_process != null)
                 foreach (var t in _process.Threads.Values)
                     unsafe { sb.Append($"[node {Self}]   thread {t.Tid}: pc 0x{t.Cpu->Pc:x} x8 {t.Cpu->X[8]} exited {t.Exited}\n"); }
@@ -21,6 +21,19 @@ internal sealed partial class ClusterNode
     }
 
     private System.Runtime.InteropServices.PosixSignalRegistration? _dump;
+
+    private static string Waits(Dqemu.Dsm.LatencySummary w) =>
+        $"{w.Count} mean {w.MeanUs:F1} us p50 {w.P50Us:F1} p99 {w.P99Us:F1} max {w.MaxUs:F1}";
+
+    /// <summary>This node's remote faults and the coherence messages and bytes it sent (the cluster's "per fault" line).</summary>
+    public ClusterProtocol.CoherenceTotals Coherence
+    {
+        get
+        {
+            var d = Dsm.Stats;
+            return new(d.NetworkFaults, d.MessagesSent, d.BytesSent);
+        }
+    }
 
     /// <summary>This node's lines under its transport line in node 0's cluster stats (workers send them with Stopped).</summary>
     public string StatsText()
@@ -33,7 +46,7 @@ internal sealed partial class ClusterNode
                       $"page bytes sent {d.BytesSent} received {d.BytesReceived}");
         sb.AppendLine($"    invalidations sent {d.InvalidationsSent} received {d.InvalidationsReceived}, requests queued {d.QueuedRequests}, " +
                       $"held back by pins {d.DeferredRequests}");
-        sb.AppendLine($"    fault latency: {d.NetworkFaults} waits, mean {d.MeanFaultLatencyUs:F1} us, p99 {d.P99FaultLatencyUs:F1} us");
+        sb.AppendLine($"    remote faults: read {Waits(d.ReadWaits)}; write {Waits(d.WriteWaits)}");
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +

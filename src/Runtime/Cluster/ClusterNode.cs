@@ -44,6 +44,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         Dsm = new DsmNode(Self, transport.NodeCount, transport, _memory, new DsmOptions
         {
             Home = ctx.Config.Directory == "node0" ? HomePolicy.Centralized : HomePolicy.Distributed,
+            Compress = ctx.Config.CompressPages,
         });
         _memory.Dsm = Dsm;
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory);
@@ -169,7 +170,22 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             _done.Set();
         }
 
-        public bool Wait(TimeSpan timeout) => _done.Wait(timeout);
+        /// <summary>Polls <paramref name="transport"/> while the spin lasts (the answer is then handled on this
+        /// thread), then blocks until the receiving thread completes it.</summary>
+        public bool Wait(TimeSpan timeout, ITransport transport)
+        {
+            var spin = new TransportSpin(transport);
+            try
+            {
+                while (!_done.IsSet)
+                    if (!spin.Next()) return _done.Wait(timeout);
+                return true;
+            }
+            finally
+            {
+                spin.End();
+            }
+        }
     }
 
     /// <summary>A request body with room for its id in front.</summary>
@@ -183,7 +199,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         var waiting = new PendingReply();
         _pending[id] = waiting;
         Send(node, type, request);
-        if (!waiting.Wait(timeout))
+        if (!waiting.Wait(timeout, _transport))
         {
             _pending.TryRemove(id, out _);
             Lost($"node {Self}: {_ctx.Name(node)} did not answer {what} within {timeout.TotalSeconds:0} s");
@@ -207,7 +223,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         }
         foreach (var (n, waiting, id) in waits)
         {
-            if (waiting.Wait(RpcTimeout)) continue;
+            if (waiting.Wait(RpcTimeout, _transport)) continue;
             _pending.TryRemove(id, out _);
             Lost($"node {Self}: {_ctx.Name(n)} did not answer {what} within {RpcTimeout.TotalSeconds:0} s");
         }

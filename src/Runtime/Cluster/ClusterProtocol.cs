@@ -11,7 +11,8 @@ namespace Dqemu.Runtime.Cluster;
 /// <item><see cref="Stop"/> (node 0 -> worker, empty): the guest has ended; answer with <see cref="Stopped"/>
 /// and leave once node 0 closes its connections.</item>
 /// <item><see cref="Stopped"/> (worker -> node 0): the worker's transport counters at the time of the stop,
-/// four little-endian i64: messages sent, bytes sent, messages received, bytes received.</item>
+/// four little-endian i64: messages sent, bytes sent, messages received, bytes received; then its coherence totals,
+/// three i64: remote faults, DSM messages sent, DSM bytes sent; then its --stats text (UTF-8).</item>
 /// <item><see cref="NodeLost"/> (from the node that saw a loss first, to every other): body: i32 node, UTF-8 reason.
 /// The receiver prints its one line naming that node and exits 69 (so every node names the node that died,
 /// not the first one that left after it).</item>
@@ -24,6 +25,39 @@ internal static class ClusterProtocol
     public const ushort NodeLost = 0x12;
 
     public const int CountersSize = 32;
+    public const int CoherenceSize = 24;
+
+    /// <summary>What a node's coherence cost: its remote faults (waits of guest threads and syscalls) and the DSM messages
+    /// and bytes it sent (to any node, for anyone's faults).</summary>
+    public readonly record struct CoherenceTotals(long Faults, long Messages, long Bytes)
+    {
+        public static CoherenceTotals operator +(CoherenceTotals a, CoherenceTotals b) =>
+            new(a.Faults + b.Faults, a.Messages + b.Messages, a.Bytes + b.Bytes);
+    }
+
+    public static byte[] EncodeStopped(TransportCounters counters, CoherenceTotals coherence, string text)
+    {
+        var t = Encoding.UTF8.GetBytes(text);
+        var b = new byte[CountersSize + CoherenceSize + t.Length];
+        WriteCounters(b, counters);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(CountersSize), coherence.Faults);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(CountersSize + 8), coherence.Messages);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(CountersSize + 16), coherence.Bytes);
+        t.CopyTo(b, CountersSize + CoherenceSize);
+        return b;
+    }
+
+    public static bool TryDecodeStopped(ReadOnlySpan<byte> body, out TransportCounters counters, out CoherenceTotals coherence, out string text)
+    {
+        coherence = default;
+        text = "";
+        if (!TryReadCounters(body, out counters) || body.Length < CountersSize + CoherenceSize) return false;
+        var c = body[CountersSize..];
+        coherence = new(BinaryPrimitives.ReadInt64LittleEndian(c), BinaryPrimitives.ReadInt64LittleEndian(c[8..]),
+            BinaryPrimitives.ReadInt64LittleEndian(c[16..]));
+        text = Encoding.UTF8.GetString(body[(CountersSize + CoherenceSize)..]);
+        return true;
+    }
 
     public static void WriteCounters(Span<byte> dst, TransportCounters c)
     {

@@ -43,13 +43,25 @@ internal sealed unsafe class ClusterContext
     {
         var timeout = TimeSpan.FromSeconds(Config.NodeTimeout);
         var hb = TimeSpan.FromMilliseconds(Math.Min(200, timeout.TotalMilliseconds / 4));
-        return new TcpTransportOptions { PeerTimeout = timeout, HeartbeatInterval = hb };
+        return new TcpTransportOptions { PeerTimeout = timeout, HeartbeatInterval = hb, WaitSpin = WaitSpin };
     }
 
-    public TcpTransport Connect()
+    private TimeSpan WaitSpin => TimeSpan.FromTicks((long)(Config.WaitSpinUs * TimeSpan.TicksPerMicrosecond));
+
+    /// <summary>
+    /// Joins the mesh on the cluster file's transport. TCP: our own sockets. UCX: the same TCP mesh for start-up and
+    /// liveness, every message over UCX (see <see cref="Dqemu.Rdma.Ucx.UcxTransport"/>).
+    /// </summary>
+    /// <exception cref="TransportConnectException">a node could not be reached.</exception>
+    /// <exception cref="TransportUnavailableException">the transport cannot run here (UCX missing, bad ucx_tls).</exception>
+    public ITransport Connect()
     {
         var endpoints = Config.Nodes.Select(n => n.Address).ToArray();
-        return TcpTransport.Connect(endpoints, Self, TimeSpan.FromSeconds(Config.ConnectTimeout), Token, TransportOptions());
+        var timeout = TimeSpan.FromSeconds(Config.ConnectTimeout);
+        if (Config.Transport == "ucx")
+            return Dqemu.Rdma.Ucx.UcxTransport.Connect(endpoints, Self, timeout, Token,
+                new Dqemu.Rdma.Ucx.UcxTransportOptions { Tls = Config.UcxTls, Control = TransportOptions(), WaitSpin = WaitSpin });
+        return TcpTransport.Connect(endpoints, Self, timeout, Token, TransportOptions());
     }
 
     /// <summary>True when <paramref name="address"/> belongs to this host (loopback, or one it can bind).</summary>

@@ -33,9 +33,10 @@ internal sealed class Node0 : IMessageHandler
     private readonly Process?[] _children;
     private readonly TransportCounters?[] _stopped;
     private readonly ManualResetEventSlim _allStopped = new(false);
-    private TcpTransport? _transport;
+    private ITransport? _transport;
     private ClusterNode? _cluster;
     private readonly string?[] _stoppedText;
+    private readonly ClusterProtocol.CoherenceTotals[] _coherence;
     private readonly SharedGuestMemory _memory = new();
     private int _stopsLeft;
     private int _shutdown;
@@ -48,12 +49,13 @@ internal sealed class Node0 : IMessageHandler
         _children = new Process?[ctx.Config.Nodes.Count];
         _stopped = new TransportCounters?[ctx.Config.Nodes.Count];
         _stoppedText = new string?[ctx.Config.Nodes.Count];
+        _coherence = new ClusterProtocol.CoherenceTotals[ctx.Config.Nodes.Count];
         _stopsLeft = ctx.Config.Nodes.Count - 1;
         if (_stopsLeft == 0) _allStopped.Set();
     }
 
     private int Count => _ctx.Config.Nodes.Count;
-    private TcpTransport Transport => _transport!;
+    private ITransport Transport => _transport!;
 
     public static int Run(RuntimeOptions opts)
     {
@@ -101,7 +103,7 @@ internal sealed class Node0 : IMessageHandler
             }
         }
 
-        TcpTransport? transport = null;
+        ITransport? transport = null;
         Exception? error = null;
         var connect = new Thread(() =>
         {
@@ -118,7 +120,7 @@ internal sealed class Node0 : IMessageHandler
                     Fail($"{_ctx.Name(n)} exited with status {child.ExitCode} before the cluster was connected");
             if (Environment.TickCount64 > deadline) Fail($"node 0 ({_ctx.Node(0).Address}) could not join the cluster: connecting did not end");
         }
-        if (error is TransportConnectException tce) Fail(tce.Message);
+        if (error is TransportConnectException or TransportUnavailableException) Fail(error.Message);
         if (error != null) Fail($"connecting the cluster failed: {error.GetType().Name}: {error.Message}");
         _transport = transport;
     }
@@ -199,6 +201,11 @@ internal sealed class Node0 : IMessageHandler
             sb.AppendLine($"  {_ctx.Name(n),-28} sent {c.MessagesSent,8} msgs {c.BytesSent,12} B   received {c.MessagesReceived,8} msgs {c.BytesReceived,12} B");
             sb.Append(n == 0 ? _cluster?.StatsText() : _stoppedText[n]);
         }
+        var all = _cluster?.Coherence ?? default;
+        for (int n = 1; n < Count; n++) all += _coherence[n];
+        if (all.Faults > 0)
+            sb.AppendLine($"  per remote fault (all nodes): {all.Bytes / 1024.0 / all.Faults:F2} KiB, {(double)all.Messages / all.Faults:F2} messages " +
+                          $"({all.Faults} faults, {all.Messages} coherence messages, {all.Bytes} bytes)");
         Console.Error.Write(sb.ToString());
     }
 
@@ -238,8 +245,11 @@ internal sealed class Node0 : IMessageHandler
             return;
         }
         if (type != ClusterProtocol.Stopped || _stopped[from] != null) return;
-        if (!ClusterProtocol.TryReadCounters(body, out var c)) c = default;
-        _stoppedText[from] = body.Length > ClusterProtocol.CountersSize ? Encoding.UTF8.GetString(body[ClusterProtocol.CountersSize..]) : null;
+        if (ClusterProtocol.TryDecodeStopped(body, out var c, out var coherence, out string text))
+        {
+            _stoppedText[from] = text;
+            _coherence[from] = coherence;
+        }
         _stopped[from] = c;
         if (Interlocked.Decrement(ref _stopsLeft) == 0) _allStopped.Set();
     }

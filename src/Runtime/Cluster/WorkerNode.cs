@@ -25,7 +25,7 @@ internal sealed class WorkerNode : IMessageHandler
     private readonly ManualResetEventSlim _node0Closed = new(false);
     private volatile bool _stopping;
     private PosixSignalRegistration? _hangup;
-    private volatile TcpTransport? _transport;
+    private volatile ITransport? _transport;
     private ClusterNode? _cluster;
 
     private WorkerNode(ClusterContext ctx) => _ctx = ctx;
@@ -38,9 +38,12 @@ internal sealed class WorkerNode : IMessageHandler
         var w = new WorkerNode(ctx);
         if (int.TryParse(Environment.GetEnvironmentVariable(ParentEnv), out int parent)) w.DieWithParent(parent);
         ctx.PinSelf();
-        TcpTransport transport;
+        ITransport transport;
         try { transport = ctx.Connect(); }
-        catch (TransportConnectException e) { throw new FatalException(ExitCodes.Unavailable, e.Message); }
+        catch (Exception e) when (e is TransportConnectException or TransportUnavailableException)
+        {
+            throw new FatalException(ExitCodes.Unavailable, e.Message);
+        }
         w._transport = transport;
         // the guest's memory and translator exist before any message: node 0's Attach creates the process
         var memory = new SharedGuestMemory();
@@ -59,10 +62,7 @@ internal sealed class WorkerNode : IMessageHandler
         transport.Start(w);
 
         w._stop.Wait(); // loss of any node ends the process from the transport's thread
-        var text = System.Text.Encoding.UTF8.GetBytes(w._cluster.StatsText());
-        var body = new byte[ClusterProtocol.CountersSize + text.Length];
-        ClusterProtocol.WriteCounters(body, transport.Totals);
-        text.CopyTo(body, ClusterProtocol.CountersSize);
+        var body = ClusterProtocol.EncodeStopped(transport.Totals, w._cluster.Coherence, w._cluster.StatsText());
         try { transport.Send(0, ClusterProtocol.Stopped, body); }
         catch (NodeLostException) { /* node 0 is gone already: nothing left to report to */ }
         w._node0Closed.Wait(CloseWait);

@@ -190,6 +190,15 @@ public sealed class InMemoryTransport : ITransport
         _net.Send(Self, node, type, body);
     }
 
+    /// <summary>The delivery thread delivers everything: nothing to poll, and waiters block at once.</summary>
+    public int Poll() => 0;
+
+    public void EndPoll() { }
+
+    public bool CanPoll => false;
+
+    public TimeSpan WaitSpin => TimeSpan.Zero;
+
     public TransportCounters GetCounters(int node) => default;
 
     public TransportCounters Totals => new(Interlocked.Read(ref _msgSent), Interlocked.Read(ref _bytesSent),
