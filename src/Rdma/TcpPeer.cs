@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Dqemu.Rdma;
 
@@ -7,7 +8,7 @@ namespace Dqemu.Rdma;
 /// One established connection of a <see cref="TcpTransport"/>: its send side (a lock and a reusable frame
 /// buffer), its receive thread, its liveness clocks and its counters.
 /// </summary>
-internal sealed class TcpPeer
+internal sealed partial class TcpPeer
 {
     /// <summary>Frames up to this size (header included) are copied and written with one send().</summary>
     private const int SendBufferSize = 64 * 1024;
@@ -26,6 +27,14 @@ internal sealed class TcpPeer
     private readonly int _maxBody;
     private byte[]? _bigBuffer;
     private Thread? _receiveThread;
+
+    // receive state, guarded by _rxLock: whoever holds it (the receive thread or a polling thread) reads and delivers
+    private readonly Lock _rxLock = new();
+    private readonly byte[] _rxBuf = new byte[ReceiveBufferSize];
+    private int _rxStart, _rxEnd;
+    private byte[]? _big;             // a frame larger than _rxBuf being assembled
+    private int _bigLength, _bigHave;
+    private (ushort Type, ushort Flags) _bigHeader;
 
     private long _lastSendMs;
     private long _lastReceiveMs;
@@ -220,109 +229,188 @@ internal sealed class TcpPeer
         _receiveThread.Start();
     }
 
+    /// <summary>
+    /// The receive thread: waits for bytes (poll(2), not a blocking read, so that a polling thread can take them
+    /// instead), parks while other threads poll (<see cref="PollGate"/>), and reads and delivers what came.
+    /// </summary>
     private void ReceiveLoop()
     {
-        byte[] buf = new byte[ReceiveBufferSize];
-        int start = 0, end = 0;
-        string? failure = null;
-        while (failure == null)
+        var gate = _owner.Gate;
+        var fd = new PollGate.PollFd { Fd = (int)_socket.Handle, Events = PollIn };
+        // after our own Dispose this goes on reading (and dropping) until the peer closes: closing a socket with
+        // unread bytes would reset the connection and could lose frames the peer has not read yet
+        while (LostReason == null)
         {
-            int avail = end - start;
-            if (avail < Framing.HeaderSize)
+            if (!gate.ShouldListen)
             {
-                failure = ReceiveMore(buf, ref start, ref end, Framing.HeaderSize);
+                gate.Park();
                 continue;
             }
-            Framing.ReadHeader(buf.AsSpan(start), out uint length, out ushort type, out ushort flags);
-            if (length > (uint)_maxBody)
+            fd.Revents = 0;
+            int r;
+            unsafe { r = poll(&fd, 1, 200); }
+            if (r == 0) continue;
+            if (r < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
+            lock (_rxLock)
             {
-                failure = $"{Name} sent a frame of {length} bytes (limit {_maxBody}): protocol error or a foreign program";
-                break;
-            }
-            int frame = Framing.HeaderSize + (int)length;
-            if (frame <= buf.Length)
-            {
-                if (avail < frame)
+                if (Drain(out string? failure) < 0 && failure != null)
                 {
-                    failure = ReceiveMore(buf, ref start, ref end, frame);
-                    continue;
+                    Fail(failure);
+                    return;
                 }
-                Deliver(type, flags, buf.AsSpan(start + Framing.HeaderSize, (int)length));
-                start += frame;
-                if (start == end) start = end = 0;
+            }
+        }
+        lock (_rxLock)
+            if (LostReason is { } reason && !_owner.IsDisposed) Fail(reason);
+    }
+
+    /// <summary>
+    /// A polling thread reads and delivers what has arrived, unless another thread is reading this connection now.
+    /// Returns the number of messages delivered.
+    /// </summary>
+    public int Poll()
+    {
+        if (LostReason != null || !_rxLock.TryEnter()) return 0;
+        try
+        {
+            int n = Drain(out string? failure);
+            if (n < 0)
+            {
+                if (failure != null) Fail(failure);
+                return 0;
+            }
+            return n;
+        }
+        finally
+        {
+            _rxLock.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Reads without blocking until the socket is empty and delivers every complete frame (the receive lock is held).
+    /// Returns the messages delivered, or -1 with the failure when the connection ended.
+    /// </summary>
+    private int Drain(out string? failure)
+    {
+        failure = null;
+        int delivered = 0;
+        while (true)
+        {
+            Span<byte> dst;
+            if (_big != null)
+            {
+                dst = _big.AsSpan(_bigHave, _bigLength - _bigHave);
             }
             else
             {
-                byte[] big = BigBuffer((int)length);
-                int have = avail - Framing.HeaderSize;
-                buf.AsSpan(start + Framing.HeaderSize, have).CopyTo(big);
-                start = end = 0;
-                while (have < (int)length && failure == null)
+                if (_rxEnd == _rxBuf.Length)
                 {
-                    int n = ReceiveSome(big.AsSpan(have, (int)length - have), out failure);
-                    have += n;
+                    Buffer.BlockCopy(_rxBuf, _rxStart, _rxBuf, 0, _rxEnd - _rxStart);
+                    _rxEnd -= _rxStart;
+                    _rxStart = 0;
                 }
-                if (failure == null) Deliver(type, flags, big.AsSpan(0, (int)length));
+                dst = _rxBuf.AsSpan(_rxEnd);
             }
+            int n = ReceiveNow(dst, out failure);
+            if (n < 0) return failure == null ? delivered : -1;
+            Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
+            if (_big != null)
+            {
+                _bigHave += n;
+                if (_bigHave < _bigLength) continue;
+                var (type, flags) = _bigHeader;
+                byte[] big = _big;
+                _big = null;
+                delivered += Deliver(type, flags, big.AsSpan(0, _bigLength));
+                continue;
+            }
+            _rxEnd += n;
+            if (!Frames(ref delivered, out failure)) return -1;
         }
-        if (_owner.IsDisposed) return; // our own shutdown: nobody is told
-        MarkLost(failure);
-        if (Interlocked.Exchange(ref _notified, 1) == 0) _owner.Handler!.OnNodeLost(Node, LostReason ?? failure);
     }
 
-    /// <summary>Reads until at least <paramref name="need"/> bytes sit at buf[start..end]; null or the failure.</summary>
-    private string? ReceiveMore(byte[] buf, ref int start, ref int end, int need)
-    {
-        if (start + need > buf.Length)
-        {
-            Buffer.BlockCopy(buf, start, buf, 0, end - start);
-            end -= start;
-            start = 0;
-        }
-        int n = ReceiveSome(buf.AsSpan(end), out string? failure);
-        end += n;
-        return failure;
-    }
-
-    private int ReceiveSome(Span<byte> dst, out string? failure)
+    /// <summary>Delivers the complete frames in the buffer; starts a big frame when one does not fit. False on a protocol error.</summary>
+    private bool Frames(ref int delivered, out string? failure)
     {
         failure = null;
-        int n;
-        try
+        while (_rxEnd - _rxStart >= Framing.HeaderSize)
         {
-            n = _socket.Receive(dst, SocketFlags.None);
+            Framing.ReadHeader(_rxBuf.AsSpan(_rxStart), out uint length, out ushort type, out ushort flags);
+            if (length > (uint)_maxBody)
+            {
+                failure = $"{Name} sent a frame of {length} bytes (limit {_maxBody}): protocol error or a foreign program";
+                return false;
+            }
+            int frame = Framing.HeaderSize + (int)length;
+            int avail = _rxEnd - _rxStart;
+            if (frame > _rxBuf.Length)
+            {
+                // larger than the receive buffer: assemble it in a buffer of its own
+                _big = BigBuffer((int)length);
+                _bigLength = (int)length;
+                _bigHave = avail - Framing.HeaderSize;
+                _bigHeader = (type, flags);
+                _rxBuf.AsSpan(_rxStart + Framing.HeaderSize, _bigHave).CopyTo(_big);
+                _rxStart = _rxEnd = 0;
+                if (_bigHave == _bigLength)
+                {
+                    _big = null;
+                    delivered += Deliver(type, flags, _bigBuffer.AsSpan(0, _bigLength));
+                }
+                return true;
+            }
+            if (avail < frame) break;
+            delivered += Deliver(type, flags, _rxBuf.AsSpan(_rxStart + Framing.HeaderSize, (int)length));
+            _rxStart += frame;
         }
-        catch (SocketException e)
+        if (_rxStart == _rxEnd) _rxStart = _rxEnd = 0;
+        return true;
+    }
+
+    /// <summary>recv(2) with MSG_DONTWAIT: bytes read, or -1 when none are there (failure null) or the connection ended.</summary>
+    private int ReceiveNow(Span<byte> dst, out string? failure)
+    {
+        failure = null;
+        nint n;
+        unsafe
         {
-            failure = LostReason ?? $"the connection to {Name} failed: {Describe(e)}";
-            return 0;
+            fixed (byte* p = dst) n = recv((int)_socket.Handle, p, (nuint)dst.Length, MsgDontWait);
         }
-        catch (ObjectDisposedException)
-        {
-            failure = LostReason ?? $"the connection to {Name} was closed locally";
-            return 0;
-        }
+        if (n > 0) return (int)n;
         if (n == 0)
         {
             failure = LostReason ?? (_goodbyeReceived
                 ? $"{Name} shut down its transport"
                 : $"{Name} closed the connection (process exited or crashed?)");
-            return 0;
+            return -1;
         }
-        Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
-        return n;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is EAGAIN or EINTR) return -1;
+        failure = LostReason ?? (_owner.IsDisposed ? $"the connection to {Name} was closed locally"
+            : $"the connection to {Name} failed: {DescribeErrno(errno)}");
+        return -1;
     }
 
-    private void Deliver(ushort type, ushort flags, ReadOnlySpan<byte> body)
+    /// <summary>The connection ended: record why (first reason wins) and tell the handler once (the receive lock is held,
+    /// so nothing of this peer is delivered after).</summary>
+    private void Fail(string failure)
+    {
+        if (_owner.IsDisposed) return; // our own shutdown: nobody is told
+        MarkLost(failure);
+        if (Interlocked.Exchange(ref _notified, 1) == 0) _owner.Handler!.OnNodeLost(Node, LostReason ?? failure);
+    }
+
+    private int Deliver(ushort type, ushort flags, ReadOnlySpan<byte> body)
     {
         if ((flags & Framing.FlagControl) != 0)
         {
             if (type == Framing.ControlGoodbye) _goodbyeReceived = true;
-            return; // heartbeat: its arrival already refreshed the clock
+            return 0; // heartbeat: its arrival already refreshed the clock
         }
         Volatile.Write(ref _messagesReceived, _messagesReceived + 1);
         Volatile.Write(ref _bytesReceived, _bytesReceived + body.Length);
-        if (_owner.IsDisposed) return; // draining during our own shutdown
+        if (_owner.IsDisposed) return 0; // draining during our own shutdown
         Volatile.Write(ref _lastReceiveMs, Busy);
         try
         {
@@ -332,6 +420,7 @@ internal sealed class TcpPeer
         {
             Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
         }
+        return 1;
     }
 
     private byte[] BigBuffer(int length)
@@ -340,6 +429,26 @@ internal sealed class TcpPeer
             _bigBuffer = new byte[(int)Math.Min((long)_maxBody, Math.Max((long)length, 2L * (_bigBuffer?.Length ?? 0)))];
         return _bigBuffer;
     }
+
+    private const short PollIn = 1;
+    private const int MsgDontWait = 0x40, EAGAIN = 11, EINTR = 4;
+
+    private static string DescribeErrno(int errno) => errno switch
+    {
+        104 => "connection reset by peer",
+        103 => "connection aborted",
+        32 => "broken pipe",
+        110 => "timed out",
+        113 => "host unreachable",
+        101 => "network unreachable",
+        _ => $"errno {errno}",
+    };
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint recv(int fd, byte* buf, nuint len, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int poll(PollGate.PollFd* fds, nuint count, int timeoutMs);
 
     internal static string Describe(SocketException e) => e.SocketErrorCode switch
     {

@@ -20,6 +20,7 @@ public sealed class TcpTransport : ITransport
     private readonly TcpPeer?[] _peers;
     private readonly TcpTransportOptions _options;
     private readonly ManualResetEventSlim _stop = new(false);
+    private readonly PollGate _gate = new();
     private readonly Thread _monitor;
     private volatile IMessageHandler? _handler;
     private int _started;
@@ -476,12 +477,25 @@ public sealed class TcpTransport : ITransport
         Peer(node).Send(type, body);
     }
 
-    /// <summary>Receive threads deliver every message: there is nothing to poll.</summary>
-    public int Poll() => 0;
+    /// <summary>
+    /// Reads every connection no other thread is reading right now and delivers what came (see
+    /// <see cref="ITransport.Poll"/>); while threads poll, the receive threads park (<see cref="PollGate"/>).
+    /// </summary>
+    public int Poll()
+    {
+        if (!_receiving || _disposed) return 0;
+        _gate.Enter();
+        int n = 0;
+        foreach (var p in _peers)
+            if (p != null) n += p.Poll();
+        return n;
+    }
 
-    public void EndPoll() { }
+    public void EndPoll() => _gate.Leave();
 
-    public bool CanPoll => false;
+    public bool CanPoll => true;
+
+    internal PollGate Gate => _gate;
 
     public TimeSpan WaitSpin => _options.WaitSpin;
 
@@ -555,6 +569,7 @@ public sealed class TcpTransport : ITransport
         if (Interlocked.Exchange(ref _disposeStarted, 1) != 0) return;
         _disposed = true;
         _stop.Set();
+        _gate.Kick();
         var current = Thread.CurrentThread;
         if (_monitor.IsAlive && _monitor != current) _monitor.Join(TimeSpan.FromSeconds(1));
         foreach (var p in _peers) p?.BeginClose();
@@ -573,5 +588,6 @@ public sealed class TcpTransport : ITransport
             if (rx != null && rx != current) rx.Join(TimeSpan.FromSeconds(1));
             p.Socket.Dispose();
         }
+        if (_peers.All(p => p?.ReceiveThread is not { IsAlive: true })) _gate.Dispose();
     }
 }

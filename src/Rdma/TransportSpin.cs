@@ -25,15 +25,17 @@ namespace Dqemu.Rdma;
 public struct TransportSpin
 {
     /// <summary>
-    /// For this long a wait only polls (no yield): most answers come within it. After it, the thread stops polling
-    /// (<see cref="ITransport.EndPoll"/>, so the transport's own wake-up path is live while another thread has the CPU)
-    /// and yields the CPU after every poll that finds nothing.
+    /// For this long a wait polls without yielding: most answers come within it. After it the thread stops polling
+    /// (<see cref="ITransport.EndPoll"/>: the transport's own thread delivers again, woken by the transport) and only
+    /// looks at its condition between yields of the CPU, so that a long wait neither keeps the node's other threads
+    /// from running nor leaves the node deaf while the waiter is descheduled.
     /// </summary>
-    private static readonly long PurePollTicks = Stopwatch.Frequency / 20_000; // 50 us
+    private static readonly long PollPhaseTicks = Stopwatch.Frequency / 20_000; // 50 us
 
     private readonly ITransport? _transport;
     private long _budgetTicks;
     private long _start;
+    private bool _polled; // the polling phase is over
 
     public TransportSpin(ITransport transport)
     {
@@ -41,6 +43,7 @@ public struct TransportSpin
         var spin = transport.WaitSpin;
         _budgetTicks = spin <= TimeSpan.Zero ? 0 : (long)(spin.TotalSeconds * Stopwatch.Frequency);
         _start = 0;
+        _polled = false;
     }
 
     /// <summary>True when this wait has spin time left (false for a default value or a zero <see cref="ITransport.WaitSpin"/>).</summary>
@@ -60,13 +63,16 @@ public struct TransportSpin
             End();
             return false;
         }
-        if (!t.CanPoll)
+        if (t.CanPoll && !_polled)
         {
-            Thread.Yield();
-            return true;
+            if (now - _start < PollPhaseTicks)
+            {
+                t.Poll();
+                return true;
+            }
+            _polled = true;
+            t.EndPoll();
         }
-        if (t.Poll() > 0 || now - _start < PurePollTicks) return true;
-        t.EndPoll();
         Thread.Yield();
         return true;
     }

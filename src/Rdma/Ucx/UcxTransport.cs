@@ -52,6 +52,11 @@ public sealed unsafe partial class UcxTransport : ITransport
     private volatile bool _disposed;
     private int _disposeStarted;
     private int _active; // threads inside a UCX call on the worker (sends, polls, the progress thread)
+
+    /// <summary>Threads polling: while they do, the worker stays unarmed (an armed worker makes the next sender signal
+    /// this process — a system call there, a wake-up here, ~7 us a round trip measured — for a message a poller takes
+    /// anyway) and the progress thread parks.</summary>
+    private readonly PollGate _gate = new();
     private List<(int From, ushort Type, byte[] Body)>? _early = [];
 
     /// <summary>
@@ -60,18 +65,6 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// another thread's send (the worker's lock is held).
     /// </summary>
     [ThreadStatic] private static int t_inProgress;
-
-    /// <summary>The transport this thread is polling (counted in its <see cref="_pollers"/>), or null.</summary>
-    [ThreadStatic] private static UcxTransport? t_pollingOn;
-
-    /// <summary>Threads polling right now (<see cref="Poll"/> until <see cref="EndPoll"/>). While there are any, the worker
-    /// is not armed: an armed worker makes every sender signal this process (a system call there, a wake-up here,
-    /// ~7 us a round trip measured) although a poller takes the message anyway.</summary>
-    private int _pollers;
-
-    /// <summary>1 while the progress thread is parked on <see cref="_unpark"/> (there were pollers when it last woke).</summary>
-    private int _parked;
-    private readonly ManualResetEventSlim _unpark = new(false, 0);
 
     private UcxTransport(int self, IPEndPoint[] nodes, TcpTransport control, UcxTransportOptions options, nint context, nint worker)
     {
@@ -328,12 +321,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     public int Poll()
     {
         if (!_started || _disposed || t_inProgress != 0) return 0;
-        if (t_pollingOn != this)
-        {
-            t_pollingOn?.EndPoll();
-            t_pollingOn = this;
-            Interlocked.Increment(ref _pollers);
-        }
+        _gate.Enter();
         Interlocked.Increment(ref _active);
         t_inProgress++;
         try
@@ -347,17 +335,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
     }
 
-    /// <summary>
-    /// The last poller leaving wakes the progress thread if it parked (it then arms the worker and listens again).
-    /// Dekker-style with <see cref="ProgressLoop"/>: each side writes its own flag (with a full fence) before it reads
-    /// the other's, so either the parking thread sees no poller or the leaving poller sees it parked.
-    /// </summary>
-    public void EndPoll()
-    {
-        if (t_pollingOn != this) return;
-        t_pollingOn = null;
-        if (Interlocked.Decrement(ref _pollers) == 0 && Volatile.Read(ref _parked) != 0) _unpark.Set();
-    }
+    public void EndPoll() => _gate.Leave();
 
     /// <summary>
     /// Delivers while messages come. When none does and no thread polls, it arms the worker's event fd and sleeps on
@@ -376,7 +354,7 @@ public sealed unsafe partial class UcxTransport : ITransport
             {
                 if (_disposed) break;
                 if (ucp_worker_progress(_worker) != 0) continue;
-                if (Volatile.Read(ref _pollers) == 0)
+                if (_gate.ShouldListen)
                 {
                     int st = ucp_worker_arm(_worker);
                     if (st == UCS_ERR_BUSY) continue; // something arrived between the progress and the arm
@@ -403,10 +381,7 @@ public sealed unsafe partial class UcxTransport : ITransport
                 poll(fds, 1, 500);
                 continue;
             }
-            _unpark.Reset();
-            Interlocked.Exchange(ref _parked, 1);
-            if (Volatile.Read(ref _pollers) != 0) _unpark.Wait(500);
-            Interlocked.Exchange(ref _parked, 0);
+            _gate.Park();
         }
     }
 
@@ -568,7 +543,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         _disposed = true;
         bool inside = t_inProgress != 0;
         if (_efd >= 0) ucp_worker_signal(_worker);
-        _unpark.Set();
+        _gate.Kick();
         if (_progress is { } pt && pt != Thread.CurrentThread) pt.Join(TimeSpan.FromSeconds(2));
         _control.Dispose();
         if (inside) return;
@@ -590,6 +565,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
         ucp_worker_destroy(_worker);
         ucp_cleanup(_context);
+        _gate.Dispose();
         _pool.Dispose();
         _handle.Free();
     }
