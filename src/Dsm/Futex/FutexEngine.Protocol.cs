@@ -72,7 +72,7 @@ public sealed partial class FutexEngine
                     throw new ProtocolException($"futex 0x{addr:x}: wake of {count} with bitset 0x{bitset:x}");
                 Interlocked.Increment(ref _c.RemoteWakesReceived);
                 if (type == FutexMessages.WakeGlobal) GlobalStep(addr, count, bitset, origin: from);
-                else WakeQueue(addr, count, bitset);
+                else WakeQueue(addr, count, bitset, remote: true);
                 break;
             }
         }

@@ -16,8 +16,11 @@ namespace Dqemu.Dsm;
 /// <para><b>Registration.</b> When a node's local waiter count of an address goes 0 -> 1 the node registers the address
 /// with node 0, synchronously: it sends Register and the waiting thread blocks until RegisterAck (bounded by the RPC
 /// timeout; past it the engine fails). A second local waiter arriving while that registration is in flight waits for
-/// the same ack. When the count goes 1 -> 0 the node sends Unregister (one-way). Node 0's own waiters update the global
-/// table directly. Register and Unregister are decided under the local table's lock and leave through one ordered
+/// the same ack. When the count goes 1 -> 0 the node sends Unregister (one-way) — or, with <c>keepIdle</c> &gt; 0, keeps
+/// the registration (an idle entry: registered, no waiter), so that the next wait on the address (a condition variable
+/// or a barrier waited on again and again) needs no round trip to node 0; a WakeLocal that finds the entry idle
+/// retires it then (the registration was useless), as does a cap on idle entries. Node 0's own waiters update the
+/// global table directly. Register and Unregister are decided under the local table's lock and leave through one ordered
 /// outbox, and the transport keeps per-pair FIFO order, so node 0 sees each node's Register/Unregister of an address
 /// alternate exactly as the node decided them; an Unregister followed by a new Register is therefore safe.</para>
 /// <para><b>Wait(addr, expected)</b>: (1) queue the waiter locally (registering when it is the first); (2) once the
@@ -72,10 +75,16 @@ public sealed partial class FutexEngine
     private readonly GlobalStripe[]? _global;
     private readonly Counters _c = new();
     private uint _seq;
+    private readonly int _keepIdle;
+    private int _idle; // idle entries kept
     private volatile string? _failure;
 
-    public FutexEngine(int self, int nodeCount, ITransport transport, IFutexMemory memory, TimeSpan? rpcTimeout = null)
+    /// <param name="keepIdle">How many registrations this node keeps after their last waiter left (0: unregister at
+    /// once). Node 0 registers locally and keeps none.</param>
+    public FutexEngine(int self, int nodeCount, ITransport transport, IFutexMemory memory, TimeSpan? rpcTimeout = null, int keepIdle = 0)
     {
+        if (keepIdle < 0) throw new ArgumentOutOfRangeException(nameof(keepIdle));
+        _keepIdle = self == 0 ? 0 : keepIdle;
         if (nodeCount < 1 || nodeCount > MaxNodes)
             throw new ArgumentOutOfRangeException(nameof(nodeCount), nodeCount, $"a cluster has 1 to {MaxNodes} nodes");
         if (self < 0 || self >= nodeCount)
@@ -117,7 +126,8 @@ public sealed partial class FutexEngine
         GlobalWakes: Interlocked.Read(ref _c.GlobalWakes),
         RemoteWakesReceived: Interlocked.Read(ref _c.RemoteWakesReceived),
         Registrations: Interlocked.Read(ref _c.Registrations),
-        Unregistrations: Interlocked.Read(ref _c.Unregistrations));
+        Unregistrations: Interlocked.Read(ref _c.Unregistrations),
+        ReusedRegistrations: Interlocked.Read(ref _c.Reused));
 
     // ---------------------------------------------------------------- guest thread side
 
@@ -327,7 +337,7 @@ public sealed partial class FutexEngine
         lock (s) return s.Entries.TryGetValue(addr, out var e) ? e.Count : 0;
     }
 
-    /// <summary>This node has waiters on <paramref name="addr"/> and their registration with node 0 is complete.</summary>
+    /// <summary>This node's registration of <paramref name="addr"/> with node 0 is complete (for its waiters, or kept idle).</summary>
     public bool IsRegistered(ulong addr)
     {
         var s = LocalStripeOf(addr);
@@ -364,9 +374,15 @@ public sealed partial class FutexEngine
         return v == 0 ? Interlocked.Increment(ref _seq) : v;
     }
 
-    /// <summary>Appends <paramref name="w"/> to <paramref name="e"/>'s FIFO. Under the stripe lock.</summary>
-    private static void Append(Entry e, FutexWaiter w, uint bitset)
+    /// <summary>Appends <paramref name="w"/> to <paramref name="e"/>'s FIFO (an idle entry is in use again). Under the stripe lock.</summary>
+    private void Append(Entry e, FutexWaiter w, uint bitset)
     {
+        if (e.Idle)
+        {
+            e.Idle = false;
+            Interlocked.Decrement(ref _idle);
+            Interlocked.Increment(ref _c.Reused);
+        }
         w.Entry = e;
         w.Bitset = bitset;
         w.Next = null;
@@ -390,11 +406,32 @@ public sealed partial class FutexEngine
     }
 
     /// <summary>
-    /// The entry has no waiter left: drop it and unregister (node 0: clear bit 0; others: queue Unregister). Under the
-    /// stripe lock, so the Unregister is queued before any later Register of the address. True when a message is queued.
+    /// The entry has no waiter left: keep it idle (a completed registration, while fewer than keepIdle are kept), or
+    /// retire it. Under the stripe lock. True when a message is queued.
     /// </summary>
     private bool Retire(LocalStripe s, Entry e)
     {
+        if (e.Idle) return false;
+        if (e.Registered && Interlocked.Increment(ref _idle) <= _keepIdle)
+        {
+            e.Idle = true;
+            return false;
+        }
+        if (e.Registered) Interlocked.Decrement(ref _idle);
+        return RetireNow(s, e);
+    }
+
+    /// <summary>
+    /// Drops the entry and unregisters (node 0: clear bit 0; others: queue Unregister). Under the stripe lock, so the
+    /// Unregister is queued before any later Register of the address. True when a message is queued.
+    /// </summary>
+    private bool RetireNow(LocalStripe s, Entry e)
+    {
+        if (e.Idle)
+        {
+            e.Idle = false;
+            Interlocked.Decrement(ref _idle);
+        }
         s.Entries.Remove(e.Addr);
         Interlocked.Increment(ref _c.Unregistrations);
         if (_self == 0)
@@ -426,8 +463,9 @@ public sealed partial class FutexEngine
         return result;
     }
 
-    /// <summary>Wakes up to <paramref name="count"/> matching waiters of this node, oldest first; returns how many.</summary>
-    private int WakeQueue(ulong addr, int count, uint bitset)
+    /// <summary>Wakes up to <paramref name="count"/> matching waiters of this node, oldest first; returns how many.
+    /// A <paramref name="remote"/> wake (WakeLocal) that finds the entry idle retires it: its registration is useless.</summary>
+    private int WakeQueue(ulong addr, int count, uint bitset, bool remote = false)
     {
         var s = LocalStripeOf(addr);
         int n = 0;
@@ -435,19 +473,26 @@ public sealed partial class FutexEngine
         lock (s)
         {
             if (!s.Entries.TryGetValue(addr, out var e)) return 0;
-            for (var w = e.Head; w is not null && n < count;)
+            if (e.Idle)
             {
-                var next = w.Next;
-                if ((w.Bitset & bitset) != 0)
-                {
-                    Unlink(e, w);
-                    Volatile.Write(ref w.State, FutexWaiter.Woken);
-                    w.Signal.Set();
-                    n++;
-                }
-                w = next;
+                if (remote) flush = RetireNow(s, e);
             }
-            if (e.Count == 0) flush = Retire(s, e);
+            else
+            {
+                for (var w = e.Head; w is not null && n < count;)
+                {
+                    var next = w.Next;
+                    if ((w.Bitset & bitset) != 0)
+                    {
+                        Unlink(e, w);
+                        Volatile.Write(ref w.State, FutexWaiter.Woken);
+                        w.Signal.Set();
+                        n++;
+                    }
+                    w = next;
+                }
+                if (e.Count == 0) flush = Retire(s, e);
+            }
         }
         if (flush) Flush();
         return n;
@@ -502,10 +547,12 @@ public sealed partial class FutexEngine
         public uint Seq;
         /// <summary>Node 0 has this node in addr's mask: waiters may read the word. Read with Volatile outside the lock.</summary>
         public bool Registered;
+        /// <summary>Kept registered with no waiter (see keepIdle).</summary>
+        public bool Idle;
     }
 
     private sealed class Counters
     {
-        public long LocalWaits, LocalWakes, GlobalWakes, RemoteWakesReceived, Registrations, Unregistrations;
+        public long LocalWaits, LocalWakes, GlobalWakes, RemoteWakesReceived, Registrations, Unregistrations, Reused;
     }
 }

@@ -9,11 +9,13 @@ namespace Dqemu.Dsm;
 /// <param name="RemoteWakesReceived">Wake messages handled here: WakeLocal (other nodes), WakeGlobal (node 0).</param>
 /// <param name="Registrations">Times this node's local waiter count of an address went 0 -> 1 (a Register RPC, or on
 /// node 0 a direct update of the global table).</param>
-/// <param name="Unregistrations">Times it went 1 -> 0 again.</param>
+/// <param name="Unregistrations">Registrations given up again (at once when the count went 1 -> 0, or later for a kept one).</param>
+/// <param name="ReusedRegistrations">Waits that found a kept (idle) registration and needed no round trip to node 0.</param>
 public readonly record struct FutexStats(
     long LocalWaits,
     long LocalWakes,
     long GlobalWakes,
     long RemoteWakesReceived,
     long Registrations,
-    long Unregistrations);
+    long Unregistrations,
+    long ReusedRegistrations);

@@ -50,7 +50,7 @@ internal sealed partial class ClusterNode
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +
-                      $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations}");
+                      $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");
         if (_process is { Options.Stats: true } p && Self != 0)
         {
             foreach (var t in p.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("    " + t.StatsLine());

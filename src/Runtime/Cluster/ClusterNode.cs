@@ -25,6 +25,10 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     /// <summary>Bound on waits for another node's answer where none may block for long (layout, placement, starts).</summary>
     private static readonly TimeSpan RpcTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Futex registrations a worker keeps after their last waiter left (see <see cref="FutexEngine"/>): a condition
+    /// variable or barrier waited on again and again then costs no round trip to node 0 per wait.</summary>
+    private const int KeptFutexRegistrations = 256;
+
     private readonly ClusterContext _ctx;
     private readonly ITransport _transport;
     private readonly ClusterMemory _memory;
@@ -47,7 +51,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             Compress = ctx.Config.CompressPages,
         });
         _memory.Dsm = Dsm;
-        Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory);
+        Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations);
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();

@@ -92,7 +92,7 @@ public class FutexEngineTests(ITestOutputHelper output)
         Assert.Equal(0, c[0].LocalWaiters(a));
         Assert.Equal(3, c[0].Stats.LocalWaits);
         Assert.Equal(3, c[0].Stats.LocalWakes);
-        Assert.Equal(new FutexStats(3, 3, 0, 0, 1, 1), c[0].Stats);
+        Assert.Equal(new FutexStats(3, 3, 0, 0, 1, 1, 0), c[0].Stats);
         c.AssertHealthy();
     }
 
@@ -523,13 +523,16 @@ public class FutexEngineTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(11)]
-    [InlineData(12)]
-    [InlineData(13)]
-    public void MutexAcrossThreeNodesKeepsAnExactCount(int seed)
+    [InlineData(11, 0)]
+    [InlineData(12, 0)]
+    [InlineData(13, 0)]
+    [InlineData(11, 256)]
+    [InlineData(12, 256)]
+    [InlineData(13, 1)]
+    public void MutexAcrossThreeNodesKeepsAnExactCount(int seed, int keepIdle)
     {
         const int nodes = 3, threadsPerNode = 3, iterations = 2000;
-        using var c = new FutexTestCluster(nodes, jitterSeed: seed);
+        using var c = new FutexTestCluster(nodes, jitterSeed: seed, keepIdle: keepIdle);
         var counter = new Box();
         var sw = Stopwatch.StartNew();
         RunThreads(c, nodes * threadsPerNode, i =>
@@ -552,16 +555,18 @@ public class FutexEngineTests(ITestOutputHelper output)
         Assert.Equal(0u, c.Memory[0]);
         Assert.True(c.Nodes.Sum(n => n.Stats.LocalWaits) > 0, "the mutex was never contended");
         for (int n = 0; n < nodes; n++) Assert.Equal(0, c[n].LocalWaiters(c.Memory.Addr(0)));
-        Assert.Equal(0, c[0].GlobalEntries);
+        Assert.Equal(0, keepIdle == 0 ? c[0].GlobalEntries : c.RetireKeptRegistrations());
         c.AssertHealthy();
     }
 
-    [Fact]
-    public void ConditionVariablePingPongAcrossNodes()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void ConditionVariablePingPongAcrossNodes(int keepIdle)
     {
         // A mutex (word 1), a condition variable's sequence word (2) and a state word (3) it guards.
         const int rounds = 600, mutex = 1, seq = 2, state = 3;
-        using var c = new FutexTestCluster(3, jitterSeed: 5);
+        using var c = new FutexTestCluster(3, jitterSeed: 5, keepIdle: keepIdle);
         void CondWait(FutexEngine e, FutexWaiter w)
         {
             uint s = Volatile.Read(ref c.Memory[seq]);
@@ -594,16 +599,20 @@ public class FutexEngineTests(ITestOutputHelper output)
         Assert.Equal(2 * (uint)rounds, c.Memory[seq]);
         Assert.True(c[1].Stats.GlobalWakes + c[2].Stats.GlobalWakes > 0, "no wake crossed nodes");
         c.Net.WaitIdle();
-        Assert.Equal(0, c[0].GlobalEntries);
+        if (keepIdle > 0)
+            Assert.True(c[1].Stats.ReusedRegistrations + c[2].Stats.ReusedRegistrations > 0, "no kept registration was reused");
+        Assert.Equal(0, keepIdle == 0 ? c[0].GlobalEntries : c.RetireKeptRegistrations());
         c.AssertHealthy();
     }
 
-    [Fact]
-    public void TurnRingOverThreeNodesWithBroadcasts()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void TurnRingOverThreeNodesWithBroadcasts(int keepIdle)
     {
         // Thread i (on node i) may go when turn % 3 == i; it advances turn and wakes everyone.
         const int turns = 500;
-        using var c = new FutexTestCluster(3, jitterSeed: 3);
+        using var c = new FutexTestCluster(3, jitterSeed: 3, keepIdle: keepIdle);
         ulong a = c.Memory.Addr(0);
         RunThreads(c, 3, i =>
         {
@@ -619,7 +628,85 @@ public class FutexEngineTests(ITestOutputHelper output)
         }, timeoutMs: 20_000);
         Assert.Equal(3u * turns, c.Memory[0]);
         c.Net.WaitIdle();
-        Assert.Equal(0, c[0].GlobalEntries);
+        Assert.Equal(0, keepIdle == 0 ? c[0].GlobalEntries : c.RetireKeptRegistrations());
+        c.AssertHealthy();
+    }
+
+    // ---------------------------------------------------------------- kept registrations (keepIdle)
+
+    [Fact]
+    public void AKeptRegistrationServesTheNextWaitWithoutARoundTrip()
+    {
+        using var c = new FutexTestCluster(2, keepIdle: 4);
+        ulong a = c.Memory.Addr(7);
+        var first = StartWait(c[1], a, 0);
+        Until(() => c[1].IsRegistered(a) && c.Memory.ReadsBy(1) == 1, "the first waiter to sleep");
+        c.Memory[7] = 1;
+        Assert.Equal(0, c[0].Wake(a, 1, All));
+        Assert.Equal(0, Result(first, "first waiter"));
+        c.Net.WaitIdle();
+        Assert.Empty(c.Sent(FutexMessages.Unregister));           // kept, not given up
+        Assert.Equal(0b10UL, c[0].GlobalMask(a));
+        Assert.True(c[1].IsRegistered(a));
+        Assert.Equal(0, c[1].LocalWaiters(a));
+
+        int before = c.Sent().Length;
+        var second = StartWait(c[1], a, 1);
+        Until(() => c[1].LocalWaiters(a) == 1 && c.Memory.ReadsBy(1) == 2, "the second waiter to sleep");
+        c.Net.WaitIdle();
+        Assert.Equal(before, c.Sent().Length);                   // no Register, no RegisterAck
+        Assert.Equal(1, c[1].Stats.ReusedRegistrations);
+        c.Memory[7] = 2;
+        Assert.Equal(0, c[0].Wake(a, 1, All));
+        Assert.Equal(0, Result(second, "second waiter"));
+        Assert.Single(c.Sent(FutexMessages.Register));
+        c.AssertHealthy();
+    }
+
+    [Fact]
+    public void AWakeThatFindsAKeptRegistrationIdleRetiresIt()
+    {
+        using var c = new FutexTestCluster(2, keepIdle: 4);
+        ulong a = c.Memory.Addr(9);
+        var first = StartWait(c[1], a, 0);
+        Until(() => c[1].IsRegistered(a) && c.Memory.ReadsBy(1) == 1, "the waiter to sleep");
+        Assert.Equal(0, c[0].Wake(a, 1, All));
+        Assert.Equal(0, Result(first, "waiter"));
+        c.Net.WaitIdle();
+        Assert.Equal(0b10UL, c[0].GlobalMask(a));
+
+        // a wake with nobody waiting on node 1: the WakeLocal finds the entry idle and node 1 unregisters
+        Assert.Equal(0, c[0].Wake(a, 1, All));
+        c.Net.WaitIdle();
+        Assert.Single(c.Sent(FutexMessages.Unregister));
+        Assert.Equal(0UL, c[0].GlobalMask(a));
+        Assert.False(c[1].IsRegistered(a));
+
+        // the next wait registers afresh and is woken as usual
+        var again = StartWait(c[1], a, 0);
+        Until(() => c[1].IsRegistered(a) && c.Memory.ReadsBy(1) == 2, "the new waiter to sleep");
+        Assert.Equal(2, c.Sent(FutexMessages.Register).Length);
+        Assert.Equal(0, c[0].Wake(a, 1, All));
+        Assert.Equal(0, Result(again, "new waiter"));
+        c.AssertHealthy();
+    }
+
+    [Fact]
+    public void KeptRegistrationsAreCapped()
+    {
+        using var c = new FutexTestCluster(2, keepIdle: 2);
+        for (int i = 0; i < 3; i++)
+        {
+            ulong a = c.Memory.Addr(20 + i);
+            var t = StartWait(c[1], a, 0);
+            Until(() => c[1].IsRegistered(a) && c.Memory.ReadsBy(1) == i + 1, $"waiter {i} to sleep");
+            Assert.Equal(1, c[1].Wake(a, 1, All)); // woken locally: its entry goes idle (or, over the cap, away)
+            Assert.Equal(0, Result(t, $"waiter {i}"));
+        }
+        c.Net.WaitIdle();
+        Assert.Single(c.Sent(FutexMessages.Unregister));
+        Assert.Equal(2, c[0].GlobalEntries);
+        Assert.Equal(0, c.RetireKeptRegistrations());
         c.AssertHealthy();
     }
 }

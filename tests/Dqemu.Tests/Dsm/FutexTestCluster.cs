@@ -53,13 +53,13 @@ public sealed class SharedWords
 /// <summary>N futex engines over an <see cref="InMemoryNetwork"/> and one <see cref="SharedWords"/>.</summary>
 public sealed class FutexTestCluster : IDisposable
 {
-    public FutexTestCluster(int nodeCount, int words = 64, int jitterSeed = -1, TimeSpan? rpcTimeout = null)
+    public FutexTestCluster(int nodeCount, int words = 64, int jitterSeed = -1, TimeSpan? rpcTimeout = null, int keepIdle = 0)
     {
         Net = new InMemoryNetwork(nodeCount, jitterSeed);
         Memory = new SharedWords(words, nodeCount);
         Nodes = new FutexEngine[nodeCount];
         for (int i = 0; i < nodeCount; i++)
-            Nodes[i] = new FutexEngine(i, nodeCount, Net[i], Memory.For(i), rpcTimeout ?? TimeSpan.FromSeconds(10));
+            Nodes[i] = new FutexEngine(i, nodeCount, Net[i], Memory.For(i), rpcTimeout ?? TimeSpan.FromSeconds(10), keepIdle);
         for (int i = 0; i < nodeCount; i++) Net[i].Start(new Handler(Nodes[i]));
     }
 
@@ -71,6 +71,17 @@ public sealed class FutexTestCluster : IDisposable
     /// <summary>Messages sent so far, optionally only of the given types.</summary>
     public LoggedMessage[] Sent(params ushort[] types) =>
         Net.Sent.Where(m => types.Length == 0 || types.Contains(m.Type)).ToArray();
+
+    /// <summary>
+    /// Retires every registration kept idle (a wake from node 0 for each word reaches every registered node as a
+    /// WakeLocal that finds no waiter), waits for the network to settle, and returns node 0's table size.
+    /// </summary>
+    public int RetireKeptRegistrations()
+    {
+        for (int i = 0; i < Memory.Words.Length; i++) Nodes[0].Wake(Memory.Addr(i), int.MaxValue, uint.MaxValue);
+        Net.WaitIdle();
+        return Nodes[0].GlobalEntries;
+    }
 
     /// <summary>No engine failed and no handler threw.</summary>
     public void AssertHealthy()
