@@ -17,19 +17,29 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData(HomePolicy.Centralized, 3, 3)]
     [InlineData(HomePolicy.Centralized, 4, 4)]
     public void EveryIncrementSurvives(HomePolicy policy, int nodeCount, int seed) =>
-        Run(policy, nodeCount, seed, usePins: false);
+        Run(policy, nodeCount, seed, usePins: false, pollable: false);
 
     [Theory]
     [InlineData(HomePolicy.Distributed, 4, 5)]
     [InlineData(HomePolicy.Centralized, 3, 6)]
     public void EveryIncrementSurvivesWithPinnedRanges(HomePolicy policy, int nodeCount, int seed) =>
-        Run(policy, nodeCount, seed, usePins: true);
+        Run(policy, nodeCount, seed, usePins: true, pollable: false);
 
-    private void Run(HomePolicy policy, int nodeCount, int seed, bool usePins)
+    /// <summary>The same with waiting threads polling the network (answers handled on the thread that awaits them,
+    /// as with UCX and TCP in the runtime), with and without pins.</summary>
+    [Theory]
+    [InlineData(HomePolicy.Distributed, 3, 7, false)]
+    [InlineData(HomePolicy.Distributed, 4, 8, true)]
+    [InlineData(HomePolicy.Centralized, 3, 9, false)]
+    [InlineData(HomePolicy.Centralized, 4, 10, true)]
+    public void EveryIncrementSurvivesWhenWaitersPoll(HomePolicy policy, int nodeCount, int seed, bool usePins) =>
+        Run(policy, nodeCount, seed, usePins, pollable: true);
+
+    private void Run(HomePolicy policy, int nodeCount, int seed, bool usePins, bool pollable)
     {
         const int threadsPerNode = 3, opsPerThread = 300, pageCount = 6;
         const ulong firstPage = 0x200;
-        using var c = new TestCluster(nodeCount, policy, jitterSeed: seed);
+        using var c = new TestCluster(nodeCount, policy, jitterSeed: seed, pollable: pollable);
         var expected = new long[pageCount];
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         long retries = 0;
@@ -133,5 +143,7 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine(all);
         Assert.True(stats.Sum(s => s.PagesSent) > 100, all); // the pages really moved around
         Assert.True(stats.Sum(s => s.InvalidationsSent) > 0, all);
+        if (pollable)
+            Assert.True(Enumerable.Range(0, nodeCount).Sum(n => c.Net[n].PolledDeliveries) > 0, "no message was delivered to a polling waiter");
     }
 }

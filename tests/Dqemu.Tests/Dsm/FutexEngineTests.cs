@@ -523,16 +523,17 @@ public class FutexEngineTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(11, 0)]
-    [InlineData(12, 0)]
-    [InlineData(13, 0)]
-    [InlineData(11, 256)]
-    [InlineData(12, 256)]
-    [InlineData(13, 1)]
-    public void MutexAcrossThreeNodesKeepsAnExactCount(int seed, int keepIdle)
+    [InlineData(11, 0, false)]
+    [InlineData(12, 0, false)]
+    [InlineData(13, 0, false)]
+    [InlineData(11, 256, false)]
+    [InlineData(12, 256, true)]
+    [InlineData(13, 1, true)]
+    [InlineData(14, 0, true)]
+    public void MutexAcrossThreeNodesKeepsAnExactCount(int seed, int keepIdle, bool pollable)
     {
         const int nodes = 3, threadsPerNode = 3, iterations = 2000;
-        using var c = new FutexTestCluster(nodes, jitterSeed: seed, keepIdle: keepIdle);
+        using var c = new FutexTestCluster(nodes, jitterSeed: seed, keepIdle: keepIdle, pollable: pollable);
         var counter = new Box();
         var sw = Stopwatch.StartNew();
         RunThreads(c, nodes * threadsPerNode, i =>
@@ -560,13 +561,14 @@ public class FutexEngineTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(256)]
-    public void ConditionVariablePingPongAcrossNodes(int keepIdle)
+    [InlineData(0, false)]
+    [InlineData(256, false)]
+    [InlineData(256, true)]
+    public void ConditionVariablePingPongAcrossNodes(int keepIdle, bool pollable)
     {
         // A mutex (word 1), a condition variable's sequence word (2) and a state word (3) it guards.
         const int rounds = 600, mutex = 1, seq = 2, state = 3;
-        using var c = new FutexTestCluster(3, jitterSeed: 5, keepIdle: keepIdle);
+        using var c = new FutexTestCluster(3, jitterSeed: 5, keepIdle: keepIdle, pollable: pollable);
         void CondWait(FutexEngine e, FutexWaiter w)
         {
             uint s = Volatile.Read(ref c.Memory[seq]);

@@ -53,9 +53,10 @@ public sealed class SharedWords
 /// <summary>N futex engines over an <see cref="InMemoryNetwork"/> and one <see cref="SharedWords"/>.</summary>
 public sealed class FutexTestCluster : IDisposable
 {
-    public FutexTestCluster(int nodeCount, int words = 64, int jitterSeed = -1, TimeSpan? rpcTimeout = null, int keepIdle = 0)
+    public FutexTestCluster(int nodeCount, int words = 64, int jitterSeed = -1, TimeSpan? rpcTimeout = null, int keepIdle = 0,
+        bool pollable = false)
     {
-        Net = new InMemoryNetwork(nodeCount, jitterSeed);
+        Net = new InMemoryNetwork(nodeCount, jitterSeed, pollable);
         Memory = new SharedWords(words, nodeCount);
         Nodes = new FutexEngine[nodeCount];
         for (int i = 0; i < nodeCount; i++)

@@ -15,7 +15,9 @@ public readonly record struct LoggedMessage(long Seq, int From, int To, ushort T
 /// The network of an in-memory cluster: one inbox and one delivery thread per node, so messages from one node to
 /// another arrive in send order (per-pair FIFO, as <see cref="ITransport"/> promises) while different pairs interleave
 /// freely. Optional seeded jitter in the delivery threads shakes the interleavings; deliveries to a node can be held
-/// back to freeze a transaction half way.
+/// back to freeze a transaction half way. A <c>pollable</c> network also delivers on any thread that calls
+/// <see cref="ITransport.Poll"/> (one delivery at a time per receiving node, as UCX and TCP do), and its waiters spin
+/// (<see cref="ITransport.WaitSpin"/>): the engines' waits then take their answers themselves, as in a real cluster.
 /// </summary>
 public sealed class InMemoryNetwork : IDisposable
 {
@@ -25,11 +27,11 @@ public sealed class InMemoryNetwork : IDisposable
     private long _seq;
     private long _pending;
 
-    public InMemoryNetwork(int nodeCount, int jitterSeed = -1)
+    public InMemoryNetwork(int nodeCount, int jitterSeed = -1, bool pollable = false)
     {
         _nodes = new InMemoryTransport[nodeCount];
         for (int i = 0; i < nodeCount; i++)
-            _nodes[i] = new InMemoryTransport(this, i, jitterSeed < 0 ? null : new Random(jitterSeed * 31 + i));
+            _nodes[i] = new InMemoryTransport(this, i, jitterSeed < 0 ? null : new Random(jitterSeed * 31 + i), pollable);
     }
 
     public int NodeCount => _nodes.Length;
@@ -94,7 +96,7 @@ public sealed class InMemoryNetwork : IDisposable
         {
             var m = new LoggedMessage(++_seq, from, to, type, page, bytes);
             _sent.Add(m);
-            _nodes[to].Inbox.Add(m);  // under the log lock: log order == enqueue order
+            _nodes[to].Enqueue(m);  // under the log lock: log order == enqueue order
         }
     }
 
@@ -114,20 +116,23 @@ public sealed class InMemoryTransport : ITransport
 {
     private readonly InMemoryNetwork _net;
     private readonly Random? _jitter;
+    private readonly bool _pollable;
+    private readonly Queue<LoggedMessage> _inbox = new();
+    private readonly object _deliverLock = new();
     private Thread? _thread;
     private volatile bool _disposed;
     private long _msgSent, _bytesSent, _msgReceived, _bytesReceived;
 
-    internal readonly BlockingCollection<LoggedMessage> Inbox = new();
     internal volatile bool Lost;
     internal IMessageHandler? Handler;
     internal readonly ManualResetEventSlim Gate = new(true);
 
-    internal InMemoryTransport(InMemoryNetwork net, int self, Random? jitter)
+    internal InMemoryTransport(InMemoryNetwork net, int self, Random? jitter, bool pollable)
     {
         _net = net;
         Self = self;
         _jitter = jitter;
+        _pollable = pollable;
     }
 
     public int Self { get; }
@@ -136,47 +141,65 @@ public sealed class InMemoryTransport : ITransport
     /// <summary>An exception a handler threw (handlers must not throw; tests assert this stays null).</summary>
     public Exception? HandlerException { get; private set; }
 
+    /// <summary>Messages delivered on a thread inside <see cref="Poll"/> (pollable networks only).</summary>
+    public long PolledDeliveries;
+
     public void Start(IMessageHandler handler)
     {
         if (_thread is not null) throw new InvalidOperationException("started twice");
         Handler = handler;
-        _thread = new Thread(() => Deliver(handler)) { IsBackground = true, Name = $"inmem-rx-{Self}" };
+        _thread = new Thread(DeliveryLoop) { IsBackground = true, Name = $"inmem-rx-{Self}" };
         _thread.Start();
     }
 
-    private void Deliver(IMessageHandler handler)
+    internal void Enqueue(LoggedMessage m)
     {
+        lock (_inbox)
+        {
+            _inbox.Enqueue(m);
+            Monitor.Pulse(_inbox);
+        }
+    }
+
+    private void DeliveryLoop()
+    {
+        while (true)
+        {
+            lock (_inbox)
+            {
+                while (_inbox.Count == 0 && !_disposed) Monitor.Wait(_inbox);
+                if (_disposed) return;
+            }
+            lock (_deliverLock) DeliverOne();
+        }
+    }
+
+    /// <summary>Delivers the oldest message, if any (the delivery lock is held: one delivery at a time).</summary>
+    private bool DeliverOne()
+    {
+        LoggedMessage m;
+        lock (_inbox)
+            if (!_inbox.TryDequeue(out m)) return false;
+        Gate.Wait();
+        if (_jitter is not null)
+        {
+            int r = _jitter.Next(16); // the delivery lock serialises every use
+            if (r == 0) Thread.Sleep(0);
+            else if (r == 1) Thread.Yield();
+            else if (r == 2) Thread.SpinWait(_jitter.Next(50, 500));
+        }
+        Interlocked.Increment(ref _msgReceived);
+        Interlocked.Add(ref _bytesReceived, m.Body.Length);
         try
         {
-            foreach (var m in Inbox.GetConsumingEnumerable())
-            {
-                Gate.Wait();
-                if (_jitter is not null)
-                {
-                    int r = _jitter.Next(16);
-                    if (r == 0) Thread.Sleep(0);
-                    else if (r == 1) Thread.Yield();
-                    else if (r == 2) Thread.SpinWait(_jitter.Next(50, 500));
-                }
-                Interlocked.Increment(ref _msgReceived);
-                Interlocked.Add(ref _bytesReceived, m.Body.Length);
-                try
-                {
-                    handler.OnMessage(m.From, m.Type, m.Body);
-                }
-                catch (Exception ex)
-                {
-                    HandlerException ??= ex;
-                }
-                _net.Delivered1(m);
-            }
+            Handler!.OnMessage(m.From, m.Type, m.Body);
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex)
         {
+            HandlerException ??= ex;
         }
-        catch (InvalidOperationException)
-        {
-        }
+        _net.Delivered1(m);
+        return true;
     }
 
     public void Send(int node, ushort type, ReadOnlySpan<byte> body)
@@ -190,14 +213,29 @@ public sealed class InMemoryTransport : ITransport
         _net.Send(Self, node, type, body);
     }
 
-    /// <summary>The delivery thread delivers everything: nothing to poll, and waiters block at once.</summary>
-    public int Poll() => 0;
+    /// <summary>Pollable: delivers what is queued on the calling thread unless another thread is delivering or the
+    /// node is held. Otherwise the delivery thread delivers everything.</summary>
+    public int Poll()
+    {
+        if (!_pollable || _disposed || Handler is null || !Gate.IsSet || !Monitor.TryEnter(_deliverLock)) return 0;
+        try
+        {
+            int n = 0;
+            while (Gate.IsSet && DeliverOne()) n++;
+            Interlocked.Add(ref PolledDeliveries, n);
+            return n;
+        }
+        finally
+        {
+            Monitor.Exit(_deliverLock);
+        }
+    }
 
     public void EndPoll() { }
 
-    public bool CanPoll => false;
+    public bool CanPoll => _pollable;
 
-    public TimeSpan WaitSpin => TimeSpan.Zero;
+    public TimeSpan WaitSpin => _pollable ? TimeSpan.FromMilliseconds(2) : TimeSpan.Zero;
 
     public TransportCounters GetCounters(int node) => default;
 
@@ -208,7 +246,7 @@ public sealed class InMemoryTransport : ITransport
     {
         if (_disposed) return;
         _disposed = true;
-        Inbox.CompleteAdding();
+        lock (_inbox) Monitor.PulseAll(_inbox);
         Gate.Set();
         _thread?.Join(2000);
     }

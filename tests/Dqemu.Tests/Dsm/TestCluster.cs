@@ -7,9 +7,9 @@ namespace Dqemu.Tests.Dsm;
 public sealed class TestCluster : IDisposable
 {
     public TestCluster(int nodeCount, HomePolicy home = HomePolicy.Distributed, int jitterSeed = -1,
-        TimeSpan? acquireTimeout = null, bool compress = true)
+        TimeSpan? acquireTimeout = null, bool compress = true, bool pollable = false)
     {
-        Net = new InMemoryNetwork(nodeCount, jitterSeed);
+        Net = new InMemoryNetwork(nodeCount, jitterSeed, pollable);
         Memory = new InMemoryMemory(nodeCount);
         var options = new DsmOptions { Home = home, AcquireTimeout = acquireTimeout ?? TimeSpan.FromSeconds(10), Compress = compress };
         Nodes = new DsmNode[nodeCount];
