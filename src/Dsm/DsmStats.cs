@@ -70,7 +70,12 @@ public sealed class LatencyHistogram
     /// <summary>The largest value recorded (0 when empty).</summary>
     public long Max => Interlocked.Read(ref _maxUs);
 
-    public LatencySummary Summary() => new(Count, Mean, Quantile(0.5), Quantile(0.99), Max);
+    /// <summary>Quantiles are bucket midpoints, so they are capped at the exact maximum.</summary>
+    public LatencySummary Summary()
+    {
+        long max = Max;
+        return new(Count, Mean, Math.Min(Quantile(0.5), max), Math.Min(Quantile(0.99), max), max);
+    }
 
     public double Mean { get { long n = Count; return n == 0 ? 0 : (double)Interlocked.Read(ref _sumUs) / n; } }
 

@@ -493,11 +493,14 @@ public sealed class TcpTransport : ITransport
 
     public void EndPoll() => _gate.Leave();
 
-    public bool CanPoll => true;
+    /// <summary>False in a cluster of one node: nothing can arrive.</summary>
+    public bool CanPoll => _nodes.Length > 1;
 
     internal PollGate Gate => _gate;
 
-    public TimeSpan WaitSpin => _options.WaitSpin;
+    /// <summary>Zero in a cluster of one node: no answer comes from the network, so a waiter only waits for this node's
+    /// own threads, which need the CPU it would spin on.</summary>
+    public TimeSpan WaitSpin => _nodes.Length > 1 ? _options.WaitSpin : TimeSpan.Zero;
 
     /// <summary>What <paramref name="node"/> attached to its handshake (<see cref="TcpTransportOptions.Attachment"/>).</summary>
     public ReadOnlySpan<byte> PeerAttachment(int node)

@@ -32,10 +32,15 @@ public struct TransportSpin
     /// </summary>
     private static readonly long PollPhaseTicks = Stopwatch.Frequency / 20_000; // 50 us
 
+    /// <summary>Empty polls between two yields in the polling phase: the thread this one waits for may be a thread of the
+    /// same node that needs this CPU (a futex waker on a one-CPU node).</summary>
+    private const int PollsPerYield = 16;
+
     private readonly ITransport? _transport;
     private long _budgetTicks;
     private long _start;
     private bool _polled; // the polling phase is over
+    private int _empty;
 
     public TransportSpin(ITransport transport)
     {
@@ -44,6 +49,7 @@ public struct TransportSpin
         _budgetTicks = spin <= TimeSpan.Zero ? 0 : (long)(spin.TotalSeconds * Stopwatch.Frequency);
         _start = 0;
         _polled = false;
+        _empty = 0;
     }
 
     /// <summary>True when this wait has spin time left (false for a default value or a zero <see cref="ITransport.WaitSpin"/>).</summary>
@@ -67,7 +73,7 @@ public struct TransportSpin
         {
             if (now - _start < PollPhaseTicks)
             {
-                t.Poll();
+                if (t.Poll() == 0 && ++_empty % PollsPerYield == 0) Thread.Yield();
                 return true;
             }
             _polled = true;

@@ -82,8 +82,11 @@ public sealed unsafe partial class UcxTransport : ITransport
 
     public int Self => _self;
     public int NodeCount => _nodeCount;
-    public bool CanPoll => true;
-    public TimeSpan WaitSpin => _options.WaitSpin;
+    /// <summary>False in a cluster of one node: nothing can arrive.</summary>
+    public bool CanPoll => _nodeCount > 1;
+
+    /// <summary>Zero in a cluster of one node (see <see cref="TcpTransport.WaitSpin"/>).</summary>
+    public TimeSpan WaitSpin => _nodeCount > 1 ? _options.WaitSpin : TimeSpan.Zero;
 
     /// <summary>The UCX library's version string (e.g. "1.13.1").</summary>
     public static string Version => UcxLibrary.Load();
