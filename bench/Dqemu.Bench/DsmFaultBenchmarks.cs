@@ -8,21 +8,26 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Dqemu.Dsm;
 using Dqemu.Rdma;
+using Dqemu.Rdma.Ucx;
 
 namespace Dqemu.Bench;
 
 /// <summary>
 /// Remote page-fault latency of the DSM engine: two <see cref="DsmNode"/>s (node 0 and node 1) in this process,
-/// joined by real <see cref="TcpTransport"/>s on loopback, each over an array-backed <see cref="IPageStore"/>
-/// (no mprotect, no guest). The calling thread plays both nodes' guest threads; the transports' receive threads
-/// run the protocol. <see cref="Home"/> picks a page whose directory entry lives on node 0 or on node 1
-/// (distributed home policy: home = page % 2), which changes which hops are local calls and which are TCP messages.
-/// The page holds heap-like data (small integers, pointers, zeros) that zstd shrinks but not to nothing.
+/// joined by real transports on loopback — <see cref="TcpTransport"/> or <see cref="UcxTransport"/> (UCX picks
+/// shared memory between the two workers) — each over an array-backed <see cref="IPageStore"/> (no mprotect, no
+/// guest). The calling thread plays both nodes' guest threads: it polls the transport of the node it acts for while
+/// it waits, as a faulting guest thread does; the other node's messages are handled by its transport's own thread
+/// (woken by the transport), as on a node whose guest threads are busy. <see cref="Home"/> picks a page whose
+/// directory entry lives on node 0 or on node 1 (distributed home policy: home = page % 2), which changes which hops
+/// are local calls and which are messages. The page holds heap-like data (small integers, pointers, zeros) that zstd
+/// shrinks but not to nothing; pages travel raw (as the runtime sends them on loopback and over UCX) except in
+/// <see cref="WriteFaultPingPongZstd"/>.
 /// </summary>
 /// <remarks>
 /// In-process toolchain: BenchmarkDotNet's default out-of-process toolchain rebuilds the project (and its
 /// references) into their own bin/obj folders, which would race with other builds of the tree; in process the
-/// measured code is the same. A short job keeps the whole class (6 cases) near a minute.
+/// measured code is the same. A short job keeps the whole class (12 cases) near two minutes.
 /// </remarks>
 [Config(typeof(DsmFaultBenchmarks.ShortInProcess))]
 public class DsmFaultBenchmarks
@@ -47,17 +52,28 @@ public class DsmFaultBenchmarks
     [Params(0, 1)]
     public int Home { get; set; }
 
-    private TcpTransport _t0 = null!, _t1 = null!;
+    /// <summary>The transport joining the two nodes: "tcp" or "ucx".</summary>
+    [Params("tcp", "ucx")]
+    public string Transport { get; set; } = "tcp";
+
+    private ITransport _t0 = null!, _t1 = null!;
     private DsmNode _n0 = null!, _n1 = null!;
     private ArrayPageStore _s0 = null!, _s1 = null!;
     private ulong _page;
     private long _readTicks, _reads;
 
     [GlobalSetup(Targets = [nameof(WriteFaultPingPong), nameof(ReadFaultAfterInvalidate)])]
+    public void SetupRaw() => Setup(compress: false);
+
+    [GlobalSetup(Target = nameof(WriteFaultPingPongZstd))]
     public void SetupCompressed() => Setup(compress: true);
 
-    [GlobalSetup(Target = nameof(WriteFaultPingPongUncompressed))]
-    public void SetupUncompressed() => Setup(compress: false);
+    private ITransport Connect(IPEndPoint[] eps, int self) => Transport switch
+    {
+        "tcp" => TcpTransport.Connect(eps, self, TimeSpan.FromSeconds(10), 0xD5A),
+        "ucx" => UcxTransport.Connect(eps, self, TimeSpan.FromSeconds(10), 0xD5A),
+        _ => throw new ArgumentException($"unknown transport {Transport}"),
+    };
 
     private void Setup(bool compress)
     {
@@ -68,8 +84,8 @@ public class DsmFaultBenchmarks
             s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             eps[i] = (IPEndPoint)s.LocalEndPoint!;
         }
-        var connect0 = Task.Run(() => TcpTransport.Connect(eps, 0, TimeSpan.FromSeconds(10), 0xD5A));
-        _t1 = TcpTransport.Connect(eps, 1, TimeSpan.FromSeconds(10), 0xD5A);
+        var connect0 = Task.Run(() => Connect(eps, 0));
+        _t1 = Connect(eps, 1);
         _t0 = connect0.GetAwaiter().GetResult();
 
         var options = new DsmOptions { Compress = compress, AcquireTimeout = TimeSpan.FromSeconds(10) };
@@ -91,7 +107,7 @@ public class DsmFaultBenchmarks
         int n = PageCodec.Shared.Encode(contents, wire, out var encoding);
         if (encoding != PageEncoding.Zstd)
             throw new InvalidOperationException($"benchmark page encodes as {encoding}, not zstd");
-        Console.WriteLine($"// DsmFault setup: page 0x{_page:x} home node {Home}, compress={compress}, " +
+        Console.WriteLine($"// DsmFault setup: {Transport}, page 0x{_page:x} home node {Home}, compress={compress}, " +
                           $"page zstd-codes {DsmNode.PageSize} -> {n} bytes");
         _readTicks = _reads = 0;
     }
@@ -123,14 +139,15 @@ public class DsmFaultBenchmarks
 
     /// <summary>
     /// Node 1 takes the page for writing from node 0, then node 0 takes it back: two remote write faults, each a
-    /// 4 KiB page moved (FetchInvalidate to the owner, PageData to the writer, Ack to the home) and zstd-coded.
+    /// 4 KiB page moved raw (FetchInvalidate to the owner, PageData to the writer, Ack to the home).
     /// </summary>
     [Benchmark(OperationsPerInvoke = 2)]
     public void WriteFaultPingPong() => PingPong();
 
-    /// <summary><see cref="WriteFaultPingPong"/> with <see cref="DsmOptions.Compress"/> off: the page travels raw.</summary>
+    /// <summary><see cref="WriteFaultPingPong"/> with <see cref="DsmOptions.Compress"/> on: the page travels zstd-coded
+    /// (what compress = "zstd" costs).</summary>
     [Benchmark(OperationsPerInvoke = 2)]
-    public void WriteFaultPingPongUncompressed() => PingPong();
+    public void WriteFaultPingPongZstd() => PingPong();
 
     private void PingPong()
     {

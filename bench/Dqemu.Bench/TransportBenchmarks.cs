@@ -6,13 +6,18 @@ using Dqemu.Rdma;
 namespace Dqemu.Bench;
 
 /// <summary>
-/// Round-trip latency between two TcpTransports on loopback in this process: node 0 sends a message, node 1's
-/// receive thread echoes it, node 0's receive thread signals the caller. A remote page fault costs at least
-/// one such round trip (request small, reply a page).
+/// Round-trip latency between two transports on loopback in this process (TCP, or UCX over shared memory): node 0
+/// sends a message, node 1's receiving thread echoes it, and the caller waits for the echo polling node 0's
+/// transport as a faulting guest thread does (<see cref="TransportSpin"/>). A remote page fault costs at least one
+/// such round trip (request small, reply a page).
 /// </summary>
+[Config(typeof(DsmFaultBenchmarks.ShortInProcess))]
 public class TransportBenchmarks
 {
-    private TcpTransport _a = null!, _b = null!;
+    [Params("tcp", "ucx")]
+    public string Transport { get; set; } = "tcp";
+
+    private ITransport _a = null!, _b = null!;
     private readonly byte[] _small = new byte[16];
     private readonly byte[] _page = new byte[4096];
     private int _replies;
@@ -39,8 +44,11 @@ public class TransportBenchmarks
             s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             eps[i] = (IPEndPoint)s.LocalEndPoint!;
         }
-        var a = Task.Run(() => TcpTransport.Connect(eps, 0, TimeSpan.FromSeconds(10), 42));
-        _b = TcpTransport.Connect(eps, 1, TimeSpan.FromSeconds(10), 42);
+        ITransport Connect(int self) => Transport == "ucx"
+            ? Dqemu.Rdma.Ucx.UcxTransport.Connect(eps, self, TimeSpan.FromSeconds(10), 42)
+            : TcpTransport.Connect(eps, self, TimeSpan.FromSeconds(10), 42);
+        var a = Task.Run(() => Connect(0));
+        _b = Connect(1);
         _a = a.GetAwaiter().GetResult();
         _b.Start(new Echo(this));
         _a.Start(new Reply(this));
@@ -58,8 +66,16 @@ public class TransportBenchmarks
     {
         int target = Volatile.Read(ref _replies) + 1;
         _a.Send(1, 1, body);
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _replies) < target) spin.SpinOnce(sleep1Threshold: -1);
+        var spin = new TransportSpin(_a);
+        try
+        {
+            while (Volatile.Read(ref _replies) < target)
+                if (!spin.Next()) Thread.Yield();
+        }
+        finally
+        {
+            spin.End();
+        }
     }
 
     [Benchmark(Baseline = true)]
