@@ -69,6 +69,10 @@ public interface ITransport : IDisposable
     /// </summary>
     TimeSpan WaitSpin { get; }
 
+    /// <summary>How messages to <paramref name="node"/> travel, in a few words for --stats (e.g. "tcp", or UCX's lanes
+    /// "sysv/memory (am), cma/memory (rma_bw)").</summary>
+    string Route(int node);
+
     /// <summary>Traffic exchanged with one peer so far (all zero for <see cref="Self"/>).</summary>
     TransportCounters GetCounters(int node);
 

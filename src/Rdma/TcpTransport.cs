@@ -493,6 +493,8 @@ public sealed class TcpTransport : ITransport
 
     public void EndPoll() => _gate.Leave();
 
+    public string Route(int node) => $"tcp to {Peer(node).Address}";
+
     /// <summary>False in a cluster of one node: nothing can arrive.</summary>
     public bool CanPoll => _nodes.Length > 1;
 

@@ -135,6 +135,13 @@ internal static unsafe partial class UcpNative
 
     [LibraryImport(Ucs)] public static partial byte* ucs_status_string(int status);
 
+    [LibraryImport(Ucp)] public static partial void ucp_ep_print_info(nint ep, nint stream);
+
+    // stdio, to read what ucp_ep_print_info writes
+    [LibraryImport("libc")] public static partial nint open_memstream(out nint buffer, out nuint size);
+    [LibraryImport("libc")] public static partial int fclose(nint stream);
+    [LibraryImport("libc")] public static partial void free(nint p);
+
     /// <summary>UCS_PTR_IS_ERR: a status pointer carrying an error code (the top 100 addresses).</summary>
     public static bool IsError(nint p) => (nuint)p >= unchecked((nuint)(nint)UCS_ERR_LAST);
 

@@ -413,6 +413,45 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
     }
 
+    /// <summary>
+    /// UCX's lanes to <paramref name="node"/>, e.g. "sysv/memory (am), cma/memory (rma_bw)": which UCX transport
+    /// carries the active messages (parsed from ucp_ep_print_info).
+    /// </summary>
+    public string Route(int node)
+    {
+        var p = PeerOf(node);
+        if (p.Ep == 0 || _disposed) return "ucx";
+        nint stream = open_memstream(out nint buffer, out nuint size);
+        if (stream == 0) return "ucx";
+        string text;
+        try
+        {
+            ucp_ep_print_info(p.Ep, stream);
+        }
+        finally
+        {
+            fclose(stream);
+            text = Marshal.PtrToStringUTF8(buffer, (int)size) ?? "";
+            free(buffer);
+        }
+        var lanes = new List<string>();
+        foreach (var line in text.Split('\n'))
+        {
+            // "#                 lane[0]:  3:sysv/memory.0 md[2]           -> md[2]/sysv/sysdev[255] am am_bw#0"
+            int at = line.IndexOf("lane[", StringComparison.Ordinal);
+            if (at < 0) continue;
+            var words = line[at..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length < 2) continue;
+            string tl = words[1][(words[1].IndexOf(':') + 1)..];
+            int dot = tl.LastIndexOf('.');
+            if (dot > 0) tl = tl[..dot];
+            int arrow = Array.IndexOf(words, "->");
+            var roles = arrow >= 0 ? words.Skip(arrow + 2).Select(w => w.Split('#')[0]).Distinct() : [];
+            lanes.Add($"{tl} ({string.Join(", ", roles)})");
+        }
+        return lanes.Count == 0 ? "ucx" : "ucx " + string.Join(", ", lanes);
+    }
+
     /// <summary>Why <paramref name="node"/> is lost, or null while it is up.</summary>
     public string? LostReason(int node) => PeerOf(node).LostReason;
 

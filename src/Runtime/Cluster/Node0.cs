@@ -198,7 +198,8 @@ internal sealed class Node0 : IMessageHandler
         for (int n = 0; n < Count; n++)
         {
             TransportCounters c = n == 0 ? Transport.Totals : _stopped[n] ?? default;
-            sb.AppendLine($"  {_ctx.Name(n),-28} sent {c.MessagesSent,8} msgs {c.BytesSent,12} B   received {c.MessagesReceived,8} msgs {c.BytesReceived,12} B");
+            sb.AppendLine($"  {_ctx.Name(n),-28} sent {c.MessagesSent,8} msgs {c.BytesSent,12} B   received {c.MessagesReceived,8} msgs {c.BytesReceived,12} B" +
+                          (n == 0 ? "" : $"   ({Transport.Route(n)})"));
             sb.Append(n == 0 ? _cluster?.StatsText() : _stoppedText[n]);
         }
         var all = _cluster?.Coherence ?? default;

@@ -233,6 +233,8 @@ public sealed class InMemoryTransport : ITransport
 
     public void EndPoll() { }
 
+    public string Route(int node) => "in-memory";
+
     public bool CanPoll => _pollable;
 
     public TimeSpan WaitSpin => _pollable ? TimeSpan.FromMilliseconds(2) : TimeSpan.Zero;
