@@ -45,7 +45,7 @@ public interface ITransport : IDisposable
 
     /// <summary>
     /// Delivers, on the calling thread, messages that have already arrived, and returns how many (0 when none, and
-    /// always 0 for a transport that delivers only on its own receive threads, as TCP does). Never blocks. A thread
+    /// always 0 when <see cref="CanPoll"/> is false). Never blocks. A thread
     /// waiting for another node's answer calls it (through <see cref="TransportSpin"/>) so that the answer is handled
     /// where it is awaited, with no receive thread to be scheduled in between. Call it holding no lock a handler may
     /// take; from inside a handler it does nothing.
@@ -60,7 +60,8 @@ public interface ITransport : IDisposable
     /// </summary>
     void EndPoll();
 
-    /// <summary>True when <see cref="Poll"/> can deliver anything (UCX); false when only receive threads do (TCP).</summary>
+    /// <summary>True when <see cref="Poll"/> can deliver anything; false when nothing can arrive (a cluster of one node)
+    /// or only the transport's own threads deliver.</summary>
     bool CanPoll { get; }
 
     /// <summary>
