@@ -52,7 +52,7 @@ public static unsafe partial class UcxLibrary
             foreach (string lib in new[] { UcpNative.Ucs, UcpNative.Ucp })
             {
                 if (NativeLibrary.TryLoad(lib, out _)) continue;
-                _error = $"transport \"ucx\" needs UCX ({lib} not found): install Debian's libucx0 (apt-get install libucx0)";
+                _error = $"transport \"ucx\" needs UCX, but {lib} cannot be loaded: install Debian's libucx0 (apt-get install libucx0)";
                 throw new TransportUnavailableException(_error);
             }
             _version = Marshal.PtrToStringUTF8((nint)UcpNative.ucp_get_version_string()) ?? "?";

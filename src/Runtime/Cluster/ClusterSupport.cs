@@ -49,6 +49,17 @@ internal sealed unsafe class ClusterContext
     private TimeSpan WaitSpin => TimeSpan.FromTicks((long)(Config.WaitSpinUs * TimeSpan.TicksPerMicrosecond));
 
     /// <summary>
+    /// Fails with one line (exit 69) when the cluster file's transport cannot run on this host, before node 0 starts any
+    /// worker (each would fail the same way and print its own line).
+    /// </summary>
+    public void CheckTransport()
+    {
+        if (Config.Transport != "ucx") return;
+        try { Dqemu.Rdma.Ucx.UcxLibrary.Load(); }
+        catch (TransportUnavailableException e) { throw new FatalException(ExitCodes.Unavailable, e.Message); }
+    }
+
+    /// <summary>
     /// Joins the mesh on the cluster file's transport. TCP: our own sockets. UCX: the same TCP mesh for start-up and
     /// liveness, every message over UCX (see <see cref="Dqemu.Rdma.Ucx.UcxTransport"/>).
     /// </summary>
