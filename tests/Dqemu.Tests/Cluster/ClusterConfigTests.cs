@@ -8,7 +8,7 @@ public class ClusterConfigTests
 {
     private const string Example = """
         [cluster]
-        transport = "tcp"            # the RDMA shim adds transports later
+        transport = "tcp"            # or "ucx"
         placement = "round-robin"    # how clone() spreads new guest threads; also "fill"
         [[node]]
         id = 0
@@ -46,6 +46,116 @@ public class ClusterConfigTests
     {
         int at = Example.LastIndexOf(from, StringComparison.Ordinal);
         string text = Example[..at] + to + Example[(at + from.Length)..];
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith($"c.toml:{line}:", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    /// <summary>The keys of the UCX transport and the wait/compression tuning (lines 1-6, then two nodes).</summary>
+    private const string UcxExample = """
+        [cluster]
+        transport = "ucx"
+        ucx_tls = "posix,self,cma"
+        compress = "zstd"
+        wait_spin_us = 250.5
+        placement = "fill"
+        [[node]]
+        id = 0
+        address = "127.0.0.1:7400"
+        [[node]]
+        id = 1
+        address = "127.0.0.1:7401"
+        """;
+
+    [Fact]
+    public void TheUcxKeysParse()
+    {
+        var c = ClusterConfig.Parse("cluster.toml", UcxExample);
+        Assert.Equal("ucx", c.Transport);
+        Assert.Equal("posix,self,cma", c.UcxTls);
+        Assert.Equal("zstd", c.Compress);
+        Assert.Equal(250.5, c.WaitSpinUs);
+        Assert.Equal("fill", c.Placement);
+        Assert.Equal(2, c.Nodes.Count);
+    }
+
+    [Fact]
+    public void TheNewKeysHaveDefaults()
+    {
+        var c = ClusterConfig.Parse("cluster.toml", Example);
+        Assert.Equal("tcp", c.Transport);
+        Assert.Null(c.UcxTls);
+        Assert.Equal("auto", c.Compress);
+        Assert.Equal(1000, c.WaitSpinUs);
+    }
+
+    [Theory]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"tcp\"", "tcp")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"rc,ud,self\"", "rc,ud,self")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"^tcp\"", "^tcp")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \" sm,self \"", "sm,self")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"rc_x:1,self\"", "rc_x:1,self")]
+    public void UcxTlsTakesUcxTransportLists(string from, string to, string expected)
+    {
+        var c = ClusterConfig.Parse("c.toml", UcxExample.Replace(from, to, StringComparison.Ordinal));
+        Assert.Equal(expected, c.UcxTls);
+    }
+
+    [Theory]
+    [InlineData("compress = \"zstd\"", "compress = \"auto\"", "auto")]
+    [InlineData("compress = \"zstd\"", "compress = \"none\"", "none")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = 0", "0")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = 1000000", "1000000")]
+    public void CompressAndWaitSpinTakeTheirValues(string from, string to, string expected)
+    {
+        var c = ClusterConfig.Parse("c.toml", UcxExample.Replace(from, to, StringComparison.Ordinal));
+        if (from.StartsWith("compress", StringComparison.Ordinal)) Assert.Equal(expected, c.Compress);
+        else Assert.Equal(double.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), c.WaitSpinUs);
+    }
+
+    /// <summary>
+    /// compress = "auto" compresses pages only on tcp between hosts (192.0.2.1 is TEST-NET-1, never this host's);
+    /// "zstd" and "none" are what they say whatever the transport.
+    /// </summary>
+    [Theory]
+    [InlineData("tcp", "auto", "127.0.0.1", false)]
+    [InlineData("tcp", "auto", "192.0.2.1", true)]
+    [InlineData("ucx", "auto", "192.0.2.1", false)]
+    [InlineData("ucx", "zstd", "127.0.0.1", true)]
+    [InlineData("tcp", "zstd", "127.0.0.1", true)]
+    [InlineData("tcp", "none", "192.0.2.1", false)]
+    public void CompressAutoMeansTcpBetweenHosts(string transport, string compress, string node1Host, bool pagesCompressed)
+    {
+        string text = $"[cluster]\ntransport = \"{transport}\"\ncompress = \"{compress}\"\n" +
+            $"[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n[[node]]\nid = 1\naddress = \"{node1Host}:7401\"\n";
+        Assert.Equal(pagesCompressed, ClusterConfig.Parse("c.toml", text).CompressPages);
+    }
+
+    [Theory]
+    [InlineData("transport = \"ucx\"", "transport = \"shm\"", 2, "transport must be one of \"tcp\", \"ucx\", not \"shm\"")]
+    [InlineData("transport = \"ucx\"", "transport = \"tcp\"", 3, "ucx_tls is only used with transport = \"ucx\"")]
+    [InlineData("transport = \"ucx\"", "", 3, "ucx_tls is only used with transport = \"ucx\"")] // tcp by default
+    [InlineData("transport = \"ucx\"\nucx_tls = \"posix,self,cma\"", "ucx_tls = \"tcp\"\ntransport = \"tcp\"", 2, "ucx_tls is only used with transport = \"ucx\"")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"\"", 3, "is not a UCX transport list")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"   \"", 3, "is not a UCX transport list")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"posix self\"", 3, "is not a UCX transport list")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"tcp;rc\"", 3, "is not a UCX transport list")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = \"UCX_TLS=tcp\"", 3, "is not a UCX transport list")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = 5", 3, "ucx_tls must be a string")]
+    [InlineData("ucx_tls = \"posix,self,cma\"", "ucx_tls = [\"tcp\"]", 3, "ucx_tls must be a string")]
+    [InlineData("compress = \"zstd\"", "compress = \"lz4\"", 4, "compress must be one of \"auto\", \"zstd\", \"none\", not \"lz4\"")]
+    [InlineData("compress = \"zstd\"", "compress = \"\"", 4, "compress must be one of")]
+    [InlineData("compress = \"zstd\"", "compress = true", 4, "compress must be a string")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = -1", 5, "wait_spin_us must be between 0 and")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = -0.5", 5, "wait_spin_us must be between 0 and")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = \"100\"", 5, "wait_spin_us must be a number")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = true", 5, "wait_spin_us must be a number")]
+    [InlineData("wait_spin_us = 250.5", "wait_spin_us = fast", 5, "")] // not TOML: the parser's own message, same line
+    public void UcxAndTuningErrorsNameFileAndLine(string from, string to, int line, string message)
+    {
+        Assert.Contains(from, UcxExample);
+        string text = UcxExample.Replace(from, to, StringComparison.Ordinal);
         var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
         Assert.Equal(ExitCodes.Config, e.ExitCode);
         Assert.StartsWith($"c.toml:{line}:", e.Message);

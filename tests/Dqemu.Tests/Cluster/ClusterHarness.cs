@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Xunit;
 
 namespace Dqemu.Tests.Cluster;
 
@@ -22,14 +23,32 @@ public sealed class LoopbackCluster : IDisposable
     public static string Binary =>
         Environment.GetEnvironmentVariable("DQEMU_BINARY") is { Length: > 0 } b ? b : GuestRunner.DqemuBinary;
 
-    /// <param name="nodeExtra">extra TOML lines for node i (e.g. "start = false"), or null.</param>
-    public LoopbackCluster(int nodes, string clusterExtra = "", Func<int, string?>? nodeExtra = null)
+    /// <summary>The cluster file's transports; every cluster test that runs nodes runs on each.</summary>
+    public static readonly string[] Transports = ["tcp", "ucx"];
+
+    /// <summary><see cref="Transports"/> as theory data (one case per transport).</summary>
+    public static TheoryData<string> TransportData()
     {
+        var d = new TheoryData<string>();
+        foreach (var t in Transports) d.Add(t);
+        return d;
+    }
+
+    /// <summary>The transport the cluster file names ("tcp" or "ucx").</summary>
+    public string Transport { get; }
+
+    /// <param name="transport">the [cluster] table's transport: "tcp" or "ucx".</param>
+    /// <param name="clusterExtra">extra TOML lines for the [cluster] table (e.g. "connect_timeout = 1"), or "".</param>
+    /// <param name="nodeExtra">extra TOML lines for node i (e.g. "start = false"), or null.</param>
+    public LoopbackCluster(string transport, int nodes, string clusterExtra = "", Func<int, string?>? nodeExtra = null)
+    {
+        RequireTransport(transport);
+        Transport = transport;
         Dir = GuestRunner.CreateTempDirectory("cluster");
         Ports = FreePorts(nodes);
         ConfigPath = Path.Combine(Dir, "cluster.toml");
         var sb = new StringBuilder();
-        sb.Append("[cluster]\ntransport = \"tcp\"\nplacement = \"round-robin\"\n").Append(clusterExtra).Append('\n');
+        sb.Append($"[cluster]\ntransport = \"{transport}\"\nplacement = \"round-robin\"\n").Append(clusterExtra).Append('\n');
         for (int i = 0; i < nodes; i++)
         {
             sb.Append($"[[node]]\nid = {i}\naddress = \"127.0.0.1:{Ports[i]}\"\ncores = 1\n");
@@ -37,6 +56,32 @@ public sealed class LoopbackCluster : IDisposable
         }
         File.WriteAllText(ConfigPath, sb.ToString());
     }
+
+    /// <summary>
+    /// Fails the test (never skips) unless <paramref name="transport"/> is one the tests know and can run here: "ucx"
+    /// needs UCX's libraries (libucp.so.0, Debian's libucx0), which the emulator loads at run time.
+    /// </summary>
+    public static void RequireTransport(string transport)
+    {
+        if (!Transports.Contains(transport))
+            throw new ArgumentException($"unknown transport '{transport}' (expected {string.Join(" or ", Transports)})", nameof(transport));
+        if (transport == "ucx" && !ucxInstalled.Value)
+            Assert.Fail("transport \"ucx\" needs UCX (libucp.so.0 not found): apt-get install -y libucx0 libucx-dev ucx-utils");
+    }
+
+    /// <summary>
+    /// Whether libucp.so.0 is where the dynamic loader looks (LD_LIBRARY_PATH, then the usual directories). Only a
+    /// look at the files: loading UCX into the test process would install its mmap hooks and signal handlers here,
+    /// which the emulator switches off before its own load (Dqemu.Rdma.Ucx.UcxLibrary) and the tests must not do
+    /// behind the back of in-process transport tests.
+    /// </summary>
+    static readonly Lazy<bool> ucxInstalled = new(() =>
+    {
+        var dirs = (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+                     "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"]);
+        return dirs.Any(d => File.Exists(Path.Combine(d, "libucp.so.0")));
+    });
 
     /// <summary>Ports the kernel handed out for port 0 (all bound at once, so they differ), then released.</summary>
     public static List<int> FreePorts(int count)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -9,31 +10,35 @@ namespace Dqemu.Tests.Cluster;
 /// Milestone 1 of the cluster: node 0 starts its local workers, they connect over loopback and stay idle while
 /// the guest runs on node 0, and everyone leaves when the guest ends — with exactly the one-node output and
 /// status. Plus the failures: a bad cluster file (78, file:line), a node that never joins (69, named), a
-/// worker killed mid-run (69 within seconds, named), and never a process left behind.
+/// worker killed mid-run (69 within seconds, named), a ucx_tls UCX cannot use (69, one line), and never a process
+/// left behind. Every case that runs nodes runs on each transport (tcp and ucx).
 /// </summary>
-public class ClusterRunTests(ITestOutputHelper output)
+public partial class ClusterRunTests(ITestOutputHelper output)
 {
     static readonly TimeSpan Leftover = TimeSpan.FromSeconds(5);
 
-    public static TheoryData<string, int> GuestsAndSizes()
+    public static TheoryData<string, int, string> GuestsSizesAndTransports()
     {
-        var d = new TheoryData<string, int>();
+        var d = new TheoryData<string, int, string>();
         foreach (var g in new[] { "demo", "printf_fmt", "dup_fcntl", "mt_condvar", "mt_exit_while_running", "abort_sig", "undef_insn" })
             foreach (int n in new[] { 2, 3 })
-                d.Add(g, n);
+                foreach (var t in LoopbackCluster.Transports)
+                    d.Add(g, n, t);
         return d;
     }
 
+    public static TheoryData<string> Transports() => LoopbackCluster.TransportData();
+
     [Theory]
-    [MemberData(nameof(GuestsAndSizes))]
-    public void ClusterRunEqualsOneNodeRun(string guest, int nodes)
+    [MemberData(nameof(GuestsSizesAndTransports))]
+    public void ClusterRunEqualsOneNodeRun(string guest, int nodes, string transport)
     {
         var (binary, spec, env) = Guest(guest);
-        using var cluster = new LoopbackCluster(nodes);
+        using var cluster = new LoopbackCluster(transport, nodes);
 
         var one = RunIn(LoopbackCluster.Binary, [binary, .. spec.Args], env, spec.Stdin);
         var many = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary, .. spec.Args], env, spec.Stdin);
-        output.WriteLine($"one node: {one.Describe()} in {one.Elapsed.TotalMilliseconds:F0} ms; {nodes} nodes: {many.Describe()} in {many.Elapsed.TotalMilliseconds:F0} ms");
+        output.WriteLine($"one node: {one.Describe()} in {one.Elapsed.TotalMilliseconds:F0} ms; {nodes} nodes over {transport}: {many.Describe()} in {many.Elapsed.TotalMilliseconds:F0} ms");
         output.WriteLine(many.Stderr);
 
         Assert.False(many.TimedOut, "the cluster run timed out");
@@ -44,16 +49,17 @@ public class ClusterRunTests(ITestOutputHelper output)
         Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 
-    [Fact]
-    public void StatsPrintEveryNodesTransportCounters()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void StatsPrintEveryNodesTransportCounters(string transport)
     {
         var (binary, spec, env) = Guest("demo");
-        using var cluster = new LoopbackCluster(3);
+        using var cluster = new LoopbackCluster(transport, 3);
         var r = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--stats", binary], env, null);
         output.WriteLine(r.Stderr);
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("dqemu-native stats:", r.Stderr);        // node 0's own, as in a one-node run
-        Assert.Contains("dqemu-native cluster stats", r.Stderr);
+        Assert.Contains($"dqemu-native cluster stats ({transport}, 3 nodes", r.Stderr);
         long sent = 0, received = 0;
         for (int i = 0; i < 3; i++)
         {
@@ -73,7 +79,7 @@ public class ClusterRunTests(ITestOutputHelper output)
     public void BadClusterFileExits78WithFileAndLine()
     {
         var (binary, _, env) = Guest("demo");
-        using var cluster = new LoopbackCluster(2);
+        using var cluster = new LoopbackCluster("tcp", 2);
         File.WriteAllText(cluster.ConfigPath, "[cluster]\ntransport = \"tcp\"\n[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\ncores = many\n");
         var r = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary], env, null);
         Assert.Equal(78, r.ExitCode);
@@ -88,12 +94,13 @@ public class ClusterRunTests(ITestOutputHelper output)
         Assert.Contains($"{cluster.ConfigPath}:6:", w.Stderr);
     }
 
-    [Fact]
-    public void ANodeThatNeverJoinsExits69NamingIt()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void ANodeThatNeverJoinsExits69NamingIt(string transport)
     {
         var (binary, _, env) = Guest("demo");
         // node 1 is "started by hand" (start = false), and nobody does
-        using var cluster = new LoopbackCluster(2, "connect_timeout = 1", i => i == 1 ? "start = false" : null);
+        using var cluster = new LoopbackCluster(transport, 2, "connect_timeout = 1", i => i == 1 ? "start = false" : null);
         var r = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary], env, null);
         output.WriteLine(r.Stderr);
         Assert.Equal(69, r.ExitCode);
@@ -104,11 +111,12 @@ public class ClusterRunTests(ITestOutputHelper output)
         Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 
-    [Fact]
-    public void AWorkerThatCannotListenStopsTheStartWith69()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void AWorkerThatCannotListenStopsTheStartWith69(string transport)
     {
         var (binary, _, env) = Guest("demo");
-        using var cluster = new LoopbackCluster(3, "connect_timeout = 5");
+        using var cluster = new LoopbackCluster(transport, 3, "connect_timeout = 5");
         // node 1's port is taken by a plain listener that never handshakes: worker 1 (which accepts node 2)
         // cannot listen and gives up, and node 0 names it at once instead of waiting out the timeout
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, cluster.Ports[1]);
@@ -123,44 +131,108 @@ public class ClusterRunTests(ITestOutputHelper output)
         Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 
-    [Theory]
-    [InlineData(2, 1)]
-    [InlineData(3, 1)]
-    [InlineData(3, 2)]
-    public void KillingAWorkerMidRunEndsEveryNodeWith69(int nodes, int victim)
+    /// <summary>Who starts the workers in <see cref="KillingAWorkerMidRunEndsEveryNodeWith69"/>.</summary>
+    public const string ByNode0 = "started by node 0", ByHand = "started by hand";
+
+    public static TheoryData<int, int, string, string> KillCases()
     {
-        var (binary, _, env) = Guest("stdin_echo");
-        using var cluster = new LoopbackCluster(nodes);
-        // stdin_echo blocks reading a stdin that stays open: a guest that runs until something stops it.
-        // --strace shows when the guest is running (so the cluster is connected).
-        using var run = RunningNode0.Start(cluster, binary, env);
-        var node0 = run.Process;
-        run.WaitForGuest();
-        int pid = cluster.WaitForWorker(victim, TimeSpan.FromSeconds(5));
-        Thread.Sleep(200);
-        var sw = Stopwatch.StartNew();
-        Process.GetProcessById(pid).Kill(); // SIGKILL
-        bool exited = node0.WaitForExit(TimeSpan.FromSeconds(10));
-        double seconds = sw.Elapsed.TotalSeconds;
-        if (exited) node0.WaitForExit();
-        output.WriteLine($"node 0 exited {(exited ? node0.ExitCode.ToString() : "not")} {seconds:F2} s after the kill");
-        output.WriteLine(run.Stderr);
-        Assert.True(exited, "node 0 did not exit within 10 s of the worker's death");
-        Assert.Equal(69, node0.ExitCode);
-        Assert.InRange(seconds, 0, 5);
-        var lost = run.Stderr.Split('\n').Where(l => l.StartsWith("dqemu-native: ", StringComparison.Ordinal) && l.Contains(" lost: ")).ToList();
-        // node 0 and every surviving worker print one line each, all naming the killed node
-        Assert.Equal(nodes - 1, lost.Count);
-        Assert.All(lost, l => Assert.StartsWith($"dqemu-native: node {victim} (127.0.0.1:{cluster.Ports[victim]}) lost: ", l));
-        Assert.Contains(lost, l => l.EndsWith("reported to node 0]", StringComparison.Ordinal) || l.EndsWith("[seen by node 0]", StringComparison.Ordinal));
-        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+        var d = new TheoryData<int, int, string, string>();
+        foreach (var t in LoopbackCluster.Transports)
+            foreach (var workers in new[] { ByNode0, ByHand })
+                foreach (var (nodes, victim) in new[] { (2, 1), (3, 1), (3, 2) })
+                    d.Add(nodes, victim, t, workers);
+        return d;
     }
 
-    [Fact]
-    public void KillingNode0EndsTheWorkers()
+    /// <summary>
+    /// A worker SIGKILLed while the guest runs: every other node prints one line naming it and exits 69 within
+    /// seconds, and nothing is left. Workers node 0 started share its stderr (each line's tag says which node printed
+    /// it, and node 0's status is the one visible); workers started by hand (<c>start = false</c>) have their own
+    /// stderr and status, so each one's single line and its 69 are checked too.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KillCases))]
+    public void KillingAWorkerMidRunEndsEveryNodeWith69(int nodes, int victim, string transport, string workers)
     {
         var (binary, _, env) = Guest("stdin_echo");
-        using var cluster = new LoopbackCluster(3);
+        bool byHand = workers == ByHand;
+        using var cluster = new LoopbackCluster(transport, nodes, "", i => byHand && i > 0 ? "start = false" : null);
+        var hand = new Dictionary<int, CapturedProcess>();
+        try
+        {
+            if (byHand)
+                for (int i = 1; i < nodes; i++)
+                    hand[i] = CapturedProcess.Start(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--node", i.ToString()], env, cluster.Dir, holdStdinOpen: false);
+            // stdin_echo blocks reading a stdin that stays open: a guest that runs until something stops it.
+            // --strace shows when the guest is running (so the cluster is connected).
+            using var run = RunningNode0.Start(cluster, binary, env);
+            var node0 = run.Process;
+            run.WaitForGuest();
+            int pid = byHand ? hand[victim].Pid : cluster.WaitForWorker(victim, TimeSpan.FromSeconds(5));
+            Thread.Sleep(200);
+            var sw = Stopwatch.StartNew();
+            Process.GetProcessById(pid).Kill(); // SIGKILL
+            bool exited = node0.WaitForExit(TimeSpan.FromSeconds(10));
+            double seconds = sw.Elapsed.TotalSeconds;
+            if (exited) node0.WaitForExit();
+            var survivors = hand.Where(h => h.Key != victim).ToList();
+            var workersExited = survivors.ToDictionary(h => h.Key, h => h.Value.WaitForExit(TimeSpan.FromSeconds(10)));
+            double workerSeconds = sw.Elapsed.TotalSeconds;
+            output.WriteLine($"{transport}, workers {workers}: node 0 exited {(exited ? node0.ExitCode.ToString() : "not")} {seconds:F2} s after the kill");
+            output.WriteLine(run.Stderr);
+            foreach (var (n, p) in survivors)
+                output.WriteLine($"worker {n}: {(workersExited[n] ? "exit " + p.ExitCode : "still running")}; stderr:\n{p.Stderr}");
+
+            Assert.True(exited, "node 0 did not exit within 10 s of the worker's death");
+            Assert.Equal(69, node0.ExitCode);
+            Assert.InRange(seconds, 0, 5);
+            string prefix = $"dqemu-native: node {victim} (127.0.0.1:{cluster.Ports[victim]}) lost: ";
+            // node 0's stderr: its --strace lines, and the lost lines of every node that shares it (node 0 and the
+            // workers it started), nothing else
+            var node0Lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !StraceLine().IsMatch(l)).ToList();
+            var printers = byHand ? new[] { 0 } : Enumerable.Range(0, nodes).Where(n => n != victim).ToArray();
+            AssertOneLostLineEach(node0Lines, printers, prefix, "node 0's stderr");
+            foreach (var (n, p) in survivors)
+            {
+                Assert.True(workersExited[n], $"worker {n} still runs 10 s after node {victim} was killed; its stderr:\n{p.Stderr}");
+                Assert.True(p.ExitCode == 69, $"worker {n} exited {p.ExitCode}, not 69; its stderr:\n{p.Stderr}");
+                AssertOneLostLineEach(p.StderrLines.Where(l => l.Length > 0).ToList(), [n], prefix, $"worker {n}'s stderr");
+            }
+            if (survivors.Count > 0) Assert.InRange(workerSeconds, 0, 5);
+            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+        }
+        finally
+        {
+            foreach (var p in hand.Values) p.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="lines"/> are exactly one lost line per node in <paramref name="printers"/>, each starting with
+    /// <paramref name="prefix"/> (the killed node's name) and tagged with the node that printed it.
+    /// </summary>
+    static void AssertOneLostLineEach(List<string> lines, int[] printers, string prefix, string where)
+    {
+        string all = string.Join('\n', lines);
+        Assert.True(lines.Count == printers.Length,
+            $"{where}: expected {printers.Length} line(s) (one per node {string.Join(", ", printers)}), got {lines.Count}:\n{all}");
+        Assert.All(lines, l => Assert.StartsWith(prefix, l));
+        foreach (int n in printers)
+        {
+            int count = lines.Count(l => l.EndsWith($"[seen by node {n}]", StringComparison.Ordinal) || l.EndsWith($"reported to node {n}]", StringComparison.Ordinal));
+            Assert.True(count == 1, $"{where}: {count} lines printed by node {n}, expected 1:\n{all}");
+        }
+    }
+
+    [GeneratedRegex(@"^\d+ [a-z_0-9]+\(")]
+    private static partial Regex StraceLine();
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void KillingNode0EndsTheWorkers(string transport)
+    {
+        var (binary, _, env) = Guest("stdin_echo");
+        using var cluster = new LoopbackCluster(transport, 3);
         using var run = RunningNode0.Start(cluster, binary, env);
         var node0 = run.Process;
         run.WaitForGuest();
@@ -172,6 +244,46 @@ public class ClusterRunTests(ITestOutputHelper output)
         output.WriteLine($"workers gone {sw.Elapsed.TotalSeconds:F2} s after node 0's death");
         Assert.Empty(left);
     }
+
+    /// <summary>
+    /// transport = "ucx" with a ucx_tls UCX cannot use: a transport it does not have ("no_such_tl"), or one that
+    /// cannot reach another process ("self"). Node 0 must end with 69 and exactly one stderr line naming the problem
+    /// (the workers it started must not add lines of their own: the mistake is the cluster file's, one report is
+    /// enough) within seconds, print nothing on stdout and leave no process. Each case runs <see cref="BadTlsRuns"/>
+    /// times, fresh each time: what the workers manage to print before node 0 stops them depends on timing.
+    /// </summary>
+    [Theory]
+    [InlineData("no_such_tl", 2)]
+    [InlineData("no_such_tl", 3)]
+    [InlineData("self", 3)]
+    public void AnUnusableUcxTlsEndsNode0With69InOneLine(string tls, int nodes)
+    {
+        var (binary, _, env) = Guest("demo");
+        LoopbackCluster.RequireTransport("ucx");
+        for (int run = 1; run <= BadTlsRuns; run++)
+        {
+            using var cluster = new LoopbackCluster("ucx", nodes, $"ucx_tls = \"{tls}\"\nconnect_timeout = 5");
+            var r = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary], env, null);
+            var left = cluster.WaitForNoProcesses(Leftover);
+            string what = $"ucx_tls \"{tls}\" on {nodes} nodes, run {run} of {BadTlsRuns}";
+            output.WriteLine($"{what}: {r.Describe()} in {r.Elapsed.TotalMilliseconds:F0} ms; stderr:\n{r.Stderr}");
+            // every problem of the run at once: this is a report for whoever mends the transport
+            var problems = new List<string>();
+            if (r.TimedOut) problems.Add("node 0 did not end within 60 s (killed)");
+            else if (r.ExitCode != 69) problems.Add($"node 0 {r.Describe()}, expected exit 69");
+            var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.Length != 1) problems.Add($"expected one line on stderr, got {lines.Length}");
+            if (lines.Length > 0 && !(lines[0].StartsWith("dqemu-native: ", StringComparison.Ordinal) && lines[0].Contains("ucx_tls", StringComparison.Ordinal)))
+                problems.Add("the first line does not start with 'dqemu-native: ' and name ucx_tls");
+            if (r.Elapsed.TotalSeconds > 4) problems.Add($"node 0 took {r.Elapsed.TotalSeconds:F1} s (more than 4)");
+            if (r.StdoutBytes.Length > 0) problems.Add($"{r.StdoutBytes.Length} bytes on stdout");
+            if (left.Count > 0) problems.Add($"processes of {cluster.ConfigPath} still running {Leftover.TotalSeconds} s later: {string.Join(", ", left)}");
+            if (problems.Count > 0)
+                Assert.Fail($"{what}:\n- {string.Join("\n- ", problems)}\nstderr:\n{r.Stderr}");
+        }
+    }
+
+    const int BadTlsRuns = 10;
 
     // ------------------------------------------------------------------ helpers
 

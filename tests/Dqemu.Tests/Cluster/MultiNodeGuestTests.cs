@@ -15,7 +15,8 @@ public sealed class MultiNodeCollection
 /// <summary>
 /// Every threaded guest (tests/guests/mt_*.c, both builds in build/guests: ARMv8.0 exclusives and .lse) run as a
 /// cluster of 1, 2 and 3 nodes on loopback (<c>dqemu-native --cluster cluster.toml guest</c>; node 0 starts its
-/// local workers; placement round-robin, 1 core per node): every run's stdout and exit status must equal
+/// local workers; placement round-robin, 1 core per node), on each transport ("tcp": the emulator's own sockets;
+/// "ucx": UCX, which picks shared memory between the processes of one host): every run's stdout and exit status must equal
 /// qemu-aarch64's, no node may be reported lost, and no process started with the cluster file may be left
 /// afterwards. Each (guest, nodes) is run DQEMU_CLUSTER_RUNS times (default 2), each with a fresh cluster file and
 /// fresh ports; a run is killed after DQEMU_CLUSTER_TIMEOUT seconds (default 120, or the guest's own // TIMEOUT if
@@ -28,30 +29,33 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
 
     static int Runs => int.TryParse(Environment.GetEnvironmentVariable("DQEMU_CLUSTER_RUNS"), out var n) && n > 0 ? n : 2;
 
-    public static TheoryData<string, int> GuestsAndNodeCounts()
+    public static TheoryData<string, int, string> GuestsNodeCountsAndTransports()
     {
-        var d = new TheoryData<string, int>();
+        var d = new TheoryData<string, int, string>();
         foreach (var g in ThreadedGuests.Names())
             foreach (int nodes in new[] { 1, 2, 3 })
-                d.Add(g, nodes);
+                foreach (var transport in LoopbackCluster.Transports)
+                    d.Add(g, nodes, transport);
         return d;
     }
 
+    public static TheoryData<string> Transports() => LoopbackCluster.TransportData();
+
     [Theory]
-    [MemberData(nameof(GuestsAndNodeCounts))]
-    public void ThreadedGuestOnLoopbackClusterEqualsQemu(string guest, int nodes)
+    [MemberData(nameof(GuestsNodeCountsAndTransports))]
+    public void ThreadedGuestOnLoopbackClusterEqualsQemu(string guest, int nodes, string transport)
     {
         var g = ThreadedGuests.Load(guest);
         var expected = ThreadedGuests.Expected(g);
         int runs = Runs;
         for (int run = 1; run <= runs; run++)
         {
-            using var cluster = new LoopbackCluster(nodes);
+            using var cluster = new LoopbackCluster(transport, nodes);
             var args = new List<string> { "--cluster", cluster.ConfigPath, g.Binary };
             args.AddRange(g.Spec.Args);
             var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
-            output.WriteLine($"{guest} on {nodes} node(s), run {run}/{runs}: {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s");
-            ThreadedGuests.AssertSameResult(expected, r, $"{guest} on {nodes} loopback node(s), run {run} of {runs}",
+            output.WriteLine($"{guest} on {nodes} node(s) over {transport}, run {run}/{runs}: {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s");
+            ThreadedGuests.AssertSameResult(expected, r, $"{guest} on {nodes} loopback node(s) over {transport}, run {run} of {runs}",
                 LoopbackCluster.Binary, args, g.ClusterTimeout);
             Assert.False(r.Stderr.Contains(" lost: ", StringComparison.Ordinal), $"a node was reported lost:\n{r.Stderr}");
             var left = cluster.WaitForNoProcesses(Leftover);
@@ -59,22 +63,28 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>--stats on 2 nodes: node 0 prints a cluster block with one line per node (after its own statistics).</summary>
-    [Fact]
-    public void StatsOnTwoNodesPrintAPerNodeBlock()
+    /// <summary>
+    /// --stats on 2 nodes: node 0 prints a cluster block naming the transport, with one line per node (after its own
+    /// statistics).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void StatsOnTwoNodesPrintAPerNodeBlock(string transport)
     {
         var g = ThreadedGuests.Load("mt_condvar");
         var expected = ThreadedGuests.Expected(g);
-        using var cluster = new LoopbackCluster(2);
+        using var cluster = new LoopbackCluster(transport, 2);
         var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
         args.AddRange(g.Spec.Args);
         var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
         output.WriteLine(r.Stderr);
-        ThreadedGuests.AssertSameResult(expected, r, "mt_condvar on 2 loopback nodes with --stats", LoopbackCluster.Binary, args, g.ClusterTimeout);
+        ThreadedGuests.AssertSameResult(expected, r, $"mt_condvar on 2 loopback nodes over {transport} with --stats", LoopbackCluster.Binary, args, g.ClusterTimeout);
 
         var lines = r.Stderr.Split('\n');
         int header = Array.FindIndex(lines, l => l.Contains("cluster stats", StringComparison.Ordinal));
         Assert.True(header >= 0, $"no line containing 'cluster stats' in stderr:\n{r.Stderr}");
+        Assert.True(lines[header].Contains($"({transport}, 2 nodes", StringComparison.Ordinal),
+            $"the cluster stats header does not name transport {transport} and 2 nodes: '{lines[header]}'");
         var block = lines.Skip(header + 1).ToList();
         for (int i = 0; i < 2; i++)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
@@ -6,11 +7,13 @@ using Xunit.Abstractions;
 namespace Dqemu.Tests.Cluster;
 
 /// <summary>
-/// Two nodes in two network namespaces joined by a link with latency (2 ms ± 0.5 ms each way; and a variant that
-/// also drops 0.5% of the packets), see <see cref="NetnsCluster"/>: the worker is started by hand in namespace B
-/// (<c>start = false</c>), node 0 runs the guest in namespace A. Every threaded guest (both builds) must give
-/// qemu-aarch64's stdout and status; losing node 1 mid-run (SIGKILL, or its link taken down) must end node 0 with
-/// 69 and one line naming node 1, and leave no process behind. Runs per guest: DQEMU_NETNS_RUNS (default 1).
+/// Two nodes in two network namespaces joined by a link with latency (0.2 ms ± 0.05 ms each way; and an opt-in
+/// variant that also drops 0.5% of the packets), see <see cref="NetnsCluster"/>: the worker is started by hand in
+/// namespace B (<c>start = false</c>), node 0 runs the guest in namespace A; on each transport (tcp, and ucx with
+/// <c>ucx_tls = "tcp"</c>, so that UCX's messages cross the link rather than shared memory). Every threaded guest
+/// (both builds) must give qemu-aarch64's stdout and status, and its messages must be seen crossing the link;
+/// losing node 1 mid-run (SIGKILL, or its link taken down) must end node 0 with 69 and one line naming node 1, and
+/// leave no process behind. Runs per guest: DQEMU_NETNS_RUNS (default 1).
 /// </summary>
 [Collection(MultiNodeCollection.Name)]
 public partial class NetnsClusterTests(ITestOutputHelper output)
@@ -19,35 +22,45 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
 
     static int Runs => int.TryParse(Environment.GetEnvironmentVariable("DQEMU_NETNS_RUNS"), out var n) && n > 0 ? n : 1;
 
-    public static TheoryData<string, string> GuestsAndLinks()
+    public static TheoryData<string, string, string> GuestsLinksAndTransports()
     {
-        var d = new TheoryData<string, string>();
+        var d = new TheoryData<string, string, string>();
         // packet loss makes TCP wait for retransmission timeouts: that variant is opt-in (DQEMU_NETNS_LOSS=1)
         var links = Environment.GetEnvironmentVariable("DQEMU_NETNS_LOSS") == "1" ? new[] { "delay", "delay+loss" } : new[] { "delay" };
         foreach (var link in links)
             foreach (var g in ThreadedGuests.Names())
-                d.Add(g, link);
+                foreach (var t in LoopbackCluster.Transports)
+                    d.Add(g, link, t);
         return d;
     }
 
+    /// <summary>
+    /// One guest on the two namespaced nodes, with --stats (on stderr; stdout and status are compared as usual), and
+    /// proof that the nodes' messages crossed the delayed link: the link's end in namespace A counted at least the
+    /// body bytes node 1 sent and received (so they did not go through shared memory), and node 1's remote faults
+    /// waited at least one round trip of the link (their median is at least twice the shortest one-way delay).
+    /// </summary>
     [Theory]
-    [MemberData(nameof(GuestsAndLinks))]
-    public void ThreadedGuestOnTwoNamespacedNodesEqualsQemu(string guest, string link)
+    [MemberData(nameof(GuestsLinksAndTransports))]
+    public void ThreadedGuestOnTwoNamespacedNodesEqualsQemu(string guest, string link, string transport)
     {
         var g = ThreadedGuests.Load(guest);
         var expected = ThreadedGuests.Expected(g);
-        using var cluster = new NetnsCluster(NetnsLink.Parse(link));
+        using var cluster = new NetnsCluster(NetnsLink.Parse(link), transport);
         output.WriteLine(cluster.LinkDescription);
         int runs = Runs;
         for (int run = 1; run <= runs; run++)
         {
+            var linkBefore = cluster.LinkBytes();
             using var worker = cluster.StartWorker(g.Env);
-            var options = new List<string> { g.Binary };
+            var options = new List<string> { "--stats", g.Binary };
             options.AddRange(g.Spec.Args);
             var r = cluster.RunNode0(options, g.Env, g.Spec.Stdin, g.ClusterTimeout * 2); // every page moves over the slower link
             bool workerDone = worker.WaitForExit(TimeSpan.FromSeconds(10));
-            output.WriteLine($"{guest} over {link}, run {run}/{runs}: node 0 {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s; " +
-                $"worker {(workerDone ? "exit " + worker.ExitCode : "still running")}");
+            var linkAfter = cluster.LinkBytes();
+            long linkBytes = linkAfter.Received - linkBefore.Received + linkAfter.Sent - linkBefore.Sent;
+            output.WriteLine($"{guest} over {link} on {transport}, run {run}/{runs}: node 0 {r.Describe()}, {r.StdoutBytes.Length} bytes out, {r.Elapsed.TotalSeconds:F2} s; " +
+                $"worker {(workerDone ? "exit " + worker.ExitCode : "still running")}; {linkBytes} bytes crossed the link");
             if (cluster.DelayLine is { } line)
                 output.WriteLine($"delay line: {line.Forwarded} frames passed on, {line.Dropped} dropped");
             if (r.Stderr.Length > 0) output.WriteLine("node 0 stderr:\n" + r.Stderr);
@@ -58,23 +71,64 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
             Assert.False(r.Stderr.Contains(" lost: ", StringComparison.Ordinal), $"a node was reported lost:\n{r.Stderr}");
             Assert.True(workerDone, $"worker 1 still runs 10 s after node 0 exited; its stderr:\n{worker.Stderr}");
             Assert.True(worker.ExitCode == 0, $"worker 1 exited {worker.ExitCode}; its stderr:\n{worker.Stderr}");
+            AssertTrafficCrossedTheLink(cluster, r.Stderr, linkBytes);
             var left = cluster.WaitForNoProcesses(Leftover);
             Assert.True(left.Count == 0, $"processes of {cluster.ConfigPath} still running: {string.Join(", ", left)}");
         }
     }
 
+    /// <summary>Remote faults fewer than this say little about the link's latency (their median is not checked).</summary>
+    const int FaultsForLatency = 20;
+
+    /// <summary>
+    /// Node 1's line in node 0's cluster stats shows messages both ways, the link carried at least their body bytes,
+    /// and (with enough remote faults) node 1's median wait for a page is at least the link's shortest round trip.
+    /// </summary>
+    void AssertTrafficCrossedTheLink(NetnsCluster cluster, string stderr, long linkBytes)
+    {
+        var t = NodeTransportLine().Match(stderr);
+        Assert.True(t.Success && t.Groups["addr"].Value == $"{cluster.AddressB}:{NetnsCluster.Port1}",
+            $"no transport line for node 1 ({cluster.AddressB}:{NetnsCluster.Port1}) in node 0's --stats:\n{stderr}");
+        long sentMsgs = long.Parse(t.Groups["sm"].Value), sentBytes = long.Parse(t.Groups["sb"].Value);
+        long recvMsgs = long.Parse(t.Groups["rm"].Value), recvBytes = long.Parse(t.Groups["rb"].Value);
+        Assert.True(sentMsgs > 0 && recvMsgs > 0, $"node 1 exchanged no messages ({cluster.Transport}):\n{t.Value}");
+        Assert.True(linkBytes >= sentBytes + recvBytes,
+            $"the link carried {linkBytes} bytes, less than the {sentBytes + recvBytes} body bytes node 1 sent and received over " +
+            $"{cluster.Transport}: its messages went another way (shared memory?)\n{t.Value}");
+
+        var f = RemoteFaultsLine().Match(stderr, t.Index + t.Length);
+        Assert.True(f.Success, $"no remote-faults line under node 1's transport line:\n{stderr}");
+        long reads = long.Parse(f.Groups["rn"].Value), writes = long.Parse(f.Groups["wn"].Value);
+        double p50Read = double.Parse(f.Groups["rp"].Value, CultureInfo.InvariantCulture);
+        double p50Write = double.Parse(f.Groups["wp"].Value, CultureInfo.InvariantCulture);
+        double leastRoundTripUs = 2 * (cluster.Link.DelayMs - cluster.Link.JitterMs) * 1000;
+        output.WriteLine($"node 1: {sentMsgs} msgs / {sentBytes} B sent, {recvMsgs} msgs / {recvBytes} B received; remote faults: " +
+            $"read {reads} (p50 {p50Read} us), write {writes} (p50 {p50Write} us); shortest round trip {leastRoundTripUs:F0} us");
+        // quantiles are bucket midpoints, within about 3%
+        if (reads >= FaultsForLatency)
+            Assert.True(p50Read >= 0.95 * leastRoundTripUs, $"node 1's read faults took {p50Read} us (median), less than the link's round trip of {leastRoundTripUs:F0} us\n{f.Value}");
+        if (writes >= FaultsForLatency)
+            Assert.True(p50Write >= 0.95 * leastRoundTripUs, $"node 1's write faults took {p50Write} us (median), less than the link's round trip of {leastRoundTripUs:F0} us\n{f.Value}");
+    }
+
+    [GeneratedRegex(@"node 1 \((?<addr>[0-9.]+:\d+)\)\s+sent\s+(?<sm>\d+) msgs\s+(?<sb>\d+) B\s+received\s+(?<rm>\d+) msgs\s+(?<rb>\d+) B")]
+    private static partial Regex NodeTransportLine();
+
+    [GeneratedRegex(@"remote faults: read (?<rn>\d+) mean [0-9.]+ us p50 (?<rp>[0-9.]+) p99 [0-9.]+ max [0-9.]+; write (?<wn>\d+) mean [0-9.]+ us p50 (?<wp>[0-9.]+)")]
+    private static partial Regex RemoteFaultsLine();
+
     /// <summary>The link really has the latency the other tests claim (TCP round trips of one byte, A to B).</summary>
     [Fact]
     public void TheLinkHasTheConfiguredLatency()
     {
-        using var cluster = new NetnsCluster(NetnsLink.Delay);
+        using var cluster = new NetnsCluster(NetnsLink.Delay, "tcp");
         output.WriteLine(cluster.LinkDescription);
         var rtts = cluster.MeasureRoundTripsMs(30);
         var sorted = rtts.Order().ToList();
         double median = sorted[sorted.Count / 2];
         output.WriteLine($"round trips (ms): min {sorted[0]:F2}, median {median:F2}, max {sorted[^1]:F2}");
-        // 2 ms ± 0.5 ms each way: a round trip takes at least 3 ms; far more means the link is broken (or the host
-        // is swamped)
+        // 0.2 ms ± 0.05 ms each way: a round trip takes at least 0.3 ms; far more means the link is broken (or the
+        // host is swamped)
         double least = 2 * (NetnsLink.Delay.DelayMs - NetnsLink.Delay.JitterMs);
         Assert.InRange(sorted[0], least - 0.05, double.MaxValue);
         Assert.InRange(median, least, 50);
@@ -86,10 +140,18 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
     /// naming node 1 (<c>dqemu-native: node 1 (10.x.y.2:7401) lost: ...</c>) within a few seconds (node_timeout = 2
     /// s for the silent case), and no process may be left.
     /// </summary>
+    public static TheoryData<string, string> LossesAndTransports()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var how in new[] { "kill", "link-down" })
+            foreach (var t in LoopbackCluster.Transports)
+                d.Add(how, t);
+        return d;
+    }
+
     [Theory]
-    [InlineData("kill")]
-    [InlineData("link-down")]
-    public void LosingNode1MidRunEndsNode0With69NamingIt(string how)
+    [MemberData(nameof(LossesAndTransports))]
+    public void LosingNode1MidRunEndsNode0With69NamingIt(string how, string transport)
     {
         const int nodeTimeout = 2;
         bool kill = how == "kill";
@@ -107,7 +169,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
             guestArgs = [];
         }
         var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
-        using var cluster = new NetnsCluster(NetnsLink.Delay, $"node_timeout = {nodeTimeout}");
+        using var cluster = new NetnsCluster(NetnsLink.Delay, transport, $"node_timeout = {nodeTimeout}");
         output.WriteLine(cluster.LinkDescription);
 
         using var worker = cluster.StartWorker(env);
@@ -126,7 +188,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
         double seconds = sw.Elapsed.TotalSeconds;
         bool workerExited = worker.WaitForExit(TimeSpan.FromSeconds(nodeTimeout + 8));
         var errors = node0.StderrLines.Where(l => !StraceLine().IsMatch(l)).ToList();
-        output.WriteLine($"node 0: {(exited ? "exit " + node0.ExitCode : "still running")} {seconds:F2} s after the {how}; " +
+        output.WriteLine($"{transport}: node 0: {(exited ? "exit " + node0.ExitCode : "still running")} {seconds:F2} s after the {how}; " +
             $"worker: {(workerExited ? "exit " + worker.ExitCode : "still running")}");
         output.WriteLine("node 0 stderr without strace lines:\n" + string.Join('\n', errors));
         output.WriteLine("worker stderr:\n" + worker.Stderr);
