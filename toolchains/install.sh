@@ -6,6 +6,9 @@
 #   libc6-arm64-cross        aarch64 glibc (static libc for guests, sysroot for -L)
 #   qemu-user                /usr/bin/qemu-aarch64, the reference emulator
 #   hyperfine, python3       bench/compare.sh
+#   libucx0                  UCX runtime (libucp.so.0, libucs.so.0): transport = "ucx"
+#   libucx-dev               UCX headers: tests/Dqemu.Tests/Rdma/UcxLayoutTests checks the C# binding against them
+#   ucx-utils                ucx_info, ucx_perftest: what UCX sees on this host, and its own latency numbers
 # Idempotent: checks what is present first and only runs `apt-get update` when
 # something must be installed. Needs root (or sudo) only in that case.
 set -euo pipefail
@@ -44,6 +47,9 @@ need_cmd qemu-aarch64 qemu-user
 need_cmd hyperfine hyperfine
 need_cmd python3 python3
 need_cmd tc iproute2 # ip and tc: the network-namespace cluster tests (veth, tc netem)
+need_pkg libucx0
+need_pkg libucx-dev
+need_cmd ucx_info ucx-utils
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "toolchains/install.sh: all tools present"

@@ -168,7 +168,7 @@ public sealed class TcpTransport : ITransport
             }
             // wait for the dialers until they are done, the deadline passes, or a refusal ends it all
             while (dialers.Any(th => th.IsAlive) && !_abort && Remaining > -100)
-                dialers.First(th => th.IsAlive).Join(50);
+                dialers.FirstOrDefault(th => th.IsAlive)?.Join(50); // the last one may end between the two looks
             lock (_lock)
             {
                 // dials still blocked in connect() at the deadline: closing their sockets unblocks them

@@ -10,6 +10,8 @@ namespace Dqemu.Rdma.Ucx;
 /// size, offset and constant here against it.
 /// </summary>
 /// <remarks>
+/// ucs_status_t is a packed enum in 1.13 (<c>UCS_S_PACKED</c>): one byte, returned in %al with the rest of %eax
+/// undefined, so every status here is <see cref="sbyte"/> (an <c>int</c> would read garbage in the upper bytes).
 /// The libraries are bound lazily by name (<c>libucp.so.0</c>, <c>libucs.so.0</c>: the runtime package, no -dev symlink
 /// needed) on the first call; <see cref="UcxLibrary.Load"/> probes them first so that a missing UCX is one clear
 /// error rather than a <see cref="DllNotFoundException"/>.
@@ -73,7 +75,7 @@ internal static unsafe partial class UcpNative
         [FieldOffset(8)] public void* address;
         [FieldOffset(16)] public int err_mode;
         /// <summary>ucp_err_handler_t: { ucp_err_handler_cb_t cb; void *arg; }</summary>
-        [FieldOffset(24)] public delegate* unmanaged<void*, nint, int, void> err_handler_cb;
+        [FieldOffset(24)] public delegate* unmanaged<void*, nint, sbyte, void> err_handler_cb;
         [FieldOffset(32)] public void* err_handler_arg;
         [FieldOffset(80)] public byte* name;
     }
@@ -84,7 +86,7 @@ internal static unsafe partial class UcpNative
         [FieldOffset(0)] public uint op_attr_mask;
         [FieldOffset(4)] public uint flags;
         /// <summary>cb.send: void (*)(void *request, ucs_status_t status, void *user_data)</summary>
-        [FieldOffset(16)] public delegate* unmanaged<void*, int, void*, void> cb_send;
+        [FieldOffset(16)] public delegate* unmanaged<void*, sbyte, void*, void> cb_send;
         [FieldOffset(24)] public ulong datatype;
         [FieldOffset(32)] public void* user_data;
     }
@@ -97,7 +99,7 @@ internal static unsafe partial class UcpNative
         [FieldOffset(12)] public uint flags;
         /// <summary>ucs_status_t (*)(void *arg, const void *header, size_t header_length, void *data, size_t length,
         /// const ucp_am_recv_param_t *param)</summary>
-        [FieldOffset(16)] public delegate* unmanaged<void*, void*, nuint, void*, nuint, ucp_am_recv_param_t*, int> cb;
+        [FieldOffset(16)] public delegate* unmanaged<void*, void*, nuint, void*, nuint, ucp_am_recv_param_t*, sbyte> cb;
         [FieldOffset(24)] public void* arg;
     }
 
@@ -108,32 +110,32 @@ internal static unsafe partial class UcpNative
         [FieldOffset(8)] public nint reply_ep;
     }
 
-    [LibraryImport(Ucp)] public static partial int ucp_config_read(byte* env_prefix, byte* filename, out nint config);
-    [LibraryImport(Ucp)] public static partial int ucp_config_modify(nint config, byte* name, byte* value);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_config_read(byte* env_prefix, byte* filename, out nint config);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_config_modify(nint config, byte* name, byte* value);
     [LibraryImport(Ucp)] public static partial void ucp_config_release(nint config);
     [LibraryImport(Ucp)] public static partial byte* ucp_get_version_string();
-    [LibraryImport(Ucp)] public static partial int ucp_init_version(uint api_major, uint api_minor, ucp_params_t* p, nint config, out nint context);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_init_version(uint api_major, uint api_minor, ucp_params_t* p, nint config, out nint context);
     [LibraryImport(Ucp)] public static partial void ucp_cleanup(nint context);
 
-    [LibraryImport(Ucp)] public static partial int ucp_worker_create(nint context, ucp_worker_params_t* p, out nint worker);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_create(nint context, ucp_worker_params_t* p, out nint worker);
     [LibraryImport(Ucp)] public static partial void ucp_worker_destroy(nint worker);
-    [LibraryImport(Ucp)] public static partial int ucp_worker_get_address(nint worker, out nint address, out nuint length);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_get_address(nint worker, out nint address, out nuint length);
     [LibraryImport(Ucp)] public static partial void ucp_worker_release_address(nint worker, nint address);
     [LibraryImport(Ucp)] public static partial uint ucp_worker_progress(nint worker);
-    [LibraryImport(Ucp)] public static partial int ucp_worker_get_efd(nint worker, out int fd);
-    [LibraryImport(Ucp)] public static partial int ucp_worker_arm(nint worker);
-    [LibraryImport(Ucp)] public static partial int ucp_worker_signal(nint worker);
-    [LibraryImport(Ucp)] public static partial int ucp_worker_set_am_recv_handler(nint worker, ucp_am_handler_param_t* p);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_get_efd(nint worker, out int fd);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_arm(nint worker);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_signal(nint worker);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_worker_set_am_recv_handler(nint worker, ucp_am_handler_param_t* p);
 
-    [LibraryImport(Ucp)] public static partial int ucp_ep_create(nint worker, ucp_ep_params_t* p, out nint ep);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_ep_create(nint worker, ucp_ep_params_t* p, out nint ep);
     [LibraryImport(Ucp)] public static partial nint ucp_ep_close_nbx(nint ep, ucp_request_param_t* p);
 
     [LibraryImport(Ucp)] public static partial nint ucp_am_send_nbx(nint ep, uint id, void* header, nuint header_length,
                                                                    void* buffer, nuint count, ucp_request_param_t* p);
-    [LibraryImport(Ucp)] public static partial int ucp_request_check_status(nint request);
+    [LibraryImport(Ucp)] public static partial sbyte ucp_request_check_status(nint request);
     [LibraryImport(Ucp)] public static partial void ucp_request_free(nint request);
 
-    [LibraryImport(Ucs)] public static partial byte* ucs_status_string(int status);
+    [LibraryImport(Ucs)] public static partial byte* ucs_status_string(sbyte status);
 
     [LibraryImport(Ucp)] public static partial void ucp_ep_print_info(nint ep, nint stream);
 
@@ -148,5 +150,5 @@ internal static unsafe partial class UcpNative
     /// <summary>UCS_PTR_IS_PTR: a request handle (neither NULL = done at once, nor an error).</summary>
     public static bool IsRequest(nint p) => p != 0 && !IsError(p);
 
-    public static string Describe(int status) => Marshal.PtrToStringUTF8((nint)ucs_status_string(status)) ?? $"status {status}";
+    public static string Describe(int status) => Marshal.PtrToStringUTF8((nint)ucs_status_string((sbyte)status)) ?? $"status {status}";
 }

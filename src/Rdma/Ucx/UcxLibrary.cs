@@ -18,6 +18,7 @@ public static unsafe partial class UcxLibrary
     private static readonly (string Name, string Value)[] Forced =
     [
         ("UCX_ERROR_SIGNALS", ""),
+        ("UCX_DEBUG_SIGNO", "0"), // UCX takes SIGHUP for its debug mode otherwise: a worker's parent-death signal
         ("UCX_HANDLE_ERRORS", ""),
         ("UCX_MEM_MMAP_HOOK_MODE", "none"),
         ("UCX_MEM_MALLOC_HOOKS", "n"),

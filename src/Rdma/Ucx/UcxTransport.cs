@@ -12,10 +12,16 @@ namespace Dqemu.Rdma.Ucx;
 /// </summary>
 /// <remarks>
 /// <para><b>Bootstrap and liveness.</b> The nodes first form the same TCP mesh as <see cref="TcpTransport"/> (node ids,
-/// cluster token, refusals, the connect timeout and its one-line errors), and each node's UCP worker address travels
-/// in that mesh's handshake. From then on every message goes over UCX and the TCP mesh carries heartbeats only, so a
-/// node that dies, hangs or is cut off is found and reported exactly as with TCP (a closed connection, or silence
-/// past the peer timeout).</para>
+/// cluster token, refusals, the connect timeout and its one-line errors); its handshake carries each node's host
+/// identity (kernel boot id and network namespace). Then each node starts UCX and sends its UCP worker address over
+/// the mesh. From then on every message goes over UCX and the TCP mesh carries heartbeats only, so a node that dies,
+/// hangs or is cut off is found and reported exactly as with TCP (a closed connection, or silence past the peer
+/// timeout).</para>
+/// <para><b>Shared memory across network namespaces.</b> UCX takes two processes of one kernel for one host and joins
+/// them by shared memory, whose wake-up signals are unix sockets in the abstract namespace — private to a network
+/// namespace. Between namespaces the data would arrive but nobody would be woken for it; so when a peer runs on this
+/// kernel in another network namespace and no <see cref="UcxTransportOptions.Tls"/> is given, shared-memory
+/// transports are left out ("^sm") and UCX uses the network.</para>
 /// <para><b>Delivery.</b> Active messages are delivered inside <c>ucp_worker_progress</c>, under the worker's lock,
 /// so messages from one peer reach the handler one at a time and in order (UCP keeps one endpoint's eager active
 /// messages in order: one lane, no rendezvous). Two kinds of thread progress the worker: a progress thread that
@@ -31,6 +37,15 @@ public sealed unsafe partial class UcxTransport : ITransport
 {
     /// <summary>Active message ids: the application's messages, and the transport's own hello at connect time.</summary>
     private const uint AmMessage = 1, AmHello = 2;
+
+    /// <summary>A hello's type field: the hello itself, or its acknowledgement.</summary>
+    private const ushort HelloAsk = 0, HelloAck = 1;
+
+    /// <summary>The one message the TCP mesh carries: the sender's UCP worker address.</summary>
+    private const ushort AddressMessage = 1;
+
+    /// <summary>UCX_TLS that leaves out every shared-memory transport.</summary>
+    public const string NoSharedMemory = "^sm";
 
     /// <summary>Active message header: u16 type, u16 sender node, u32 reserved.</summary>
     private const int HeaderSize = 8;
@@ -58,6 +73,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// anyway) and the progress thread parks.</summary>
     private readonly PollGate _gate = new();
     private List<(int From, ushort Type, byte[] Body)>? _early = [];
+    private readonly Lock _earlyLock = new();
 
     /// <summary>
     /// Nonzero while this thread is inside ucp_worker_progress (so in a callback, or delivering the messages that came
@@ -66,8 +82,10 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// </summary>
     [ThreadStatic] private static int t_inProgress;
 
-    private UcxTransport(int self, IPEndPoint[] nodes, TcpTransport control, UcxTransportOptions options, nint context, nint worker)
+    private UcxTransport(int self, IPEndPoint[] nodes, TcpTransport control, UcxTransportOptions options, nint context, nint worker,
+                         string? tls)
     {
+        Tls = tls;
         _self = self;
         _nodeCount = nodes.Length;
         _control = control;
@@ -94,12 +112,17 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// <summary>The bootstrap/liveness mesh (for tests: <see cref="TcpTransport.KillConnection"/>).</summary>
     public TcpTransport Control => _control;
 
+    /// <summary>The UCX_TLS in force: <see cref="UcxTransportOptions.Tls"/>, <see cref="NoSharedMemory"/> when a peer is on
+    /// this kernel in another network namespace, or null (UCX's choice).</summary>
+    public string? Tls { get; }
+
     // ================================================================ connecting
 
     /// <summary>
-    /// Joins the cluster <paramref name="nodes"/> as node <paramref name="self"/>: starts UCX, forms the TCP mesh
-    /// (as <see cref="TcpTransport.Connect"/>, carrying the worker addresses), creates an endpoint to every peer and
-    /// exchanges one hello with each over UCX, so that a pair of nodes that UCX cannot connect fails here, named.
+    /// Joins the cluster <paramref name="nodes"/> as node <paramref name="self"/>: forms the TCP mesh (as
+    /// <see cref="TcpTransport.Connect"/>), starts UCX, exchanges worker addresses over the mesh, creates an endpoint
+    /// to every peer and exchanges one hello with each over UCX, so that a pair of nodes that UCX cannot connect fails
+    /// here, named.
     /// </summary>
     /// <exception cref="TransportUnavailableException">UCX is not installed, or refuses the configuration.</exception>
     /// <exception cref="TransportConnectException">a node could not be reached, over TCP or over UCX.</exception>
@@ -110,29 +133,121 @@ public sealed unsafe partial class UcxTransport : ITransport
         options ??= UcxTransportOptions.Default;
         long deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         UcxLibrary.Load();
-        var (context, worker, address) = CreateWorker(self, options.Tls);
-        TcpTransport control;
+        byte[] identity = HostIdentity();
+        var control = TcpTransport.Connect(nodes, self, timeout, clusterToken, options.Control.WithAttachment(identity));
+        UcxTransport? t = null;
         try
         {
-            control = TcpTransport.Connect(nodes, self, timeout, clusterToken, options.Control.WithAttachment(address));
+            string? tls = options.Tls ?? (AnotherNamespaceOfThisKernel(control, identity) ? NoSharedMemory : null);
+            var (context, worker, address) = CreateWorker(self, tls);
+            t = new UcxTransport(self, control.Nodes.ToArray(), control, options, context, worker, tls);
+            t.ExchangeAddresses(address, deadline, timeout);
+            t.Wire(deadline, timeout);
+            return t;
         }
         catch
         {
+            if (t != null) t.Dispose();
+            else control.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks that UCX starts with <paramref name="tls"/> and can join two workers of this host with it — what every
+    /// node of a cluster on this host will need — so that node 0 can refuse a bad ucx_tls in one line before it starts
+    /// any worker. Creates and destroys a context and two workers.
+    /// </summary>
+    /// <exception cref="TransportUnavailableException">UCX is missing, or refuses or cannot use <paramref name="tls"/>.</exception>
+    public static void Probe(string? tls)
+    {
+        UcxLibrary.Load();
+        var (context, worker, address) = CreateWorker(0, tls);
+        nint other = 0, ep = 0;
+        try
+        {
+            var wp = new ucp_worker_params_t { field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE, thread_mode = UCS_THREAD_MODE_MULTI };
+            int st = ucp_worker_create(context, &wp, out other);
+            if (st == UCS_OK)
+            {
+                fixed (byte* a = address)
+                {
+                    var p = new ucp_ep_params_t { field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS, address = a };
+                    st = ucp_ep_create(other, &p, out ep);
+                }
+            }
+            if (st != UCS_OK)
+                throw new TransportUnavailableException(
+                    $"UCX cannot join two processes of this host{(tls != null ? $" with ucx_tls \"{tls}\"" : "")}: {Describe(st)}");
+        }
+        finally
+        {
+            if (ep != 0)
+            {
+                var close = new ucp_request_param_t { op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS, flags = UCP_EP_CLOSE_FLAG_FORCE };
+                nint r = ucp_ep_close_nbx(ep, &close);
+                if (IsRequest(r))
+                {
+                    long end = Environment.TickCount64 + 500;
+                    while (ucp_request_check_status(r) == UCS_INPROGRESS && Environment.TickCount64 < end) ucp_worker_progress(other);
+                    ucp_request_free(r);
+                }
+            }
+            if (other != 0) ucp_worker_destroy(other);
             ucp_worker_destroy(worker);
             ucp_cleanup(context);
-            throw;
         }
-        var t = new UcxTransport(self, control.Nodes.ToArray(), control, options, context, worker);
-        try
+    }
+
+    /// <summary>This kernel's boot id and this process's network namespace, e.g. "0e81…-…|net:[4026531833]".</summary>
+    private static byte[] HostIdentity()
+    {
+        string boot = "?", netns = "?";
+        try { boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(); } catch (IOException) { }
+        try { netns = new FileInfo("/proc/self/ns/net").LinkTarget ?? "?"; } catch (IOException) { }
+        return System.Text.Encoding.UTF8.GetBytes($"{boot}|{netns}");
+    }
+
+    /// <summary>Some peer runs on this kernel (same boot id) in another network namespace.</summary>
+    private static bool AnotherNamespaceOfThisKernel(TcpTransport control, byte[] identity)
+    {
+        string mine = System.Text.Encoding.UTF8.GetString(identity);
+        string boot = mine.Split('|')[0];
+        for (int n = 0; n < control.NodeCount; n++)
         {
-            t.Wire(deadline, timeout);
+            if (n == control.Self) continue;
+            string theirs = System.Text.Encoding.UTF8.GetString(control.PeerAttachment(n));
+            if (theirs != mine && theirs.Split('|')[0] == boot) return true;
         }
-        catch
+        return false;
+    }
+
+    /// <summary>Sends this worker's address to every peer over the mesh and waits (bounded) for every peer's.</summary>
+    private void ExchangeAddresses(byte[] address, long deadline, TimeSpan timeout)
+    {
+        _control.Start(new ControlHandler(this));
+        foreach (var p in _peers)
         {
-            t.Dispose();
-            throw;
+            if (p == null) continue;
+            try { _control.Send(p.Node, AddressMessage, address); }
+            catch (NodeLostException e)
+            {
+                throw new TransportConnectException($"node {_self} ({_control.Nodes[_self]}) could not join the cluster: {e.Message}", [p.Node]);
+            }
         }
-        return t;
+        while (true)
+        {
+            var missing = _peers.Where(p => p != null && Volatile.Read(ref p.RemoteAddress) == null).Select(p => p!).ToList();
+            if (missing.Count == 0) return;
+            var lost = missing.FirstOrDefault(p => p.LostReason != null);
+            if (lost != null || Environment.TickCount64 > deadline)
+                throw new TransportConnectException(
+                    $"node {_self} ({_control.Nodes[_self]}) could not join the cluster" +
+                    (lost != null ? $": {lost.LostReason}" : $" within {timeout.TotalSeconds:0.0#} s: " +
+                        string.Join("; ", missing.Select(p => $"{p.Name} sent no UCX address (did UCX start there?)"))),
+                    missing.Select(p => p.Node).ToList());
+            Thread.Sleep(1);
+        }
     }
 
     private static (nint Context, nint Worker, byte[] Address) CreateWorker(int self, string? tls)
@@ -184,7 +299,12 @@ public sealed unsafe partial class UcxTransport : ITransport
         return (context, worker, bytes);
     }
 
-    /// <summary>Endpoints to every peer, the receive handlers, and one hello each way (progressing until all came).</summary>
+    /// <summary>
+    /// Endpoints to every peer, the receive handlers, and a hello each way that the other side acknowledges: Connect
+    /// returns once every peer has both said hello and heard ours. Then the progress thread starts, so that whatever
+    /// UCX still owes the peers (wire-up replies, acknowledgements) goes out even if Start comes much later; messages
+    /// that arrive before Start wait in order.
+    /// </summary>
     private void Wire(long deadline, TimeSpan timeout)
     {
         int st = ucp_worker_get_efd(_worker, out _efd);
@@ -194,7 +314,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         foreach (var p in _peers)
         {
             if (p == null) continue;
-            var address = _control.PeerAttachment(p.Node);
+            var address = (ReadOnlySpan<byte>)p.RemoteAddress;
             fixed (byte* a = address)
             fixed (byte* name = UcxLibrary.Utf8($"node{p.Node}"))
             {
@@ -213,11 +333,16 @@ public sealed unsafe partial class UcxTransport : ITransport
                     $"({(address.IsEmpty ? "it sent no UCX address" : Describe(st))}; do the nodes share a UCX transport? see ucx_tls)", [p.Node]);
         }
         foreach (var p in _peers)
-            if (p != null) StartSend(p, AmHello, 0, ReadOnlySpan<byte>.Empty);
+            if (p != null) StartSend(p, AmHello, HelloAsk, ReadOnlySpan<byte>.Empty);
         while (true)
         {
-            var missing = _peers.Where(p => p != null && !p.Hello).Select(p => p!).ToList();
-            if (missing.Count == 0) return;
+            var missing = _peers.Where(p => p != null && !(p.Hello && p.HelloAcked)).Select(p => p!).ToList();
+            if (missing.Count == 0)
+            {
+                _progress = new Thread(ProgressLoop) { IsBackground = true, Name = "dqemu-ucx-progress" };
+                _progress.Start();
+                return;
+            }
             if (Environment.TickCount64 > deadline)
                 throw new TransportConnectException(
                     $"node {_self} ({_control.Nodes[_self]}) could not join the cluster within {timeout.TotalSeconds:0.0#} s: " +
@@ -227,7 +352,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
     }
 
-    private void SetHandler(uint id, delegate* unmanaged<void*, void*, nuint, void*, nuint, ucp_am_recv_param_t*, int> cb)
+    private void SetHandler(uint id, delegate* unmanaged<void*, void*, nuint, void*, nuint, ucp_am_recv_param_t*, sbyte> cb)
     {
         var h = new ucp_am_handler_param_t
         {
@@ -248,23 +373,38 @@ public sealed unsafe partial class UcxTransport : ITransport
         ArgumentNullException.ThrowIfNull(handler);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_handler != null) throw new InvalidOperationException("the transport was already started");
-        _handler = handler;
-        // what came before Start (during the hellos), in order; no other thread delivers yet
+        // What came before Start, in order, in batches taken under the lock; the handler is installed (and the progress
+        // thread delivers directly from then on) only once no batch is left, so nothing overtakes an earlier message.
+        // Delivery happens outside the lock: the progress thread takes it inside UCX's worker lock, which a handler's
+        // send needs.
         t_inProgress++;
         try
         {
-            foreach (var (from, type, body) in _early!)
-                if (_peers[from]!.LostReason == null) handler.OnMessage(from, type, body);
+            while (true)
+            {
+                List<(int From, ushort Type, byte[] Body)> batch;
+                lock (_earlyLock)
+                {
+                    if (_early!.Count == 0)
+                    {
+                        _early = null;
+                        _handler = handler;
+                        break;
+                    }
+                    batch = _early;
+                    _early = [];
+                }
+                foreach (var (from, type, body) in batch)
+                    if (_peers[from]!.LostReason == null) handler.OnMessage(from, type, body);
+            }
         }
         finally
         {
             t_inProgress--;
         }
-        _early = null;
         _started = true;
-        _control.Start(new ControlHandler(this));
-        _progress = new Thread(ProgressLoop) { IsBackground = true, Name = "dqemu-ucx-progress" };
-        _progress.Start();
+        foreach (var p in _peers)
+            if (p?.LostReason != null) Notify(p); // lost before Start (the mesh was already running)
     }
 
     public void Send(int node, ushort type, ReadOnlySpan<byte> body)
@@ -465,7 +605,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     // ================================================================ callbacks (inside ucp_worker_progress)
 
     [UnmanagedCallersOnly]
-    private static int OnMessage(void* arg, void* header, nuint headerLength, void* data, nuint length, ucp_am_recv_param_t* param)
+    private static sbyte OnMessage(void* arg, void* header, nuint headerLength, void* data, nuint length, ucp_am_recv_param_t* param)
     {
         var t = (UcxTransport)GCHandle.FromIntPtr((nint)arg).Target!;
         t.Receive(header, headerLength, data, length, param, hello: false);
@@ -473,7 +613,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     }
 
     [UnmanagedCallersOnly]
-    private static int OnHello(void* arg, void* header, nuint headerLength, void* data, nuint length, ucp_am_recv_param_t* param)
+    private static sbyte OnHello(void* arg, void* header, nuint headerLength, void* data, nuint length, ucp_am_recv_param_t* param)
     {
         var t = (UcxTransport)GCHandle.FromIntPtr((nint)arg).Target!;
         t.Receive(header, headerLength, data, length, param, hello: true);
@@ -496,7 +636,14 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
         if (hello)
         {
+            if (*(ushort*)header == HelloAck)
+            {
+                p.HelloAcked = true;
+                return;
+            }
             p.Hello = true;
+            try { StartSend(p, AmHello, HelloAck, ReadOnlySpan<byte>.Empty); }
+            catch (Exception e) when (e is NodeLostException or ObjectDisposedException) { /* reported as a loss already */ }
             return;
         }
         if (p.LostReason != null) return;
@@ -507,8 +654,15 @@ public sealed unsafe partial class UcxTransport : ITransport
         var handler = _handler;
         if (handler == null)
         {
-            _early!.Add((from, type, body.ToArray())); // during the hellos, before Start: only the connecting thread progresses
-            return;
+            lock (_earlyLock)
+            {
+                if (_early != null)
+                {
+                    _early.Add((from, type, body.ToArray())); // before Start: kept, in order
+                    return;
+                }
+            }
+            handler = _handler!;
         }
         try
         {
@@ -522,7 +676,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     }
 
     [UnmanagedCallersOnly]
-    private static void OnSent(void* request, int status, void* userData)
+    private static void OnSent(void* request, sbyte status, void* userData)
     {
         byte* msg = (byte*)userData;
         var t = (UcxTransport)GCHandle.FromIntPtr(*(nint*)(msg - 8)).Target!;
@@ -551,8 +705,9 @@ public sealed unsafe partial class UcxTransport : ITransport
 
     private void Notify(Peer p)
     {
-        if (Interlocked.Exchange(ref p.Notified, 1) != 0 || _disposed) return;
-        _handler?.OnNodeLost(p.Node, p.LostReason!);
+        var handler = _handler;
+        if (handler == null || _disposed || Interlocked.Exchange(ref p.Notified, 1) != 0) return;
+        handler.OnNodeLost(p.Node, p.LostReason!);
     }
 
     private void FailAll(string reason)
@@ -564,7 +719,11 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// <summary>The TCP mesh's view: a lost control connection is a lost node.</summary>
     private sealed class ControlHandler(UcxTransport owner) : IMessageHandler
     {
-        public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body) { /* the mesh carries no messages */ }
+        /// <summary>The mesh carries one message per peer: its worker address.</summary>
+        public void OnMessage(int from, ushort type, ReadOnlySpan<byte> body)
+        {
+            if (type == AddressMessage && owner._peers[from] is { } p) Volatile.Write(ref p.RemoteAddress, body.ToArray());
+        }
 
         public void OnNodeLost(int node, string reason)
         {
@@ -620,7 +779,8 @@ public sealed unsafe partial class UcxTransport : ITransport
         public readonly int Node = node;
         public readonly string Name = $"node {node} ({address})";
         public nint Ep;
-        public volatile bool Hello;
+        public byte[]? RemoteAddress;
+        public volatile bool Hello, HelloAcked;
         public volatile string? LostReason;
         public int Notified;
         public long MessagesSent, BytesSent, MessagesReceived, BytesReceived;

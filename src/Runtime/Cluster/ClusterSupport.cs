@@ -55,7 +55,11 @@ internal sealed unsafe class ClusterContext
     public void CheckTransport()
     {
         if (Config.Transport != "ucx") return;
-        try { Dqemu.Rdma.Ucx.UcxLibrary.Load(); }
+        try
+        {
+            if (Config.UcxTls != null) Dqemu.Rdma.Ucx.UcxTransport.Probe(Config.UcxTls);
+            else Dqemu.Rdma.Ucx.UcxLibrary.Load();
+        }
         catch (TransportUnavailableException e) { throw new FatalException(ExitCodes.Unavailable, e.Message); }
     }
 
