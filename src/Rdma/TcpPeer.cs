@@ -236,7 +236,7 @@ internal sealed partial class TcpPeer
     private void ReceiveLoop()
     {
         var gate = _owner.Gate;
-        var fd = new PollGate.PollFd { Fd = (int)_socket.Handle, Events = PollIn };
+        var fd = new PollFd { Fd = (int)_socket.Handle, Events = PollIn };
         // after our own Dispose this goes on reading (and dropping) until the peer closes: closing a socket with
         // unread bytes would reset the connection and could lose frames the peer has not read yet
         while (LostReason == null)
@@ -448,7 +448,15 @@ internal sealed partial class TcpPeer
     private static unsafe partial nint recv(int fd, byte* buf, nuint len, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int poll(PollGate.PollFd* fds, nuint count, int timeoutMs);
+    private static unsafe partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
 
     internal static string Describe(SocketException e) => e.SocketErrorCode switch
     {

@@ -574,7 +574,7 @@ public sealed class TcpTransport : ITransport
         if (Interlocked.Exchange(ref _disposeStarted, 1) != 0) return;
         _disposed = true;
         _stop.Set();
-        _gate.Kick();
+        _gate.Dispose(); // parked receive threads wake and listen until the peers close
         var current = Thread.CurrentThread;
         if (_monitor.IsAlive && _monitor != current) _monitor.Join(TimeSpan.FromSeconds(1));
         foreach (var p in _peers) p?.BeginClose();
@@ -593,6 +593,5 @@ public sealed class TcpTransport : ITransport
             if (rx != null && rx != current) rx.Join(TimeSpan.FromSeconds(1));
             p.Socket.Dispose();
         }
-        if (_peers.All(p => p?.ReceiveThread is not { IsAlive: true })) _gate.Dispose();
     }
 }

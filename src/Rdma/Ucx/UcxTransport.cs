@@ -744,7 +744,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         _disposed = true;
         bool inside = t_inProgress != 0;
         if (_efd >= 0) ucp_worker_signal(_worker);
-        _gate.Kick();
+        _gate.Dispose();
         if (_progress is { } pt && pt != Thread.CurrentThread) pt.Join(TimeSpan.FromSeconds(2));
         _control.Dispose();
         if (inside) return;
@@ -766,7 +766,6 @@ public sealed unsafe partial class UcxTransport : ITransport
         }
         ucp_worker_destroy(_worker);
         ucp_cleanup(_context);
-        _gate.Dispose();
         _pool.Dispose();
         _handle.Free();
     }
