@@ -22,6 +22,9 @@ public static class Framing
     /// <summary>Control frame: the sender is shutting its transport down on purpose.</summary>
     public const ushort ControlGoodbye = 2;
 
+    /// <summary>Control frame: "a thread here waits for an answer from you; listen" (see <see cref="ITransport.Nudge"/>).</summary>
+    public const ushort ControlNudge = 3;
+
     public static void WriteHeader(Span<byte> dst, int bodyLength, ushort type, ushort flags)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(dst, (uint)bodyLength);

@@ -60,6 +60,14 @@ public interface ITransport : IDisposable
     /// </summary>
     void EndPoll();
 
+    /// <summary>
+    /// A thread here has waited unusually long for an answer (<see cref="TransportSpin"/> calls it once per wait):
+    /// make sure every peer is listening. A peer whose only CPU runs a computing guest thread may not run its own
+    /// receiving thread for a whole scheduler slice after a message arrives; UCX nudges it through the TCP mesh,
+    /// whose receive threads sleep for long stretches and so are let onto the CPU at once. TCP: nothing to do.
+    /// </summary>
+    void Nudge();
+
     /// <summary>True when <see cref="Poll"/> can deliver anything; false when nothing can arrive (a cluster of one node)
     /// or only the transport's own threads deliver.</summary>
     bool CanPoll { get; }

@@ -493,6 +493,18 @@ public sealed class TcpTransport : ITransport
 
     public void EndPoll() => _gate.Leave();
 
+    /// <summary>TCP needs no nudge: the answer's own bytes wake the peer's receive thread.</summary>
+    public void Nudge() { }
+
+    /// <summary>Sends a nudge frame to every peer (<see cref="Framing.ControlNudge"/>): for a transport built on this mesh.</summary>
+    internal void NudgePeers()
+    {
+        foreach (var p in _peers) p?.Nudge();
+    }
+
+    /// <summary>Called on a receive thread when a peer's nudge frame arrives (the node that sent it).</summary>
+    internal Action<int>? Nudged { get; set; }
+
     public string Route(int node) => $"tcp to {Peer(node).Address}";
 
     /// <summary>False in a cluster of one node: nothing can arrive.</summary>

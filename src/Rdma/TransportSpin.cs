@@ -37,9 +37,12 @@ public struct TransportSpin
     /// </summary>
     private static readonly long PollPhaseTicks = Stopwatch.Frequency / 20_000; // 50 us
 
+
+
     private readonly ITransport? _transport;
     private long _budgetTicks;
     private long _start;
+    private bool _nudged;
 
     public TransportSpin(ITransport transport)
     {
@@ -47,6 +50,7 @@ public struct TransportSpin
         var spin = transport.WaitSpin;
         _budgetTicks = spin <= TimeSpan.Zero ? 0 : (long)(spin.TotalSeconds * Stopwatch.Frequency);
         _start = 0;
+        _nudged = false;
     }
 
     /// <summary>True when this wait has spin time left (false for a default value or a zero <see cref="ITransport.WaitSpin"/>).</summary>
@@ -72,6 +76,13 @@ public struct TransportSpin
             return true;
         }
         if (t.Poll() > 0 || now - _start < PollPhaseTicks) return true;
+        if (!_nudged)
+        {
+            // the answer is late: the node it should come from may be computing with its receiving thread kept off
+            // the CPU (see ITransport.Nudge); earlier nudges (15-25 us) cost the ping-pong more than they won
+            _nudged = true;
+            t.Nudge();
+        }
         t.EndPoll();
         Thread.Yield();
         return true;

@@ -225,6 +225,7 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// <summary>Sends this worker's address to every peer over the mesh and waits (bounded) for every peer's.</summary>
     private void ExchangeAddresses(byte[] address, long deadline, TimeSpan timeout)
     {
+        _control.Nudged = OnNudged;
         _control.Start(new ControlHandler(this));
         foreach (var p in _peers)
         {
@@ -479,6 +480,33 @@ public sealed unsafe partial class UcxTransport : ITransport
     }
 
     public void EndPoll() => _gate.Leave();
+
+    public void Nudge()
+    {
+        if (_started && !_disposed) _control.NudgePeers();
+    }
+
+    /// <summary>
+    /// A peer waits for an answer from this node: deliver what has arrived right here, on the TCP mesh's receive thread
+    /// (it slept long, so the scheduler lets it in at once, where the progress thread may have to wait for a computing
+    /// guest thread's slice), then make sure the progress thread listens.
+    /// </summary>
+    private void OnNudged(int from)
+    {
+        if (!_started || _disposed || t_inProgress != 0) return;
+        Interlocked.Increment(ref _active);
+        t_inProgress++;
+        try
+        {
+            for (int i = 0; i < 64 && !_disposed && ucp_worker_progress(_worker) != 0; i++) { }
+        }
+        finally
+        {
+            t_inProgress--;
+            Interlocked.Decrement(ref _active);
+        }
+        _gate.Kick();
+    }
 
     /// <summary>
     /// Delivers while messages come. When none does and no thread polls, it arms the worker's event fd and sleeps on

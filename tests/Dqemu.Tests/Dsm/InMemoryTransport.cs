@@ -233,6 +233,8 @@ public sealed class InMemoryTransport : ITransport
 
     public void EndPoll() { }
 
+    public void Nudge() { }
+
     public string Route(int node) => "in-memory";
 
     public bool CanPoll => _pollable;
