@@ -116,4 +116,26 @@ public readonly record struct TransportCounters(long MessagesSent, long BytesSen
     public static TransportCounters operator +(TransportCounters a, TransportCounters b) =>
         new(a.MessagesSent + b.MessagesSent, a.BytesSent + b.BytesSent,
             a.MessagesReceived + b.MessagesReceived, a.BytesReceived + b.BytesReceived);
+
+    /// <summary><see cref="ITransport.GetCounters"/> over a transport's peer table (null at this node).</summary>
+    internal static TransportCounters Of(ICountedPeer?[] peers, int node)
+    {
+        if ((uint)node >= (uint)peers.Length) throw new ArgumentOutOfRangeException(nameof(node));
+        return peers[node]?.Counters ?? default;
+    }
+
+    /// <summary><see cref="ITransport.Totals"/> over a transport's peer table.</summary>
+    internal static TransportCounters Sum(ICountedPeer?[] peers)
+    {
+        TransportCounters sum = default;
+        foreach (var p in peers)
+            if (p != null) sum += p.Counters;
+        return sum;
+    }
+}
+
+/// <summary>A transport's per-peer record, as far as its counters go.</summary>
+internal interface ICountedPeer
+{
+    TransportCounters Counters { get; }
 }

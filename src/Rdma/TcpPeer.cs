@@ -8,7 +8,7 @@ namespace Dqemu.Rdma;
 /// One established connection of a <see cref="TcpTransport"/>: its send side (a lock and a reusable frame
 /// buffer), its receive thread, its liveness clocks and its counters.
 /// </summary>
-internal sealed partial class TcpPeer
+internal sealed partial class TcpPeer : ICountedPeer
 {
     /// <summary>Frames up to this size (header included) are copied and written with one send().</summary>
     private const int SendBufferSize = 64 * 1024;

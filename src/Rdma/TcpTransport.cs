@@ -523,22 +523,9 @@ public sealed class TcpTransport : ITransport
         return _attachments[node];
     }
 
-    public TransportCounters GetCounters(int node)
-    {
-        if ((uint)node >= (uint)_peers.Length) throw new ArgumentOutOfRangeException(nameof(node));
-        return _peers[node]?.Counters ?? default;
-    }
+    public TransportCounters GetCounters(int node) => TransportCounters.Of(_peers, node);
 
-    public TransportCounters Totals
-    {
-        get
-        {
-            TransportCounters sum = default;
-            foreach (var p in _peers)
-                if (p != null) sum += p.Counters;
-            return sum;
-        }
-    }
+    public TransportCounters Totals => TransportCounters.Sum(_peers);
 
     /// <summary>Why <paramref name="node"/> is lost, or null while its connection is up.</summary>
     public string? LostReason(int node) => Peer(node).LostReason;

@@ -564,22 +564,9 @@ public sealed unsafe partial class UcxTransport : ITransport
         finally { t_inProgress--; }
     }
 
-    public TransportCounters GetCounters(int node)
-    {
-        if ((uint)node >= (uint)_peers.Length) throw new ArgumentOutOfRangeException(nameof(node));
-        return _peers[node]?.Counters ?? default;
-    }
+    public TransportCounters GetCounters(int node) => TransportCounters.Of(_peers, node);
 
-    public TransportCounters Totals
-    {
-        get
-        {
-            TransportCounters sum = default;
-            foreach (var p in _peers)
-                if (p != null) sum += p.Counters;
-            return sum;
-        }
-    }
+    public TransportCounters Totals => TransportCounters.Sum(_peers);
 
     /// <summary>
     /// UCX's lanes to <paramref name="node"/>, e.g. "sysv/memory (am), cma/memory (rma_bw)": which UCX transport
@@ -800,7 +787,7 @@ public sealed unsafe partial class UcxTransport : ITransport
 
     // ================================================================ peers
 
-    private sealed class Peer(UcxTransport owner, int node, IPEndPoint address)
+    private sealed class Peer(UcxTransport owner, int node, IPEndPoint address) : ICountedPeer
     {
         public readonly UcxTransport Owner = owner;
         public readonly int Node = node;
