@@ -72,8 +72,19 @@ case "$cmd" in
     test)
         do_build
         echo "== dotnet test tests/Dqemu.Tests"
+        # The log is kept and its failures are printed again at the end: a CI shows only the tail of a long run.
+        mkdir -p build
+        set +e
         dotnet test tests/Dqemu.Tests/Dqemu.Tests.csproj -c Release --nologo \
-            --logger "console;verbosity=normal"
+            --logger "console;verbosity=normal" 2>&1 | tee build/test.log
+        rc=${PIPESTATUS[0]}
+        set -e
+        if [ "$rc" -ne 0 ]; then
+            echo "== failed tests (whole log: build/test.log)"
+            awk '/^  Failed /{on=1; n=0} /^  Passed /{on=0} on && n++ < 40' build/test.log
+            echo "== dotnet test exit status $rc"
+        fi
+        exit $rc
         ;;
     bench)
         do_build
