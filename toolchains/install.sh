@@ -6,6 +6,7 @@
 #   libc6-arm64-cross        aarch64 glibc (static libc for guests, sysroot for -L)
 #   qemu-user                /usr/bin/qemu-aarch64, the reference emulator
 #   hyperfine, python3       bench/compare.sh
+#   bc                       bench/cluster/sweep.sh, bench/wire/wire.sh
 #   libucx0                  UCX runtime (libucp.so.0, libucs.so.0): transport = "ucx"
 #   libucx-dev               UCX headers: tests/Dqemu.Tests/Rdma/UcxLayoutTests checks the C# binding against them
 #   ucx-utils                ucx_info, ucx_perftest: what UCX sees on this host, and its own latency numbers
@@ -46,6 +47,7 @@ need_file /usr/aarch64-linux-gnu/lib/libc.a libc6-dev-arm64-cross
 need_cmd qemu-aarch64 qemu-user
 need_cmd hyperfine hyperfine
 need_cmd python3 python3
+need_cmd bc bc # bench/cluster/sweep.sh and bench/wire/wire.sh do their arithmetic with it
 need_cmd tc iproute2 # ip and tc: the network-namespace cluster tests (veth, tc netem)
 need_pkg libucx0
 need_pkg libucx-dev

@@ -86,7 +86,9 @@ public sealed class NetnsCluster : IDisposable
     /// <param name="link">delay/jitter/loss applied in each direction.</param>
     /// <param name="transport">the cluster file's transport, "tcp" or "ucx".</param>
     /// <param name="clusterExtra">extra lines for the [cluster] section (e.g. "node_timeout = 2").</param>
-    public NetnsCluster(NetnsLink link, string transport, string clusterExtra = "")
+    /// <param name="ucxTls">ucx only: the cluster file's ucx_tls, or null for none (the emulator then leaves shared
+    /// memory out by itself, having seen the peer on this kernel in another namespace).</param>
+    public NetnsCluster(NetnsLink link, string transport, string clusterExtra = "", string? ucxTls = "tcp")
     {
         Netns.RequireRootAndTools();
         LoopbackCluster.RequireTransport(transport);
@@ -157,7 +159,7 @@ public sealed class NetnsCluster : IDisposable
         // about.) UCX_NET_DEVICES need not be set: each namespace's UCX lists its own interfaces, lo and the link's
         // end, and does not take the other namespace's loopback for a reachable address; the guest tests check
         // that the bytes really crossed the link.
-        if (transport == "ucx") sb.Append("ucx_tls = \"tcp\"\n");
+        if (transport == "ucx" && ucxTls != null) sb.Append($"ucx_tls = \"{ucxTls}\"\n");
         if (clusterExtra.Length > 0) sb.Append(clusterExtra).Append('\n');
         sb.Append($"[[node]]\nid = 0\naddress = \"{AddressA}:{Port0}\"\ncores = 1\n");
         sb.Append($"[[node]]\nid = 1\naddress = \"{AddressB}:{Port1}\"\ncores = 1\nstart = false\n");

@@ -77,6 +77,45 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// ucx with no ucx_tls across two namespaces of one kernel: node 0 and the worker see each other's boot id with a
+    /// different network namespace and leave shared memory out (UCX's shared-memory wake-ups do not cross namespaces),
+    /// so the guest gives qemu's result, its messages cross the link, and node 1's route in --stats names no
+    /// shared-memory transport.
+    /// </summary>
+    [Fact]
+    public void UcxWithoutUcxTlsLeavesSharedMemoryOutBetweenNamespaces()
+    {
+        const string guest = "mt_condvar";
+        var g = ThreadedGuests.Load(guest);
+        var expected = ThreadedGuests.Expected(g);
+        using var cluster = new NetnsCluster(NetnsLink.Delay, "ucx", ucxTls: null);
+        var linkBefore = cluster.LinkBytes();
+        using var worker = cluster.StartWorker(g.Env);
+        var options = new List<string> { "--stats", g.Binary };
+        options.AddRange(g.Spec.Args);
+        var r = cluster.RunNode0(options, g.Env, g.Spec.Stdin, g.ClusterTimeout * 2);
+        bool workerDone = worker.WaitForExit(TimeSpan.FromSeconds(10));
+        var linkAfter = cluster.LinkBytes();
+        long linkBytes = linkAfter.Received - linkBefore.Received + linkAfter.Sent - linkBefore.Sent;
+        output.WriteLine($"{guest} on ucx without ucx_tls: node 0 {r.Describe()}; worker {(workerDone ? "exit " + worker.ExitCode : "still running")}; " +
+                         $"{linkBytes} bytes crossed the link\nnode 0 stderr:\n{r.Stderr}\nworker stderr:\n{worker.Stderr}");
+        ThreadedGuests.AssertSameResult(expected, r, $"{guest} on 2 namespaced nodes over ucx without ucx_tls",
+            $"ip netns exec {cluster.NsA} {LoopbackCluster.Binary}", ["--cluster", cluster.ConfigPath, .. options], g.ClusterTimeout * 2);
+        Assert.True(workerDone && worker.ExitCode == 0, $"worker 1: {(workerDone ? "exit " + worker.ExitCode : "still running")}; its stderr:\n{worker.Stderr}");
+        AssertTrafficCrossedTheLink(cluster, r.Stderr, linkBytes);
+        var route = UcxRoute().Match(r.Stderr);
+        Assert.True(route.Success, $"no UCX route for node 1 in node 0's --stats:\n{r.Stderr}");
+        Assert.Contains("tcp", route.Groups["lanes"].Value);
+        foreach (var sm in new[] { "sysv", "posix", "cma", "knem", "xpmem" })
+            Assert.DoesNotContain(sm, route.Groups["lanes"].Value);
+        var left = cluster.WaitForNoProcesses(Leftover);
+        Assert.True(left.Count == 0, $"processes of {cluster.ConfigPath} still running: {string.Join(", ", left)}");
+    }
+
+    [GeneratedRegex(@"node 1 \([0-9.]+:\d+\)\s+sent[^\n]*\(ucx (?<lanes>[^\n]*)\)")]
+    private static partial Regex UcxRoute();
+
     /// <summary>Remote faults fewer than this say little about the link's latency (their median is not checked).</summary>
     const int FaultsForLatency = 20;
 
