@@ -4,6 +4,9 @@
 #   ./build.sh run       build, then run the demo guest (build/guests/demo) under ./dqemu-native
 #   ./build.sh test      build, then run the xunit tests (tests/Dqemu.Tests)
 #   ./build.sh bench     build, then bench/compare.sh (native vs qemu-aarch64 vs dqemu-native)
+#   ./build.sh bench parsec [sweep options]
+#                        build, then the PARSEC evaluation (bench/Dqemu.Sweep): the one-node comparison with
+#                        native and qemu-aarch64, then the cluster sweep; CSV, SVG plots and tables in build/sweep/
 #   ./build.sh clean     remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,6 +36,8 @@ do_build() {
     chmod +x ./dqemu-native
     echo "== guests"
     toolchains/build-guests.sh
+    echo "== PARSEC (bench/parsec/build.sh; sources from \$PARSEC_HOME, default ../shared/parsec)"
+    bench/parsec/build.sh
 }
 
 do_clean() {
@@ -88,7 +93,14 @@ case "$cmd" in
         ;;
     bench)
         do_build
-        bench/compare.sh
+        if [ "${2:-}" = parsec ]; then
+            shift 2
+            out=build/sweep/$(date +%Y-%m-%d-%H%M)
+            dotnet run -c Release --project bench/Dqemu.Sweep -- --compare --out "$out" "$@"
+            dotnet run -c Release --project bench/Dqemu.Sweep -- --out "$out" "$@"
+        else
+            bench/compare.sh
+        fi
         ;;
     clean)
         do_clean

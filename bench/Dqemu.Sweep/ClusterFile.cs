@@ -1,0 +1,24 @@
+using System.Text;
+
+namespace Dqemu.Sweep;
+
+/// <summary>
+/// The cluster.toml of one loopback run, as bench/cluster/sweep.sh writes them: node i listens on 127.0.0.1 and is
+/// pinned, through <c>cpus</c>, to host CPUs i×cores .. i×cores+cores−1 (mod the host's CPU count), so that node 0
+/// of a 1-node run gets CPU 0 alone and the nodes of a larger cluster do not share CPUs while there are enough.
+/// </summary>
+internal static class ClusterFile
+{
+    /// <summary>The file's text for <paramref name="ports"/>.Length nodes.</summary>
+    public static string Text(string transport, IReadOnlyList<int> ports, int coresPerNode, int hostCpus)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"[cluster]\ntransport = \"{transport}\"\nplacement = \"round-robin\"\n");
+        for (int i = 0; i < ports.Count; i++)
+        {
+            var cpus = Enumerable.Range(i * coresPerNode, coresPerNode).Select(c => c % hostCpus).Distinct();
+            sb.Append($"[[node]]\nid = {i}\naddress = \"127.0.0.1:{ports[i]}\"\ncores = {coresPerNode}\ncpus = \"{string.Join(",", cpus)}\"\n");
+        }
+        return sb.ToString();
+    }
+}

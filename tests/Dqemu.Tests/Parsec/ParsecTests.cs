@@ -1,0 +1,108 @@
+using Dqemu.Sweep;
+using Dqemu.Tests.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dqemu.Tests.Parsec;
+
+/// <summary>
+/// The PARSEC programs of bench/parsec/programs.toml (built by bench/parsec/build.sh from $PARSEC_HOME, default
+/// ../shared/parsec beside the repository) at their "test" size with 2 threads: qemu-aarch64's output is the
+/// reference; ./dqemu-native on one node, and on 2 loopback nodes over each transport, must give it under the
+/// program's compare rule (<see cref="OutputCheck"/>, the same code the sweep uses) and exit 0. Where the PARSEC
+/// sources are absent build.sh said so in one line and built nothing; these tests then say so too and check nothing.
+/// </summary>
+[Collection(MultiNodeCollection.Name)]
+public class ParsecTests(ITestOutputHelper output)
+{
+    const int Threads = 2;
+    const string Size = "test";
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
+
+    static string ParsecHome =>
+        Environment.GetEnvironmentVariable("PARSEC_HOME") is { Length: > 0 } h
+            ? h
+            : Path.GetFullPath(Path.Combine(GuestRunner.RequireRepoRoot(), "..", "shared", "parsec"));
+
+    static string BuildDir => Path.Combine(GuestRunner.RequireRepoRoot(), "build", "parsec");
+
+    static ProgramManifest Manifest() =>
+        ProgramManifest.Load(Path.Combine(GuestRunner.RequireRepoRoot(), "bench", "parsec", "programs.toml"));
+
+    /// <summary>Every program of the manifest (which is part of the repository, so this is never empty).</summary>
+    public static TheoryData<string> Programs()
+    {
+        var d = new TheoryData<string>();
+        foreach (var p in Manifest().Programs) d.Add(p.Name);
+        return d;
+    }
+
+    [Fact]
+    public void TheManifestNamesTheFivePrograms()
+    {
+        var names = Manifest().Programs.Select(p => p.Name).Order().ToArray();
+        Assert.Equal(["blackscholes", "canneal", "fluidanimate", "streamcluster", "swaptions"], names);
+        foreach (var p in Manifest().Programs)
+        {
+            Assert.True(p.Sizes.ContainsKey("test") && p.Sizes.ContainsKey("bench"), $"{p.Name} lacks a test or bench size");
+            Assert.True(p.AcceptsThreads(Threads), $"{p.Name} does not take {Threads} threads");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void ProgramOnOneAndTwoNodesMatchesQemu(string name)
+    {
+        if (!Directory.Exists(ParsecHome))
+        {
+            output.WriteLine($"no PARSEC sources at {ParsecHome} (set PARSEC_HOME): {name} not built, not run");
+            return;
+        }
+        var spec = Manifest().Get(name);
+        string binary = Path.Combine(BuildDir, "aarch64", name);
+        if (!File.Exists(binary))
+            Assert.Fail($"{binary} is missing although PARSEC sources are at {ParsecHome}: run ./build.sh (or bench/parsec/build.sh)");
+        var args = spec.ExpandArgs(Size, Threads, Path.Combine(BuildDir, "inputs", name));
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64")
+                   ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found: apt-get install -y qemu-user (toolchains/install.sh does)");
+
+        var expected = RunIn(qemu, [binary, .. args], spec, "qemu-aarch64");
+        Check(spec, expected, RunIn(LoopbackCluster.Binary, [binary, .. args], spec, "dqemu-native, 1 node"), "1 node");
+        foreach (var transport in LoopbackCluster.Transports)
+        {
+            using var cluster = new LoopbackCluster(transport, 2);
+            var got = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary, .. args], spec, $"dqemu-native, 2 nodes over {transport}");
+            Check(spec, expected, got, $"2 nodes over {transport}");
+        }
+    }
+
+    void Check(ProgramSpec spec, byte[] expected, byte[] actual, string what)
+    {
+        string? reason = OutputCheck.Compare(expected, actual, spec);
+        Assert.True(reason == null, $"{spec.Name} ({Size}, {Threads} threads) on {what} differs from qemu-aarch64: {reason}");
+    }
+
+    /// <summary>Runs one command in a fresh working directory; its output (stdout or the program's output file).</summary>
+    byte[] RunIn(string file, IReadOnlyList<string> args, ProgramSpec spec, string what)
+    {
+        string dir = GuestRunner.CreateTempDirectory("parsec-" + spec.Name);
+        try
+        {
+            var r = GuestRunner.Run(file, args, GuestRunner.StandardGuestEnvironment, null, dir, Timeout);
+            output.WriteLine($"{spec.Name} on {what}: {r.Describe()}, {r.Elapsed.TotalSeconds:F2} s");
+            string cmd = $"(cd {dir} && {file} {string.Join(' ', args)})";
+            Assert.False(r.TimedOut, $"{cmd} timed out after {Timeout.TotalSeconds} s; stderr:\n{Tail(r.Stderr)}");
+            Assert.True(r.ExitCode == 0, $"{cmd}: {r.Describe()}; stderr:\n{Tail(r.Stderr)}");
+            if (spec.OutputIsStdout) return r.StdoutBytes;
+            string path = Path.Combine(dir, spec.Output);
+            Assert.True(File.Exists(path), $"{cmd} wrote no {spec.Output}; stdout:\n{Tail(r.Stdout)}");
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            GuestRunner.DeleteDirectory(dir);
+        }
+    }
+
+    static string Tail(string s) => s.Length <= 4000 ? s : "..." + s[^4000..];
+}
