@@ -15,11 +15,7 @@ internal static class ClusterSweep
 
     public static int Run(SweepOptions o, ProgramManifest manifest)
     {
-        var programs = Selection.Programs(manifest, o);
-        var layout = new ParsecLayout(o.ParsecDir);
-        Preflight.Dqemu(o.Dqemu);
-        string qemu = Preflight.Qemu(o.Qemu);
-        Preflight.Programs(programs, layout, o.Size, native: false);
+        var (programs, layout, qemu) = Preflight.All(o, manifest, native: false);
 
         var configs = SweepConfig.All(programs, o);
         Directory.CreateDirectory(o.Out);

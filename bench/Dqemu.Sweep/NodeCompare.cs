@@ -34,11 +34,7 @@ internal static class NodeCompare
 
     public static int Run(SweepOptions o, ProgramManifest manifest)
     {
-        var programs = Selection.Programs(manifest, o);
-        var layout = new ParsecLayout(o.ParsecDir);
-        Preflight.Dqemu(o.Dqemu);
-        string qemu = Preflight.Qemu(o.Qemu);
-        Preflight.Programs(programs, layout, o.Size, native: true);
+        var (programs, layout, qemu) = Preflight.All(o, manifest, native: true);
         Directory.CreateDirectory(o.Out);
 
         var configs = programs.SelectMany(p => ThreadCounts.Where(p.AcceptsThreads).SelectMany(t => Tools.Select(tool => new Config(p, t, tool)))).ToList();

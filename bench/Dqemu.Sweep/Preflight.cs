@@ -5,6 +5,21 @@ internal static class Preflight
 {
     /// <summary>The full path of qemu-aarch64 (or what --qemu names).</summary>
     /// <exception cref="MissingException">It is not installed.</exception>
+    /// <summary>
+    /// What the sweep and --compare check before any run: the selected programs, where they are built, the
+    /// emulator, qemu-aarch64 (returned: its path) and each program's binaries (the native ones too when
+    /// <paramref name="native"/>) and inputs; a missing piece ends the tool with one line.
+    /// </summary>
+    public static (List<ProgramSpec> Programs, ParsecLayout Layout, string Qemu) All(SweepOptions o, ProgramManifest manifest, bool native)
+    {
+        var programs = Selection.Programs(manifest, o);
+        var layout = new ParsecLayout(o.ParsecDir);
+        Dqemu(o.Dqemu);
+        string qemu = Qemu(o.Qemu);
+        Programs(programs, layout, o.Size, native);
+        return (programs, layout, qemu);
+    }
+
     public static string Qemu(string qemu)
     {
         string? found = qemu.Contains('/')
