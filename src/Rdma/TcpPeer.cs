@@ -254,7 +254,7 @@ internal sealed partial class TcpPeer : ICountedPeer
         // (making every TCP receive thread or UCX's progress thread urgent instead cost the ping-pong 3-6x)
         if (_owner.Nudged != null) UrgentThread.Make();
         var gate = _owner.Gate;
-        var fd = new PollFd { Fd = (int)_socket.Handle, Events = PollIn };
+        int fd = (int)_socket.Handle;
         // after our own Dispose this goes on reading (and dropping) until the peer closes: closing a socket with
         // unread bytes would reset the connection and could lose frames the peer has not read yet
         while (LostReason == null)
@@ -264,9 +264,7 @@ internal sealed partial class TcpPeer : ICountedPeer
                 gate.Park();
                 continue;
             }
-            fd.Revents = 0;
-            int r;
-            unsafe { r = poll(&fd, 1, 200); }
+            int r = FdPoll.WaitReadable(fd, 200, out _);
             if (r == 0) continue;
             if (r < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
             lock (_rxLock)
@@ -449,7 +447,6 @@ internal sealed partial class TcpPeer : ICountedPeer
         return _bigBuffer;
     }
 
-    private const short PollIn = 1;
     private const int MsgDontWait = 0x40, EAGAIN = 11, EINTR = 4;
 
     private static string DescribeErrno(int errno) => errno switch
@@ -466,16 +463,6 @@ internal sealed partial class TcpPeer : ICountedPeer
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint recv(int fd, byte* buf, nuint len, int flags);
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
 
     internal static string Describe(SocketException e) => e.SocketErrorCode switch
     {

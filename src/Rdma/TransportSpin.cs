@@ -37,8 +37,6 @@ public struct TransportSpin
     /// </summary>
     private static readonly long PollPhaseTicks = Stopwatch.Frequency / 20_000; // 50 us
 
-
-
     private readonly ITransport? _transport;
     private long _budgetTicks;
     private long _start;

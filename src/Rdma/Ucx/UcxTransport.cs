@@ -515,7 +515,6 @@ public sealed unsafe partial class UcxTransport : ITransport
     /// </summary>
     private void ProgressLoop()
     {
-        var fds = stackalloc PollFd[1];
         bool armed;
         while (!_disposed)
         {
@@ -548,8 +547,7 @@ public sealed unsafe partial class UcxTransport : ITransport
             }
             if (armed)
             {
-                fds[0] = new PollFd { Fd = _efd, Events = PollIn };
-                poll(fds, 1, 500);
+                FdPoll.WaitReadable(_efd, 500, out _);
                 continue;
             }
             _gate.Park();
@@ -803,19 +801,4 @@ public sealed unsafe partial class UcxTransport : ITransport
             Interlocked.Read(ref MessagesSent), Interlocked.Read(ref BytesSent),
             Interlocked.Read(ref MessagesReceived), Interlocked.Read(ref BytesReceived));
     }
-
-    // ================================================================ poll(2)
-
-    private const short PollIn = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int poll(PollFd* fds, nuint count, int timeoutMs);
 }

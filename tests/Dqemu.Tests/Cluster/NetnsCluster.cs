@@ -484,10 +484,9 @@ public sealed class TapDelayLine : IDisposable
             long delayNs = (long)(_link.DelayMs * 1e6), jitterNs = (long)(_link.JitterMs * 1e6);
             while (!_owner._stop)
             {
-                var pfd = new Native.PollFd { Fd = _src, Events = Native.POLLIN };
-                int r = Native.poll(ref pfd, 1, 100);
+                int r = Dqemu.Rdma.FdPoll.WaitReadable(_src, 100, out short revents);
                 if (r <= 0) continue; // timeout (check _stop) or EINTR
-                if ((pfd.Revents & Native.POLLIN) == 0)
+                if ((revents & Dqemu.Rdma.FdPoll.In) == 0)
                 {
                     Thread.Sleep(10); // POLLERR/POLLHUP: device going away or down
                     continue;
@@ -727,16 +726,6 @@ public static class Netns
 static class Native
 {
     public const int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;
-    public const short POLLIN = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {
@@ -752,7 +741,6 @@ static class Native
     [DllImport("libc", SetLastError = true)] public static extern int ioctl(int fd, nuint request, byte[] arg);
     [DllImport("libc", SetLastError = true)] public static extern nint read(int fd, byte[] buf, nint count);
     [DllImport("libc", SetLastError = true)] public static extern nint write(int fd, byte[] buf, nint count);
-    [DllImport("libc", SetLastError = true)] public static extern int poll(ref PollFd fds, nuint nfds, int timeout);
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
     [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec req, IntPtr rem);
     [DllImport("libc")] public static extern uint geteuid();
