@@ -6,7 +6,8 @@
 #   ./build.sh bench     build, then bench/compare.sh (native vs qemu-aarch64 vs dqemu-native)
 #   ./build.sh bench parsec [sweep options]
 #                        build, then the PARSEC evaluation (bench/Dqemu.Sweep): the one-node comparison with
-#                        native and qemu-aarch64, then the cluster sweep; CSV, SVG plots and tables in build/sweep/
+#                        native and qemu-aarch64, then the cluster sweep; CSV, SVG plots and tables in build/sweep/,
+#                        then README's PARSEC tables from them (copies in docs/eval/<run>/)
 #   ./build.sh clean     remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -96,8 +97,14 @@ case "$cmd" in
         if [ "${2:-}" = parsec ]; then
             shift 2
             out=build/sweep/$(date +%Y-%m-%d-%H%M)
-            dotnet run -c Release --project bench/Dqemu.Sweep -- --compare --out "$out" "$@"
-            dotnet run -c Release --project bench/Dqemu.Sweep -- --out "$out" "$@"
+            rc=0
+            dotnet run -c Release --project bench/Dqemu.Sweep -- --compare --out "$out" "$@" || rc=$?
+            [ "$rc" -le 1 ] || exit "$rc"   # 1: a run failed or differed (kept in the tables); else bad options or tools
+            dotnet run -c Release --project bench/Dqemu.Sweep -- --out "$out" "$@" || rc=$?
+            [ "$rc" -le 1 ] || exit "$rc"
+            # README's PARSEC tables and docs/eval/<run>/ from what the two wrote
+            dotnet run -c Release --project bench/Dqemu.Sweep -- --readme "$out"
+            exit "$rc"
         else
             bench/compare.sh
         fi

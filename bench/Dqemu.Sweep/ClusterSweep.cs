@@ -38,7 +38,7 @@ internal static class ClusterSweep
                 var c = configs[run.Config];
                 RunRecord r;
                 if (unavailable.TryGetValue(c.Transport, out var why))
-                    r = new RunRecord(c, o.Size, run.Round, null, null, null, null, false, $"skipped: {why}");
+                    r = new RunRecord(c, o.Size, run.Round, null, null, null, null, null, false, $"skipped: {why}");
                 else
                 {
                     r = RunOnce(c, run.Round, o, layout, refs.Get(c.Program, c.Threads), ports, clusterDir, cpus, out bool refused);
@@ -87,7 +87,7 @@ internal static class ClusterSweep
         {
             int[] taken;
             try { taken = ports.Take(c.Nodes, TimeSpan.FromSeconds(60)); }
-            catch (TimeoutException e) { return new RunRecord(c, o.Size, round, null, null, null, null, false, e.Message); }
+            catch (TimeoutException e) { return new RunRecord(c, o.Size, round, null, null, null, null, null, false, e.Message); }
             string file = Path.Combine(clusterDir, $"cluster-{transport}-{c.Nodes}.toml");
             File.WriteAllText(file, ClusterFile.Text(transport, taken, o.Cores, cpus));
             run = GuestRun.Run([o.Dqemu, "--cluster", file, "--stats", layout.Aarch64(c.Program.Name)], c.Program, args, o.Timeout);
@@ -103,7 +103,7 @@ internal static class ClusterSweep
             refused = true;
             reason = $"transport {transport} not available: {GuestRun.LastError(p.Stderr)}";
         }
-        return new RunRecord(c, o.Size, round, p.WallSeconds, p.UserSeconds, p.SysSeconds, stats, reason == null, reason ?? "");
+        return new RunRecord(c, o.Size, round, p.WallSeconds, RoiTime.Parse(p.Stderr), p.UserSeconds, p.SysSeconds, stats, reason == null, reason ?? "");
     }
 
     private static string Describe(RunRecord r)
@@ -112,6 +112,7 @@ internal static class ClusterSweep
         string faults = s?.Faults is long f && r.Config.Nodes > 1
             ? $", {f} faults{(s.FaultMeanUs is double m ? $" mean {m:0.0} us" : "")}, {(s.BytesMoved ?? 0) / 1e6:0.0} MB moved"
             : "";
-        return $"{r.WallS:0.000} s (user {r.UserS:0.00} s, sys {r.SysS:0.00} s{faults})";
+        string roi = r.RoiS is double x ? $", ROI {x:0.000} s" : "";
+        return $"{r.WallS:0.000} s (user {r.UserS:0.00} s, sys {r.SysS:0.00} s{roi}{faults})";
     }
 }

@@ -7,7 +7,7 @@ namespace Dqemu.Sweep;
 /// </summary>
 internal sealed record ConfigSummary(
     SweepConfig Config, string Size, int Runs, int Failed,
-    double? MedianS, double? MinS, double? MedianUserS, double? MedianSysS,
+    double? MedianS, double? MinS, double? MedianRoiS, double? MedianUserS, double? MedianSysS,
     double? Faults, double? BytesMoved, double? FaultMeanUs, double? FaultP99Us, double? FaultWaitS,
     string FirstFailure)
 {
@@ -17,6 +17,9 @@ internal sealed record ConfigSummary(
     /// <summary>median(1 node, same threads) / median: what adding nodes gained (null for 1 node).</summary>
     public double? SpeedupVsOneNode { get; init; }
 
+    /// <summary>The same as <see cref="SpeedupVsBaseline"/> for the time in the region of interest (<see cref="RoiTime"/>): the parallel phase's speed-up.</summary>
+    public double? RoiSpeedupVsBaseline { get; init; }
+
     public static List<ConfigSummary> From(IReadOnlyList<SweepConfig> configs, IReadOnlyList<RunRecord> records)
     {
         var rows = configs.Select(c =>
@@ -24,7 +27,7 @@ internal sealed record ConfigSummary(
             var runs = records.Where(r => r.Config == c).ToList();
             var ok = runs.Where(r => r.Ok).ToList();
             return new ConfigSummary(c, runs.FirstOrDefault()?.Size ?? "", runs.Count, runs.Count - ok.Count,
-                Stats.Median(ok.Select(r => r.WallS)), Stats.Min(ok.Select(r => r.WallS)),
+                Stats.Median(ok.Select(r => r.WallS)), Stats.Min(ok.Select(r => r.WallS)), Stats.Median(ok.Select(r => r.RoiS)),
                 Stats.Median(ok.Select(r => r.UserS)), Stats.Median(ok.Select(r => r.SysS)),
                 Stats.Median(ok.Select(r => r.Stats?.Faults)), Stats.Median(ok.Select(r => r.Stats?.BytesMoved)),
                 Stats.Median(ok.Select(r => r.Stats?.FaultMeanUs)), Stats.Median(ok.Select(r => r.Stats?.FaultP99Us)),
@@ -32,12 +35,13 @@ internal sealed record ConfigSummary(
                 runs.FirstOrDefault(r => !r.Ok)?.Reason ?? "");
         }).ToList();
 
-        double? MedianOf(ProgramSpec p, int threads) =>
-            rows.FirstOrDefault(s => s.Config.Program == p && s.Config.Nodes == 1 && s.Config.Threads == threads)?.MedianS;
+        ConfigSummary? OneNode(ProgramSpec p, int threads) =>
+            rows.FirstOrDefault(s => s.Config.Program == p && s.Config.Nodes == 1 && s.Config.Threads == threads);
         return rows.Select(s => s with
         {
-            SpeedupVsBaseline = Ratio(MedianOf(s.Config.Program, 1), s.MedianS),
-            SpeedupVsOneNode = s.Config.Nodes == 1 ? null : Ratio(MedianOf(s.Config.Program, s.Config.Threads), s.MedianS),
+            SpeedupVsBaseline = Ratio(OneNode(s.Config.Program, 1)?.MedianS, s.MedianS),
+            SpeedupVsOneNode = s.Config.Nodes == 1 ? null : Ratio(OneNode(s.Config.Program, s.Config.Threads)?.MedianS, s.MedianS),
+            RoiSpeedupVsBaseline = Ratio(OneNode(s.Config.Program, 1)?.MedianRoiS, s.MedianRoiS),
         }).ToList();
     }
 

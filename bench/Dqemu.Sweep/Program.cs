@@ -1,6 +1,6 @@
 using Dqemu.Sweep;
 
-// The PARSEC sweep's entry point: options, manifest, then the cluster sweep or --compare. Every problem found
+// The PARSEC sweep's entry point: options, manifest, then the cluster sweep, --compare or --readme. Every problem found
 // before the first run is one line on stderr and a distinct exit status (ExitStatus).
 string root = RepoRoot();
 try
@@ -11,6 +11,7 @@ try
         Console.WriteLine(SweepOptions.Usage);
         return ExitStatus.Ok;
     }
+    if (options.ReadmeFrom != null) return ReadmeTable.Run(options);
     var manifest = ProgramManifest.Load(options.Manifest);
     return options.Compare ? NodeCompare.Run(options, manifest) : ClusterSweep.Run(options, manifest);
 }

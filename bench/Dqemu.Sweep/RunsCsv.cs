@@ -4,7 +4,7 @@ namespace Dqemu.Sweep;
 internal static class RunsCsv
 {
     public const string Header =
-        "program,size,transport,nodes,threads,run,wall_s,user_s,sys_s,faults,bytes_moved,fault_mean_us,fault_p99_us,ok,reason";
+        "program,size,transport,nodes,threads,run,wall_s,roi_s,user_s,sys_s,faults,bytes_moved,fault_mean_us,fault_p99_us,ok,reason";
 
     public static void Write(string path, IEnumerable<RunRecord> records)
     {
@@ -14,7 +14,7 @@ internal static class RunsCsv
         {
             var c = r.Config;
             w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(r.Size), c.Transport, Csv.Num(c.Nodes), Csv.Num(c.Threads), Csv.Num(r.Run),
-                Csv.Num(r.WallS, "0.0000"), Csv.Num(r.UserS, "0.000"), Csv.Num(r.SysS, "0.000"),
+                Csv.Num(r.WallS, "0.0000"), Csv.Num(r.RoiS, "0.0000"), Csv.Num(r.UserS, "0.000"), Csv.Num(r.SysS, "0.000"),
                 Csv.Num(r.Stats?.Faults), Csv.Num(r.Stats?.BytesMoved), Csv.Num(r.Stats?.FaultMeanUs, "0.0"), Csv.Num(r.Stats?.FaultP99Us, "0.0"),
                 r.Ok ? "1" : "0", Csv.Text(r.Reason)));
         }

@@ -10,13 +10,15 @@ internal static class SummaryReport
 {
     public const string CsvHeader =
         "program,size,transport,nodes,threads,runs,failed,median_s,min_s,speedup_vs_1node_1thread,speedup_vs_1node_same_threads," +
+        "median_roi_s,roi_speedup_vs_1node_1thread," +
         "median_user_s,median_sys_s,median_faults,median_bytes_moved,median_fault_mean_us,median_fault_p99_us,median_fault_wait_s,first_failure";
 
     private const string Legend =
         "Medians of the runs that matched qemu-aarch64's output (failed runs are counted, not timed). speed-up = median(1 node, " +
         "1 thread) / median; vs 1 node = median(1 node, same threads) / median. user/sys: CPU seconds of all nodes (getrusage of " +
         "the reaped children). faults: remote faults of all nodes per run; mean us: their count-weighted mean wait; p99: the " +
-        "largest per-node p99 (reads or writes); MB moved: transport body bytes sent by all nodes. 1-node runs (transport -) " +
+        "largest per-node p99 (reads or writes); MB moved: transport body bytes sent by all nodes. ROI: seconds in the " +
+        "program's region of interest (its parallel phase, from PARSEC's hooks) and its speed-up over 1 node, 1 thread. 1-node runs (transport -) " +
         "use a tcp cluster file and open no connection.";
 
     public static void WriteCsv(string path, IEnumerable<ConfigSummary> rows)
@@ -29,20 +31,22 @@ internal static class SummaryReport
             w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(s.Size), c.Transport, Csv.Num(c.Nodes), Csv.Num(c.Threads),
                 Csv.Num(s.Runs), Csv.Num(s.Failed), Csv.Num(s.MedianS, "0.0000"), Csv.Num(s.MinS, "0.0000"),
                 Csv.Num(s.SpeedupVsBaseline, "0.000"), Csv.Num(s.SpeedupVsOneNode, "0.000"),
+                Csv.Num(s.MedianRoiS, "0.0000"), Csv.Num(s.RoiSpeedupVsBaseline, "0.000"),
                 Csv.Num(s.MedianUserS, "0.000"), Csv.Num(s.MedianSysS, "0.000"), Csv.Num(s.Faults, "0"), Csv.Num(s.BytesMoved, "0"),
                 Csv.Num(s.FaultMeanUs, "0.0"), Csv.Num(s.FaultP99Us, "0.0"), Csv.Num(s.FaultWaitS, "0.000"), Csv.Text(s.FirstFailure)));
         }
     }
 
     private static readonly string[] Columns =
-        ["program", "transport", "nodes", "threads", "ok", "median s", "min s", "speed-up", "vs 1 node", "user s", "sys s",
-         "faults", "mean us", "p99 us", "MB moved", "notes"];
+        ["program", "transport", "nodes", "threads", "ok", "median s", "min s", "speed-up", "vs 1 node", "ROI s", "ROI speed-up",
+         "user s", "sys s", "faults", "mean us", "p99 us", "MB moved", "notes"];
 
     private static string[] Cells(ConfigSummary s)
     {
         var c = s.Config;
         return [c.Program.Name, c.Transport, Int(c.Nodes), Int(c.Threads), $"{s.Runs - s.Failed}/{s.Runs}",
                 F(s.MedianS, "0.000"), F(s.MinS, "0.000"), X(s.SpeedupVsBaseline), X(s.SpeedupVsOneNode),
+                F(s.MedianRoiS, "0.000"), X(s.RoiSpeedupVsBaseline),
                 F(s.MedianUserS, "0.00"), F(s.MedianSysS, "0.00"), F(s.Faults, "0"), F(s.FaultMeanUs, "0.0"), F(s.FaultP99Us, "0.0"),
                 F(s.BytesMoved / 1e6, "0.0"), Short(s.FirstFailure)];
     }
@@ -56,7 +60,7 @@ internal static class SummaryReport
                       $"(of {Environment.ProcessorCount}), transports {string.Join(", ", o.Transports)}.");
         sb.AppendLine();
         sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-        sb.AppendLine("|" + string.Concat(Columns.Select((_, i) => i is 0 or 1 or 15 ? " --- |" : " ---: |")));
+        sb.AppendLine("|" + string.Concat(Columns.Select((_, i) => i is 0 or 1 or 17 ? " --- |" : " ---: |")));
         foreach (var s in rows) sb.AppendLine("| " + string.Join(" | ", Cells(s).Select(x => x.Replace("|", "\\|"))) + " |");
         sb.AppendLine();
         sb.AppendLine(Legend);

@@ -39,10 +39,11 @@ internal sealed record SweepConfig(ProgramSpec Program, string Transport, int No
 /// <param name="Size">The input size.</param>
 /// <param name="Run">1-based run number within the configuration.</param>
 /// <param name="WallS">Wall time of node 0 (null: skipped).</param>
+/// <param name="RoiS">Seconds in the program's region of interest (<see cref="RoiTime"/>; null: not reported).</param>
 /// <param name="UserS">User CPU of all nodes.</param>
 /// <param name="SysS">System CPU of all nodes.</param>
 /// <param name="Stats">What --stats printed about the cluster (null: skipped).</param>
 /// <param name="Ok">Ran and matched the reference.</param>
 /// <param name="Reason">Why not, or empty.</param>
-internal sealed record RunRecord(SweepConfig Config, string Size, int Run, double? WallS, double? UserS, double? SysS,
+internal sealed record RunRecord(SweepConfig Config, string Size, int Run, double? WallS, double? RoiS, double? UserS, double? SysS,
                                  ClusterStats? Stats, bool Ok, string Reason);

@@ -23,6 +23,10 @@ internal sealed class SweepOptions
     public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(1800);
     public string Manifest { get; private set; } = "";
     public string ParsecDir { get; private set; } = "";
+    /// <summary>--readme DIR: instead of running, write README.md's PARSEC tables from DIR (<see cref="ReadmeTable"/>).</summary>
+    public string? ReadmeFrom { get; private set; }
+    public string ReadmeFile { get; private set; } = "";
+    public string EvalDir { get; private set; } = "";
 
     public const string Usage = """
         dotnet run -c Release --project bench/Dqemu.Sweep -- [options]
@@ -44,6 +48,11 @@ internal sealed class SweepOptions
           --parsec-dir DIR      binaries and inputs (default build/parsec: aarch64/, x86_64/, inputs/)
           --compare             instead: one node, native x86-64 vs qemu-aarch64 vs ./dqemu-native with 1 and 2
                                 threads (--runs each, alternating); writes compare.csv, compare-runs.csv, compare.md
+          --readme DIR          instead: README's PARSEC tables from DIR (where --compare and the sweep wrote): copies
+                                DIR's tables and plots to docs/eval/<DIR's name>/ and rewrites the README between its
+                                parsec-table markers
+          --readme-file PATH    the README to rewrite (default README.md)
+          --eval-dir DIR        where the copies go (default docs/eval)
         Exit status: 0 every run matched, 1 a run failed or mismatched, 2 bad options or manifest,
         3 a missing tool or binary.
         """;
@@ -57,6 +66,8 @@ internal sealed class SweepOptions
             Dqemu = Path.Combine(repoRoot, "dqemu-native"),
             Manifest = Path.Combine(repoRoot, "bench", "parsec", "programs.toml"),
             ParsecDir = Path.Combine(repoRoot, "build", "parsec"),
+            ReadmeFile = Path.Combine(repoRoot, "README.md"),
+            EvalDir = Path.Combine(repoRoot, "docs", "eval"),
         };
         for (int i = 0; i < args.Count; i++)
         {
@@ -86,6 +97,9 @@ internal sealed class SweepOptions
                 case "--timeout": o.Timeout = TimeSpan.FromSeconds(Number(arg, Value(), 1, 7 * 24 * 3600)); break;
                 case "--manifest": o.Manifest = Path.GetFullPath(Value()); break;
                 case "--parsec-dir": o.ParsecDir = Path.GetFullPath(Value()); break;
+                case "--readme": o.ReadmeFrom = Path.GetFullPath(Value()); break;
+                case "--readme-file": o.ReadmeFile = Path.GetFullPath(Value()); break;
+                case "--eval-dir": o.EvalDir = Path.GetFullPath(Value()); break;
                 default: throw new UsageException($"unknown option '{args[i]}' (see --help)");
             }
         }

@@ -4,6 +4,8 @@
 #   build/parsec/aarch64/<name>   guests for ./dqemu-native and qemu-aarch64 (aarch64-linux-gnu-gcc/g++)
 #   build/parsec/x86_64/<name>    the native x86-64 reference (gcc/g++)
 # both with -O2 -static -pthread, and prepares their inputs in build/parsec/inputs/<name>/.
+# Both are built with PARSEC's region-of-interest hooks on (-DENABLE_PARSEC_HOOKS), linked to our own
+# implementation (bench/parsec/hooks: "[HOOKS] Total time spent in ROI: <s>s" on stderr at exit).
 # bench/parsec/programs.toml says how to run and check each one.
 #
 # Usage: bench/parsec/build.sh            (from any directory)
@@ -58,6 +60,8 @@ deps_of() {
     local name=$1
     echo "$SELF"
     compgen -G "$HERE/patches/$name-*.patch" || true
+    echo "$HERE/hooks/hooks.c"
+    echo "$HERE/hooks/hooks.h"
     if [ "$name" = canneal ]; then
         echo "$HERE/canneal-atomic/aarch64/atomic.h"
     fi
@@ -103,10 +107,19 @@ build_one() {
     else
         cc=gcc cxx=g++
     fi
+    local hooks="$OUT/hooks/$arch/hooks.o"
+    if [ ! -f "$hooks" ] || [ "$HERE/hooks/hooks.c" -nt "$hooks" ] || [ "$HERE/hooks/hooks.h" -nt "$hooks" ]; then
+        mkdir -p "$OUT/hooks/$arch"
+        if ! "$cc" -O2 -c "$HERE/hooks/hooks.c" -o "$hooks" >> "$LOG" 2>&1; then
+            echo "bench/parsec/build.sh: compiling bench/parsec/hooks/hooks.c for $arch failed; see $LOG" >&2
+            exit 1
+        fi
+    fi
     echo "--- $name/$arch: make" >> "$LOG"
     # The Makefiles add their own -DENABLE_THREADS -pthread etc. to these (+=), as under parsecmgmt.
+    local flags="-O2 -pthread -DENABLE_PARSEC_HOOKS -I$HERE/hooks"
     if ! (cd "$work" && env version=pthreads CC="$cc" CXX="$cxx" M4=m4 \
-            CFLAGS="-O2 -pthread" CXXFLAGS="-O2 -pthread" LDFLAGS="-static -pthread" LIBS="" \
+            CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-static -pthread" LIBS="$hooks" \
             make >> "$LOG" 2>&1); then
         echo "bench/parsec/build.sh: building $name for $arch failed; see $LOG" >&2
         exit 1

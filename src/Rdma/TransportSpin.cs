@@ -46,7 +46,8 @@ public struct TransportSpin
     {
         _transport = transport;
         var spin = transport.WaitSpin;
-        _budgetTicks = spin <= TimeSpan.Zero ? 0 : (long)(spin.TotalSeconds * Stopwatch.Frequency);
+        // an urgent thread's spin would keep the node's guest threads off its CPU: it blocks at once
+        _budgetTicks = spin <= TimeSpan.Zero || UrgentThread.IsFifo ? 0 : (long)(spin.TotalSeconds * Stopwatch.Frequency);
         _start = 0;
         _nudged = false;
     }

@@ -46,6 +46,9 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// <summary>Node 0 only: applies a layout change on every other node and returns once all have.</summary>
     public Action<LayoutOp, ulong, ulong, GuestProt, string>? Replicate { get; set; }
 
+    /// <summary>Workers only: <see cref="IGuestCoherence.RefreshLayout"/> (asks node 0).</summary>
+    public Func<ulong, ulong, bool>? Refresh { get; set; }
+
     private PageState Initial => Self == 0 ? PageState.Modified : PageState.Invalid;
 
     public static HostProtection Narrow(GuestProt prot, PageState state) => state switch
@@ -74,13 +77,15 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         ulong first = start / Page, count = (end - start) / Page;
         lock (_protLock)
         {
-            if (op != LayoutOp.Protect) _dsm?.ResetRange(first, count);
+            if (op is LayoutOp.Map or LayoutOp.Unmap) _dsm?.ResetRange(first, count);
             _host.Protect((nint)(_space.Base + start), end - start, Narrow(prot, Initial));
             _dsm?.ForEachChangedPage(first, count, (p, s) =>
                 _host.Protect((nint)(_space.Base + p * Page), Page, Narrow(prot, s)));
         }
-        Replicate?.Invoke(op, start, end, prot, name);
+        if (op != LayoutOp.Widen) Replicate?.Invoke(op, start, end, prot, name);
     }
+
+    public bool RefreshLayout(ulong addr, ulong len) => Refresh?.Invoke(addr, len) ?? false;
 
     public void MakeResident(ulong addr, ulong len, bool write)
     {
@@ -101,8 +106,12 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     // ---------------------------------------------------------------- reads that pin nothing
 
-    /// <summary>True when the guest may read (or write) at <paramref name="addr"/>.</summary>
-    public bool IsReadable(ulong addr) => addr < GuestSpace.Size && (_space.ProtAt(addr) & (GuestProt.Read | GuestProt.Write)) != 0;
+    /// <summary>True when the guest may read (or write) at <paramref name="addr"/> (asking node 0 before saying no).</summary>
+    public bool IsReadable(ulong addr) =>
+        addr < GuestSpace.Size && (Allows(_space.ProtAt(addr), GuestProt.Read | GuestProt.Write) ||
+                                   RefreshLayout(addr, 1) && Allows(_space.ProtAt(addr), GuestProt.Read | GuestProt.Write));
+
+    private static bool Allows(GuestProt prot, GuestProt need) => (prot & need) != 0;
 
     /// <summary>
     /// Copies guest memory current at some moment during the call, without pinning: each page is fetched and read
@@ -132,9 +141,8 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// </summary>
     public bool ResolveFault(ulong addr, bool write)
     {
-        var prot = _space.ProtAt(addr);
         var need = write ? GuestProt.Write : GuestProt.Read | GuestProt.Exec;
-        if ((prot & need) == 0) return false;
+        if (!Allows(_space.ProtAt(addr), need) && !(RefreshLayout(addr, 1) && Allows(_space.ProtAt(addr), need))) return false;
         ulong page = addr / Page;
         var dsm = Dsm;
         var needed = write ? PageState.Modified : PageState.Shared;

@@ -7,19 +7,24 @@ namespace Dqemu.Runtime.Cluster;
 /// <code>
 ///  type  name          direction     body
 ///  0x13  Attach        0 -> w        id, i32 pid, u64 sigreturn trampoline, u8 options, str exe, str sysroot,
-///                                    65*4 u64 signal dispositions, u32 n, n * (u64 start, u64 end, u8 prot, str name)
-///  0x14  Layout        0 -> w        id, u8 op, u64 start, u64 end, u8 prot, str name      (apply, then Reply)
+///                                    65*4 u64 signal dispositions, u32 n, n * (u64 start, u64 end, u8 prot, str name),
+///                                    u64 layout version
+///  0x14  Layout        0 -> w        id, u8 op, u64 start, u64 end, u8 prot, str name, u64 layout version
+///                                    (apply, then Reply; never a Widen, see LayoutOp.Widen)
 ///  0x15  Disposition   0 -> w        id, i32 sig, 4 u64                                      (apply, then Reply)
 ///  0x16  Place         w -> 0        id                                   Reply: i32 node
 ///  0x17  Start         any -> t      id, u64 flags, u64 parent_tid, u64 child_tid, u64 sigmask, u32 mxcsr,
 ///                                    832-byte CpuState image              Reply: i64 tid or -errno
 ///  0x18  ThreadExit    w -> 0        i32 tid, i32 status
-///  0x19  Syscall       w -> 0        id, i32 tid, u64 nr, 6 * u64 args    Reply: i64 result
+///  0x19  Syscall       w -> 0        id, i32 tid, u64 nr, 6 * u64 args    Reply: i64 result; for an mprotect that
+///                                                                         succeeded, then the spans of its range
 ///  0x1A  Signal        any -> t      i32 tid, i32 sig, i32 code, i32 pid, u32 uid, u64 addr, u64 value
 ///  0x1B  Exit          w -> 0        i32 status (a fatal signal on a worker ends the guest)
 ///  0x1C  Reply         any           id, answer
+///  0x1D  LayoutQuery   w -> 0        id, u64 start, u64 end               Reply: the spans of [start, end)
 /// </code>
-/// Strings are u16 length + UTF-8.
+/// Strings are u16 length + UTF-8. Spans: u64 node 0's layout version, u32 n, n * (u64 start, u64 end, u8 prot),
+/// the mapped parts of a range (GuestSpace.SpansIn).
 /// </summary>
 internal static class ClusterMessages
 {
@@ -33,6 +38,7 @@ internal static class ClusterMessages
     public const ushort Signal = 0x1A;
     public const ushort Exit = 0x1B;
     public const ushort Reply = 0x1C;
+    public const ushort LayoutQuery = 0x1D;
 
-    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= Reply;
+    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= LayoutQuery;
 }

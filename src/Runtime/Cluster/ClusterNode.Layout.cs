@@ -28,6 +28,7 @@ internal sealed unsafe partial class ClusterNode
         var vmas = process.Space.Vmas;
         PutI32(b, vmas.Count);
         foreach (var v in vmas) PutRange(b, v.Start, v.End, v.Prot, v.Name);
+        PutU64(b, (ulong)process.Space.Version);
         CallAll(Workers, ClusterMessages.Attach, b.ToArray(), "the attach");
         _memory.Replicate = Replicate;
     }
@@ -36,7 +37,71 @@ internal sealed unsafe partial class ClusterNode
     {
         var b = new List<byte>(new byte[8]) { (byte)op };
         PutRange(b, start, end, prot, name);
+        PutU64(b, (ulong)P.Space.Version); // called under node 0's layout lock, right after the change
         CallAll(Workers, ClusterMessages.Layout, b.ToArray(), "a layout change");
+    }
+
+    // ------------------------------------------------------------------ widenings, learnt when needed
+
+    /// <summary>Most spans one answer carries: a refresh asks about one page or one syscall buffer.</summary>
+    private const int MaxSpans = 256;
+
+    private long _layoutQueries;
+
+    /// <summary>Node 0's spans of [start, end) behind <paramref name="prefix"/> bytes (see <see cref="ClusterMessages"/>).</summary>
+    private byte[] Spans(ulong start, ulong end, int prefix)
+    {
+        var spans = new List<GuestSpace.LayoutSpan>();
+        long version = P.Space.SpansIn(start, end, spans, MaxSpans);
+        var b = new byte[prefix + 12 + 17 * spans.Count];
+        var s = b.AsSpan(prefix);
+        BinaryPrimitives.WriteInt64LittleEndian(s, version);
+        BinaryPrimitives.WriteInt32LittleEndian(s[8..], spans.Count);
+        int at = 12;
+        foreach (var span in spans)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(s[at..], span.Start);
+            BinaryPrimitives.WriteUInt64LittleEndian(s[(at + 8)..], span.End);
+            s[at + 16] = (byte)span.Prot;
+            at += 17;
+        }
+        return b;
+    }
+
+    /// <summary>A worker applies node 0's spans (<see cref="GuestSpace.ApplySpans"/>).</summary>
+    private GuestSpace.SpansApplied ApplySpans(ReadOnlySpan<byte> s)
+    {
+        long version = BinaryPrimitives.ReadInt64LittleEndian(s);
+        int n = BinaryPrimitives.ReadInt32LittleEndian(s[8..]);
+        var spans = new List<GuestSpace.LayoutSpan>(n);
+        for (int i = 0, at = 12; i < n; i++, at += 17)
+            spans.Add(new(BinaryPrimitives.ReadUInt64LittleEndian(s[at..]), BinaryPrimitives.ReadUInt64LittleEndian(s[(at + 8)..]), (GuestProt)s[at + 16]));
+        return P.Space.ApplySpans(spans, version);
+    }
+
+    /// <summary>Node 0, on the receiving thread (the layout is read without its lock): a worker's <see cref="RefreshLayout"/>.</summary>
+    private void OnLayoutQuery(int from, ReadOnlySpan<byte> body)
+    {
+        ulong start = BinaryPrimitives.ReadUInt64LittleEndian(body[8..]), end = BinaryPrimitives.ReadUInt64LittleEndian(body[16..]);
+        Answer(from, body, Spans(start, end, 0));
+    }
+
+    /// <summary>
+    /// A worker's <see cref="Memory.IGuestCoherence.RefreshLayout"/>: node 0's protections of the pages of
+    /// [addr, addr+len), asked again while a later layout change overtakes the answer.
+    /// </summary>
+    private bool RefreshLayout(ulong addr, ulong len)
+    {
+        ulong start = GuestSpace.PageDown(addr), end = Math.Min(GuestSpace.PageUp(addr + Math.Max(len, 1)), GuestSpace.Size);
+        while (true)
+        {
+            Interlocked.Increment(ref _layoutQueries);
+            var request = NewRequest(16);
+            BinaryPrimitives.WriteUInt64LittleEndian(request.AsSpan(8), start);
+            BinaryPrimitives.WriteUInt64LittleEndian(request.AsSpan(16), end);
+            var applied = ApplySpans(Call(0, ClusterMessages.LayoutQuery, request, RpcTimeout, "a layout query"));
+            if (applied != GuestSpace.SpansApplied.Stale) return applied == GuestSpace.SpansApplied.Changed;
+        }
     }
 
     public void DispositionChanged(int sig)
@@ -53,7 +118,9 @@ internal sealed unsafe partial class ClusterNode
 
     private void RunApplier()
     {
-        foreach (var work in _applier.GetConsumingEnumerable()) work();
+        // node 0 waits for every worker to apply a change; a computing guest thread must not delay it (UrgentThread)
+        Dqemu.Rdma.UrgentThread.Make();
+        foreach (var work in _applier.Consume()) work();
     }
 
     /// <summary>A worker applies what node 0 sent, on the applier thread, and answers when done.</summary>
@@ -79,18 +146,18 @@ internal sealed unsafe partial class ClusterNode
                             process.SigHandlers[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
                         Join(process);
                         int n = BinaryPrimitives.ReadInt32LittleEndian(s[at..]); at += 4;
-                        for (int i = 0; i < n; i++)
-                        {
-                            var r = GetRange(s, ref at);
-                            process.Space.ApplyRemote(LayoutOp.Map, r.Start, r.End, r.Prot, r.Name);
-                        }
+                        var ranges = new List<(ulong Start, ulong End, GuestProt Prot, string Name)>(n);
+                        for (int i = 0; i < n; i++) ranges.Add(GetRange(s, ref at));
+                        long version = BinaryPrimitives.ReadInt64LittleEndian(s[at..]);
+                        foreach (var r in ranges) process.Space.ApplyRemote(LayoutOp.Map, r.Start, r.End, r.Prot, r.Name, version);
+                        _memory.Refresh = RefreshLayout;
                         break;
                     }
                 case ClusterMessages.Layout:
                     {
                         var op = (LayoutOp)s[at++];
                         var r = GetRange(s, ref at);
-                        P.Space.ApplyRemote(op, r.Start, r.End, r.Prot, r.Name);
+                        P.Space.ApplyRemote(op, r.Start, r.End, r.Prot, r.Name, BinaryPrimitives.ReadInt64LittleEndian(s[at..]));
                         break;
                     }
                 case ClusterMessages.Disposition:

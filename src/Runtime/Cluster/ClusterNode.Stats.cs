@@ -48,6 +48,7 @@ internal sealed partial class ClusterNode
                       $"held back by pins {d.DeferredRequests}");
         sb.AppendLine($"    remote faults: read {Waits(d.ReadWaits)}; write {Waits(d.WriteWaits)}");
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
+                      (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +
                       $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");

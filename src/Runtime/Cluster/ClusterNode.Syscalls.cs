@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Dqemu.Runtime.Memory;
 using Dqemu.Runtime.Syscalls;
 using Dqemu.Runtime.Threading;
 
@@ -22,7 +23,10 @@ internal sealed unsafe partial class ClusterNode
         for (int i = 0; i < 6; i++) BinaryPrimitives.WriteUInt64LittleEndian(s[(12 + 8 * i)..], c.Cpu->X[i]);
         Interlocked.Increment(ref _delegated);
         // no bound: a delegated read() may wait for input as long as it likes; a lost node ends the process anyway
-        result = BinaryPrimitives.ReadInt64LittleEndian(Call(0, ClusterMessages.Syscall, b, Timeout.InfiniteTimeSpan, "a syscall"));
+        var answer = Call(0, ClusterMessages.Syscall, b, Timeout.InfiniteTimeSpan, "a syscall");
+        result = BinaryPrimitives.ReadInt64LittleEndian(answer);
+        // an mprotect's new protections come along (a Widen is not sent to workers): this thread goes on using them
+        if (answer.Length > 8) ApplySpans(answer.AsSpan(8));
         return true;
     }
 
@@ -42,7 +46,7 @@ internal sealed unsafe partial class ClusterNode
     /// syscalls one after another (a blocking read of one thread does not hold up the others).</summary>
     private sealed class Proxy
     {
-        public readonly BlockingCollection<(int From, byte[] Request)> Queue = new();
+        public readonly ServiceQueue<(int From, byte[] Request)> Queue = new();
         private readonly ClusterNode _node;
         private readonly GuestThread _thread;
 
@@ -58,6 +62,8 @@ internal sealed unsafe partial class ClusterNode
             var process = _node.P;
             var ctx = new SyscallContext(process, _thread);
             _thread.HostTid = (int)Host.HostSyscall.Call(Host.HostSyscall.Nr.Gettid);
+            // the remote thread waits for every answer; a computing guest thread here must not delay it (UrgentThread)
+            Dqemu.Rdma.UrgentThread.Make();
             try { Serve(process, ctx); }
             catch (Exception e)
             {
@@ -68,7 +74,7 @@ internal sealed unsafe partial class ClusterNode
 
         private void Serve(GuestProcess process, SyscallContext ctx)
         {
-            foreach (var (from, request) in Queue.GetConsumingEnumerable())
+            foreach (var (from, request) in Queue.Consume())
             {
                 if (process.Exiting) break; // the guest is ending: nothing more runs, nobody gets an answer
                 var s = request.AsSpan(12);
@@ -81,7 +87,14 @@ internal sealed unsafe partial class ClusterNode
                     process.Terminate(); // exit_group from a remote thread
                     break;
                 }
-                _node.AnswerLong(from, request, result);
+                if (BinaryPrimitives.ReadUInt64LittleEndian(s) == SyscallTable.MprotectNumber && result == 0)
+                {
+                    ulong addr = BinaryPrimitives.ReadUInt64LittleEndian(s[8..]), end = addr + GuestSpace.PageUp(BinaryPrimitives.ReadUInt64LittleEndian(s[16..]));
+                    var answer = _node.Spans(addr, end, 8);
+                    BinaryPrimitives.WriteInt64LittleEndian(answer, result);
+                    _node.Answer(from, request, answer);
+                }
+                else _node.AnswerLong(from, request, result);
             }
         }
     }

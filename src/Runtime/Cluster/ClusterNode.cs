@@ -33,7 +33,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     private readonly ITransport _transport;
     private readonly ClusterMemory _memory;
     private readonly ConcurrentDictionary<ulong, PendingReply> _pending = new();
-    private readonly BlockingCollection<Action> _applier = new();
+    private readonly ServiceQueue<Action> _applier = new();
     private long _nextId;
     private GuestProcess? _process;
     private Dqemu.Dsm.Placement? _placement;
@@ -138,6 +138,9 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                 case ClusterMessages.Syscall:
                     OnSyscall(from, body);
                     break;
+                case ClusterMessages.LayoutQuery:
+                    OnLayoutQuery(from, body);
+                    break;
                 case ClusterMessages.Signal:
                     OnSignal(body);
                     break;
@@ -165,7 +168,8 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
 
     private sealed class PendingReply
     {
-        private readonly ManualResetEventSlim _done = new();
+        // no spinning in the wait: the caller has spun already (TransportSpin), or may not (an urgent thread)
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 0);
         public byte[] Answer = [];
 
         public void Complete(ReadOnlySpan<byte> answer)

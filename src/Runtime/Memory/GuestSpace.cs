@@ -34,7 +34,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     private readonly object _lock = new();
     private Vma? _lastExec;
 
-    private LayoutSpan[] _snapshot = [];
+    private LayoutSnapshot _snapshot = new(0, []);
+    private long _version;
 
     public byte* Base { get; }
     /// <summary>A mapping of guest memory that managed code may read without faulting (cluster nodes: an always
@@ -53,8 +54,15 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     /// <summary>The cluster's coherence layer, or null on one node. Set before the guest runs.</summary>
     public IGuestCoherence? Coherence { get; set; }
 
-    /// <summary>The layout as immutable spans, for lock-free lookups from the coherence engine's receive threads.</summary>
-    private readonly record struct LayoutSpan(ulong Start, ulong End, GuestProt Prot);
+    /// <summary>One mapped range and its protection, as the lock-free snapshot and the cluster's layout messages hold it.</summary>
+    public readonly record struct LayoutSpan(ulong Start, ulong End, GuestProt Prot);
+
+    /// <summary>The layout as immutable spans, for lock-free lookups from the coherence engine's receive threads;
+    /// <see cref="Version"/> counts the changes before it (one per change of the vma list).</summary>
+    private sealed record LayoutSnapshot(long Version, LayoutSpan[] Spans);
+
+    /// <summary>How many times the layout changed so far (node 0's count orders the cluster's layout messages).</summary>
+    public long Version => Volatile.Read(ref _snapshot).Version;
 
     /// <summary>Raised after a range was unmapped, replaced or re-protected (translated code may be stale).</summary>
     public Action<ulong, ulong>? LayoutChanged { get; set; }
@@ -103,8 +111,10 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         {
             if (!IsMappedLocked(addr, addr + len)) return false;
             if (Coherence == null) _host.Protect((nint)(Base + addr), len, ToHost(prot));
+            // a change that only adds rights anywhere in the range is a Widen, which other nodes may learn late
+            bool widen = PiecesLocked(addr, addr + len).All(p => (p.Prot & ~prot) == 0);
             ReprotectLocked(addr, addr + len, prot);
-            Coherence?.OnLayout(LayoutOp.Protect, addr, addr + len, prot, "");
+            Coherence?.OnLayout(widen ? LayoutOp.Widen : LayoutOp.Protect, addr, addr + len, prot, "");
         }
         // a guest that generates code makes it writable, writes, then executable again: drop what was translated
         LayoutChanged?.Invoke(addr, addr + len);
@@ -197,13 +207,29 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         }
         var snap = new LayoutSpan[_vmas.Count];
         for (int i = 0; i < snap.Length; i++) snap[i] = new LayoutSpan(_vmas[i].Start, _vmas[i].End, _vmas[i].Prot);
-        Volatile.Write(ref _snapshot, snap);
+        Volatile.Write(ref _snapshot, new LayoutSnapshot(++_version, snap));
+    }
+
+    /// <summary>
+    /// The mapped parts of [start, end) with their protections (clipped to the range, at most <paramref name="max"/>
+    /// of them) and the layout's <see cref="Version"/> they belong to, without taking the layout lock.
+    /// </summary>
+    public long SpansIn(ulong start, ulong end, List<LayoutSpan> into, int max)
+    {
+        var snap = Volatile.Read(ref _snapshot);
+        foreach (var v in snap.Spans)
+        {
+            if (v.End <= start || v.Start >= end) continue;
+            if (into.Count == max) break;
+            into.Add(new LayoutSpan(Math.Max(v.Start, start), Math.Min(v.End, end), v.Prot));
+        }
+        return snap.Version;
     }
 
     /// <summary>The guest protection at <paramref name="addr"/> (None when unmapped), without taking the layout lock.</summary>
     public GuestProt ProtAt(ulong addr)
     {
-        var snap = Volatile.Read(ref _snapshot);
+        var snap = Volatile.Read(ref _snapshot).Spans;
         int lo = 0, hi = snap.Length - 1;
         while (lo <= hi)
         {
@@ -215,11 +241,14 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         return GuestProt.None;
     }
 
+    /// <summary>Workers: node 0's <see cref="Version"/> after the last change node 0 sent here (applied in node 0's order).</summary>
+    private long _replicaVersion;
+
     /// <summary>
-    /// A worker applies a layout change node 0 made (<see cref="IGuestCoherence.OnLayout"/> sent it): the same
-    /// primitive, with the host protection left to the coherence layer.
+    /// A worker applies a layout change node 0 made (<see cref="IGuestCoherence.OnLayout"/> sent it, with node 0's
+    /// <see cref="Version"/> after it): the same primitive, with the host protection left to the coherence layer.
     /// </summary>
-    public void ApplyRemote(LayoutOp op, ulong start, ulong end, GuestProt prot, string name)
+    public void ApplyRemote(LayoutOp op, ulong start, ulong end, GuestProt prot, string name, long version)
     {
         lock (_lock)
         {
@@ -234,14 +263,43 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
                     SetRange(start, end, GuestProt.None, "", remove: true);
                     break;
                 case LayoutOp.Protect:
+                case LayoutOp.Widen:
                     ReprotectLocked(start, end, prot);
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(op));
             }
             Coherence?.OnLayout(op, start, end, prot, name);
+            _replicaVersion = Math.Max(_replicaVersion, version);
         }
         LayoutChanged?.Invoke(start, end);
+    }
+
+    /// <summary>What <see cref="ApplySpans"/> did.</summary>
+    public enum SpansApplied { Unchanged, Changed, Stale }
+
+    /// <summary>
+    /// A worker brings its protections up to node 0's <paramref name="spans"/>, read at node 0's
+    /// <paramref name="version"/> (<see cref="IGuestCoherence.RefreshLayout"/>). Stale, and nothing applied, when a
+    /// change node 0 made later has been applied here already: the spans might undo it (ask again). Only the
+    /// protection of what is mapped here changes; mappings themselves come with node 0's messages.
+    /// </summary>
+    public SpansApplied ApplySpans(IReadOnlyList<LayoutSpan> spans, long version)
+    {
+        var changed = new List<LayoutSpan>();
+        lock (_lock)
+        {
+            if (version < _replicaVersion) return SpansApplied.Stale;
+            foreach (var span in spans)
+            {
+                if (PiecesLocked(span.Start, span.End).All(p => p.Prot == span.Prot)) continue;
+                ReprotectLocked(span.Start, span.End, span.Prot);
+                Coherence?.OnLayout(LayoutOp.Protect, span.Start, span.End, span.Prot, "");
+                changed.Add(span);
+            }
+        }
+        foreach (var span in changed) LayoutChanged?.Invoke(span.Start, span.End);
+        return changed.Count > 0 ? SpansApplied.Changed : SpansApplied.Unchanged;
     }
 
     // ---- brk ----
@@ -286,6 +344,16 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         if (len == 0) return true;
         ulong end = addr + len;
         if (end < addr || end > Size) return false;
+        // a worker's layout may lack a widening node 0 made (LayoutOp.Widen): ask once before saying no
+        if (!IsAccessibleNow(addr, end, need) && (Coherence?.RefreshLayout(addr, len) != true || !IsAccessibleNow(addr, end, need)))
+            return false;
+        // outside the lock: fetching pages waits for other nodes, which may need node 0's layout lock meanwhile
+        Coherence?.MakeResident(addr, len, (need & GuestProt.Write) != 0);
+        return true;
+    }
+
+    private bool IsAccessibleNow(ulong addr, ulong end, GuestProt need)
+    {
         lock (_lock)
         {
             ulong at = addr;
@@ -298,11 +366,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
                 at = v.End;
                 if (at >= end) break;
             }
-            if (at < end) return false;
+            return at >= end;
         }
-        // outside the lock: fetching pages waits for other nodes, which may need node 0's layout lock meanwhile
-        Coherence?.MakeResident(addr, len, (need & GuestProt.Write) != 0);
-        return true;
     }
 
     private int FindIndexLocked(ulong addr)
@@ -355,7 +420,11 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         if (v == null || pc < v.Start || pc + 4 > v.End)
         {
             v = Find(pc);
-            if (v == null || (v.Prot & GuestProt.Exec) == 0 || pc + 4 > v.End) { word = 0; return false; }
+            if (!IsCode(v, pc))
+            {
+                // a worker's layout may lack a widening node 0 made (LayoutOp.Widen): ask once before saying no
+                if (Coherence?.RefreshLayout(pc, 4) != true || !IsCode(v = Find(pc), pc)) { word = 0; return false; }
+            }
             _lastExec = v;
         }
         if (Coherence != null)
@@ -367,6 +436,9 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         word = *(uint*)(Base + pc);
         return true;
     }
+
+    private static bool IsCode([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Vma? v, ulong pc) =>
+        v != null && (v.Prot & GuestProt.Exec) != 0 && pc + 4 <= v.End;
 
     public static HostProtection ToHost(GuestProt p)
     {

@@ -35,7 +35,7 @@ public static unsafe partial class SyscallTable
         t.Add(215, "munmap", N, Munmap);
         t.Add(216, "mremap", N, Mremap);
         t.Add(222, "mmap", N, Mmap);
-        t.Add(226, "mprotect", N, Mprotect);
+        t.Add(MprotectNumber, "mprotect", N, Mprotect);
         t.Add(227, "msync", N, Msync);
         t.Add(228, "mlock", N, c => Mlock(c, X64Mlock));
         t.Add(229, "munlock", N, c => Mlock(c, X64Munlock));
@@ -173,6 +173,9 @@ public static unsafe partial class SyscallTable
         lock (LayoutLock) c.Mem.Unmap(addr, plen);
         return 0;
     }
+
+    /// <summary>mprotect's number: a worker that delegated one gets the new protections with the answer.</summary>
+    public const int MprotectNumber = 226;
 
     private static long Mprotect(SyscallContext c)
     {
