@@ -9,7 +9,8 @@ namespace Dqemu.Sweep;
 /// <c>./build.sh bench parsec</c> does last). Copies the directory's tables and plots to docs/eval/&lt;its name&gt;/ (the
 /// qemu reference outputs stay behind) and replaces what lies between <see cref="Begin"/> and <see cref="End"/> in the
 /// README with: the machine and date, the one-node table (native, qemu-aarch64, dqemu-native, 1 and 2 threads) and
-/// the cluster table (1 node on one CPU, then each transport with each node count, its best thread count: median
+/// the cluster table (1 node on one CPU, then each transport with each node count, its fastest thread count of at
+/// least one thread per node: median
 /// seconds, the speed-up of the whole run and of the region of interest, remote faults), linking the copies.
 /// </summary>
 internal static class ReadmeTable
@@ -77,8 +78,10 @@ internal static class ReadmeTable
 
         var columns = summary.Where(r => (Num(r, "nodes") ?? 1) > 1).Select(r => (Transport: r["transport"], Nodes: (int)Num(r, "nodes")!.Value))
             .Distinct().OrderBy(c => c.Nodes).ThenBy(c => c.Transport, StringComparer.Ordinal).ToList();
-        sb.AppendLine("The cluster: each node pinned to one host CPU (node i to CPU i mod the CPU count), against 1 node on one CPU with " +
-                      "1 thread. A cell: the median seconds with the thread count that ran fastest there, the speed-up of the whole run, " +
+        sb.AppendLine("The cluster: each node pinned to one host CPU (node i to CPU i mod the CPU count: with more nodes than CPUs, " +
+                      "some nodes share one), against 1 node on one CPU with " +
+                      "1 thread. A cell: the median seconds with the thread count (at least one thread per node) that ran fastest there, " +
+                      "the speed-up of the whole run, " +
                       "the speed-up of the region of interest (ROI: the parallel phase between PARSEC's hooks, without reading the input " +
                       "and writing the output) and the remote faults of one run (all nodes) with their mean wait.");
         sb.AppendLine();
@@ -91,7 +94,8 @@ internal static class ReadmeTable
             var cells = new List<string> { program, baseline == null ? "-" : $"{S(Num(baseline, "median_s"))} s{Failures(baseline)}" };
             foreach (var (transport, nodes) in columns)
             {
-                var best = rows.Where(r => r["transport"] == transport && Num(r, "nodes") == nodes && Num(r, "median_s") != null)
+                // runs with fewer threads than nodes leave nodes idle: they are in summary.md, not here
+                var best = rows.Where(r => r["transport"] == transport && Num(r, "nodes") == nodes && Num(r, "threads") >= nodes && Num(r, "median_s") != null)
                     .MinBy(r => Num(r, "median_s"));
                 cells.Add(best == null ? "-" : Cell(best));
             }

@@ -93,7 +93,8 @@ internal sealed unsafe partial class ClusterNode
     private bool RefreshLayout(ulong addr, ulong len)
     {
         ulong start = GuestSpace.PageDown(addr), end = Math.Min(GuestSpace.PageUp(addr + Math.Max(len, 1)), GuestSpace.Size);
-        while (true)
+        // each stale answer is followed by a newer one; the bound only matters if node 0 never stops changing the layout
+        for (int attempt = 0; attempt < 64; attempt++)
         {
             Interlocked.Increment(ref _layoutQueries);
             var request = NewRequest(16);
@@ -102,6 +103,7 @@ internal sealed unsafe partial class ClusterNode
             var applied = ApplySpans(Call(0, ClusterMessages.LayoutQuery, request, RpcTimeout, "a layout query"));
             if (applied != GuestSpace.SpansApplied.Stale) return applied == GuestSpace.SpansApplied.Changed;
         }
+        return true; // the layout kept changing meanwhile: let the caller look at it again
     }
 
     public void DispositionChanged(int sig)
