@@ -35,28 +35,22 @@ static void on_segv(int sig) {
 
 static char *pg(int i) { return region + i * page; }
 
-// 1 when a write to p succeeded, 0 when it raised SIGSEGV
-static int try_write(volatile char *p, char value) {
+// 1 when the access to p succeeded (a write of *value, or a read into *value), 0 when it raised SIGSEGV
+static int try_access(volatile char *p, char *value, int write) {
     expect_fault = 1;
     if (sigsetjmp(fault_jump, 1)) {
         expect_fault = 0;
         return 0;
     }
-    *p = value;
+    if (write) *p = *value;
+    else *value = *p;
     expect_fault = 0;
     return 1;
 }
 
-static int try_read(volatile char *p, char *out) {
-    expect_fault = 1;
-    if (sigsetjmp(fault_jump, 1)) {
-        expect_fault = 0;
-        return 0;
-    }
-    *out = *p;
-    expect_fault = 0;
-    return 1;
-}
+static int try_write(volatile char *p, char value) { return try_access(p, &value, 1); }
+
+static int try_read(volatile char *p, char *out) { return try_access(p, out, 0); }
 
 typedef int (*fn_t)(void);
 
