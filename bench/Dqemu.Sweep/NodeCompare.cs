@@ -105,6 +105,9 @@ internal static class NodeCompare
         "Medians of the runs that matched qemu-aarch64's output. vs qemu = qemu time / dqemu time (dqemu-native's speed-up " +
         "over qemu-aarch64; above 1 it is faster); vs native = dqemu time / native x86-64 time (how many times slower than native).";
 
+    /// <summary>program and notes are text; the rest are numbers.</summary>
+    private static bool IsText(int column) => column is 0 or 8;
+
     private static string[] Cells(Row r) =>
         [r.Program.Name, Int(r.Threads), F(r.Native, "0.000"), F(r.Qemu, "0.000"), F(r.Dqemu, "0.000"),
          X(r.SpeedupVsQemu), X(r.SlowdownVsNative), Int(r.Failed),
@@ -117,9 +120,7 @@ internal static class NodeCompare
         sb.AppendLine();
         sb.AppendLine($"Size {o.Size}, {o.Runs} alternating runs each, {Environment.ProcessorCount} host CPUs.");
         sb.AppendLine();
-        sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-        sb.AppendLine("|" + string.Concat(Columns.Select((_, i) => i is 0 or 8 ? " --- |" : " ---: |")));
-        foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", Cells(r).Select(x => x.Replace("|", "\\|"))) + " |");
+        ResultTable.AppendMarkdown(sb, Columns, IsText, rows.Select(Cells));
         sb.AppendLine();
         sb.AppendLine(Legend);
         File.WriteAllText(path, sb.ToString());
@@ -127,13 +128,7 @@ internal static class NodeCompare
 
     private static void Print(IReadOnlyList<Row> rows)
     {
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
-        var table = new Table().Border(TableBorder.Simple);
-        int shown = Columns.Length - 1; // the notes go below the table, where they need not wrap in a cell
-        for (int i = 0; i < shown; i++)
-            table.AddColumn(new TableColumn(Columns[i]) { Alignment = i == 0 ? Justify.Left : Justify.Right, NoWrap = true, Padding = new Padding(0, 0, 1, 0) });
-        foreach (var r in rows) table.AddRow(Cells(r).Take(shown).Select(Markup.Escape).ToArray());
-        AnsiConsole.Write(table);
+        ResultTable.Print(Columns, IsText, rows.Select(r => Cells(r).Select(Markup.Escape).ToArray()));
         foreach (var r in rows.Where(r => r.Failed > 0))
             AnsiConsole.MarkupLine($"[red]{r.Failed} failed[/] {Markup.Escape(r.Program.Name)} {r.Threads} thread(s): {Markup.Escape(r.FirstFailure)}");
         AnsiConsole.WriteLine(Legend);

@@ -41,6 +41,9 @@ internal static class SummaryReport
         ["program", "transport", "nodes", "threads", "ok", "median s", "min s", "speed-up", "vs 1 node", "ROI s", "ROI speed-up",
          "user s", "sys s", "faults", "mean us", "p99 us", "MB moved", "notes"];
 
+    /// <summary>program, transport and notes are text; the rest are numbers.</summary>
+    private static bool IsText(int column) => column is 0 or 1 or 17;
+
     private static string[] Cells(ConfigSummary s)
     {
         var c = s.Config;
@@ -59,33 +62,21 @@ internal static class SummaryReport
         sb.AppendLine($"Size {o.Size}, {o.Runs} alternating runs per configuration, {o.Cores} host CPU(s) per node " +
                       $"(of {Environment.ProcessorCount}), transports {string.Join(", ", o.Transports)}.");
         sb.AppendLine();
-        sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-        sb.AppendLine("|" + string.Concat(Columns.Select((_, i) => i is 0 or 1 or 17 ? " --- |" : " ---: |")));
-        foreach (var s in rows) sb.AppendLine("| " + string.Join(" | ", Cells(s).Select(x => x.Replace("|", "\\|"))) + " |");
+        ResultTable.AppendMarkdown(sb, Columns, IsText, rows.Select(Cells));
         sb.AppendLine();
         sb.AppendLine(Legend);
         File.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>
-    /// The table without its notes column, cells never wrapped (a narrow terminal scrolls rather than breaking a
-    /// number over lines), then one line per configuration with failures.
-    /// </summary>
+    /// <summary>The table (<see cref="ResultTable.Print"/>), a failed configuration's ok cell in red, then one line per configuration with failures.</summary>
     public static void Print(IEnumerable<ConfigSummary> rows, SweepOptions o)
     {
-        // a log (not a terminal) gets the whole table on wide lines rather than cells wrapped at 80 columns
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
-        var table = new Table().Border(TableBorder.Simple);
-        int shown = Columns.Length - 1;
-        for (int i = 0; i < shown; i++)
-            table.AddColumn(new TableColumn(Columns[i]) { Alignment = i is 0 or 1 ? Justify.Left : Justify.Right, NoWrap = true, Padding = new Padding(0, 0, 1, 0) });
-        foreach (var s in rows)
+        ResultTable.Print(Columns, IsText, rows.Select(s =>
         {
-            var cells = Cells(s).Take(shown).Select(Markup.Escape).ToArray();
+            var cells = Cells(s).Select(Markup.Escape).ToArray();
             if (s.Failed > 0) cells[4] = $"[red]{cells[4]}[/]";
-            table.AddRow(cells);
-        }
-        AnsiConsole.Write(table);
+            return cells;
+        }));
         foreach (var s in rows.Where(s => s.Failed > 0))
             AnsiConsole.MarkupLine($"[red]{s.Failed} of {s.Runs} failed[/] {Markup.Escape(s.Config.Label)}: {Markup.Escape(s.FirstFailure)}");
         AnsiConsole.WriteLine(Legend);

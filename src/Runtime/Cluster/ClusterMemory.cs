@@ -107,11 +107,12 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     // ---------------------------------------------------------------- reads that pin nothing
 
     /// <summary>True when the guest may read (or write) at <paramref name="addr"/> (asking node 0 before saying no).</summary>
-    public bool IsReadable(ulong addr) =>
-        addr < GuestSpace.Size && (Allows(_space.ProtAt(addr), GuestProt.Read | GuestProt.Write) ||
-                                   RefreshLayout(addr, 1) && Allows(_space.ProtAt(addr), GuestProt.Read | GuestProt.Write));
+    public bool IsReadable(ulong addr) => addr < GuestSpace.Size && Permits(addr, GuestProt.Read | GuestProt.Write);
 
-    private static bool Allows(GuestProt prot, GuestProt need) => (prot & need) != 0;
+    /// <summary>The guest's protection at <paramref name="addr"/> has one of the rights in <paramref name="any"/>, asking
+    /// node 0 once before saying no (a worker may lack a widening, see <see cref="LayoutOp.Widen"/>).</summary>
+    private bool Permits(ulong addr, GuestProt any) =>
+        (_space.ProtAt(addr) & any) != 0 || RefreshLayout(addr, 1) && (_space.ProtAt(addr) & any) != 0;
 
     /// <summary>
     /// Copies guest memory current at some moment during the call, without pinning: each page is fetched and read
@@ -142,7 +143,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     public bool ResolveFault(ulong addr, bool write)
     {
         var need = write ? GuestProt.Write : GuestProt.Read | GuestProt.Exec;
-        if (!Allows(_space.ProtAt(addr), need) && !(RefreshLayout(addr, 1) && Allows(_space.ProtAt(addr), need))) return false;
+        if (!Permits(addr, need)) return false;
         ulong page = addr / Page;
         var dsm = Dsm;
         var needed = write ? PageState.Modified : PageState.Shared;

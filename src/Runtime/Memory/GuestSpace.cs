@@ -35,7 +35,6 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     private Vma? _lastExec;
 
     private LayoutSnapshot _snapshot = new(0, []);
-    private long _version;
 
     public byte* Base { get; }
     /// <summary>A mapping of guest memory that managed code may read without faulting (cluster nodes: an always
@@ -112,7 +111,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             if (!IsMappedLocked(addr, addr + len)) return false;
             if (Coherence == null) _host.Protect((nint)(Base + addr), len, ToHost(prot));
             // a change that only adds rights anywhere in the range is a Widen, which other nodes may learn late
-            bool widen = PiecesLocked(addr, addr + len).All(p => (p.Prot & ~prot) == 0);
+            // (asked only in a cluster: one node has no one to tell)
+            bool widen = Coherence != null && PiecesLocked(addr, addr + len).All(p => (p.Prot & ~prot) == 0);
             ReprotectLocked(addr, addr + len, prot);
             Coherence?.OnLayout(widen ? LayoutOp.Widen : LayoutOp.Protect, addr, addr + len, prot, "");
         }
@@ -207,7 +207,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         }
         var snap = new LayoutSpan[_vmas.Count];
         for (int i = 0; i < snap.Length; i++) snap[i] = new LayoutSpan(_vmas[i].Start, _vmas[i].End, _vmas[i].Prot);
-        Volatile.Write(ref _snapshot, new LayoutSnapshot(++_version, snap));
+        Volatile.Write(ref _snapshot, new LayoutSnapshot(_snapshot.Version + 1, snap)); // under _lock: one writer
     }
 
     /// <summary>
