@@ -38,7 +38,9 @@ int main(void) {
     time_t t = time(NULL);
     printf("realtime after 2020: %s\n", rt.tv_sec > 1577836800 ? "ok" : "FAIL");
     printf("gettimeofday close to clock_gettime: %s\n", (tv.tv_sec - rt.tv_sec) >= 0 && (tv.tv_sec - rt.tv_sec) < 5 ? "ok" : "FAIL");
-    printf("time() close to clock_gettime: %s\n", (t - rt.tv_sec) >= 0 && (t - rt.tv_sec) < 5 ? "ok" : "FAIL");
+    /* glibc's time() reads CLOCK_REALTIME_COARSE, which lags CLOCK_REALTIME by up to one tick: read just
+       after a second boundary it can still show the previous second, on Linux as under any emulator. */
+    printf("time() close to clock_gettime: %s\n", (t - rt.tv_sec) >= -1 && (t - rt.tv_sec) < 5 ? "ok" : "FAIL");
     printf("usec valid: %s\n", tv.tv_usec >= 0 && tv.tv_usec < 1000000 ? "ok" : "FAIL");
 
     clock_gettime(CLOCK_MONOTONIC, &mono0);
