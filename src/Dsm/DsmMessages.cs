@@ -8,8 +8,8 @@ namespace Dqemu.Dsm;
 /// Bodies are little-endian; R = requester, H = home of the page, S = supplier (a node holding a valid copy).
 /// <code>
 ///  type   name             direction  body
-///  0x100  ReadReq          R -> H     u64 page
-///  0x101  WriteReq         R -> H     u64 page
+///  0x100  ReadReq          R -> H     u64 page, u16 offset in the page of the access (0xFFFF: not an access)
+///  0x101  WriteReq         R -> H     u64 page, u16 offset (as ReadReq)
 ///  0x102  Forward          H -> S     u64 page, i32 requester    S downgrades to Shared, sends PageData(Shared) to R
 ///  0x103  FetchInvalidate  H -> S     u64 page, i32 requester    S drops to Invalid, sends PageData(Modified) to R
 ///  0x104  Invalidate       H -> X     u64 page                   X drops to Invalid, answers InvAck
@@ -35,6 +35,12 @@ public static class DsmMessages
     public const ushort PageData = 0x106;
     public const ushort Grant = 0x107;
     public const ushort Ack = 0x108;
+
+    /// <summary>Size of a ReadReq/WriteReq body.</summary>
+    public const int RequestSize = 10;
+
+    /// <summary>A request's offset when it comes from no single guest access (syscall buffers, pins, code fetches).</summary>
+    public const ushort NoOffset = 0xFFFF;
 
     /// <summary>Size of a PageData header before the payload.</summary>
     public const int PageDataHeader = 10;

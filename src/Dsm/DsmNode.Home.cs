@@ -37,23 +37,26 @@ public sealed partial class DsmNode
         }
     }
 
-    private void HomeRequest(ulong page, int from, bool write)
+    private void HomeRequest(ulong page, int from, bool write, ushort offset)
     {
         CheckHome(page);
         var a = HomeAction.None;
         var d = DirStripeOf(page);
+        int split = 0;
         lock (d)
         {
             var e = DirEntryOf(d, page);
+            if (offset != DsmMessages.NoOffset && _options.SplitAfter > 0 && page < _options.SplitPageLimit)
+                split = NoteSharing(e, from, offset);
             if (e.Busy)
             {
                 e.Enqueue(from, write);
                 Interlocked.Increment(ref _c.QueuedRequests);
-                return;
             }
-            Begin(page, e, from, write, ref a);
+            else Begin(page, e, from, write, ref a);
         }
         Run(page, in a);
+        if (split > 0) SuggestSplit(page, split);
     }
 
     private void HomeInvAck(ulong page, int from)
@@ -210,6 +213,7 @@ public sealed partial class DsmNode
         public int Supplier = -1;
         public int PendingInvAcks;
         public int[]? Queue;             // ring of (node << 1 | write)
+        public SharingSamples? Sharing;  // page splitting: see DsmNode.Split.cs
         public int QHead, QCount;
 
         public void Enqueue(int node, bool write)

@@ -34,10 +34,8 @@ public sealed partial class DsmNode
         switch (type)
         {
             case DsmMessages.ReadReq:
-                HomeRequest(page, from, write: false);
-                break;
             case DsmMessages.WriteReq:
-                HomeRequest(page, from, write: true);
+                HomeRequest(page, from, type == DsmMessages.WriteReq, RequestOffset(body));
                 break;
             case DsmMessages.InvAck:
                 HomeInvAck(page, from);

@@ -101,6 +101,11 @@ public sealed partial class DsmNode
     /// <see cref="DsmOptions.AcquireTimeout"/>.</exception>
     public void Acquire(ulong page, bool write) => AcquireCore(page, write, pin: false);
 
+    /// <summary><see cref="Acquire"/> for the page holding <paramref name="addr"/>, telling its home where in the page the
+    /// access fell (the home learns sub-page write sets from it, see <see cref="SplitSuggested"/>).</summary>
+    public void AcquireAt(ulong addr, bool write) =>
+        AcquireCore(addr >> PageShift, write, pin: false, (ushort)(addr & (PageSize - 1)));
+
     /// <summary><see cref="Acquire"/> for every page overlapping [addr, addr + length), in ascending page order.</summary>
     public void AcquireRange(ulong addr, ulong length, bool write)
     {
@@ -199,14 +204,14 @@ public sealed partial class DsmNode
         return true;
     }
 
-    private void AcquireCore(ulong page, bool write, bool pin)
+    private void AcquireCore(ulong page, bool write, bool pin, ushort offset = DsmMessages.NoOffset)
     {
         var need = write ? PageState.Modified : PageState.Shared;
         var s = LocalStripeOf(page);
         long start = 0, deadline = 0;
         uint? ticket = null; // e.Completions when this thread started waiting for a request that satisfies it
         var spin = new TransportSpin(_transport); // the answer is polled for here first: see TransportSpin
-        Span<byte> request = stackalloc byte[8];
+        Span<byte> request = stackalloc byte[DsmMessages.RequestSize];
         Monitor.Enter(s);
         try
         {
@@ -253,7 +258,7 @@ public sealed partial class DsmNode
                     try
                     {
                         Interlocked.Increment(ref write ? ref _c.WriteFaults : ref _c.ReadFaults);
-                        Post(HomeOf(page), write ? DsmMessages.WriteReq : DsmMessages.ReadReq, PageBody(page, request));
+                        Post(HomeOf(page), write ? DsmMessages.WriteReq : DsmMessages.ReadReq, RequestBody(page, offset, request));
                     }
                     catch (Exception ex)
                     {
@@ -334,6 +339,13 @@ public sealed partial class DsmNode
     {
         BinaryPrimitives.WriteUInt64LittleEndian(buf, page);
         return buf[..8];
+    }
+
+    private static ReadOnlySpan<byte> RequestBody(ulong page, ushort offset, Span<byte> buf)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(buf, page);
+        BinaryPrimitives.WriteUInt16LittleEndian(buf[8..], offset);
+        return buf[..DsmMessages.RequestSize];
     }
 
     private static ReadOnlySpan<byte> PageNodeBody(ulong page, int node, Span<byte> buf)

@@ -27,5 +27,15 @@ public sealed class DsmOptions
     /// <summary>The codec for page data; null means <see cref="Dqemu.Rdma.PageCodec.Shared"/> (zstd level 1).</summary>
     public Dqemu.Rdma.PageCodec? Codec { get; init; }
 
+    /// <summary>Hand-offs of one page between nodes (within <see cref="SplitWindow"/>) after which its home looks at
+    /// where the nodes touch it and may raise <see cref="DsmNode.SplitSuggested"/>; 0 turns the detection off.</summary>
+    public int SplitAfter { get; init; }
+
+    /// <summary>How close together the <see cref="SplitAfter"/> hand-offs must come.</summary>
+    public TimeSpan SplitWindow { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Only pages below this number are candidates (the runtime's shadow units live above it).</summary>
+    public ulong SplitPageLimit { get; init; } = ulong.MaxValue;
+
     public static DsmOptions Default { get; } = new();
 }

@@ -18,7 +18,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int size = (int)(op >> 30);
         int rs = Rm(op);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
         ctx.LoadX(rax, rs);
         ctx.LoadX(rcx, Rd(op));
         var m = LdSt.Mem(1 << size);
@@ -38,7 +38,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int rs = Rm(op), rt = Rd(op);
         if (((rs | rt) & 1) != 0) { Undefined(ctx, op); return; }
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, Bits(op, 30, 1) == 0 ? 8 : 16);
         if (Bits(op, 30, 1) == 0)
         {
             // memory holds Rs at the lower address: the 64-bit value is R(s+1):R(s)
@@ -80,7 +80,7 @@ public static partial class InstEmit
         int rs = Rm(op), rt = Rd(op);
         bool x = size == 3;
         var m = LdSt.Mem(1 << size);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
         ctx.LoadX(rcx, rs);
 
         if (kind == 8 || kind == 0 || (rt == 31 && kind <= 3))

@@ -22,6 +22,16 @@ namespace Dqemu.JitX64.Instructions;
 /// recorded value to the new one succeeds; it fails with Ws = 1 and leaves memory alone otherwise; either
 /// way the monitor is cleared. That is atomic with respect to every other guest thread on the host.
 ///
+/// Split pages: ExclAddr is rsi as LdSt.Address leaves it, i.e. AFTER the split-page redirect of a split-aware
+/// instruction (EmitterContext.MaskAddress). A redirected address is the shadow page's (delta is non-zero and
+/// shadow pages lie above the masked guest range), so it never equals an address that was not redirected:
+/// when only one of LDXR/STXR is redirected, or the page was split, merged or re-split between them (another
+/// unit or shadow page), the address compare fails and STXR writes 1 without touching memory. When both are
+/// redirected to the same shadow location the usual compare-exchange decides, on the shadow copy. The same
+/// holds for LDXP/STXP (the span is the pair, so a pair crossing a unit is never redirected). A monitor
+/// holding a shadow address (ExclAddr above the guest mask) is host-local: a runtime that ships the CpuState
+/// to another node between the two should clear ExclSize there (a real monitor may be lost at any time).
+///
 /// ABA caveat: a real monitor is cleared by any store to the granule, so STXR fails if another thread wrote
 /// the location in between even when it wrote back the same value. Comparing values cannot see that, so an
 /// LL/SC sequence here can succeed after an A->B->A change by another thread. Lock-free code that relies on
@@ -34,7 +44,7 @@ public static partial class InstEmit
     public static void Ldar(EmitterContext ctx, uint op)
     {
         int size = (int)(op >> 30);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
         LdSt.MovRegFromMem(ctx.Asm, rcx, 1 << size, LdSt.Mem(1 << size));
         ctx.StoreX(Rd(op), rcx);
     }
@@ -42,7 +52,7 @@ public static partial class InstEmit
     /// <summary>STLR/STLLR: a store that later loads cannot pass, as XCHG (see the class comment).</summary>
     public static void Stlr(EmitterContext ctx, uint op)
     {
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << (int)(op >> 30));
         LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30));
     }
 
@@ -51,7 +61,7 @@ public static partial class InstEmit
     {
         int size = (int)(op >> 30);
         int opc = (int)Bits(op, 22, 2);
-        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset);
+        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset, 1 << size);
         LdSt.LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
         ctx.StoreX(Rd(op), rcx);
     }
@@ -59,7 +69,7 @@ public static partial class InstEmit
     /// <summary>STLUR* (unscaled signed offset): a release store, as XCHG.</summary>
     public static void Stlur(EmitterContext ctx, uint op)
     {
-        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset);
+        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset, 1 << (int)(op >> 30));
         LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30), disp);
     }
 
@@ -68,7 +78,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int bytes = 1 << (int)(op >> 30);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
         a.mov(LdSt.ExclAddr, rsi);
         a.mov(LdSt.ExclValue0, rcx);
@@ -82,7 +92,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool x = Bits(op, 30, 1) != 0;
         int rt = Rd(op), rt2 = Rt2(op);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
         a.mov(rcx, LdSt.Mem(8));
         a.mov(LdSt.ExclAddr, rsi);
         a.mov(LdSt.ExclValue0, rcx);
@@ -107,7 +117,7 @@ public static partial class InstEmit
     public static void Stxr(EmitterContext ctx, uint op)
     {
         int bytes = 1 << (int)(op >> 30);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         ctx.LoadX(rcx, Rd(op));
         LdSt.EmitStoreExclusive(ctx, Rm(op), bytes);
     }
@@ -118,7 +128,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool x = Bits(op, 30, 1) != 0;
         int rt = Rd(op), rt2 = Rt2(op);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset);
+        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
         if (!x)
         {
             ctx.LoadW(rcx, rt2);

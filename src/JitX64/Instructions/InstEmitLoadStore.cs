@@ -13,6 +13,9 @@ namespace Dqemu.JitX64.Instructions;
 /// Every address ends up in <see cref="Addr"/> (rsi), already masked (DESIGN.md invariant 1), so an access
 /// is <c>[r15 + rsi + disp]</c> with 0 &lt;= disp &lt; 64 KiB + 64: the reservation's 1 MiB guard region covers
 /// it, and the fault handler treats the guard as guest memory (a guest SIGSEGV).
+/// Each address function takes the span the instruction's accesses cover from the address; for a split-aware
+/// instruction (EmitterContext.SplitAware) the displacement is folded into rsi and the split-page redirect may
+/// move rsi to a shadow page (EmitterContext.MaskAddress; entry format at CpuOffsets.SplitMap).
 /// Pre/post-index forms also leave the updated (unmasked) base in <see cref="NewBase"/> (rdi), written back
 /// to Rn by <see cref="Writeback"/> AFTER the access. That order is what qemu does for the CONSTRAINED
 /// UNPREDICTABLE Rt==Rn cases: a load with writeback ends with Rn = the new base, a store stores the old Rn.
@@ -35,8 +38,11 @@ internal static partial class LdSt
     /// which faults like any unmapped guest address); a negative one is added first, so nothing can reach
     /// below the reservation. With writeback rdi = Xn|SP + offset. A non-negative <paramref name="postRm"/>
     /// makes the post-index amount Xm instead (SIMD structure forms).
+    /// <paramref name="span"/> is the number of bytes the instruction's accesses cover from the address (for
+    /// the split-page redirect of split-aware instructions, which also fold the displacement into rsi and
+    /// return 0; see <see cref="EmitterContext.MaskAddress"/>).
     /// </summary>
-    public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int postRm = -1)
+    public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int span, int postRm = -1)
     {
         var a = ctx.Asm;
         int off = (int)offset;
@@ -61,12 +67,14 @@ internal static partial class LdSt
                 else a.lea(rdi, __[rsi + off]);
                 break;
         }
-        ctx.MaskAddress(rsi);
-        return disp;
+        return ctx.MaskAddress(rsi, span, disp);
     }
 
-    /// <summary>rsi = mask(Xn|SP + extend(Rm) &lt;&lt; shift) for the register-offset forms. Clobbers rcx.</summary>
-    public static void AddressIndexed(EmitterContext ctx, int rn, int rm, int option, int shift)
+    /// <summary>
+    /// rsi = mask(Xn|SP + extend(Rm) &lt;&lt; shift) for the register-offset forms, accessing
+    /// <paramref name="span"/> bytes from there. Clobbers rcx.
+    /// </summary>
+    public static void AddressIndexed(EmitterContext ctx, int rn, int rm, int option, int shift, int span)
     {
         var a = ctx.Asm;
         ctx.LoadXsp(rsi, rn);
@@ -92,15 +100,15 @@ internal static partial class LdSt
             else { a.shl(rcx, (byte)shift); a.add(rsi, rcx); }
         }
     done:
-        ctx.MaskAddress(rsi);
+        ctx.MaskAddress(rsi, span);
     }
 
-    /// <summary>rsi = mask(constant), for the PC-relative literal forms.</summary>
-    public static void AddressConst(EmitterContext ctx, ulong address)
+    /// <summary>rsi = mask(constant), for the PC-relative literal forms, accessing <paramref name="span"/> bytes.</summary>
+    public static void AddressConst(EmitterContext ctx, ulong address, int span)
     {
         if (address <= uint.MaxValue) ctx.Asm.mov(esi, (uint)address);
         else ctx.Asm.mov(rsi, address);
-        ctx.MaskAddress(rsi);
+        ctx.MaskAddress(rsi, span);
     }
 
     public static void Writeback(EmitterContext ctx, int rn, Index mode)
@@ -273,7 +281,7 @@ public static partial class InstEmit
     public static void LdStUImm(EmitterContext ctx, uint op)
     {
         long offset = (long)Bits(op, 10, 12) << LdSt.Scale(op);
-        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset);
+        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << LdSt.Scale(op));
         LdSt.Access(ctx, op, disp);
     }
 
@@ -282,7 +290,7 @@ public static partial class InstEmit
     {
         long offset = SignExtend(Bits(op, 12, 9), 9);
         var mode = Bits(op, 10, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
-        int disp = LdSt.Address(ctx, Rn(op), offset, mode);
+        int disp = LdSt.Address(ctx, Rn(op), offset, mode, 1 << LdSt.Scale(op));
         LdSt.Access(ctx, op, disp);
         LdSt.Writeback(ctx, Rn(op), mode);
     }
@@ -291,7 +299,7 @@ public static partial class InstEmit
     public static void LdStReg(EmitterContext ctx, uint op)
     {
         int shift = Bits(op, 12, 1) != 0 ? LdSt.Scale(op) : 0;
-        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift);
+        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op));
         LdSt.Access(ctx, op, 0);
     }
 
@@ -300,8 +308,11 @@ public static partial class InstEmit
     {
         int opc = (int)(op >> 30);
         int rt = Rd(op);
-        LdSt.AddressConst(ctx, ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4));
-        if (Bits(op, 26, 1) != 0)
+        bool simd = Bits(op, 26, 1) != 0;
+        // S/D/Q = 4/8/16 bytes; W, SW = 4; X = 8
+        int span = simd ? 4 << opc : opc == 1 ? 8 : 4;
+        LdSt.AddressConst(ctx, ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4), span);
+        if (simd)
         {
             LdSt.LoadVecTo(ctx, xmm0, 2 + opc);
             LdSt.WriteV(ctx, rt, xmm0);

@@ -25,7 +25,7 @@ public static partial class InstEmit
         if (rpt == 0 || (size == 3 && !q && selem > 1)) { Undefined(ctx, op); return; }
         int regBytes = q ? 16 : 8;
         var mode = post ? LdSt.Index.Post : LdSt.Index.Offset;
-        LdSt.Address(ctx, rn, post ? regBytes * rpt * selem : 0, mode, post && rm != 31 ? rm : -1);
+        LdSt.Address(ctx, rn, post ? regBytes * rpt * selem : 0, mode, span: regBytes * rpt * selem, postRm: post && rm != 31 ? rm : -1);
 
         if (selem == 1)
         {
@@ -95,7 +95,7 @@ public static partial class InstEmit
             // LDnR: load one structure and replicate each element across its register
             if (!load || s12 != 0) { Undefined(ctx, op); return; }
             int eb = 1 << size;
-            LdSt.Address(ctx, rn, post ? eb * selem : 0, mode, post && rm != 31 ? rm : -1);
+            LdSt.Address(ctx, rn, post ? eb * selem : 0, mode, span: eb * selem, postRm: post && rm != 31 ? rm : -1);
             if (size < 3) a.mov(rax, size switch { 0 => 0x0101010101010101UL, 1 => 0x0001000100010001UL, _ => 0x0000000100000001UL });
             for (int s = 0; s < selem; s++)
             {
@@ -124,7 +124,7 @@ public static partial class InstEmit
                 break;
         }
         int bytes = 1 << scale;
-        LdSt.Address(ctx, rn, post ? bytes * selem : 0, mode, post && rm != 31 ? rm : -1);
+        LdSt.Address(ctx, rn, post ? bytes * selem : 0, mode, span: bytes * selem, postRm: post && rm != 31 ? rm : -1);
         for (int s = 0; s < selem; s++)
         {
             var mem = LdSt.Mem(bytes, s * bytes);

@@ -34,6 +34,8 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.Mxcsr)] public uint Mxcsr;
     [FieldOffset(CpuOffsets.FaultHostRip)] public ulong FaultHostRip;
     [FieldOffset(CpuOffsets.FaultError)] public ulong FaultError;
+    /// <summary>Host pointer to the split-page table (format at <see cref="CpuOffsets.SplitMap"/>).</summary>
+    [FieldOffset(CpuOffsets.SplitMap)] public ulong SplitMap;
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -76,7 +78,38 @@ public static class CpuOffsets
     /// <summary>The x86 page-fault error code of that access (bit 1 set = a write), so a DSM knows what to fetch.</summary>
     public const int FaultError = 912;
     public const ulong FaultErrorWrite = 2;
-    public const int Size = 1024;
+
+    /// <summary>
+    /// Host pointer to the split-page table: one u64 per guest page, indexed by (masked guest address &gt;&gt; 12),
+    /// read by the split-aware accesses only (<c>Translator.MarkSplitAware</c>); the runtime sets it before any
+    /// instruction is marked, so it is never 0 when read. The table has slack entries past 2^28, so an index
+    /// taken from an address up to 2^40 + 64 KiB + 64 (a displacement folded in) is still inside it.
+    ///
+    /// Entry format (this is the one place it is defined):
+    ///   0                      the page is not split.
+    ///   delta | shift          the page is split into coherence units of 2^shift bytes (shift = entry &amp; 0xF,
+    ///                          3..11); delta = entry &amp; ~0xFFF is a page-aligned u64 added to the address.
+    /// An access covering <c>span</c> bytes from masked guest address A (displacement included) on a page whose
+    /// entry E != 0, with off = A &amp; 0xFFF and last = off + span - 1: when last &lt;= 0xFFF and
+    /// (off &gt;&gt; shift) == (last &gt;&gt; shift) it goes to host [r15 + A + (E &amp; ~0xFFF) + ((off &gt;&gt; shift) &lt;&lt; 12)],
+    /// i.e. unit k of the page lives in its own shadow page (above the guest range, inside the reservation) at
+    /// the same in-page offset. Otherwise (the access crosses a unit or the page) it is not redirected and goes
+    /// to [r15 + A]; the runtime keeps a split page's guest view inaccessible, so it faults there and the
+    /// runtime merges the page back.
+    /// </summary>
+    public const int SplitMap = 920;
+
+    /// <summary>
+    /// The thread's split-redirect cache: <see cref="SplitCacheSlots"/> slots of (u64 key, u64 delta), one per
+    /// split-aware instruction that got a slot (the translator numbers them). A slot says "this instruction's access
+    /// at masked address key goes to key + delta"; it is filled by the redirect stub from the table and checked
+    /// inline first, so a loop that keeps hitting its own unit pays a compare and an add. Entries go stale only when
+    /// their page merges back, and then they point into a retired shadow slot, which is never accessible: the access
+    /// faults, and the runtime clears the thread's cache on every fault at a shadow address.
+    /// </summary>
+    public const int SplitCache = 1024;
+    public const int SplitCacheSlots = 64;
+    public const int Size = SplitCache + SplitCacheSlots * 16;
 
     public static int Xn(int n) => X0 + n * 8;
     public static int Vn(int n) => V0 + n * 16;

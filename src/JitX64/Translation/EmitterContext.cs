@@ -47,6 +47,8 @@ public sealed partial class EmitterContext
         Pc = pc;
         BlockStart = pc;
         BlockEnded = false;
+        SplitAware = false;
+        SplitSlot = JitStubs.NoSplitSlot;
         _flagsCapturedAt = -1;
         Array.Fill(_hostOf, -1);
     }
@@ -302,9 +304,9 @@ public sealed partial class EmitterContext
         for (int i = _scanFrom; i < list.Count; i++)
         {
             var insn = list[i];
+            if (_apiStores.Contains(i)) continue; // accounted for already (or a stub that keeps every register)
             var fc = insn.FlowControl;
             if (fc == FlowControl.Call || fc == FlowControl.IndirectCall) { _callSeen = true; continue; }
-            if (_apiStores.Contains(i)) continue;
             var info = _infoFactory.GetInfo(insn);
             foreach (var m in info.GetUsedMemory())
             {
@@ -339,10 +341,72 @@ public sealed partial class EmitterContext
     // ---- guest memory ----
 
     /// <summary>
-    /// Confines a guest address to the reservation (DESIGN.md invariant 1) and returns nothing: use
-    /// <see cref="Mem64"/> and friends with the same register afterwards. Clobbers host flags.
+    /// True while the instruction being emitted is split-aware (<see cref="Translator.MarkSplitAware"/>): its
+    /// accesses look up the split-page table and may be redirected to a shadow page. Set per instruction by the
+    /// translator, the same in the planning and the real pass.
     /// </summary>
-    public void MaskAddress(AssemblerRegister64 addr) => Asm.and(addr, r14);
+    public bool SplitAware { get; internal set; }
+
+    /// <summary>
+    /// Confines the guest address in <paramref name="addr"/> to the reservation (DESIGN.md invariant 1) and
+    /// returns the displacement the accesses must still add: use <see cref="Mem64"/> and friends (or
+    /// [r15 + addr + returned value + ...]) with the same register afterwards. <paramref name="span"/> is the
+    /// number of bytes the instruction's accesses cover from addr + <paramref name="disp"/>.
+    ///
+    /// For an instruction that is not split-aware this is the single AND it always was and
+    /// <paramref name="disp"/> comes back unchanged. For a split-aware one the displacement is folded into
+    /// addr (0 is returned) and the split-page redirect follows (<see cref="EmitSplitRedirect"/>; addr must
+    /// be rsi then). Clobbers host flags either way.
+    /// </summary>
+    public int MaskAddress(AssemblerRegister64 addr, int span, int disp = 0)
+    {
+        Asm.and(addr, r14);
+        if (!SplitAware) return disp;
+        if (disp != 0) Asm.add(addr, disp);
+        EmitSplitRedirect(addr, span);
+        return 0;
+    }
+
+    /// <summary>The split-aware instruction's slot in the thread's redirect cache (<see cref="CpuOffsets.SplitCache"/>),
+    /// or <see cref="JitStubs.NoSplitSlot"/>.</summary>
+    public int SplitSlot { get; internal set; } = JitStubs.NoSplitSlot;
+
+    /// <summary>
+    /// The split-page redirect of a masked address in rsi covering <paramref name="span"/> bytes (entry format
+    /// at <see cref="CpuOffsets.SplitMap"/>): when the page's entry E is non-zero and the span stays inside one
+    /// coherence unit, rsi += (E &amp; ~0xFFF) + (unit &lt;&lt; 12); otherwise rsi is left alone.
+    ///
+    /// Inline is only the thread's cache slot of this instruction: a hit (same address as last time) is a compare
+    /// and an add, so a loop on its own unit runs nearly as fast as before the split. A miss calls
+    /// <see cref="JitStubs.SplitRedirect"/>, which walks the table and fills the slot. Every register but rsi is
+    /// preserved. Host flags are clobbered, which is safe: MaskAddress's AND already clobbers them at every
+    /// address computation, so no emitter can hold host flags live across one (checked: the flag users, the
+    /// condition and carry loads in EmitterContext.Flags and the CMPXCHG/CMP loops of the atomics, all set
+    /// the flags they read after the address is computed; the "flags still in EFLAGS" shortcut only applies
+    /// when the capture is the very last host instruction emitted, which an address computation never leaves).
+    /// </summary>
+    private void EmitSplitRedirect(AssemblerRegister64 addr, int span)
+    {
+        if (addr != rsi) throw new ArgumentException("the split-page redirect works on rsi", nameof(addr));
+        if (span <= 0 || span > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(span));
+        var a = Asm;
+        var done = a.CreateLabel();
+        var miss = a.CreateLabel();
+        int slot = SplitSlot;
+        if (slot != JitStubs.NoSplitSlot)
+        {
+            int key = CpuOffsets.SplitCache + 16 * slot;
+            a.cmp(rsi, __qword_ptr[rbx + key]);
+            a.jne(miss);
+            a.add(rsi, __qword_ptr[rbx + key + 8]);
+            a.jmp(done);
+        }
+        a.Label(ref miss);
+        a.push(span | slot << 16);
+        MarkApiStore(); // the stub keeps every register and writes no guest register: not a helper call
+        a.call(Stubs.SplitRedirect);
+        a.Label(ref done);
+    }
 
     public static AssemblerMemoryOperand Mem64(AssemblerRegister64 addr) => __qword_ptr[r15 + addr];
     public static AssemblerMemoryOperand Mem32(AssemblerRegister64 addr) => __dword_ptr[r15 + addr];

@@ -15,6 +15,17 @@ public sealed unsafe class JitStubs
     public ulong Exit { get; }
     public ulong SegFaultExit { get; }
 
+    /// <summary>
+    /// The split-page redirect of the masked address in rsi (entry format at <see cref="CpuOffsets.SplitMap"/>),
+    /// called by split-aware instructions whose cache slot missed, with one pushed argument: span | slot &lt;&lt; 16
+    /// (slot 0xFFFF: none). Redirects rsi when its page is split and the span stays in one unit, and then fills the
+    /// slot; preserves every other register (flags excepted) and pops its argument.
+    /// </summary>
+    public ulong SplitRedirect { get; }
+
+    /// <summary>The argument's slot value meaning "no cache slot".</summary>
+    public const int NoSplitSlot = 0xFFFF;
+
     internal JitStubs(CodeCache cache)
     {
         var a = new Assembler(64);
@@ -39,10 +50,52 @@ public sealed unsafe class JitStubs
         a.add(rsp, 8);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
         a.ret();
+        var redirect = a.CreateLabel();
+        EmitSplitRedirect(a, ref redirect);
         var placed = cache.Place(a, out var result);
         Enter = placed;
+        SplitRedirect = result.GetLabelRIP(redirect);
         Exit = result.GetLabelRIP(exit);
         SegFaultExit = result.GetLabelRIP(segv);
+    }
+
+    private static void EmitSplitRedirect(Assembler a, ref Label entry)
+    {
+        var done = a.CreateLabel();
+        var apply = a.CreateLabel();
+        a.Label(ref entry);
+        a.push(rax); a.push(rcx); a.push(rdx); a.push(rdi);   // the argument is now at [rsp + 40]
+        a.mov(rax, rsi);
+        a.shr(rax, 12);
+        a.mov(rcx, __qword_ptr[rbx + CpuOffsets.SplitMap]);
+        a.mov(rax, __qword_ptr[rcx + rax * 8]);                // E
+        a.test(rax, rax);
+        a.je(done);                                            // page not split
+        a.mov(ecx, eax);
+        a.and(ecx, 15);                                        // cl = shift
+        a.movzx(edx, __word_ptr[rsp + 40]);                    // span
+        a.lea(rdx, __[rsi + rdx - 1]);                         // L, the last byte
+        a.shr(rdx, cl);
+        a.shl(rdx, cl);                                        // start of L's unit
+        a.cmp(rdx, rsi);
+        a.ja(done);                                            // crosses a unit or the page: not redirected
+        a.mov(edx, esi);
+        a.and(edx, 0xFFF);
+        a.shr(edx, cl);                                        // unit number
+        a.shl(rdx, 12);
+        a.and(rax, -4096);
+        a.add(rax, rdx);                                       // the whole displacement to the unit's shadow
+        a.movzx(edi, __word_ptr[rsp + 42]);                    // cache slot
+        a.cmp(edi, NoSplitSlot);
+        a.je(apply);
+        a.shl(edi, 4);
+        a.mov(__qword_ptr[rbx + rdi + CpuOffsets.SplitCache], rsi);
+        a.mov(__qword_ptr[rbx + rdi + CpuOffsets.SplitCache + 8], rax);
+        a.Label(ref apply);
+        a.add(rsi, rax);
+        a.Label(ref done);
+        a.pop(rdi); a.pop(rdx); a.pop(rcx); a.pop(rax);
+        a.ret(8);
     }
 
     public int Run(CpuState* cpu, nint code)

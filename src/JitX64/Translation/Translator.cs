@@ -25,10 +25,14 @@ public sealed class Translator
     public long BlocksTranslated;
     public long InstructionsTranslated;
 
-    /// <summary>Bumped by every <see cref="InvalidateRange"/> that dropped translations.</summary>
+    /// <summary>Bumped by every <see cref="InvalidateRange"/> that dropped translations and every <see cref="MarkSplitAware"/> that added an address.</summary>
     public int Generation => Volatile.Read(ref _generation);
     private int _generation;
     private readonly HashSet<ulong> _codePages = new();
+    /// <summary>Guest instruction addresses whose accesses go through the split-page redirect, with their slot in
+    /// each thread's redirect cache (<see cref="CpuOffsets.SplitCache"/>; <see cref="JitStubs.NoSplitSlot"/> once the
+    /// slots are used up). Under _lock.</summary>
+    private readonly Dictionary<ulong, int> _splitAware = new();
     public long TranslationTicks;
 
     public Translator(IHostMemory host, IGuestCodeReader code, TranslatorOptions? options = null)
@@ -95,7 +99,7 @@ public sealed class Translator
         a.jmp(Stubs.Exit);
 
         ulong host = Cache.Place(a, out var placed);
-        RecordBlockMap(start, host, placed);
+        RecordBlockMap(start, host, (ulong)Cache.Base + Cache.Used, placed);
         for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
         BlocksTranslated++;
         InstructionsTranslated += count;
@@ -151,6 +155,9 @@ public sealed class Translator
         _firstHostInsn.Clear();
         while (true)
         {
+            // the planning and the real pass both see the set as it is now (both run under _lock)
+            ctx.SplitAware = _splitAware.Count != 0 && _splitAware.ContainsKey(pc);
+            ctx.SplitSlot = ctx.SplitAware ? _splitAware[pc] : JitStubs.NoSplitSlot;
             if (!_code.TryFetch(pc, out uint op))
             {
                 if (count == 0) ctx.ExitBlock(ExitReason.FetchFault, pc);
@@ -183,9 +190,10 @@ public sealed class Translator
     private readonly List<int> _firstHostInsn = new();
     private readonly List<BlockMap> _blockMaps = new(); // in host address order: blocks are placed upwards
 
-    private sealed record BlockMap(ulong HostStart, ulong GuestStart, uint[] HostOffsets);
+    /// <summary>One placed block: host range [HostStart, HostEnd), guest start, and the Generation it belongs to.</summary>
+    private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, uint[] HostOffsets, int Generation);
 
-    private void RecordBlockMap(ulong guestStart, ulong host, AssemblerResult placed)
+    private void RecordBlockMap(ulong guestStart, ulong host, ulong hostEnd, AssemblerResult placed)
     {
         var newOffsets = placed.Result[0].NewInstructionOffsets;
         var offsets = new uint[_firstHostInsn.Count];
@@ -194,7 +202,59 @@ public sealed class Translator
             int idx = _firstHostInsn[i];
             offsets[i] = idx < newOffsets.Length ? newOffsets[idx] : uint.MaxValue;
         }
-        _blockMaps.Add(new BlockMap(host, guestStart, offsets));
+        _blockMaps.Add(new BlockMap(host, hostEnd, guestStart, offsets, Generation));
+    }
+
+    /// <summary>The block whose host code starts at or below <paramref name="hostRip"/>, or null. Under _lock.</summary>
+    private BlockMap? BlockAtOrBelow(ulong hostRip)
+    {
+        int lo = 0, hi = _blockMaps.Count - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (_blockMaps[mid].HostStart <= hostRip) { found = mid; lo = mid + 1; } else hi = mid - 1;
+        }
+        return found < 0 ? null : _blockMaps[found];
+    }
+
+    /// <summary>
+    /// True when <paramref name="hostRip"/> lies in a block translated in the current <see cref="Generation"/>;
+    /// false for old code still running after an invalidation (or <see cref="MarkSplitAware"/>) and for an
+    /// address in no block.
+    /// </summary>
+    public bool IsCurrentCode(ulong hostRip)
+    {
+        lock (_lock)
+        {
+            var m = BlockAtOrBelow(hostRip);
+            return m != null && hostRip < m.HostEnd && m.Generation == Generation;
+        }
+    }
+
+    /// <summary>
+    /// Makes the guest instruction at <paramref name="pc"/> split-aware: from now on its translations look up
+    /// the split-page table (<see cref="CpuOffsets.SplitMap"/>) and redirect accesses to split pages. When pc
+    /// is newly added every translation is dropped as <see cref="InvalidateRange"/> does on a hit (the caller
+    /// raises each thread's ExitRequest; runners clear their jump caches on the new Generation), and true is
+    /// returned; false when it was split-aware already.
+    /// </summary>
+    public bool MarkSplitAware(ulong pc)
+    {
+        lock (_lock)
+        {
+            if (_splitAware.ContainsKey(pc)) return false;
+            _splitAware[pc] = _splitAware.Count < CpuOffsets.SplitCacheSlots ? _splitAware.Count : JitStubs.NoSplitSlot;
+            _codePages.Clear();
+            Cache.ForgetAll();
+            Interlocked.Increment(ref _generation);
+            return true;
+        }
+    }
+
+    /// <summary>True when the guest instruction at <paramref name="pc"/> was marked by <see cref="MarkSplitAware"/>.</summary>
+    public bool IsSplitAware(ulong pc)
+    {
+        lock (_lock) return _splitAware.ContainsKey(pc);
     }
 
     /// <summary>
@@ -205,14 +265,8 @@ public sealed class Translator
     {
         lock (_lock)
         {
-            int lo = 0, hi = _blockMaps.Count - 1, found = -1;
-            while (lo <= hi)
-            {
-                int mid = (lo + hi) >> 1;
-                if (_blockMaps[mid].HostStart <= hostRip) { found = mid; lo = mid + 1; } else hi = mid - 1;
-            }
-            if (found < 0) return null;
-            var m = _blockMaps[found];
+            var m = BlockAtOrBelow(hostRip);
+            if (m == null) return null;
             ulong off = hostRip - m.HostStart;
             int k = -1;
             for (int i = 0; i < m.HostOffsets.Length; i++)

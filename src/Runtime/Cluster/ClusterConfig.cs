@@ -22,6 +22,8 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// directory = "distributed"    # or "node0": where each page's directory entry lives
 /// compress = "auto"            # pages zstd-compressed: "auto" (only on tcp between hosts), "zstd", "none"
 /// wait_spin_us = 1000          # how long a thread waiting for another node spins before it sleeps
+/// split_pages = true           # page splitting against false sharing (see docs/architecture.md, page splitting)
+/// split_after = 16             # hand-offs of a page between nodes, within 200 ms, before its home proposes a split
 /// [[node]]
 /// id = 0
 /// address = "127.0.0.1:7400"
@@ -42,6 +44,10 @@ public sealed class ClusterConfig
     public double WaitSpinUs { get; private set; } = 1000;
     public string Placement { get; private set; } = "round-robin";
     public string Directory { get; private set; } = "distributed";
+    /// <summary>Page splitting against false sharing (Cluster/PageSplitter.cs); false keeps every page whole.</summary>
+    public bool SplitPages { get; private set; } = true;
+    /// <summary>Hand-offs of one page between nodes (within 200 ms) after which its home looks for a split.</summary>
+    public int SplitAfter { get; private set; } = 16;
     /// <summary>Seconds a node may be silent before the others give it up.</summary>
     public double NodeTimeout { get; private set; } = 3.0;
     /// <summary>Seconds node 0 waits for every worker to connect.</summary>
@@ -116,6 +122,8 @@ public sealed class ClusterConfig
                 case "wait_spin_us": WaitSpinUs = Number(kv, 0, 1_000_000); break;
                 case "placement": Placement = Choice(kv, "round-robin", "fill"); break;
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
+                case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
+                case "split_after": SplitAfter = (int)Integer(kv, 2, 1_000_000); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
                 case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;
                 default: throw Error(kv, $"unknown key '{key}' in [cluster]");

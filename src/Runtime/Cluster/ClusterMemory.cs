@@ -37,6 +37,17 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     public int Self { get; }
 
+    /// <summary>This node's split pages (see <see cref="PageSplitter"/>).</summary>
+    public PageSplitter Split { get; } = new();
+
+    /// <summary>Merges split page (first argument) back before managed code touches it: node 0 does it, a worker asks
+    /// node 0; returns once the page is whole on this node. With false the units' data is dropped instead (the page
+    /// is being replaced or unmapped). Null until the node is attached (no page is split then).</summary>
+    public Action<ulong, bool>? Merge { get; set; }
+
+    /// <summary>Faults on shadow units so far (a split page's units moving between nodes).</summary>
+    public long UnitFaults;
+
     public DsmNode Dsm
     {
         get => _dsm ?? throw new InvalidOperationException("the coherence engine is not attached");
@@ -62,8 +73,42 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     public void Protect(ulong page, PageState state)
     {
+        lock (_protLock) _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, state));
+    }
+
+    /// <summary>
+    /// The host protection of a page (guest page or shadow unit) held in <paramref name="state"/>: a split page's own
+    /// view is closed (its data lives in the units); a unit is open as its page's protection allows only while its
+    /// slot is active (filling, merging and retired slots are closed: accesses wait or run again).
+    /// </summary>
+    private HostProtection ViewOf(ulong page, PageState state)
+    {
         ulong addr = page * Page;
-        lock (_protLock) _host.Protect((nint)(_space.Base + addr), Page, Narrow(_space.ProtAt(addr), state));
+        if (PageSplitter.IsShadow(addr))
+        {
+            int slot = PageSplitter.SlotOf(addr).Slot;
+            return Split.StateOf(slot) == PageSplitter.SlotState.Active
+                ? Narrow(_space.ProtAt(Split.PageOf(slot) * Page), state) : HostProtection.None;
+        }
+        return Split.IsSplit(page) ? HostProtection.None : Narrow(_space.ProtAt(addr), state);
+    }
+
+    /// <summary>Sets the views of <paramref name="slot"/>'s units and of its page from their states and the slot's
+    /// (after the slot's state or the page's split changed).</summary>
+    public void ReprotectSplit(int slot)
+    {
+        ulong page = Split.PageOf(slot);
+        int units = PageSplitter.UnitCount(Split.ShiftOf(slot));
+        var dsm = Dsm;
+        lock (_protLock)
+        {
+            for (int k = 0; k < units; k++)
+            {
+                ulong unit = PageSplitter.UnitPage(slot, k) / Page;
+                _host.Protect((nint)(_space.Base + unit * Page), Page, ViewOf(unit, dsm.State(unit)));
+            }
+            _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, dsm.State(page)));
+        }
     }
 
     public void Read(ulong page, Span<byte> dst) => new ReadOnlySpan<byte>(_space.Alias + page * Page, (int)Page).CopyTo(dst);
@@ -75,23 +120,69 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     public void OnLayout(LayoutOp op, ulong start, ulong end, GuestProt prot, string name)
     {
         ulong first = start / Page, count = (end - start) / Page;
-        lock (_protLock)
+        // node 0: split pages of the range are merged first (their units would outlive the change), under the split
+        // lock so that no split of the range can slip in before the change reaches every node
+        lock (Self == 0 ? SplitLock : _protLock)
         {
-            if (op is LayoutOp.Map or LayoutOp.Unmap) _dsm?.ResetRange(first, count);
-            _host.Protect((nint)(_space.Base + start), end - start, Narrow(prot, Initial));
-            _dsm?.ForEachChangedPage(first, count, (p, s) =>
-                _host.Protect((nint)(_space.Base + p * Page), Page, Narrow(prot, s)));
+            if (Self == 0) MergeSplitPages(start, end - start, keepData: op is not (LayoutOp.Map or LayoutOp.Unmap));
+            lock (_protLock)
+            {
+                if (op is LayoutOp.Map or LayoutOp.Unmap) _dsm?.ResetRange(first, count);
+                _host.Protect((nint)(_space.Base + start), end - start, Narrow(prot, Initial));
+                _dsm?.ForEachChangedPage(first, count, (p, s) =>
+                    _host.Protect((nint)(_space.Base + p * Page), Page, Narrow(prot, s)));
+            }
+            if (op != LayoutOp.Widen) Replicate?.Invoke(op, start, end, prot, name);
         }
-        if (op != LayoutOp.Widen) Replicate?.Invoke(op, start, end, prot, name);
     }
+
+    /// <summary>Node 0: held while a page is split or merged, and across a layout change.</summary>
+    public readonly object SplitLock = new();
 
     public bool RefreshLayout(ulong addr, ulong len) => Refresh?.Invoke(addr, len) ?? false;
 
     public void MakeResident(ulong addr, ulong len, bool write)
     {
         if (_dsm == null || len == 0) return;
-        var pin = _dsm.PinRange(addr, len, write);
-        (_pins ??= new()).Add(pin);
+        while (true)
+        {
+            // managed code reads and writes the page itself: a split page is merged first, and checked again once
+            // pinned (a split that came in between is undone; a pinned page cannot be split meanwhile)
+            MergeSplitPages(addr, len);
+            var pin = _dsm.PinRange(addr, len, write);
+            if (!AnySplit(addr, len))
+            {
+                (_pins ??= new()).Add(pin);
+                return;
+            }
+            pin.Dispose();
+        }
+    }
+
+    private bool AnySplit(ulong addr, ulong len)
+    {
+        if (Split.SlotsUsed == 0) return false;
+        for (ulong p = addr / Page; p <= (addr + len - 1) / Page; p++)
+            if (Split.IsSplit(p)) return true;
+        return false;
+    }
+
+    private void MergeSplitPages(ulong addr, ulong len, bool keepData = true)
+    {
+        int slots = Math.Min(Split.SlotsUsed, GuestSpace.ShadowSlots);
+        if (slots == 0 || len == 0) return;
+        ulong first = addr / Page, last = (addr + len - 1) / Page;
+        if (last - first < (ulong)slots)
+        {
+            for (ulong p = first; p <= last; p++)
+                if (Split.IsSplit(p)) Merge?.Invoke(p, keepData);
+            return;
+        }
+        for (int slot = 0; slot < slots; slot++) // a large range: look at the few split pages instead
+        {
+            ulong p = Split.PageOf(slot);
+            if (p >= first && p <= last && Split.IsSplit(p)) Merge?.Invoke(p, keepData);
+        }
     }
 
     public void ReleaseResident()
@@ -122,8 +213,12 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     {
         ulong last = addr + (ulong)dst.Length - 1;
         if (dst.Length == 0 || last < addr || !IsReadable(addr) || !IsReadable(last)) return false;
-        for (ulong p = addr / Page; p <= last / Page; p++) Dsm.Acquire(p, write: false);
-        new ReadOnlySpan<byte>(_space.Alias + addr, dst.Length).CopyTo(dst);
+        do
+        {
+            MergeSplitPages(addr, (ulong)dst.Length);
+            for (ulong p = addr / Page; p <= last / Page; p++) Dsm.Acquire(p, write: false);
+            new ReadOnlySpan<byte>(_space.Alias + addr, dst.Length).CopyTo(dst);
+        } while (AnySplit(addr, (ulong)dst.Length)); // split meanwhile: the copy may be stale
         return true;
     }
 
@@ -131,8 +226,47 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     {
         value = 0;
         if ((addr & 3) != 0 || !IsReadable(addr)) return false;
-        Dsm.Acquire(addr / Page, write: false);
-        value = Volatile.Read(ref *(uint*)(_space.Alias + addr));
+        while (true)
+        {
+            // a futex word on a split page is read from its unit: a barrier or lock word sharing a page with other
+            // nodes' data must not merge the page at every wait
+            if (Split.Redirect(addr, 4) is ulong unit && SettledSlot(PageSplitter.SlotOf(unit).Slot))
+            {
+                Dsm.Acquire(unit / Page, write: false);
+                value = Volatile.Read(ref *(uint*)(_space.Alias + unit));
+                return true;
+            }
+            Dsm.Acquire(addr / Page, write: false);
+            value = Volatile.Read(ref *(uint*)(_space.Alias + addr));
+            if (!Split.IsSplit(addr / Page)) return true;
+        }
+    }
+
+    /// <summary>Waits while node 0 fills or merges <paramref name="slot"/>; true when it is active, false when it is
+    /// (or became) retired.</summary>
+    private bool SettledSlot(int slot)
+    {
+        var spin = new SpinWait();
+        while (true)
+        {
+            var st = Split.StateOf(slot);
+            if (st == PageSplitter.SlotState.Active) return true;
+            if (st is PageSplitter.SlotState.Retired or PageSplitter.SlotState.Free) return false;
+            spin.SpinOnce(sleep1Threshold: 20);
+        }
+    }
+
+    /// <summary>
+    /// A redirected access faulted on a shadow unit: fetch the unit like a page, or (its slot merged back) run the
+    /// instruction again, which then reaches the whole page.
+    /// </summary>
+    private bool ResolveUnitFault(ulong addr, bool write)
+    {
+        int slot = PageSplitter.SlotOf(addr).Slot;
+        if (!SettledSlot(slot)) return true;
+        if (!Permits(Split.PageOf(slot) * Page, write ? GuestProt.Write : GuestProt.Read)) return false;
+        Interlocked.Increment(ref UnitFaults);
+        Fetch(addr / Page, write);
         return true;
     }
 
@@ -142,9 +276,15 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// </summary>
     public bool ResolveFault(ulong addr, bool write)
     {
+        if (PageSplitter.IsShadow(addr)) return ResolveUnitFault(addr, write);
         var need = write ? GuestProt.Write : GuestProt.Read | GuestProt.Exec;
         if (!Permits(addr, need)) return false;
-        ulong page = addr / Page;
+        Fetch(addr / Page, write, addr);
+        return true;
+    }
+
+    private void Fetch(ulong page, bool write, ulong addr = ulong.MaxValue)
+    {
         var dsm = Dsm;
         var needed = write ? PageState.Modified : PageState.Shared;
         if (dsm.State(page) >= needed)
@@ -153,10 +293,10 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
             // (a layout change raced the engine). Setting it from the state read under the protection lock makes
             // progress certain without undoing a newer change (the engine's own Protect follows its state change).
             lock (_protLock)
-                _host.Protect((nint)(_space.Base + page * Page), Page, Narrow(_space.ProtAt(page * Page), dsm.State(page)));
-            return true;
+                _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, dsm.State(page)));
+            return;
         }
-        dsm.Acquire(page, write);
-        return true;
+        if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
+        else dsm.Acquire(page, write);
     }
 }

@@ -22,6 +22,9 @@ namespace Dqemu.Runtime.Cluster;
 ///  0x1B  Exit          w -> 0        i32 status (a fatal signal on a worker ends the guest)
 ///  0x1C  Reply         any           id, answer
 ///  0x1D  LayoutQuery   w -> 0        id, u64 start, u64 end               Reply: the spans of [start, end)
+///  0x1E  SplitHint     w -> 0        u64 page, i32 unit shift             a home proposes a split (no answer)
+///  0x1F  Split         0 -> w        id, u8 op (1 split, 0 merge), u64 page, i32 slot, i32 shift   Reply: empty, applied
+///  0x20  Merge         w -> 0        id, u64 page                         Reply: empty, once the page is whole everywhere
 /// </code>
 /// Strings are u16 length + UTF-8. Spans: u64 node 0's layout version, u32 n, n * (u64 start, u64 end, u8 prot),
 /// the mapped parts of a range (GuestSpace.SpansIn).
@@ -39,6 +42,9 @@ internal static class ClusterMessages
     public const ushort Exit = 0x1B;
     public const ushort Reply = 0x1C;
     public const ushort LayoutQuery = 0x1D;
+    public const ushort SplitHint = 0x1E;
+    public const ushort Split = 0x1F;
+    public const ushort Merge = 0x20;
 
-    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= LayoutQuery;
+    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= Merge;
 }

@@ -14,6 +14,7 @@ internal sealed unsafe partial class ClusterNode
     public void AttachNode0(GuestProcess process, GuestThread main)
     {
         Join(process);
+        main.Cpu->SplitMap = SplitTable;
         _placement = new Dqemu.Dsm.Placement(_ctx.Config.Placement == "fill" ? Dqemu.Dsm.PlacementPolicy.Fill : Dqemu.Dsm.PlacementPolicy.RoundRobin,
             _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
         _placement.Add(0);
@@ -162,6 +163,9 @@ internal sealed unsafe partial class ClusterNode
                         P.Space.ApplyRemote(op, r.Start, r.End, r.Prot, r.Name, BinaryPrimitives.ReadInt64LittleEndian(s[at..]));
                         break;
                     }
+                case ClusterMessages.Split:
+                    ApplySplit(s);
+                    break;
                 case ClusterMessages.Disposition:
                     {
                         int sig = BinaryPrimitives.ReadInt32LittleEndian(s[at..]); at += 4;

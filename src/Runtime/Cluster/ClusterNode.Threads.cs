@@ -123,5 +123,4 @@ internal sealed unsafe partial class ClusterNode
         Send(0, ClusterMessages.Exit, b);
     }
 
-    public bool ResolveFault(ulong addr, bool write) => _memory.ResolveFault(addr, write);
 }

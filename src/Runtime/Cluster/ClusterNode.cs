@@ -49,12 +49,15 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         {
             Home = ctx.Config.Directory == "node0" ? HomePolicy.Centralized : HomePolicy.Distributed,
             Compress = ctx.Config.CompressPages,
+            SplitAfter = ctx.Config.SplitPages && transport.NodeCount > 1 ? ctx.Config.SplitAfter : 0,
+            SplitPageLimit = GuestSpace.Size / DsmNode.PageSize,
         });
         _memory.Dsm = Dsm;
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations);
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();
+        StartSplitting();
         if (Self != 0)
         {
             var applier = new Thread(RunApplier) { IsBackground = true, Name = "dqemu-layout" };
@@ -92,7 +95,10 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         process.Cluster = this;
         process.Futex = new ClusterFutex(process.Space, Futex, _memory);
         process.Space.Coherence = _memory;
+        foreach (var t in process.Threads.Values) t.Cpu->SplitMap = SplitTable; // node 0's main thread came first
     }
+
+    public ulong SplitTable => (ulong)_memory.Split.Table;
 
     // ------------------------------------------------------------------ messages
 
@@ -118,6 +124,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                 case ClusterMessages.Attach:
                 case ClusterMessages.Layout:
                 case ClusterMessages.Disposition:
+                case ClusterMessages.Split:
                     {
                         var copy = body.ToArray();
                         _applier.Add(() => Apply(from, type, copy));
@@ -140,6 +147,10 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                     break;
                 case ClusterMessages.LayoutQuery:
                     OnLayoutQuery(from, body);
+                    break;
+                case ClusterMessages.SplitHint:
+                case ClusterMessages.Merge:
+                    OnSplitMessage(from, type, body);
                     break;
                 case ClusterMessages.Signal:
                     OnSignal(body);

@@ -18,7 +18,21 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     public const ulong Mask = Size - 1;
     public const ulong PageSize = 4096;
     /// <summary>Beyond the mask an access can run at most 64 bytes (DC ZVA, LD4); the guard keeps that inside.</summary>
-    private const ulong GuardSize = 1UL << 20;
+    public const ulong GuardSize = 1UL << 20;
+
+    /// <summary>
+    /// Shadow pages of split pages (cluster page splitting, see Cluster/PageSplitter.cs) live above the guard, in the
+    /// same reservation (translated code reaches them as [r15 + x]) but out of the guest's reach: no masked guest
+    /// address gets there, only the redirection of a split-aware instruction. A slot holds one split page's units,
+    /// one shadow page per unit (512 for 8-byte units); slots are not reused within a run.
+    /// </summary>
+    public const ulong ShadowStart = Size + GuardSize;
+    public const int ShadowSlots = 1024;
+    public const ulong ShadowSlotBytes = 512 * PageSize;
+    public const ulong ShadowSize = ShadowSlots * ShadowSlotBytes;
+
+    /// <summary>The whole host reservation: guest space, guard, shadow slots.</summary>
+    public const ulong ReservationSize = ShadowStart + ShadowSize;
 
     /// <summary>Top of the initial stack and the ceiling of mmap's top-down search.</summary>
     public const ulong StackTop = 0xFF_FF00_0000;
@@ -46,7 +60,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     public GuestSpace(IHostMemory host)
     {
         _host = host;
-        Base = (byte*)host.Reserve(Size + GuardSize);
+        Base = (byte*)host.Reserve(ReservationSize);
         Alias = host is Host.SharedGuestMemory shared ? shared.Alias : Base;
     }
 

@@ -21,7 +21,7 @@ public static unsafe class HostFaultHandler
             if (LibC.sigaction(sig, null, &old) != 0) throw new InvalidOperationException("sigaction query failed");
             var cfg = new SignalHandlerConfig(
                 GuestBase: (ulong)space.Base,
-                GuestSize: GuestSpace.Size + (1UL << 20),
+                GuestSize: GuestSpace.ReservationSize, // the guard and the shadow slots fault as guest accesses too
                 CodeBase: (ulong)translator.Cache.Base,
                 CodeSize: translator.Cache.Size,
                 SegFaultExit: translator.Stubs.SegFaultExit,

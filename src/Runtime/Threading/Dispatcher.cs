@@ -40,9 +40,13 @@ public static unsafe class Dispatcher
                 case ExitReason.SegFault:
                     {
                         cpu->Pc = process.Translator.GuestPcForHost(cpu->FaultHostRip) ?? cpu->Pc;
+                        // a fault on a split page's unit: the thread's redirect cache may hold entries of a page that
+                        // merged back since (they lead only to inaccessible shadow pages); it refills as it goes
+                        if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
+                            System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
                         // a page another node holds: fetch it and run the instruction again (its effects are not
                         // committed before its access, and every guest register is written through to CpuState)
-                        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0) == true)
+                        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
                         {
                             thread.PageFaults++;
                             break;

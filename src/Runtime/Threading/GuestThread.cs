@@ -50,6 +50,7 @@ public sealed unsafe class GuestThread : IDisposable
         Cpu = (CpuState*)NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
         NativeMemory.Clear(Cpu, (nuint)sizeof(CpuState));
         Cpu->MemBase = (ulong)process.Space.Base;
+        Cpu->SplitMap = process.Cluster?.SplitTable ?? 0;
         Cpu->AddrMask = Memory.GuestSpace.Mask;
         Runner = new BlockRunner(process.Translator);
         Runner.Attach(Cpu);

@@ -26,8 +26,13 @@ public interface IClusterProcess
     /// <summary>Runs a Node0 syscall of a thread on another node there; false on node 0 (run it here).</summary>
     bool TryDelegate(SyscallContext c, out long result);
 
-    /// <summary>A guest access faulted: true when the page was fetched and the instruction should run again.</summary>
-    bool ResolveFault(ulong addr, bool write);
+    /// <summary>A guest access at <paramref name="addr"/> faulted in the instruction at <paramref name="pc"/> (host code at
+    /// <paramref name="hostRip"/>): true when the page was fetched (or a split page dealt with) and the instruction
+    /// should run again; false for a guest SIGSEGV.</summary>
+    bool ResolveFault(ulong addr, bool write, ulong pc, ulong hostRip);
+
+    /// <summary>The split-page table every thread's CpuState points to (JitX64 CpuOffsets.SplitMap).</summary>
+    ulong SplitTable { get; }
 
     /// <summary>A signal for a thread of another node; false when no node can have that thread.</summary>
     bool SignalRemote(int tid, SigInfo info);
