@@ -46,8 +46,11 @@ public sealed partial class DsmNode
         lock (d)
         {
             var e = DirEntryOf(d, page);
-            if (offset != DsmMessages.NoOffset && _options.SplitAfter > 0 && page < _options.SplitPageLimit)
-                split = NoteSharing(e, from, offset);
+            if (_options.SplitAfter > 0)
+            {
+                if (page >= _options.SplitPageLimit) split = NoteHandOff(e, from) ? -1 : 0; // a unit of a split page
+                else if (offset != DsmMessages.NoOffset) split = NoteSharing(e, from, offset);
+            }
             if (e.Busy)
             {
                 e.Enqueue(from, write);
@@ -55,8 +58,8 @@ public sealed partial class DsmNode
             }
             else Begin(page, e, from, write, ref a);
         }
+        if (split != 0) SuggestSplit(page, split); // before the answer goes out: the requester sees it happened
         Run(page, in a);
-        if (split > 0) SuggestSplit(page, split);
     }
 
     private void HomeInvAck(ulong page, int from)

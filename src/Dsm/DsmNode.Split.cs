@@ -17,6 +17,13 @@ public sealed partial class DsmNode
     /// </summary>
     public event Action<ulong, int>? SplitSuggested;
 
+    /// <summary>
+    /// Raised like <see cref="SplitSuggested"/> when a page at or above <see cref="DsmOptions.SplitPageLimit"/> (a unit of
+    /// a split page) has changed hands <see cref="DsmOptions.SplitAfter"/> times within the window: the nodes share the
+    /// unit itself, so the split does not help and the runtime merges the page back.
+    /// </summary>
+    public event Action<ulong>? UnitContended;
+
     /// <summary>Pages this node, as home, proposed for splitting so far.</summary>
     public long SplitsSuggested => Interlocked.Read(ref _splitsSuggested);
 
@@ -48,10 +55,33 @@ public sealed partial class DsmNode
         return s.DisjointShift();
     }
 
+    /// <summary>Records a request for a unit (under the entry's lock); true when the unit has been handed off
+    /// <see cref="DsmOptions.SplitAfter"/> times within the window.</summary>
+    private bool NoteHandOff(DirEntry e, int from)
+    {
+        var s = e.Sharing ??= new SharingSamples();
+        if (from == s.LastNode) return false;
+        s.LastNode = from;
+        long now = Stopwatch.GetTimestamp();
+        if (s.HandOffs == 0 || now - s.WindowStart > _options.SplitWindow.TotalSeconds * Stopwatch.Frequency)
+        {
+            s.WindowStart = now;
+            s.HandOffs = 0;
+        }
+        if (++s.HandOffs < _options.SplitAfter) return false;
+        s.HandOffs = 0;
+        return true;
+    }
+
+    /// <summary>Raises <see cref="SplitSuggested"/> (shift &gt; 0) or <see cref="UnitContended"/> (shift -1).</summary>
     private void SuggestSplit(ulong page, int shift)
     {
-        Interlocked.Increment(ref _splitsSuggested);
-        try { SplitSuggested?.Invoke(page, shift); }
+        if (shift > 0) Interlocked.Increment(ref _splitsSuggested);
+        try
+        {
+            if (shift > 0) SplitSuggested?.Invoke(page, shift);
+            else UnitContended?.Invoke(page);
+        }
         catch (Exception ex) { Fail($"node {_self}: split of page 0x{page:x}: {ex.Message}"); }
     }
 

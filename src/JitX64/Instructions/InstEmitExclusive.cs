@@ -22,15 +22,12 @@ namespace Dqemu.JitX64.Instructions;
 /// recorded value to the new one succeeds; it fails with Ws = 1 and leaves memory alone otherwise; either
 /// way the monitor is cleared. That is atomic with respect to every other guest thread on the host.
 ///
-/// Split pages: ExclAddr is rsi as LdSt.Address leaves it, i.e. AFTER the split-page redirect of a split-aware
-/// instruction (EmitterContext.MaskAddress). A redirected address is the shadow page's (delta is non-zero and
-/// shadow pages lie above the masked guest range), so it never equals an address that was not redirected:
-/// when only one of LDXR/STXR is redirected, or the page was split, merged or re-split between them (another
-/// unit or shadow page), the address compare fails and STXR writes 1 without touching memory. When both are
-/// redirected to the same shadow location the usual compare-exchange decides, on the shadow copy. The same
-/// holds for LDXP/STXP (the span is the pair, so a pair crossing a unit is never redirected). A monitor
-/// holding a shadow address (ExclAddr above the guest mask) is host-local: a runtime that ships the CpuState
-/// to another node between the two should clear ExclSize there (a real monitor may be lost at any time).
+/// Split pages: ExclAddr is always the masked guest address; a split-aware instruction (whose rsi may have been
+/// redirected to a unit's shadow page) takes it from CpuOffsets.SplitGuestAddr. So LDXR and STXR agree whether
+/// or not each of them redirects: a STXR that does not redirect yet reaches the split page's closed view, faults,
+/// becomes split-aware and runs again (comparing addresses after the redirect instead would let it fail without
+/// touching memory, for ever: a livelock). The compare-exchange runs where rsi points, against the value the
+/// load saw; a split or merge in between moves the data unchanged, so the value comparison stays right.
 ///
 /// ABA caveat: a real monitor is cleared by any store to the granule, so STXR fails if another thread wrote
 /// the location in between even when it wrote back the same value. Comparing values cannot see that, so an
@@ -80,7 +77,7 @@ public static partial class InstEmit
         int bytes = 1 << (int)(op >> 30);
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
-        a.mov(LdSt.ExclAddr, rsi);
+        a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
         a.mov(LdSt.ExclValue0, rcx);
         a.mov(LdSt.ExclSize, bytes);
         ctx.StoreX(Rd(op), rcx);
@@ -94,7 +91,7 @@ public static partial class InstEmit
         int rt = Rd(op), rt2 = Rt2(op);
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
         a.mov(rcx, LdSt.Mem(8));
-        a.mov(LdSt.ExclAddr, rsi);
+        a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
         a.mov(LdSt.ExclValue0, rcx);
         if (x)
         {
@@ -152,6 +149,15 @@ internal static partial class LdSt
     public static AssemblerMemoryOperand ExclValue1 => EmitterContext.CpuField64(CpuOffsets.ExclValue + 8);
     public static AssemblerMemoryOperand ExclSize => EmitterContext.CpuField32(CpuOffsets.ExclSize);
 
+    /// <summary>The address the monitor records and compares: the masked guest address, which for a split-aware
+    /// instruction is the one before its redirect (rax then holds it; rsi keeps where the access goes).</summary>
+    public static AssemblerRegister64 MonitorAddress(EmitterContext ctx)
+    {
+        if (!ctx.SplitAware) return rsi;
+        ctx.Asm.mov(rax, EmitterContext.CpuField64(CpuOffsets.SplitGuestAddr));
+        return rax;
+    }
+
     /// <summary>Stores the low 2^size bytes of Xt (31 = zero) to [rsi] with XCHG: a release store later loads cannot pass.</summary>
     public static void EmitStoreRelease(EmitterContext ctx, int rt, int size, int disp = 0)
     {
@@ -176,7 +182,7 @@ internal static partial class LdSt
         var a = ctx.Asm;
         var done = a.CreateLabel();
         a.mov(r9d, 1);
-        a.cmp(ExclAddr, rsi);
+        a.cmp(ExclAddr, MonitorAddress(ctx));
         a.jne(done);
         a.cmp(ExclSize, bytes);
         a.jne(done);

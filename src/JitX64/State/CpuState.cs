@@ -99,6 +99,10 @@ public static class CpuOffsets
     /// </summary>
     public const int SplitMap = 920;
 
+    /// <summary>The masked guest address of a split-aware instruction's access before its redirect (the exclusive
+    /// monitor records and compares guest addresses, so LDXR and STXR agree whichever of them redirects).</summary>
+    public const int SplitGuestAddr = 928;
+
     /// <summary>
     /// The thread's split-redirect cache: <see cref="SplitCacheSlots"/> slots of (u64 key, u64 delta), one per
     /// split-aware instruction that got a slot (the translator numbers them). A slot says "this instruction's access

@@ -393,6 +393,7 @@ public sealed partial class EmitterContext
         var done = a.CreateLabel();
         var miss = a.CreateLabel();
         int slot = SplitSlot;
+        a.mov(__qword_ptr[rbx + CpuOffsets.SplitGuestAddr], rsi);
         if (slot != JitStubs.NoSplitSlot)
         {
             int key = CpuOffsets.SplitCache + 16 * slot;

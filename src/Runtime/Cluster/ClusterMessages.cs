@@ -22,7 +22,8 @@ namespace Dqemu.Runtime.Cluster;
 ///  0x1B  Exit          w -> 0        i32 status (a fatal signal on a worker ends the guest)
 ///  0x1C  Reply         any           id, answer
 ///  0x1D  LayoutQuery   w -> 0        id, u64 start, u64 end               Reply: the spans of [start, end)
-///  0x1E  SplitHint     w -> 0        u64 page, i32 unit shift             a home proposes a split (no answer)
+///  0x1E  SplitHint     w -> 0        u64 page, i32 unit shift             a home proposes a split, or with shift 0 a
+///                                                                         merge (a unit is contended); no answer
 ///  0x1F  Split         0 -> w        id, u8 op (1 split, 0 merge), u64 page, i32 slot, i32 shift   Reply: empty, applied
 ///  0x20  Merge         w -> 0        id, u64 page                         Reply: empty, once the page is whole everywhere
 /// </code>

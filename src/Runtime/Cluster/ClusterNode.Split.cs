@@ -26,13 +26,16 @@ internal sealed unsafe partial class ClusterNode
         Dsm.SplitSuggested += (page, shift) =>
         {
             if (Self == 0) _splitWork.Add(() => SplitPage(page, shift));
-            else
-            {
-                var b = new byte[12];
-                BinaryPrimitives.WriteUInt64LittleEndian(b, page);
-                BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8), shift);
-                Send(0, ClusterMessages.SplitHint, b);
-            }
+            else Send(0, ClusterMessages.SplitHint, HintBody(page, shift));
+        };
+        Dsm.UnitContended += unit =>
+        {
+            // the nodes share the unit itself: the split does not help, the page goes back whole
+            ulong addr = unit * DsmPage;
+            if (!PageSplitter.IsShadow(addr)) return;
+            ulong page = Split.PageOf(PageSplitter.SlotOf(addr).Slot);
+            if (Self == 0) _splitWork.Add(() => MergePage(page, keepData: true));
+            else Send(0, ClusterMessages.SplitHint, HintBody(page, 0));
         };
         _memory.Merge = Self == 0 ? MergePage : (page, _) => MergeFromWorker(page);
         if (Self != 0) return;
@@ -161,6 +164,15 @@ internal sealed unsafe partial class ClusterNode
         Call(0, ClusterMessages.Merge, request, RpcTimeout, "a page merge");
     }
 
+    /// <summary>A SplitHint: split at <paramref name="shift"/>, or (shift 0) merge, a unit being contended.</summary>
+    private static byte[] HintBody(ulong page, int shift)
+    {
+        var b = new byte[12];
+        BinaryPrimitives.WriteUInt64LittleEndian(b, page);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8), shift);
+        return b;
+    }
+
     private static byte[] SplitBody(byte op, ulong page, int slot, int shift)
     {
         var b = new byte[8 + 17];
@@ -189,9 +201,13 @@ internal sealed unsafe partial class ClusterNode
         {
             ulong page = BinaryPrimitives.ReadUInt64LittleEndian(body);
             int shift = BinaryPrimitives.ReadInt32LittleEndian(body[8..]);
-            if (shift < PageSplitter.MinShift || shift > PageSplitter.MaxShift || page >= GuestSpace.Size / DsmPage)
+            if (shift != 0 && (shift < PageSplitter.MinShift || shift > PageSplitter.MaxShift) || page >= GuestSpace.Size / DsmPage)
                 throw new InvalidDataException($"split hint for page 0x{page:x} with unit shift {shift}");
-            _splitWork.Add(() => SplitPage(page, shift));
+            _splitWork.Add(() =>
+            {
+                if (shift == 0) MergePage(page, keepData: true);
+                else SplitPage(page, shift);
+            });
             return;
         }
         var copy = body.ToArray();

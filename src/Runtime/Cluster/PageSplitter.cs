@@ -116,7 +116,9 @@ internal sealed unsafe class PageSplitter
         _slotPage[slot] = page;
         _slotShift[slot] = shift;
         SetState(slot, state);
-        Volatile.Write(ref _table[page], UnitPage(slot, 0) - (page << 12) | (ulong)shift);
+        for (int used = Volatile.Read(ref _slotsUsed); used <= slot; used = Volatile.Read(ref _slotsUsed))
+            Interlocked.CompareExchange(ref _slotsUsed, slot + 1, used); // workers learn slots from node 0
+        Volatile.Write(ref _table[page], (UnitPage(slot, 0) - (page << 12)) | (uint)shift);
     }
 
     public void SetState(int slot, SlotState state) => Volatile.Write(ref _slotState[slot], (int)state);

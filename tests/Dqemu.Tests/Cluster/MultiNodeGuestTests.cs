@@ -64,6 +64,39 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Page splitting on 2 nodes: mt_false_sharing's page, written by both nodes at their own counters, is split
+    /// (node 0's --stats counts it) and merged back (the guest copies across units and lets read() fill a buffer on
+    /// it), and the output equals qemu-aarch64's; with split_pages = false the page stays whole, with the same output.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void FalselySharedPageIsSplitAndMergedBack(string transport)
+    {
+        foreach (bool split in new[] { true, false })
+        {
+            var g = ThreadedGuests.Load("mt_false_sharing");
+            var expected = ThreadedGuests.Expected(g);
+            using var cluster = new LoopbackCluster(transport, 2, split ? "split_after = 4" : "split_pages = false");
+            var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
+            var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+            output.WriteLine(r.Stderr);
+            ThreadedGuests.AssertSameResult(expected, r, $"mt_false_sharing on 2 nodes over {transport}, split_pages {split}",
+                LoopbackCluster.Binary, args, g.ClusterTimeout);
+            var line = r.Stderr.Split('\n').FirstOrDefault(l => l.Contains("pages split ", StringComparison.Ordinal));
+            if (!split)
+            {
+                Assert.True(line == null, $"split_pages = false, yet a page-splitting line: {line}");
+                continue;
+            }
+            Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{r.Stderr}");
+            var m = System.Text.RegularExpressions.Regex.Match(line!, @"pages split (\d+), merged (\d+)");
+            Assert.True(m.Success && int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
+                $"expected at least one split and one merge: {line}");
+            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+        }
+    }
+
+    /// <summary>
     /// --stats on 2 nodes: node 0 prints a cluster block naming the transport, with one line per node (after its own
     /// statistics).
     /// </summary>

@@ -7,11 +7,15 @@ namespace Dqemu.Tests.Dsm;
 public sealed class TestCluster : IDisposable
 {
     public TestCluster(int nodeCount, HomePolicy home = HomePolicy.Distributed, int jitterSeed = -1,
-        TimeSpan? acquireTimeout = null, bool compress = true, bool pollable = false)
+        TimeSpan? acquireTimeout = null, bool compress = true, bool pollable = false, int splitAfter = 0, ulong splitPageLimit = ulong.MaxValue)
     {
         Net = new InMemoryNetwork(nodeCount, jitterSeed, pollable);
         Memory = new InMemoryMemory(nodeCount);
-        var options = new DsmOptions { Home = home, AcquireTimeout = acquireTimeout ?? TimeSpan.FromSeconds(10), Compress = compress };
+        var options = new DsmOptions
+        {
+            Home = home, AcquireTimeout = acquireTimeout ?? TimeSpan.FromSeconds(10), Compress = compress,
+            SplitAfter = splitAfter, SplitPageLimit = splitPageLimit, SplitWindow = TimeSpan.FromSeconds(30),
+        };
         Nodes = new DsmNode[nodeCount];
         for (int i = 0; i < nodeCount; i++) Nodes[i] = new DsmNode(i, nodeCount, Net[i], Memory[i], options);
         for (int i = 0; i < nodeCount; i++) Net[i].Start(new Handler(Nodes[i]));
