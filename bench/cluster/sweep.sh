@@ -35,8 +35,9 @@
 # NODES (default "1 2"), THREADS (default "1 2"), RUNS (default 5), CORES (cores per node, default 1), PLACEMENT
 # (default round-robin), DQEMU (default ./dqemu-native), TIMEOUT (seconds per run, default 300), CSV (a path: one
 # row per run, guest,transport,nodes,threads,run,wall_s,faults,fault_mean_us,fault_p99_us,guest_metric,ok, with
-# empty fields where a value is missing; ok is 1 when stdout and exit status equal the reference). Cluster files go
-# to a temporary directory that is removed at the end.
+# empty fields where a value is missing; ok is 1 when stdout and exit status equal the reference), CLUSTER_EXTRA
+# (lines added to every cluster file's [cluster] table, e.g. "split_pages = false"; \n separates lines). Cluster files
+# go to a temporary directory that is removed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 export LC_ALL=C
@@ -51,6 +52,7 @@ PLACEMENT=${PLACEMENT:-round-robin}
 DQEMU=${DQEMU:-./dqemu-native}
 TIMEOUT=${TIMEOUT:-300}
 CSV=${CSV:-}
+CLUSTER_EXTRA=${CLUSTER_EXTRA:-}
 NCPU=$(nproc)
 
 [ -x "$DQEMU" ] || { echo "sweep.sh: $DQEMU is missing; run ./build.sh" >&2; exit 1; }
@@ -78,6 +80,7 @@ cluster_file() {
     local tr=$1 n=$2 f="$TMP/cluster-$1-$2.toml" i c cpus
     {
         printf '[cluster]\ntransport = "%s"\nplacement = "%s"\n' "$tr" "$PLACEMENT"
+        [ -z "$CLUSTER_EXTRA" ] || printf '%b\n' "$CLUSTER_EXTRA"
         for ((i = 0; i < n; i++)); do
             cpus=""
             for ((c = 0; c < CORES; c++)); do cpus+="${cpus:+,}$(((i * CORES + c) % NCPU))"; done

@@ -75,6 +75,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int bytes = 1 << (int)(op >> 30);
+        ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
         a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
@@ -89,6 +90,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool x = Bits(op, 30, 1) != 0;
         int rt = Rd(op), rt2 = Rt2(op);
+        ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
         a.mov(rcx, LdSt.Mem(8));
         a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
@@ -114,6 +116,7 @@ public static partial class InstEmit
     public static void Stxr(EmitterContext ctx, uint op)
     {
         int bytes = 1 << (int)(op >> 30);
+        ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         ctx.LoadX(rcx, Rd(op));
         LdSt.EmitStoreExclusive(ctx, Rm(op), bytes);
@@ -125,6 +128,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool x = Bits(op, 30, 1) != 0;
         int rt = Rd(op), rt2 = Rt2(op);
+        ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
         if (!x)
         {
@@ -154,6 +158,7 @@ internal static partial class LdSt
     public static AssemblerRegister64 MonitorAddress(EmitterContext ctx)
     {
         if (!ctx.SplitAware) return rsi;
+        if (!ctx.KeepGuestAddress) throw new InvalidOperationException("an exclusive emitter must set KeepGuestAddress before its address");
         ctx.Asm.mov(rax, EmitterContext.CpuField64(CpuOffsets.SplitGuestAddr));
         return rax;
     }

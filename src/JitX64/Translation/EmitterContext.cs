@@ -49,6 +49,7 @@ public sealed partial class EmitterContext
         BlockEnded = false;
         SplitAware = false;
         SplitSlot = JitStubs.NoSplitSlot;
+        _deferredRedirects.Clear();
         _flagsCapturedAt = -1;
         Array.Fill(_hostOf, -1);
     }
@@ -263,6 +264,7 @@ public sealed partial class EmitterContext
         _callSeen = false;
         _staleSlots = 0;
         _apiStores.Clear();
+        KeepGuestAddress = false;
     }
 
     /// <summary>After an emitter: reloads host copies that its own code may have made stale.</summary>
@@ -393,20 +395,42 @@ public sealed partial class EmitterContext
         var done = a.CreateLabel();
         var miss = a.CreateLabel();
         int slot = SplitSlot;
-        a.mov(__qword_ptr[rbx + CpuOffsets.SplitGuestAddr], rsi);
-        if (slot != JitStubs.NoSplitSlot)
+        if (KeepGuestAddress) a.mov(__qword_ptr[rbx + CpuOffsets.SplitGuestAddr], rsi);
+        if (slot == JitStubs.NoSplitSlot)
         {
-            int key = CpuOffsets.SplitCache + 16 * slot;
-            a.cmp(rsi, __qword_ptr[rbx + key]);
-            a.jne(miss);
-            a.add(rsi, __qword_ptr[rbx + key + 8]);
-            a.jmp(done);
+            a.push(span | slot << 16);
+            MarkApiStore(); // the stub keeps every register and writes no guest register: not a helper call
+            a.call(Stubs.SplitRedirect);
+            return;
         }
-        a.Label(ref miss);
-        a.push(span | slot << 16);
-        MarkApiStore(); // the stub keeps every register and writes no guest register: not a helper call
-        a.call(Stubs.SplitRedirect);
+        // the hit falls through; the miss goes out of line, after the block's exits (EmitDeferred)
+        int key = CpuOffsets.SplitCache + 16 * slot;
+        a.cmp(rsi, __qword_ptr[rbx + key]);
+        a.jne(miss);
+        a.add(rsi, __qword_ptr[rbx + key + 8]);
         a.Label(ref done);
+        _deferredRedirects.Add((miss, done, span | slot << 16));
+    }
+
+    /// <summary>The exclusive monitor needs the guest address of this instruction's access even when it redirects
+    /// (stored at <see cref="CpuOffsets.SplitGuestAddr"/>); set by the exclusive emitters, reset per instruction.</summary>
+    public bool KeepGuestAddress { get; set; }
+
+    private readonly List<(Label Miss, Label Back, int Argument)> _deferredRedirects = new();
+
+    /// <summary>Emits the out-of-line misses of this block's split redirects (after its last exit).</summary>
+    internal void EmitDeferred()
+    {
+        var a = Asm;
+        foreach (var (miss, back, argument) in _deferredRedirects)
+        {
+            var m = miss;
+            a.Label(ref m);
+            a.push(argument);
+            a.call(Stubs.SplitRedirect);
+            a.jmp(back);
+        }
+        _deferredRedirects.Clear();
     }
 
     public static AssemblerMemoryOperand Mem64(AssemblerRegister64 addr) => __qword_ptr[r15 + addr];

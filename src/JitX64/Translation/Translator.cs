@@ -97,6 +97,7 @@ public sealed class Translator
         ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
         a.mov(eax, (int)ExitReason.Interrupt);
         a.jmp(Stubs.Exit);
+        ctx.EmitDeferred();
 
         ulong host = Cache.Place(a, out var placed);
         RecordBlockMap(start, host, (ulong)Cache.Base + Cache.Used, placed);
