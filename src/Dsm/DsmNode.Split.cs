@@ -106,8 +106,12 @@ public sealed partial class DsmNode
             if (_count < Size) _count++;
         }
 
-        /// <summary>The largest unit shift at which no unit holds offsets of two different nodes, or 0 when even
-        /// 8-byte units would be shared (true sharing: splitting cannot help).</summary>
+        /// <summary>
+        /// The largest unit shift at which no unit holds offsets of two different nodes, or 0 when even 8-byte units
+        /// would be shared (true sharing: splitting cannot help) or when the accesses do not come back to the same
+        /// units (more distinct units than half the samples: nodes scattered over the page, as random accesses to
+        /// shared data are, would only trade page faults for unit faults).
+        /// </summary>
         public int DisjointShift()
         {
             for (int shift = MaxShift; shift >= MinShift; shift--)
@@ -116,7 +120,15 @@ public sealed partial class DsmNode
                 for (int i = 0; i < _count && apart; i++)
                     for (int j = i + 1; j < _count && apart; j++)
                         apart = _node[i] == _node[j] || _offset[i] >> shift != _offset[j] >> shift;
-                if (apart) return shift;
+                if (!apart) continue;
+                int distinct = 0;
+                for (int i = 0; i < _count; i++)
+                {
+                    bool seen = false;
+                    for (int j = 0; j < i && !seen; j++) seen = _offset[i] >> shift == _offset[j] >> shift;
+                    if (!seen) distinct++;
+                }
+                return distinct * 2 <= _count ? shift : 0;
             }
             return 0;
         }

@@ -426,6 +426,17 @@ public sealed partial class EmitterContext
         {
             var m = miss;
             a.Label(ref m);
+            // most misses of a split-aware instruction are accesses to pages that are not split: look at the table
+            // entry here and call the stub only for a split page (pops leave the flags of the compare alone)
+            a.push(rax);
+            a.push(rcx);
+            a.mov(rax, rsi);
+            a.shr(rax, 12);
+            a.mov(rcx, __qword_ptr[rbx + CpuOffsets.SplitMap]);
+            a.cmp(__qword_ptr[rcx + rax * 8], 0);
+            a.pop(rcx);
+            a.pop(rax);
+            a.je(back);
             a.push(argument);
             a.call(Stubs.SplitRedirect);
             a.jmp(back);

@@ -62,6 +62,22 @@ public class SplitDetectionTests
     }
 
     [Fact]
+    public void AccessesScatteredOverThePageAreNotSplit()
+    {
+        // each request at another 64-byte block, the nodes never in the same 8 bytes: disjoint, yet no unit comes back
+        using var c = new TestCluster(2, splitAfter: 16);
+        int seen = 0;
+        c[1].SplitSuggested += (_, _) => Interlocked.Increment(ref seen);
+        for (int r = 0; r < 16; r++)
+        {
+            c[1].AcquireAt(Page * DsmNode.PageSize + (ulong)(r * 128 + 64), write: true);
+            c[0].AcquireAt(Page * DsmNode.PageSize + (ulong)(r * 128), write: true);
+        }
+        c.AssertHealthy();
+        Assert.Equal(0, seen);
+    }
+
+    [Fact]
     public void FewerHandOffsThanTheThresholdProposeNothing()
     {
         // 1 -> 0 -> 1: three hand-offs, the threshold is four
