@@ -119,6 +119,7 @@ public sealed partial class DsmNode
                 return;
             }
             e.Deferred = 0;
+            DropPrefetched(e);
             old = e.State;
             if (old == PageState.Invalid && type != DsmMessages.Invalidate)
                 throw new ProtocolException($"page 0x{page:x}: asked to supply it but this node has no copy");
@@ -161,18 +162,20 @@ public sealed partial class DsmNode
         if (state != PageState.Shared && state != PageState.Modified)
             throw new ProtocolException($"page 0x{page:x}: data granted as {state}");
         var s = LocalStripeOf(page);
+        bool closed;
         lock (s)
         {
             if (!s.Pages.TryGetValue(page, out var e) || e.InFlight == InFlight.None)
                 throw new ProtocolException($"page 0x{page:x}: data arrived but this node asked for none");
             if (e.State != PageState.Invalid)
                 throw new ProtocolException($"page 0x{page:x}: data arrived for a copy already held {e.State}");
+            closed = e.Prefetched; // a prefetch: the view opens at the first touch (TakePrefetched)
         }
         Span<byte> raw = stackalloc byte[PageSize];
         PageWire.Decode(_codec, body[9], body[DsmMessages.PageDataHeader..], raw);
         // Nothing else touches this page here until the Ack below lets the home start the next transaction.
         _store.Write(page, raw);
-        _store.Protect(page, state);
+        _store.Protect(page, closed ? PageState.Invalid : state);
         Complete(page, state);
         Interlocked.Increment(ref _c.PagesReceived);
         Post(HomeOf(page), DsmMessages.Ack, PageStateBody(page, state, stackalloc byte[9]));

@@ -222,6 +222,11 @@ public sealed partial class DsmNode
                 e = new LocalPage(_initialState);
                 s.Pages.Add(page, e);
             }
+            if (e.Prefetched && e.InFlight == InFlight.None)
+            {
+                e.Prefetched = false; // a prefetched page put to use (a write upgrade, a syscall buffer): a hit
+                Interlocked.Increment(ref _c.PrefetchHits);
+            }
             while (true)
             {
                 if (e.State >= need && (!pin || e.Deferred == 0))
@@ -397,6 +402,8 @@ public sealed partial class DsmNode
         /// transaction per page, so there is at most one.</summary>
         public ushort Deferred;
         public int DeferredRequester;
+        /// <summary>Arrived (or is on its way) by <see cref="Prefetch"/> and not touched yet: its view stays closed.</summary>
+        public bool Prefetched;
     }
 
     private sealed class Counters
@@ -404,6 +411,7 @@ public sealed partial class DsmNode
         public long ReadFaults, WriteFaults, Upgrades, PagesSent, PagesReceived, MessagesSent, BytesSent, BytesReceived;
         public long InvalidationsSent, InvalidationsReceived, ZeroPagesSent, CompressedPagesSent;
         public long QueuedRequests, DeferredRequests;
+        public long Prefetches, PrefetchHits, PrefetchWasted;
     }
 }
 

@@ -24,6 +24,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// wait_spin_us = 1000          # how long a thread waiting for another node spins before it sleeps
 /// split_pages = true           # page splitting against false sharing (see docs/architecture.md, page splitting)
 /// split_after = 16             # hand-offs of a page between nodes, within 200 ms, before its home proposes a split
+/// forward_pages = true         # read ahead on strided read faults (data forwarding)
 /// [[node]]
 /// id = 0
 /// address = "127.0.0.1:7400"
@@ -48,6 +49,8 @@ public sealed class ClusterConfig
     public bool SplitPages { get; private set; } = true;
     /// <summary>Hand-offs of one page between nodes (within 200 ms) after which its home looks for a split.</summary>
     public int SplitAfter { get; private set; } = 16;
+    /// <summary>Data forwarding: read-ahead of the next pages on strided read faults (ClusterMemory.ReadAhead).</summary>
+    public bool ForwardPages { get; private set; } = true;
     /// <summary>Seconds a node may be silent before the others give it up.</summary>
     public double NodeTimeout { get; private set; } = 3.0;
     /// <summary>Seconds node 0 waits for every worker to connect.</summary>
@@ -123,6 +126,7 @@ public sealed class ClusterConfig
                 case "placement": Placement = Choice(kv, "round-robin", "fill"); break;
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
                 case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
+                case "forward_pages": ForwardPages = kv.Value is BooleanValueSyntax fp ? fp.Value : throw Error(kv, "forward_pages must be true or false"); break;
                 case "split_after": SplitAfter = (int)Integer(kv, 2, 1_000_000); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
                 case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;

@@ -289,6 +289,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         var needed = write ? PageState.Modified : PageState.Shared;
         if (dsm.State(page) >= needed)
         {
+            dsm.TakePrefetched(page); // the first touch of a page read ahead (counted there)
             // held already, yet it faulted: the page moved and came back meanwhile, or its protection is stale
             // (a layout change raced the engine). Setting it from the state read under the protection lock makes
             // progress certain without undoing a newer change (the engine's own Protect follows its state change).
@@ -298,5 +299,47 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         }
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
         else dsm.Acquire(page, write);
+        if (!write && ForwardPages && addr != ulong.MaxValue) ReadAhead(page);
+    }
+
+    // ---------------------------------------------------------------- data forwarding: reading ahead
+
+    /// <summary>Read-ahead on strided read faults (cluster.toml forward_pages).</summary>
+    public bool ForwardPages { get; set; }
+
+    /// <summary>Most pages read ahead of one fault.</summary>
+    public const int MaxReadAhead = 16;
+
+    [ThreadStatic] private static ulong _lastFault, _faultBefore;
+    private int _readAhead = 2;
+    private long _seenHits, _seenWasted;
+
+    /// <summary>
+    /// A guest thread's read fault on <paramref name="page"/> was served: when its last three read faults were on
+    /// consecutive pages (up or down), the next pages in that direction are requested at once (without waiting), as
+    /// many as the node's depth says. The depth adapts: one more while read-ahead pages get used, halved when they are
+    /// wasted (taken away untouched). Only mapped, readable, unsplit pages are asked for.
+    /// </summary>
+    private void ReadAhead(ulong page)
+    {
+        ulong step = page - _lastFault;
+        bool stride = (step == 1 || step == ulong.MaxValue) && _lastFault - _faultBefore == step;
+        _faultBefore = _lastFault;
+        _lastFault = page;
+        if (!stride) return;
+        var (_, hits, wasted) = Dsm.ForwardingCounts;
+        long newHits = hits - Interlocked.Exchange(ref _seenHits, hits), newWasted = wasted - Interlocked.Exchange(ref _seenWasted, wasted);
+        int depth = Volatile.Read(ref _readAhead);
+        if (newWasted > newHits) depth = Math.Max(1, depth / 2);
+        else if (newHits > 0) depth = Math.Min(MaxReadAhead, depth + 1);
+        Volatile.Write(ref _readAhead, depth);
+        ulong next = page;
+        for (int i = 0; i < depth; i++)
+        {
+            next += step;
+            ulong addr = next * Page;
+            if (addr >= GuestSpace.Size || (_space.ProtAt(addr) & GuestProt.Read) == 0 || Split.IsSplit(next)) break;
+            Dsm.Prefetch(next);
+        }
     }
 }

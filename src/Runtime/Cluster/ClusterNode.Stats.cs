@@ -51,6 +51,12 @@ internal sealed partial class ClusterNode
                       (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
         if (_ctx.Config.SplitPages) sb.AppendLine(SplitStatsText());
+        if (_ctx.Config.ForwardPages)
+        {
+            var (prefetched, hits, wasted) = Dsm.ForwardingCounts;
+            sb.AppendLine($"    forwarding: pages read ahead {prefetched}, used {hits}, wasted {wasted}" +
+                          (prefetched > 0 ? $" ({100.0 * wasted / prefetched:F1}% wasted)" : ""));
+        }
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +
                       $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");
         if (_process is { Options.Stats: true } p && Self != 0)

@@ -53,6 +53,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             SplitPageLimit = GuestSpace.Size / DsmNode.PageSize,
         });
         _memory.Dsm = Dsm;
+        _memory.ForwardPages = ctx.Config.ForwardPages && transport.NodeCount > 1;
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations);
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);

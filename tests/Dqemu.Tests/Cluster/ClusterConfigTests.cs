@@ -162,6 +162,35 @@ public class ClusterConfigTests
         Assert.Contains(message, e.Message);
     }
 
+    /// <summary>The optimizations' switches: defaults on (split after 16 hand-offs), each can be turned off, and bad
+    /// values name the file and line.</summary>
+    [Fact]
+    public void OptimizationSwitchesHaveDefaultsAndCheckTheirValues()
+    {
+        const string nodes = "[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n";
+        var d = ClusterConfig.Parse("c.toml", "[cluster]\n" + nodes);
+        Assert.True(d.SplitPages);
+        Assert.True(d.ForwardPages);
+        Assert.Equal(16, d.SplitAfter);
+        var off = ClusterConfig.Parse("c.toml", "[cluster]\nsplit_pages = false\nforward_pages = false\nsplit_after = 4\n" + nodes);
+        Assert.False(off.SplitPages);
+        Assert.False(off.ForwardPages);
+        Assert.Equal(4, off.SplitAfter);
+        foreach (var (line, message) in new[]
+                 {
+                     ("split_pages = 1", "split_pages must be true or false"),
+                     ("forward_pages = \"yes\"", "forward_pages must be true or false"),
+                     ("split_after = 1", "split_after must be between 2 and"),
+                     ("split_after = 2.5", "split_after must be an integer"),
+                 })
+        {
+            var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", "[cluster]\n" + line + "\n" + nodes));
+            Assert.Equal(ExitCodes.Config, e.ExitCode);
+            Assert.StartsWith("c.toml:2:", e.Message);
+            Assert.Contains(message, e.Message);
+        }
+    }
+
     [Fact]
     public void MissingNodeIdsAreReported()
     {
