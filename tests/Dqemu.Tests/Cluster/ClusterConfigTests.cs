@@ -162,16 +162,17 @@ public class ClusterConfigTests
         Assert.Contains(message, e.Message);
     }
 
-    /// <summary>The optimizations' switches: defaults on (split after 16 hand-offs), each can be turned off, and bad
-    /// values name the file and line.</summary>
+    /// <summary>The optimizations' switches: read-ahead on and page splitting off by default (split after 16 hand-offs
+    /// once on), each can be switched, and bad values name the file and line.</summary>
     [Fact]
     public void OptimizationSwitchesHaveDefaultsAndCheckTheirValues()
     {
         const string nodes = "[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n";
         var d = ClusterConfig.Parse("c.toml", "[cluster]\n" + nodes);
-        Assert.True(d.SplitPages);
+        Assert.False(d.SplitPages);
         Assert.True(d.ForwardPages);
         Assert.Equal(16, d.SplitAfter);
+        Assert.True(ClusterConfig.Parse("c.toml", "[cluster]\nsplit_pages = true\n" + nodes).SplitPages);
         var off = ClusterConfig.Parse("c.toml", "[cluster]\nsplit_pages = false\nforward_pages = false\nsplit_after = 4\n" + nodes);
         Assert.False(off.SplitPages);
         Assert.False(off.ForwardPages);
