@@ -65,6 +65,24 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Runs a threaded guest on 2 loopback nodes with --stats and <paramref name="clusterExtra"/> in [cluster]; checks
+    /// the result equals qemu-aarch64's and that no process is left; returns node 0's stderr lines.
+    /// </summary>
+    private string[] RunOnTwoNodesWithStats(string guest, string transport, string clusterExtra, string what)
+    {
+        var g = ThreadedGuests.Load(guest);
+        var expected = ThreadedGuests.Expected(g);
+        using var cluster = new LoopbackCluster(transport, 2, clusterExtra);
+        var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
+        args.AddRange(g.Spec.Args);
+        var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+        output.WriteLine(r.Stderr);
+        ThreadedGuests.AssertSameResult(expected, r, $"{guest} on 2 loopback nodes over {transport}{what}", LoopbackCluster.Binary, args, g.ClusterTimeout);
+        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+        return r.Stderr.Split('\n');
+    }
+
+    /// <summary>
     /// Page splitting on 2 nodes: mt_false_sharing's page, written by both nodes at their own counters, is split
     /// (node 0's --stats counts it) and merged back (the guest copies across units and lets read() fill a buffer on
     /// it), and the output equals qemu-aarch64's; with split_pages = false (the default) the page stays whole, with the
@@ -76,25 +94,18 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     {
         foreach (bool split in new[] { true, false })
         {
-            var g = ThreadedGuests.Load("mt_false_sharing");
-            var expected = ThreadedGuests.Expected(g);
-            using var cluster = new LoopbackCluster(transport, 2, split ? "split_pages = true\nsplit_after = 4" : "split_pages = false");
-            var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
-            var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
-            output.WriteLine(r.Stderr);
-            ThreadedGuests.AssertSameResult(expected, r, $"mt_false_sharing on 2 nodes over {transport}, split_pages {split}",
-                LoopbackCluster.Binary, args, g.ClusterTimeout);
-            var line = r.Stderr.Split('\n').FirstOrDefault(l => l.Contains("pages split ", StringComparison.Ordinal));
+            var lines = RunOnTwoNodesWithStats("mt_false_sharing", transport, split ? "split_pages = true\nsplit_after = 4" : "split_pages = false",
+                $", split_pages {split}");
+            var line = lines.FirstOrDefault(l => l.Contains("pages split ", StringComparison.Ordinal));
             if (!split)
             {
                 Assert.True(line == null, $"split_pages = false, yet a page-splitting line: {line}");
                 continue;
             }
-            Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{r.Stderr}");
+            Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{string.Join('\n', lines)}");
             var m = System.Text.RegularExpressions.Regex.Match(line!, @"pages split (\d+), merged (\d+)");
             Assert.True(m.Success && int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
                 $"expected at least one split and one merge: {line}");
-            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
         }
     }
 
@@ -110,28 +121,19 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
         var reads = new Dictionary<bool, long>();
         foreach (bool forward in new[] { true, false })
         {
-            var g = ThreadedGuests.Load("mt_strided_read");
-            var expected = ThreadedGuests.Expected(g);
-            using var cluster = new LoopbackCluster(transport, 2, forward ? "" : "forward_pages = false");
-            var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
-            var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
-            output.WriteLine(r.Stderr);
-            ThreadedGuests.AssertSameResult(expected, r, $"mt_strided_read on 2 nodes over {transport}, forward_pages {forward}",
-                LoopbackCluster.Binary, args, g.ClusterTimeout);
-            var lines = r.Stderr.Split('\n');
+            var lines = RunOnTwoNodesWithStats("mt_strided_read", transport, forward ? "" : "forward_pages = false", $", forward_pages {forward}");
             reads[forward] = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"remote faults: read (\d+) "))
                 .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value));
             var ahead = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"pages read ahead (\d+), used (\d+), wasted (\d+)"))
                 .Where(m => m.Success).ToList();
             if (!forward)
             {
-                Assert.True(ahead.Count == 0, $"forward_pages = false, yet a forwarding line:\n{r.Stderr}");
+                Assert.True(ahead.Count == 0, $"forward_pages = false, yet a forwarding line:\n{string.Join('\n', lines)}");
                 continue;
             }
-            Assert.True(ahead.Count == 2, $"expected a forwarding line per node:\n{r.Stderr}");
+            Assert.True(ahead.Count == 2, $"expected a forwarding line per node:\n{string.Join('\n', lines)}");
             Assert.True(ahead.Sum(m => long.Parse(m.Groups[1].Value)) > 100 && ahead.Sum(m => long.Parse(m.Groups[2].Value)) > 100,
-                $"600 pages read upwards by one node, yet little was read ahead or used:\n{r.Stderr}");
-            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+                $"600 pages read upwards by one node, yet little was read ahead or used:\n{string.Join('\n', lines)}");
         }
         Assert.True(reads[true] < reads[false], $"read waits with forwarding {reads[true]}, without {reads[false]}");
     }
@@ -144,18 +146,9 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     [MemberData(nameof(Transports))]
     public void StatsOnTwoNodesPrintAPerNodeBlock(string transport)
     {
-        var g = ThreadedGuests.Load("mt_condvar");
-        var expected = ThreadedGuests.Expected(g);
-        using var cluster = new LoopbackCluster(transport, 2);
-        var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
-        args.AddRange(g.Spec.Args);
-        var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
-        output.WriteLine(r.Stderr);
-        ThreadedGuests.AssertSameResult(expected, r, $"mt_condvar on 2 loopback nodes over {transport} with --stats", LoopbackCluster.Binary, args, g.ClusterTimeout);
-
-        var lines = r.Stderr.Split('\n');
+        var lines = RunOnTwoNodesWithStats("mt_condvar", transport, "", " with --stats");
         int header = Array.FindIndex(lines, l => l.Contains("cluster stats", StringComparison.Ordinal));
-        Assert.True(header >= 0, $"no line containing 'cluster stats' in stderr:\n{r.Stderr}");
+        Assert.True(header >= 0, $"no line containing 'cluster stats' in stderr:\n{string.Join('\n', lines)}");
         Assert.True(lines[header].Contains($"({transport}, 2 nodes", StringComparison.Ordinal),
             $"the cluster stats header does not name transport {transport} and 2 nodes: '{lines[header]}'");
         var block = lines.Skip(header + 1).ToList();
@@ -164,9 +157,8 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
             string prefix = $"  node {i}";
             // "  node 1" must not be satisfied by "  node 10"
             Assert.True(block.Any(l => l.StartsWith(prefix, StringComparison.Ordinal) && (l.Length == prefix.Length || !char.IsAsciiDigit(l[prefix.Length]))),
-                $"no line starting with '{prefix}' after the '{lines[header]}' line:\n{r.Stderr}");
+                $"no line starting with '{prefix}' after the '{lines[header]}' line:\n{string.Join('\n', lines)}");
         }
-        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 }
 

@@ -121,7 +121,8 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
 
     /// <summary>
     /// Node 1's line in node 0's cluster stats shows messages both ways, the link carried at least their body bytes,
-    /// and (with enough remote faults) node 1's median wait for a page is at least the link's shortest round trip.
+    /// and (with enough remote faults) node 1's median wait for a page is at least the link's shortest round trip (for
+    /// reads only when nothing read ahead was used: a read can join a read-ahead already on its way).
     /// </summary>
     void AssertTrafficCrossedTheLink(NetnsCluster cluster, string stderr, long linkBytes)
     {
@@ -143,8 +144,11 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
         double leastRoundTripUs = 2 * (cluster.Link.DelayMs - cluster.Link.JitterMs) * 1000;
         output.WriteLine($"node 1: {sentMsgs} msgs / {sentBytes} B sent, {recvMsgs} msgs / {recvBytes} B received; remote faults: " +
             $"read {reads} (p50 {p50Read} us), write {writes} (p50 {p50Write} us); shortest round trip {leastRoundTripUs:F0} us");
+        // a read that joined a read-ahead request already on its way (data forwarding) waits less than a round trip
+        var ahead = ReadAheadLine().Match(stderr, t.Index + t.Length);
+        bool readAhead = ahead.Success && long.Parse(ahead.Groups["used"].Value) > 0;
         // quantiles are bucket midpoints, within about 3%
-        if (reads >= FaultsForLatency)
+        if (reads >= FaultsForLatency && !readAhead)
             Assert.True(p50Read >= 0.95 * leastRoundTripUs, $"node 1's read faults took {p50Read} us (median), less than the link's round trip of {leastRoundTripUs:F0} us\n{f.Value}");
         if (writes >= FaultsForLatency)
             Assert.True(p50Write >= 0.95 * leastRoundTripUs, $"node 1's write faults took {p50Write} us (median), less than the link's round trip of {leastRoundTripUs:F0} us\n{f.Value}");
@@ -152,6 +156,9 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"node 1 \((?<addr>[0-9.]+:\d+)\)\s+sent\s+(?<sm>\d+) msgs\s+(?<sb>\d+) B\s+received\s+(?<rm>\d+) msgs\s+(?<rb>\d+) B")]
     private static partial Regex NodeTransportLine();
+
+    [GeneratedRegex(@"forwarding: pages read ahead \d+, used (?<used>\d+)")]
+    private static partial Regex ReadAheadLine();
 
     [GeneratedRegex(@"remote faults: read (?<rn>\d+) mean [0-9.]+ us p50 (?<rp>[0-9.]+) p99 [0-9.]+ max [0-9.]+; write (?<wn>\d+) mean [0-9.]+ us p50 (?<wp>[0-9.]+)")]
     private static partial Regex RemoteFaultsLine();
