@@ -117,6 +117,9 @@ internal sealed class WorkerNode : IMessageHandler
         }
     }
 
+    /// <summary>How long a worker that saw a loss stays after telling the others, before it exits.</summary>
+    private static readonly TimeSpan LossLinger = TimeSpan.FromMilliseconds(100);
+
     public void OnNodeLost(int node, string reason)
     {
         if (_stopping)
@@ -126,7 +129,12 @@ internal sealed class WorkerNode : IMessageHandler
             return;
         }
         if (ClusterContext.ReportOnce(_ctx.LostLine(node, reason)) && _transport != null)
+        {
             _ctx.Broadcast(_transport, node, reason);
+            // a send may still sit in the transport (UCX queues it for its progress thread): leaving at once could
+            // let node 0 see this node's connection close before it reads which node was lost, and name this one
+            Thread.Sleep(LossLinger);
+        }
         ClusterContext.ExitNow(ExitCodes.Unavailable);
     }
 }
