@@ -17,6 +17,9 @@ public sealed partial class DsmNode
     /// </summary>
     public event Action<ulong, int>? SplitSuggested;
 
+    /// <summary>The unit shifts <see cref="SplitSuggested"/> proposes: 8-byte to 2 KiB units.</summary>
+    public const int MinSplitShift = 3, MaxSplitShift = 11;
+
     /// <summary>
     /// Raised like <see cref="SplitSuggested"/> when a page at or above <see cref="DsmOptions.SplitPageLimit"/> (a unit of
     /// a split page) has changed hands <see cref="DsmOptions.SplitAfter"/> times within the window: the nodes share the
@@ -40,19 +43,8 @@ public sealed partial class DsmNode
     private int NoteSharing(DirEntry e, int from, ushort offset)
     {
         if (offset >= PageSize) return 0;
-        var s = e.Sharing ??= new SharingSamples();
-        long now = Stopwatch.GetTimestamp();
-        s.Add(from, offset);
-        if (from == s.LastNode) return 0;
-        s.LastNode = from;
-        if (s.HandOffs == 0 || now - s.WindowStart > _options.SplitWindow.TotalSeconds * Stopwatch.Frequency)
-        {
-            s.WindowStart = now;
-            s.HandOffs = 0;
-        }
-        if (++s.HandOffs < _options.SplitAfter) return 0;
-        s.HandOffs = 0;
-        return s.DisjointShift();
+        (e.Sharing ??= new SharingSamples()).Add(from, offset);
+        return NoteHandOff(e, from) ? e.Sharing.DisjointShift() : 0;
     }
 
     /// <summary>Records a request for a unit (under the entry's lock); true when the unit has been handed off
@@ -89,7 +81,6 @@ public sealed partial class DsmNode
     private sealed class SharingSamples
     {
         public const int Size = 16;
-        public const int MinShift = 3, MaxShift = 11;
 
         private readonly int[] _node = new int[Size];
         private readonly ushort[] _offset = new ushort[Size];
@@ -114,7 +105,7 @@ public sealed partial class DsmNode
         /// </summary>
         public int DisjointShift()
         {
-            for (int shift = MaxShift; shift >= MinShift; shift--)
+            for (int shift = MaxSplitShift; shift >= MinSplitShift; shift--)
             {
                 bool apart = true;
                 for (int i = 0; i < _count && apart; i++)

@@ -85,8 +85,7 @@ public static unsafe class Emulator
     {
         process.Space.LayoutChanged = (start, end) =>
         {
-            if (!process.Translator.InvalidateRange(start, end)) return;
-            foreach (var t in process.Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+            if (process.Translator.InvalidateRange(start, end)) process.RequestExitAll();
         };
     }
 

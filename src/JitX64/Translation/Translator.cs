@@ -157,8 +157,8 @@ public sealed class Translator
         while (true)
         {
             // the planning and the real pass both see the set as it is now (both run under _lock)
-            ctx.SplitAware = _splitAware.Count != 0 && _splitAware.ContainsKey(pc);
-            ctx.SplitSlot = ctx.SplitAware ? _splitAware[pc] : JitStubs.NoSplitSlot;
+            ctx.SplitAware = _splitAware.TryGetValue(pc, out int slot);
+            ctx.SplitSlot = ctx.SplitAware ? slot : JitStubs.NoSplitSlot;
             if (!_code.TryFetch(pc, out uint op))
             {
                 if (count == 0) ctx.ExitBlock(ExitReason.FetchFault, pc);
@@ -245,9 +245,7 @@ public sealed class Translator
         {
             if (_splitAware.ContainsKey(pc)) return false;
             _splitAware[pc] = _splitAware.Count < CpuOffsets.SplitCacheSlots ? _splitAware.Count : JitStubs.NoSplitSlot;
-            _codePages.Clear();
-            Cache.ForgetAll();
-            Interlocked.Increment(ref _generation);
+            DropAllLocked();
             return true;
         }
     }
@@ -290,11 +288,18 @@ public sealed class Translator
             bool hit = false;
             for (ulong page = start >> 12; page < (end + 4095) >> 12 && !hit; page++) hit = _codePages.Contains(page);
             if (!hit) return false;
-            _codePages.Clear();
-            Cache.ForgetAll();
-            Interlocked.Increment(ref _generation);
+            DropAllLocked();
             return true;
         }
+    }
+
+    /// <summary>Drops every translation (under _lock): old host code stays in place for threads still inside it;
+    /// runners see the new <see cref="Generation"/> and clear their jump caches.</summary>
+    private void DropAllLocked()
+    {
+        _codePages.Clear();
+        Cache.ForgetAll();
+        Interlocked.Increment(ref _generation);
     }
 
     /// <summary>Links an exit whose stub reported <paramref name="site"/> to <paramref name="target"/>.</summary>

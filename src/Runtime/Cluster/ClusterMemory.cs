@@ -159,29 +159,32 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         }
     }
 
-    private bool AnySplit(ulong addr, ulong len)
-    {
-        if (Split.SlotsUsed == 0) return false;
-        for (ulong p = addr / Page; p <= (addr + len - 1) / Page; p++)
-            if (Split.IsSplit(p)) return true;
-        return false;
-    }
+    // both run for every syscall buffer: with no page ever split (the usual case) they return before enumerating
+    private bool AnySplit(ulong addr, ulong len) => Split.SlotsUsed != 0 && SplitPagesIn(addr, len).Any();
 
     private void MergeSplitPages(ulong addr, ulong len, bool keepData = true)
     {
+        if (Split.SlotsUsed == 0) return;
+        foreach (ulong p in SplitPagesIn(addr, len)) Merge?.Invoke(p, keepData);
+    }
+
+    /// <summary>The split pages among those of [addr, addr + len): page by page, or for a range with more pages than
+    /// slots were ever used, slot by slot.</summary>
+    private IEnumerable<ulong> SplitPagesIn(ulong addr, ulong len)
+    {
         int slots = Math.Min(Split.SlotsUsed, GuestSpace.ShadowSlots);
-        if (slots == 0 || len == 0) return;
+        if (slots == 0 || len == 0) yield break;
         ulong first = addr / Page, last = (addr + len - 1) / Page;
         if (last - first < (ulong)slots)
         {
             for (ulong p = first; p <= last; p++)
-                if (Split.IsSplit(p)) Merge?.Invoke(p, keepData);
-            return;
+                if (Split.IsSplit(p)) yield return p;
+            yield break;
         }
-        for (int slot = 0; slot < slots; slot++) // a large range: look at the few split pages instead
+        for (int slot = 0; slot < slots; slot++)
         {
             ulong p = Split.PageOf(slot);
-            if (p >= first && p <= last && Split.IsSplit(p)) Merge?.Invoke(p, keepData);
+            if (p >= first && p <= last && Split.IsSplit(p)) yield return p;
         }
     }
 

@@ -14,7 +14,7 @@ internal sealed unsafe partial class ClusterNode
     public void AttachNode0(GuestProcess process, GuestThread main)
     {
         Join(process);
-        main.Cpu->SplitMap = SplitTable;
+        main.Cpu->SplitMap = SplitTable; // created before the cluster was attached; later threads take it from it
         _placement = new Dqemu.Dsm.Placement(_ctx.Config.Placement == "fill" ? Dqemu.Dsm.PlacementPolicy.Fill : Dqemu.Dsm.PlacementPolicy.RoundRobin,
             _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
         _placement.Add(0);

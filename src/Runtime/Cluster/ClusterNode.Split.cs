@@ -62,7 +62,7 @@ internal sealed unsafe partial class ClusterNode
             if (translator.MarkSplitAware(pc))
             {
                 Interlocked.Increment(ref _awareInstructions);
-                foreach (var t in P.Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+                P.RequestExitAll();
                 return true;
             }
             if ((P.Space.ProtAt(addr) & (write ? GuestProt.Write : GuestProt.Read)) == 0) return false;
@@ -97,10 +97,7 @@ internal sealed unsafe partial class ClusterNode
             if (slot < 0) return; // every shadow slot used: pages stay whole from now on
             Split.Install(page, slot, shift, PageSplitter.SlotState.Filling);
             _memory.ReprotectSplit(slot);
-            int unit = 1 << shift;
-            var alias = P.Space.Alias;
-            for (int k = 0; k < PageSplitter.UnitCount(shift); k++)
-                Buffer.MemoryCopy(alias + addr + (ulong)(k * unit), alias + PageSplitter.UnitPage(slot, k) + (ulong)(k * unit), unit, unit);
+            CopyUnits(addr, slot, shift, toUnits: true);
             Split.SetState(slot, PageSplitter.SlotState.Active);
             _memory.ReprotectSplit(slot);
             CallAll(Workers, ClusterMessages.Split, SplitBody(1, page, slot, shift), "a page split");
@@ -134,10 +131,7 @@ internal sealed unsafe partial class ClusterNode
                 ulong addr = page * DsmPage;
                 using var unitPins = Dsm.PinRange(PageSplitter.UnitPage(slot, 0), (ulong)units * DsmPage, write: true);
                 using var pagePin = Dsm.PinRange(addr, DsmPage, write: true);
-                int unit = 1 << shift;
-                var alias = P.Space.Alias;
-                for (int k = 0; k < units; k++)
-                    Buffer.MemoryCopy(alias + PageSplitter.UnitPage(slot, k) + (ulong)(k * unit), alias + addr + (ulong)(k * unit), unit, unit);
+                CopyUnits(addr, slot, shift, toUnits: false);
                 Unsplit(page, slot, shift);
             }
             else Unsplit(page, slot, shift);
@@ -146,6 +140,20 @@ internal sealed unsafe partial class ClusterNode
             m.NotBefore = Stopwatch.GetTimestamp() + (long)(SplitBackoff.TotalSeconds * Stopwatch.Frequency) * (1L << Math.Min(m.Merges, 8));
             _mergedPages[page] = m;
             Interlocked.Increment(ref _merges);
+        }
+    }
+
+    /// <summary>Copies each unit's bytes between the page at <paramref name="addr"/> and its shadow page (same offset),
+    /// through the alias.</summary>
+    private void CopyUnits(ulong addr, int slot, int shift, bool toUnits)
+    {
+        int unit = 1 << shift;
+        var alias = P.Space.Alias;
+        for (int k = 0; k < PageSplitter.UnitCount(shift); k++)
+        {
+            byte* page = alias + addr + (ulong)(k * unit), shadow = alias + PageSplitter.UnitPage(slot, k) + (ulong)(k * unit);
+            if (toUnits) Buffer.MemoryCopy(page, shadow, unit, unit);
+            else Buffer.MemoryCopy(shadow, page, unit, unit);
         }
     }
 

@@ -96,7 +96,6 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         process.Cluster = this;
         process.Futex = new ClusterFutex(process.Space, Futex, _memory);
         process.Space.Coherence = _memory;
-        foreach (var t in process.Threads.Values) t.Cpu->SplitMap = SplitTable; // node 0's main thread came first
     }
 
     public ulong SplitTable => (ulong)_memory.Split.Table;

@@ -54,7 +54,7 @@ internal sealed unsafe class PageSplitter
     /// <summary>The table translated code reads (its address goes into every thread's CpuState).</summary>
     public ulong* Table => _table;
 
-    public const int MinShift = 3, MaxShift = 11;
+    public const int MinShift = Dqemu.Dsm.DsmNode.MinSplitShift, MaxShift = Dqemu.Dsm.DsmNode.MaxSplitShift;
 
     /// <summary>Slots used so far (node 0: splits made in this run).</summary>
     public int SlotsUsed => Volatile.Read(ref _slotsUsed);

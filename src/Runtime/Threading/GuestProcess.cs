@@ -73,6 +73,13 @@ public sealed class GuestProcess
         lock (FinishedThreadStats) FinishedThreadStats.Add(t.StatsLine());
     }
 
+    /// <summary>Makes every thread leave its block at the next block start (translations were dropped, or the runner
+    /// must look at something).</summary>
+    public unsafe void RequestExitAll()
+    {
+        foreach (var t in Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+    }
+
     public void AddThread(GuestThread t)
     {
         Threads[t.Tid] = t;
