@@ -21,6 +21,9 @@ public sealed class Placement
     private readonly int[] _cores;
     private readonly int[] _running;
     private int _next;
+    private readonly Dictionary<int, int> _rules = new();
+    /// <summary>Threads placed so far, the main thread included (it is index 0).</summary>
+    private int _created = 1;
 
     /// <param name="policy">The policy.</param>
     /// <param name="coresPerNode">Cores each node offers to guest threads, by node id (each at least 1).</param>
@@ -60,14 +63,38 @@ public sealed class Placement
         lock (_lock) return _running[node];
     }
 
-    /// <summary>Chooses the node for a new thread and counts the thread there.</summary>
-    public int Place()
+    /// <summary>Places the thread with creation index <paramref name="threadIndex"/> (1 for the first thread the guest
+    /// creates; the main thread is 0) on <paramref name="node"/>, whatever the policy says (cluster.toml [[placement]]).</summary>
+    public void SetRule(int threadIndex, int node)
+    {
+        if (threadIndex < 1) throw new ArgumentOutOfRangeException(nameof(threadIndex), threadIndex, "the first thread the guest creates is 1");
+        lock (_lock) _rules[threadIndex] = CheckNode(node);
+    }
+
+    /// <summary>Chooses the node for a new thread and counts the thread there; <paramref name="ruled"/> says a rule
+    /// chose it (an automatic policy then leaves the thread where it is).</summary>
+    public int Place(out bool ruled)
     {
         lock (_lock)
         {
-            int node = Policy == PlacementPolicy.RoundRobin ? NextRoundRobin() : NextFill();
+            ruled = _rules.TryGetValue(_created++, out int node);
+            if (!ruled) node = Policy == PlacementPolicy.RoundRobin ? NextRoundRobin() : NextFill();
             _running[node]++;
             return node;
+        }
+    }
+
+    /// <summary>Chooses the node for a new thread and counts the thread there.</summary>
+    public int Place() => Place(out _);
+
+    /// <summary>A thread moved from <paramref name="from"/> to <paramref name="to"/> (live migration).</summary>
+    public void Move(int from, int to)
+    {
+        lock (_lock)
+        {
+            if (_running[CheckNode(from)] == 0) throw new InvalidOperationException($"no thread is counted on node {from}");
+            _running[from]--;
+            _running[CheckNode(to)]++;
         }
     }
 

@@ -72,7 +72,7 @@ public sealed partial class FutexEngine
                     throw new ProtocolException($"futex 0x{addr:x}: wake of {count} with bitset 0x{bitset:x}");
                 Interlocked.Increment(ref _c.RemoteWakesReceived);
                 if (type == FutexMessages.WakeGlobal) GlobalStep(addr, count, bitset, origin: from);
-                else WakeQueue(addr, count, bitset, remote: true);
+                else WakeQueue(addr, count, bitset, remote: true, fromHere: false);
                 break;
             }
         }
@@ -139,7 +139,7 @@ public sealed partial class FutexEngine
             int node = BitOperations.TrailingZeroCount(rest);
             if (node == 0)
             {
-                WakeQueue(addr, count, bitset);
+                WakeQueue(addr, count, bitset, fromHere: false); // origin is another node (masked out above)
             }
             else
             {

@@ -15,6 +15,7 @@ public sealed class FutexWaiter
     internal uint Bitset;
     internal int State;   // Idle / Queued / Woken; written under the lock, read with Volatile outside it
     internal int Busy;    // 1 while a Wait runs with this waiter
+    internal bool LastWakeLocal; // the last wake that ended a wait of this waiter came from a thread of this node
     private int _interrupt;
 
     /// <summary>

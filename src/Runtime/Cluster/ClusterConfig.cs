@@ -18,7 +18,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// [cluster]
 /// transport = "tcp"            # or "ucx" (UCX: shared memory, RDMA verbs or TCP, chosen by UCX)
 /// ucx_tls = "posix,self,cma"   # optional, ucx only: UCX's transport list (UCX_TLS syntax)
-/// placement = "round-robin"    # or "fill"
+/// placement = "round-robin"    # or "fill", or "auto" (round-robin, then threads that share pages move together)
 /// directory = "distributed"    # or "node0": where each page's directory entry lives
 /// compress = "auto"            # pages zstd-compressed: "auto" (only on tcp between hosts), "zstd", "none"
 /// wait_spin_us = 1000          # how long a thread waiting for another node spins before it sleeps
@@ -31,6 +31,9 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// cores = 1                    # guest threads this node runs at once
 /// cpus = "0"                   # optional host CPUs to pin to (taskset syntax: "0,2-3")
 /// start = false                # optional: node 0 never starts this worker (default: it does when the address is local)
+/// [[placement]]                  # optional rules, by creation index (the main thread is 0, the first thread made 1)
+/// threads = [1, 2]             # or thread = 1
+/// node = 1                     # where those threads start; the auto policy leaves them there
 /// </code>
 /// </summary>
 public sealed class ClusterConfig
@@ -58,6 +61,10 @@ public sealed class ClusterConfig
     /// <summary>Seconds node 0 waits for every worker to connect.</summary>
     public double ConnectTimeout { get; private set; } = 10.0;
     public List<NodeConfig> Nodes { get; } = new();
+    /// <summary>[[placement]] rules: thread creation index (main = 0) to node, checked against the nodes.</summary>
+    public Dictionary<int, int> PlacementRules { get; } = new();
+    /// <summary>The automatic locality-aware policy (placement = "auto", Cluster/ClusterNode.AutoPlacement.cs).</summary>
+    public bool AutoPlacement => Placement == "auto";
 
     private ClusterConfig(string path) => Path = path;
 
@@ -84,17 +91,19 @@ public sealed class ClusterConfig
             throw c.Error(kv, $"key '{KeyName(kv)}' must be inside [cluster] or [[node]]");
 
         bool sawCluster = false;
+        var rules = new List<TableSyntaxBase>();
         foreach (var table in doc.Tables)
         {
             string name = table.Name?.ToString().Trim() ?? "";
             if (table is TableArraySyntax && name == "node") c.Nodes.Add(c.ParseNode(table));
+            else if (table is TableArraySyntax && name == "placement") rules.Add(table);
             else if (table is TableSyntax && name == "cluster")
             {
                 if (sawCluster) throw c.Error(table, "[cluster] appears twice");
                 sawCluster = true;
                 c.ParseCluster(table);
             }
-            else throw c.Error(table, $"unknown table [{name}] (expected [cluster] or [[node]])");
+            else throw c.Error(table, $"unknown table [{name}] (expected [cluster], [[node]] or [[placement]])");
         }
         if (c.Nodes.Count == 0) throw new FatalException(ExitCodes.Config, $"{path}: no [[node]] entries");
         var ids = new HashSet<int>();
@@ -106,6 +115,7 @@ public sealed class ClusterConfig
         foreach (var n in c.Nodes)
             if (!addrs.Add(n.Address.ToString())) throw new FatalException(ExitCodes.Config, $"{path}:{n.Line}: address {n.AddressText} is used by two nodes");
         c.Nodes.Sort((a, b) => a.Id.CompareTo(b.Id));
+        foreach (var rule in rules) c.ParsePlacementRule(rule);
         return c;
     }
 
@@ -125,7 +135,7 @@ public sealed class ClusterConfig
                     break;
                 case "compress": Compress = Choice(kv, "auto", "zstd", "none"); break;
                 case "wait_spin_us": WaitSpinUs = Number(kv, 0, 1_000_000); break;
-                case "placement": Placement = Choice(kv, "round-robin", "fill"); break;
+                case "placement": Placement = Choice(kv, "round-robin", "fill", "auto"); break;
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
                 case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
                 case "forward_pages": ForwardPages = kv.Value is BooleanValueSyntax fp ? fp.Value : throw Error(kv, "forward_pages must be true or false"); break;
@@ -182,6 +192,36 @@ public sealed class ClusterConfig
         if (id is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] needs an id");
         if (endpoint is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] {id} needs an address");
         return new NodeConfig(id.Value, endpoint, address!, cores, cpus, line, start);
+    }
+
+    /// <summary>A [[placement]] rule: thread = N or threads = [N, ...] (creation indexes; 0 is the main thread, which
+    /// always starts on node 0) and node = K.</summary>
+    private void ParsePlacementRule(TableSyntaxBase table)
+    {
+        var threads = new List<int>();
+        int? node = null;
+        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        {
+            switch (KeyName(kv))
+            {
+                case "thread": threads.Add((int)Integer(kv, 1, 1_000_000)); break;
+                case "threads":
+                    if (kv.Value is not ArraySyntax a || a.Items.ChildrenCount == 0) throw Error(kv, "threads must be a list of thread indexes like [1, 2]");
+                    foreach (var item in a.Items)
+                        threads.Add(item.Value is IntegerValueSyntax i && i.Value is >= 1 and <= 1_000_000
+                            ? (int)i.Value : throw Error(kv, "threads must hold thread indexes from 1 (the first thread the guest creates) to 1000000"));
+                    break;
+                case "node":
+                    node = (int)Integer(kv, 0, 63);
+                    if (node >= Nodes.Count) throw Error(kv, $"node {node} is not in this cluster (nodes 0..{Nodes.Count - 1})");
+                    break;
+                default: throw Error(kv, $"unknown key '{KeyName(kv)}' in [[placement]] (thread, threads, node)");
+            }
+        }
+        if (threads.Count == 0) throw Error(table, "[[placement]] needs thread = N or threads = [N, ...]");
+        if (node is null) throw Error(table, "[[placement]] needs a node");
+        foreach (int t in threads)
+            if (!PlacementRules.TryAdd(t, node.Value)) throw Error(table, $"thread {t} is placed by two [[placement]] rules");
     }
 
     /// <summary>taskset's list syntax: "0", "0,2", "1-3", "0-1,4".</summary>

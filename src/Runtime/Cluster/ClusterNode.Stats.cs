@@ -51,6 +51,8 @@ internal sealed partial class ClusterNode
                       (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
         if (_ctx.Config.SplitPages) sb.AppendLine(SplitStatsText());
+        if (_ctx.Config.AutoPlacement || Interlocked.Read(ref _movedIn) + Interlocked.Read(ref _movedOut) + Interlocked.Read(ref _hints) > 0)
+            sb.AppendLine(MigrationStatsText());
         if (_ctx.Config.ForwardPages)
         {
             var (prefetched, hits, wasted) = Dsm.ForwardingCounts;

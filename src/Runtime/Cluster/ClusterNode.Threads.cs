@@ -11,27 +11,32 @@ internal sealed unsafe partial class ClusterNode
 {
     public long StartThread(ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask)
     {
-        int target = Self == 0 ? PlaceOnNode0() : BinaryPrimitives.ReadInt32LittleEndian(Call(0, ClusterMessages.Place, NewRequest(0), RpcTimeout, "a thread placement"));
-        if (target == Self) return IClusterProcess.StartHere;
-        var b = NewRequest(36 + CpuOffsets.ShippedSize);
+        int placed = Self == 0 ? PlaceOnNode0() : BinaryPrimitives.ReadInt32LittleEndian(Call(0, ClusterMessages.Place, NewRequest(0), RpcTimeout, "a thread placement"));
+        int target = placed & PlacedNodeMask;
+        if (target == Self) return (placed & PlacedByRule) != 0 ? IClusterProcess.StartHerePinned : IClusterProcess.StartHere;
+        var b = NewRequest(37 + CpuOffsets.ShippedSize);
         var s = b.AsSpan(8);
         BinaryPrimitives.WriteUInt64LittleEndian(s, flags);
         BinaryPrimitives.WriteUInt64LittleEndian(s[8..], parentTid);
         BinaryPrimitives.WriteUInt64LittleEndian(s[16..], childTid);
         BinaryPrimitives.WriteUInt64LittleEndian(s[24..], signalMask);
         BinaryPrimitives.WriteUInt32LittleEndian(s[32..], mxcsr);
-        image[..CpuOffsets.ShippedSize].CopyTo(s[36..]);
+        s[36] = (byte)((placed & PlacedByRule) != 0 ? 1 : 0);
+        image[..CpuOffsets.ShippedSize].CopyTo(s[37..]);
         return BinaryPrimitives.ReadInt64LittleEndian(Call(target, ClusterMessages.Start, b, RpcTimeout, "a thread start"));
     }
 
     /// <summary>Node 0 places every new thread of the cluster and counts those that run elsewhere, so the guest ends
-    /// when its last thread anywhere does.</summary>
+    /// when its last thread anywhere does. The answer is the node, with <see cref="PlacedByRule"/> for a thread a
+    /// [[placement]] rule put there (it stays there: pinned).</summary>
     private int PlaceOnNode0()
     {
-        int node = _placement!.Place();
+        int node = _placement!.Place(out bool ruled);
         if (node != 0) P.AddRemoteThread();
-        return node;
+        return node | (ruled ? PlacedByRule : 0);
     }
+
+    private const int PlacedNodeMask = 0xFFFF, PlacedByRule = 0x10000;
 
     private void OnPlace(int from, ReadOnlySpan<byte> request)
     {
@@ -51,7 +56,7 @@ internal sealed unsafe partial class ClusterNode
             ulong childTid = BinaryPrimitives.ReadUInt64LittleEndian(s[16..]);
             ulong mask = BinaryPrimitives.ReadUInt64LittleEndian(s[24..]);
             uint mxcsr = BinaryPrimitives.ReadUInt32LittleEndian(s[32..]);
-            tid = GuestThreads.StartFromImage(P, s[36..], mxcsr, flags, parentTid, childTid, mask);
+            tid = GuestThreads.StartFromImage(P, s[37..], mxcsr, flags, parentTid, childTid, mask, pinned: s[36] != 0);
         }
         catch (Exception e)
         {
@@ -90,30 +95,36 @@ internal sealed unsafe partial class ClusterNode
 
     public bool SignalRemote(int tid, SigInfo info)
     {
+        if (tid <= 0) return false;
+        if (RouteMoved(tid, info)) return true;
         int node = NodeOfTid(tid);
-        if (node == Self || node >= _transport.NodeCount || tid <= 0) return false;
-        Span<byte> b = stackalloc byte[36];
+        if (node == Self || node >= _transport.NodeCount) return false;
+        SendSignal(node, tid, info);
+        return true;
+    }
+
+    /// <summary>A Signal message: i32 tid, then the siginfo.</summary>
+    private void SendSignal(int node, int tid, SigInfo info)
+    {
+        Span<byte> b = stackalloc byte[4 + SigInfoSize];
         BinaryPrimitives.WriteInt32LittleEndian(b, tid);
-        BinaryPrimitives.WriteInt32LittleEndian(b[4..], info.Sig);
-        BinaryPrimitives.WriteInt32LittleEndian(b[8..], info.Code);
-        BinaryPrimitives.WriteInt32LittleEndian(b[12..], info.Pid);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], info.Uid);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[20..], info.Addr);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[28..], info.Value);
+        PutSigInfo(b[4..], info);
         Send(node, ClusterMessages.Signal, b);
         Interlocked.Increment(ref _signalsForwarded);
-        return true;
     }
 
     private void OnSignal(ReadOnlySpan<byte> b)
     {
         int tid = BinaryPrimitives.ReadInt32LittleEndian(b);
-        var info = new SigInfo(BinaryPrimitives.ReadInt32LittleEndian(b[4..]), BinaryPrimitives.ReadInt32LittleEndian(b[8..]),
-            BinaryPrimitives.ReadInt32LittleEndian(b[12..]), BinaryPrimitives.ReadUInt32LittleEndian(b[16..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(b[28..]), BinaryPrimitives.ReadUInt64LittleEndian(b[20..]));
-        // a thread that already left is like the kernel's ESRCH after the fact: the signal is dropped
-        if (_process != null && _process.Threads.TryGetValue(tid, out var t) && !t.Exited)
-            GuestSignals.SendToThread(_process, t, info);
+        var info = GetSigInfo(b[4..]);
+        // a thread that moved on gets it where it went; one that already left is like the kernel's ESRCH after the
+        // fact: the signal is dropped
+        if (_process == null) return;
+        GuestThread? t;
+        lock (_moveLock)
+            if (!_process.Threads.TryGetValue(tid, out t) || t.Exited) t = null;
+        if (t != null) GuestSignals.SendToThread(_process, t, info);
+        else RouteMoved(tid, info);
     }
 
     public void RequestExit(int status)

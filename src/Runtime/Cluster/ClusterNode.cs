@@ -54,11 +54,13 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         });
         _memory.Dsm = Dsm;
         _memory.ForwardPages = ctx.Config.ForwardPages && transport.NodeCount > 1;
-        Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations);
+        Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations,
+                                blockOnLocalWakes: ctx.Config.Nodes[Self].Cores == 1);
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();
         StartSplitting();
+        StartAutoPlacement();
         if (Self != 0)
         {
             var applier = new Thread(RunApplier) { IsBackground = true, Name = "dqemu-layout" };
@@ -154,6 +156,24 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                     break;
                 case ClusterMessages.Signal:
                     OnSignal(body);
+                    break;
+                case ClusterMessages.Adopt:
+                    {
+                        var copy = body.ToArray();
+                        new Thread(() => OnAdopt(from, copy)) { IsBackground = true, Name = "dqemu-start" }.Start();
+                        break;
+                    }
+                case ClusterMessages.Migrate:
+                    OnMigrate(body);
+                    break;
+                case ClusterMessages.Moved:
+                    OnMovedMessage(body);
+                    break;
+                case ClusterMessages.Hint:
+                    OnHint(from, body);
+                    break;
+                case ClusterMessages.Sharing:
+                    OnSharing(from, body);
                     break;
                 case ClusterMessages.Exit:
                     {

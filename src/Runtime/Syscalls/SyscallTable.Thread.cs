@@ -10,6 +10,40 @@ public static partial class SyscallTable
         t.Add(139, "rt_sigreturn", SyscallSite.Local, RtSigreturn);
         t.Add(220, "clone", SyscallSite.Local, Clone);
         t.Add(98, "futex", SyscallSite.Local, Futex);
+        t.Add(HintNumber, "dqemu_hint", SyscallSite.Local, Hint);
+    }
+
+    /// <summary>dqemu_hint(op, arg): the emulator's placement hints (DQEMU's hint interface), see <see cref="HintOp"/>.</summary>
+    public const int HintNumber = PrivateBase;
+
+    /// <summary>The operations of dqemu_hint. Each returns the node the caller runs on from now on (it moves between
+    /// blocks, right after the call), or -errno; on one node every valid hint returns 0.</summary>
+    public enum HintOp
+    {
+        /// <summary>Where the caller runs.</summary>
+        Where = 0,
+        /// <summary>arg = group id (0 and up): the caller shares data with every thread of that group; the group runs on
+        /// one node (the first member's, unless that node already holds more groups than another).</summary>
+        Group = 1,
+        /// <summary>arg = node id: run the caller there (-EINVAL for no such node).</summary>
+        Node = 2,
+        /// <summary>arg = tid: run the caller on that thread's node (-ESRCH for no such thread).</summary>
+        Near = 3,
+    }
+
+    private static long Hint(SyscallContext c)
+    {
+        long arg = (long)c.A1;
+        switch ((HintOp)c.A0)
+        {
+            case HintOp.Where: break;
+            case HintOp.Group or HintOp.Node when arg < 0 || arg > int.MaxValue: return -Errno.EINVAL;
+            case HintOp.Group: break;
+            case HintOp.Node: if (c.Process.Cluster == null && arg != 0) return -Errno.EINVAL; break;
+            case HintOp.Near: if (c.Process.Cluster == null && !c.Process.Threads.ContainsKey((int)arg)) return -Errno.ESRCH; break;
+            default: return -Errno.EINVAL;
+        }
+        return c.Process.Cluster?.Hint(c.Thread, (int)c.A0, arg) ?? 0;
     }
 
     private static long RtSigreturn(SyscallContext c)

@@ -42,20 +42,27 @@ public sealed unsafe class SyscallContext
 /// <summary>
 /// One table, one entry per AArch64 syscall number (asm-generic/unistd.h), each saying where it runs.
 /// Categories fill it from their own files (SyscallTable.File.cs, ...). A number without an entry
-/// returns -ENOSYS and is logged under --strace.
+/// returns -ENOSYS and is logged under --strace. Numbers from <see cref="PrivateBase"/> on are the emulator's own
+/// (dqemu_hint), far above Linux's so that a future Linux call never collides; Linux and qemu answer them ENOSYS.
 /// </summary>
 public static partial class SyscallTable
 {
     public const int MaxNumber = 512;
+    /// <summary>The emulator's private calls: 0x4400 up to <see cref="PrivateBase"/> + <see cref="PrivateCount"/>.</summary>
+    public const int PrivateBase = 0x4400, PrivateCount = 16;
     private static readonly SyscallEntry?[] Entries = Build();
 
-    public static SyscallEntry? Get(ulong nr) => nr < MaxNumber ? Entries[nr] : null;
+    public static SyscallEntry? Get(ulong nr) => Index(nr) is int i and >= 0 ? Entries[i] : null;
+
+    /// <summary>Where <paramref name="nr"/> sits in the table: Linux numbers first, the private range after them; -1 for neither.</summary>
+    private static int Index(ulong nr) =>
+        nr < MaxNumber ? (int)nr : nr - PrivateBase < PrivateCount ? MaxNumber + (int)(nr - PrivateBase) : -1;
 
     public static IEnumerable<SyscallEntry> All => Entries.Where(e => e != null)!;
 
     private static SyscallEntry?[] Build()
     {
-        var t = new SyscallEntry?[MaxNumber];
+        var t = new SyscallEntry?[MaxNumber + PrivateCount];
         AddFile(t);
         AddMemory(t);
         AddProcess(t);
@@ -76,7 +83,9 @@ public static partial class SyscallTable
 
     private static void Add(this SyscallEntry?[] t, int nr, string name, SyscallSite site, SyscallHandler handler)
     {
-        if (t[nr] != null) throw new InvalidOperationException($"syscall {nr} ({name}) registered twice");
-        t[nr] = new SyscallEntry(nr, name, site, handler);
+        int i = Index((ulong)nr);
+        if (i < 0) throw new InvalidOperationException($"syscall {nr} ({name}) is neither a Linux number nor a private one");
+        if (t[i] != null) throw new InvalidOperationException($"syscall {nr} ({name}) registered twice");
+        t[i] = new SyscallEntry(nr, name, site, handler);
     }
 }

@@ -49,6 +49,8 @@ public static unsafe class Dispatcher
                         if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
                         {
                             thread.PageFaults++;
+                            if (thread.FaultPages is { } pages)
+                                lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
                             break;
                         }
                         var vma = process.Space.Find(cpu->FaultAddr);
@@ -69,6 +71,8 @@ public static unsafe class Dispatcher
             if (!thread.Exited && Volatile.Read(ref thread.Pending) != 0)
                 SignalDelivery.DeliverPending(process, thread);
             process.Space.Coherence?.ReleaseResident();
+            // live migration happens here, between blocks: the CpuState is whole and no syscall is under way
+            if (thread.MigrateTo >= 0 && !thread.Exited && process.Cluster?.MigrateOut(thread) == true) return;
         }
     }
 
@@ -98,7 +102,9 @@ public static unsafe class Dispatcher
     {
         var cpu = ctx.Cpu;
         ulong nr = cpu->X[8];
+        ctx.Thread.InSyscall = true;
         long result = Execute(ctx);
+        ctx.Thread.InSyscall = false;
         if (ctx.Thread.SuppressResult) ctx.Thread.SuppressResult = false;
         else if (result == -Errno.EINTR && Restartable(ctx, nr)) cpu->Pc -= 4; // X0 still holds the first argument
         else if (!ctx.Thread.Exited) cpu->X[0] = (ulong)result;

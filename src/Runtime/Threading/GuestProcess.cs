@@ -80,10 +80,12 @@ public sealed class GuestProcess
         foreach (var t in Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
     }
 
-    public void AddThread(GuestThread t)
+    /// <summary>A thread starts here; <paramref name="counted"/> when it is counted already (node 0 counts the threads
+    /// of other nodes too, and one of them moved here).</summary>
+    public void AddThread(GuestThread t, bool counted = false)
     {
         Threads[t.Tid] = t;
-        Interlocked.Increment(ref _liveThreads);
+        if (!counted) Interlocked.Increment(ref _liveThreads);
     }
 
     /// <summary>A thread has left its dispatcher loop; the last one out ends the process.</summary>

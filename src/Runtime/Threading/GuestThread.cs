@@ -34,6 +34,17 @@ public sealed unsafe class GuestThread : IDisposable
     public long PageFaults;
     /// <summary>Wakes this thread from a cluster futex wait when a signal arrives (null on one node).</summary>
     public Dqemu.Dsm.FutexWaiter? FutexWaiter { get; set; }
+    /// <summary>The node this thread is to move to at its next dispatcher pass (live migration), or -1.</summary>
+    public volatile int MigrateTo = -1;
+    /// <summary>Set once the thread runs on another node: its host thread here ends without the guest thread ending.</summary>
+    public bool Migrated { get; set; }
+    /// <summary>Placed by a rule or a hint: the automatic placement policy never moves it.</summary>
+    public bool Pinned { get; set; }
+    /// <summary>True while the thread is inside a syscall (one that blocks makes it idle for placement decisions).</summary>
+    public volatile bool InSyscall;
+    /// <summary>Remote page faults by page since the placement policy last looked (cluster placement = "auto";
+    /// null otherwise). Lock it to use it: the policy's sampler swaps it out from another thread.</summary>
+    public Dictionary<ulong, int>? FaultPages;
     /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
     public readonly long[] Exits = new long[16];
 

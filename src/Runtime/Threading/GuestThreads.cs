@@ -16,7 +16,7 @@ public static unsafe class GuestThreads
         CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000;
 
     /// <summary>Host stack for a guest thread's dispatcher (guest stacks live in guest memory).</summary>
-    private const int HostStackSize = 1 << 20;
+    public const int HostStackSize = 1 << 20;
 
     /// <summary>clone() for a new thread in this process; returns the child's tid.</summary>
     public static long StartThread(GuestProcess process, GuestThread parent, ulong flags, ulong newSp, ulong parentTid, ulong tls, ulong childTid)
@@ -39,15 +39,17 @@ public static unsafe class GuestThreads
         if (process.Cluster is { } cluster)
         {
             long r = cluster.StartThread(image, parent.Cpu->Mxcsr, flags, parentTid, childTid, parent.SignalMask);
-            if (r != IClusterProcess.StartHere) return r;
+            if (r is not (IClusterProcess.StartHere or IClusterProcess.StartHerePinned)) return r;
+            return StartFromImage(process, image, parent.Cpu->Mxcsr, flags, parentTid, childTid, parent.SignalMask, r == IClusterProcess.StartHerePinned);
         }
         return StartFromImage(process, image, parent.Cpu->Mxcsr, flags, parentTid, childTid, parent.SignalMask);
     }
 
     /// <summary>Starts a thread on this node from a CpuState image (a local clone, or one another node placed here).</summary>
-    public static long StartFromImage(GuestProcess process, ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask)
+    public static long StartFromImage(GuestProcess process, ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask,
+                                      bool pinned = false)
     {
-        var child = new GuestThread(process);
+        var child = new GuestThread(process) { Pinned = pinned };
         image[..CpuOffsets.ShippedSize].CopyTo(new Span<byte>(child.Cpu, CpuOffsets.ShippedSize));
         child.Cpu->Mxcsr = mxcsr;
         child.SignalMask = signalMask;
@@ -82,6 +84,7 @@ public static unsafe class GuestThreads
             process.Cluster.Fail($"thread {thread.Tid}: {e.Message}");
         }
         if (process.Exiting) process.Terminate();
+        if (thread.Migrated) return; // the guest thread goes on on another node
         if (thread.ClearChildTid != 0 && process.Space.IsAccessible(thread.ClearChildTid, 4, GuestProt.Write))
         {
             process.Space.Write(thread.ClearChildTid, 0);

@@ -15,11 +15,13 @@ public interface IClusterProcess
 
     /// <summary>Returned by <see cref="StartThread"/> when the new thread is to start on this node.</summary>
     public const long StartHere = long.MinValue;
+    /// <summary>Like <see cref="StartHere"/>, for a thread a placement rule put here (the auto policy leaves it).</summary>
+    public const long StartHerePinned = long.MinValue + 1;
 
     /// <summary>
     /// clone() of a thread whose CpuState image (<see cref="JitX64.State.CpuOffsets.ShippedSize"/> bytes, already
     /// set up for the child) is given: places it and starts it on another node (returns its tid or -errno), or
-    /// returns <see cref="StartHere"/>.
+    /// returns <see cref="StartHere"/> or <see cref="StartHerePinned"/>.
     /// </summary>
     long StartThread(ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask);
 
@@ -40,6 +42,13 @@ public interface IClusterProcess
     /// <summary>A guest thread of this node ended. True when the cluster took over the process's bookkeeping
     /// (a worker reports it to node 0); false lets the process count it (node 0).</summary>
     bool ThreadFinished(GuestThread t, int status);
+
+    /// <summary>Moves <paramref name="t"/> (this node's, between blocks, <see cref="GuestThread.MigrateTo"/> set) to that node:
+    /// true when it runs there now (this host thread then ends); false when it stays here.</summary>
+    bool MigrateOut(GuestThread t);
+
+    /// <summary>The dqemu_hint syscall of <paramref name="t"/> (SyscallTable.Thread.cs): the node it is to run on, or -errno.</summary>
+    long Hint(GuestThread t, int op, long arg);
 
     /// <summary>A worker's guest ends the whole process (fatal signal): node 0 ends it with this status.</summary>
     void RequestExit(int status);

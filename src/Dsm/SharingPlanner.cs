@@ -1,0 +1,204 @@
+namespace Dqemu.Dsm;
+
+/// <summary>What the runtime saw of one guest thread during one sampling window (about 100 ms).</summary>
+/// <param name="Tid">The guest thread id (distinct within a sample set).</param>
+/// <param name="Node">The node the thread runs on.</param>
+/// <param name="Active">The thread ran guest code in the window. A thread blocked in a futex wait or a join is not
+/// active: it neither shares data now nor takes a core, so it joins no group and counts no load.</param>
+/// <param name="Pinned">The thread may not be moved now (moved recently, or placed by an explicit rule or hint).</param>
+/// <param name="PageFaults">Remote page faults of the window: guest page number to how many times the thread had to
+/// fetch that page from another node. Counts are not negative.</param>
+public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool Pinned, IReadOnlyDictionary<ulong, int> PageFaults);
+
+/// <summary>A proposed migration of guest thread <paramref name="Tid"/> from node <paramref name="From"/> to node
+/// <paramref name="To"/> (never equal).</summary>
+public readonly record struct ThreadMove(int Tid, int From, int To);
+
+/// <summary>
+/// The locality-aware placement policy (<c>placement = "auto"</c>): from one window of remote page faults, proposes
+/// thread moves that put threads sharing data across the wire on one node, without giving any node more than its fair
+/// share of the active threads. Pure function of its arguments (no I/O, no clock, no randomness): the same samples
+/// always give the same moves, whatever the order of the samples.
+/// </summary>
+/// <remarks>
+/// Only cross-node sharing is visible: two threads on one node do not fault on each other's pages, so a pair that is
+/// already together shows no weight. That is why the runtime pins a thread for a while after moving it; otherwise the
+/// next window, no longer seeing the sharing, could pull the pair apart again.
+/// </remarks>
+public static class SharingPlanner
+{
+    /// <summary>The least <see cref="Weight"/> that ties two threads together: below it, the faults two threads have
+    /// in common in one window are as likely chance (a common library page, a one-off read) as real sharing, and a move
+    /// costs more than it saves.</summary>
+    public const int DefaultMinShared = 16;
+
+    /// <summary>
+    /// How much two threads share: over the pages both faulted on, the sum of the smaller of their two counts. The
+    /// smaller count because a page that one thread fetched once and the other a hundred times shows one exchange, not a
+    /// hundred. Symmetric; non-positive counts add nothing; saturates at <see cref="int.MaxValue"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A sample has no <see cref="ThreadSample.PageFaults"/>.</exception>
+    public static int Weight(ThreadSample a, ThreadSample b)
+    {
+        var fa = a.PageFaults ?? throw new ArgumentException($"thread {a.Tid} has no page-fault map", nameof(a));
+        var fb = b.PageFaults ?? throw new ArgumentException($"thread {b.Tid} has no page-fault map", nameof(b));
+        // Walk the smaller map, look up in the larger.
+        if (fa.Count > fb.Count) (fa, fb) = (fb, fa);
+        long sum = 0;
+        foreach (var (page, countA) in fa)
+        {
+            if (countA <= 0 || !fb.TryGetValue(page, out int countB) || countB <= 0) continue;
+            sum += Math.Min(countA, countB);
+            if (sum >= int.MaxValue) return int.MaxValue;
+        }
+        return (int)sum;
+    }
+
+    /// <summary>
+    /// Proposes the moves for one window.
+    /// <list type="number">
+    /// <item>Validate the arguments.</item>
+    /// <item>Edges: every pair of active threads on different nodes whose <see cref="Weight"/> is at least
+    /// <paramref name="minShared"/>.</item>
+    /// <item>Groups: the connected components of that graph with at least two threads; a group's weight is the sum of
+    /// its edges' weights. Whole components, because moving only part of a chain of sharers just moves the wire
+    /// traffic elsewhere.</item>
+    /// <item>Capacity: with A active threads, node n may hold ceil(A * cores[n] / total cores) of them (at least 1).
+    /// Each node's load starts as its active threads that are in no group: those stay where they are.</item>
+    /// <item>Groups by decreasing weight (ties: smallest member tid first), so the heaviest sharing gets the room. The
+    /// candidate nodes are all nodes, or, when the group has a pinned member, only that member's node (a group with
+    /// pinned members on two nodes cannot be joined and is skipped). A candidate fits if its load plus the group's size
+    /// is within its cap. Among the fitting ones, the node that already holds most members (fewest moves), then the
+    /// lowest load, then the lowest id. The members elsewhere move there and the group adds its size to that node's
+    /// load. A skipped group, or one that fits nowhere, stays as it is and adds each member to its current node's
+    /// load.</item>
+    /// </list>
+    /// A thread is never moved to its own node; pinned and inactive threads never move.
+    /// </summary>
+    /// <param name="threads">One sample per guest thread of the cluster, in any order.</param>
+    /// <param name="coresPerNode">Cores each node offers to guest threads, by node id (1 to
+    /// <see cref="DsmNode.MaxNodes"/> nodes, each at least 1 core).</param>
+    /// <param name="minShared">The least pair weight that counts as sharing (at least 1).</param>
+    /// <returns>The moves, sorted by tid; empty when nothing is worth moving.</returns>
+    /// <exception cref="ArgumentException">Bad node list, a node id out of range, a duplicate tid, a missing fault
+    /// map or a negative fault count.</exception>
+    public static IReadOnlyList<ThreadMove> Plan(IReadOnlyList<ThreadSample> threads, IReadOnlyList<int> coresPerNode,
+        int minShared = DefaultMinShared)
+    {
+        ArgumentNullException.ThrowIfNull(threads);
+        ArgumentNullException.ThrowIfNull(coresPerNode);
+        int nodes = coresPerNode.Count;
+        if (nodes < 1 || nodes > DsmNode.MaxNodes)
+            throw new ArgumentException($"a cluster has 1 to {DsmNode.MaxNodes} nodes", nameof(coresPerNode));
+        long totalCores = 0;
+        for (int n = 0; n < nodes; n++)
+        {
+            if (coresPerNode[n] < 1)
+                throw new ArgumentOutOfRangeException(nameof(coresPerNode), $"node {n} has {coresPerNode[n]} cores");
+            totalCores += coresPerNode[n];
+        }
+        if (minShared < 1) throw new ArgumentOutOfRangeException(nameof(minShared), minShared, "must be at least 1");
+        var tids = new HashSet<int>();
+        foreach (var t in threads)
+        {
+            if (t.Node < 0 || t.Node >= nodes)
+                throw new ArgumentException($"thread {t.Tid} is on node {t.Node}, the cluster has {nodes} nodes", nameof(threads));
+            if (!tids.Add(t.Tid)) throw new ArgumentException($"thread {t.Tid} is sampled twice", nameof(threads));
+            if (t.PageFaults is null) throw new ArgumentException($"thread {t.Tid} has no page-fault map", nameof(threads));
+            foreach (var (page, count) in t.PageFaults)
+                if (count < 0)
+                    throw new ArgumentException($"thread {t.Tid} has {count} faults on page {page:x}", nameof(threads));
+        }
+
+        // Active threads sorted by tid, so every later step is independent of the input order.
+        var active = threads.Where(t => t.Active).OrderBy(t => t.Tid).ToArray();
+        int a = active.Length;
+
+        // Edges and their components (union-find over indices into 'active').
+        var parent = new int[a];
+        for (int i = 0; i < a; i++) parent[i] = i;
+        var edges = new List<(int I, int J, int W)>();
+        for (int i = 0; i < a; i++)
+            for (int j = i + 1; j < a; j++)
+            {
+                if (active[i].Node == active[j].Node) continue;
+                int w = Weight(active[i], active[j]);
+                if (w < minShared) continue;
+                edges.Add((i, j, w));
+                int ri = Find(parent, i), rj = Find(parent, j);
+                if (ri != rj) parent[Math.Max(ri, rj)] = Math.Min(ri, rj);
+            }
+
+        var inGroup = new bool[a];
+        var groupWeight = new Dictionary<int, long>();
+        foreach (var (i, j, w) in edges)
+        {
+            inGroup[i] = inGroup[j] = true;
+            int root = Find(parent, i);
+            groupWeight[root] = groupWeight.GetValueOrDefault(root) + w;
+        }
+        // The root is the smallest index of its component, and indices follow tids: members come out in tid order and
+        // the root is the group's smallest tid.
+        var groups = groupWeight.Keys
+            .Select(root => (Root: root, Weight: groupWeight[root],
+                Members: Enumerable.Range(root, a - root).Where(k => inGroup[k] && Find(parent, k) == root).ToArray()))
+            .OrderByDescending(g => g.Weight).ThenBy(g => active[g.Root].Tid)
+            .ToList();
+
+        var cap = new long[nodes];
+        for (int n = 0; n < nodes; n++) cap[n] = Math.Max(1, (a * (long)coresPerNode[n] + totalCores - 1) / totalCores);
+        var load = new long[nodes];
+        for (int i = 0; i < a; i++)
+            if (!inGroup[i]) load[active[i].Node]++;
+
+        var moves = new List<ThreadMove>();
+        var here = new int[nodes];
+        foreach (var g in groups)
+        {
+            int pinnedNode = -1;
+            bool conflict = false;
+            foreach (int k in g.Members)
+            {
+                if (!active[k].Pinned) continue;
+                if (pinnedNode < 0) pinnedNode = active[k].Node;
+                else if (pinnedNode != active[k].Node) conflict = true;
+            }
+
+            int best = -1;
+            if (!conflict)
+            {
+                Array.Clear(here);
+                foreach (int k in g.Members) here[active[k].Node]++;
+                int first = pinnedNode < 0 ? 0 : pinnedNode, last = pinnedNode < 0 ? nodes - 1 : pinnedNode;
+                for (int n = first; n <= last; n++)
+                {
+                    if (load[n] + g.Members.Length > cap[n]) continue;
+                    // Strictly better only, so the lowest id wins full ties.
+                    if (best < 0 || here[n] > here[best] || (here[n] == here[best] && load[n] < load[best])) best = n;
+                }
+            }
+
+            if (best < 0)
+            {
+                foreach (int k in g.Members) load[active[k].Node]++;
+                continue;
+            }
+            foreach (int k in g.Members)
+                if (active[k].Node != best) moves.Add(new ThreadMove(active[k].Tid, active[k].Node, best));
+            load[best] += g.Members.Length;
+        }
+
+        moves.Sort((x, y) => x.Tid.CompareTo(y.Tid));
+        return moves;
+    }
+
+    private static int Find(int[] parent, int i)
+    {
+        while (parent[i] != i)
+        {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        return i;
+    }
+}
