@@ -87,14 +87,15 @@ public sealed class Placement
     /// <summary>Chooses the node for a new thread and counts the thread there.</summary>
     public int Place() => Place(out _);
 
-    /// <summary>A thread moved from <paramref name="from"/> to <paramref name="to"/> (live migration).</summary>
+    /// <summary>A thread moved from <paramref name="from"/> to <paramref name="to"/> (live migration; see <see cref="Remove"/>
+    /// for the order of reports).</summary>
     public void Move(int from, int to)
     {
         lock (_lock)
         {
-            if (_running[CheckNode(from)] == 0) throw new InvalidOperationException($"no thread is counted on node {from}");
-            _running[from]--;
-            _running[CheckNode(to)]++;
+            CheckNode(to);
+            _running[CheckNode(from)]--;
+            _running[to]++;
         }
     }
 
@@ -104,12 +105,15 @@ public sealed class Placement
         lock (_lock) _running[CheckNode(node)]++;
     }
 
-    /// <summary>A thread on <paramref name="node"/> ended.</summary>
+    /// <summary>A thread on <paramref name="node"/> ended. A node's count may dip below zero for a moment (a thread's move
+    /// and its end are reported by different nodes, in any order): the counts are sums and come right once every report
+    /// is in; only a cluster with no thread counted at all is an error.</summary>
     public void Remove(int node)
     {
         lock (_lock)
         {
-            if (_running[CheckNode(node)] == 0) throw new InvalidOperationException($"no thread is counted on node {node}");
+            CheckNode(node);
+            if (_running.Sum() <= 0) throw new InvalidOperationException($"no thread is counted (removing one of node {node})");
             _running[node]--;
         }
     }

@@ -31,10 +31,11 @@ internal sealed unsafe partial class ClusterNode
             ReportMoved(t.Tid, Self, -1);
             return false;
         }
+        var held = new List<SigInfo>();
         lock (_moveLock)
         {
             P.Threads.TryRemove(t.Tid, out _);
-            _inTransit[t.Tid] = new List<SigInfo>();
+            _inTransit[t.Tid] = held;
             t.Exited = true; // senders that still hold the thread now route through SignalRemote (held above)
         }
         List<SigInfo> pending;
@@ -50,16 +51,16 @@ internal sealed unsafe partial class ClusterNode
 
         var answer = Call(to, ClusterMessages.Adopt, PackThread(t, pending, pendingBits), RpcTimeout, "a thread migration");
         bool adopted = BinaryPrimitives.ReadInt32LittleEndian(answer) == 0;
-        List<SigInfo> held;
         lock (_moveLock)
         {
-            _inTransit.Remove(t.Tid, out held!);
-            if (adopted) _movedAway[t.Tid] = to;
-            else
+            // the thread may be back already (moved here again before this answer came): then it is not away
+            if (_inTransit.TryGetValue(t.Tid, out var current) && ReferenceEquals(current, held)) _inTransit.Remove(t.Tid);
+            if (!adopted)
             {
                 t.Exited = false;
                 P.Threads[t.Tid] = t;
             }
+            else if (!P.Threads.ContainsKey(t.Tid)) _movedAway[t.Tid] = to;
         }
         if (!adopted)
         {
@@ -77,8 +78,7 @@ internal sealed unsafe partial class ClusterNode
         foreach (var info in held) SendSignal(to, t.Tid, info);
         t.Migrated = true;
         Interlocked.Increment(ref _movedOut);
-        ReportMoved(t.Tid, Self, to);
-        return true;
+        return true; // the new node reports the move (before the thread can run there and end: see OnAdopt)
     }
 
     /// <summary>
@@ -116,6 +116,8 @@ internal sealed unsafe partial class ClusterNode
 
     private const int AdoptFixed = 89;
 
+    /// <summary>Takes in a thread another node moved here. The move is reported to node 0 from here, before the thread
+    /// runs: its end (ThreadExit, which this node sends too) then reaches node 0 after it.</summary>
     private void OnAdopt(int from, byte[] request)
     {
         var s = request.AsSpan(8);
@@ -154,9 +156,10 @@ internal sealed unsafe partial class ClusterNode
             GuestThreads.Run(P, child);
         }, GuestThreads.HostStackSize)
         { IsBackground = true, Name = "guest" };
+        Interlocked.Increment(ref _movedIn);
+        ReportMoved(child.Tid, from, Self);
         thread.Start();
         ready.Wait();
-        Interlocked.Increment(ref _movedIn);
         Span<byte> a = stackalloc byte[4];
         Answer(from, request, a);
     }

@@ -81,6 +81,7 @@ public static unsafe class GuestThreads
         catch (Exception e) when (process.Cluster != null)
         {
             // a page or a node that did not answer (DsmException), a closed transport: one line, every node ends
+            if (Environment.GetEnvironmentVariable("DQEMU_DEBUG_STACK") == "1") Console.Error.WriteLine(e);
             process.Cluster.Fail($"thread {thread.Tid}: {e.Message}");
         }
         if (process.Exiting) process.Terminate();

@@ -48,7 +48,9 @@ public sealed class LoopbackCluster : IDisposable
         Ports = FreePorts(nodes);
         ConfigPath = Path.Combine(Dir, "cluster.toml");
         var sb = new StringBuilder();
-        sb.Append($"[cluster]\ntransport = \"{transport}\"\nplacement = \"round-robin\"\n").Append(clusterExtra).Append('\n');
+        sb.Append($"[cluster]\ntransport = \"{transport}\"\n");
+        if (!clusterExtra.Contains("placement =", StringComparison.Ordinal)) sb.Append("placement = \"round-robin\"\n");
+        sb.Append(clusterExtra).Append('\n');
         for (int i = 0; i < nodes; i++)
         {
             sb.Append($"[[node]]\nid = {i}\naddress = \"127.0.0.1:{Ports[i]}\"\ncores = 1\n");

@@ -68,13 +68,17 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     /// Runs a threaded guest on 2 loopback nodes with --stats and <paramref name="clusterExtra"/> in [cluster]; checks
     /// the result equals qemu-aarch64's and that no process is left; returns node 0's stderr lines.
     /// </summary>
-    private string[] RunOnTwoNodesWithStats(string guest, string transport, string clusterExtra, string what)
+    private string[] RunOnTwoNodesWithStats(string guest, string transport, string clusterExtra, string what) =>
+        RunOnTwoNodesWithStats(ThreadedGuests.Load(guest), null, transport, clusterExtra, what);
+
+    /// <summary>The same for a guest run with <paramref name="guestArgs"/> (null: its own // ARGS).</summary>
+    private string[] RunOnTwoNodesWithStats(ThreadedGuests.Guest g, IReadOnlyList<string>? guestArgs, string transport, string clusterExtra, string what)
     {
-        var g = ThreadedGuests.Load(guest);
-        var expected = ThreadedGuests.Expected(g);
+        string guest = g.Name;
+        var expected = ThreadedGuests.Expected(g, guestArgs);
         using var cluster = new LoopbackCluster(transport, 2, clusterExtra);
         var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
-        args.AddRange(g.Spec.Args);
+        args.AddRange(guestArgs ?? g.Spec.Args);
         var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
         output.WriteLine(r.Stderr);
         ThreadedGuests.AssertSameResult(expected, r, $"{guest} on 2 loopback nodes over {transport}{what}", LoopbackCluster.Binary, args, g.ClusterTimeout);
@@ -136,6 +140,93 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
                 $"600 pages read upwards by one node, yet little was read ahead or used:\n{string.Join('\n', lines)}");
         }
         Assert.True(reads[true] < reads[false], $"read waits with forwarding {reads[true]}, without {reads[false]}");
+    }
+
+    /// <summary>The placement figures of node 0's --stats line: hints, moves asked, moves done.</summary>
+    private static (int Hints, int Asked, int Done) PlacementCounts(string[] lines)
+    {
+        var m = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"placement [a-z-]+: hints (\d+), moves asked (\d+), done (\d+)"))
+            .FirstOrDefault(m => m.Success);
+        Assert.True(m != null, $"no placement line in node 0's --stats:\n{string.Join('\n', lines)}");
+        return (int.Parse(m!.Groups[1].Value), int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value));
+    }
+
+    /// <summary>Remote faults (reads and writes) of every node, from the --stats lines.</summary>
+    private static long RemoteFaults(string[] lines) =>
+        lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"remote faults: read (\d+) .*; write (\d+) "))
+            .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value) + long.Parse(m.Groups[2].Value));
+
+    /// <summary>Rounds par_pairs runs in the placement tests: split pairs fault at least twice a round.</summary>
+    private const int PairRounds = 20000;
+
+    /// <summary>
+    /// Locality-aware placement, automatic: par_pairs's two pairs of threads that hand messages to each other through
+    /// their pair's page are created so that round-robin splits both pairs over the 2 nodes; with placement = "auto"
+    /// node 0 sees from the threads' remote faults which ones share, and moves one thread of each pair (live
+    /// migration): at least two moves done, far fewer remote faults than the two per round a split pair costs, and
+    /// qemu-aarch64's output.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void SharingPairsAreColocatedByAutoPlacement(string transport)
+    {
+        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), [$"{PairRounds / 1000}"], transport, "placement = \"auto\"",
+            ", placement auto");
+        var (_, _, done) = PlacementCounts(lines);
+        Assert.True(done >= 2, $"expected at least the two moves that co-locate the pairs, got {done}:\n{string.Join('\n', lines)}");
+        long faults = RemoteFaults(lines);
+        Assert.True(faults < PairRounds, $"{faults} remote faults for {PairRounds} rounds: the pairs were not co-located for long\n{string.Join('\n', lines)}");
+    }
+
+    /// <summary>
+    /// Placement hints: the same pairs, round-robin placement, each thread calls dqemu_hint(GROUP, its pair): exactly one
+    /// thread of each pair moves (a pair's first caller stays unless its node already holds a group; the second follows
+    /// it), with qemu-aarch64's output; and mt_pairs (true data sharing checked word by word) gives qemu's output with
+    /// its hint calls.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void HintedPairsAreColocated(string transport)
+    {
+        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), [$"{PairRounds / 1000}", "hint"], transport, "", ", hinted");
+        var (hints, asked, done) = PlacementCounts(lines);
+        Assert.True(hints == 4 && asked == 2 && done == 2, $"4 group hints should move 2 threads, got hints {hints}, asked {asked}, done {done}:\n{string.Join('\n', lines)}");
+        long faults = RemoteFaults(lines);
+        Assert.True(faults < PairRounds / 4, $"{faults} remote faults for {PairRounds} rounds of co-located pairs\n{string.Join('\n', lines)}");
+        lines = RunOnTwoNodesWithStats(ThreadedGuests.Load("mt_pairs"), ["hint"], transport, "", ", mt_pairs hinted");
+        Assert.Equal(2, PlacementCounts(lines).Done);
+    }
+
+    /// <summary>
+    /// [[placement]] rules: the pairs placed together by thread index (threads 1 and 2 on node 1, 3 and 4 on node 0),
+    /// round-robin for the rest: nothing moves, and the pairs fault no more than co-located pairs do; qemu-aarch64's
+    /// output. The same pairs without rules (both split) fault at least once a round.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void PlacementRulesPlaceThreadsByIndex(string transport)
+    {
+        var args = new[] { "5" };
+        var ruled = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), args, transport,
+            "[[placement]]\nthreads = [1, 2]\nnode = 1\n[[placement]]\nthread = 3\nnode = 0\n[[placement]]\nthread = 4\nnode = 0", ", placement rules");
+        var split = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), args, transport, "", ", round-robin");
+        long ruledFaults = RemoteFaults(ruled), splitFaults = RemoteFaults(split);
+        Assert.True(splitFaults >= 5000, $"round-robin split both pairs, yet only {splitFaults} remote faults in 5000 rounds");
+        Assert.True(ruledFaults < 1000, $"the rules co-located both pairs, yet {ruledFaults} remote faults in 5000 rounds\n{string.Join('\n', ruled)}");
+    }
+
+    /// <summary>
+    /// Live migration keeps a thread exact: mt_migrate's threads ask to move to node (round mod 3) 40 times each while
+    /// computing with FP and NEON registers, TLS, their stacks, a mutex and atomics, and while main signals them
+    /// (pthread_kill finds a thread wherever it went); qemu-aarch64's output, and node 0 counts the moves.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void MigratedThreadsStayExact(string transport)
+    {
+        var lines = RunOnTwoNodesWithStats("mt_migrate", transport, "", ", moving threads");
+        var (hints, _, done) = PlacementCounts(lines);
+        Assert.True(hints == 120 && done >= 40, $"3 threads x 40 node hints on 2 nodes: expected 120 hints and at least 40 moves, got {hints} and {done}");
     }
 
     /// <summary>
@@ -209,21 +300,50 @@ internal static class ThreadedGuests
         return new Guest(name, binary, source, spec, env, timeout);
     }
 
-    /// <summary>qemu-aarch64's result for the guest (its stdout and status are the expected ones).</summary>
-    public static ProcessResult Expected(Guest g)
+    /// <summary>qemu-aarch64's result for the guest (its stdout and status are the expected ones), run with
+    /// <paramref name="args"/> instead of its // ARGS when given.</summary>
+    public static ProcessResult Expected(Guest g, IReadOnlyList<string>? args = null)
     {
         var qemu = GuestRunner.FindOnPath("qemu-aarch64");
         if (qemu == null)
             Assert.Fail("qemu-aarch64 not found on PATH; run toolchains/install.sh (Debian package qemu-user) or ./build.sh");
-        var r = references.GetOrAdd(g.Name, _ => new Lazy<ProcessResult>(() =>
-        {
-            var args = new List<string> { g.Binary };
-            args.AddRange(g.Spec.Args);
-            return RunIn(qemu, args, g.Env, g.Spec.Stdin, g.Spec.Timeout ?? GuestRunner.DefaultTimeout);
-        })).Value;
+        args ??= g.Spec.Args;
+        var r = references.GetOrAdd(g.Binary + "\0" + string.Join('\0', args), _ => new Lazy<ProcessResult>(() =>
+            RunIn(qemu, [g.Binary, .. args], g.Env, g.Spec.Stdin, g.Spec.Timeout ?? GuestRunner.DefaultTimeout))).Value;
         if (r.TimedOut)
             Assert.Fail($"the reference run (qemu-aarch64 {g.Name}) timed out; the guest program itself is broken\n{Tail(r.Stderr)}");
         return r;
+    }
+
+    static readonly ConcurrentDictionary<string, Lazy<string>> benches = new();
+
+    /// <summary>bench/parallel/<paramref name="name"/>.c built static for AArch64 (build/bench/NAME.aarch64 when it is up
+    /// to date, else into a temporary directory).</summary>
+    public static string Bench(string name) => benches.GetOrAdd(name, n => new Lazy<string>(() => BuildBench(n))).Value;
+
+    static string BuildBench(string name)
+    {
+        var root = GuestRunner.RequireRepoRoot();
+        var src = Path.Combine(root, "bench", "parallel", name + ".c");
+        if (!File.Exists(src)) Assert.Fail($"{src} is missing");
+        var built = Path.Combine(root, "build", "bench", name + ".aarch64");
+        if (File.Exists(built) && File.GetLastWriteTimeUtc(built) >= File.GetLastWriteTimeUtc(src)) return built;
+        var cc = GuestRunner.FindOnPath("aarch64-linux-gnu-gcc");
+        if (cc == null) Assert.Fail("aarch64-linux-gnu-gcc not found; run toolchains/install.sh (Debian package gcc-aarch64-linux-gnu)");
+        var dir = GuestRunner.CreateTempDirectory(name);
+        var bin = Path.Combine(dir, name + ".aarch64");
+        var r = GuestRunner.Run(cc, ["-O2", "-static", "-pthread", "-o", bin, src], null, null, null, TimeSpan.FromSeconds(120));
+        if (r.ExitCode != 0) Assert.Fail($"building {src} failed: {r.Describe()}\n{r.Stderr}");
+        return bin;
+    }
+
+    /// <summary>A bench/parallel guest as a <see cref="Guest"/> (no directives; the standard environment).</summary>
+    public static Guest LoadBench(string name)
+    {
+        if (!File.Exists(LoopbackCluster.Binary)) Assert.Fail($"{LoopbackCluster.Binary} is missing; run ./build.sh");
+        var root = GuestRunner.RequireRepoRoot();
+        return new Guest(name, Bench(name), Path.Combine(root, "bench", "parallel", name + ".c"), GuestSpec.Parse([]),
+            new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment), TimeSpan.FromSeconds(120));
     }
 
     /// <summary>One run in a fresh working directory (guests may create files there).</summary>

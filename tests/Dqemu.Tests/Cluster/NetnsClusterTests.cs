@@ -254,24 +254,6 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
     [GeneratedRegex(@"^\d+ [a-z_0-9]+\(")]
     private static partial Regex StraceLine();
 
-    static readonly Lazy<string> parMandel = new(BuildParMandel);
-
-    /// <summary>bench/parallel/par_mandel built for AArch64 (build/bench/par_mandel.aarch64 when it is up to date).</summary>
-    static string ParMandel() => parMandel.Value;
-
-    static string BuildParMandel()
-    {
-        var root = GuestRunner.RequireRepoRoot();
-        var src = Path.Combine(root, "bench", "parallel", "par_mandel.c");
-        if (!File.Exists(src)) Assert.Fail($"{src} is missing");
-        var built = Path.Combine(root, "build", "bench", "par_mandel.aarch64");
-        if (File.Exists(built) && File.GetLastWriteTimeUtc(built) >= File.GetLastWriteTimeUtc(src)) return built;
-        var cc = GuestRunner.FindOnPath("aarch64-linux-gnu-gcc");
-        if (cc == null) Assert.Fail("aarch64-linux-gnu-gcc not found; run toolchains/install.sh (Debian package gcc-aarch64-linux-gnu)");
-        var dir = GuestRunner.CreateTempDirectory("par-mandel");
-        var bin = Path.Combine(dir, "par_mandel.aarch64");
-        var r = GuestRunner.Run(cc, ["-O2", "-static", "-pthread", "-o", bin, src], null, null, null, TimeSpan.FromSeconds(120));
-        if (r.ExitCode != 0) Assert.Fail($"building {src} failed: {r.Describe()}\n{r.Stderr}");
-        return bin;
-    }
+    /// <summary>bench/parallel/par_mandel built for AArch64.</summary>
+    static string ParMandel() => ThreadedGuests.Bench("par_mandel");
 }
