@@ -40,7 +40,7 @@ public static partial class SyscallTable
             case HintOp.Group or HintOp.Node when arg < 0 || arg > int.MaxValue: return -Errno.EINVAL;
             case HintOp.Group: break;
             case HintOp.Node: if (c.Process.Cluster == null && arg != 0) return -Errno.EINVAL; break;
-            case HintOp.Near: if (c.Process.Cluster == null && !c.Process.Threads.ContainsKey((int)arg)) return -Errno.ESRCH; break;
+            case HintOp.Near: if (c.Process.Cluster == null && arg != c.Thread.Tid && !c.Process.Threads.ContainsKey((int)arg)) return -Errno.ESRCH; break;
             default: return -Errno.EINVAL;
         }
         return c.Process.Cluster?.Hint(c.Thread, (int)c.A0, arg) ?? 0;

@@ -192,6 +192,39 @@ public class ClusterConfigTests
         }
     }
 
+    /// <summary>placement = "auto" and [[placement]] rules (thread = N or threads = [...], node = K): read after every
+    /// node, checked against them; bad rules name the file and line.</summary>
+    [Fact]
+    public void PlacementAutoAndRules()
+    {
+        const string nodes = "[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n[[node]]\nid = 1\naddress = \"127.0.0.1:7401\"\n";
+        var d = ClusterConfig.Parse("c.toml", "[cluster]\n" + nodes);
+        Assert.False(d.AutoPlacement);
+        Assert.Empty(d.PlacementRules);
+        var c = ClusterConfig.Parse("c.toml", "[cluster]\nplacement = \"auto\"\n[[placement]]\nthreads = [1, 2]\nnode = 1\n[[placement]]\nthread = 3\nnode = 0\n" + nodes);
+        Assert.True(c.AutoPlacement);
+        Assert.Equal(new Dictionary<int, int> { [1] = 1, [2] = 1, [3] = 0 }, c.PlacementRules);
+        foreach (var (rule, line, message) in new[]
+                 {
+                     ("[[placement]]\nthread = 1\nnode = 2\n", 3, "node 2 is not in this cluster"),
+                     ("[[placement]]\nthread = 0\nnode = 1\n", 2, "thread must be between 1 and"),
+                     ("[[placement]]\nthreads = []\nnode = 1\n", 2, "threads must be a list"),
+                     ("[[placement]]\nthreads = [1, \"x\"]\nnode = 1\n", 2, "threads must hold thread indexes"),
+                     ("[[placement]]\nnode = 1\n", 1, "needs thread = N"),
+                     ("[[placement]]\nthread = 1\n", 1, "needs a node"),
+                     ("[[placement]]\nthread = 1\nnode = 1\n[[placement]]\nthreads = [1]\nnode = 0\n", 4, "thread 1 is placed by two"),
+                     ("[[placement]]\nthread = 1\ncores = 1\n", 3, "unknown key 'cores' in [[placement]]"),
+                 })
+        {
+            var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", rule + nodes));
+            Assert.Equal(ExitCodes.Config, e.ExitCode);
+            Assert.StartsWith($"c.toml:{line}:", e.Message);
+            Assert.Contains(message, e.Message);
+        }
+        var bad = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", "[cluster]\nplacement = \"near\"\n" + nodes));
+        Assert.Contains("\"auto\"", bad.Message);
+    }
+
     [Fact]
     public void MissingNodeIdsAreReported()
     {

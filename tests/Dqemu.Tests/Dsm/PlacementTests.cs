@@ -18,6 +18,40 @@ public class PlacementTests
         Assert.Equal(2, p.Running(2));
     }
 
+    /// <summary>[[placement]] rules: by creation index (the main thread is 0), ahead of the policy, which goes on where it
+    /// was for the others; Place says which threads a rule placed.</summary>
+    [Fact]
+    public void RulesPlaceThreadsByCreationIndex()
+    {
+        var p = new Placement(PlacementPolicy.RoundRobin, [1, 1, 1]);
+        p.Add(0);
+        p.SetRule(2, 0);
+        p.SetRule(3, 0);
+        var placed = Enumerable.Range(0, 5).Select(_ => (p.Place(out bool ruled), ruled)).ToArray();
+        Assert.Equal(new[] { (1, false), (0, true), (0, true), (2, false), (0, false) }, placed);
+        Assert.Equal(4, p.Running(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.SetRule(0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.SetRule(1, 3));
+    }
+
+    /// <summary>Moves shift the counts; a move and an end reported in either order give the same counts.</summary>
+    [Fact]
+    public void MovesAreCountedInAnyOrder()
+    {
+        var p = new Placement(PlacementPolicy.RoundRobin, [1, 1]);
+        p.Add(0);
+        Assert.Equal(1, p.Place());
+        // the thread on node 1 moves to node 0 and ends there; node 0 hears of the end first
+        p.Remove(0);
+        Assert.Equal(0, p.Running(0));
+        p.Move(1, 0);
+        Assert.Equal(1, p.Running(0));
+        Assert.Equal(0, p.Running(1));
+        p.Remove(0);
+        Assert.Throws<InvalidOperationException>(() => p.Remove(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.Move(0, 2));
+    }
+
     [Fact]
     public void RoundRobinStartCanBeChosenAndOneNodeIsAlwaysZero()
     {

@@ -28,6 +28,29 @@ public unsafe class ProcessSyscallTests
         Assert.Equal(SyscallSite.Local, SyscallTable.Get(178)!.Site); // gettid
     }
 
+    /// <summary>dqemu_hint (0x4400, the emulator's private range) on one node: every valid hint answers node 0, a bad
+    /// op or node EINVAL, an unknown thread ESRCH; numbers past the private range are unknown (ENOSYS).</summary>
+    [Fact]
+    public void PlacementHintOnOneNode()
+    {
+        var (_, t) = h.NewProcess();
+        Assert.Equal(0x4400, SyscallTable.HintNumber);
+        Assert.Equal("dqemu_hint", SyscallTable.Get(0x4400)!.Name);
+        Assert.Equal(SyscallSite.Local, SyscallTable.Get(0x4400)!.Site);
+        Assert.Null(SyscallTable.Get(0x4400 + SyscallTable.PrivateCount));
+        Assert.Null(SyscallTable.Get(SyscallTable.MaxNumber));
+        Assert.Equal(0, h.Call(SyscallTable.HintNumber, 0UL));          // WHERE
+        Assert.Equal(0, h.Call(SyscallTable.HintNumber, 1UL, 7UL));     // GROUP 7
+        Assert.Equal(0, h.Call(SyscallTable.HintNumber, 2UL, 0UL));     // NODE 0
+        Assert.Equal(0, h.Call(SyscallTable.HintNumber, 3UL, (ulong)t.Tid)); // NEAR itself
+        Assert.Equal(-Errno.EINVAL, h.Call(SyscallTable.HintNumber, 2UL, 1UL));
+        Assert.Equal(-Errno.EINVAL, h.Call(SyscallTable.HintNumber, 1L, -1L));
+        Assert.Equal(-Errno.EINVAL, h.Call(SyscallTable.HintNumber, 9UL));
+        Assert.Equal(-Errno.ESRCH, h.Call(SyscallTable.HintNumber, 3UL, 999_999UL));
+        Assert.Null(SyscallTable.Get(SyscallTable.PrivateBase + 1)); // answered ENOSYS by the dispatcher
+        Assert.Equal(-1, t.MigrateTo);
+    }
+
     [Fact]
     public void ExitGroupEndsTheProcess()
     {
