@@ -136,9 +136,12 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                     OnPlace(from, body);
                     break;
                 case ClusterMessages.Start:
+                case ClusterMessages.Adopt:
                     {
+                        // a thread that starts or arrives here: its start waits for a host thread, not on a receive thread
                         var copy = body.ToArray();
-                        new Thread(() => OnStart(from, copy)) { IsBackground = true, Name = "dqemu-start" }.Start();
+                        Action start = type == ClusterMessages.Start ? () => OnStart(from, copy) : () => OnAdopt(from, copy);
+                        new Thread(() => start()) { IsBackground = true, Name = "dqemu-start" }.Start();
                         break;
                     }
                 case ClusterMessages.ThreadExit:
@@ -157,12 +160,6 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                 case ClusterMessages.Signal:
                     OnSignal(body);
                     break;
-                case ClusterMessages.Adopt:
-                    {
-                        var copy = body.ToArray();
-                        new Thread(() => OnAdopt(from, copy)) { IsBackground = true, Name = "dqemu-start" }.Start();
-                        break;
-                    }
                 case ClusterMessages.Migrate:
                     OnMigrate(body);
                     break;
