@@ -39,7 +39,13 @@ public sealed partial class FutexEngine
             FutexMessages.WakeGlobal or FutexMessages.WakeLocal => FutexMessages.WakeSize,
             _ => throw new ProtocolException($"unknown futex message type 0x{type:x}"),
         };
-        if (body.Length != need) throw new ProtocolException($"body of {body.Length} bytes, expected {need}");
+        ulong[]? pages = [];
+        if (need == FutexMessages.WakeSize && (type == FutexMessages.WakeGlobal || type == FutexMessages.WakeLocal))
+        {
+            pages = FutexMessages.WakePages(body);
+            if (pages == null) throw new ProtocolException($"wake body of {body.Length} bytes is not 16 plus a page list");
+        }
+        else if (body.Length != need) throw new ProtocolException($"body of {body.Length} bytes, expected {need}");
         bool toNode0 = type is FutexMessages.Register or FutexMessages.Unregister or FutexMessages.WakeGlobal;
         if (toNode0 ? _self != 0 : from != 0)
             throw new ProtocolException(toNode0 ? "sent to a node other than 0" : "sent by a node other than 0");
@@ -71,8 +77,8 @@ public sealed partial class FutexEngine
                 if (count <= 0 || bitset == 0)
                     throw new ProtocolException($"futex 0x{addr:x}: wake of {count} with bitset 0x{bitset:x}");
                 Interlocked.Increment(ref _c.RemoteWakesReceived);
-                if (type == FutexMessages.WakeGlobal) GlobalStep(addr, count, bitset, origin: from);
-                else WakeQueue(addr, count, bitset, remote: true, fromHere: false);
+                if (type == FutexMessages.WakeGlobal) GlobalStep(addr, count, bitset, origin: from, pages);
+                else if (WakeQueue(addr, count, bitset, remote: true, fromHere: false) > 0) HandOver(pages);
                 break;
             }
         }
@@ -127,7 +133,7 @@ public sealed partial class FutexEngine
     /// once under the lock; a registration that lands after that read completes after this step, so its waiters read the
     /// new word. True when messages were sent.
     /// </summary>
-    private bool GlobalStep(ulong addr, int count, uint bitset, int origin)
+    private bool GlobalStep(ulong addr, int count, uint bitset, int origin, ulong[] pages)
     {
         ulong mask;
         var g = GlobalStripeOf(addr);
@@ -139,11 +145,11 @@ public sealed partial class FutexEngine
             int node = BitOperations.TrailingZeroCount(rest);
             if (node == 0)
             {
-                WakeQueue(addr, count, bitset, fromHere: false); // origin is another node (masked out above)
+                if (WakeQueue(addr, count, bitset, fromHere: false) > 0) HandOver(pages); // origin is another node (masked out above)
             }
             else
             {
-                Post(new Outgoing(node, FutexMessages.WakeLocal, addr, (uint)count, bitset));
+                Post(new Outgoing(node, FutexMessages.WakeLocal, addr, (uint)count, bitset, pages));
                 sent = true;
             }
         }
@@ -176,7 +182,7 @@ public sealed partial class FutexEngine
             if (_draining) return;
             _draining = true;
         }
-        Span<byte> buf = stackalloc byte[16];
+        Span<byte> buf = stackalloc byte[FutexMessages.WakeSize + 2 + 8 * FutexMessages.MaxWakePages];
         while (true)
         {
             Outgoing m;
@@ -194,7 +200,7 @@ public sealed partial class FutexEngine
                 {
                     FutexMessages.Register or FutexMessages.RegisterAck => FutexMessages.RegisterBody(m.Addr, m.A, buf),
                     FutexMessages.Unregister => FutexMessages.AddrBody(m.Addr, buf),
-                    _ => FutexMessages.WakeBody(m.Addr, (int)m.A, m.B, buf),
+                    _ => FutexMessages.WakeBody(m.Addr, (int)m.A, m.B, m.Pages, buf),
                 };
                 _transport.Send(m.To, m.Type, body);
             }
@@ -206,8 +212,17 @@ public sealed partial class FutexEngine
         }
     }
 
-    /// <summary>One queued message: A = seq (Register, RegisterAck) or count (wakes), B = bitset (wakes).</summary>
-    private readonly record struct Outgoing(int To, ushort Type, ulong Addr, uint A, uint B);
+    /// <summary>One queued message: A = seq (Register, RegisterAck) or count (wakes), B = bitset (wakes), the pages a wake
+    /// carries.</summary>
+    private readonly record struct Outgoing(int To, ushort Type, ulong Addr, uint A, uint B, ulong[]? Pages = null);
+
+    /// <summary>A remote wake woke a waiter here: the pages it carries go to <see cref="PagesWithWake"/>.</summary>
+    private void HandOver(ulong[] pages)
+    {
+        if (pages.Length == 0 || PagesWithWake is not { } take) return;
+        Interlocked.Add(ref _c.PagesWithWakes, pages.Length);
+        take(pages);
+    }
 
     private sealed class ProtocolException(string message) : Exception(message);
 }

@@ -132,7 +132,8 @@ public sealed partial class FutexEngine
         RemoteWakesReceived: Interlocked.Read(ref _c.RemoteWakesReceived),
         Registrations: Interlocked.Read(ref _c.Registrations),
         Unregistrations: Interlocked.Read(ref _c.Unregistrations),
-        ReusedRegistrations: Interlocked.Read(ref _c.Reused));
+        ReusedRegistrations: Interlocked.Read(ref _c.Reused),
+        PagesWithWakes: Interlocked.Read(ref _c.PagesWithWakes));
 
     // ---------------------------------------------------------------- guest thread side
 
@@ -265,9 +266,12 @@ public sealed partial class FutexEngine
     /// bit with <paramref name="bitset"/>, this node's first (FIFO), then, for the rest, the other nodes' (asynchronously).
     /// </summary>
     /// <returns>How many waiters of this node it woke; -EINVAL for bitset 0 or an unaligned address.</returns>
-    public long Wake(ulong addr, int count, uint bitset)
+    /// <param name="pages">Pages the waking thread wrote before this wake (data forwarding): a remote wake carries them
+    /// (at most <see cref="FutexMessages.MaxWakePages"/>) to the nodes whose waiters it wakes.</param>
+    public long Wake(ulong addr, int count, uint bitset, ReadOnlySpan<ulong> pages = default)
     {
         if (bitset == 0 || (addr & 3) != 0) return -EINVAL;
+        if (pages.Length > FutexMessages.MaxWakePages) pages = pages[..FutexMessages.MaxWakePages];
         if (count <= 0) return 0;
         int woken = WakeQueue(addr, count, bitset);
         int remaining = count - woken;
@@ -276,11 +280,11 @@ public sealed partial class FutexEngine
         {
             if (_self == 0)
             {
-                global = GlobalStep(addr, remaining, bitset, origin: 0);
+                global = GlobalStep(addr, remaining, bitset, origin: 0, pages.ToArray());
             }
             else
             {
-                Post(new Outgoing(0, FutexMessages.WakeGlobal, addr, (uint)remaining, bitset));
+                Post(new Outgoing(0, FutexMessages.WakeGlobal, addr, (uint)remaining, bitset, pages.ToArray()));
                 Flush();
                 global = true;
             }
@@ -526,6 +530,12 @@ public sealed partial class FutexEngine
 
     private readonly bool _blockOnLocalWakes;
 
+    /// <summary>
+    /// Data forwarding: called with the pages a remote wake carried once it woke a waiter of this node (on the
+    /// receiving thread: it must not block; asking for the pages without waiting is the use). Null: pages are ignored.
+    /// </summary>
+    public Action<ulong[]>? PagesWithWake { get; set; }
+
     private LocalStripe LocalStripeOf(ulong addr) => _local[StripeIndex(addr)];
     private GlobalStripe GlobalStripeOf(ulong addr) => _global![StripeIndex(addr)];
 
@@ -562,6 +572,6 @@ public sealed partial class FutexEngine
 
     private sealed class Counters
     {
-        public long LocalWaits, LocalWakes, GlobalWakes, RemoteWakesReceived, Registrations, Unregistrations, Reused;
+        public long LocalWaits, LocalWakes, GlobalWakes, RemoteWakesReceived, Registrations, Unregistrations, Reused, PagesWithWakes;
     }
 }

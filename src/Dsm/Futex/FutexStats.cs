@@ -11,6 +11,8 @@ namespace Dqemu.Dsm;
 /// node 0 a direct update of the global table).</param>
 /// <param name="Unregistrations">Registrations given up again (at once when the count went 1 -> 0, or later for a kept one).</param>
 /// <param name="ReusedRegistrations">Waits that found a kept (idle) registration and needed no round trip to node 0.</param>
+/// <param name="PagesWithWakes">Pages that remote wakes carried to this node and that were handed on (they woke a waiter
+/// here, see <see cref="FutexEngine.PagesWithWake"/>).</param>
 public readonly record struct FutexStats(
     long LocalWaits,
     long LocalWakes,
@@ -18,4 +20,5 @@ public readonly record struct FutexStats(
     long RemoteWakesReceived,
     long Registrations,
     long Unregistrations,
-    long ReusedRegistrations);
+    long ReusedRegistrations,
+    long PagesWithWakes = 0);

@@ -46,7 +46,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
                 {
                     uint bitset = cmd == WakeOp ? AllBits : val3;
                     if (!memory.IsReadable(uaddr)) return -Errno.EFAULT;
-                    return engine.Wake(uaddr, (int)Math.Min(val, int.MaxValue), bitset);
+                    return WakeWithPages(uaddr, (int)Math.Min(val, int.MaxValue), bitset);
                 }
             case Requeue:
             case CmpRequeue:
@@ -58,7 +58,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
                     }
                     // moving waiters to uaddr2 is replaced by waking them: each re-checks and waits again where it must
                     long n = Math.Min((long)val + (long)Math.Min(timeoutOrVal2, int.MaxValue), int.MaxValue);
-                    return engine.Wake(uaddr, (int)n, AllBits);
+                    return WakeWithPages(uaddr, (int)n, AllBits);
                 }
             case WakeOpOp:
                 return WakeOpCall(uaddr, val, (int)Math.Min(timeoutOrVal2, int.MaxValue), uaddr2, val3);
@@ -67,7 +67,15 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
         }
     }
 
-    public long Wake(ulong uaddr, int count) => engine.Wake(uaddr, count, AllBits);
+    public long Wake(ulong uaddr, int count) => WakeWithPages(uaddr, count, AllBits);
+
+    /// <summary>A wake that carries the pages the calling thread wrote since its last one (data forwarding: see
+    /// <see cref="ClusterMemory.TakeWrittenPages"/>).</summary>
+    private long WakeWithPages(ulong uaddr, int count, uint bitset)
+    {
+        Span<ulong> pages = stackalloc ulong[FutexMessages.MaxWakePages];
+        return engine.Wake(uaddr, count, bitset, pages[..memory.TakeWrittenPages(pages)]);
+    }
 
     private long Deadline(ulong ts, bool absolute, bool realtime, out long deadline)
     {
@@ -120,7 +128,9 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
                 if (Interlocked.CompareExchange(ref word, now, old) == old) break;
             }
         }
-        long woken = engine.Wake(uaddr, (int)Math.Min(n1, int.MaxValue), AllBits);
+        Span<ulong> pages = stackalloc ulong[FutexMessages.MaxWakePages];
+        pages = pages[..memory.TakeWrittenPages(pages)];
+        long woken = engine.Wake(uaddr, (int)Math.Min(n1, int.MaxValue), AllBits, pages);
         int o = (int)old;
         bool hit = cmp switch
         {
@@ -132,7 +142,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
             5 => o >= cmparg,
             _ => false,
         };
-        if (hit) woken += engine.Wake(uaddr2, n2, AllBits);
+        if (hit) woken += engine.Wake(uaddr2, n2, AllBits, pages);
         return woken;
     }
 }

@@ -302,7 +302,54 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         }
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
         else dsm.Acquire(page, write);
-        if (!write && ForwardPages && addr != ulong.MaxValue) ReadAhead(page);
+        if (!ForwardPages || addr == ulong.MaxValue) return;
+        if (write) NoteWritten(page);
+        else ReadAhead(page);
+    }
+
+    // ---------------------------------------------------------------- data forwarding: pages that travel with a wake
+
+    /// <summary>The pages this guest thread took for writing (write faults) since its last futex wake, oldest first.</summary>
+    [ThreadStatic] private static ulong[]? _written;
+    [ThreadStatic] private static int _writtenCount;
+
+    private static void NoteWritten(ulong page)
+    {
+        var w = _written ??= new ulong[FutexMessages.MaxWakePages];
+        for (int i = 0; i < _writtenCount; i++)
+            if (w[i] == page) return;
+        if (_writtenCount == w.Length)
+        {
+            Array.Copy(w, 1, w, 0, w.Length - 1); // keep the newest: written last, read first by whoever is woken
+            _writtenCount--;
+        }
+        w[_writtenCount++] = page;
+    }
+
+    /// <summary>
+    /// The pages the calling guest thread wrote (took for writing) since its last wake, into <paramref name="into"/>
+    /// (at most <see cref="FutexMessages.MaxWakePages"/>); the list starts afresh. A futex wake carries them to the woken
+    /// thread's node (producer to consumer: a buffer filled, then a condition variable signalled or a lock released).
+    /// </summary>
+    public int TakeWrittenPages(Span<ulong> into)
+    {
+        if (!ForwardPages || _written is not { } w) return 0;
+        int n = Math.Min(_writtenCount, into.Length);
+        w.AsSpan(_writtenCount - n, n).CopyTo(into);
+        _writtenCount = 0;
+        return n;
+    }
+
+    /// <summary>The pages a remote wake brought (on a receiving thread): each mapped, readable, unsplit one is asked
+    /// for now, without waiting, so the woken thread finds it here or on its way (counted like read-ahead).</summary>
+    public void PrefetchPages(ulong[] pages)
+    {
+        foreach (ulong page in pages)
+        {
+            ulong addr = page * Page;
+            if (addr >= GuestSpace.Size || (_space.ProtAt(addr) & GuestProt.Read) == 0 || Split.IsSplit(page)) continue;
+            Dsm.Prefetch(page);
+        }
     }
 
     // ---------------------------------------------------------------- data forwarding: reading ahead

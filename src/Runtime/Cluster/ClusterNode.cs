@@ -56,6 +56,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         _memory.ForwardPages = ctx.Config.ForwardPages && transport.NodeCount > 1;
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations,
                                 blockOnLocalWakes: ctx.Config.Nodes[Self].Cores == 1);
+        if (_memory.ForwardPages) Futex.PagesWithWake = _memory.PrefetchPages;
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();

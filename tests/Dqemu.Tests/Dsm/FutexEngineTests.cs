@@ -263,6 +263,68 @@ public class FutexEngineTests(ITestOutputHelper output)
         c.AssertHealthy();
     }
 
+    /// <summary>
+    /// Data forwarding with wakes: the pages a wake carries reach every node whose waiter it woke (a worker through
+    /// WakeGlobal and WakeLocal, node 0 through its own global step), in order, counted there; a node whose wake went
+    /// to nobody of its own hands nothing on, and a plain wake carries nothing.
+    /// </summary>
+    [Fact]
+    public void PagesRideOnRemoteWakes()
+    {
+        using var c = new FutexTestCluster(3);
+        var got = new System.Collections.Concurrent.ConcurrentDictionary<int, ulong[]>();
+        for (int n = 0; n < 3; n++)
+        {
+            int node = n;
+            c[n].PagesWithWake = pages => got[node] = pages;
+        }
+        ulong a = c.Memory.Addr(9);
+        var w0 = StartWait(c[0], a, 0);
+        var w2 = StartWait(c[2], a, 0);
+        Until(() => c[0].IsRegistered(a) && c[2].IsRegistered(a) && c.Memory.ReadsBy(0) == 1 && c.Memory.ReadsBy(2) == 1, "waiters on nodes 0 and 2");
+        c.Memory[9] = 1;
+        Assert.Equal(0, c[1].Wake(a, 2, All, [0x1234, 0x99, 0x1235]));
+        Assert.Equal(0, Result(w0, "waiter on node 0"));
+        Assert.Equal(0, Result(w2, "waiter on node 2"));
+        c.Net.WaitIdle();
+        Assert.Equal(new ulong[] { 0x1234, 0x99, 0x1235 }, got[0]);
+        Assert.Equal(new ulong[] { 0x1234, 0x99, 0x1235 }, got[2]);
+        Assert.False(got.ContainsKey(1));
+        Assert.Equal(3, c[0].Stats.PagesWithWakes);
+        Assert.Equal(3, c[2].Stats.PagesWithWakes);
+
+        // nobody waits any more: the same wake reaches no waiter and hands no page on
+        got.Clear();
+        c[1].Wake(a, 1, All, [7]);
+        c.Net.WaitIdle();
+        Assert.Empty(got);
+        // a plain wake of a waiter carries nothing
+        c.Memory[9] = 0;
+        var again = StartWait(c[2], a, 0);
+        Until(() => c[2].IsRegistered(a) && c.Memory.ReadsBy(2) == 2, "the waiter on node 2 again");
+        c.Memory[9] = 1;
+        c[1].Wake(a, 1, All);
+        Assert.Equal(0, Result(again, "waiter on node 2"));
+        c.Net.WaitIdle();
+        Assert.Empty(got);
+        c.AssertHealthy();
+    }
+
+    /// <summary>A wake whose page list is malformed (a count that does not match the body) stops the engine.</summary>
+    [Fact]
+    public void MalformedPageListFailsTheEngine()
+    {
+        using var c = new FutexTestCluster(2);
+        var body = new byte[16 + 2 + 8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(body, c.Memory.Addr(1));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(8), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(12), All);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(16), 2); // says 2 pages, holds 1
+        c[1].OnMessage(0, FutexMessages.WakeLocal, body);
+        Assert.NotNull(c[1].Failure);
+        Assert.Contains("page list", c[1].Failure);
+    }
+
     [Theory]
     [InlineData(1, 2)]
     [InlineData(0, 2)]
