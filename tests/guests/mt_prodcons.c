@@ -38,7 +38,7 @@ static const char *const kind_name[KINDS] = {"mutex+condvar", "semaphore", "barr
 static uint64_t consumer_checksum, mismatches, kind_rounds[KINDS];
 
 static uint64_t value(long r, long i) { return ((uint64_t)r << 32 | (uint64_t)i) * 0x9e3779b97f4a7c15ull ^ 0x5bd1e995ull; }
-static uint64_t fold(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
+static uint64_t fold(uint64_t h, uint64_t v) { return ((h << 7 | h >> 57) ^ v) * 0x100000001b3ull; }
 
 // the producer's half of a hand-over: buffer of round r is full
 static void hand_over(long r) {

@@ -56,8 +56,8 @@ internal sealed partial class ClusterNode
         if (_ctx.Config.ForwardPages)
         {
             var (prefetched, hits, wasted) = Dsm.ForwardingCounts;
-            sb.AppendLine($"    forwarding: pages read ahead {prefetched} (with wakes {f.PagesWithWakes}), used {hits}, wasted {wasted}" +
-                          (prefetched > 0 ? $" ({100.0 * wasted / prefetched:F1}% wasted)" : ""));
+            sb.AppendLine($"    forwarding: pages read ahead {prefetched}, used {hits}, wasted {wasted}" +
+                          (prefetched > 0 ? $" ({100.0 * wasted / prefetched:F1}% wasted)" : "") + $"; pages named by wakes {f.PagesWithWakes}");
         }
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +
                       $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");
