@@ -8,7 +8,7 @@
 // placement hint (emulator-private syscall 0x4400, op 1 GROUP, arg = pair id: "run me with my group"); under
 // qemu-aarch64 and Linux the call fails with ENOSYS and is ignored. Measures the rounds (between two barriers).
 //
-//   par_pairs [thousands of rounds [hint]]    default 10 (10000 rounds per pair; fractions allowed)
+//   par_pairs [thousands of rounds [hint]]    default 10 (10000 rounds per pair; fractions allowed); a fixed thread count (4)
 //
 // stdout: the round count and a checksum of every reply and private result (the same with and without "hint");
 // stderr: "pairs: 4 threads, hint|no hint, <t> us/round" (wall microseconds per round, the two pairs running at

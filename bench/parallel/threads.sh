@@ -13,7 +13,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 printf '%-14s %10s %10s %9s  %s\n' guest "1 thread s" "2 threads s" speed-up notes
 for src in bench/parallel/*.c; do
     name=$(basename "$src" .c)
-    case $name in par_pairs) continue ;; esac # always 4 threads (two pairs): bench/cluster/placement.sh
+    grep -q 'fixed thread count' "$src" && continue # par_pairs, par_prodcons: their argv[1] is not a thread count
     bin=build/bench/$name.aarch64
     if [ ! -f "$bin" ] || [ "$src" -nt "$bin" ]; then
         aarch64-linux-gnu-gcc -O2 -static -pthread -o "$bin" "$src" || { echo "$name: build failed"; continue; }

@@ -35,11 +35,27 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
     public void EveryIncrementSurvivesWhenWaitersPoll(HomePolicy policy, int nodeCount, int seed, bool usePins) =>
         Run(policy, nodeCount, seed, usePins, pollable: true);
 
-    private void Run(HomePolicy policy, int nodeCount, int seed, bool usePins, bool pollable)
+    /// <summary>
+    /// The same with the optimizations' part of the protocol in the mix: read-ahead (threads ask for random pages
+    /// without waiting, and count the ones they find prefetched), faults that carry their offset, and the homes'
+    /// split detection on (every 4 hand-offs; the proposals are counted, a split itself is the runtime's). Nothing may
+    /// be lost or go backwards, and read-ahead must have happened.
+    /// </summary>
+    [Theory]
+    [InlineData(HomePolicy.Distributed, 3, 11, false)]
+    [InlineData(HomePolicy.Distributed, 4, 12, true)]
+    [InlineData(HomePolicy.Centralized, 3, 13, true)]
+    public void EveryIncrementSurvivesReadAheadAndSplitDetection(HomePolicy policy, int nodeCount, int seed, bool pollable) =>
+        Run(policy, nodeCount, seed, usePins: true, pollable, optimizations: true);
+
+    private void Run(HomePolicy policy, int nodeCount, int seed, bool usePins, bool pollable, bool optimizations = false)
     {
         const int threadsPerNode = 3, opsPerThread = 300, pageCount = 6;
         const ulong firstPage = 0x200;
-        using var c = new TestCluster(nodeCount, policy, jitterSeed: seed, pollable: pollable);
+        using var c = new TestCluster(nodeCount, policy, jitterSeed: seed, pollable: pollable, splitAfter: optimizations ? 4 : 0);
+        long prefetches = 0, proposals = 0;
+        if (optimizations)
+            foreach (var n in c.Nodes) n.SplitSuggested += (_, _) => Interlocked.Increment(ref proposals);
         var expected = new long[pageCount];
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         long retries = 0;
@@ -67,11 +83,19 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                         int i = rng.Next(pageCount);
                         ulong page = firstPage + (ulong)i;
                         int kind = rng.Next(10);
+                        if (optimizations && rng.Next(3) == 0)
+                        {
+                            // read-ahead of another page, never waited for; a later read may find it here
+                            if (dsm.Prefetch(firstPage + (ulong)rng.Next(pageCount))) Interlocked.Increment(ref prefetches);
+                        }
                         if (kind < 6)
                         {
                             while (true)
                             {
-                                dsm.Acquire(page, write: true);
+                                // the offset a fault reports differs by node (as with adjacent counters), so homes see
+                                // disjoint accesses and propose splits while the pages move
+                                if (optimizations) dsm.AcquireAt((page << DsmNode.PageShift) + (ulong)(Offset(i) + 512 * node), write: true);
+                                else dsm.Acquire(page, write: true);
                                 if (c.Memory.TryIncrement(node, page, Offset(i))) break;
                                 Interlocked.Increment(ref retries); // taken away between acquire and store
                             }
@@ -82,7 +106,8 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                             ulong v;
                             while (true)
                             {
-                                dsm.Acquire(page, write: false);
+                                if (optimizations && dsm.State(page) >= PageState.Shared) Touch(node, page);
+                                else dsm.Acquire(page, write: false);
                                 if (c.Memory.TryRead(node, page, Offset(i), out v)) break;
                                 Interlocked.Increment(ref retries);
                             }
@@ -113,6 +138,14 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                 }
             }) { IsBackground = true, Name = $"stress-{node}-{thread}" });
         }
+        // A page held yet perhaps with its view closed (read ahead, not touched yet): as ClusterMemory.Fetch does,
+        // count the touch and set the view from the state.
+        void Touch(int node, ulong page)
+        {
+            c[node].TakePrefetched(page);
+            c.Memory.Reprotect(node, page, () => c[node].State(page));
+        }
+
         var sw = System.Diagnostics.Stopwatch.StartNew();
         foreach (var t in threads) t.Start();
         go.Set();
@@ -125,10 +158,15 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             ulong page = firstPage + (ulong)i;
             c[0].Acquire(page, write: false);
+            if (optimizations) Touch(0, page);
             Assert.True(c.Memory.TryRead(0, page, Offset(i), out ulong v));
             Assert.Equal((ulong)expected[i], v);
         }
         c.Net.WaitIdle();
+        if (optimizations)
+            // a page read ahead and never touched is Shared with its view closed, by design: touch each once
+            for (int n = 0; n < nodeCount; n++)
+                for (int i = 0; i < pageCount; i++) Touch(n, firstPage + (ulong)i);
         for (int i = 0; i < pageCount; i++) c.AssertConsistent(firstPage + (ulong)i);
         c.AssertHealthy();
 
@@ -145,5 +183,12 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(stats.Sum(s => s.InvalidationsSent) > 0, all);
         if (pollable)
             Assert.True(Enumerable.Range(0, nodeCount).Sum(n => c.Net[n].PolledDeliveries) > 0, "no message was delivered to a polling waiter");
+        if (optimizations)
+        {
+            long prefetched = c.Nodes.Sum(n => n.ForwardingCounts.Prefetched);
+            output.WriteLine($"prefetches started {prefetches}, counted {prefetched}, split proposals {proposals}");
+            Assert.True(prefetches > 10 && prefetched > 10, $"read-ahead hardly ran: {prefetches} started, {prefetched} counted");
+            Assert.True(proposals > 0, "the homes proposed no split although the nodes' write offsets were disjoint");
+        }
     }
 }

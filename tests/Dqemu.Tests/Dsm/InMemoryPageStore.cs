@@ -66,6 +66,13 @@ public sealed class InMemoryMemory
         }
     }
 
+    /// <summary>Sets node's view of the page from the engine's state read under the same lock as the engine's own
+    /// Protect calls (as ClusterMemory does for a prefetched page's first touch): a newer change always wins.</summary>
+    public void Reprotect(int node, ulong page, Func<PageState> state)
+    {
+        lock (_lock) Protect(node, page, state());
+    }
+
     internal void Read(int node, ulong page, Span<byte> dst)
     {
         lock (_lock) DataLocked(node, page).CopyTo(dst);
