@@ -25,6 +25,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// split_pages = false          # page splitting against false sharing (off by default: see README, "Page splitting")
 /// split_after = 16             # hand-offs of a page between nodes, within 200 ms, before its home proposes a split
 /// forward_pages = true         # read ahead on strided read faults (data forwarding)
+/// forward_wakes = false        # a futex wake names the pages its thread wrote; the woken node asks for them at once
 /// [[node]]
 /// id = 0
 /// address = "127.0.0.1:7400"
@@ -56,6 +57,8 @@ public sealed class ClusterConfig
     public int SplitAfter { get; private set; } = 16;
     /// <summary>Data forwarding: read-ahead of the next pages on strided read faults (ClusterMemory.ReadAhead).</summary>
     public bool ForwardPages { get; private set; } = true;
+    /// <summary>Data forwarding with wakes (ClusterFutex.WakeWithPages); off by default, see README "Data forwarding".</summary>
+    public bool ForwardWakes { get; private set; }
     /// <summary>Seconds a node may be silent before the others give it up.</summary>
     public double NodeTimeout { get; private set; } = 3.0;
     /// <summary>Seconds node 0 waits for every worker to connect.</summary>
@@ -139,6 +142,7 @@ public sealed class ClusterConfig
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
                 case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
                 case "forward_pages": ForwardPages = kv.Value is BooleanValueSyntax fp ? fp.Value : throw Error(kv, "forward_pages must be true or false"); break;
+                case "forward_wakes": ForwardWakes = kv.Value is BooleanValueSyntax fw ? fw.Value : throw Error(kv, "forward_wakes must be true or false"); break;
                 case "split_after": SplitAfter = (int)Integer(kv, 2, 1_000_000); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
                 case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;

@@ -74,7 +74,18 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
     private long WakeWithPages(ulong uaddr, int count, uint bitset)
     {
         Span<ulong> pages = stackalloc ulong[FutexMessages.MaxWakePages];
-        return engine.Wake(uaddr, count, bitset, pages[..memory.TakeWrittenPages(pages)]);
+        return engine.Wake(uaddr, count, bitset, WrittenPagesBut(uaddr, pages));
+    }
+
+    /// <summary>The calling thread's written pages (<see cref="ClusterMemory.TakeWrittenPages"/>) except the futex word's
+    /// own page: the lock and condition words there are still in use by the waker (a signal under the mutex, then the
+    /// unlock), and sending that page away makes the waker fault it back at once.</summary>
+    private Span<ulong> WrittenPagesBut(ulong uaddr, Span<ulong> pages)
+    {
+        int n = memory.TakeWrittenPages(pages), kept = 0;
+        for (int i = 0; i < n; i++)
+            if (pages[i] != uaddr / Dqemu.Dsm.DsmNode.PageSize) pages[kept++] = pages[i];
+        return pages[..kept];
     }
 
     private long Deadline(ulong ts, bool absolute, bool realtime, out long deadline)
@@ -129,7 +140,7 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
             }
         }
         Span<ulong> pages = stackalloc ulong[FutexMessages.MaxWakePages];
-        pages = pages[..memory.TakeWrittenPages(pages)];
+        pages = WrittenPagesBut(uaddr, pages);
         long woken = engine.Wake(uaddr, (int)Math.Min(n1, int.MaxValue), AllBits, pages);
         int o = (int)old;
         bool hit = cmp switch

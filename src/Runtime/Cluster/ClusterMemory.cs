@@ -302,9 +302,9 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         }
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
         else dsm.Acquire(page, write);
-        if (!ForwardPages || addr == ulong.MaxValue) return;
-        if (write) NoteWritten(page);
-        else ReadAhead(page);
+        if (addr == ulong.MaxValue) return;
+        if (write) { if (ForwardWakes) NoteWritten(page); }
+        else if (ForwardPages) ReadAhead(page);
     }
 
     // ---------------------------------------------------------------- data forwarding: pages that travel with a wake
@@ -333,7 +333,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// </summary>
     public int TakeWrittenPages(Span<ulong> into)
     {
-        if (!ForwardPages || _written is not { } w) return 0;
+        if (!ForwardWakes || _written is not { } w) return 0;
         int n = Math.Min(_writtenCount, into.Length);
         w.AsSpan(_writtenCount - n, n).CopyTo(into);
         _writtenCount = 0;
@@ -356,6 +356,9 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     /// <summary>Read-ahead on strided read faults (cluster.toml forward_pages).</summary>
     public bool ForwardPages { get; set; }
+
+    /// <summary>Pages named by futex wakes (cluster.toml forward_wakes): written pages are noted for them.</summary>
+    public bool ForwardWakes { get; set; }
 
     /// <summary>Most pages read ahead of one fault.</summary>
     public const int MaxReadAhead = 16;

@@ -53,7 +53,7 @@ internal sealed partial class ClusterNode
         if (_ctx.Config.SplitPages) sb.AppendLine(SplitStatsText());
         if (_ctx.Config.AutoPlacement || Interlocked.Read(ref _movedIn) + Interlocked.Read(ref _movedOut) + Interlocked.Read(ref _hints) > 0)
             sb.AppendLine(MigrationStatsText());
-        if (_ctx.Config.ForwardPages)
+        if (_ctx.Config.ForwardPages || _ctx.Config.ForwardWakes)
         {
             var (prefetched, hits, wasted) = Dsm.ForwardingCounts;
             sb.AppendLine($"    forwarding: pages read ahead {prefetched}, used {hits}, wasted {wasted}" +

@@ -54,9 +54,10 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         });
         _memory.Dsm = Dsm;
         _memory.ForwardPages = ctx.Config.ForwardPages && transport.NodeCount > 1;
+        _memory.ForwardWakes = ctx.Config.ForwardWakes && transport.NodeCount > 1;
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations,
                                 blockOnLocalWakes: ctx.Config.Nodes[Self].Cores == 1);
-        if (_memory.ForwardPages) Futex.PagesWithWake = _memory.PrefetchPages;
+        if (_memory.ForwardWakes) Futex.PagesWithWake = _memory.PrefetchPages;
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();

@@ -171,6 +171,8 @@ public class ClusterConfigTests
         var d = ClusterConfig.Parse("c.toml", "[cluster]\n" + nodes);
         Assert.False(d.SplitPages);
         Assert.True(d.ForwardPages);
+        Assert.False(d.ForwardWakes);
+        Assert.True(ClusterConfig.Parse("c.toml", "[cluster]\nforward_wakes = true\n" + nodes).ForwardWakes);
         Assert.Equal(16, d.SplitAfter);
         Assert.True(ClusterConfig.Parse("c.toml", "[cluster]\nsplit_pages = true\n" + nodes).SplitPages);
         var off = ClusterConfig.Parse("c.toml", "[cluster]\nsplit_pages = false\nforward_pages = false\nsplit_after = 4\n" + nodes);
@@ -181,6 +183,7 @@ public class ClusterConfigTests
                  {
                      ("split_pages = 1", "split_pages must be true or false"),
                      ("forward_pages = \"yes\"", "forward_pages must be true or false"),
+                     ("forward_wakes = 0", "forward_wakes must be true or false"),
                      ("split_after = 1", "split_after must be between 2 and"),
                      ("split_after = 2.5", "split_after must be an integer"),
                  })
