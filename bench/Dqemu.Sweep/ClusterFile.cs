@@ -10,10 +10,14 @@ namespace Dqemu.Sweep;
 internal static class ClusterFile
 {
     /// <summary>The file's text for <paramref name="ports"/>.Length nodes.</summary>
-    public static string Text(string transport, IReadOnlyList<int> ports, int coresPerNode, int hostCpus)
+    /// <param name="extra">A variant's lines for [cluster] (see <see cref="Variant"/>); one that sets placement replaces
+    /// the default round-robin.</param>
+    public static string Text(string transport, IReadOnlyList<int> ports, int coresPerNode, int hostCpus, string extra = "")
     {
         var sb = new StringBuilder();
-        sb.Append($"[cluster]\ntransport = \"{transport}\"\nplacement = \"round-robin\"\n");
+        sb.Append($"[cluster]\ntransport = \"{transport}\"\n");
+        if (!System.Text.RegularExpressions.Regex.IsMatch(extra, @"(^|\n)\s*placement\s*=")) sb.Append("placement = \"round-robin\"\n");
+        if (extra.Length > 0) sb.Append(extra).Append('\n');
         for (int i = 0; i < ports.Count; i++)
         {
             var cpus = Enumerable.Range(i * coresPerNode, coresPerNode).Select(c => c % hostCpus).Distinct();

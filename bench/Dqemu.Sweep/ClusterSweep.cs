@@ -89,7 +89,7 @@ internal static class ClusterSweep
             try { taken = ports.Take(c.Nodes, TimeSpan.FromSeconds(60)); }
             catch (TimeoutException e) { return new RunRecord(c, o.Size, round, null, null, null, null, null, false, e.Message); }
             string file = Path.Combine(clusterDir, $"cluster-{transport}-{c.Nodes}.toml");
-            File.WriteAllText(file, ClusterFile.Text(transport, taken, o.Cores, cpus));
+            File.WriteAllText(file, ClusterFile.Text(transport, taken, o.Cores, cpus, c.Nodes == 1 ? "" : c.Cluster.Lines));
             run = GuestRun.Run([o.Dqemu, "--cluster", file, "--stats", layout.Aarch64(c.Program.Name)], c.Program, args, o.Timeout);
             bool portTaken = run.Process.ExitCode == Unavailable && run.Process.Stderr.Contains("already in use", StringComparison.OrdinalIgnoreCase);
             if (!portTaken || ++attempt == PortAttempts) break;

@@ -13,7 +13,7 @@ internal static class RunsCsv
         foreach (var r in records) // in the order they ran, so drifts over the sweep stay visible
         {
             var c = r.Config;
-            w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(r.Size), c.Transport, Csv.Num(c.Nodes), Csv.Num(c.Threads), Csv.Num(r.Run),
+            w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(r.Size), Csv.Text(c.Column), Csv.Num(c.Nodes), Csv.Num(c.Threads), Csv.Num(r.Run),
                 Csv.Num(r.WallS, "0.0000"), Csv.Num(r.RoiS, "0.0000"), Csv.Num(r.UserS, "0.000"), Csv.Num(r.SysS, "0.000"),
                 Csv.Num(r.Stats?.Faults), Csv.Num(r.Stats?.BytesMoved), Csv.Num(r.Stats?.FaultMeanUs, "0.0"), Csv.Num(r.Stats?.FaultP99Us, "0.0"),
                 r.Ok ? "1" : "0", Csv.Text(r.Reason)));

@@ -14,7 +14,7 @@ internal static class SpeedupPlot
         var plot = new Plot();
         plot.Font.Set("DejaVu Sans");
         var oneNode = rows.Where(r => r.Config.Nodes == 1).ToDictionary(r => r.Config.Threads);
-        var transports = rows.Where(r => r.Config.Nodes > 1).Select(r => r.Config.Transport).Distinct().ToList();
+        var transports = rows.Where(r => r.Config.Nodes > 1).Select(r => r.Config.Column).Distinct().ToList();
         var threads = rows.Select(r => r.Config.Threads).Distinct().Order().ToList();
         int maxNodes = rows.Max(r => r.Config.Nodes);
         var palette = new ScottPlot.Palettes.Category10();
@@ -29,7 +29,7 @@ internal static class SpeedupPlot
                 int t = threads[hi];
                 var points = new List<(double X, double Y)>();
                 if (oneNode.TryGetValue(t, out var one) && one.SpeedupVsBaseline is double y1) points.Add((1, y1));
-                foreach (var r in rows.Where(r => r.Config.Nodes > 1 && r.Config.Transport == lines[ti] && r.Config.Threads == t).OrderBy(r => r.Config.Nodes))
+                foreach (var r in rows.Where(r => r.Config.Nodes > 1 && r.Config.Column == lines[ti] && r.Config.Threads == t).OrderBy(r => r.Config.Nodes))
                     if (r.SpeedupVsBaseline is double y) points.Add((r.Config.Nodes, y));
                 if (points.Count == 0) continue;
                 var s = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());

@@ -28,7 +28,7 @@ internal static class SummaryReport
         foreach (var s in rows)
         {
             var c = s.Config;
-            w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(s.Size), c.Transport, Csv.Num(c.Nodes), Csv.Num(c.Threads),
+            w.WriteLine(Csv.Line(Csv.Text(c.Program.Name), Csv.Text(s.Size), Csv.Text(c.Column), Csv.Num(c.Nodes), Csv.Num(c.Threads),
                 Csv.Num(s.Runs), Csv.Num(s.Failed), Csv.Num(s.MedianS, "0.0000"), Csv.Num(s.MinS, "0.0000"),
                 Csv.Num(s.SpeedupVsBaseline, "0.000"), Csv.Num(s.SpeedupVsOneNode, "0.000"),
                 Csv.Num(s.MedianRoiS, "0.0000"), Csv.Num(s.RoiSpeedupVsBaseline, "0.000"),
@@ -47,7 +47,7 @@ internal static class SummaryReport
     private static string[] Cells(ConfigSummary s)
     {
         var c = s.Config;
-        return [c.Program.Name, c.Transport, Int(c.Nodes), Int(c.Threads), $"{s.Runs - s.Failed}/{s.Runs}",
+        return [c.Program.Name, c.Column, Int(c.Nodes), Int(c.Threads), $"{s.Runs - s.Failed}/{s.Runs}",
                 F(s.MedianS, "0.000"), F(s.MinS, "0.000"), X(s.SpeedupVsBaseline), X(s.SpeedupVsOneNode),
                 F(s.MedianRoiS, "0.000"), X(s.RoiSpeedupVsBaseline),
                 F(s.MedianUserS, "0.00"), F(s.MedianSysS, "0.00"), F(s.Faults, "0"), F(s.FaultMeanUs, "0.0"), F(s.FaultP99Us, "0.0"),

@@ -1,22 +1,37 @@
 namespace Dqemu.Sweep;
 
 /// <summary>
-/// One configuration of the cluster sweep. A single node opens no connection, so 1-node configurations run once, not
-/// per transport, with a tcp cluster file, and carry the transport "-" (as bench/cluster/sweep.sh does).
+/// A variant of the cluster file (--variant NAME=LINE): extra lines for its [cluster] table, e.g. an optimization
+/// switched on or off. The base variant (no name, no lines) runs the defaults.
 /// </summary>
-internal sealed record SweepConfig(ProgramSpec Program, string Transport, int Nodes, int Threads)
+internal sealed record Variant(string Name, string Lines)
+{
+    public static readonly Variant Base = new("", "");
+}
+
+/// <summary>
+/// One configuration of the cluster sweep. A single node opens no connection, so 1-node configurations run once, not
+/// per transport or variant, with a tcp cluster file, and carry the transport "-" (as bench/cluster/sweep.sh does).
+/// </summary>
+internal sealed record SweepConfig(ProgramSpec Program, string Transport, int Nodes, int Threads, Variant? Variant = null)
 {
     public const string NoTransport = "-";
 
+    /// <summary>The cluster file's variant (<see cref="Variant.Base"/> unless --variant asked for others).</summary>
+    public Variant Cluster => Variant ?? Dqemu.Sweep.Variant.Base;
+
+    /// <summary>What the tables' transport column shows: the transport, then the variant's name ("tcp auto").</summary>
+    public string Column => Cluster.Name.Length == 0 ? Transport : $"{Transport} {Cluster.Name}";
+
     public string Label => Nodes == 1
         ? $"{Program.Name} 1 node {Threads} thread{(Threads == 1 ? "" : "s")}"
-        : $"{Program.Name} {Transport} {Nodes} nodes {Threads} thread{(Threads == 1 ? "" : "s")}";
+        : $"{Program.Name} {Column} {Nodes} nodes {Threads} thread{(Threads == 1 ? "" : "s")}";
 
     /// <summary>
     /// The configurations of <paramref name="programs"/>, in a stable order: per program first 1 node with 1 thread
     /// (the speed-up baseline) and with every other thread count — always, whatever --nodes says, since both speed-up
-    /// columns divide by them — then per transport, node count above 1 and thread count. Thread counts a "pow2"
-    /// program rejects are left out.
+    /// columns divide by them — then per transport, variant (the base first), node count above 1 and thread count.
+    /// Thread counts a "pow2" program rejects are left out.
     /// </summary>
     public static List<SweepConfig> All(IEnumerable<ProgramSpec> programs, SweepOptions o)
     {
@@ -26,9 +41,10 @@ internal sealed record SweepConfig(ProgramSpec Program, string Transport, int No
             var threads = o.Threads.Where(p.AcceptsThreads).ToList();
             foreach (int t in threads.Prepend(1).Distinct()) list.Add(new SweepConfig(p, NoTransport, 1, t));
             foreach (var tr in o.Transports)
-                foreach (int n in o.Nodes.Where(n => n > 1))
-                    foreach (int t in threads)
-                        list.Add(new SweepConfig(p, tr, n, t));
+                foreach (var v in o.Variants.Prepend(Variant.Base))
+                    foreach (int n in o.Nodes.Where(n => n > 1))
+                        foreach (int t in threads)
+                            list.Add(new SweepConfig(p, tr, n, t, v == Variant.Base ? null : v));
         }
         return list;
     }

@@ -14,6 +14,9 @@ internal sealed class SweepOptions
     public IReadOnlyList<string> Transports { get; private set; } = ["tcp", "ucx"];
     public IReadOnlyList<int> Nodes { get; private set; } = [1, 2, 3];
     public IReadOnlyList<int> Threads { get; private set; } = [1, 2, 4];
+    /// <summary>--variant: cluster-file variants run besides the defaults, in the order first named.</summary>
+    public IReadOnlyList<Variant> Variants => _variants;
+    private readonly List<Variant> _variants = [];
     public int Runs { get; private set; } = 3;
     /// <summary>Host CPUs per node (and the node's <c>cores</c>).</summary>
     public int Cores { get; private set; } = 1;
@@ -38,6 +41,9 @@ internal sealed class SweepOptions
           --transports tcp,ucx  transports of the runs with more than one node (default tcp,ucx)
           --nodes 1,2,3         node counts (default 1,2,3; 1 node with every thread count is always run)
           --threads 1,2,4       guest thread counts (default 1,2,4; a "pow2" program skips the others)
+          --variant NAME=LINE   also run every configuration of more than one node with LINE added to [cluster]
+                                (e.g. auto='placement = "auto"', split='split_pages = true'); repeat a NAME for more
+                                lines; the tables show it after the transport ("tcp auto")
           --runs N              runs per configuration (default 3)
           --cores N             host CPUs per node (default 1): node i is pinned to CPUs i*N .. i*N+N-1 mod nproc
           --out DIR             output directory (default build/sweep/<yyyy-MM-dd-HHmm>)
@@ -90,6 +96,7 @@ internal sealed class SweepOptions
                 case "--nodes": o.Nodes = Numbers(arg, Value(), 1, 64); break;
                 case "--threads": o.Threads = Numbers(arg, Value(), 1, 1024); break;
                 case "--runs": o.Runs = Number(arg, Value(), 1, 1000); break;
+                case "--variant": o.AddVariant(Value()); break;
                 case "--cores": o.Cores = Number(arg, Value(), 1, 1024); break;
                 case "--out": o.Out = Path.GetFullPath(Value()); break;
                 case "--dqemu": o.Dqemu = Path.GetFullPath(Value()); break;
@@ -105,6 +112,18 @@ internal sealed class SweepOptions
         }
         if (o.Size.Length == 0) throw new UsageException("--size needs a size name, like test or bench");
         return o;
+    }
+
+    private void AddVariant(string spec)
+    {
+        int eq = spec.IndexOf('=');
+        string name = eq > 0 ? spec[..eq].Trim() : "";
+        string line = eq > 0 ? spec[(eq + 1)..].Trim() : "";
+        if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') || !line.Contains('='))
+            throw new UsageException($"--variant: '{spec}' is not NAME=LINE with a name of letters, digits, - or _ and a TOML line like split_pages = true");
+        int i = _variants.FindIndex(v => v.Name == name);
+        if (i < 0) _variants.Add(new Variant(name, line));
+        else _variants[i] = _variants[i] with { Lines = _variants[i].Lines + "\n" + line };
     }
 
     private static List<string> List(string option, string value)

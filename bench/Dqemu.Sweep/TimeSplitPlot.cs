@@ -32,7 +32,7 @@ internal static class TimeSplitPlot
             bars.Add(new Bar { Position = x, ValueBase = wait, Value = total, FillColor = restColor, LineWidth = 0 });
             positions.Add(x);
             var c = r.Config;
-            labels.Add($"{c.Program.Name} {(c.Nodes == 1 ? "1 node" : $"{c.Transport} {c.Nodes} nodes")} {c.Threads}t");
+            labels.Add($"{c.Program.Name} {(c.Nodes == 1 ? "1 node" : $"{c.Column} {c.Nodes} nodes")} {c.Threads}t");
             x += 1;
         }
         if (bars.Count > 0) plot.Add.Bars(bars);

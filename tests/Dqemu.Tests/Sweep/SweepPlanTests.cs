@@ -39,6 +39,25 @@ public class SweepPlanTests
         ], labels);
     }
 
+    /// <summary>--variant: every configuration of more than one node once more per variant (the base first), labelled
+    /// and shown as "transport name"; lines of one name accumulate; a variant's placement replaces round-robin.</summary>
+    [Fact]
+    public void VariantsRepeatTheMultiNodeConfigurations()
+    {
+        var o = Options("--threads", "2", "--nodes", "2", "--transports", "tcp", "--programs", "blackscholes",
+            "--variant", "auto=placement = \"auto\"", "--variant", "nofwd=forward_pages = false", "--variant", "auto=split_pages = true");
+        var configs = SweepConfig.All(Sample.Programs.Where(p => p.Name == "blackscholes"), o);
+        Assert.Equal(["- 1 1", "- 1 2", "tcp 2 2", "tcp auto 2 2", "tcp nofwd 2 2"], configs.Select(c => $"{c.Column} {c.Nodes} {c.Threads}"));
+        Assert.Equal("blackscholes tcp auto 2 nodes 2 threads", configs[3].Label);
+        Assert.Equal("placement = \"auto\"\nsplit_pages = true", configs[3].Cluster.Lines);
+        string auto = ClusterFile.Text("tcp", [1, 2], 1, 2, configs[3].Cluster.Lines);
+        Assert.Contains("placement = \"auto\"\nsplit_pages = true\n[[node]]", auto);
+        Assert.DoesNotContain("round-robin", auto);
+        Assert.Contains("placement = \"round-robin\"\nforward_pages = false\n", ClusterFile.Text("tcp", [1, 2], 1, 2, configs[4].Cluster.Lines));
+        foreach (var bad in new[] { "x", "=a = 1", "a b=c = 1", "a=nothing" })
+            Assert.Contains("--variant", Assert.Throws<UsageException>(() => Options("--variant", bad)).Message);
+    }
+
     [Fact]
     public void DefaultsAreTheDocumentedOnes()
     {
