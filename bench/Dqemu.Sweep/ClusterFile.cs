@@ -10,6 +10,10 @@ namespace Dqemu.Sweep;
 internal static class ClusterFile
 {
     /// <summary>The file's text for <paramref name="ports"/>.Length nodes.</summary>
+    /// <param name="transport">The [cluster] table's transport.</param>
+    /// <param name="ports">One loopback port per node.</param>
+    /// <param name="coresPerNode">Each node's cores (and host CPUs).</param>
+    /// <param name="hostCpus">The host's CPU count (the pinning wraps around it).</param>
     /// <param name="extra">A variant's lines for [cluster] (see <see cref="Variant"/>); one that sets placement replaces
     /// the default round-robin.</param>
     public static string Text(string transport, IReadOnlyList<int> ports, int coresPerNode, int hostCpus, string extra = "")
