@@ -161,10 +161,17 @@ internal sealed unsafe class ClusterContext
         tell.Join(500);
     }
 
-    /// <summary>Prints one line (the first caller only: a node reports one loss) and returns true if it did.</summary>
+    /// <summary>Prints one line (the first caller only: a node reports one loss) and returns true if it did. A later
+    /// caller waits (up to a second) until that line is out: it is about to end the process, and ending it while the
+    /// first caller still writes would lose the line (a worker that saw a node lost and heard of it from node 0 at
+    /// once exited 69 without a word).</summary>
     public static bool ReportOnce(string line)
     {
-        if (Interlocked.Exchange(ref _reported, 1) != 0) return false;
+        if (Interlocked.Exchange(ref _reported, 1) != 0)
+        {
+            _reportPrinted.Wait(TimeSpan.FromSeconds(1));
+            return false;
+        }
         try
         {
             Console.Out.Flush();
@@ -172,8 +179,14 @@ internal sealed unsafe class ClusterContext
             Console.Error.Flush();
         }
         catch (IOException) { }
+        finally
+        {
+            _reportPrinted.Set();
+        }
         return true;
     }
+
+    private static readonly ManualResetEventSlim _reportPrinted = new();
 
     /// <summary>Ends this process now with <paramref name="status"/>: no managed shutdown, guest threads included.</summary>
     public static void ExitNow(int status)

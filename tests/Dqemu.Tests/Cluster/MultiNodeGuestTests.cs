@@ -98,18 +98,24 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     {
         foreach (bool split in new[] { true, false })
         {
-            var lines = RunOnTwoNodesWithStats("mt_false_sharing", transport, split ? "split_pages = true\nsplit_after = 4" : "split_pages = false",
-                $", split_pages {split}");
-            var line = lines.FirstOrDefault(l => l.Contains("pages split ", StringComparison.Ordinal));
-            if (!split)
+            // a split that comes only after the guest's last memcpy and read() (a loaded machine hands the page over
+            // more slowly) has nothing left to merge it: such a run says nothing about merging, and runs again (3 at most)
+            for (int attempt = 1; ; attempt++)
             {
-                Assert.True(line == null, $"split_pages = false, yet a page-splitting line: {line}");
-                continue;
+                var lines = RunOnTwoNodesWithStats("mt_false_sharing", transport, split ? "split_pages = true\nsplit_after = 4" : "split_pages = false",
+                    $", split_pages {split}");
+                var line = lines.FirstOrDefault(l => l.Contains("pages split ", StringComparison.Ordinal));
+                if (!split)
+                {
+                    Assert.True(line == null, $"split_pages = false, yet a page-splitting line: {line}");
+                    break;
+                }
+                Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{string.Join('\n', lines)}");
+                var m = System.Text.RegularExpressions.Regex.Match(line!, @"pages split (\d+), merged (\d+)");
+                Assert.True(m.Success && int.Parse(m.Groups[1].Value) >= 1, $"expected at least one split: {line}");
+                if (int.Parse(m.Groups[2].Value) >= 1) break;
+                Assert.True(attempt < 3, $"3 runs split the page and none merged it back: {line}");
             }
-            Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{string.Join('\n', lines)}");
-            var m = System.Text.RegularExpressions.Regex.Match(line!, @"pages split (\d+), merged (\d+)");
-            Assert.True(m.Success && int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
-                $"expected at least one split and one merge: {line}");
         }
     }
 
