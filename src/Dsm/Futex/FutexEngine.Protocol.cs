@@ -40,7 +40,7 @@ public sealed partial class FutexEngine
             _ => throw new ProtocolException($"unknown futex message type 0x{type:x}"),
         };
         ulong[]? pages = [];
-        if (need == FutexMessages.WakeSize && (type == FutexMessages.WakeGlobal || type == FutexMessages.WakeLocal))
+        if (type is FutexMessages.WakeGlobal or FutexMessages.WakeLocal)
         {
             pages = FutexMessages.WakePages(body);
             if (pages == null) throw new ProtocolException($"wake body of {body.Length} bytes is not 16 plus a page list");

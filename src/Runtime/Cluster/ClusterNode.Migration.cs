@@ -143,23 +143,16 @@ internal sealed unsafe partial class ClusterNode
         child.Cpu->ExclSize = 0; // a context switch clears the exclusive monitor: a pending STXR fails and loops again
         if (child.Pending != 0) child.Cpu->ExitRequest = 1; // delivered before its next block
 
-        using var ready = new ManualResetEventSlim();
-        var thread = new Thread(() =>
+        Interlocked.Increment(ref _movedIn);
+        ReportMoved(child.Tid, from, Self);
+        GuestThreads.Launch(P, child, () =>
         {
-            child.HostTid = (int)Host.HostSyscall.Call(Host.HostSyscall.Nr.Gettid);
             lock (_moveLock)
             {
                 _movedAway.Remove(child.Tid);
                 P.AddThread(child, counted: Self == 0); // node 0 counted it all along, as a remote thread
             }
-            ready.Set();
-            GuestThreads.Run(P, child);
-        }, GuestThreads.HostStackSize)
-        { IsBackground = true, Name = "guest" };
-        Interlocked.Increment(ref _movedIn);
-        ReportMoved(child.Tid, from, Self);
-        thread.Start();
-        ready.Wait();
+        });
         Span<byte> a = stackalloc byte[4];
         Answer(from, request, a);
     }

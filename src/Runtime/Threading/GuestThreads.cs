@@ -16,7 +16,7 @@ public static unsafe class GuestThreads
         CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000;
 
     /// <summary>Host stack for a guest thread's dispatcher (guest stacks live in guest memory).</summary>
-    public const int HostStackSize = 1 << 20;
+    private const int HostStackSize = 1 << 20;
 
     /// <summary>clone() for a new thread in this process; returns the child's tid.</summary>
     public static long StartThread(GuestProcess process, GuestThread parent, ulong flags, ulong newSp, ulong parentTid, ulong tls, ulong childTid)
@@ -55,23 +55,36 @@ public static unsafe class GuestThreads
         child.SignalMask = signalMask;
         if ((flags & CloneChildCleartid) != 0) child.ClearChildTid = childTid;
 
-        using var ready = new ManualResetEventSlim();
-        var thread = new Thread(() =>
+        Launch(process, child, () =>
         {
-            child.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
             child.Tid = process.TidFor(child.HostTid);
             // both tid writes happen before either side runs guest code, as the kernel does them
             if ((flags & CloneParentSettid) != 0 && process.Space.IsAccessible(parentTid, 4, GuestProt.Write)) process.Space.Write(parentTid, child.Tid);
             if ((flags & CloneChildSettid) != 0 && process.Space.IsAccessible(childTid, 4, GuestProt.Write)) process.Space.Write(childTid, child.Tid);
             process.Space.Coherence?.ReleaseResident();
             process.AddThread(child);
+        });
+        return child.Tid;
+    }
+
+    /// <summary>
+    /// Starts the host thread that runs <paramref name="thread"/> (a new one, or one moved here from another node) and
+    /// returns once <paramref name="register"/> has run on it, with <see cref="GuestThread.HostTid"/> set: it gives the
+    /// thread its tid and adds it to the process before any guest code runs.
+    /// </summary>
+    public static void Launch(GuestProcess process, GuestThread thread, Action register)
+    {
+        using var ready = new ManualResetEventSlim();
+        var host = new Thread(() =>
+        {
+            thread.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+            register();
             ready.Set();
-            Run(process, child);
+            Run(process, thread);
         }, HostStackSize)
         { IsBackground = true, Name = "guest" };
-        thread.Start();
+        host.Start();
         ready.Wait();
-        return child.Tid;
     }
 
     /// <summary>A guest thread's whole life on its host thread, from first instruction to exit.</summary>

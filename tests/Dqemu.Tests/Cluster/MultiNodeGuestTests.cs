@@ -132,8 +132,7 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
         foreach (bool forward in new[] { true, false })
         {
             var lines = RunOnTwoNodesWithStats("mt_strided_read", transport, forward ? "" : "forward_pages = false", $", forward_pages {forward}");
-            reads[forward] = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"remote faults: read (\d+) "))
-                .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value));
+            reads[forward] = SumOver(lines, @"remote faults: read (\d+) ");
             var ahead = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"pages read ahead (\d+), used (\d+), wasted (\d+)"))
                 .Where(m => m.Success).ToList();
             if (!forward)
@@ -163,10 +162,8 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
         {
             var lines = RunOnTwoNodesWithStats("mt_prodcons", transport, $"forward_pages = false\nforward_wakes = {(forward ? "true" : "false")}",
                 $", forward_wakes {forward}");
-            reads[forward] = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"remote faults: read (\d+) "))
-                .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value));
-            long named = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"pages named by wakes (\d+)"))
-                .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value));
+            reads[forward] = SumOver(lines, @"remote faults: read (\d+) ");
+            long named = SumOver(lines, @"pages named by wakes (\d+)");
             if (forward)
                 Assert.True(named >= 300, $"300 hand-overs of 8 pages each, yet only {named} pages named by wakes:\n{string.Join('\n', lines)}");
             else
@@ -185,9 +182,13 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>Remote faults (reads and writes) of every node, from the --stats lines.</summary>
-    private static long RemoteFaults(string[] lines) =>
-        lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"remote faults: read (\d+) .*; write (\d+) "))
-            .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value) + long.Parse(m.Groups[2].Value));
+    private static long RemoteFaults(string[] lines) => SumOver(lines, @"remote faults: read (\d+) .*; write (\d+) ");
+
+    /// <summary>The numbers <paramref name="pattern"/>'s groups capture, summed over every --stats line it matches (one
+    /// per node).</summary>
+    private static long SumOver(string[] lines, string pattern) =>
+        lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, pattern)).Where(m => m.Success)
+            .Sum(m => m.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value)));
 
     /// <summary>Rounds par_pairs runs in the placement tests: split pairs fault at least twice a round.</summary>
     private const int PairRounds = 20000;
