@@ -14,7 +14,11 @@ internal sealed unsafe partial class ClusterNode
 
     private readonly ServiceQueue<Action> _splitWork = new(); // node 0: splits and merges asked for from elsewhere
     private readonly Dictionary<ulong, (int Merges, long NotBefore)> _mergedPages = new(); // node 0, under SplitLock
-    private long _splits, _merges, _awareInstructions;
+    private long _splits, _merges, _awareInstructions, _splitsDeclined;
+
+    /// <summary>How many times node 0 tries a proposed split again when the guest's layout changed while the page was
+    /// being fetched (threads starting map their stacks then; the sharing seen is still true).</summary>
+    private const int SplitRetries = 3;
 
     private PageSplitter Split => _memory.Split;
 
@@ -83,16 +87,21 @@ internal sealed unsafe partial class ClusterNode
     /// page is fetched and pinned first (no other node can write it), its view here closes before its bytes are
     /// copied into the units (no write of this node is lost), then every worker records the split.
     /// </summary>
-    private void SplitPage(ulong page, int shift)
+    private void SplitPage(ulong page, int shift, int retries = SplitRetries)
     {
         ulong addr = page * DsmPage;
-        if (_process == null || Split.IsSplit(page) || !Splittable(addr) || Backoff(page)) return;
+        if (_process == null || Split.IsSplit(page) || !Splittable(addr) || Backoff(page)) { Declined(); return; }
         long version = P.Space.Version;
         using var pin = Dsm.PinRange(addr, DsmPage, write: true);
         lock (_memory.SplitLock)
         {
-            // the layout lock is not held here: a change since the checks above cancels the split
-            if (Split.IsSplit(page) || P.Space.Version != version || !Splittable(addr) || Backoff(page)) return;
+            // the layout lock is not held here: a change since the checks above cancels this try (queued again)
+            if (P.Space.Version != version && retries > 0)
+            {
+                _splitWork.Add(() => SplitPage(page, shift, retries - 1));
+                return;
+            }
+            if (Split.IsSplit(page) || P.Space.Version != version || !Splittable(addr) || Backoff(page)) { Declined(); return; }
             int slot = Split.NewSlot();
             if (slot < 0) return; // every shadow slot used: pages stay whole from now on
             Split.Install(page, slot, shift, PageSplitter.SlotState.Filling);
@@ -104,6 +113,8 @@ internal sealed unsafe partial class ClusterNode
             Interlocked.Increment(ref _splits);
         }
     }
+
+    private void Declined() => Interlocked.Increment(ref _splitsDeclined);
 
     /// <summary>Node 0 (under SplitLock or taking it): whether <paramref name="page"/> was merged too recently.</summary>
     private bool Backoff(ulong page)
@@ -227,7 +238,7 @@ internal sealed unsafe partial class ClusterNode
     }
 
     private string SplitStatsText() =>
-        $"    page splitting: {(Self == 0 ? $"pages split {Interlocked.Read(ref _splits)}, merged {Interlocked.Read(ref _merges)}, " : "")}" +
+        $"    page splitting: {(Self == 0 ? $"pages split {Interlocked.Read(ref _splits)}, merged {Interlocked.Read(ref _merges)}, declined {Interlocked.Read(ref _splitsDeclined)}, " : "")}" +
         $"split proposals {Dsm.SplitsSuggested} (as home), split-aware instructions {Interlocked.Read(ref _awareInstructions)}, " +
         $"unit faults {Interlocked.Read(ref _memory.UnitFaults)}";
 }

@@ -98,8 +98,9 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     {
         foreach (bool split in new[] { true, false })
         {
-            // a split that comes only after the guest's last memcpy and read() (a loaded machine hands the page over
-            // more slowly) has nothing left to merge it: such a run says nothing about merging, and runs again (3 at most)
+            // how often the page changes hands depends on how the two CPUs run the nodes: a run in which the nodes took
+            // turns so rarely that no split came, or came only after the guest's last memcpy and read() (nothing left to
+            // merge it), says nothing about splitting or merging and runs again (3 runs at most)
             for (int attempt = 1; ; attempt++)
             {
                 var lines = RunOnTwoNodesWithStats("mt_false_sharing", transport, split ? "split_pages = true\nsplit_after = 4" : "split_pages = false",
@@ -112,9 +113,9 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
                 }
                 Assert.True(line != null, $"no 'pages split' line in node 0's --stats:\n{string.Join('\n', lines)}");
                 var m = System.Text.RegularExpressions.Regex.Match(line!, @"pages split (\d+), merged (\d+)");
-                Assert.True(m.Success && int.Parse(m.Groups[1].Value) >= 1, $"expected at least one split: {line}");
-                if (int.Parse(m.Groups[2].Value) >= 1) break;
-                Assert.True(attempt < 3, $"3 runs split the page and none merged it back: {line}");
+                Assert.True(m.Success, $"no split and merge counts: {line}");
+                if (int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1) break;
+                Assert.True(attempt < 3, $"3 runs, and none both split the page and merged it back; the last: {line}");
             }
         }
     }
