@@ -8,17 +8,23 @@ namespace Dqemu.Dsm;
 /// <param name="Pinned">The thread may not be moved now (moved recently, or placed by an explicit rule or hint).</param>
 /// <param name="PageFaults">Remote page faults of the window: guest page number to how many times the thread had to
 /// fetch that page from another node. Counts are not negative.</param>
-public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool Pinned, IReadOnlyDictionary<ulong, int> PageFaults);
+/// <param name="Stalled">The share of the window (0 to 1) the thread lost to coherence: waiting for remote pages, and
+/// its part of its node's time serving other nodes' requests.</param>
+public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool Pinned, IReadOnlyDictionary<ulong, int> PageFaults,
+    double Stalled = 0);
 
 /// <summary>A proposed migration of guest thread <paramref name="Tid"/> from node <paramref name="From"/> to node
-/// <paramref name="To"/> (never equal).</summary>
-public readonly record struct ThreadMove(int Tid, int From, int To);
+/// <paramref name="To"/> (never equal); <paramref name="Crowding"/> when it puts more active threads on
+/// <paramref name="To"/> than its fair share (worth checking afterwards).</summary>
+public readonly record struct ThreadMove(int Tid, int From, int To, bool Crowding = false);
 
 /// <summary>
 /// The locality-aware placement policy (<c>placement = "auto"</c>): from one window of remote page faults, proposes
-/// thread moves that put threads sharing data across the wire on one node, without giving any node more than its fair
-/// share of the active threads. Pure function of its arguments (no I/O, no clock, no randomness): the same samples
-/// always give the same moves, whatever the order of the samples.
+/// thread moves that put threads sharing data across the wire on one node, within each node's fair share of the active
+/// threads, or beyond it when the sharing costs the group more than the cores it would give up (a group that spends
+/// most of its time waiting for pages does more work on one core than spread over several). Pure function of its
+/// arguments (no I/O, no clock, no randomness): the same samples always give the same moves, whatever the order of
+/// the samples.
 /// </summary>
 /// <remarks>
 /// Only cross-node sharing is visible: two threads on one node do not fault on each other's pages, so a pair that is
@@ -31,6 +37,13 @@ public static class SharingPlanner
     /// in common in one window are as likely chance (a common library page, a one-off read) as real sharing, and a move
     /// costs more than it saves.</summary>
     public const int DefaultMinShared = 16;
+
+    /// <summary>
+    /// How much more work a crowded node must promise before a group is packed onto it beyond the fair share: the
+    /// stalled shares are one window's estimate and the move itself costs (the threads' pages follow them), so a
+    /// crowded node must do this many times the work the group and the node's own threads did before.
+    /// </summary>
+    public const double CrowdGain = 1.25;
 
     /// <summary>
     /// How much two threads share: over the pages both faulted on, the sum of the smaller of their two counts. The
@@ -70,7 +83,14 @@ public static class SharingPlanner
     /// pinned members on two nodes cannot be joined and is skipped). A candidate fits if its load plus the group's size
     /// is within its cap. Among the fitting ones, the node that already holds most members (fewest moves), then the
     /// lowest load, then the lowest id. The members elsewhere move there and the group adds its size to that node's
-    /// load. A skipped group, or one that fits nowhere, stays as it is and adds each member to its current node's
+    /// load.</item>
+    /// <item>Crowding: a group that fits nowhere (and is not skipped) may still go to a candidate node n with c cores
+    /// and load L when that node would then do at least <see cref="CrowdGain"/> times the useful work it and the group
+    /// do now: min(L + size, c) &gt;= CrowdGain * (min(L, c) + the sum over the members of (1 - Stalled)). Together the
+    /// members no longer wait for each other's pages, so the node's cores work for the group; apart, each member works
+    /// only the share of its time it is not stalled. Among those that pass, the largest surplus, then most members
+    /// there, then the lowest id. A group placed this way adds its size to the node's load.</item>
+    /// <item>A skipped group, or one that goes nowhere, stays as it is and adds each member to its current node's
     /// load.</item>
     /// </list>
     /// A thread is never moved to its own node; pinned and inactive threads never move.
@@ -105,6 +125,8 @@ public static class SharingPlanner
                 throw new ArgumentException($"thread {t.Tid} is on node {t.Node}, the cluster has {nodes} nodes", nameof(threads));
             if (!tids.Add(t.Tid)) throw new ArgumentException($"thread {t.Tid} is sampled twice", nameof(threads));
             if (t.PageFaults is null) throw new ArgumentException($"thread {t.Tid} has no page-fault map", nameof(threads));
+            if (!(t.Stalled >= 0 && t.Stalled <= 1))
+                throw new ArgumentException($"thread {t.Tid} has stalled share {t.Stalled}, not within 0 to 1", nameof(threads));
             foreach (var (page, count) in t.PageFaults)
                 if (count < 0)
                     throw new ArgumentException($"thread {t.Tid} has {count} faults on page {page:x}", nameof(threads));
@@ -176,6 +198,19 @@ public static class SharingPlanner
                     // Strictly better only, so the lowest id wins full ties.
                     if (best < 0 || here[n] > here[best] || (here[n] == here[best] && load[n] < load[best])) best = n;
                 }
+                if (best < 0)
+                {
+                    double working = 0, bestSurplus = 0;
+                    foreach (int k in g.Members) working += 1 - active[k].Stalled;
+                    for (int n = first; n <= last; n++)
+                    {
+                        double after = Math.Min(load[n] + g.Members.Length, coresPerNode[n]);
+                        double before = Math.Min(load[n], coresPerNode[n]) + working;
+                        if (after < CrowdGain * before) continue;
+                        double surplus = after - before;
+                        if (best < 0 || surplus > bestSurplus || (surplus == bestSurplus && here[n] > here[best])) (best, bestSurplus) = (n, surplus);
+                    }
+                }
             }
 
             if (best < 0)
@@ -183,8 +218,9 @@ public static class SharingPlanner
                 foreach (int k in g.Members) load[active[k].Node]++;
                 continue;
             }
+            bool crowding = load[best] + g.Members.Length > cap[best];
             foreach (int k in g.Members)
-                if (active[k].Node != best) moves.Add(new ThreadMove(active[k].Tid, active[k].Node, best));
+                if (active[k].Node != best) moves.Add(new ThreadMove(active[k].Tid, active[k].Node, best, crowding));
             load[best] += g.Members.Length;
         }
 

@@ -366,7 +366,8 @@ internal sealed unsafe partial class ClusterNode
         string line = $"    threads: moved in {Interlocked.Read(ref _movedIn)}, moved out {Interlocked.Read(ref _movedOut)}";
         if (Self == 0)
             lock (_hintLock)
-                line += $"; placement {_ctx.Config.Placement}: hints {_hints}, moves asked {_movesAsked}, done {_movesDone}, not done {_movesRefused}";
+                line += $"; placement {_ctx.Config.Placement}: hints {_hints}, moves asked {_movesAsked}, done {_movesDone}, not done {_movesRefused}" +
+                        (_ctx.Config.AutoPlacement ? $"; crowding tried {Interlocked.Read(ref _crowded)}, undone {_trials.Undone}" : "");
         return line;
     }
 }

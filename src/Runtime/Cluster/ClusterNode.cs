@@ -110,7 +110,13 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     {
         if (DsmNode.IsDsmMessage(type))
         {
-            Dsm.OnMessage(from, type, body);
+            if (!_timeService) Dsm.OnMessage(from, type, body);
+            else
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                Dsm.OnMessage(from, type, body);
+                Interlocked.Add(ref _serviceTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+            }
             return;
         }
         if (FutexEngine.IsFutexMessage(type))

@@ -46,11 +46,15 @@ public static unsafe class Dispatcher
                             System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
                         // a page another node holds: fetch it and run the instruction again (its effects are not
                         // committed before its access, and every guest register is written through to CpuState)
+                        long faultStart = thread.FaultPages != null ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                         if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
                         {
                             thread.PageFaults++;
                             if (thread.FaultPages is { } pages)
+                            {
                                 lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
+                                Interlocked.Add(ref thread.FaultTicks, System.Diagnostics.Stopwatch.GetTimestamp() - faultStart);
+                            }
                             break;
                         }
                         var vma = process.Space.Find(cpu->FaultAddr);

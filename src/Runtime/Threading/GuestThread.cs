@@ -45,6 +45,13 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>Remote page faults by page since the placement policy last looked (cluster placement = "auto";
     /// null otherwise). Lock it to use it: the policy's sampler swaps it out from another thread.</summary>
     public Dictionary<ulong, int>? FaultPages;
+    /// <summary>Stopwatch ticks spent waiting for remote pages since the placement policy last looked (with
+    /// <see cref="FaultPages"/>; Interlocked).</summary>
+    public long FaultTicks;
+    /// <summary>The placement sampler's last look at this thread on this node: <see cref="CpuState.BlocksRun"/> then and
+    /// the Stopwatch time (0: not yet looked at here).</summary>
+    public ulong SampledBlocks;
+    public long SampledAt;
     /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
     public readonly long[] Exits = new long[16];
 

@@ -11,7 +11,7 @@ public class SharingPlannerTests
     private static Dictionary<ulong, int> Faults(int count, params ulong[] pages) => pages.ToDictionary(p => p, _ => count);
 
     private static ThreadSample T(int tid, int node, IReadOnlyDictionary<ulong, int>? faults = null, bool active = true,
-        bool pinned = false) => new(tid, node, active, pinned, faults ?? NoFaults);
+        bool pinned = false, double stalled = 0) => new(tid, node, active, pinned, faults ?? NoFaults, stalled);
 
     /// <summary>Active threads that share nothing, tids from <paramref name="firstTid"/>, all on <paramref name="node"/>.</summary>
     private static IEnumerable<ThreadSample> Loners(int firstTid, int node, int count) =>
@@ -211,5 +211,68 @@ public class SharingPlannerTests
         Assert.Throws<ArgumentException>(() => SharingPlanner.Plan([new ThreadSample(1, 0, true, false, null!)], [1]));
         Assert.Throws<ArgumentNullException>(() => SharingPlanner.Plan(null!, [1]));
         Assert.Empty(SharingPlanner.Plan([], [1]));
+    }
+
+    // Crowding: a group larger than any node's fair share goes onto one node anyway when its members are stalled so much
+    // that one node's cores do more work for it than the spread members do (min(L + size, c) >= 1.25 (min(L, c) +
+    // sum of (1 - stalled))).
+
+    [Theory]
+    [InlineData(0.9, 0.9, true)]    // working 0.2: node 0 does 1 >= 1.25 * 0.2
+    [InlineData(0.75, 0.75, true)]  // working 0.5: 1 >= 0.625
+    [InlineData(0.55, 0.55, false)] // working 0.9: 1 < 1.125
+    [InlineData(0.3, 0.3, false)]
+    [InlineData(1.0, 0.0, false)]   // working 1.0: one member waits for pages, the other computes; 1 < 1.25
+    [InlineData(0.0, 0.0, false)]   // the fair-share plan alone: 2 threads on two 1-core nodes stay spread
+    public void AStalledPairCrowdsOntoOneCore(double stalledA, double stalledB, bool crowds)
+    {
+        var threads = new[] { T(1, 0, Faults(100, 0x10), stalled: stalledA), T(2, 1, Faults(100, 0x10), stalled: stalledB) };
+        var moves = SharingPlanner.Plan(threads, [1, 1]);
+        if (crowds) Assert.Equal(new[] { new ThreadMove(2, 1, 0, Crowding: true) }, moves); // equal surplus, equal members: lowest id
+        else Assert.Empty(moves);
+    }
+
+    [Fact]
+    public void CrowdingPicksTheNodeWithTheLargestSurplus()
+    {
+        // Three 1-core nodes, three active threads (fair share 1). Node 0 already runs a busy loner: packing the pair
+        // there leaves it doing 1 for 1 + 0; nodes 1 and 2 do 1 for 0. Node 1 holds a member already, so the pair goes
+        // there, although node 0 has the lowest id.
+        var threads = new[] { T(1, 0, Faults(100, 0x10), stalled: 1), T(2, 1, Faults(100, 0x10), stalled: 1), T(3, 0) };
+        Assert.Equal(new[] { new ThreadMove(1, 0, 1, Crowding: true) }, SharingPlanner.Plan(threads, [1, 1, 1]));
+    }
+
+    [Fact]
+    public void CrowdingKeepsAPinnedMemberWhereItIs()
+    {
+        var threads = new[]
+        {
+            T(1, 0, Faults(100, 0x10), stalled: 1),
+            T(2, 1, Faults(100, 0x10), stalled: 1, pinned: true),
+        };
+        Assert.Equal(new[] { new ThreadMove(1, 0, 1, Crowding: true) }, SharingPlanner.Plan(threads, [1, 1]));
+    }
+
+    [Fact]
+    public void CrowdingUsesEveryCoreOfTheTargetNode()
+    {
+        // Four sharing threads, two per node of 2 cores each (fair share 2): apart they work 4 * 0.3 = 1.2; on one
+        // node of 2 cores, 2 >= 1.25 * 1.2. At stalled 0.5 (working 2.0) one node cannot do better.
+        var pages = Faults(100, 0x10);
+        ThreadSample[] Four(double stalled) =>
+            [T(1, 0, pages, stalled: stalled), T(2, 0, pages, stalled: stalled), T(3, 1, pages, stalled: stalled), T(4, 1, pages, stalled: stalled)];
+        Assert.Equal(new[] { new ThreadMove(3, 1, 0, true), new ThreadMove(4, 1, 0, true) }, SharingPlanner.Plan(Four(0.7), [2, 2]));
+        Assert.Empty(SharingPlanner.Plan(Four(0.5), [2, 2]));
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void AStalledShareOutsideZeroToOneIsRefused(double stalled)
+    {
+        var threads = new[] { T(1, 0, Faults(100, 0x10), stalled: stalled), T(2, 1, Faults(100, 0x10)) };
+        var ex = Assert.Throws<ArgumentException>(() => SharingPlanner.Plan(threads, [1, 1]));
+        Assert.Contains("thread 1", ex.Message);
     }
 }

@@ -76,6 +76,37 @@ public class ParsecTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// placement = "auto" crowding: streamcluster's two threads on two 1-CPU loopback nodes (tcp) fetch each other's
+    /// pages so often that they do more on one core; node 0's policy packs them onto one node (--stats: crowding tried
+    /// at least once, a move done), and the output is still qemu-aarch64's.
+    /// </summary>
+    [Fact]
+    public void HeavySharersAreCrowdedOntoOneNodeByAutoPlacement()
+    {
+        const string name = "streamcluster";
+        if (!Directory.Exists(ParsecHome))
+        {
+            output.WriteLine($"no PARSEC sources at {ParsecHome} (set PARSEC_HOME): {name} not built, not run");
+            return;
+        }
+        var spec = Manifest().Get(name);
+        string binary = Path.Combine(BuildDir, "aarch64", name);
+        var args = spec.ExpandArgs(Size, Threads, Path.Combine(BuildDir, "inputs", name));
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64")
+                   ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found: apt-get install -y qemu-user (toolchains/install.sh does)");
+        var expected = RunIn(qemu, [binary, .. args], spec, "qemu-aarch64");
+        // each node on a CPU of its own, as in the benchmarks (with two CPUs per node the threads barely stall)
+        using var cluster = new LoopbackCluster("tcp", 2, "placement = \"auto\"", i => $"cpus = \"{i % Environment.ProcessorCount}\"");
+        var got = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--stats", binary, .. args], spec,
+            "dqemu-native, 2 nodes, placement auto", out string stderr);
+        Check(spec, expected, got, "2 nodes, placement auto");
+        var m = System.Text.RegularExpressions.Regex.Match(stderr, @"moves asked \d+, done (\d+), not done \d+; crowding tried (\d+), undone (\d+)");
+        Assert.True(m.Success, $"no placement line in node 0's --stats:\n{Tail(stderr)}");
+        Assert.True(int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
+            $"streamcluster's threads were not crowded onto one node: {m.Value}");
+    }
+
     void Check(ProgramSpec spec, byte[] expected, byte[] actual, string what)
     {
         string? reason = OutputCheck.Compare(expected, actual, spec);
@@ -83,7 +114,10 @@ public class ParsecTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs one command in a fresh working directory; its output (stdout or the program's output file).</summary>
-    byte[] RunIn(string file, IReadOnlyList<string> args, ProgramSpec spec, string what)
+    byte[] RunIn(string file, IReadOnlyList<string> args, ProgramSpec spec, string what) => RunIn(file, args, spec, what, out _);
+
+    /// <summary>The same, also giving the run's stderr.</summary>
+    byte[] RunIn(string file, IReadOnlyList<string> args, ProgramSpec spec, string what, out string stderr)
     {
         string dir = GuestRunner.CreateTempDirectory("parsec-" + spec.Name);
         try
@@ -93,6 +127,7 @@ public class ParsecTests(ITestOutputHelper output)
             string cmd = $"(cd {dir} && {file} {string.Join(' ', args)})";
             Assert.False(r.TimedOut, $"{cmd} timed out after {Timeout.TotalSeconds} s; stderr:\n{Tail(r.Stderr)}");
             Assert.True(r.ExitCode == 0, $"{cmd}: {r.Describe()}; stderr:\n{Tail(r.Stderr)}");
+            stderr = r.Stderr;
             if (spec.OutputIsStdout) return r.StdoutBytes;
             string path = Path.Combine(dir, spec.Output);
             Assert.True(File.Exists(path), $"{cmd} wrote no {spec.Output}; stdout:\n{Tail(r.Stdout)}");
