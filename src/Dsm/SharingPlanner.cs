@@ -15,7 +15,7 @@ public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool 
 
 /// <summary>A proposed migration of guest thread <paramref name="Tid"/> from node <paramref name="From"/> to node
 /// <paramref name="To"/> (never equal); <paramref name="Crowding"/> when it puts more active threads on
-/// <paramref name="To"/> than its fair share (worth checking afterwards).</summary>
+/// <paramref name="To"/> than its fair share.</summary>
 public readonly record struct ThreadMove(int Tid, int From, int To, bool Crowding = false);
 
 /// <summary>

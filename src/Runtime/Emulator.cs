@@ -69,7 +69,7 @@ public static unsafe class Emulator
         var translator = new Translator(host, space, new TranslatorOptions
         {
             LinkBlocks = !opts.NoLink,
-            CountBlocks = opts.Stats || opts.CountBlocks,
+            CountBlocks = opts.Stats,
             LogInAsm = opts.LogInAsm,
             LogOutAsm = opts.LogOutAsm,
             Log = s => Console.Error.Write(s),

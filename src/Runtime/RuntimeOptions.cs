@@ -8,9 +8,6 @@ public sealed class RuntimeOptions
     public bool LogInAsm { get; set; }
     public bool LogOutAsm { get; set; }
     public bool Stats { get; set; }
-    /// <summary>Count the blocks each thread runs (one add per block): for --stats, and for placement = "auto", which
-    /// judges a move by the threads' progress.</summary>
-    public bool CountBlocks { get; set; }
     public bool NoLink { get; set; }
     public string? ClusterFile { get; set; }
     public int? NodeId { get; set; }

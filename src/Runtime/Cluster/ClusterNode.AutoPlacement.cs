@@ -8,10 +8,9 @@ namespace Dqemu.Runtime.Cluster;
 // placement = "auto": DQEMU's locality-aware scheduling driven by what the coherence protocol sees. Every node counts,
 // per guest thread, the pages it had to fetch from another node; every 100 ms the workers send node 0 those counts and
 // node 0 (SharingPlanner) moves threads that fault on the same pages from different nodes onto one node, within each
-// node's fair share of the running threads, or beyond it when they lose most of their time to coherence ("crowding").
-// A crowding move is a trial: a second later node 0 compares the progress (blocks run per second) of the threads it
-// touched with what they made before, and moves them back for good when they made less. A thread that moved stays
-// put for a second; one placed by a rule or a hint is never moved by the policy.
+// node's fair share of the running threads, or beyond it when they lose most of their time to coherence ("crowding",
+// done only when two windows in a row propose the same crowding moves). A thread that moved stays put for a second;
+// one placed by a rule or a hint is never moved by the policy.
 internal sealed unsafe partial class ClusterNode
 {
     private const int SamplePeriodMs = 100;
@@ -27,26 +26,24 @@ internal sealed unsafe partial class ClusterNode
     /// <summary>Node 0: when each thread last moved (under _hintLock).</summary>
     private readonly Dictionary<int, long> _lastMoved = new();
     /// <summary>Node 0: the newest report of each node not yet planned with (under _hintLock).</summary>
-    private List<ThreadReport>?[] _reports = [];
+    private List<ThreadSample>?[] _reports = [];
 
-    /// <summary>One thread's sample and its progress in the window: blocks run per second (NaN when not known yet: the
-    /// first window after the thread started or moved to the node).</summary>
-    private readonly record struct ThreadReport(ThreadSample Sample, double Rate);
-
-    /// <summary>Node 0 (under _hintLock): crowding moves being judged a cooldown after they were made, and the
-    /// threads whose crowding did not pay.</summary>
-    private readonly CrowdingTrials _trials = new(MoveCooldownMs, 5 * MoveCooldownMs);
+    /// <summary>Node 0 (on the placement thread): the crowding moves the last window proposed. A crowding move is asked
+    /// for only when the next window proposes it again: the stalled shares are one window's estimate, and one window
+    /// of bad luck (a burst of faults, a CPU that ran at half speed) must not pack a program onto one node.</summary>
+    private HashSet<ThreadMove> _crowdingProposed = new();
     private long _crowded;
 
-    /// <summary>With placement = "auto": this node times its handling of coherence messages (<see cref="_serviceTicks"/>,
-    /// Stopwatch ticks since the last sample): serving other nodes' requests takes CPU from the guest threads here.</summary>
+    /// <summary>With placement = "auto": this node measures the CPU its handling of coherence messages takes
+    /// (<see cref="_serviceNs"/>, CPU nanoseconds since the last sample; CPU, not wall time, because a handler preempted
+    /// by a guest thread takes nothing from it): serving other nodes' requests takes CPU from the guest threads here.</summary>
     private bool _timeService;
-    private long _serviceTicks, _lastSample;
+    private long _serviceNs, _lastSample;
 
     private void StartAutoPlacement()
     {
         if (!_ctx.Config.AutoPlacement || _transport.NodeCount < 2) return;
-        _reports = new List<ThreadReport>?[_transport.NodeCount];
+        _reports = new List<ThreadSample>?[_transport.NodeCount];
         _timeService = true;
         _lastSample = Stopwatch.GetTimestamp();
         new Thread(RunAutoPlacement) { IsBackground = true, Name = "dqemu-placement" }.Start();
@@ -61,7 +58,7 @@ internal sealed unsafe partial class ClusterNode
             var local = SampleThreads(p);
             if (Self != 0)
             {
-                if (local.Count > 0) Send(0, ClusterMessages.Sharing, EncodeSamples(local));
+                Send(0, ClusterMessages.Sharing, EncodeSamples(local)); // also when empty: node 0 plans once every node reported
                 continue;
             }
             lock (_hintLock) _reports[0] = local;
@@ -75,18 +72,15 @@ internal sealed unsafe partial class ClusterNode
     /// serving other nodes' coherence messages (spread over the active threads, or over the cores when there are more
     /// cores than active threads).
     /// </summary>
-    private List<ThreadReport> SampleThreads(GuestProcess p)
+    private List<ThreadSample> SampleThreads(GuestProcess p)
     {
         long now = Stopwatch.GetTimestamp();
         double window = Math.Max(1, now - Interlocked.Exchange(ref _lastSample, now));
-        double service = Interlocked.Exchange(ref _serviceTicks, 0) / window;
-        var samples = new List<ThreadReport>();
+        double service = Interlocked.Exchange(ref _serviceNs, 0) * 1e-9 * Stopwatch.Frequency / window;
+        var samples = new List<ThreadSample>();
         foreach (var t in p.Threads.Values)
         {
             if (t.Exited) continue;
-            ulong blocks = t.Cpu->BlocksRun;
-            double rate = t.SampledAt == 0 ? double.NaN : (blocks - t.SampledBlocks) / ((double)(now - t.SampledAt) / Stopwatch.Frequency);
-            (t.SampledBlocks, t.SampledAt) = (blocks, now);
             var faults = Interlocked.Exchange(ref t.FaultPages, new Dictionary<ulong, int>());
             double waited = Interlocked.Exchange(ref t.FaultTicks, 0) / window;
             Dictionary<ulong, int> top;
@@ -94,12 +88,12 @@ internal sealed unsafe partial class ClusterNode
             else lock (faults) top = faults.OrderByDescending(kv => kv.Value).Take(ReportPages).ToDictionary(kv => kv.Key, kv => kv.Value);
             // a thread blocked in a syscall (a join, a futex wait) takes no CPU: it does not count against a node
             bool active = top.Count > 0 || !t.InSyscall;
-            samples.Add(new ThreadReport(new ThreadSample(t.Tid, Self, active, t.Pinned, top, waited), rate));
+            samples.Add(new ThreadSample(t.Tid, Self, active, t.Pinned, top, waited));
         }
-        int shares = Math.Max(samples.Count(s => s.Sample.Active), _ctx.Config.Nodes[Self].Cores);
+        int shares = Math.Max(samples.Count(s => s.Active), _ctx.Config.Nodes[Self].Cores);
         for (int i = 0; i < samples.Count; i++)
-            if (samples[i].Sample.Active)
-                samples[i] = samples[i] with { Sample = samples[i].Sample with { Stalled = Math.Clamp(samples[i].Sample.Stalled + service / shares, 0, 1) } };
+            if (samples[i].Active)
+                samples[i] = samples[i] with { Stalled = Math.Clamp(samples[i].Stalled + service / shares, 0, 1) };
         return samples;
     }
 
@@ -107,21 +101,20 @@ internal sealed unsafe partial class ClusterNode
     private const int StallScale = 10000;
 
     // Sharing body: [i32 threads] then per thread [i32 tid][u8 flags: 1 active, 2 pinned][u16 pages][u16 stalled]
-    // [f32 blocks per second, NaN unknown] and pages x [u64 page][i32 faults].
-    private static byte[] EncodeSamples(List<ThreadReport> reports)
+    // and pages x [u64 page][i32 faults].
+    private static byte[] EncodeSamples(List<ThreadSample> samples)
     {
-        int size = 4 + reports.Sum(r => 13 + 12 * r.Sample.PageFaults.Count);
+        int size = 4 + samples.Sum(s => 9 + 12 * s.PageFaults.Count);
         var b = new byte[size];
-        BinaryPrimitives.WriteInt32LittleEndian(b, reports.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(b, samples.Count);
         int at = 4;
-        foreach (var (s, rate) in reports)
+        foreach (var s in samples)
         {
             BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(at), s.Tid);
             b[at + 4] = (byte)((s.Active ? 1 : 0) | (s.Pinned ? 2 : 0));
             BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 5), (ushort)s.PageFaults.Count);
             BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 7), (ushort)Math.Round(Math.Clamp(s.Stalled, 0, 1) * StallScale));
-            BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(at + 9), (float)rate);
-            at += 13;
+            at += 9;
             foreach (var (page, n) in s.PageFaults)
             {
                 BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(at), page);
@@ -136,7 +129,7 @@ internal sealed unsafe partial class ClusterNode
     {
         if (Self != 0 || _reports.Length == 0) return;
         int n = BinaryPrimitives.ReadInt32LittleEndian(b);
-        var samples = new List<ThreadReport>(n);
+        var samples = new List<ThreadSample>(n);
         int at = 4;
         for (int i = 0; i < n; i++)
         {
@@ -144,63 +137,54 @@ internal sealed unsafe partial class ClusterNode
             byte flags = b[at + 4];
             int m = BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 5)..]);
             double stalled = Math.Min(1.0, BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 7)..]) / (double)StallScale);
-            double rate = BinaryPrimitives.ReadSingleLittleEndian(b[(at + 9)..]);
-            at += 13;
+            at += 9;
             var pages = new Dictionary<ulong, int>(m);
             for (int k = 0; k < m; k++, at += 12)
                 pages[BinaryPrimitives.ReadUInt64LittleEndian(b[at..])] = BinaryPrimitives.ReadInt32LittleEndian(b[(at + 8)..]);
-            samples.Add(new ThreadReport(new ThreadSample(tid, from, (flags & 1) != 0, (flags & 2) != 0, pages, stalled), rate));
+            samples.Add(new ThreadSample(tid, from, (flags & 1) != 0, (flags & 2) != 0, pages, stalled));
         }
         lock (_hintLock) _reports[from] = samples;
     }
 
-    /// <summary>Node 0: plans with the reports that came since the last plan and asks for the moves; judges the
-    /// crowding trials whose threads have run a window in their new places.</summary>
+    /// <summary>Node 0: once every node has reported since the last plan, plans with the reports and asks for the moves
+    /// (crowding moves only when the plan before proposed them too).</summary>
     private void PlanMoves()
     {
         var byTid = new Dictionary<int, ThreadSample>();
-        var rates = new Dictionary<int, double>();
-        var undo = new List<ThreadMove>();
         long now = Environment.TickCount64;
         lock (_hintLock)
         {
+            if (Array.IndexOf(_reports, null) >= 0) return; // a report still on its way: plan when it is here
             foreach (var report in _reports)
             {
-                if (report == null) continue;
-                foreach (var (s, rate) in report)
+                foreach (var s in report!)
                 {
                     if (_moving.Contains(s.Tid)) continue;
                     bool cooling = _lastMoved.TryGetValue(s.Tid, out long moved) && now - moved < MoveCooldownMs;
                     // a thread that moved between two reports shows up in both: where node 0 last knew it wins
                     if (byTid.ContainsKey(s.Tid) && (!_location.TryGetValue(s.Tid, out int at) || at != s.Node)) continue;
-                    byTid[s.Tid] = s with { Pinned = s.Pinned || cooling, Stalled = _trials.Refused(s.Tid) ? 0 : s.Stalled };
-                    rates[s.Tid] = rate;
+                    byTid[s.Tid] = s with { Pinned = s.Pinned || cooling };
                 }
             }
             Array.Clear(_reports);
-            undo.AddRange(_trials.Judge(rates, byTid.ToDictionary(kv => kv.Key, kv => kv.Value.Node), now,
-                TracePlacement ? line => Console.Error.WriteLine("dqemu-native: placement: " + line) : null));
-            foreach (var m in undo) byTid.Remove(m.Tid); // moving back: not planned with in this window
         }
-        foreach (var m in undo) RequestMove(m.Tid, m.From, m.To);
-        if (byTid.Count < 2) return;
         var samples = byTid.Values.OrderBy(s => s.Tid).ToList();
-        var moves = SharingPlanner.Plan(samples, _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
-        if (TracePlacement)
+        var moves = samples.Count < 2 ? [] : SharingPlanner.Plan(samples, _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
+        var proposed = _crowdingProposed;
+        _crowdingProposed = moves.Where(m => m.Crowding).ToHashSet();
+        // a crowding goes ahead when all its moves to that node were proposed the window before as well
+        var crowdingNow = moves.Where(m => m.Crowding).GroupBy(m => m.To).Where(g => g.All(proposed.Contains)).SelectMany(g => g).ToList();
+        if (TracePlacement && samples.Count >= 2)
             Console.Error.WriteLine("dqemu-native: placement window: " + string.Join("; ", samples.Where(s => s.Active).Select(s =>
-                $"{s.Tid}@{s.Node} stalled {s.Stalled:0.00} faults {s.PageFaults.Values.Sum()} rate {rates[s.Tid]:0} " +
+                $"{s.Tid}@{s.Node} stalled {s.Stalled:0.00} faults {s.PageFaults.Values.Sum()} " +
                 $"shares {string.Join(",", samples.Where(o => o.Active && o.Node != s.Node).Select(o => $"{o.Tid}:{SharingPlanner.Weight(s, o)}"))}")) +
-                (moves.Count > 0 ? " -> " + string.Join(", ", moves.Select(m => $"{m.Tid} to {m.To}{(m.Crowding ? " (crowding)" : "")}")) : ""));
-        foreach (var crowding in moves.Where(m => m.Crowding).GroupBy(m => m.To))
+                (moves.Count > 0 ? " -> " + string.Join(", ", moves.Select(m =>
+                    $"{m.Tid} to {m.To}{(m.Crowding ? crowdingNow.Contains(m) ? " (crowding)" : " (crowding, proposed)" : "")}")) : ""));
+        if (crowdingNow.Count > 0)
         {
-            // the trial covers the threads moved there and those already there: crowding slows the latter too
-            var there = samples.Where(s => s.Node == crowding.Key && s.Active).Select(s => s.Tid);
-            bool started;
-            lock (_hintLock) started = _trials.Start(crowding.ToList(), there, tid => rates[tid], now);
-            if (!started) continue; // no baseline yet (a thread new on its node): perhaps next window
             Interlocked.Increment(ref _crowded);
-            foreach (var m in crowding) RequestMove(m.Tid, m.From, m.To);
+            _crowdingProposed.Clear();
         }
-        foreach (var m in moves.Where(m => !m.Crowding)) RequestMove(m.Tid, m.From, m.To);
+        foreach (var m in moves.Where(m => !m.Crowding).Concat(crowdingNow)) RequestMove(m.Tid, m.From, m.To);
     }
 }

@@ -367,7 +367,7 @@ internal sealed unsafe partial class ClusterNode
         if (Self == 0)
             lock (_hintLock)
                 line += $"; placement {_ctx.Config.Placement}: hints {_hints}, moves asked {_movesAsked}, done {_movesDone}, not done {_movesRefused}" +
-                        (_ctx.Config.AutoPlacement ? $"; crowding tried {Interlocked.Read(ref _crowded)}, undone {_trials.Undone}" : "");
+                        (_ctx.Config.AutoPlacement ? $"; crowded {Interlocked.Read(ref _crowded)}" : "");
         return line;
     }
 }

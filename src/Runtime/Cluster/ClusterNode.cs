@@ -113,9 +113,9 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             if (!_timeService) Dsm.OnMessage(from, type, body);
             else
             {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                long start = Host.ThreadCpuTime.Nanoseconds();
                 Dsm.OnMessage(from, type, body);
-                Interlocked.Add(ref _serviceTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+                Interlocked.Add(ref _serviceNs, Host.ThreadCpuTime.Nanoseconds() - start);
             }
             return;
         }

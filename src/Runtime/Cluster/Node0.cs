@@ -63,7 +63,6 @@ internal sealed class Node0 : IMessageHandler
             throw new FatalException(ExitCodes.Usage, "node 0 runs the guest: give the guest program after --cluster FILE");
         var ctx = ClusterContext.Load(opts.ClusterFile!, 0);
         ctx.CheckTransport();
-        opts.CountBlocks = ctx.Config.AutoPlacement;
         var node = new Node0(ctx, opts);
         // the children's start-up and the sockets open while every low fd is taken, so the transport's
         // descriptors sit above the guest's (EmulatorFds) and the guest's open() numbers equal a one-node run

@@ -35,7 +35,6 @@ internal sealed class WorkerNode : IMessageHandler
         if (opts.GuestPath != null)
             throw new FatalException(ExitCodes.Usage, $"a worker (--node {opts.NodeId}) takes no guest program; node 0 runs it");
         var ctx = ClusterContext.Load(opts.ClusterFile!, opts.NodeId!.Value);
-        opts.CountBlocks = ctx.Config.AutoPlacement;
         var w = new WorkerNode(ctx);
         if (int.TryParse(Environment.GetEnvironmentVariable(ParentEnv), out int parent)) w.DieWithParent(parent);
         ctx.PinSelf();

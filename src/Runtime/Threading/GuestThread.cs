@@ -48,10 +48,6 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>Stopwatch ticks spent waiting for remote pages since the placement policy last looked (with
     /// <see cref="FaultPages"/>; Interlocked).</summary>
     public long FaultTicks;
-    /// <summary>The placement sampler's last look at this thread on this node: <see cref="CpuState.BlocksRun"/> then and
-    /// the Stopwatch time (0: not yet looked at here).</summary>
-    public ulong SampledBlocks;
-    public long SampledAt;
     /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
     public readonly long[] Exits = new long[16];
 

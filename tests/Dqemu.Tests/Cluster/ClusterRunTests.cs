@@ -208,6 +208,57 @@ public partial class ClusterRunTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A worker SIGKILLed while an optimization is at work (2 nodes, node 0 starts the workers): node 0 prints one
+    /// line naming it, exits 69 within 5 s, prints nothing else but strace lines (no trace, no second report), and
+    /// nothing is left. "split": par_false_sharing's two threads on different nodes, their page split after 4
+    /// hand-offs; "forward": par_prodcons with read-ahead and forward_wakes (every round a wake naming 8 pages and the
+    /// consumer's node fetching them); "migrate": par_pairs under placement = "auto", whose first plan (100-200 ms in)
+    /// moves a thread of each pair, the kill coming 150 ms after the first clone, around those moves; "crowd":
+    /// par_prodcons under placement = "auto" (its two threads are crowded onto one node after 2-3 windows). Apart from
+    /// "migrate" the kill comes 300 ms after the guest created its first thread.
+    /// </summary>
+    [Theory]
+    [InlineData("split", "tcp")]
+    [InlineData("split", "ucx")]
+    [InlineData("forward", "tcp")]
+    [InlineData("forward", "ucx")]
+    [InlineData("migrate", "tcp")]
+    [InlineData("migrate", "ucx")]
+    [InlineData("crowd", "tcp")]
+    public void KillingAWorkerWhileAnOptimizationWorksEndsNode0With69(string optimization, string transport)
+    {
+        var (binary, args, extra) = optimization switch
+        {
+            "split" => (ThreadedGuests.LoadBench("par_false_sharing").Binary, new[] { "2", "40000000000" }, "split_pages = true\nsplit_after = 4"),
+            "forward" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "forward_pages = true\nforward_wakes = true"),
+            "migrate" => (ThreadedGuests.LoadBench("par_pairs").Binary, new[] { "100000" }, "placement = \"auto\""),
+            "crowd" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "placement = \"auto\""),
+            _ => throw new ArgumentException(optimization),
+        };
+        var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
+        using var cluster = new LoopbackCluster(transport, 2, extra);
+        using var run = RunningNode0.Start(cluster, binary, env, args, readyMarker: "clone(");
+        var node0 = run.Process;
+        run.WaitForGuest();
+        int pid = cluster.WaitForWorker(1, TimeSpan.FromSeconds(5));
+        Thread.Sleep(optimization == "migrate" ? 150 : 300);
+        Assert.False(node0.HasExited, $"the guest ended before the kill; make it run longer:\n{run.Stderr}");
+        var sw = Stopwatch.StartNew();
+        Process.GetProcessById(pid).Kill(); // SIGKILL
+        bool exited = node0.WaitForExit(TimeSpan.FromSeconds(10));
+        double seconds = sw.Elapsed.TotalSeconds;
+        if (exited) node0.WaitForExit();
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !StraceLine().IsMatch(l)).ToList();
+        output.WriteLine($"{optimization} over {transport}: node 0 exited {(exited ? node0.ExitCode.ToString() : "not")} {seconds:F2} s after the kill");
+        output.WriteLine(string.Join('\n', lines));
+        Assert.True(exited, "node 0 did not exit within 10 s of the worker's death");
+        Assert.Equal(69, node0.ExitCode);
+        Assert.InRange(seconds, 0, 5);
+        AssertOneLostLineEach(lines, [0], $"dqemu-native: node 1 (127.0.0.1:{cluster.Ports[1]}) lost: ", "node 0's stderr");
+        Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+    }
+
+    /// <summary>
     /// <paramref name="lines"/> are exactly one lost line per node in <paramref name="printers"/>, each starting with
     /// <paramref name="prefix"/> (the killed node's name) and tagged with the node that printed it.
     /// </summary>
@@ -298,20 +349,23 @@ public partial class ClusterRunTests(ITestOutputHelper output)
         readonly Task<string> _stdout;
         public Process Process { get; }
 
-        RunningNode0(Process p)
+        RunningNode0(Process p, string readyMarker)
         {
             Process = p;
             p.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data == null) return;
                 lock (_stderr) _stderr.AppendLine(e.Data);
-                if (e.Data.Contains("ioctl(")) _guestRunning.Set();
+                if (e.Data.Contains(readyMarker)) _guestRunning.Set();
             };
             p.BeginErrorReadLine();
             _stdout = p.StandardOutput.ReadToEndAsync();
         }
 
-        public static RunningNode0 Start(LoopbackCluster cluster, string binary, Dictionary<string, string> env)
+        /// <summary>Starts node 0 with --strace; <see cref="WaitForGuest"/> waits for a strace line holding
+        /// <paramref name="readyMarker"/> (stdin_echo's ioctl: the cluster is connected and the guest runs).</summary>
+        public static RunningNode0 Start(LoopbackCluster cluster, string binary, Dictionary<string, string> env,
+            IEnumerable<string>? guestArgs = null, string readyMarker = "ioctl(")
         {
             var psi = new ProcessStartInfo(LoopbackCluster.Binary)
             {
@@ -321,10 +375,10 @@ public partial class ClusterRunTests(ITestOutputHelper output)
                 RedirectStandardError = true,
                 WorkingDirectory = cluster.Dir,
             };
-            foreach (var a in new[] { "--cluster", cluster.ConfigPath, "--strace", binary }) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "--cluster", cluster.ConfigPath, "--strace", binary }.Concat(guestArgs ?? [])) psi.ArgumentList.Add(a);
             psi.Environment.Clear();
             foreach (var (k, v) in env) psi.Environment[k] = v;
-            return new RunningNode0(Process.Start(psi)!);
+            return new RunningNode0(Process.Start(psi)!, readyMarker);
         }
 
         public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
