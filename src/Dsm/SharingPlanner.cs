@@ -1,6 +1,6 @@
 namespace Dqemu.Dsm;
 
-/// <summary>What the runtime saw of one guest thread during one sampling window (about 100 ms).</summary>
+/// <summary>What the runtime saw of one guest thread during one sampling window (about 50 ms).</summary>
 /// <param name="Tid">The guest thread id (distinct within a sample set).</param>
 /// <param name="Node">The node the thread runs on.</param>
 /// <param name="Active">The thread ran guest code in the window. A thread blocked in a futex wait or a join is not

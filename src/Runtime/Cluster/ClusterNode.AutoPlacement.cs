@@ -6,14 +6,14 @@ using Dqemu.Runtime.Threading;
 namespace Dqemu.Runtime.Cluster;
 
 // placement = "auto": DQEMU's locality-aware scheduling driven by what the coherence protocol sees. Every node counts,
-// per guest thread, the pages it had to fetch from another node; every 100 ms the workers send node 0 those counts and
+// per guest thread, the pages it had to fetch from another node; every 50 ms the workers send node 0 those counts and
 // node 0 (SharingPlanner) moves threads that fault on the same pages from different nodes onto one node, within each
 // node's fair share of the running threads, or beyond it when they lose most of their time to coherence ("crowding",
 // done only when two windows in a row propose the same crowding moves). A thread that moved stays put for a second;
 // one placed by a rule or a hint is never moved by the policy.
 internal sealed unsafe partial class ClusterNode
 {
-    private const int SamplePeriodMs = 100;
+    private const int SamplePeriodMs = 50;
     /// <summary>Pages per thread a report carries: the most faulted ones.</summary>
     private const int ReportPages = 64;
     /// <summary>A thread the policy moved is not moved again for this long (a pattern that changes must not make

@@ -212,7 +212,7 @@ public partial class ClusterRunTests(ITestOutputHelper output)
     /// line naming it, exits 69 within 5 s, prints nothing else but strace lines (no trace, no second report), and
     /// nothing is left. "split": par_false_sharing's two threads on different nodes, their page split after 4
     /// hand-offs; "forward": par_prodcons with read-ahead and forward_wakes (every round a wake naming 8 pages and the
-    /// consumer's node fetching them); "migrate": par_pairs under placement = "auto", whose first plan (100-200 ms in)
+    /// consumer's node fetching them); "migrate": par_pairs under placement = "auto", whose first plans (50-150 ms in)
     /// moves a thread of each pair, the kill coming 150 ms after the first clone, around those moves; "crowd":
     /// par_prodcons under placement = "auto" (its two threads are crowded onto one node after 2-3 windows). Apart from
     /// "migrate" the kill comes 300 ms after the guest created its first thread.
