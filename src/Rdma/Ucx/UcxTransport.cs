@@ -747,10 +747,13 @@ public sealed unsafe partial class UcxTransport : ITransport
     // ================================================================ shutdown
 
     /// <summary>
-    /// Stops delivering, closes the TCP mesh (goodbyes, as <see cref="TcpTransport.Dispose"/>), then releases the UCX
-    /// worker and context — unless called from inside a UCX callback or while other threads stay inside UCX calls,
+    /// Stops delivering, closes the TCP mesh (goodbyes, as <see cref="TcpTransport.Dispose"/>), takes in for
+    /// <see cref="DrainMs"/> what is still on its way, then releases the UCX worker and context — unless called from inside a UCX callback or while other threads stay inside UCX calls,
     /// in which case they are left to the process's exit. Safe to call from a handler.
     /// </summary>
+    /// <summary>How long <see cref="Dispose"/> keeps taking in what peers sent before their goodbye reached them.</summary>
+    private const int DrainMs = 50;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposeStarted, 1) != 0) return;
@@ -764,6 +767,13 @@ public sealed unsafe partial class UcxTransport : ITransport
         long end = Environment.TickCount64 + 1000;
         while (Volatile.Read(ref _active) != 0 && Environment.TickCount64 < end) Thread.Sleep(1);
         if (Volatile.Read(ref _active) != 0) return;
+        // The peers heard the goodbyes (TCP mesh) and stop sending here, but what they sent just before still travels
+        // over UCX. Taking it in before the endpoints close spares their UCX sends failing in flight: UCX 1.13's TCP
+        // transport, without peer error handling, can abort the sending process on one (`comp->count > 0' in
+        // uct_iface.h; seen about once in 70 shutdowns under a sender that never pauses).
+        long drain = Environment.TickCount64 + DrainMs;
+        while (Environment.TickCount64 < drain)
+            if (ProgressOnce() == 0) Thread.Sleep(1);
         foreach (var p in _peers)
         {
             if (p == null || p.Ep == 0) continue;
