@@ -8,8 +8,8 @@ namespace Dqemu.Dsm;
 /// <param name="Pinned">The thread may not be moved now (moved recently, or placed by an explicit rule or hint).</param>
 /// <param name="PageFaults">Remote page faults of the window: guest page number to how many times the thread had to
 /// fetch that page from another node. Counts are not negative.</param>
-/// <param name="Stalled">The share of the window (0 to 1) the thread lost to coherence: waiting for remote pages, and
-/// its part of its node's time serving other nodes' requests.</param>
+/// <param name="Stalled">The share of the window (0 to 1) the thread did not run guest code: waiting for remote pages
+/// or wakes, spinning for answers, or off the CPU while its node served other nodes or ran other work.</param>
 public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool Pinned, IReadOnlyDictionary<ulong, int> PageFaults,
     double Stalled = 0);
 

@@ -34,17 +34,12 @@ internal sealed unsafe partial class ClusterNode
     private HashSet<ThreadMove> _crowdingProposed = new();
     private long _crowded;
 
-    /// <summary>With placement = "auto": this node measures the CPU its handling of coherence messages takes
-    /// (<see cref="_serviceNs"/>, CPU nanoseconds since the last sample; CPU, not wall time, because a handler preempted
-    /// by a guest thread takes nothing from it): serving other nodes' requests takes CPU from the guest threads here.</summary>
-    private bool _timeService;
-    private long _serviceNs, _lastSample;
+    private long _lastSample;
 
     private void StartAutoPlacement()
     {
         if (!_ctx.Config.AutoPlacement || _transport.NodeCount < 2) return;
         _reports = new List<ThreadSample>?[_transport.NodeCount];
-        _timeService = true;
         _lastSample = Stopwatch.GetTimestamp();
         new Thread(RunAutoPlacement) { IsBackground = true, Name = "dqemu-placement" }.Start();
     }
@@ -68,32 +63,35 @@ internal sealed unsafe partial class ClusterNode
 
     /// <summary>
     /// This node's threads with their faults since the last sample (each thread's counts start afresh) and the share of
-    /// the window each lost to coherence: its own waits for remote pages, plus its part of the time this node spent
-    /// serving other nodes' coherence messages (spread over the active threads, or over the cores when there are more
-    /// cores than active threads).
+    /// the window each did not run guest code: 1 - (its CPU time - its CPU time outside guest code) / the window.
+    /// Waiting for a remote page or a remote wake, spinning for an answer, serving another node's requests on this
+    /// node's CPU, waiting for the CPU itself: all of it is time the thread's guest work did not get. A thread's
+    /// first window on this node has no reading yet and counts as never stalled.
     /// </summary>
     private List<ThreadSample> SampleThreads(GuestProcess p)
     {
         long now = Stopwatch.GetTimestamp();
-        double window = Math.Max(1, now - Interlocked.Exchange(ref _lastSample, now));
-        double service = Interlocked.Exchange(ref _serviceNs, 0) * 1e-9 * Stopwatch.Frequency / window;
+        double windowNs = Math.Max(1, now - Interlocked.Exchange(ref _lastSample, now)) * 1e9 / Stopwatch.Frequency;
         var samples = new List<ThreadSample>();
         foreach (var t in p.Threads.Values)
         {
             if (t.Exited) continue;
             var faults = Interlocked.Exchange(ref t.FaultPages, new Dictionary<ulong, int>());
-            double waited = Interlocked.Exchange(ref t.FaultTicks, 0) / window;
+            double stalled = 0;
+            if (t.CpuClock != Host.ThreadCpuTime.NoClock)
+            {
+                long cpu = Host.ThreadCpuTime.Read(t.CpuClock), overhead = Volatile.Read(ref t.OverheadCpuNs);
+                if (t.SampledCpuNs > 0 && cpu > 0)
+                    stalled = Math.Clamp(1 - ((cpu - t.SampledCpuNs) - (overhead - t.SampledOverheadNs)) / windowNs, 0, 1);
+                (t.SampledCpuNs, t.SampledOverheadNs) = (cpu, overhead);
+            }
             Dictionary<ulong, int> top;
             if (faults == null) top = new();
             else lock (faults) top = faults.OrderByDescending(kv => kv.Value).Take(ReportPages).ToDictionary(kv => kv.Key, kv => kv.Value);
             // a thread blocked in a syscall (a join, a futex wait) takes no CPU: it does not count against a node
             bool active = top.Count > 0 || !t.InSyscall;
-            samples.Add(new ThreadSample(t.Tid, Self, active, t.Pinned, top, waited));
+            samples.Add(new ThreadSample(t.Tid, Self, active, t.Pinned, top, stalled));
         }
-        int shares = Math.Max(samples.Count(s => s.Active), _ctx.Config.Nodes[Self].Cores);
-        for (int i = 0; i < samples.Count; i++)
-            if (samples[i].Active)
-                samples[i] = samples[i] with { Stalled = Math.Clamp(samples[i].Stalled + service / shares, 0, 1) };
         return samples;
     }
 

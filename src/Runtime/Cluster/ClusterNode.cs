@@ -110,13 +110,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     {
         if (DsmNode.IsDsmMessage(type))
         {
-            if (!_timeService) Dsm.OnMessage(from, type, body);
-            else
-            {
-                long start = Host.ThreadCpuTime.Nanoseconds();
-                Dsm.OnMessage(from, type, body);
-                Interlocked.Add(ref _serviceNs, Host.ThreadCpuTime.Nanoseconds() - start);
-            }
+            Dsm.OnMessage(from, type, body);
             return;
         }
         if (FutexEngine.IsFutexMessage(type))

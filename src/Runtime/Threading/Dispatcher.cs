@@ -1,6 +1,7 @@
 using System.Text;
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
+using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Memory;
 using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Syscalls;
@@ -26,7 +27,13 @@ public static unsafe class Dispatcher
             switch (reason)
             {
                 case ExitReason.Syscall:
-                    DoSyscall(ctx);
+                    if (thread.FaultPages == null) DoSyscall(ctx);
+                    else
+                    {
+                        long before = ThreadCpuTime.Nanoseconds();
+                        DoSyscall(ctx);
+                        thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - before;
+                    }
                     break;
                 case ExitReason.Interrupt:
                     Interlocked.Exchange(ref cpu->ExitRequest, 0);
@@ -46,14 +53,14 @@ public static unsafe class Dispatcher
                             System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
                         // a page another node holds: fetch it and run the instruction again (its effects are not
                         // committed before its access, and every guest register is written through to CpuState)
-                        long faultStart = thread.FaultPages != null ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                        long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
                         if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
                         {
                             thread.PageFaults++;
                             if (thread.FaultPages is { } pages)
                             {
                                 lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
-                                Interlocked.Add(ref thread.FaultTicks, System.Diagnostics.Stopwatch.GetTimestamp() - faultStart);
+                                thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
                             }
                             break;
                         }

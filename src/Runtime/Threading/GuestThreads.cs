@@ -90,6 +90,7 @@ public static unsafe class GuestThreads
     /// <summary>A guest thread's whole life on its host thread, from first instruction to exit.</summary>
     public static void Run(GuestProcess process, GuestThread thread)
     {
+        thread.CpuClock = Host.ThreadCpuTime.ClockOfThisThread(); // read by the placement sampler (placement = "auto")
         try { Dispatcher.Run(process, thread); }
         catch (Exception e) when (process.Cluster != null)
         {
