@@ -746,14 +746,15 @@ public sealed unsafe partial class UcxTransport : ITransport
 
     // ================================================================ shutdown
 
-    /// <summary>
-    /// Stops delivering, closes the TCP mesh (goodbyes, as <see cref="TcpTransport.Dispose"/>), takes in for
-    /// <see cref="DrainMs"/> what is still on its way, then releases the UCX worker and context — unless called from inside a UCX callback or while other threads stay inside UCX calls,
-    /// in which case they are left to the process's exit. Safe to call from a handler.
-    /// </summary>
     /// <summary>How long <see cref="Dispose"/> keeps taking in what peers sent before their goodbye reached them.</summary>
     private const int DrainMs = 50;
 
+    /// <summary>
+    /// Stops delivering, closes the TCP mesh (goodbyes, as <see cref="TcpTransport.Dispose"/>), takes in for
+    /// <see cref="DrainMs"/> what is still on its way, then releases the UCX worker and context — unless called from
+    /// inside a UCX callback or while other threads stay inside UCX calls, in which case they are left to the process's
+    /// exit. Safe to call from a handler.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposeStarted, 1) != 0) return;

@@ -46,8 +46,9 @@ public sealed unsafe class GuestThread : IDisposable
     /// null otherwise). Lock it to use it: the policy's sampler swaps it out from another thread.</summary>
     public Dictionary<ulong, int>? FaultPages;
     /// <summary>With <see cref="FaultPages"/> (placement = "auto"): this thread's CPU clock (set on its host thread,
-    /// <see cref="Host.ThreadCpuTime.NoClock"/> before), and the CPU nanoseconds it spent outside guest code (resolving remote faults, in syscalls, which
-    /// includes spinning for another node's answer). Their difference is the guest work the policy weighs.</summary>
+    /// <see cref="Host.ThreadCpuTime.NoClock"/> before), and the CPU nanoseconds it spent outside guest code
+    /// (resolving remote faults, in syscalls, which includes spinning for another node's answer). Their difference is
+    /// the guest work the policy weighs.</summary>
     public int CpuClock = Host.ThreadCpuTime.NoClock;
     public long OverheadCpuNs;
     /// <summary>The placement sampler's last readings of the two (on the node the thread runs on).</summary>

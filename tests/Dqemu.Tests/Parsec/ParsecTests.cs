@@ -53,20 +53,7 @@ public class ParsecTests(ITestOutputHelper output)
     [MemberData(nameof(Programs))]
     public void ProgramOnOneAndTwoNodesMatchesQemu(string name)
     {
-        if (!Directory.Exists(ParsecHome))
-        {
-            output.WriteLine($"no PARSEC sources at {ParsecHome} (set PARSEC_HOME): {name} not built, not run");
-            return;
-        }
-        var spec = Manifest().Get(name);
-        string binary = Path.Combine(BuildDir, "aarch64", name);
-        if (!File.Exists(binary))
-            Assert.Fail($"{binary} is missing although PARSEC sources are at {ParsecHome}: run ./build.sh (or bench/parsec/build.sh)");
-        var args = spec.ExpandArgs(Size, Threads, Path.Combine(BuildDir, "inputs", name));
-        var qemu = GuestRunner.FindOnPath("qemu-aarch64")
-                   ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found: apt-get install -y qemu-user (toolchains/install.sh does)");
-
-        var expected = RunIn(qemu, [binary, .. args], spec, "qemu-aarch64");
+        if (Reference(name) is not var (spec, binary, args, expected)) return;
         Check(spec, expected, RunIn(LoopbackCluster.Binary, [binary, .. args], spec, "dqemu-native, 1 node"), "1 node");
         foreach (var transport in LoopbackCluster.Transports)
         {
@@ -84,18 +71,7 @@ public class ParsecTests(ITestOutputHelper output)
     [Fact]
     public void HeavySharersAreCrowdedOntoOneNodeByAutoPlacement()
     {
-        const string name = "streamcluster";
-        if (!Directory.Exists(ParsecHome))
-        {
-            output.WriteLine($"no PARSEC sources at {ParsecHome} (set PARSEC_HOME): {name} not built, not run");
-            return;
-        }
-        var spec = Manifest().Get(name);
-        string binary = Path.Combine(BuildDir, "aarch64", name);
-        var args = spec.ExpandArgs(Size, Threads, Path.Combine(BuildDir, "inputs", name));
-        var qemu = GuestRunner.FindOnPath("qemu-aarch64")
-                   ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found: apt-get install -y qemu-user (toolchains/install.sh does)");
-        var expected = RunIn(qemu, [binary, .. args], spec, "qemu-aarch64");
+        if (Reference("streamcluster") is not var (spec, binary, args, expected)) return;
         // each node on a CPU of its own, as in the benchmarks (with two CPUs per node the threads barely stall)
         using var cluster = new LoopbackCluster("tcp", 2, "placement = \"auto\"", i => $"cpus = \"{i % Environment.ProcessorCount}\"");
         var got = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--stats", binary, .. args], spec,
@@ -105,6 +81,27 @@ public class ParsecTests(ITestOutputHelper output)
         Assert.True(m.Success, $"no placement line in node 0's --stats:\n{Tail(stderr)}");
         Assert.True(int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
             $"streamcluster's threads were not crowded onto one node: {m.Value}");
+    }
+
+    /// <summary>
+    /// <paramref name="name"/>'s AArch64 binary, its arguments at <see cref="Size"/> with <see cref="Threads"/> threads,
+    /// and qemu-aarch64's output for them; null, said in the test output, when the PARSEC sources are absent.
+    /// </summary>
+    (ProgramSpec Spec, string Binary, string[] Args, byte[] Expected)? Reference(string name)
+    {
+        if (!Directory.Exists(ParsecHome))
+        {
+            output.WriteLine($"no PARSEC sources at {ParsecHome} (set PARSEC_HOME): {name} not built, not run");
+            return null;
+        }
+        var spec = Manifest().Get(name);
+        string binary = Path.Combine(BuildDir, "aarch64", name);
+        if (!File.Exists(binary))
+            Assert.Fail($"{binary} is missing although PARSEC sources are at {ParsecHome}: run ./build.sh (or bench/parsec/build.sh)");
+        var args = spec.ExpandArgs(Size, Threads, Path.Combine(BuildDir, "inputs", name)).ToArray();
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64")
+                   ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found: apt-get install -y qemu-user (toolchains/install.sh does)");
+        return (spec, binary, args, RunIn(qemu, [binary, .. args], spec, "qemu-aarch64"));
     }
 
     void Check(ProgramSpec spec, byte[] expected, byte[] actual, string what)
