@@ -1,17 +1,19 @@
 namespace Dqemu.Dsm;
 
 // Data forwarding, the read-ahead part: pages fetched before the guest asks for them. A prefetched page arrives like
-// any read (Shared, the directory knows the copy) but its view stays closed until the guest touches it, so that the
-// first access is seen: a local fault that opens the view and counts a hit (a few microseconds instead of a round
-// trip). A prefetched page invalidated or taken before any touch counts as wasted.
+// any read or write (Shared or Modified, the directory knows the copy) but its view stays one step short until the
+// guest touches it, so that the first access is seen: a local fault that opens the view and counts a hit (a few
+// microseconds instead of a round trip). A prefetched page invalidated or taken before any touch counts as wasted.
 public sealed partial class DsmNode
 {
     /// <summary>
-    /// Starts a read request for <paramref name="page"/> when this node has no copy and none is on its way, and
-    /// returns at once (true when a request went out). The page arrives Shared with its view closed (see
-    /// <see cref="TakePrefetched"/>). Call it from a guest thread, not from a handler.
+    /// Starts a read request for <paramref name="page"/> when this node has no copy, or with <paramref name="write"/>
+    /// a write request when it holds none or a Shared one, and none is on its way; returns at once (true when a
+    /// request went out). A read arrives Shared with its view closed; a write arrives Modified with its view closed,
+    /// or read-only when this node held it Shared (an upgrade): see <see cref="TakePrefetched"/>. Call it from a guest
+    /// thread, not from a handler.
     /// </summary>
-    public bool Prefetch(ulong page)
+    public bool Prefetch(ulong page, bool write = false)
     {
         if (_failure != null) return false;
         var s = LocalStripeOf(page);
@@ -23,14 +25,16 @@ public sealed partial class DsmNode
                 e = new LocalPage(_initialState);
                 s.Pages.Add(page, e);
             }
-            if (e.State != PageState.Invalid || e.InFlight != InFlight.None || e.Deferred != 0) return false;
-            e.InFlight = InFlight.Read;
+            var enough = write ? PageState.Modified : PageState.Shared;
+            if (e.State >= enough || e.InFlight != InFlight.None || e.Deferred != 0 || e.Pins > 0) return false;
+            e.InFlight = write ? InFlight.Write : InFlight.Read;
             e.Prefetched = true;
         }
         Interlocked.Increment(ref _c.Prefetches);
         try
         {
-            Post(HomeOf(page), DsmMessages.ReadReq, RequestBody(page, DsmMessages.NoOffset, stackalloc byte[DsmMessages.RequestSize]));
+            Post(HomeOf(page), write ? DsmMessages.WriteReq : DsmMessages.ReadReq,
+                RequestBody(page, DsmMessages.NoOffset, stackalloc byte[DsmMessages.RequestSize]));
         }
         catch (Exception ex)
         {
@@ -59,10 +63,11 @@ public sealed partial class DsmNode
     public (long Prefetched, long Hits, long Wasted) ForwardingCounts =>
         (Interlocked.Read(ref _c.Prefetches), Interlocked.Read(ref _c.PrefetchHits), Interlocked.Read(ref _c.PrefetchWasted));
 
-    /// <summary>Under the stripe lock: the page leaves this node; an untouched prefetch was wasted.</summary>
+    /// <summary>Under the stripe lock: the page leaves this node; an untouched prefetch was wasted. A prefetch still on
+    /// its way (a write upgrade whose Shared copy goes first) stays one: the home answers it with the data.</summary>
     private void DropPrefetched(LocalPage e)
     {
-        if (!e.Prefetched) return;
+        if (!e.Prefetched || e.InFlight != InFlight.None) return;
         e.Prefetched = false;
         Interlocked.Increment(ref _c.PrefetchWasted);
     }

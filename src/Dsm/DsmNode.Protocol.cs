@@ -186,14 +186,16 @@ public sealed partial class DsmNode
     {
         if (state != PageState.Modified) throw new ProtocolException($"page 0x{page:x}: grant of {state}");
         var s = LocalStripeOf(page);
+        bool closed;
         lock (s)
         {
             if (!s.Pages.TryGetValue(page, out var e) || e.InFlight != InFlight.Write)
                 throw new ProtocolException($"page 0x{page:x}: grant arrived but this node asked for no write access");
             if (e.State != PageState.Shared)
                 throw new ProtocolException($"page 0x{page:x}: grant arrived for a copy held {e.State}");
+            closed = e.Prefetched; // a write prefetch: the view stays read-only until the first write (TakePrefetched)
         }
-        _store.Protect(page, state);
+        _store.Protect(page, closed ? PageState.Shared : state);
         Complete(page, state);
         Interlocked.Increment(ref _c.Upgrades);
         Post(HomeOf(page), DsmMessages.Ack, PageStateBody(page, state, stackalloc byte[9]));

@@ -222,9 +222,11 @@ public sealed partial class DsmNode
                 e = new LocalPage(_initialState);
                 s.Pages.Add(page, e);
             }
-            if (e.Prefetched && e.InFlight == InFlight.None)
+            if (e.Prefetched && e.InFlight == InFlight.None && !pin)
             {
-                e.Prefetched = false; // a prefetched page put to use (a write upgrade, a syscall buffer): a hit
+                // a prefetched page put to use (a write upgrade, a futex word): a hit. A pin leaves the mark: the
+                // caller reaches the page through the guest view, which it opens by TakePrefetched.
+                e.Prefetched = false;
                 Interlocked.Increment(ref _c.PrefetchHits);
             }
             while (true)

@@ -153,6 +153,11 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
             if (!AnySplit(addr, len))
             {
                 (_pins ??= new()).Add(pin);
+                // syscalls reach the buffer through the guest view: a page read ahead and not touched yet has it
+                // closed; pinned, its state holds, so the view is set from it
+                for (ulong p = pin.FirstPage; p < pin.FirstPage + pin.PageCount; p++)
+                    if (_dsm.TakePrefetched(p))
+                        lock (_protLock) _host.Protect((nint)(_space.Base + p * Page), Page, ViewOf(p, _dsm.State(p)));
                 return;
             }
             pin.Dispose();
@@ -292,7 +297,9 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         var needed = write ? PageState.Modified : PageState.Shared;
         if (dsm.State(page) >= needed)
         {
-            dsm.TakePrefetched(page); // the first touch of a page read ahead (counted there)
+            // the first touch of a page read ahead (counted there): keep the stream that brought it ahead of the guest
+            if (dsm.TakePrefetched(page) && addr != ulong.MaxValue && ForwardPages)
+                if (!_writes.Extend(this, page, write: true)) _reads.Extend(this, page, write: false);
             // held already, yet it faulted: the page moved and came back meanwhile, or its protection is stale
             // (a layout change raced the engine). Setting it from the state read under the protection lock makes
             // progress certain without undoing a newer change (the engine's own Protect follows its state change).
@@ -303,8 +310,8 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
         else dsm.Acquire(page, write);
         if (addr == ulong.MaxValue) return;
-        if (write) { if (ForwardWakes) NoteWritten(page); }
-        else if (ForwardPages) ReadAhead(page);
+        if (write && ForwardWakes) NoteWritten(page);
+        if (ForwardPages) (write ? ref _writes : ref _reads).Fault(this, page, write);
     }
 
     // ---------------------------------------------------------------- data forwarding: pages that travel with a wake
@@ -354,45 +361,109 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     // ---------------------------------------------------------------- data forwarding: reading ahead
 
-    /// <summary>Read-ahead on strided read faults (cluster.toml forward_pages).</summary>
+    /// <summary>Read-ahead on strided read and write faults (cluster.toml forward_pages).</summary>
     public bool ForwardPages { get; set; }
 
     /// <summary>Pages named by futex wakes (cluster.toml forward_wakes): written pages are noted for them.</summary>
     public bool ForwardWakes { get; set; }
 
-    /// <summary>Most pages read ahead of one fault.</summary>
+    /// <summary>Most pages read ahead of the guest.</summary>
     public const int MaxReadAhead = 16;
 
-    [ThreadStatic] private static ulong _lastFault, _faultBefore;
+    /// <summary>This guest thread's read faults and its write faults, each a stream that may run ahead.</summary>
+    [ThreadStatic] private static AheadStream _reads, _writes;
     private int _readAhead = 2;
     private long _seenHits, _seenWasted;
 
     /// <summary>
-    /// A guest thread's read fault on <paramref name="page"/> was served: when its last three read faults were on
-    /// consecutive pages (up or down), the next pages in that direction are requested at once (without waiting), as
-    /// many as the node's depth says. The depth adapts: one more while read-ahead pages get used, halved when they are
-    /// wasted (taken away untouched). Only mapped, readable, unsplit pages are asked for.
+    /// The node's read-ahead depth, adapted each time a stream starts or moves on: one more while read-ahead pages
+    /// get used, halved when more were wasted (taken away untouched) than used since the last look.
     /// </summary>
-    private void ReadAhead(ulong page)
+    private int AdaptDepth()
     {
-        ulong step = page - _lastFault;
-        bool stride = (step == 1 || step == ulong.MaxValue) && _lastFault - _faultBefore == step;
-        _faultBefore = _lastFault;
-        _lastFault = page;
-        if (!stride) return;
         var (_, hits, wasted) = Dsm.ForwardingCounts;
         long newHits = hits - Interlocked.Exchange(ref _seenHits, hits), newWasted = wasted - Interlocked.Exchange(ref _seenWasted, wasted);
         int depth = Volatile.Read(ref _readAhead);
         if (newWasted > newHits) depth = Math.Max(1, depth / 2);
         else if (newHits > 0) depth = Math.Min(MaxReadAhead, depth + 1);
         Volatile.Write(ref _readAhead, depth);
-        ulong next = page;
-        for (int i = 0; i < depth; i++)
+        return depth;
+    }
+
+    /// <summary>
+    /// One guest thread's faults of one kind (reads, or writes: a buffer filled page after page is taken for writing
+    /// ahead of the writer, Modified, its view read-only until the first write). When its last three faults were on
+    /// consecutive pages (up or down), a run starts: the next pages in that direction are asked for at once (without
+    /// waiting), as many as the node's depth, and each first touch of such a page (<see cref="Extend"/>) asks for the
+    /// next ones, so the run stays that far ahead of the guest and a sequential pass faults three times, not once per
+    /// window. A run asks for no more pages than the stream's previous run covered (a buffer handed back and forth is
+    /// passed over in the same length every time; pages past its end belong to somebody else, and taking them, for
+    /// writing above all, takes them from the thread using them); a fault just past that end continues the run
+    /// without the bound. Only mapped, unsplit pages the guest may access that way are asked for.
+    /// </summary>
+    private struct AheadStream
+    {
+        private ulong _last, _before;
+        /// <summary>While a run goes on: its direction (1 or -1 as a ulong; 0 when none), the next page to ask for, its
+        /// first page, the furthest page it reached, and the last page it may ask for (with <see cref="_bounded"/>).</summary>
+        private ulong _step, _next, _first, _furthest, _end;
+        private bool _bounded;
+        /// <summary>Pages the previous run covered (0: none yet).</summary>
+        private ulong _lastRun;
+
+        public void Fault(ClusterMemory m, ulong page, bool write)
         {
-            next += step;
-            ulong addr = next * Page;
-            if (addr >= GuestSpace.Size || (_space.ProtAt(addr) & GuestProt.Read) == 0 || Split.IsSplit(next)) break;
-            Dsm.Prefetch(next);
+            ulong step = page - _last;
+            bool stride = (step == 1 || step == ulong.MaxValue) && _last - _before == step;
+            _before = _last;
+            _last = page;
+            ulong at = (page - _first) * _step; // how far into the run (when one goes on)
+            if (_step != 0 && at > 0 && at <= (_next - _first) * _step)
+            {
+                // within the window (the guest caught up with a page still on its way) or right at its end (the depth
+                // was small, or the run is longer than the last one): the run goes on
+                if (_bounded && page == _end + _step) _bounded = false;
+                if (page == _next) _next += _step;
+                if (at > (_furthest - _first) * _step) _furthest = page;
+            }
+            else
+            {
+                if (_step != 0) _lastRun = (_furthest - _first) * _step + 1; // the run ended
+                _step = 0;
+                if (!stride) return;
+                _step = step;
+                _first = page - 2 * step;
+                _furthest = page;
+                _bounded = _lastRun >= 3;
+                _end = _first + (_lastRun - 1) * step;
+                _next = page + step;
+            }
+            Ask(m, page, write);
+        }
+
+        /// <summary>The guest touched <paramref name="page"/>, read ahead: true (and the window moved on) when it lies
+        /// in this stream's window.</summary>
+        public bool Extend(ClusterMemory m, ulong page, bool write)
+        {
+            if (_step == 0) return false;
+            ulong at = (page - _first) * _step;
+            if (at == 0 || at >= (_next - _first) * _step) return false;
+            if (at > (_furthest - _first) * _step) _furthest = page;
+            Ask(m, page, write);
+            return true;
+        }
+
+        private void Ask(ClusterMemory m, ulong page, bool write)
+        {
+            int depth = m.AdaptDepth();
+            var need = write ? GuestProt.Write : GuestProt.Read;
+            while ((_next - page) * _step <= (ulong)depth && !(_bounded && _next == _end + _step))
+            {
+                ulong addr = _next * Page;
+                if (addr >= GuestSpace.Size || (m._space.ProtAt(addr) & need) == 0 || m.Split.IsSplit(_next)) return;
+                m.Dsm.Prefetch(_next, write);
+                _next += _step;
+            }
         }
     }
 }

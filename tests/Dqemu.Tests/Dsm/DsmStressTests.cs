@@ -85,8 +85,10 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                         int kind = rng.Next(10);
                         if (optimizations && rng.Next(3) == 0)
                         {
-                            // read-ahead of another page, never waited for; a later read may find it here
-                            if (dsm.Prefetch(firstPage + (ulong)rng.Next(pageCount))) Interlocked.Increment(ref prefetches);
+                            // read-ahead (for reading or writing) of another page, never waited for; a later access
+                            // may find it here
+                            if (dsm.Prefetch(firstPage + (ulong)rng.Next(pageCount), write: rng.Next(2) == 0))
+                                Interlocked.Increment(ref prefetches);
                         }
                         if (kind < 6)
                         {
@@ -94,7 +96,8 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                             {
                                 // the offset a fault reports differs by node (as with adjacent counters), so homes see
                                 // disjoint accesses and propose splits while the pages move
-                                if (optimizations) dsm.AcquireAt((page << DsmNode.PageShift) + (ulong)(Offset(i) + 512 * node), write: true);
+                                if (optimizations && dsm.State(page) == PageState.Modified) Touch(node, page);
+                                else if (optimizations) dsm.AcquireAt((page << DsmNode.PageShift) + (ulong)(Offset(i) + 512 * node), write: true);
                                 else dsm.Acquire(page, write: true);
                                 if (c.Memory.TryIncrement(node, page, Offset(i))) break;
                                 Interlocked.Increment(ref retries); // taken away between acquire and store
@@ -123,6 +126,7 @@ public class DsmStressTests(Xunit.Abstractions.ITestOutputHelper output)
                                 Thread.SpinWait(rng.Next(200));
                                 for (int k = 0; k < count; k++)
                                 {
+                                    if (optimizations) Touch(node, page + (ulong)k); // as ClusterMemory.MakeResident does
                                     if (!c.Memory.TryIncrement(node, page + (ulong)k, Offset(i + k)))
                                         errors.Enqueue($"node {node}: pinned page {i + k} was not writable");
                                     else

@@ -4,8 +4,9 @@ using Xunit;
 namespace Dqemu.Tests.Dsm;
 
 /// <summary>
-/// Data forwarding's read-ahead in the engine (DsmNode.Forward.cs): a prefetched page arrives Shared with its view
-/// closed, its first touch counts as used, and a page taken away untouched counts as wasted.
+/// Data forwarding's read-ahead in the engine (DsmNode.Forward.cs): a page prefetched for reading arrives Shared with
+/// its view closed, one prefetched for writing arrives Modified with its view closed (read-only when it was held
+/// Shared), its first touch counts as used, and a page taken away untouched counts as wasted.
 /// </summary>
 public class ForwardingTests
 {
@@ -55,6 +56,48 @@ public class ForwardingTests
 
         Assert.Equal((2L, 1L, 1L), c[1].ForwardingCounts);
         Assert.False(c[1].TakePrefetched(7));
+        c.AssertHealthy();
+    }
+
+    [Fact]
+    public void APagePrefetchedForWritingArrivesModifiedWithItsViewClosed()
+    {
+        using var c = new TestCluster(2);
+        var data = new byte[DsmNode.PageSize];
+        new Random(8).NextBytes(data);
+        c.Memory.Fill(0, 8, data);
+
+        Assert.True(c[1].Prefetch(8, write: true));
+        Assert.False(c[1].Prefetch(8, write: true)); // on its way already
+        WaitFor(() => c[1].State(8) == PageState.Modified, "the page prefetched for writing");
+        Assert.Equal(PageState.Invalid, c[0].State(8)); // the only copy, as for any write
+        Assert.Equal(PageState.Invalid, c.Memory.StateOf(1, 8)); // the view stays closed until touched
+        Assert.Equal(data, c.Memory.Copy(1, 8));
+        Assert.False(c[1].Prefetch(8, write: true)); // held already
+        Assert.False(c[1].Prefetch(8));
+
+        Assert.True(c[1].TakePrefetched(8));
+        Assert.Equal((1L, 1L, 0L), c[1].ForwardingCounts);
+        c.AssertHealthy();
+    }
+
+    [Fact]
+    public void AnUpgradePrefetchedLeavesTheViewReadOnlyUntilTheFirstWrite()
+    {
+        using var c = new TestCluster(2);
+        c[1].Acquire(10, write: false);
+        Assert.Equal(PageState.Shared, c.Memory.StateOf(1, 10));
+
+        Assert.True(c[1].Prefetch(10, write: true)); // held Shared: a write prefetch upgrades it
+        WaitFor(() => c[1].State(10) == PageState.Modified, "the upgrade");
+        Assert.Equal(PageState.Shared, c.Memory.StateOf(1, 10)); // reads go on; the first write is seen
+        Assert.True(c[1].TakePrefetched(10));
+
+        Assert.True(c[1].Prefetch(11, write: true));
+        WaitFor(() => c[1].State(11) == PageState.Modified, "the second page");
+        c[0].Acquire(11, write: false);           // taken back untouched (downgraded): wasted
+        Assert.Equal(PageState.Shared, c[1].State(11));
+        Assert.Equal((2L, 1L, 1L), c[1].ForwardingCounts);
         c.AssertHealthy();
     }
 
