@@ -93,6 +93,15 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         return Split.IsSplit(page) ? HostProtection.None : Narrow(_space.ProtAt(addr), state);
     }
 
+    /// <summary>
+    /// Sets the guest view of a page this node holds from its state, read under the protection lock: that makes
+    /// progress certain without undoing a newer change (the engine's own Protect follows its state change).
+    /// </summary>
+    private void OpenView(ulong page)
+    {
+        lock (_protLock) _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, Dsm.State(page)));
+    }
+
     /// <summary>Sets the views of <paramref name="slot"/>'s units and of its page from their states and the slot's
     /// (after the slot's state or the page's split changed).</summary>
     public void ReprotectSplit(int slot)
@@ -156,8 +165,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
                 // syscalls reach the buffer through the guest view: a page read ahead and not touched yet has it
                 // closed; pinned, its state holds, so the view is set from it
                 for (ulong p = pin.FirstPage; p < pin.FirstPage + pin.PageCount; p++)
-                    if (_dsm.TakePrefetched(p))
-                        lock (_protLock) _host.Protect((nint)(_space.Base + p * Page), Page, ViewOf(p, _dsm.State(p)));
+                    if (_dsm.TakePrefetched(p)) OpenView(p);
                 return;
             }
             pin.Dispose();
@@ -301,10 +309,8 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
             if (dsm.TakePrefetched(page) && addr != ulong.MaxValue && ForwardPages)
                 if (!_writes.Extend(this, page, write: true)) _reads.Extend(this, page, write: false);
             // held already, yet it faulted: the page moved and came back meanwhile, or its protection is stale
-            // (a layout change raced the engine). Setting it from the state read under the protection lock makes
-            // progress certain without undoing a newer change (the engine's own Protect follows its state change).
-            lock (_protLock)
-                _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, dsm.State(page)));
+            // (a layout change raced the engine)
+            OpenView(page);
             return;
         }
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
@@ -450,6 +456,14 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
             if (at == 0 || at >= (_next - _first) * _step) return false;
             if (at > (_furthest - _first) * _step) _furthest = page;
             Ask(m, page, write);
+            // the pages after it that arrived meanwhile open now, counted as used with it: the pass touches them next,
+            // and each would cost a fault of its own (a signal and a protection change: as much as a remote fault
+            // over shared memory); the first one still on its way stays closed, and its touch moves the window on
+            for (ulong q = page + _step; q != _next && m.Dsm.TakePrefetched(q); q += _step)
+            {
+                m.OpenView(q);
+                _furthest = q;
+            }
             return true;
         }
 
