@@ -24,7 +24,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// wait_spin_us = 1000          # how long a thread waiting for another node spins before it sleeps
 /// split_pages = false          # page splitting against false sharing (off by default: see README, "Page splitting")
 /// split_after = 16             # hand-offs of a page between nodes, within 200 ms, before its home proposes a split
-/// forward_pages = true         # read ahead on strided read faults (data forwarding)
+/// forward_pages = true         # read ahead on strided read and write faults (data forwarding)
 /// forward_wakes = false        # a futex wake names the pages its thread wrote; the woken node asks for them at once
 /// [[node]]
 /// id = 0
@@ -55,7 +55,7 @@ public sealed class ClusterConfig
     public bool SplitPages { get; private set; }
     /// <summary>Hand-offs of one page between nodes (within 200 ms) after which its home looks for a split.</summary>
     public int SplitAfter { get; private set; } = 16;
-    /// <summary>Data forwarding: read-ahead of the next pages on strided read faults (ClusterMemory.ReadAhead).</summary>
+    /// <summary>Data forwarding: read-ahead of the next pages on strided read and write faults (ClusterMemory.AheadStream).</summary>
     public bool ForwardPages { get; private set; } = true;
     /// <summary>Data forwarding with wakes (ClusterFutex.WakeWithPages); off by default, see README "Data forwarding".</summary>
     public bool ForwardWakes { get; private set; }
