@@ -250,6 +250,23 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// Unmarks every instruction <see cref="MarkSplitAware"/> marked (no page is split any more: their checks would
+    /// cost on every access and gain nothing) and drops every translation, as marking does; true when any was marked.
+    /// Threads' redirect caches may keep entries: they are keyed by guest address and lead only to units of the page
+    /// that address was split into (slots are never reused), which fault once that page is whole.
+    /// </summary>
+    public bool ClearSplitAware()
+    {
+        lock (_lock)
+        {
+            if (_splitAware.Count == 0) return false;
+            _splitAware.Clear();
+            DropAllLocked();
+            return true;
+        }
+    }
+
     /// <summary>True when the guest instruction at <paramref name="pc"/> was marked by <see cref="MarkSplitAware"/>.</summary>
     public bool IsSplitAware(ulong pc)
     {

@@ -14,7 +14,7 @@ internal sealed unsafe partial class ClusterNode
 
     private readonly ServiceQueue<Action> _splitWork = new(); // node 0: splits and merges asked for from elsewhere
     private readonly Dictionary<ulong, (int Merges, long NotBefore)> _mergedPages = new(); // node 0, under SplitLock
-    private long _splits, _merges, _awareInstructions, _splitsDeclined;
+    private long _splits, _merges, _awareInstructions, _splitsDeclined, _awarenessUndone;
 
     /// <summary>How many times node 0 tries a proposed split again when the guest's layout changed while the page was
     /// being fetched (threads starting map their stacks then; the sharing seen is still true).</summary>
@@ -173,6 +173,19 @@ internal sealed unsafe partial class ClusterNode
         CallAll(Workers, ClusterMessages.Split, SplitBody(0, page, slot, shift), "a page merge");
         Split.Remove(page, slot);
         _memory.ReprotectSplit(slot);
+        UndoSplitAwareness();
+    }
+
+    /// <summary>
+    /// After a merge: when no page is split any more, no instruction stays split-aware (a loop over an array that once
+    /// held a split page would otherwise pay a redirect lookup at every access for the rest of the run); the running
+    /// blocks are left at once for their plain translations.
+    /// </summary>
+    private void UndoSplitAwareness()
+    {
+        if (Split.ActivePages != 0 || _process?.Translator.ClearSplitAware() != true) return;
+        Interlocked.Increment(ref _awarenessUndone);
+        P.RequestExitAll();
     }
 
     /// <summary>A worker: node 0 merges the page; when the answer comes this node has dropped the split too.</summary>
@@ -211,6 +224,7 @@ internal sealed unsafe partial class ClusterNode
         if (op == 1) Split.Install(page, slot, shift, PageSplitter.SlotState.Active);
         else Split.Remove(page, slot);
         _memory.ReprotectSplit(slot);
+        if (op == 0) UndoSplitAwareness();
     }
 
     /// <summary>Node 0, on the receive thread: a home elsewhere proposes a split; a worker needs a page whole.</summary>
@@ -239,6 +253,7 @@ internal sealed unsafe partial class ClusterNode
 
     private string SplitStatsText() =>
         $"    page splitting: {(Self == 0 ? $"pages split {Interlocked.Read(ref _splits)}, merged {Interlocked.Read(ref _merges)}, declined {Interlocked.Read(ref _splitsDeclined)}, " : "")}" +
-        $"split proposals {Dsm.SplitsSuggested} (as home), split-aware instructions {Interlocked.Read(ref _awareInstructions)}, " +
+        $"split proposals {Dsm.SplitsSuggested} (as home), split-aware instructions {Interlocked.Read(ref _awareInstructions)} " +
+        $"(all unmarked {Interlocked.Read(ref _awarenessUndone)} times, when nothing was split any more), " +
         $"unit faults {Interlocked.Read(ref _memory.UnitFaults)}";
 }

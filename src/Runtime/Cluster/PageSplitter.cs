@@ -17,7 +17,7 @@ namespace Dqemu.Runtime.Cluster;
 /// written here only, read by translated code without a lock. Slots are never reused in a run, so a stale redirection
 /// can only reach a retired slot, whose shadow pages are kept inaccessible (the access faults and runs again).
 /// </remarks>
-internal sealed unsafe class PageSplitter
+public sealed unsafe class PageSplitter
 {
     public enum SlotState : byte
     {
@@ -76,6 +76,10 @@ internal sealed unsafe class PageSplitter
         return ((int)(off / GuestSpace.ShadowSlotBytes), (int)(off % GuestSpace.ShadowSlotBytes / GuestSpace.PageSize));
     }
 
+    /// <summary>Pages split now (installed and not removed yet) on this node.</summary>
+    public int ActivePages => Volatile.Read(ref _activePages);
+    private int _activePages;
+
     public SlotState StateOf(int slot) => (SlotState)Volatile.Read(ref _slotState[slot]);
 
     public ulong PageOf(int slot) => Volatile.Read(ref _slotPage[slot]);
@@ -119,6 +123,7 @@ internal sealed unsafe class PageSplitter
         for (int used = Volatile.Read(ref _slotsUsed); used <= slot; used = Volatile.Read(ref _slotsUsed))
             Interlocked.CompareExchange(ref _slotsUsed, slot + 1, used); // workers learn slots from node 0
         Volatile.Write(ref _table[page], (UnitPage(slot, 0) - (page << 12)) | (uint)shift);
+        Interlocked.Increment(ref _activePages);
     }
 
     public void SetState(int slot, SlotState state) => Volatile.Write(ref _slotState[slot], (int)state);
@@ -128,5 +133,6 @@ internal sealed unsafe class PageSplitter
     {
         Volatile.Write(ref _table[page], 0);
         SetState(slot, SlotState.Retired);
+        Interlocked.Decrement(ref _activePages);
     }
 }

@@ -507,6 +507,31 @@ public unsafe class SplitRedirectTests
         Assert.False(t.MarkSplitAware(Code + 8)); // already marked: nothing dropped
         Assert.Equal(gen + 1, t.Generation);
     }
+
+    [Fact]
+    public void ClearingTheMarksDropsTranslationsAndTheCodeIsPlainAgain()
+    {
+        const string source = "ldr x10, [x1, #0x88]\nstr x11, [x2]";
+        using var plain = new JitHarness();
+        using var h = new JitHarness();
+        var t = h.Translator;
+        Assert.False(t.ClearSplitAware()); // nothing marked: nothing dropped
+        t.MarkSplitAware(Code);
+        t.MarkSplitAware(Code + 4);
+        var marked = BlockBytes(h, source);
+        int gen = t.Generation;
+
+        Assert.True(t.ClearSplitAware());
+        Assert.Equal(gen + 1, t.Generation);
+        Assert.Equal(0, (long)t.Cache.Lookup(Code));
+        Assert.False(t.IsSplitAware(Code));
+        Assert.False(t.IsSplitAware(Code + 4));
+        var cleared = BlockBytes(h, source);
+        Assert.Equal(BlockBytes(plain, source).Length, cleared.Length); // (its rel32s to the stubs differ: the block sits elsewhere)
+        Assert.True(marked.Length > cleared.Length);
+        Assert.False(t.ClearSplitAware());
+        Assert.Equal(gen + 1, t.Generation);
+    }
 }
 
 /// <summary>
