@@ -63,10 +63,15 @@ public interface ITransport : IDisposable
     /// <summary>
     /// A thread here has waited unusually long for an answer (<see cref="TransportSpin"/> calls it once per wait):
     /// make sure every peer is listening. A peer whose only CPU runs a computing guest thread may not run its own
-    /// receiving thread for a whole scheduler slice after a message arrives; UCX nudges it through the TCP mesh,
-    /// whose receive threads sleep for long stretches and so are let onto the CPU at once. TCP: nothing to do.
+    /// receiving thread for a whole scheduler slice after a message arrives; UCX nudges it through the TCP mesh, whose
+    /// receive threads are urgent (<see cref="UrgentThread"/>); TCP by a UDP datagram to the peer's urgent nudge
+    /// thread. Either reads and delivers what the peer holds at once.
     /// </summary>
     void Nudge();
+
+    /// <summary>How long a wait goes without its answer before <see cref="TransportSpin"/> calls <see cref="Nudge"/>
+    /// (at least its 50 us polling phase).</summary>
+    TimeSpan NudgeAfter => TimeSpan.FromMicroseconds(50);
 
     /// <summary>True when <see cref="Poll"/> can deliver anything; false when nothing can arrive (a cluster of one node)
     /// or only the transport's own threads deliver.</summary>

@@ -49,8 +49,17 @@ public sealed class TcpTransportOptions
     /// before it blocks. Default 1 ms.</summary>
     public TimeSpan WaitSpin { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>A copy of these options with <see cref="Attachment"/> replaced.</summary>
-    public TcpTransportOptions WithAttachment(ReadOnlyMemory<byte> attachment) => new()
+    /// <summary>
+    /// Whether a waiter that waited unusually long nudges the peers by a UDP datagram to their listed address (same
+    /// port number as the TCP listener), heard there by an urgent thread that reads and delivers what the peer's
+    /// connections hold (see <see cref="ITransport.Nudge"/>). Default true; a transport built on this mesh (UCX)
+    /// nudges through the connections instead.
+    /// </summary>
+    public bool Nudges { get; init; } = true;
+
+    /// <summary>The options of a mesh that another transport is built on (UCX's control mesh): <see cref="Attachment"/>
+    /// replaced, and no nudge datagrams (that transport nudges through the connections).</summary>
+    public TcpTransportOptions ForControlMesh(ReadOnlyMemory<byte> attachment) => new()
     {
         HeartbeatInterval = HeartbeatInterval,
         PeerTimeout = PeerTimeout,
@@ -59,6 +68,7 @@ public sealed class TcpTransportOptions
         SocketBufferSize = SocketBufferSize,
         ShutdownLinger = ShutdownLinger,
         WaitSpin = WaitSpin,
+        Nudges = false,
         Attachment = attachment,
     };
 

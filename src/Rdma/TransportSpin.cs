@@ -75,7 +75,7 @@ public struct TransportSpin
             return true;
         }
         if (t.Poll() > 0 || now - _start < PollPhaseTicks) return true;
-        if (!_nudged)
+        if (!_nudged && now - _start >= (long)(t.NudgeAfter.TotalSeconds * Stopwatch.Frequency))
         {
             // the answer is late: the node it should come from may be computing with its receiving thread kept off
             // the CPU (see ITransport.Nudge); earlier nudges (15-25 us) cost the ping-pong more than they won

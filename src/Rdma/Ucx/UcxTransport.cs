@@ -134,7 +134,7 @@ public sealed unsafe partial class UcxTransport : ITransport
         long deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         UcxLibrary.Load();
         byte[] identity = HostIdentity();
-        var control = TcpTransport.Connect(nodes, self, timeout, clusterToken, options.Control.WithAttachment(identity));
+        var control = TcpTransport.Connect(nodes, self, timeout, clusterToken, options.Control.ForControlMesh(identity));
         UcxTransport? t = null;
         try
         {

@@ -50,6 +50,11 @@ internal sealed partial class ClusterNode
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
                       (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");
+        if (_transport is Dqemu.Rdma.TcpTransport { HearsNudges: true } tcp)
+        {
+            var (sent, heard) = tcp.NudgeCounts;
+            sb.AppendLine($"    nudges (long waits: peers asked to read their connections at once) sent {sent}, heard {heard}");
+        }
         if (_ctx.Config.SplitPages) sb.AppendLine(SplitStatsText());
         if (_ctx.Config.AutoPlacement || Interlocked.Read(ref _movedIn) + Interlocked.Read(ref _movedOut) + Interlocked.Read(ref _hints) > 0)
             sb.AppendLine(MigrationStatsText());

@@ -89,6 +89,91 @@ public sealed class TcpTransportTests : TransportContractTests<TcpTransport>
     }
 
     [Fact]
+    public void ANudgeIsHeardByEveryPeerAndAStrangersDatagramIsNot()
+    {
+        var nodes = ConnectCluster(3, _ => null);
+        try
+        {
+            foreach (var t in nodes) t.Start(new RecordingHandler());
+            Assert.All(nodes, t => Assert.True(t.HearsNudges));
+            nodes[0].Nudge();
+            Assert.True(SpinWait.SpinUntil(() => nodes[1].NudgeCounts.Heard == 1 && nodes[2].NudgeCounts.Heard == 1, Wait),
+                $"heard: {nodes[1].NudgeCounts.Heard}, {nodes[2].NudgeCounts.Heard}");
+            Assert.Equal((2L, 0L), nodes[0].NudgeCounts);
+
+            // the right size from elsewhere, with another cluster's token: not a nudge
+            using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            var bogus = new byte[10];
+            BitConverter.TryWriteBytes(bogus, 0x1234_5678_9abc_def0UL);
+            stranger.SendTo(bogus, nodes[1].Nodes[1]);
+            nodes[2].Nudge();
+            Assert.True(SpinWait.SpinUntil(() => nodes[1].NudgeCounts.Heard == 2, Wait));
+            Thread.Sleep(100);
+            Assert.Equal(2, nodes[1].NudgeCounts.Heard); // node 2's nudge only
+        }
+        finally
+        {
+            DisposeAll(nodes);
+        }
+    }
+
+    [Fact]
+    public void ANodeWhoseUdpPortIsTakenWorksWithoutNudges()
+    {
+        var eps = FreeEndpoints(2);
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        squatter.Bind(eps[1]);
+        var outcomes = ConnectConcurrently(eps, [0, 1], ConnectTimeout);
+        var nodes = outcomes.Select(o => o.Transport ?? throw o.Error!).ToArray();
+        try
+        {
+            var handlers = nodes.Select(_ => new RecordingHandler()).ToArray();
+            for (int i = 0; i < 2; i++) nodes[i].Start(handlers[i]);
+            Assert.True(nodes[0].HearsNudges);
+            Assert.False(nodes[1].HearsNudges);
+            nodes[1].Nudge(); // no socket: nothing sent
+            Assert.Equal((0L, 0L), nodes[1].NudgeCounts);
+            nodes[0].Send(1, 5, [1]);
+            nodes[1].Send(0, 6, [2]);
+            Assert.True(handlers[1].WaitForCount(1, Wait) && handlers[0].WaitForCount(1, Wait));
+        }
+        finally
+        {
+            DisposeAll(nodes);
+        }
+    }
+
+    /// <summary>
+    /// Node 1 in a child process bound to one CPU that a computing thread keeps busy, its receive threads below it in
+    /// the fair scheduler: each message node 0 sends is followed by a nudge, and the peer's urgent nudge thread
+    /// delivers most of them before the receive thread gets the CPU; all arrive.
+    /// </summary>
+    [Fact]
+    public void ANudgedPeerWhoseCpuComputesDeliversOnItsNudgeThread()
+    {
+        var eps = FreeEndpoints(2);
+        ulong token = (ulong)Random.Shared.NextInt64();
+        using var child = TransportChild.Start(typeof(TcpTransportTests), TransportChild.BusyReceiver, eps, 1, token, cpu: 0);
+        using var t0 = TcpTransport.Connect(eps, 0, ConnectTimeout, token);
+        t0.Start(new RecordingHandler());
+        Assert.True(child.WaitForLine("ready", TimeSpan.FromSeconds(30)) != null, child.Describe());
+        const int Messages = 20;
+        int byNudge = 0;
+        for (int i = 0; i < Messages; i++)
+        {
+            t0.Send(1, 7, [(byte)i]);
+            t0.Nudge();
+            var line = child.WaitForLine($"got 7 {i} ", TimeSpan.FromSeconds(10));
+            Assert.True(line != null, child.Describe());
+            if (line!.EndsWith("dqemu-tcp-nudge", StringComparison.Ordinal)) byNudge++;
+            Thread.Sleep(20);
+        }
+        t0.Send(1, 99, [0]);
+        Assert.True(child.WaitForExit(TimeSpan.FromSeconds(20)), child.Describe());
+        Assert.True(byNudge > Messages / 2, $"{byNudge} of {Messages} messages were delivered by the nudge thread:\n{child.Describe()}");
+    }
+
+    [Fact]
     public void DifferentClusterSizesAreRefused()
     {
         var eps = FreeEndpoints(3);

@@ -29,6 +29,12 @@ internal sealed class TransportChild : IDisposable
     /// node that receives and waits to be killed; the node that receives and then disposes its transport.</summary>
     public const string Sender = "sender", Receiver = "receiver", DisposingReceiver = "disposing-receiver";
 
+    /// <summary>Role of a node 1 whose one CPU (the child runs under taskset) is kept busy by a computing thread (nice -10,
+    /// its receive threads nice 19: they run only after long stretches, as a node's receive thread behind a guest
+    /// thread that has just been given the CPU): it says
+    /// on which thread each message was delivered ("got TYPE FIRSTBYTE on THREAD"), and ends at a message of type 99.</summary>
+    public const string BusyReceiver = "busy-receiver";
+
     /// <summary>Role of a child that forms clusters of its own in a loop (all nodes in the child), none started.</summary>
     public const string Formations = "formations";
 
@@ -55,19 +61,25 @@ internal sealed class TransportChild : IDisposable
     public string Role { get; private init; } = "";
 
     /// <summary>Starts node <paramref name="self"/> of <paramref name="nodes"/> in a child process, connected as
-    /// <paramref name="testClass"/> connects.</summary>
-    public static TransportChild Start(Type testClass, string role, IReadOnlyList<IPEndPoint> nodes, int self, ulong token)
+    /// <paramref name="testClass"/> connects; with <paramref name="cpu"/>, bound to that host CPU (taskset).</summary>
+    public static TransportChild Start(Type testClass, string role, IReadOnlyList<IPEndPoint> nodes, int self, ulong token, int? cpu = null)
     {
         string runtimeDir = RuntimeEnvironment.GetRuntimeDirectory(); // .../shared/Microsoft.NETCore.App/<version>/
         string dotnet = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", "dotnet"));
         if (!File.Exists(dotnet)) dotnet = "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
+        var psi = new ProcessStartInfo(cpu == null ? dotnet : "taskset")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
+        if (cpu != null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(cpu.Value.ToString());
+            psi.ArgumentList.Add(dotnet);
+        }
         psi.ArgumentList.Add(typeof(TransportChild).Assembly.Location);
         psi.Environment[Variable] = string.Join(";", role, testClass.AssemblyQualifiedName, self, token,
                                                  string.Join(",", nodes.Select(n => n.ToString())));
@@ -189,6 +201,7 @@ internal sealed class TransportChild : IDisposable
         {
             Sender => RunSender(transport),
             Receiver or DisposingReceiver => RunReceiver(transport, role == DisposingReceiver),
+            BusyReceiver => RunBusyReceiver(transport),
             _ => throw new ArgumentException($"unknown child role {role}"),
         };
     }
@@ -298,6 +311,47 @@ internal sealed class TransportChild : IDisposable
         Console.Out.WriteLine($"formed {formed} clusters, {failed} failed");
         return failed == 0 ? 0 : 1;
     }
+
+    /// <summary>Node 1 (see <see cref="BusyReceiver"/>): a thread computes without pause, as a guest thread does, while
+    /// the messages come; each is reported with the name of the thread that delivered it.</summary>
+    private static int RunBusyReceiver(ITransport t)
+    {
+        var done = new ManualResetEventSlim();
+        t.Start(new RecordingHandler(keepBodies: false, onMessage: (_, type, body) =>
+        {
+            Console.Out.WriteLine($"got {type} {(body.IsEmpty ? -1 : body[0])} on {Thread.CurrentThread.Name}");
+            if (type == 99) done.Set();
+        }));
+        var busy = new Thread(() =>
+        {
+            if (setpriority(0 /* PRIO_PROCESS: one thread, by tid */, (uint)syscall(186 /* gettid */), -10) != 0)
+                Console.Out.WriteLine("error setpriority failed");
+            ulong x = 1;
+            while (!done.IsSet)
+                for (int i = 0; i < 1_000_000; i++) x = x * 6364136223846793005 + 1442695040888963407;
+            GC.KeepAlive(x);
+        }) { IsBackground = true, Name = "busy" };
+        busy.Start();
+        // and the receive threads at the bottom of it (nice 19), so that they get the CPU only after long stretches
+        foreach (string task in Directory.GetDirectories("/proc/self/task"))
+            if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("dqemu-rx", StringComparison.Ordinal)
+                && setpriority(0, uint.Parse(Path.GetFileName(task)), 19) != 0)
+                Console.Out.WriteLine("error setpriority failed");
+        Console.Out.WriteLine("ready");
+        if (!done.Wait(TimeSpan.FromSeconds(30)))
+        {
+            Console.Out.WriteLine("error no message of type 99 came");
+            return 1;
+        }
+        t.Dispose();
+        return 0;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setpriority(int which, uint who, int prio);
+
+    [DllImport("libc")]
+    private static extern long syscall(long number);
 
     /// <summary>Node 1: receives; once a thousand messages came it says so, then waits to be killed or disposes.</summary>
     private static int RunReceiver(ITransport t, bool dispose)
