@@ -144,9 +144,10 @@ public sealed class TcpTransportTests : TransportContractTests<TcpTransport>
     }
 
     /// <summary>
-    /// Node 1 in a child process bound to one CPU that a computing thread keeps busy, its receive threads below it in
-    /// the fair scheduler: each message node 0 sends is followed by a nudge, and the peer's urgent nudge thread
-    /// delivers most of them before the receive thread gets the CPU; all arrive.
+    /// Node 1 in a child process bound to one CPU that a computing thread keeps busy, its receive threads SCHED_IDLE
+    /// (the lowest weight there is; they never preempt it): each message node 0 sends is followed by a nudge, and the
+    /// peer's urgent nudge thread delivers nearly every one (without the nudges the receive threads deliver them all,
+    /// late).
     /// </summary>
     [Fact]
     public void ANudgedPeerWhoseCpuComputesDeliversOnItsNudgeThread()
@@ -169,8 +170,9 @@ public sealed class TcpTransportTests : TransportContractTests<TcpTransport>
             Thread.Sleep(20);
         }
         t0.Send(1, 99, [0]);
+        t0.Nudge();
         Assert.True(child.WaitForExit(TimeSpan.FromSeconds(20)), child.Describe());
-        Assert.True(byNudge > Messages / 2, $"{byNudge} of {Messages} messages were delivered by the nudge thread:\n{child.Describe()}");
+        Assert.True(byNudge >= Messages * 3 / 4, $"{byNudge} of {Messages} messages were delivered by the nudge thread:\n{child.Describe()}");
     }
 
     [Fact]

@@ -29,9 +29,8 @@ internal sealed class TransportChild : IDisposable
     /// node that receives and waits to be killed; the node that receives and then disposes its transport.</summary>
     public const string Sender = "sender", Receiver = "receiver", DisposingReceiver = "disposing-receiver";
 
-    /// <summary>Role of a node 1 whose one CPU (the child runs under taskset) is kept busy by a computing thread (nice -10,
-    /// its receive threads nice 19: they run only after long stretches, as a node's receive thread behind a guest
-    /// thread that has just been given the CPU): it says
+    /// <summary>Role of a node 1 whose one CPU (the child runs under taskset) is kept busy by a computing thread, its
+    /// receive threads SCHED_IDLE (they get the CPU only now and then while it computes): it says
     /// on which thread each message was delivered ("got TYPE FIRSTBYTE on THREAD"), and ends at a message of type 99.</summary>
     public const string BusyReceiver = "busy-receiver";
 
@@ -324,19 +323,19 @@ internal sealed class TransportChild : IDisposable
         }));
         var busy = new Thread(() =>
         {
-            if (setpriority(0 /* PRIO_PROCESS: one thread, by tid */, (uint)syscall(186 /* gettid */), -10) != 0)
-                Console.Out.WriteLine("error setpriority failed");
             ulong x = 1;
             while (!done.IsSet)
                 for (int i = 0; i < 1_000_000; i++) x = x * 6364136223846793005 + 1442695040888963407;
             GC.KeepAlive(x);
         }) { IsBackground = true, Name = "busy" };
         busy.Start();
-        // and the receive threads at the bottom of it (nice 19), so that they get the CPU only after long stretches
+        // the receive threads at the lowest weight there is (SCHED_IDLE: they never preempt the computing thread and
+        // get the CPU only now and then), as a receive thread behind a guest thread that has just been given the CPU
+        int idle = 0;
         foreach (string task in Directory.GetDirectories("/proc/self/task"))
             if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("dqemu-rx", StringComparison.Ordinal)
-                && setpriority(0, uint.Parse(Path.GetFileName(task)), 19) != 0)
-                Console.Out.WriteLine("error setpriority failed");
+                && sched_setscheduler(int.Parse(Path.GetFileName(task)), 5 /* SCHED_IDLE */, ref idle) != 0)
+                Console.Out.WriteLine("error sched_setscheduler failed");
         Console.Out.WriteLine("ready");
         if (!done.Wait(TimeSpan.FromSeconds(30)))
         {
@@ -348,10 +347,7 @@ internal sealed class TransportChild : IDisposable
     }
 
     [DllImport("libc", SetLastError = true)]
-    private static extern int setpriority(int which, uint who, int prio);
-
-    [DllImport("libc")]
-    private static extern long syscall(long number);
+    private static extern int sched_setscheduler(int tid, int policy, ref int priority);
 
     /// <summary>Node 1: receives; once a thousand messages came it says so, then waits to be killed or disposes.</summary>
     private static int RunReceiver(ITransport t, bool dispose)
