@@ -20,20 +20,27 @@ public class ForwardingTests
         }
     }
 
-    [Fact]
-    public void APrefetchedPageArrivesWithItsViewClosedAndItsFirstTouchIsAHit()
+    /// <summary>For reading it arrives Shared (node 0 keeps a copy), for writing Modified (the only copy); either way
+    /// its view stays closed until the first touch, which counts as used.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void APrefetchedPageArrivesWithItsViewClosedAndItsFirstTouchIsAHit(bool write)
     {
         using var c = new TestCluster(2);
         var data = new byte[DsmNode.PageSize];
         new Random(5).NextBytes(data);
         c.Memory.Fill(0, 5, data);
+        var held = write ? PageState.Modified : PageState.Shared;
 
-        Assert.True(c[1].Prefetch(5));
-        Assert.False(c[1].Prefetch(5)); // on its way already
-        WaitFor(() => c[1].State(5) == PageState.Shared, "the prefetched page");
+        Assert.True(c[1].Prefetch(5, write));
+        Assert.False(c[1].Prefetch(5, write)); // on its way already
+        WaitFor(() => c[1].State(5) == held, "the prefetched page");
+        Assert.Equal(write ? PageState.Invalid : PageState.Shared, c[0].State(5));
         Assert.Equal(PageState.Invalid, c.Memory.StateOf(1, 5)); // the view stays closed until touched
         Assert.Equal(data, c.Memory.Copy(1, 5));
-        Assert.False(c[1].Prefetch(5)); // held already
+        Assert.False(c[1].Prefetch(5, write)); // held already
+        Assert.False(c[1].Prefetch(5));
 
         Assert.True(c[1].TakePrefetched(5));
         Assert.False(c[1].TakePrefetched(5));
@@ -56,28 +63,6 @@ public class ForwardingTests
 
         Assert.Equal((2L, 1L, 1L), c[1].ForwardingCounts);
         Assert.False(c[1].TakePrefetched(7));
-        c.AssertHealthy();
-    }
-
-    [Fact]
-    public void APagePrefetchedForWritingArrivesModifiedWithItsViewClosed()
-    {
-        using var c = new TestCluster(2);
-        var data = new byte[DsmNode.PageSize];
-        new Random(8).NextBytes(data);
-        c.Memory.Fill(0, 8, data);
-
-        Assert.True(c[1].Prefetch(8, write: true));
-        Assert.False(c[1].Prefetch(8, write: true)); // on its way already
-        WaitFor(() => c[1].State(8) == PageState.Modified, "the page prefetched for writing");
-        Assert.Equal(PageState.Invalid, c[0].State(8)); // the only copy, as for any write
-        Assert.Equal(PageState.Invalid, c.Memory.StateOf(1, 8)); // the view stays closed until touched
-        Assert.Equal(data, c.Memory.Copy(1, 8));
-        Assert.False(c[1].Prefetch(8, write: true)); // held already
-        Assert.False(c[1].Prefetch(8));
-
-        Assert.True(c[1].TakePrefetched(8));
-        Assert.Equal((1L, 1L, 0L), c[1].ForwardingCounts);
         c.AssertHealthy();
     }
 
