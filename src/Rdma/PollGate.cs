@@ -58,6 +58,10 @@ public sealed class PollGate : IDisposable
     /// <summary>True when a receive thread should listen itself: nobody polls, or the pollers stopped polling a while ago.</summary>
     public bool ShouldListen => Volatile.Read(ref _pollers) == 0 || Stopwatch.GetTimestamp() - Volatile.Read(ref _lastPoll) > StaleTicks;
 
+    /// <summary>True when a thread of this node has polled within the last <paramref name="ticks"/> (Stopwatch ticks): its
+    /// threads are waiting for answers themselves now and then, and take what comes at their next wait.</summary>
+    public bool PolledWithin(long ticks) => Stopwatch.GetTimestamp() - Volatile.Read(ref _lastPoll) < ticks;
+
     /// <summary>A receive thread parks (at most <see cref="ParkMs"/>) while threads poll; then it checks <see cref="ShouldListen"/> again.</summary>
     public void Park()
     {
