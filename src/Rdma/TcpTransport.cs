@@ -672,8 +672,8 @@ public sealed class TcpTransport : ITransport
         _stop.Set();
         _gate.Dispose(); // parked receive threads wake and listen until the peers close
         _nudgeSocket?.Dispose(); // the nudge thread's receive ends
-        if (_nudgeThread is { } nt && nt != Thread.CurrentThread) nt.Join(TimeSpan.FromSeconds(1));
         var current = Thread.CurrentThread;
+        if (_nudgeThread is { } nt && nt != current) nt.Join(TimeSpan.FromSeconds(1));
         if (_monitor.IsAlive && _monitor != current) _monitor.Join(TimeSpan.FromSeconds(1));
         foreach (var p in _peers) p?.BeginClose();
         long lingerEnd = Environment.TickCount64 + (long)_options.ShutdownLinger.TotalMilliseconds;

@@ -97,7 +97,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// Sets the guest view of a page this node holds from its state, read under the protection lock: that makes
     /// progress certain without undoing a newer change (the engine's own Protect follows its state change).
     /// </summary>
-    private void OpenView(ulong page)
+    private void SetViewFromState(ulong page)
     {
         lock (_protLock) _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, Dsm.State(page)));
     }
@@ -108,15 +108,10 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     {
         ulong page = Split.PageOf(slot);
         int units = PageSplitter.UnitCount(Split.ShiftOf(slot));
-        var dsm = Dsm;
-        lock (_protLock)
+        lock (_protLock) // all of them at once (SetViewFromState takes it again, reentrantly)
         {
-            for (int k = 0; k < units; k++)
-            {
-                ulong unit = PageSplitter.UnitPage(slot, k) / Page;
-                _host.Protect((nint)(_space.Base + unit * Page), Page, ViewOf(unit, dsm.State(unit)));
-            }
-            _host.Protect((nint)(_space.Base + page * Page), Page, ViewOf(page, dsm.State(page)));
+            for (int k = 0; k < units; k++) SetViewFromState(PageSplitter.UnitPage(slot, k) / Page);
+            SetViewFromState(page);
         }
     }
 
@@ -165,7 +160,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
                 // syscalls reach the buffer through the guest view: a page read ahead and not touched yet has it
                 // closed; pinned, its state holds, so the view is set from it
                 for (ulong p = pin.FirstPage; p < pin.FirstPage + pin.PageCount; p++)
-                    if (_dsm.TakePrefetched(p)) OpenView(p);
+                    if (_dsm.TakePrefetched(p)) SetViewFromState(p);
                 return;
             }
             pin.Dispose();
@@ -310,7 +305,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
                 if (!_writes.Extend(this, page, write: true)) _reads.Extend(this, page, write: false);
             // held already, yet it faulted: the page moved and came back meanwhile, or its protection is stale
             // (a layout change raced the engine)
-            OpenView(page);
+            SetViewFromState(page);
             return;
         }
         if (addr != ulong.MaxValue) dsm.AcquireAt(addr, write);
@@ -461,7 +456,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
             // over shared memory); the first one still on its way stays closed, and its touch moves the window on
             for (ulong q = page + _step; q != _next && m.Dsm.TakePrefetched(q); q += _step)
             {
-                m.OpenView(q);
+                m.SetViewFromState(q);
                 _furthest = q;
             }
             return true;
