@@ -23,6 +23,6 @@ public static class NativeThunks
         a.mov(r9, __qword_ptr[rsp + 8]);
         a.syscall();
         a.ret();
-        return (nint)cache.Place(a, out _);
+        return (nint)cache.Place(a);
     }
 }

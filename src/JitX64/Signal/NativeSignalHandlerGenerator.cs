@@ -102,6 +102,6 @@ public static partial class NativeSignalHandlerGenerator
             a.syscall();
             a.ud2();
         }
-        return (nint)cache.Place(a, out _);
+        return (nint)cache.Place(a);
     }
 }

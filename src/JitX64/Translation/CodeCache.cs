@@ -41,21 +41,57 @@ public sealed unsafe class CodeCache
     public void ForgetAll() => _blocks.Clear();
 
     /// <summary>Assembles <paramref name="asm"/> at the next free address and returns that address.</summary>
-    public ulong Place(Assembler asm, out AssemblerResult result)
+    public ulong Place(Assembler asm) => Place(asm, default, default);
+
+    /// <summary>
+    /// Assembles <paramref name="asm"/> at the next free address and returns that address; offsets[k] becomes
+    /// the offset of the instruction with index indices[k] in the Assembler's list (uint.MaxValue past its end).
+    /// <see cref="LinearEncoder"/> lays the code out; a list it does not take goes through Iced's BlockEncoder
+    /// (<see cref="SlowPlacements"/> counts those).
+    /// </summary>
+    public ulong Place(Assembler asm, ReadOnlySpan<int> indices, Span<uint> offsets)
     {
         lock (_placeLock)
         {
             ulong rip = (ulong)_base + _used;
+            var list = asm.Instructions;
+            if (_linear.TryLayout(list))
+            {
+                ulong end = Reserve(_linear.Length);
+                if (_linear.TryWrite(_base + _used, rip))
+                {
+                    for (int k = 0; k < indices.Length; k++)
+                        offsets[k] = indices[k] < list.Count ? _linear.OffsetOf(indices[k]) : uint.MaxValue;
+                    _used = end;
+                    return rip;
+                }
+            }
+            SlowPlacements++;
             _writer.Clear();
-            result = asm.Assemble(_writer, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            var result = asm.Assemble(_writer, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            var newOffsets = result.Result[0].NewInstructionOffsets;
+            for (int k = 0; k < indices.Length; k++)
+                offsets[k] = indices[k] < newOffsets.Length ? newOffsets[indices[k]] : uint.MaxValue;
             int len = _writer.Length;
-            ulong end = (_used + (ulong)len + 15) & ~15UL;
-            if (end > _size) throw new CodeCacheFullException();
-            EnsureCommitted(end);
+            ulong slowEnd = Reserve(len);
             _writer.CopyTo(new Span<byte>(_base + _used, len));
-            _used = end;
+            _used = slowEnd;
             return rip;
         }
+    }
+
+    /// <summary>Lists placed through Iced's BlockEncoder because <see cref="LinearEncoder"/> did not take them.</summary>
+    public int SlowPlacements { get; private set; }
+
+    private readonly LinearEncoder _linear = new();
+
+    /// <summary>Commits room for <paramref name="length"/> bytes at the free address; returns the next free address after them.</summary>
+    private ulong Reserve(int length)
+    {
+        ulong end = (_used + (ulong)length + 15) & ~15UL;
+        if (end > _size) throw new CodeCacheFullException();
+        EnsureCommitted(end);
+        return end;
     }
 
     private void EnsureCommitted(ulong end)

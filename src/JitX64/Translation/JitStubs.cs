@@ -52,11 +52,12 @@ public sealed unsafe class JitStubs
         a.ret();
         var redirect = a.CreateLabel();
         EmitSplitRedirect(a, ref redirect);
-        var placed = cache.Place(a, out var result);
+        Span<uint> at = stackalloc uint[3];
+        var placed = cache.Place(a, [redirect.InstructionIndex, exit.InstructionIndex, segv.InstructionIndex], at);
         Enter = placed;
-        SplitRedirect = result.GetLabelRIP(redirect);
-        Exit = result.GetLabelRIP(exit);
-        SegFaultExit = result.GetLabelRIP(segv);
+        SplitRedirect = placed + at[0];
+        Exit = placed + at[1];
+        SegFaultExit = placed + at[2];
     }
 
     private static void EmitSplitRedirect(Assembler a, ref Label entry)

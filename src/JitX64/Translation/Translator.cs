@@ -99,8 +99,9 @@ public sealed class Translator
         a.jmp(Stubs.Exit);
         ctx.EmitDeferred();
 
-        ulong host = Cache.Place(a, out var placed);
-        RecordBlockMap(start, host, (ulong)Cache.Base + Cache.Used, placed);
+        var offsets = new uint[_firstHostInsn.Count];
+        ulong host = Cache.Place(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
+        _blockMaps.Add(new BlockMap(host, (ulong)Cache.Base + Cache.Used, start, offsets, Generation));
         for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
         BlocksTranslated++;
         InstructionsTranslated += count;
@@ -193,18 +194,6 @@ public sealed class Translator
 
     /// <summary>One placed block: host range [HostStart, HostEnd), guest start, and the Generation it belongs to.</summary>
     private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, uint[] HostOffsets, int Generation);
-
-    private void RecordBlockMap(ulong guestStart, ulong host, ulong hostEnd, AssemblerResult placed)
-    {
-        var newOffsets = placed.Result[0].NewInstructionOffsets;
-        var offsets = new uint[_firstHostInsn.Count];
-        for (int i = 0; i < offsets.Length; i++)
-        {
-            int idx = _firstHostInsn[i];
-            offsets[i] = idx < newOffsets.Length ? newOffsets[idx] : uint.MaxValue;
-        }
-        _blockMaps.Add(new BlockMap(host, hostEnd, guestStart, offsets, Generation));
-    }
 
     /// <summary>The block whose host code starts at or below <paramref name="hostRip"/>, or null. Under _lock.</summary>
     private BlockMap? BlockAtOrBelow(ulong hostRip)

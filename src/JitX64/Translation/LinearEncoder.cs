@@ -1,0 +1,224 @@
+using Iced.Intel;
+
+namespace Dqemu.JitX64.Translation;
+
+/// <summary>
+/// Encodes the instruction list of an Iced <see cref="Assembler"/> at one fixed address, straight into the
+/// code cache: the job of <c>Assembler.Assemble</c> (Iced's BlockEncoder) for the code this project emits, at a
+/// fraction of the cost (BlockEncoder builds a object per instruction, a dictionary and its relocation lists for
+/// every block: most of a block's translation time and most of the garbage a program's start-up makes).
+///
+/// What the Assembler leaves in its list: an instruction a label was set on carries the label's id as its IP,
+/// a branch to a label has the id as its target (in the short form when there is one), and a RIP-relative
+/// operand naming a label has the id as its displacement. Here each instruction is one of
+///   plain    - its bytes do not depend on where it sits: encoded once, copied into place;
+///   label    - a branch to a label: short while the displacement fits a byte, else the near form (the
+///              layout is redone until no short branch is out of reach; branches only grow, so it ends);
+///   absolute - a branch or call to an address outside the list (a stub, a helper): the near form;
+///   relative - a RIP-relative memory operand (to a label or an absolute address): encoded in place.
+/// Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error)
+/// makes <see cref="TryLayout"/> return false, and the caller uses BlockEncoder for that list.
+/// </summary>
+internal sealed unsafe class LinearEncoder
+{
+    private enum Kind : byte { Plain, Label, Absolute, Relative }
+
+    // Label ids are small (the Assembler numbers them from 1 after each Reset); absolute targets are host
+    // addresses far above this.
+    private const ulong MaxLabelId = 1 << 20;
+
+    private Instruction[] _insns = new Instruction[256];
+    private Kind[] _kind = new Kind[256];
+    private int[] _size = new int[256];
+    private int[] _target = new int[256];     // Label/Relative-to-label: the index of the labelled instruction, else -1
+    private uint[] _offset = new uint[257];
+    private int[] _plainAt = new int[256];    // Plain: where its bytes start in _plain
+    private int[] _labelAt = new int[1024];   // label id -> instruction index + 1 (0: none)
+    private byte[] _plain = new byte[16 * 1024];
+    private readonly int[] _branchSize = new int[8192]; // by Code (Iced 1.22 has fewer than 5,000)
+    private readonly Sink _sink = new();
+    private readonly Encoder _encoder;
+    private int _count;
+
+    public LinearEncoder() => _encoder = Encoder.Create(64, _sink);
+
+    /// <summary>Bytes the list takes once laid out (valid after <see cref="TryLayout"/> returned true).</summary>
+    public int Length => (int)_offset[_count];
+
+    /// <summary>Offset of instruction <paramref name="index"/> from the start (valid after a layout).</summary>
+    public uint OffsetOf(int index) => _offset[index];
+
+    /// <summary>Classifies the list, encodes its plain instructions and fixes every branch's size.</summary>
+    public bool TryLayout(IReadOnlyList<Instruction> list)
+    {
+        int n = list.Count;
+        Reserve(n);
+        _count = n;
+        Array.Clear(_labelAt);
+        for (int i = 0; i < n; i++)
+        {
+            _insns[i] = list[i];
+            ulong id = _insns[i].IP;
+            if (id == 0) continue;
+            if (id >= MaxLabelId) return false;
+            if ((int)id >= _labelAt.Length) Array.Resize(ref _labelAt, Math.Max((int)id + 1, _labelAt.Length * 2));
+            _labelAt[(int)id] = i + 1;
+        }
+
+        int plainLength = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ref var insn = ref _insns[i];
+            insn.IP = 0;
+            _target[i] = -1;
+            if (insn.Op0Kind == OpKind.NearBranch64)
+            {
+                ulong t = insn.NearBranch64;
+                if (t < MaxLabelId)
+                {
+                    if ((int)t >= _labelAt.Length || _labelAt[(int)t] == 0) return false;
+                    _target[i] = _labelAt[(int)t] - 1;
+                    _kind[i] = Kind.Label;
+                    insn.Code = insn.Code.ToShortBranch();
+                }
+                else
+                {
+                    _kind[i] = Kind.Absolute;
+                    insn.Code = insn.Code.ToNearBranch();
+                }
+                int size = BranchSize(insn.Code);
+                if (size <= 0) return false;
+                _size[i] = size;
+            }
+            else if (insn.IsIPRelativeMemoryOperand)
+            {
+                ulong t = insn.MemoryDisplacement64;
+                if (t < MaxLabelId)
+                {
+                    if ((int)t >= _labelAt.Length || _labelAt[(int)t] == 0) return false;
+                    _target[i] = _labelAt[(int)t] - 1;
+                }
+                _kind[i] = Kind.Relative;
+                // the length does not depend on the distance (always a disp32): measure it with a near target
+                var probe = insn;
+                probe.MemoryDisplacement64 = 0x10000;
+                if (!Measure(probe, 0x10000, out int size)) return false;
+                _size[i] = size;
+            }
+            else
+            {
+                _kind[i] = Kind.Plain;
+                if (plainLength + 16 > _plain.Length) Array.Resize(ref _plain, _plain.Length * 2);
+                _plainAt[i] = plainLength;
+                fixed (byte* p = &_plain[plainLength])
+                {
+                    _sink.Target = p;
+                    _sink.Written = 0;
+                    if (!_encoder.TryEncode(insn, 0, out uint len, out _)) return false;
+                    _size[i] = (int)len;
+                }
+                plainLength += _size[i];
+            }
+        }
+
+        // branches to labels start short and grow to the near form when out of reach
+        while (true)
+        {
+            Place();
+            bool grew = false;
+            for (int i = 0; i < n; i++)
+            {
+                if (_kind[i] != Kind.Label) continue;
+                ref var insn = ref _insns[i];
+                var near = insn.Code.ToNearBranch();
+                if (insn.Code == near) continue;
+                long disp = (long)_offset[_target[i]] - (_offset[i] + _size[i]);
+                if (disp >= sbyte.MinValue && disp <= sbyte.MaxValue) continue;
+                insn.Code = near;
+                int size = BranchSize(near);
+                if (size <= 0) return false;
+                _size[i] = size;
+                grew = true;
+            }
+            if (!grew) return true;
+        }
+    }
+
+    /// <summary>Writes the laid-out list to <paramref name="dst"/>, which will run at <paramref name="rip"/>.</summary>
+    public bool TryWrite(byte* dst, ulong rip)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            byte* at = dst + _offset[i];
+            if (_kind[i] == Kind.Plain)
+            {
+                new ReadOnlySpan<byte>(_plain, _plainAt[i], _size[i]).CopyTo(new Span<byte>(at, _size[i]));
+                continue;
+            }
+            var insn = _insns[i];
+            ulong target = _target[i] >= 0 ? rip + _offset[_target[i]] : 0;
+            if (_kind[i] == Kind.Label) insn.NearBranch64 = target;
+            else if (_kind[i] == Kind.Relative && _target[i] >= 0) insn.MemoryDisplacement64 = target;
+            _sink.Target = at;
+            _sink.Written = 0;
+            if (!_encoder.TryEncode(insn, rip + _offset[i], out uint len, out _) || len != (uint)_size[i]) return false;
+        }
+        return true;
+    }
+
+    private void Place()
+    {
+        uint off = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            _offset[i] = off;
+            off += (uint)_size[i];
+        }
+        _offset[_count] = off;
+    }
+
+    /// <summary>Bytes of a branch in form <paramref name="code"/> (measured once per form; prefixes are never used).</summary>
+    private int BranchSize(Code code)
+    {
+        int s = (int)code < _branchSize.Length ? _branchSize[(int)code] : 0;
+        if (s != 0) return s;
+        var probe = Instruction.CreateBranch(code, 0x10000);
+        s = Measure(probe, 0x10000, out int size) ? size : -1;
+        if ((int)code < _branchSize.Length) _branchSize[(int)code] = s;
+        return s;
+    }
+
+    private bool Measure(in Instruction insn, ulong rip, out int size)
+    {
+        byte* scratch = stackalloc byte[16];
+        _sink.Target = scratch;
+        _sink.Written = 0;
+        bool ok = _encoder.TryEncode(insn, rip, out uint len, out _);
+        size = (int)len;
+        return ok;
+    }
+
+    private void Reserve(int n)
+    {
+        if (n <= _insns.Length) return;
+        int m = Math.Max(n, _insns.Length * 2);
+        Array.Resize(ref _insns, m);
+        Array.Resize(ref _kind, m);
+        Array.Resize(ref _size, m);
+        Array.Resize(ref _target, m);
+        Array.Resize(ref _plainAt, m);
+        Array.Resize(ref _offset, m + 1);
+    }
+
+    /// <summary>The encoder's output: bytes go to wherever <see cref="Target"/> points (at most 16 per instruction: 15, or a db of 16).</summary>
+    private sealed class Sink : CodeWriter
+    {
+        public byte* Target;
+        public int Written;
+        public override void WriteByte(byte value)
+        {
+            if (Written >= 16) throw new InvalidOperationException("an instruction (or a db of 16 bytes) overran its slot");
+            Target[Written++] = value;
+        }
+    }
+}

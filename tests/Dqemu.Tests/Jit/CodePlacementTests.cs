@@ -1,0 +1,159 @@
+using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Host;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.Tests.Jit;
+
+/// <summary>
+/// CodeCache.Place lays code out itself (LinearEncoder) instead of through Iced's BlockEncoder. The reference
+/// is BlockEncoder's own output for the same Assembler at the same address: decoded, both must hold the same
+/// instructions with the same branch targets and RIP-relative addresses, and the same bytes everywhere else.
+/// </summary>
+public sealed unsafe class CodePlacementTests
+{
+    private static CodeCache NewCache() => new(LinuxHostMemory.Instance, 1UL << 20);
+
+    /// <summary>Places with the cache, assembles the same list with BlockEncoder at the same address, compares.</summary>
+    private static (ulong Rip, List<Instruction> Placed) PlaceAndCompare(CodeCache cache, Assembler a, ReadOnlySpan<int> indices, Span<uint> offsets)
+    {
+        ulong expectedRip = (ulong)cache.Base + cache.Used;
+        var reference = new ByteWriter();
+        a.Assemble(reference, expectedRip);
+        ulong rip = cache.Place(a, indices, offsets);
+        Assert.Equal(expectedRip, rip);
+        int length = (int)((ulong)cache.Base + cache.Used - rip);
+        var placed = Decode(new ReadOnlySpan<byte>((byte*)rip, length).ToArray(), rip);
+        var expected = Decode(reference.Bytes.ToArray(), rip);
+        // padding to 16 bytes after the placed code decodes as extra instructions: compare the prefix
+        Assert.True(placed.Count >= expected.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            var p = placed[i];
+            var e = expected[i];
+            Assert.Equal(e.Mnemonic, p.Mnemonic);
+            if (e.FlowControl is FlowControl.UnconditionalBranch or FlowControl.ConditionalBranch or FlowControl.Call
+                && e.Op0Kind == OpKind.NearBranch64)
+                Assert.Equal(e.NearBranchTarget, p.NearBranchTarget);
+            else if (e.IsIPRelativeMemoryOperand)
+                Assert.Equal(e.IPRelativeMemoryAddress, p.IPRelativeMemoryAddress);
+            else
+                Assert.Equal(Bytes(reference.Bytes, e, rip), new ReadOnlySpan<byte>((byte*)p.IP, p.Length).ToArray());
+        }
+        return (rip, placed);
+    }
+
+    private static byte[] Bytes(List<byte> code, Instruction i, ulong rip) =>
+        code.GetRange((int)(i.IP - rip), i.Length).ToArray();
+
+    private static List<Instruction> Decode(byte[] code, ulong rip)
+    {
+        var d = Decoder.Create(64, new ByteArrayCodeReader(code));
+        d.IP = rip;
+        var list = new List<Instruction>();
+        while (d.IP < rip + (ulong)code.Length)
+        {
+            d.Decode(out var i);
+            list.Add(i);
+        }
+        return list;
+    }
+
+    private sealed class ByteWriter : CodeWriter
+    {
+        public readonly List<byte> Bytes = new();
+        public override void WriteByte(byte value) => Bytes.Add(value);
+    }
+
+    [Fact]
+    public void ShortAndNearBranchesLabelsAndAbsoluteTargetsLandWhereBlockEncoderPutsThem()
+    {
+        var cache = NewCache();
+        cache.Place(Filler(200)); // the block under test does not start at the cache's base
+        var a = new Assembler(64);
+        var top = a.CreateLabel();
+        var near = a.CreateLabel();
+        var far = a.CreateLabel();
+        var data = a.CreateLabel();
+        a.Label(ref top);
+        a.cmp(__dword_ptr[rbx + 0x348], 0);
+        a.jne(far);                                   // forward, out of byte reach: near form
+        a.dec(rcx);
+        a.jne(near);                                  // forward, in reach: short form
+        a.mov(rax, 0x123456789ABCUL);
+        a.Label(ref near);
+        a.lea(rdx, __[data]);                         // RIP-relative to a label
+        a.jmp((ulong)cache.Base + 8);                 // absolute: a stub at the cache's start
+        a.call((ulong)cache.Base + 16);
+        for (int i = 0; i < 40; i++) a.mov(__qword_ptr[rbx + 8 * i], rax);
+        a.jmp(top);                                   // backward, out of reach
+        a.db(0xE9, 0, 0, 0, 0);                       // a link site: jmp rel32 with displacement 0
+        a.Label(ref far);
+        a.jmp(near);                                  // backward, out of reach
+        a.Label(ref data);
+        a.ret();
+        int slowBefore = cache.SlowPlacements;
+        var offsets = new uint[3];
+        var (rip, placed) = PlaceAndCompare(cache, a, [top.InstructionIndex, near.InstructionIndex, far.InstructionIndex], offsets);
+        Assert.Equal(slowBefore, cache.SlowPlacements);
+        Assert.Equal(0u, offsets[0]);
+        // the offsets name the labelled instructions: the lea, and the jmp after the link site
+        Assert.Equal(Mnemonic.Lea, placed.Single(i => i.IP == rip + offsets[1]).Mnemonic);
+        var afterSite = placed.Single(i => i.IP == rip + offsets[2]);
+        Assert.Equal(Mnemonic.Jmp, afterSite.Mnemonic);
+        Assert.Equal(rip + offsets[1], afterSite.NearBranchTarget);
+        // the in-reach forward jne stayed short, the out-of-reach one grew
+        var jnes = placed.Where(i => i.Mnemonic == Mnemonic.Jne).ToList();
+        Assert.Equal(Code.Jne_rel32_64, jnes[0].Code);
+        Assert.Equal(Code.Jne_rel8_64, jnes[1].Code);
+        // the link site is still a 5-byte jmp to the next instruction (block linking patches it)
+        var site = placed.Single(i => i.IP == rip + offsets[2] - 5);
+        Assert.Equal(Code.Jmp_rel32_64, site.Code);
+        Assert.Equal(site.NextIP, site.NearBranchTarget);
+    }
+
+    [Fact]
+    public void AShortOnlyBranchOutOfReachGoesThroughBlockEncoder()
+    {
+        var cache = NewCache();
+        var a = new Assembler(64);
+        var top = a.CreateLabel();
+        a.Label(ref top);
+        for (int i = 0; i < 40; i++) a.mov(__qword_ptr[rbx + 8 * i], rax);
+        a.loop(top); // LOOP has no near form: BlockEncoder rewrites it, LinearEncoder declines the list
+        a.ret();
+        var (_, placed) = PlaceAndCompare(cache, a, default, default);
+        Assert.Equal(1, cache.SlowPlacements);
+        Assert.Contains(placed, i => i.Mnemonic == Mnemonic.Loop);
+    }
+
+    [Fact]
+    public void TranslatedGuestCodeNeverNeedsBlockEncoder()
+    {
+        using var h = new JitHarness();
+        h.RunToEnd("""
+            mov x0, #0
+            mov x1, #100
+            loop:
+            add x0, x0, x1
+            subs x1, x1, #1
+            b.ne loop
+            cbz x0, skip
+            add x0, x0, #1
+            skip:
+            ldr x2, [sp, #-16]!
+            str x0, [sp], #16
+            """);
+        Assert.Equal(5051UL, h.X(0));
+        Assert.Equal(0, h.Translator.Cache.SlowPlacements);
+    }
+
+    private static Assembler Filler(int n)
+    {
+        var a = new Assembler(64);
+        for (int i = 0; i < n; i++) a.nop();
+        a.ret();
+        return a;
+    }
+}
