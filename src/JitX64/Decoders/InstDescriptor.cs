@@ -16,17 +16,24 @@ public sealed class InstDescriptor
     public uint Mask { get; }
     public uint Value { get; }
     public InstEmitter Emit { get; }
-    public string Format { get; }
+    /// <summary>The -d in_asm format (see Disassembler). Rows expanded by arrangement or size pass a function and
+    /// the text is made on first use: building those strings for every row cost a static hello world ~2 ms.</summary>
+    public string Format => _format ??= _makeFormat!();
+    private string? _format;
+    private readonly Func<string>? _makeFormat;
     /// <summary>Ends the translation block (branches, SVC, exception generation).</summary>
     public bool EndsBlock { get; }
 
     public InstDescriptor(string name, string pattern, InstEmitter emit, string format, bool endsBlock = false)
+        : this(name, pattern, emit, (Func<string>?)null, endsBlock) => _format = format;
+
+    public InstDescriptor(string name, string pattern, InstEmitter emit, Func<string>? format, bool endsBlock = false)
     {
         if (pattern.Length != 32) throw new ArgumentException($"{name}: pattern must have 32 characters", nameof(pattern));
         Name = name;
         Pattern = pattern;
         Emit = emit;
-        Format = format;
+        _makeFormat = format;
         EndsBlock = endsBlock;
         uint mask = 0, value = 0;
         for (int i = 0; i < 32; i++)

@@ -11,8 +11,9 @@ namespace Dqemu.JitX64.Decoders;
 /// </summary>
 public static partial class OpCodeTable
 {
-    // a property, not a field: partial-class field initializers run in file order, after All may be built
-    private static string[] Arr => ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"];
+    // in a class of its own: partial-class field initializers run in file order, after All may be built
+    private static string[] Arr => Arrangements.Names;
+    private static class Arrangements { public static readonly string[] Names = ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"]; }
     private const string BHSD = "8b,16b,4h,8h,2s,4s,2d", BHS = "8b,16b,4h,8h,2s,4s", HS = "4h,8h,2s,4s", B8 = "8b,16b";
     private const string BH = "8b,16b,4h,8h", Q2S = "2s,4s", Q4H = "4h,8h";
 
@@ -38,7 +39,7 @@ public static partial class OpCodeTable
             int idx = Array.IndexOf(Arr, arr);
             int size = idx / 2, q = idx % 2;
             string p = pattern.Replace("Q", q.ToString()).Replace("ZZ", SizeBits(size));
-            t.Add(name.Replace("{2}", "") + " (vector)", p, e, FormatV(format, size, q));
+            t.Add(name.Replace("{2}", "") + " (vector)", p, e, () => FormatV(format, size, q));
         }
     }
 
@@ -48,7 +49,7 @@ public static partial class OpCodeTable
         foreach (char c in sizes)
         {
             int size = "bhsd".IndexOf(c);
-            t.Add(name + " (scalar)", pattern.Replace("ZZ", SizeBits(size)), e, FormatV(format, size, 0));
+            t.Add(name + " (scalar)", pattern.Replace("ZZ", SizeBits(size)), e, () => FormatV(format, size, 0));
         }
     }
 
@@ -337,7 +338,7 @@ public static partial class OpCodeTable
             foreach (char c in sizes)
             {
                 int s = "bhsd".IndexOf(c);
-                t.Add(mn.ToUpperInvariant(), "01" + u + "111110" + immh[s] + opc + "1nnnnnddddd", e, FormatV(mn + " " + fmt.Replace("{es}", (8 << s).ToString()), s, 0));
+                t.Add(mn.ToUpperInvariant(), "01" + u + "111110" + immh[s] + opc + "1nnnnnddddd", e, () => FormatV(mn + " " + fmt.Replace("{es}", (8 << s).ToString()), s, 0));
             }
         }
         const string SR = "{Ed}, {En}, #{es}-{#h}", SL = "{Ed}, {En}, #{#h}";
@@ -369,14 +370,14 @@ public static partial class OpCodeTable
                     string p = head + size + l + m + rm + opc + h + "0nnnnnddddd";
                     string f = mn + " " + fmt.Replace("{i}", idx.ToString());
                     string nm = mn.Replace("{2}", "").ToUpperInvariant() + " (by element)";
-                    if (scalar) t.Add(nm, p, em, FormatV(f, s, 0));
+                    if (scalar) t.Add(nm, p, em, () => FormatV(f, s, 0));
                     else
                     {
                         string arrs = fp ? (s == 3 ? "2d" : Q2S) : (s == 1 ? Q4H : Q2S);
                         foreach (var arr in arrs.Split(','))
                         {
                             int ai = Array.IndexOf(Arr, arr);
-                            t.Add(nm, p.Replace("Q", (ai % 2).ToString()), em, FormatV(f, ai / 2, ai % 2));
+                            t.Add(nm, p.Replace("Q", (ai % 2).ToString()), em, () => FormatV(f, ai / 2, ai % 2));
                         }
                     }
                 }

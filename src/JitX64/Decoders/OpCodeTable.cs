@@ -37,6 +37,9 @@ public static partial class OpCodeTable
     private static void Add(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string format)
         => t.Add(new InstDescriptor(name, pattern, emit, format));
 
+    private static void Add(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, Func<string> format)
+        => t.Add(new InstDescriptor(name, pattern, emit, format));
+
     private static void AddEnd(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string format)
         => t.Add(new InstDescriptor(name, pattern, emit, format, endsBlock: true));
 }

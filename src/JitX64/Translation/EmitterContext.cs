@@ -279,7 +279,7 @@ public sealed partial class EmitterContext
             {
                 var fc = list[i].FlowControl;
                 branches |= fc != FlowControl.Next;
-                var info = _infoFactory.GetInfo(list[i]);
+                var info = _infoFactory.GetInfo(list[i], InstructionInfoOptions.NoMemoryUsage);
                 foreach (var u in info.GetUsedRegisters())
                 {
                     int k = Array.IndexOf(CachePoolIds, u.Register.GetFullRegister());
@@ -309,7 +309,9 @@ public sealed partial class EmitterContext
             if (_apiStores.Contains(i)) continue; // accounted for already (or a stub that keeps every register)
             var fc = insn.FlowControl;
             if (fc == FlowControl.Call || fc == FlowControl.IndirectCall) { _callSeen = true; continue; }
-            var info = _infoFactory.GetInfo(insn);
+            // only an explicit [rbx + ...] operand can reach CpuState (emitters never use xlat, rbx's one implicit use)
+            if (insn.MemoryBase != Register.RBX) continue;
+            var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage);
             foreach (var m in info.GetUsedMemory())
             {
                 if (m.Base != Register.RBX) continue;
