@@ -7,6 +7,7 @@ public static class Program
         // before anything else (even a P/Invoke): the runtime's own descriptors must not take the low
         // numbers a guest's open() expects
         Syscalls.EmulatorFds.MoveRuntimeFdsHigh(Syscalls.EmulatorFds.WarmUpRuntime);
+        JitX64.Translation.TranslatorWarmUp.Start();
         try
         {
             var opts = Cli.Parse(args);

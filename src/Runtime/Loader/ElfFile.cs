@@ -13,7 +13,8 @@ public sealed class ElfFile
     public readonly record struct ProgramHeader(uint Type, uint Flags, ulong Offset, ulong VAddr, ulong FileSize, ulong MemSize, ulong Align);
 
     public string Path { get; }
-    public byte[] Data { get; }
+    /// <summary>The file's length in bytes.</summary>
+    public long Length { get; }
     public ushort Type { get; }
     public ulong Entry { get; }
     public ulong PhOff { get; }
@@ -21,28 +22,79 @@ public sealed class ElfFile
     public IReadOnlyList<ProgramHeader> ProgramHeaders { get; }
     public string? Interpreter { get; }
 
-    private ElfFile(string path, byte[] data, ushort type, ulong entry, ulong phoff, ushort phentsize, List<ProgramHeader> phdrs, string? interp)
+    // the file's first bytes (all of it when it is short or was parsed from memory): headers, program headers, interpreter
+    private readonly byte[] _head;
+
+    private ElfFile(string path, byte[] head, long length, ushort type, ulong entry, ulong phoff, ushort phentsize, List<ProgramHeader> phdrs, string? interp)
     {
-        Path = path; Data = data; Type = type; Entry = entry; PhOff = phoff; PhEntSize = phentsize;
+        Path = path; _head = head; Length = length; Type = type; Entry = entry; PhOff = phoff; PhEntSize = phentsize;
         ProgramHeaders = phdrs; Interpreter = interp;
     }
 
+    // enough for the headers of any ordinary executable; segments are read straight into guest memory
+    private const int HeadBytes = 64 * 1024;
+
+    /// <summary>Copies <paramref name="dst"/>.Length bytes of the file from <paramref name="offset"/> (validated by
+    /// Parse to lie inside the file) into <paramref name="dst"/>: from the head read at load, or read from the file.</summary>
+    public void Read(ulong offset, Span<byte> dst)
+    {
+        if (offset + (ulong)dst.Length <= (ulong)_head.Length)
+        {
+            _head.AsSpan((int)offset, dst.Length).CopyTo(dst);
+            return;
+        }
+        try
+        {
+            using var h = File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+            ReadFully(h, dst, (long)offset);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FatalException(ExitCodes.NoInput, $"{Path}: cannot read ({e.Message})");
+        }
+    }
+
+    private static void ReadFully(Microsoft.Win32.SafeHandles.SafeFileHandle h, Span<byte> dst, long offset)
+    {
+        while (dst.Length > 0)
+        {
+            int n = RandomAccess.Read(h, dst, offset);
+            if (n <= 0) throw new IOException("the file is shorter than when it was opened");
+            dst = dst[n..];
+            offset += n;
+        }
+    }
+
+    // the headers Parse needs lie past the head read: read the whole file and parse again
+    private sealed class NeedWholeFile : Exception { }
+
     public static ElfFile Load(string path)
     {
-        byte[] data;
         try
         {
             if (Directory.Exists(path)) throw new FatalException(ExitCodes.NoInput, $"{path}: is a directory");
-            data = File.ReadAllBytes(path);
+            using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+            long length = RandomAccess.GetLength(h);
+            var head = new byte[(int)Math.Min(length, HeadBytes)];
+            ReadFully(h, head, 0);
+            try { return Parse(path, head, length); }
+            catch (NeedWholeFile)
+            {
+                var whole = new byte[length];
+                ReadFully(h, whole, 0);
+                return Parse(path, whole, length);
+            }
         }
         catch (FileNotFoundException) { throw new FatalException(ExitCodes.NoInput, $"{path}: no such file"); }
         catch (DirectoryNotFoundException) { throw new FatalException(ExitCodes.NoInput, $"{path}: no such file"); }
         catch (UnauthorizedAccessException) { throw new FatalException(ExitCodes.NoInput, $"{path}: permission denied"); }
         catch (IOException e) { throw new FatalException(ExitCodes.NoInput, $"{path}: cannot read ({e.Message})"); }
-        return Parse(path, data);
     }
 
-    public static ElfFile Parse(string path, byte[] d)
+    public static ElfFile Parse(string path, byte[] d) => Parse(path, d, d.Length);
+
+    /// <summary>Parses the headers in <paramref name="d"/>, the first bytes of a file of <paramref name="length"/> bytes.</summary>
+    private static ElfFile Parse(string path, byte[] d, long length)
     {
         FatalException Bad(string why) => new(ExitCodes.BadElf, $"{path}: {why}");
         if (d.Length < 4 || d[0] != 0x7f || d[1] != 'E' || d[2] != 'L' || d[3] != 'F') throw Bad("not an ELF file");
@@ -56,7 +108,8 @@ public sealed class ElfFile
         ushort phentsize = U16(d, 54), phnum = U16(d, 56);
         if (phnum == 0) throw Bad("no program headers");
         if (phentsize < 56) throw Bad("bad program header size");
-        if (phoff > (ulong)d.Length || phoff + (ulong)phentsize * phnum > (ulong)d.Length) throw Bad("truncated (program headers past end of file)");
+        if (phoff > (ulong)length || phoff + (ulong)phentsize * phnum > (ulong)length) throw Bad("truncated (program headers past end of file)");
+        if (phoff + (ulong)phentsize * phnum > (ulong)d.Length) throw new NeedWholeFile();
         var phdrs = new List<ProgramHeader>();
         string? interp = null;
         for (int i = 0; i < phnum; i++)
@@ -65,13 +118,14 @@ public sealed class ElfFile
             var ph = new ProgramHeader(U32(d, o), U32(d, o + 4), U64(d, o + 8), U64(d, o + 16), U64(d, o + 32), U64(d, o + 40), U64(d, o + 48));
             if (ph.Type == PtLoad || ph.Type == PtInterp)
             {
-                if (ph.Offset > (ulong)d.Length || ph.FileSize > (ulong)d.Length - ph.Offset) throw Bad("truncated (segment past end of file)");
+                if (ph.Offset > (ulong)length || ph.FileSize > (ulong)length - ph.Offset) throw Bad("truncated (segment past end of file)");
                 if (ph.FileSize > ph.MemSize && ph.Type == PtLoad) throw Bad("segment file size exceeds memory size");
                 if (ph.Type == PtLoad && ph.VAddr + ph.MemSize >= Memory.GuestSpace.MmapTop) throw Bad($"segment at 0x{ph.VAddr:x} lies outside the guest address space");
                 if (ph.Type == PtLoad && ph.Align > 1 && (ph.VAddr - ph.Offset) % Math.Min(ph.Align, 4096) != 0) throw Bad("misaligned segment");
             }
             if (ph.Type == PtInterp)
             {
+                if (ph.Offset + ph.FileSize > (ulong)d.Length) throw new NeedWholeFile();
                 int len = (int)ph.FileSize;
                 while (len > 0 && d[(int)ph.Offset + len - 1] == 0) len--;
                 interp = System.Text.Encoding.UTF8.GetString(d, (int)ph.Offset, len);
@@ -79,7 +133,7 @@ public sealed class ElfFile
             phdrs.Add(ph);
         }
         if (!phdrs.Any(p => p.Type == PtLoad)) throw Bad("no loadable segments");
-        return new ElfFile(path, d, type, entry, phoff, phentsize, phdrs, interp);
+        return new ElfFile(path, d, length, type, entry, phoff, phentsize, phdrs, interp);
     }
 
     private static string MachineName(ushort m) => m switch

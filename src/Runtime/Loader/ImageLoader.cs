@@ -19,14 +19,18 @@ public static class ImageLoader
 
         // map every page the segments touch writable first: segments may share a page, and
         // mapping one after copying the other would zero it
+        var unmapped = new SortedSet<ulong>();
         foreach (var p in loads)
         {
             ulong s = GuestSpace.PageDown(p.VAddr + bias), e = GuestSpace.PageUp(p.VAddr + p.MemSize + bias);
             for (ulong page = s; page < e; page += GuestSpace.PageSize)
-                if (space.Find(page) == null) space.MapFixed(page, GuestSpace.PageSize, GuestProt.Read | GuestProt.Write, elf.Path);
+                if (space.Find(page) == null) unmapped.Add(page);
         }
+        // one call per run of pages (a page at a time cost a static hello world ~200 maps and as many mprotects)
+        foreach (var (start, bytes, _) in Runs(unmapped.Select(page => (page, 0))))
+            space.MapFixed(start, bytes, GuestProt.Read | GuestProt.Write, elf.Path);
         foreach (var p in loads)
-            elf.Data.AsSpan((int)p.Offset, (int)p.FileSize).CopyTo(space.Span(p.VAddr + bias, (int)p.FileSize));
+            elf.Read(p.Offset, space.Span(p.VAddr + bias, (int)p.FileSize));
 
         // final protections: a page shared by two segments gets both segments' rights
         var prot = new Dictionary<ulong, GuestProt>();
@@ -40,7 +44,8 @@ public static class ImageLoader
             for (ulong page = s; page < e; page += GuestSpace.PageSize)
                 prot[page] = prot.TryGetValue(page, out var old) ? old | gp : gp;
         }
-        foreach (var (page, gp) in prot) space.Protect(page, GuestSpace.PageSize, gp);
+        foreach (var (start, bytes, gp) in Runs(prot.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value))))
+            space.Protect(start, bytes, gp);
 
         ulong phdr = 0;
         var pt = elf.ProgramHeaders.FirstOrDefault(p => p.Type == ElfFile.PtPhdr);
@@ -52,5 +57,20 @@ public static class ImageLoader
         }
         ulong end = loads.Max(p => p.VAddr + p.MemSize) + bias;
         return new LoadedImage(elf, bias, elf.Entry + bias, phdr, elf.ProgramHeaders.Count, elf.PhEntSize, end);
+    }
+
+    /// <summary>Consecutive pages (in ascending order) with equal values, as (start, bytes, value) runs.</summary>
+    private static IEnumerable<(ulong Start, ulong Bytes, T Value)> Runs<T>(IEnumerable<(ulong Page, T Value)> pages)
+    {
+        ulong start = 0, next = 0;
+        T value = default!;
+        bool open = false;
+        foreach (var (page, v) in pages)
+        {
+            if (open && page == next && EqualityComparer<T>.Default.Equals(v, value)) { next += GuestSpace.PageSize; continue; }
+            if (open) yield return (start, next - start, value);
+            (start, next, value, open) = (page, page + GuestSpace.PageSize, v, true);
+        }
+        if (open) yield return (start, next - start, value);
     }
 }
