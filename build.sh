@@ -3,7 +3,8 @@
 #   ./build.sh [build]   install missing tools, publish the NativeAOT binary to ./dqemu-native, build guests
 #   ./build.sh run       build, then run the demo guest (build/guests/demo) under ./dqemu-native
 #   ./build.sh test      build, then run the xunit tests (tests/Dqemu.Tests)
-#   ./build.sh bench     build, then bench/compare.sh (native vs qemu-aarch64 vs dqemu-native)
+#   ./build.sh bench     build, then bench/compare.sh (native vs qemu-aarch64 vs dqemu-native on bench/guests) and
+#                        bench/realprograms.sh (the same on 16 real Debian programs, fetched by toolchains/realprograms.sh)
 #   ./build.sh bench parsec [sweep options]
 #                        build, then the PARSEC evaluation (bench/Dqemu.Sweep): the one-node comparison with
 #                        native and qemu-aarch64, then the cluster sweep; CSV, SVG plots and tables in build/sweep/,
@@ -106,7 +107,10 @@ case "$cmd" in
             dotnet run -c Release --project bench/Dqemu.Sweep -- --readme "$out"
             exit "$rc"
         else
-            bench/compare.sh
+            rc=0
+            bench/compare.sh || rc=$?
+            bench/realprograms.sh || rc=$?
+            exit "$rc"
         fi
         ;;
     clean)

@@ -42,24 +42,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run_once <label> <outfile> <cmd...>: runs the command with a timeout, stdout to
-# <outfile>, stderr to <outfile>.err; prints "<seconds> <exit status>".
-run_once() {
-    local out=$1
-    shift
-    local t0 t1 rc
-    t0=$(date +%s%N)
-    timeout --kill-after=5 "$TIMEOUT" "$@" >"$out" 2>"$out.err" </dev/null
-    rc=$?
-    t1=$(date +%s%N)
-    echo "$(( (t1 - t0) / 1000 )) $rc"   # microseconds
-}
-
-median() { # reads numbers, one a line; prints the median
-    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "" } else if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
-}
-secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+source bench/timing.sh
 
 csv=build/bench/results.csv
 echo "guest,native_s,qemu_s,dqemu_s,dqemu_over_qemu,dqemu_over_native,status" >"$csv"
