@@ -117,7 +117,7 @@ case "$cmd" in
         do_clean
         ;;
     -h|--help|help)
-        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
         echo "usage: $0 [build|run|test|bench|clean]" >&2
