@@ -52,6 +52,7 @@ public sealed partial class EmitterContext
         _deferredRedirects.Clear();
         _flagsCapturedAt = -1;
         Array.Fill(_hostOf, -1);
+        _cachedCount = 0;
     }
 
     // ---- guest general-purpose registers ----
@@ -133,6 +134,12 @@ public sealed partial class EmitterContext
         StoreImm64(X(r), value);
     }
 
+    private void NoteRead(int r)
+    {
+        if ((_written & (1u << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
+        _accessed |= 1u << r;
+    }
+
     private void NoteWrite(int slot)
     {
         if (!_planning) return;
@@ -172,6 +179,9 @@ public sealed partial class EmitterContext
     internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
     private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
     private readonly int[] _hostOf = NewSlots();
+    // the slots with a host copy in this block (the inverse of _hostOf, _cachedCount of them)
+    private readonly int[] _cachedSlots = new int[CachePool.Length];
+    private int _cachedCount;
     /// <summary>Planning pass, per slot: reads of a value loaded from CpuState (not yet written in the block).</summary>
     internal readonly int[] SlotReads = new int[32];
     /// <summary>Planning pass, per slot: reads after a write in the block (a store-to-load round trip saved).</summary>
@@ -211,8 +221,7 @@ public sealed partial class EmitterContext
     {
         if (_planning)
         {
-            if ((_written & (1u << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
-            _accessed |= 1u << r;
+            NoteRead(r);
             return null;
         }
         if (_hostOf[r] < 0 || (_busy & (1 << _hostOf[r])) != 0) return null;
@@ -225,9 +234,11 @@ public sealed partial class EmitterContext
     internal void LoadCache(ReadOnlySpan<int> slots, uint noPreload)
     {
         Array.Fill(_hostOf, -1);
+        _cachedCount = 0;
         for (int i = 0; i < slots.Length && i < CachePool.Length; i++)
         {
             _hostOf[slots[i]] = i;
+            _cachedSlots[_cachedCount++] = slots[i];
             if ((noPreload & (1u << slots[i])) == 0) Asm.mov(CachePool[i], X(slots[i]));
         }
     }
@@ -236,6 +247,7 @@ public sealed partial class EmitterContext
     internal void BeginPlanning()
     {
         Array.Fill(_hostOf, -1);
+        _cachedCount = 0;
         Array.Clear(SlotReads);
         Array.Clear(SlotRawReads);
         Array.Clear(SlotWrites);
@@ -290,11 +302,11 @@ public sealed partial class EmitterContext
             InsnBranches.Add(branches);
             return;
         }
-        if (BlockEnded) return;
+        if (BlockEnded || _cachedCount == 0) return; // no copies to keep: nothing to scan for
         ScanEmitted();
-        for (int r = 0; r < 32; r++)
+        for (int k = 0; k < _cachedCount; k++)
         {
-            if (_hostOf[r] < 0) continue;
+            int r = _cachedSlots[k];
             if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0)
                 Asm.mov(CachePool[_hostOf[r]], X(r));
         }

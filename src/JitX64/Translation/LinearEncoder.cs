@@ -55,9 +55,11 @@ internal sealed unsafe class LinearEncoder
         Reserve(n);
         _count = n;
         Array.Clear(_labelAt);
+        // the Assembler's list is a List<Instruction>: copy it as a span, not element by element through the interface
+        if (list is List<Instruction> l) System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l).CopyTo(_insns);
+        else for (int i = 0; i < n; i++) _insns[i] = list[i];
         for (int i = 0; i < n; i++)
         {
-            _insns[i] = list[i];
             ulong id = _insns[i].IP;
             if (id == 0) continue;
             if (id >= MaxLabelId) return false;

@@ -132,17 +132,17 @@ public sealed class Translator
             if (raw + reads == 0) _slotScore[r] = 0;
         }
         int n = 0;
+        uint taken = 0;
         for (int k = 0; k < EmitterContext.CachePool.Length; k++)
         {
             int best = -1;
             for (int r = 0; r < 32; r++)
             {
-                if (_slotScore[r] < 2) continue;
-                bool taken = false;
-                for (int j = 0; j < n; j++) taken |= _slotOrder[j] == r;
-                if (!taken && (best < 0 || _slotScore[r] > _slotScore[best])) best = r;
+                if (_slotScore[r] < 2 || (taken & (1u << r)) != 0) continue;
+                if (best < 0 || _slotScore[r] > _slotScore[best]) best = r;
             }
             if (best < 0) break;
+            taken |= 1u << best;
             _slotOrder[n++] = best;
         }
         return n;
