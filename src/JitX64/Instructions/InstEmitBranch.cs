@@ -32,7 +32,6 @@ public static partial class InstEmit
         var a = ctx.Asm;
         ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
         int rt = Rd(op);
-        var taken = a.CreateLabel();
         if (rt == 31)
         {
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
@@ -40,8 +39,7 @@ public static partial class InstEmit
         }
         if (ctx.Cached(rt) is { } h) { if (Sf(op)) a.test(h, h); else a.test(EmitterContext.R32(h), EmitterContext.R32(h)); }
         else if (Sf(op)) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
-        if (nonZero) a.jne(taken); else a.je(taken);
-        ctx.BranchOnLabel(taken, target);
+        ctx.BranchOnHostFlags(nonZero ? Iced.Intel.Code.Jne_rel32_64 : Iced.Intel.Code.Je_rel32_64, target);
     }
 
     public static void Tbz(EmitterContext ctx, uint op) => TestBitAndBranch(ctx, op, nonZero: false);
@@ -58,11 +56,9 @@ public static partial class InstEmit
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
             return;
         }
-        var taken = a.CreateLabel();
         if (ctx.Cached(rt) is { } h) a.bt(h, (byte)bit);
         else a.bt(EmitterContext.X(rt), (byte)bit);
-        if (nonZero) a.jb(taken); else a.jae(taken);
-        ctx.BranchOnLabel(taken, target);
+        ctx.BranchOnHostFlags(nonZero ? Iced.Intel.Code.Jb_rel32_64 : Iced.Intel.Code.Jae_rel32_64, target);
     }
 
     public static void Br(EmitterContext ctx, uint op)

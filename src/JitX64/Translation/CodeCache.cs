@@ -104,12 +104,15 @@ public sealed unsafe class CodeCache
     }
 
     /// <summary>
-    /// Points the "jmp rel32" that ends at <paramref name="siteEnd"/> to <paramref name="target"/>. Skipped (and false)
+    /// Points the "jmp rel32" or "jcc rel32" that ends at <paramref name="siteEnd"/> to <paramref name="target"/>. Skipped (and false)
     /// when the displacement straddles a cache line, where the 4-byte store would not be seen atomically
     /// by another core fetching it; that exit then keeps going through the dispatcher.
     /// </summary>
     public static bool Patch(ulong siteEnd, ulong target)
     {
+        // only the rel32 of a "jmp rel32" (E9) or a "jcc rel32" (0F 80-8F) ending at siteEnd is ever rewritten
+        byte* end = (byte*)siteEnd;
+        if (end[-5] != 0xE9 && !(end[-6] == 0x0F && (end[-5] & 0xF0) == 0x80)) return false;
         ulong disp = siteEnd - 4;
         if ((disp & 63) > 60) return false;
         long rel = (long)target - (long)siteEnd;

@@ -14,7 +14,13 @@ public sealed partial class EmitterContext
     /// into a stub that asks the dispatcher for the target); once the target is translated the dispatcher
     /// rewrites the displacement so later runs go straight there.
     /// </summary>
-    public void BranchTo(ulong target)
+    public void BranchTo(ulong target) => BranchTo(target, default);
+
+    /// <summary>
+    /// As <see cref="BranchTo(ulong)"/>, but the exit that gets linked is the rel32 jump or jcc ending at
+    /// <paramref name="linkVia"/> (a label on the instruction after it) when that label is set.
+    /// </summary>
+    private void BranchTo(ulong target, Label linkVia)
     {
         // the label goes after the jmp: a label the caller left pending may already sit on the jmp
         var siteEnd = Asm.CreateLabel();
@@ -31,7 +37,7 @@ public sealed partial class EmitterContext
         Asm.jne(miss);
         Asm.jmp(__qword_ptr[rdx + slot + 8]);
         Asm.Label(ref miss);
-        Asm.lea(rax, __[siteEnd]);
+        Asm.lea(rax, __[linkVia.IsEmpty ? siteEnd : linkVia]);
         Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
         Asm.mov(eax, (int)ExitReason.Branch);
         Asm.jmp(Stubs.Exit);
@@ -72,21 +78,33 @@ public sealed partial class EmitterContext
     /// <summary>Ends the block with "if cond goto taken else fall through to the next instruction".</summary>
     public void BranchIf(int cond, ulong taken)
     {
-        var t = Asm.CreateLabel();
-        JumpIf(cond, t);
-        BranchTo(Pc + 4);
-        Asm.Label(ref t);
-        BranchTo(taken);
+        if (cond >= 14) { BranchTo(taken); return; }
+        LoadFlagsToHost();
+        BranchOnHostFlags(NearJcc[cond], taken);
     }
 
     /// <summary>
-    /// Ends the block after the caller emitted a host jcc to <paramref name="takenLabel"/>: falls through
-    /// to the next instruction, or goes to <paramref name="taken"/>.
+    /// Ends the block after the caller set the host flags: <paramref name="nearJcc"/> (a jcc's rel32 form, e.g.
+    /// Code.Jne_rel32_64) goes to <paramref name="taken"/>, else execution falls through to the next instruction.
+    /// The jcc is the taken side's link site: once linked it jumps straight to the target block, not through a
+    /// second jmp (it stays in its rel32 form: LinearEncoder only shortens branches the Assembler made short).
     /// </summary>
-    public void BranchOnLabel(Label takenLabel, ulong taken)
+    public void BranchOnHostFlags(Code nearJcc, ulong taken)
     {
+        var t = Asm.CreateLabel();
+        Asm.AddInstruction(Instruction.CreateBranch(nearJcc, t.Id));
+        var jccEnd = Asm.CreateLabel();
+        Asm.Label(ref jccEnd);
         BranchTo(Pc + 4);
-        Asm.Label(ref takenLabel);
-        BranchTo(taken);
+        Asm.Label(ref t);
+        BranchTo(taken, jccEnd);
     }
+
+    /// <summary>The rel32 jcc taken when A64 condition cond (0-13) holds, in the host flags LoadFlagsToHost sets.</summary>
+    private static readonly Code[] NearJcc =
+    [
+        Code.Je_rel32_64, Code.Jne_rel32_64, Code.Jae_rel32_64, Code.Jb_rel32_64, Code.Js_rel32_64, Code.Jns_rel32_64,
+        Code.Jo_rel32_64, Code.Jno_rel32_64, Code.Ja_rel32_64, Code.Jbe_rel32_64, Code.Jge_rel32_64, Code.Jl_rel32_64,
+        Code.Jg_rel32_64, Code.Jle_rel32_64,
+    ];
 }

@@ -12,11 +12,12 @@ namespace Dqemu.JitX64.Translation;
 /// a branch to a label has the id as its target (in the short form when there is one), and a RIP-relative
 /// operand naming a label has the id as its displacement. Here each instruction is one of
 ///   plain    - its bytes do not depend on where it sits: encoded once, copied into place;
-///   label    - a branch to a label: short while the displacement fits a byte, else the near form (the
-///              layout is redone until no short branch is out of reach; branches only grow, so it ends);
+///   label    - a branch to a label: as the Assembler makes it, short, while the displacement fits a byte, else
+///              the near form (the layout is redone until no short branch is out of reach; branches only grow, so
+///              it ends); one already near stays near;
 ///   absolute - a branch or call to an address outside the list (a stub, a helper): the near form;
 ///   relative - a RIP-relative memory operand (to a label or an absolute address): encoded in place.
-/// Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error)
+/// A branch to a label the list already holds in its near form keeps it. Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error)
 /// makes <see cref="TryLayout"/> return false, and the caller uses BlockEncoder for that list.
 /// </summary>
 internal sealed unsafe class LinearEncoder
@@ -81,7 +82,8 @@ internal sealed unsafe class LinearEncoder
                     if ((int)t >= _labelAt.Length || _labelAt[(int)t] == 0) return false;
                     _target[i] = _labelAt[(int)t] - 1;
                     _kind[i] = Kind.Label;
-                    insn.Code = insn.Code.ToShortBranch();
+                    // the Assembler makes every branch to a label short; one given in its near form (a jcc that block
+                    // linking patches, EmitterContext.BranchOnHostFlags) stays near
                 }
                 else
                 {

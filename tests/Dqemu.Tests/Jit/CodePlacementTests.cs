@@ -149,6 +149,55 @@ public sealed unsafe class CodePlacementTests
         Assert.Equal(0, h.Translator.Cache.SlowPlacements);
     }
 
+    [Fact]
+    public void ATakenConditionalBranchIsLinkedAtItsJccNotThroughASecondJump()
+    {
+        using var h = new JitHarness();
+        h.RunToEnd("""
+            mov x1, #50
+            mov x0, #0
+            loop:
+            add x0, x0, #3
+            subs x1, x1, #1
+            b.ne loop
+            """);
+        Assert.Equal(150UL, h.X(0));
+        ulong loopPc = JitHarness.CodeAddress + 8;
+        ulong host = (ulong)h.Translator.Cache.Lookup(loopPc);
+        Assert.NotEqual(0UL, host);
+        // the loop block's first jne (the b.ne) now goes straight to the loop block itself
+        var code = new ReadOnlySpan<byte>((byte*)host, 256).ToArray();
+        var d = Decoder.Create(64, new ByteArrayCodeReader(code));
+        d.IP = host;
+        Instruction jne = default;
+        while (d.IP < host + 200)
+        {
+            d.Decode(out var i);
+            if (i.Mnemonic == Mnemonic.Jne && i.NearBranchTarget != 0 && i.Code == Code.Jne_rel32_64 && i.IP > host + 8) { jne = i; break; }
+        }
+        Assert.Equal(Code.Jne_rel32_64, jne.Code);
+        Assert.Equal(host, jne.NearBranchTarget);
+    }
+
+    [Fact]
+    public void PatchRewritesOnlyARel32JumpOrJcc()
+    {
+        byte[] code = [0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xE9, 0, 0, 0, 0, 0x90, 0x0F, 0x85, 0, 0, 0, 0, 0x90];
+        // one 64-byte line: no displacement straddles a line (Patch refuses those)
+        byte* p = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(64, 64);
+        try
+        {
+            code.CopyTo(new Span<byte>(p, code.Length));
+            ulong b = (ulong)p;
+            Assert.False(CodeCache.Patch(b + 8, b + 100));               // ends in nops
+            Assert.True(CodeCache.Patch(b + 13, b + 100));               // jmp rel32
+            Assert.Equal(100 - 13, *(int*)(p + 9));
+            Assert.True(CodeCache.Patch(b + 20, b + 100));               // jne rel32
+            Assert.Equal(100 - 20, *(int*)(p + 16));
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.AlignedFree(p); }
+    }
+
     private static Assembler Filler(int n)
     {
         var a = new Assembler(64);
