@@ -37,6 +37,29 @@ public sealed partial class DsmNode
         }
     }
 
+    /// <summary>
+    /// For hang diagnosis (DQEMU_CLUSTER_DUMP): every page this node holds an unusual local state for (a request in
+    /// flight, waiters, pins, a held-back request, a read-ahead mark) and every busy or queued directory entry it is the
+    /// home of, one line each.
+    /// </summary>
+    public string DebugDump()
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var s in _local)
+            lock (s)
+                foreach (var (page, e) in s.Pages)
+                    if (e.InFlight != InFlight.None || e.Waiters > 0 || e.Pins > 0 || e.Deferred != 0 || e.Prefetched)
+                        sb.Append($"  local 0x{page:x}: {e.State} inflight {e.InFlight} waiters {e.Waiters} pins {e.Pins}/{e.WritePins} " +
+                                  $"deferred {e.Deferred} for {e.DeferredRequester} completions {e.Completions} prefetched {e.Prefetched}\n");
+        foreach (var d in _dir)
+            lock (d)
+                foreach (var (page, e) in d.Entries)
+                    if (e.Busy || e.QCount > 0)
+                        sb.Append($"  home 0x{page:x}: copies 0x{e.Copies:x} modified {e.Modified} busy {e.Busy} write {e.Write} " +
+                                  $"requester {e.Requester} supplier {e.Supplier} invacks {e.PendingInvAcks} queued {e.QCount}\n");
+        return sb.ToString();
+    }
+
     private void HomeRequest(ulong page, int from, bool write, ushort offset)
     {
         CheckHome(page);

@@ -10,7 +10,7 @@ namespace Dqemu.JitX64.Instructions;
 /// Scalar floating point (single and double; half precision only through FCVT).
 ///
 /// Every arithmetic result goes through SSE and is then checked for NaN (ucomis + jp, one not-taken
-/// branch): a NaN result means either a NaN operand (A64 picks the first signalling NaN, x86 the first
+/// branch to a cold path after the block's exits, EmitterContext.Cold): a NaN result means either a NaN operand (A64 picks the first signalling NaN, x86 the first
 /// operand) or an invalid operation (A64's default NaN is positive, x86's negative), so that case is
 /// recomputed by the C# implementation in <see cref="SoftFloat"/>, which also honours FPCR.DN.
 /// FPCR.RMode and FZ reach SSE through MXCSR (InstEmitSystem mirrors them); FPCR.DN and AHP are honoured
@@ -44,13 +44,9 @@ public static partial class InstEmit
     internal static void FpScalarResult(EmitterContext ctx, uint op, int soft, bool dbl, int d)
     {
         var a = ctx.Asm;
-        var ok = a.CreateLabel();
         var done = a.CreateLabel();
         if (dbl) a.ucomisd(xmm0, xmm0); else a.ucomiss(xmm0, xmm0);
-        a.jnp(ok);
-        EmitSoft(ctx, op, soft);
-        a.jmp(done);
-        a.Label(ref ok);
+        a.jp(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
         a.movdqu(EmitterContext.V(d), xmm0);
         a.Label(ref done);
     }
@@ -100,13 +96,9 @@ public static partial class InstEmit
         int d = Rd(op), n = Rn(op), m = Rm(op);
         LoadFpScalar(ctx, xmm0, n, dbl);
         LoadFpScalar(ctx, xmm1, m, dbl);
-        var fast = a.CreateLabel();
         var done = a.CreateLabel();
         if (dbl) a.ucomisd(xmm0, xmm1); else a.ucomiss(xmm0, xmm1);
-        a.jnp(fast);
-        EmitSoft(ctx, op, FpSoft.Dp2);
-        a.jmp(done);
-        a.Label(ref fast);
+        a.jp(ctx.Cold(done, () => EmitSoft(ctx, op, FpSoft.Dp2)));
         EmitMaxMinOrdered(ctx, dbl, min, packed: false);
         a.movdqu(EmitterContext.V(d), xmm0);
         a.Label(ref done);

@@ -27,16 +27,12 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool scalar = SimdScalar(op), q = qOverride ?? SimdQ(op);
         int d = Rd(op);
-        var ok = a.CreateLabel();
         var done = a.CreateLabel();
         a.movaps(xmm7, xmm0);
         if (dbl) { a.cmpunordpd(xmm7, xmm7); a.movmskpd(eax, xmm7); }
         else { a.cmpunordps(xmm7, xmm7); a.movmskps(eax, xmm7); }
         a.test(eax, laneMask ?? FpLaneMask(dbl, q, scalar));
-        a.je(ok);
-        EmitSoft(ctx, op, soft);
-        a.jmp(done);
-        a.Label(ref ok);
+        a.jne(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
         if (kind == FpStore.Narrow) StoreNarrowResult(ctx, op, d);
         else if (scalar) StoreScalarElem(ctx, d, xmm0, dbl ? 64 : 32);
         else StoreVec(ctx, d, xmm0, q);
@@ -99,17 +95,13 @@ public static partial class InstEmit
                 {
                     LoadFpVec(ctx, xmm0, n, op, dbl);
                     LoadFpVec(ctx, xmm1, m, op, dbl);
-                    var fast = a.CreateLabel();
                     var done = a.CreateLabel();
-                    // any NaN input lane -> C#
+                    // any NaN input lane -> C#, out of line
                     a.movaps(xmm7, xmm0);
                     if (dbl) { a.cmpunordpd(xmm7, xmm1); a.movmskpd(eax, xmm7); }
                     else { a.cmpunordps(xmm7, xmm1); a.movmskps(eax, xmm7); }
                     a.test(eax, FpLaneMask(dbl, q, scalar));
-                    a.je(fast);
-                    EmitSoft(ctx, op, soft);
-                    a.jmp(done);
-                    a.Label(ref fast);
+                    a.jne(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
                     EmitMaxMinOrdered(ctx, dbl, hi, packed: true);
                     if (scalar) StoreScalarElem(ctx, d, xmm0, dbl ? 64 : 32); else StoreVec(ctx, d, xmm0, q);
                     a.Label(ref done);

@@ -50,6 +50,7 @@ public sealed partial class EmitterContext
         SplitAware = false;
         SplitSlot = JitStubs.NoSplitSlot;
         _deferredRedirects.Clear();
+        _coldPaths.Clear();
         _flagsCapturedAt = -1;
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
@@ -432,10 +433,39 @@ public sealed partial class EmitterContext
 
     private readonly List<(Label Miss, Label Back, int Argument)> _deferredRedirects = new();
 
-    /// <summary>Emits the out-of-line misses of this block's split redirects (after its last exit).</summary>
+    private readonly List<(Label Entry, Label Back, Action Body)> _coldPaths = new();
+
+    /// <summary>
+    /// Code run only in rare cases (a NaN result recomputed in C#, ...), placed out of line after the block's exits so
+    /// the common case falls through without a taken branch. Returns the label to jump to; <paramref name="body"/> is
+    /// emitted there, then the block's cached guest registers are reloaded (a helper call in the body is not in the
+    /// instruction's own code, which the register layer scans: caller-saved pool registers may not survive it, and the
+    /// helper may write guest registers) and execution goes back to <paramref name="back"/>.
+    /// </summary>
+    public Label Cold(Label back, Action body)
+    {
+        var entry = Asm.CreateLabel();
+        _coldPaths.Add((entry, back, body));
+        return entry;
+    }
+
+    /// <summary>Emits the out-of-line code of this block (after its last exit): cold paths, split redirect misses.</summary>
     internal void EmitDeferred()
     {
         var a = Asm;
+        foreach (var (entry, back, body) in _coldPaths)
+        {
+            var e = entry;
+            a.Label(ref e);
+            body();
+            for (int k = 0; k < _cachedCount; k++)
+            {
+                int r = _cachedSlots[k];
+                a.mov(CachePool[_hostOf[r]], X(r));
+            }
+            a.jmp(back);
+        }
+        _coldPaths.Clear();
         foreach (var (miss, back, argument) in _deferredRedirects)
         {
             var m = miss;

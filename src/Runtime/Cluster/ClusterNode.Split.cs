@@ -183,9 +183,17 @@ internal sealed unsafe partial class ClusterNode
     /// </summary>
     private void UndoSplitAwareness()
     {
-        if (Split.ActivePages != 0 || _process?.Translator.ClearSplitAware() != true) return;
-        Interlocked.Increment(ref _awarenessUndone);
-        P.RequestExitAll();
+        if (Split.ActivePages != 0) return;
+        // Not on the caller's thread: a merge holds SplitLock (and, from a layout change, the guest space's lock), and
+        // clearing takes the translator's lock, which a thread translating holds while it reads the guest layout,
+        // which a layout change holds while it waits for SplitLock: a cycle that hung 3-node runs. Late is harmless:
+        // a page split again meanwhile only makes its instructions fault once more and be marked again.
+        ThreadPool.UnsafeQueueUserWorkItem(_ =>
+        {
+            if (Split.ActivePages != 0 || _process?.Translator.ClearSplitAware() != true) return;
+            Interlocked.Increment(ref _awarenessUndone);
+            P.RequestExitAll();
+        }, null);
     }
 
     /// <summary>A worker: node 0 merges the page; when the answer comes this node has dropped the split too.</summary>

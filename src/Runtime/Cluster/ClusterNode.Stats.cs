@@ -12,7 +12,7 @@ internal sealed partial class ClusterNode
         _dump = System.Runtime.InteropServices.PosixSignalRegistration.Create((System.Runtime.InteropServices.PosixSignal)12, c =>
         {
             c.Cancel = true;
-            var sb = new StringBuilder($"[node {Self}] dsm waiting {Dsm.WaitingThreads}; transport {_transport.Totals};{Futex.DebugDump()}\n");
+            var sb = new StringBuilder($"[node {Self}] dsm waiting {Dsm.WaitingThreads}; transport {_transport.Totals};{Futex.DebugDump()}\n{Dsm.DebugDump()}");
             if (_process != null)
                 foreach (var t in _process.Threads.Values)
                     unsafe { sb.Append($"[node {Self}]   thread {t.Tid}: pc 0x{t.Cpu->Pc:x} x8 {t.Cpu->X[8]} exited {t.Exited}\n"); }
