@@ -14,23 +14,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-RUNS=${RUNS:-5}
-TIMEOUT=${TIMEOUT:-300}
-DQEMU=${DQEMU:-./dqemu-native}
-QEMU=${QEMU:-qemu-aarch64}
-
-toolchains/install.sh >/dev/null || { echo "toolchains/install.sh failed" >&2; exit 1; }
+source bench/timing.sh
+bench_tools || exit 1
 toolchains/build-guests.sh >/dev/null || { echo "building guests failed" >&2; exit 1; }
-
-if ! command -v "$QEMU" >/dev/null 2>&1; then
-    echo "error: $QEMU not found; run toolchains/install.sh" >&2
-    exit 1
-fi
-have_dqemu=1
-if ! command -v "$DQEMU" >/dev/null 2>&1; then
-    echo "warning: $DQEMU not found (run ./build.sh); its column will say FAIL" >&2
-    have_dqemu=0
-fi
 
 if [ $# -gt 0 ]; then
     names=("$@")
@@ -41,8 +27,6 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-source bench/timing.sh
 
 csv=build/bench/results.csv
 echo "guest,native_s,qemu_s,dqemu_s,dqemu_over_qemu,dqemu_over_native,status" >"$csv"

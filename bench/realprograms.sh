@@ -13,17 +13,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-RUNS=${RUNS:-5}
-TIMEOUT=${TIMEOUT:-300}
-DQEMU=${DQEMU:-./dqemu-native}
-QEMU=${QEMU:-qemu-aarch64}
 OUT=build/realprograms
 ROOT=$OUT/sysroot
 export LC_ALL=C
 
-toolchains/install.sh >/dev/null || { echo "toolchains/install.sh failed" >&2; exit 1; }
-toolchains/realprograms.sh >/dev/null || { echo "toolchains/realprograms.sh failed" >&2; exit 1; }
 source bench/timing.sh
+bench_tools || exit 1
+toolchains/realprograms.sh >/dev/null || { echo "toolchains/realprograms.sh failed" >&2; exit 1; }
 
 # the workloads' input: 400,000 lines of numbers and words (~8 MB), the same every time
 input=$OUT/input.txt
@@ -61,13 +57,6 @@ workload() {
     export STDIN
 }
 NAMES=(busybox-sha256 busybox-awk lua python gawk sqlite3 zstd xz bzip2 gzip grep sed sort sha256sum perl bc)
-
-if ! command -v "$QEMU" >/dev/null 2>&1; then echo "error: $QEMU not found; run toolchains/install.sh" >&2; exit 1; fi
-have_dqemu=1
-if ! command -v "$DQEMU" >/dev/null 2>&1; then
-    echo "warning: $DQEMU not found (run ./build.sh); its column will say FAIL" >&2
-    have_dqemu=0
-fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

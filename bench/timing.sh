@@ -1,5 +1,25 @@
-# Helpers shared by the whole-run comparisons (bench/compare.sh, bench/realprograms.sh); sourced, not run.
-# TIMEOUT (seconds) bounds each run.
+# Settings and helpers shared by the whole-run comparisons (bench/compare.sh, bench/realprograms.sh); sourced, not
+# run, from the repository root. RUNS (per program and configuration), TIMEOUT (seconds, each run), DQEMU and QEMU
+# (the binaries) may come from the environment.
+RUNS=${RUNS:-5}
+TIMEOUT=${TIMEOUT:-300}
+DQEMU=${DQEMU:-./dqemu-native}
+QEMU=${QEMU:-qemu-aarch64}
+
+# bench_tools: installs the toolchains and qemu-aarch64 (toolchains/install.sh), fails without qemu-aarch64, and sets
+# have_dqemu (0: no dqemu-native, whose column then says FAIL).
+bench_tools() {
+    toolchains/install.sh >/dev/null || { echo "toolchains/install.sh failed" >&2; return 1; }
+    if ! command -v "$QEMU" >/dev/null 2>&1; then
+        echo "error: $QEMU not found; run toolchains/install.sh" >&2
+        return 1
+    fi
+    have_dqemu=1
+    if ! command -v "$DQEMU" >/dev/null 2>&1; then
+        echo "warning: $DQEMU not found (run ./build.sh); its column will say FAIL" >&2
+        have_dqemu=0
+    fi
+}
 
 # run_once <outfile> <cmd...>: runs the command with a timeout, stdin from $STDIN (default /dev/null), stdout to
 # <outfile>, stderr to <outfile>.err; prints "<microseconds> <exit status>".
