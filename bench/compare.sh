@@ -85,14 +85,9 @@ for name in "${names[@]}"; do
         d_s=$(secs "$d_med"); r_q=$(ratio "$d_med" "$q_med"); r_n=$(ratio "$d_med" "$n_med")
         status=ok
     else
-        d_s=FAIL; r_q=-; r_n=-
-        status=FAIL
-        any_fail=1
-        [ "$have_dqemu" -eq 0 ] && notes+=("no $DQEMU")
+        mark_failed
     fi
-    note=$(IFS='; '; echo "${notes[*]:-}")
-    printf "%-16s %10s %10s %10s %11s %13s  %s\n" "$name" "$(secs "$n_med")" "$(secs "$q_med")" "$d_s" "$r_q" "$r_n" "$note"
-    echo "$name,$(secs "$n_med"),$(secs "$q_med"),$d_s,$r_q,$r_n,$status" >>"$csv"
+    print_row "$name" "$n_med" "$q_med" "$csv"
 done
 echo
 echo "medians of $RUNS runs (wall clock); results in $csv"

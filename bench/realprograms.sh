@@ -62,13 +62,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 csv=$OUT/results.csv
 echo "program,native_s,qemu_s,dqemu_s,dqemu_over_qemu,dqemu_over_native,status" >"$csv"
-printf "%-15s %10s %10s %10s %11s %13s  %s\n" "program" "native s" "qemu s" "dqemu s" "dqemu/qemu" "dqemu/native" "notes"
-printf "%-15s %10s %10s %10s %11s %13s  %s\n" "-------" "--------" "------" "-------" "----------" "------------" "-----"
+printf "%-16s %10s %10s %10s %11s %13s  %s\n" "program" "native s" "qemu s" "dqemu s" "dqemu/qemu" "dqemu/native" "notes"
+printf "%-16s %10s %10s %10s %11s %13s  %s\n" "-------" "--------" "------" "-------" "----------" "------------" "-----"
 any_fail=0
 log_q=0; log_n=0; passed=0
 if [ $# -gt 0 ]; then NAMES=("$@"); fi
 for name in "${NAMES[@]}"; do
-    if ! workload "$name"; then printf "%-15s %s\n" "$name" "no such program here"; any_fail=1; continue; fi
+    if ! workload "$name"; then printf "%-16s %s\n" "$name" "no such program here"; any_fail=1; continue; fi
     notes=()
     : >"$tmp/n.times"; : >"$tmp/q.times"; : >"$tmp/d.times"
     dq_ok=$have_dqemu; q_ok=1
@@ -105,12 +105,9 @@ for name in "${NAMES[@]}"; do
             'BEGIN { print lq + log(d / q), ln + log(d / n) }')
         passed=$((passed + 1))
     else
-        d_s=FAIL; r_q=-; r_n=-; status=FAIL; any_fail=1
-        [ "$have_dqemu" -eq 0 ] && notes+=("no $DQEMU")
+        mark_failed
     fi
-    note=$(IFS='; '; echo "${notes[*]:-}")
-    printf "%-15s %10s %10s %10s %11s %13s  %s\n" "$name" "$(secs "$n_med")" "$(secs "$q_med")" "$d_s" "$r_q" "$r_n" "$note"
-    echo "$name,$(secs "$n_med"),$(secs "$q_med"),$d_s,$r_q,$r_n,$status" >>"$csv"
+    print_row "$name" "$n_med" "$q_med" "$csv"
 done
 echo
 if [ "$passed" -gt 0 ]; then

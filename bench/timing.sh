@@ -39,3 +39,19 @@ median() { # reads numbers, one a line; prints the median
 }
 secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+
+# A row whose dqemu-native runs failed or differed: sets d_s, r_q, r_n, status and any_fail (and says so when there is
+# no dqemu-native at all).
+mark_failed() {
+    d_s=FAIL; r_q=-; r_n=-; status=FAIL; any_fail=1
+    if [ "$have_dqemu" -eq 0 ]; then notes+=("no $DQEMU"); fi
+}
+
+# print_row <name> <native us> <qemu us> <csv>: the table row (d_s, r_q, r_n, status and the notes array as set) and
+# its CSV line.
+print_row() {
+    local note
+    note=$(IFS='; '; echo "${notes[*]:-}")
+    printf "%-16s %10s %10s %10s %11s %13s  %s\n" "$1" "$(secs "$2")" "$(secs "$3")" "$d_s" "$r_q" "$r_n" "$note"
+    echo "$1,$(secs "$2"),$(secs "$3"),$d_s,$r_q,$r_n,$status" >>"$4"
+}
