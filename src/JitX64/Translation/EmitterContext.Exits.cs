@@ -80,7 +80,7 @@ public sealed partial class EmitterContext
     {
         if (cond >= 14) { BranchTo(taken); return; }
         LoadFlagsToHost();
-        BranchOnHostFlags(NearJcc[cond], taken);
+        BranchOnHostFlags(HostJcc[cond], taken);
     }
 
     /// <summary>
@@ -99,12 +99,4 @@ public sealed partial class EmitterContext
         Asm.Label(ref t);
         BranchTo(taken, jccEnd);
     }
-
-    /// <summary>The rel32 jcc taken when A64 condition cond (0-13) holds, in the host flags LoadFlagsToHost sets.</summary>
-    private static readonly Code[] NearJcc =
-    [
-        Code.Je_rel32_64, Code.Jne_rel32_64, Code.Jae_rel32_64, Code.Jb_rel32_64, Code.Js_rel32_64, Code.Jns_rel32_64,
-        Code.Jo_rel32_64, Code.Jno_rel32_64, Code.Ja_rel32_64, Code.Jbe_rel32_64, Code.Jge_rel32_64, Code.Jl_rel32_64,
-        Code.Jg_rel32_64, Code.Jle_rel32_64,
-    ];
 }

@@ -57,24 +57,18 @@ public sealed partial class EmitterContext
     {
         if (cond >= 14) { Asm.jmp(target); return; }
         LoadFlagsToHost();
-        switch (cond)
-        {
-            case 0: Asm.je(target); break;
-            case 1: Asm.jne(target); break;
-            case 2: Asm.jae(target); break;
-            case 3: Asm.jb(target); break;
-            case 4: Asm.js(target); break;
-            case 5: Asm.jns(target); break;
-            case 6: Asm.jo(target); break;
-            case 7: Asm.jno(target); break;
-            case 8: Asm.ja(target); break;
-            case 9: Asm.jbe(target); break;
-            case 10: Asm.jge(target); break;
-            case 11: Asm.jl(target); break;
-            case 12: Asm.jg(target); break;
-            case 13: Asm.jle(target); break;
-        }
+        // the short form, as the Assembler's own je/jne/... make it (LinearEncoder grows it when out of reach)
+        Asm.AddInstruction(Instruction.CreateBranch(HostJcc[cond].ToShortBranch(), target.Id));
     }
+
+    /// <summary>The jcc (rel32 form) taken when A64 condition cond (0-13) holds, in the host flags
+    /// <see cref="LoadFlagsToHost"/> sets.</summary>
+    private static readonly Code[] HostJcc =
+    [
+        Code.Je_rel32_64, Code.Jne_rel32_64, Code.Jae_rel32_64, Code.Jb_rel32_64, Code.Js_rel32_64, Code.Jns_rel32_64,
+        Code.Jo_rel32_64, Code.Jno_rel32_64, Code.Ja_rel32_64, Code.Jbe_rel32_64, Code.Jge_rel32_64, Code.Jl_rel32_64,
+        Code.Jg_rel32_64, Code.Jle_rel32_64,
+    ];
 
     /// <summary>
     /// dst = cond ? dst : src, i.e. moves <paramref name="src"/> in when the condition FAILS. Call

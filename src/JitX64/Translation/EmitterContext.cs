@@ -308,10 +308,12 @@ public sealed partial class EmitterContext
         for (int k = 0; k < _cachedCount; k++)
         {
             int r = _cachedSlots[k];
-            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0)
-                Asm.mov(CachePool[_hostOf[r]], X(r));
+            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0) Reload(r);
         }
     }
+
+    /// <summary>Loads cached slot <paramref name="r"/>'s host copy again from CpuState (current: the cache writes through).</summary>
+    private void Reload(int r) => Asm.mov(CachePool[_hostOf[r]], X(r));
 
     private void ScanEmitted()
     {
@@ -458,11 +460,7 @@ public sealed partial class EmitterContext
             var e = entry;
             a.Label(ref e);
             body();
-            for (int k = 0; k < _cachedCount; k++)
-            {
-                int r = _cachedSlots[k];
-                a.mov(CachePool[_hostOf[r]], X(r));
-            }
+            for (int k = 0; k < _cachedCount; k++) Reload(_cachedSlots[k]);
             a.jmp(back);
         }
         _coldPaths.Clear();

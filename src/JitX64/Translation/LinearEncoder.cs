@@ -5,7 +5,7 @@ namespace Dqemu.JitX64.Translation;
 /// <summary>
 /// Encodes the instruction list of an Iced <see cref="Assembler"/> at one fixed address, straight into the
 /// code cache: the job of <c>Assembler.Assemble</c> (Iced's BlockEncoder) for the code this project emits, at a
-/// fraction of the cost (BlockEncoder builds a object per instruction, a dictionary and its relocation lists for
+/// fraction of the cost (BlockEncoder builds an object per instruction, a dictionary and its relocation lists for
 /// every block: most of a block's translation time and most of the garbage a program's start-up makes).
 ///
 /// What the Assembler leaves in its list: an instruction a label was set on carries the label's id as its IP,
@@ -17,8 +17,8 @@ namespace Dqemu.JitX64.Translation;
 ///              it ends); one already near stays near;
 ///   absolute - a branch or call to an address outside the list (a stub, a helper): the near form;
 ///   relative - a RIP-relative memory operand (to a label or an absolute address): encoded in place.
-/// A branch to a label the list already holds in its near form keeps it. Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error)
-/// makes <see cref="TryLayout"/> return false, and the caller uses BlockEncoder for that list.
+/// Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error) makes
+/// <see cref="TryLayout"/> return false, and the caller uses BlockEncoder for that list.
 /// </summary>
 internal sealed unsafe class LinearEncoder
 {
