@@ -117,7 +117,8 @@ case "$cmd" in
         do_clean
         ;;
     -h|--help|help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        # the usage header: the comment lines after the shebang
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         ;;
     *)
         echo "usage: $0 [build|run|test|bench|clean]" >&2
