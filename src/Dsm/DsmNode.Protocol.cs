@@ -21,6 +21,11 @@ public sealed partial class DsmNode
                 throw new ProtocolException($"message from unknown node {from}");
             Dispatch(from, type, body);
         }
+        catch (NodeLostException)
+        {
+            // a reply to a peer that is gone: the transport reports the loss (OnNodeLost), naming the peer; a Fail
+            // here could print its own line first
+        }
         catch (Exception ex)
         {
             Fail($"node {_self}: {DsmMessages.Name(type)} from node {from}: {ex.Message}");

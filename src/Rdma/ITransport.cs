@@ -17,7 +17,9 @@ namespace Dqemu.Rdma;
 /// per peer; UCX: every delivery holds the UCP worker's lock).</item>
 /// <item><see cref="IMessageHandler.OnNodeLost"/> is called at most once per peer, and no message from that peer is
 /// delivered after it; never for peers of a transport that this node disposed itself.</item>
-/// <item>Sending to a lost peer throws <see cref="NodeLostException"/>; sending to <see cref="Self"/> is an
+/// <item>Sending to a lost peer throws <see cref="NodeLostException"/>, and the loss is (or will be) reported through
+/// <see cref="IMessageHandler.OnNodeLost"/> (unless this node disposed the transport): a message handler whose reply
+/// throws it need not report anything itself. Sending to <see cref="Self"/> is an
 /// <see cref="ArgumentException"/> (deliver local work locally).</item>
 /// </list>
 /// </remarks>

@@ -133,6 +133,7 @@ public static unsafe class Emulator
         sb.AppendLine($"  translation time       {Ms(t.TranslationTicks),10:F1} ms");
         sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}");
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
+        if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
         sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB");
         foreach (var th in process.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("  " + th.StatsLine());
         lock (process.FinishedThreadStats)

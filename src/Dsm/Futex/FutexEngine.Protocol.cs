@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using Dqemu.Rdma;
 
 namespace Dqemu.Dsm;
 
@@ -23,6 +24,11 @@ public sealed partial class FutexEngine
             if (from < 0 || from >= _nodeCount || from == _self)
                 throw new ProtocolException($"message from unknown node {from}");
             Dispatch(from, type, body);
+        }
+        catch (NodeLostException)
+        {
+            // a reply to a peer that is gone: the transport reports the loss (OnNodeLost), naming the peer; a Fail
+            // here could print its own line first
         }
         catch (Exception ex)
         {

@@ -33,10 +33,19 @@ public static partial class InstEmit
         if (!setFlags)
         {
             // Rd and Rn are SP when 31
-            if (sf && rd == rn && !ctx.IsCached(rd))
+            if (sf && rd == rn)
             {
-                if (imm != 0) IntAlu.MI(a, kind, X(rd), imm, true);
-                return;
+                // x = x +/- imm on the register itself: its cached copy, or CpuState when it has none
+                if (ctx.CachedForUpdate(rd) is { } h)
+                {
+                    if (imm != 0) IntAlu.RI(a, kind, h, imm, true);
+                    return;
+                }
+                if (!ctx.IsCached(rd))
+                {
+                    if (imm != 0) IntAlu.MI(a, kind, X(rd), imm, true);
+                    return;
+                }
             }
             ctx.LoadRsp(rcx, rn, sf);
             if (imm != 0) IntAlu.RI(a, kind, rcx, imm, sf);

@@ -267,6 +267,7 @@ internal static partial class LdSt
     public static void EmitFaultExit(EmitterContext ctx)
     {
         var a = ctx.Asm;
+        ctx.SpillDirty();
         a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rsi);
         a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
         ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), ctx.Pc);

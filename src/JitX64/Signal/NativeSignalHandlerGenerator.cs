@@ -30,6 +30,16 @@ public static partial class NativeSignalHandlerGenerator
     // x86-64 ucontext_t: uc_flags(8) uc_link(8) uc_stack(24) then mcontext gregs[23]
     private const int GregsOffset = 40;
     private const int RegR8 = 0, RegRbx = 11, RegRip = 16, RegErr = 19;
+
+    /// <summary>Index of a general register in ucontext's gregs (REG_R8 = 0 .. REG_R15 = 7, then RDI, RSI, RBP, RBX,
+    /// RDX, RAX, RCX, RSP).</summary>
+    private static int GregIndex(AssemblerRegister64 r) => r.Value switch
+    {
+        >= Register.R8 and <= Register.R15 => r.Value - Register.R8,
+        Register.RDI => 8, Register.RSI => 9, Register.RBP => 10, Register.RBX => 11,
+        Register.RDX => 12, Register.RAX => 13, Register.RCX => 14, Register.RSP => 15,
+        _ => throw new ArgumentOutOfRangeException(nameof(r)),
+    };
     /// <summary>LOCK CMPXCHG16B with a REX prefix, as a little-endian dword (F0 4x 0F C7), and the mask of its fixed bits.</summary>
     private const uint Cmpxchg16bBytes = 0xC70F40F0, Cmpxchg16bMask = 0xFFFFF0FF;
 
@@ -85,6 +95,12 @@ public static partial class NativeSignalHandlerGenerator
         a.mov(__qword_ptr[r8 + CpuOffsets.FaultError], rcx);
         a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * RegRip]);
         a.mov(__qword_ptr[r8 + CpuOffsets.FaultHostRip], rcx);
+        // the register cache's host registers: guest registers a block had not stored yet are among them
+        for (int k = 0; k < CpuOffsets.FaultRegCount; k++)
+        {
+            a.mov(rcx, __qword_ptr[rdx + GregsOffset + 8 * GregIndex(EmitterContext.CachePool[k])]);
+            a.mov(__qword_ptr[r8 + CpuOffsets.FaultRegs + 8 * k], rcx);
+        }
         a.mov(rcx, c.SegFaultExit);
         a.mov(__qword_ptr[rdx + GregsOffset + 8 * RegRip], rcx);
         a.ret();

@@ -36,6 +36,7 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.FaultError)] public ulong FaultError;
     /// <summary>Host pointer to the split-page table (format at <see cref="CpuOffsets.SplitMap"/>).</summary>
     [FieldOffset(CpuOffsets.SplitMap)] public ulong SplitMap;
+    [FieldOffset(CpuOffsets.FaultRegs)] public fixed ulong FaultRegs[CpuOffsets.FaultRegCount];
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -102,6 +103,14 @@ public static class CpuOffsets
     /// <summary>The masked guest address of a split-aware instruction's access before its redirect (the exclusive
     /// monitor records and compares guest addresses, so LDXR and STXR agree whichever of them redirects).</summary>
     public const int SplitGuestAddr = 928;
+
+    /// <summary>
+    /// The register cache's host registers at a host fault in translated code, saved by the SIGSEGV handler in the
+    /// order of <c>EmitterContext.CachePool</c> (r12, r13, rbp, r11, r10, r9, r8): guest registers a block holds
+    /// only there (write-back) are copied to X[] from here by <c>Translator.RestoreFaultState</c>.
+    /// </summary>
+    public const int FaultRegs = 936;
+    public const int FaultRegCount = 7;
 
     /// <summary>
     /// The thread's split-redirect cache: <see cref="SplitCacheSlots"/> slots of (u64 key, u64 delta), one per

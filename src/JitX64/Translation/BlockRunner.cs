@@ -5,7 +5,8 @@ namespace Dqemu.JitX64.Translation;
 /// <summary>
 /// Runs a guest thread's translated code until something other than control flow needs the caller
 /// (a syscall, a fault, an undefined instruction, an interrupt request). Branch exits are linked here and
-/// jump-cache misses refilled, so the caller's loop only sees events.
+/// jump-cache misses refilled, so the caller's loop only sees events. CpuState is exact at every event returned
+/// (a host fault's state is restored here: <see cref="Translator.RestoreFaultState"/>).
 /// </summary>
 public sealed unsafe class BlockRunner
 {
@@ -68,6 +69,11 @@ public sealed unsafe class BlockRunner
                     code = Lookup(cpu->Pc);
                     if (_generation == _translator.Generation) _jumpCache.Set(cpu->Pc, code);
                     break;
+                case ExitReason.SegFault when cpu->FaultHostRip != 0:
+                    // a host fault in a block: the guest PC and the registers the block held in host registers go
+                    // back into CpuState before anyone looks at it
+                    _translator.RestoreFaultState(cpu);
+                    return reason;
                 default:
                     return reason;
             }

@@ -14,11 +14,16 @@ public sealed partial class EmitterContext
     /// into a stub that asks the dispatcher for the target); once the target is translated the dispatcher
     /// rewrites the displacement so later runs go straight there.
     /// </summary>
-    public void BranchTo(ulong target) => BranchTo(target, default);
+    public void BranchTo(ulong target)
+    {
+        SpillDirty();
+        BranchTo(target, default);
+    }
 
     /// <summary>
     /// As <see cref="BranchTo(ulong)"/>, but the exit that gets linked is the rel32 jump or jcc ending at
-    /// <paramref name="linkVia"/> (a label on the instruction after it) when that label is set.
+    /// <paramref name="linkVia"/> (a label on the instruction after it) when that label is set. The caller has
+    /// spilled the dirty guest registers (<see cref="SpillDirty"/>) ahead of the link site.
     /// </summary>
     private void BranchTo(ulong target, Label linkVia)
     {
@@ -51,6 +56,7 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchIndirect(AssemblerRegister64 target)
     {
+        SpillDirty();
         if (target != rax) Asm.mov(rax, target);
         Asm.mov(CpuField64(CpuOffsets.Pc), rax);
         Asm.mov(ecx, eax);
@@ -69,6 +75,7 @@ public sealed partial class EmitterContext
     /// <summary>Returns to the dispatcher with <paramref name="reason"/> and guest PC <paramref name="pc"/>.</summary>
     public void ExitBlock(ExitReason reason, ulong pc)
     {
+        SpillDirty();
         StoreImm64(CpuField64(CpuOffsets.Pc), pc);
         Asm.mov(eax, (int)reason);
         Asm.jmp(Stubs.Exit);
@@ -91,11 +98,12 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchOnHostFlags(Code nearJcc, ulong taken)
     {
+        SpillDirty(); // movs: the flags the jcc reads survive
         var t = Asm.CreateLabel();
         Asm.AddInstruction(Instruction.CreateBranch(nearJcc, t.Id));
         var jccEnd = Asm.CreateLabel();
         Asm.Label(ref jccEnd);
-        BranchTo(Pc + 4);
+        BranchTo(Pc + 4, default);
         Asm.Label(ref t);
         BranchTo(taken, jccEnd);
     }

@@ -123,22 +123,22 @@ public sealed partial class EmitterContext
     {
         if (r == 31) return;
         NoteWrite(r);
-        if (_hostOf[r] >= 0 && (_busy & (1 << _hostOf[r])) == 0)
+        if (HostCopyWritable(r) is { } h)
         {
-            // write-through: CpuState and the cached copy both get the value (no scratch register used)
-            var h = CachePool[_hostOf[r]];
             if (value <= uint.MaxValue) Asm.mov(R32(h), (uint)value); else Asm.mov(h, value);
-            MarkApiStore();
-            Asm.mov(X(r), h);
+            WroteHostCopy(r);
             return;
         }
-        StoreImm64(X(r), value);
+        if ((long)value == (int)value) { MarkApiAccess(); Asm.mov(X(r), (int)value); }
+        else { Asm.mov(rax, value); MarkApiAccess(); Asm.mov(X(r), rax); }
+        WroteMemory(r);
     }
 
     private void NoteRead(int r)
     {
         if ((_written & (1u << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
         _accessed |= 1u << r;
+        _asked[r]++;
     }
 
     private void NoteWrite(int slot)
@@ -153,9 +153,35 @@ public sealed partial class EmitterContext
     private void StoreSlot(int slot, AssemblerRegister64 src)
     {
         NoteWrite(slot);
-        MarkApiStore();
+        if (HostCopyWritable(slot) is { } h)
+        {
+            Asm.mov(h, src);
+            WroteHostCopy(slot);
+            return;
+        }
+        MarkApiAccess();
         Asm.mov(X(slot), src);
-        if (_hostOf[slot] >= 0 && (_busy & (1 << _hostOf[slot])) == 0) Asm.mov(CachePool[_hostOf[slot]], src);
+        WroteMemory(slot);
+    }
+
+    /// <summary>The host copy of <paramref name="slot"/> when a write may go there alone (write-back): the slot is
+    /// cached, its register is not the emitter's own, and no helper call or direct write in this emitter has made
+    /// the copy one that <see cref="EndInstruction"/> reloads.</summary>
+    private AssemblerRegister64? HostCopyWritable(int slot)
+    {
+        if (_planning || _hostOf[slot] < 0 || (_busy & (1 << _hostOf[slot])) != 0) return null;
+        ScanEmitted();
+        if (_callSeen || (_staleSlots & (1u << slot)) != 0) return null;
+        return CachePool[_hostOf[slot]];
+    }
+
+    private void WroteHostCopy(int slot) => _dirty |= 1u << slot;
+
+    /// <summary>A write went to CpuState: it is the newest value (a cached copy is reloaded after the emitter).</summary>
+    private void WroteMemory(int slot)
+    {
+        _dirty &= ~(1u << slot);
+        if (_hostOf[slot] >= 0) _staleSlots |= 1u << slot;
     }
 
     /// <summary>Stores a 64-bit constant to memory, through rax only when it does not fit an imm32.</summary>
@@ -169,13 +195,23 @@ public sealed partial class EmitterContext
     //
     // Up to seven guest registers of a block (slot 31 = SP; chosen by Translator.PlanCache from a planning
     // pass over the block) are kept in r12, r13, rbp and r8-r11, loaded at block entry unless the block
-    // writes them first. The cache is WRITE-THROUGH: every write through this layer stores to CpuState and to the
-    // host copy, so CpuState is always current (exits, faults, helpers and emitters that read X(n) directly
-    // stay correct) and only reads get faster. Writes that bypass this layer (a memory operand X(n) written
-    // by an emitter, or a helper call that may change CpuState) are found by scanning the instructions each
-    // emitter produced: inside that emitter later reads of such a register go to memory, and after the
-    // emitter the copy is reloaded. So an emitter must never write a guest register in CpuState through a
-    // pointer other than rbx (e.g. lea rdx, [rbx + X(n)]) except inside a helper it calls.
+    // writes them first. The cache is WRITE-BACK: a write through this layer goes to the host copy only and marks
+    // the slot dirty; dirty slots are stored to CpuState (spilled) where something else may read it:
+    //   - before every exit of the block (SpillDirty, emitted ahead of the jmp or jcc that gets linked);
+    //   - before an emitter whose own code uses the slot's host register, calls a helper, or reaches the slot in
+    //     CpuState directly (the planning pass records each of these per instruction; BeginInstruction spills);
+    //   - before a cold path's body (Cold).
+    // A host fault in the middle of the block (a guest access to a page this node does not hold, or a guest
+    // SIGSEGV) leaves through the signal handler, which saves the pool registers in CpuOffsets.FaultRegs; the
+    // translator keeps, per guest instruction, the dirty slots at its access (Translator.RestoreFaultState puts
+    // them back), so CpuState is exact at every fault as well.
+    // Writes that bypass this layer (a memory operand X(n) written by an emitter, or a helper call that may change
+    // CpuState) are found by scanning the instructions each emitter produced: inside that emitter later reads of
+    // such a register go to memory, and after the emitter the copy is reloaded. An emitter that READS X(n) in
+    // CpuState behind the layer while the slot is dirty (one the planning pass did not see) is caught by the same
+    // scan: the block is translated again without a cache (Translator.RegisterConflicts counts it; tests expect 0).
+    // So an emitter must never reach a guest register in CpuState through a pointer other than rbx (e.g.
+    // lea rdx, [rbx + X(n)]) except inside a helper it calls.
 
     internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
     private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
@@ -200,19 +236,64 @@ public sealed partial class EmitterContext
     /// are reloaded. r8-r11 are emitter scratch registers, so this is what lets them hold guest registers.
     /// </summary>
     private readonly List<int> _touched = new();
+    /// <summary>Per guest instruction (planning pass): the slots its emitter reaches in CpuState behind the layer
+    /// (all 32 when it calls a helper): dirty ones are spilled before it.</summary>
+    private readonly List<uint> _plannedDirect = new();
     private readonly List<uint> _plannedOps = new();
     private bool _planning;
     private int _busy;
     private bool _callSeen;
     private uint _staleSlots;
-    private readonly HashSet<int> _apiStores = new();
+    // planning pass, per slot: how often this emitter asked the layer about it (Cached/IsCached/Load*/CachedForUpdate);
+    // that many memory operands on the slot are the layer's own fallback (no cache in planning), any more are direct
+    private readonly int[] _asked = new int[32];
+    /// <summary>Real pass: cached slots whose host copy is newer than CpuState.</summary>
+    private uint _dirty;
+    /// <summary>Real pass, per guest instruction: the dirty slots while its code runs (after BeginInstruction's spill).</summary>
+    internal readonly List<uint> DirtyAt = new();
+    /// <summary>Real pass: an emitter read a dirty slot in CpuState behind the layer; the block must be redone uncached.</summary>
+    internal bool Conflict { get; private set; }
+    /// <summary>The guest instruction whose emitter first caused <see cref="Conflict"/>.</summary>
+    internal ulong ConflictPc { get; private set; }
+
+    private void NoteConflict()
+    {
+        if (Conflict) return;
+        Conflict = true;
+        ConflictPc = Pc;
+    }
+    private readonly HashSet<int> _apiAccesses = new();
 
     private static int[] NewSlots() { var a = new int[32]; Array.Fill(a, -1); return a; }
 
-    private void MarkApiStore() => _apiStores.Add(Asm.Instructions.Count);
+    /// <summary>Marks the next instruction emitted as the layer's own (a store or load of a slot it accounts for, or
+    /// a stub that keeps every register): the scans skip it.</summary>
+    private void MarkApiAccess() => _apiAccesses.Add(Asm.Instructions.Count);
 
     /// <summary>True when guest slot <paramref name="r"/> has a host copy in this block.</summary>
-    public bool IsCached(int r) => _hostOf[r] >= 0;
+    public bool IsCached(int r)
+    {
+        if (_planning) _asked[r]++;
+        return _hostOf[r] >= 0;
+    }
+
+    /// <summary>
+    /// The host register holding guest slot <paramref name="r"/> for an update in place (read, then written with
+    /// the new value of the whole slot, e.g. add r12, imm), or null (update CpuState or go through Load/Store then).
+    /// </summary>
+    public AssemblerRegister64? CachedForUpdate(int r)
+    {
+        if (_planning)
+        {
+            NoteRead(r);
+            NoteWrite(r);
+            _asked[r]--; // one update, one memory operand (or a load and a store through the layer)
+            return null;
+        }
+        if (Cached(r) is not { } h || HostCopyWritable(r) is null) return null;
+        WroteHostCopy(r);
+        return h;
+    }
 
     /// <summary>
     /// The host register holding guest slot <paramref name="r"/> (31 = SP), usable for a read at this point,
@@ -236,6 +317,7 @@ public sealed partial class EmitterContext
     {
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
+        _dirty = 0;
         for (int i = 0; i < slots.Length && i < CachePool.Length; i++)
         {
             _hostOf[slots[i]] = i;
@@ -256,6 +338,7 @@ public sealed partial class EmitterContext
         _accessed = _written = 0;
         InsnBranches.Clear();
         _touched.Clear();
+        _plannedDirect.Clear();
         _plannedOps.Clear();
         _planning = true;
         _insnIndex = 0;
@@ -265,18 +348,35 @@ public sealed partial class EmitterContext
     {
         _planning = false;
         _insnIndex = 0;
+        _dirty = 0;
+        DirtyAt.Clear();
+        Conflict = false;
     }
 
     internal void BeginInstruction(uint op)
     {
+        uint spill = 0;
         if (_planning) { _plannedOps.Add(op); _busy = 0; }
-        else if (_insnIndex < _touched.Count && _plannedOps[_insnIndex] == op) _busy = _touched[_insnIndex];
-        else _busy = -1; // not the instruction planned (guest code changed meanwhile): leave every copy alone
+        else if (_insnIndex < _touched.Count && _plannedOps[_insnIndex] == op)
+        {
+            _busy = _touched[_insnIndex];
+            spill = _plannedDirect[_insnIndex];
+            for (int k = 0; k < _cachedCount; k++)
+                if ((_busy & (1 << k)) != 0) spill |= 1u << _cachedSlots[k];
+        }
+        else { _busy = -1; spill = ~0u; } // not the instruction planned (guest code changed meanwhile): leave every copy alone
         _insnIndex++;
+        if ((spill & _dirty) != 0)
+        {
+            SpillSlots(spill & _dirty);
+            _dirty &= ~spill;
+        }
+        if (!_planning) DirtyAt.Add(_dirty);
         _emitterStart = _scanFrom = Asm.Instructions.Count;
         _callSeen = false;
         _staleSlots = 0;
-        _apiStores.Clear();
+        if (_planning) Array.Clear(_asked);
+        _apiAccesses.Clear();
         KeepGuestAddress = false;
     }
 
@@ -286,20 +386,32 @@ public sealed partial class EmitterContext
         if (_planning)
         {
             int mask = 0;
+            uint direct = 0;
             bool branches = false;
             var list = Asm.Instructions;
             for (int i = _emitterStart; i < list.Count; i++)
             {
-                var fc = list[i].FlowControl;
+                var insn = list[i];
+                var fc = insn.FlowControl;
                 branches |= fc != FlowControl.Next;
-                var info = _infoFactory.GetInfo(list[i], InstructionInfoOptions.NoMemoryUsage);
+                var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.None);
                 foreach (var u in info.GetUsedRegisters())
                 {
                     int k = Array.IndexOf(CachePoolIds, u.Register.GetFullRegister());
                     if (k >= 0) mask |= 1 << k;
                 }
+                if (_apiAccesses.Contains(i)) continue;
+                if (fc is FlowControl.Call or FlowControl.IndirectCall) { direct = ~0u; continue; }
+                foreach (var m in info.GetUsedMemory())
+                {
+                    if (m.Base != Register.RBX || m.Access == OpAccess.NoMemAccess) continue;
+                    uint slots = SlotsOf(m);
+                    for (int r = 0; slots != 0 && r < 32; r++)
+                        if ((slots & (1u << r)) != 0 && --_asked[r] < 0) direct |= 1u << r;
+                }
             }
             _touched.Add(mask);
+            _plannedDirect.Add(direct);
             InsnBranches.Add(branches);
             return;
         }
@@ -308,12 +420,50 @@ public sealed partial class EmitterContext
         for (int k = 0; k < _cachedCount; k++)
         {
             int r = _cachedSlots[k];
-            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0) Reload(r);
+            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0)
+            {
+                if ((_dirty & (1u << r)) != 0) NoteConflict(); // a dirty copy cannot be reloaded (never happens: spilled)
+                Reload(r);
+            }
         }
     }
 
-    /// <summary>Loads cached slot <paramref name="r"/>'s host copy again from CpuState (current: the cache writes through).</summary>
+    /// <summary>Loads cached slot <paramref name="r"/>'s host copy again from CpuState (current: dirty slots are
+    /// spilled before anything that could make their copy stale).</summary>
     private void Reload(int r) => Asm.mov(CachePool[_hostOf[r]], X(r));
+
+    /// <summary>Stores the host copies of <paramref name="slots"/> to CpuState (they stay dirty for the caller to decide).</summary>
+    private void SpillSlots(uint slots)
+    {
+        for (int k = 0; k < _cachedCount; k++)
+        {
+            int r = _cachedSlots[k];
+            if ((slots & (1u << r)) == 0) continue;
+            MarkApiAccess();
+            Asm.mov(X(r), CachePool[k]);
+        }
+    }
+
+    /// <summary>
+    /// Stores every dirty slot to CpuState: emitted before each way out of the block (before the jmp or jcc that
+    /// block linking patches, since a linked exit goes straight to the next block). Leaves the slots dirty: a side
+    /// exit (<see cref="InstEmit.EmitFaultExit"/>) is followed by more of the block. Host flags are kept.
+    /// </summary>
+    public void SpillDirty() => SpillSlots(_dirty);
+
+    /// <summary>The CpuState guest-register slots a memory operand on rbx covers (all when it has an index).</summary>
+    private static uint SlotsOf(in UsedMemory m)
+    {
+        if (m.Index != Register.None) return ~0u;
+        long d = (long)m.Displacement;
+        int size = m.MemorySize.GetSize();
+        if (size <= 0) size = 64;
+        if (d + size <= CpuOffsets.X0 || d >= CpuOffsets.X0 + 32 * 8) return 0;
+        uint slots = 0;
+        for (long o = Math.Max(d, CpuOffsets.X0) & ~7L; o < Math.Min(d + size, CpuOffsets.X0 + 32 * 8); o += 8)
+            slots |= 1u << (int)((o - CpuOffsets.X0) >> 3);
+        return slots;
+    }
 
     private void ScanEmitted()
     {
@@ -321,23 +471,28 @@ public sealed partial class EmitterContext
         for (int i = _scanFrom; i < list.Count; i++)
         {
             var insn = list[i];
-            if (_apiStores.Contains(i)) continue; // accounted for already (or a stub that keeps every register)
+            if (_apiAccesses.Contains(i)) continue; // accounted for already (or a stub that keeps every register)
             var fc = insn.FlowControl;
-            if (fc == FlowControl.Call || fc == FlowControl.IndirectCall) { _callSeen = true; continue; }
+            if (fc == FlowControl.Call || fc == FlowControl.IndirectCall)
+            {
+                if (_dirty != 0) NoteConflict(); // a call the planning pass did not see, with copies not spilled
+                _callSeen = true;
+                continue;
+            }
             // only an explicit [rbx + ...] operand can reach CpuState (emitters never use xlat, rbx's one implicit use)
             if (insn.MemoryBase != Register.RBX) continue;
             var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage);
             foreach (var m in info.GetUsedMemory())
             {
-                if (m.Base != Register.RBX) continue;
-                if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.NoMemAccess) continue;
-                if (m.Index != Register.None) { _staleSlots = ~0u; continue; }
-                long d = (long)m.Displacement;
-                int size = m.MemorySize.GetSize();
-                if (size <= 0) size = 64;
-                if (d + size <= CpuOffsets.X0 || d >= CpuOffsets.X0 + 32 * 8) continue;
-                for (long o = Math.Max(d, CpuOffsets.X0) & ~7L; o < Math.Min(d + size, CpuOffsets.X0 + 32 * 8); o += 8)
-                    _staleSlots |= 1u << (int)((o - CpuOffsets.X0) >> 3);
+                if (m.Base != Register.RBX || m.Access == OpAccess.NoMemAccess) continue;
+                uint slots = SlotsOf(m);
+                if (slots == 0) continue;
+                // reading a slot whose newest value is still in its host copy would see an old value
+                if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.ReadWrite or OpAccess.ReadCondWrite
+                    && (slots & _dirty) != 0) NoteConflict();
+                if (m.Access is OpAccess.Read or OpAccess.CondRead) continue;
+                _staleSlots |= slots;
+                _dirty &= ~slots;
             }
         }
         _scanFrom = list.Count;
@@ -416,7 +571,7 @@ public sealed partial class EmitterContext
         if (slot == JitStubs.NoSplitSlot)
         {
             a.push(span | slot << 16);
-            MarkApiStore(); // the stub keeps every register and writes no guest register: not a helper call
+            MarkApiAccess(); // the stub keeps every register and writes no guest register: not a helper call
             a.call(Stubs.SplitRedirect);
             return;
         }
@@ -435,19 +590,20 @@ public sealed partial class EmitterContext
 
     private readonly List<(Label Miss, Label Back, int Argument)> _deferredRedirects = new();
 
-    private readonly List<(Label Entry, Label Back, Action Body)> _coldPaths = new();
+    private readonly List<(Label Entry, Label Back, Action Body, uint Dirty)> _coldPaths = new();
 
     /// <summary>
     /// Code run only in rare cases (a NaN result recomputed in C#, ...), placed out of line after the block's exits so
-    /// the common case falls through without a taken branch. Returns the label to jump to; <paramref name="body"/> is
-    /// emitted there, then the block's cached guest registers are reloaded (a helper call in the body is not in the
-    /// instruction's own code, which the register layer scans: caller-saved pool registers may not survive it, and the
-    /// helper may write guest registers) and execution goes back to <paramref name="back"/>.
+    /// the common case falls through without a taken branch. Returns the label to jump to, which the emitter must do
+    /// before it writes a guest register; <paramref name="body"/> is emitted there, after the slots dirty at this
+    /// point are spilled, and is followed by a reload of the block's cached guest registers (a helper call in the body
+    /// is not in the instruction's own code, which the register layer scans: caller-saved pool registers may not
+    /// survive it, and the helper may write guest registers); then execution goes back to <paramref name="back"/>.
     /// </summary>
     public Label Cold(Label back, Action body)
     {
         var entry = Asm.CreateLabel();
-        _coldPaths.Add((entry, back, body));
+        _coldPaths.Add((entry, back, body, _dirty));
         return entry;
     }
 
@@ -455,10 +611,11 @@ public sealed partial class EmitterContext
     internal void EmitDeferred()
     {
         var a = Asm;
-        foreach (var (entry, back, body) in _coldPaths)
+        foreach (var (entry, back, body, dirty) in _coldPaths)
         {
             var e = entry;
             a.Label(ref e);
+            SpillSlots(dirty);
             body();
             for (int k = 0; k < _cachedCount; k++) Reload(_cachedSlots[k]);
             a.jmp(back);

@@ -8,7 +8,7 @@ public sealed class TranslatorOptions
     public bool LinkBlocks { get; init; } = true;
     /// <summary>Count blocks run in CpuState.BlocksRun (costs one add per block).</summary>
     public bool CountBlocks { get; init; }
-    /// <summary>Keep a block's most-read guest registers in host registers (write-through).</summary>
+    /// <summary>Keep a block's most-used guest registers in host registers (write-back; see EmitterContext).</summary>
     public bool CacheRegisters { get; init; } = true;
     public bool LogInAsm { get; init; }
     public bool LogOutAsm { get; init; }

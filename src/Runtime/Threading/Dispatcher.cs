@@ -46,13 +46,13 @@ public static unsafe class Dispatcher
                     }
                 case ExitReason.SegFault:
                     {
-                        cpu->Pc = process.Translator.GuestPcForHost(cpu->FaultHostRip) ?? cpu->Pc;
+                        // (BlockRunner has set Pc to the faulting instruction and restored the block's cached registers)
                         // a fault on a split page's unit: the thread's redirect cache may hold entries of a page that
                         // merged back since (they lead only to inaccessible shadow pages); it refills as it goes
                         if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
                             System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
                         // a page another node holds: fetch it and run the instruction again (its effects are not
-                        // committed before its access, and every guest register is written through to CpuState)
+                        // committed before its access, and CpuState holds every guest register as it was before it)
                         long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
                         if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
                         {

@@ -29,6 +29,11 @@ public sealed class FuzzReport
     /// <summary>Cases qemu raised a signal for, by the row of the word that raised it.</summary>
     public ConcurrentDictionary<string, int> SignalsPerRow { get; } = new();
     public ConcurrentBag<Mismatch> Mismatches { get; } = new();
+    /// <summary>Blocks the translator had to emit again without its register cache (Translator.RegisterConflicts):
+    /// an emitter read a guest register behind the register layer while the block held a newer value.</summary>
+    public long RegisterConflicts;
+    public ConcurrentBag<string> ConflictExamples { get; } = new();
+    private string ConflictNote => ConflictExamples.IsEmpty ? "" : $" (e.g. {string.Join(", ", ConflictExamples.Take(6))})";
 
     public string Summary()
     {
@@ -36,7 +41,7 @@ public sealed class FuzzReport
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"fuzz {Class} seed {Seed}: {Cases} cases over {CasesPerRow.Count} rows in {Elapsed.TotalSeconds:F1} s " +
             $"(qemu {QemuTime.TotalSeconds:F1} s, ours {JitTime.TotalSeconds:F1} s, summed over workers); {Effective} changed state, " +
-            $"{Signalled} raised a signal under qemu; {Mismatches.Count} mismatches");
+            $"{Signalled} raised a signal under qemu; {Mismatches.Count} mismatches; {RegisterConflicts} register-layer conflicts{ConflictNote}");
         if (SignalsPerRow.Count > 0)
             sb.AppendLine("  signals under qemu by row: " + string.Join(", ", SignalsPerRow.OrderByDescending(p => p.Value).Take(8).Select(p => $"{p.Key} {p.Value}")));
         foreach (var g in Mismatches.GroupBy(Key).OrderByDescending(g => g.Count()).ThenBy(g => g.Key))
@@ -111,6 +116,8 @@ public static unsafe class FuzzRunner
                     report.SignalsPerRow.AddOrUpdate($"{who} {SignalName(expected[i].Signal)}", 1, (_, v) => v + 1);
                 }
                 else if (MachineState.Diff(k.Init, expected[i].State).Count > 0) Interlocked.Increment(ref report.Effective);
+                // the code cache never frees (ForgetAll only forgets): a long run starts a fresh harness when it fills
+                if (h.Harness.Translator.Cache.Used > h.Harness.Translator.Cache.Size / 4 * 3) h.Renew(report);
                 var m = Compare(h, k, expected[i]);
                 if (m != null) report.Mismatches.Add(new Mismatch(c, seed, b, batchSize, k, m.Value.Reason, m.Value.Diff));
             }
@@ -118,7 +125,7 @@ public static unsafe class FuzzRunner
             Interlocked.Add(ref jitTicks, Stopwatch.GetTimestamp() - t1);
             Interlocked.Add(ref done, list.Count);
             return h;
-        }, h => h.Harness.Dispose());
+        }, h => h.Retire(report));
         report.Cases = (int)done;
         report.QemuTime = Stopwatch.GetElapsedTime(0, qemuTicks);
         report.JitTime = Stopwatch.GetElapsedTime(0, jitTicks);
@@ -145,16 +152,33 @@ public static unsafe class FuzzRunner
     /// a buggy emitter shows up as a difference instead of crashing the test host.</summary>
     private sealed class Worker(JitHarness h)
     {
-        public JitHarness Harness { get; } = h;
+        public JitHarness Harness { get; private set; } = h;
         public uint Fpcr;
+
+        /// <summary>Adds the translator's counts to the report and disposes the harness.</summary>
+        public void Retire(FuzzReport report)
+        {
+            Interlocked.Add(ref report.RegisterConflicts, Harness.Translator.RegisterConflicts);
+            if (Harness.Translator.LastConflict is { } at) report.ConflictExamples.Add(at);
+            Harness.Dispose();
+        }
+
+        public void Renew(FuzzReport report)
+        {
+            Retire(report);
+            Harness = NewJitHarness();
+            Fpcr = 0;
+        }
     }
 
-    private static Worker NewHarness()
+    private static Worker NewHarness() => new(NewJitHarness());
+
+    private static JitHarness NewJitHarness()
     {
         var h = new JitHarness();
         const ulong mapped = 16UL << 20, reservation = 1UL << 30; // JitHarness' layout
         LinuxHostMemory.Instance.Commit((nint)h.Memory(mapped), reservation - mapped, HostProtection.ReadWrite);
-        return new Worker(h);
+        return h;
     }
 
     private static (string Reason, IReadOnlyList<string> Diff)? Compare(Worker w, FuzzCase k, OracleResult q)

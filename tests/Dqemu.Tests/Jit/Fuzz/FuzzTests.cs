@@ -40,6 +40,7 @@ public class FuzzTests(ITestOutputHelper output)
         var report = FuzzRunner.Run(c, Seed, Cases);
         output.WriteLine(report.Summary());
         Assert.True(report.Mismatches.IsEmpty, report.Describe());
+        Assert.True(report.RegisterConflicts == 0, report.Summary());
     }
 
     /// <summary>Every generated word decodes to its own row, is acceptable and (loads/stores) stays inside the data page.</summary>

@@ -1,0 +1,112 @@
+// The register state a SIGSEGV handler sees at a faulting load or store in the middle of straight-line code that
+// has just computed values in registers (the translator may hold them only in host registers there: it writes them
+// back to the guest's state at exits, and from the saved host registers at a fault). The handler prints the
+// interrupted pc's offset and the registers from the ucontext, then puts a value in the destination register and
+// resumes after the faulting instruction; the code goes on with the state the handler left. Also a fault in a loop
+// after many iterations, and a store fault with the stack pointer moved in the same block.
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+static uintptr_t code_base;
+static int faults;
+
+static void on_segv(int sig, siginfo_t *si, void *ucv) {
+    ucontext_t *uc = ucv;
+    mcontext_t *mc = &uc->uc_mcontext;
+    faults++;
+    printf("fault %d: sig %d pc+%lu addr-page %#lx\n", faults, sig, (unsigned long)(mc->pc - code_base),
+           (unsigned long)((uintptr_t)si->si_addr & 0xfff));
+    printf("  x1=%llu x2=%llu x3=%llu x4=%llu x5=%llu x6=%llu x7=%llu x8=%llu x9=%llu\n",
+           (unsigned long long)mc->regs[1], (unsigned long long)mc->regs[2], (unsigned long long)mc->regs[3],
+           (unsigned long long)mc->regs[4], (unsigned long long)mc->regs[5], (unsigned long long)mc->regs[6],
+           (unsigned long long)mc->regs[7], (unsigned long long)mc->regs[8], (unsigned long long)mc->regs[9]);
+    printf("  nzcv=%#llx sp-moved=%lld\n", (unsigned long long)(mc->pstate & 0xf0000000ULL),
+           (long long)(mc->regs[11] - mc->sp));
+    mc->regs[10] = 1000 + faults; // the load's destination
+    mc->pc += 4;
+}
+
+// computes in x1..x9, then loads from *bad into x10; returns x1+..+x10 after the load
+uint64_t straight(volatile uint64_t *bad, uint64_t seed);
+__asm__(".text\n"
+        ".global straight_code\n"
+        ".global straight\n"
+        "straight:\n"
+        "straight_code:\n"
+        "  mov x9, x1\n"
+        "  add x2, x9, #3\n"
+        "  add x3, x2, x2\n"
+        "  add x2, x2, #1\n"
+        "  eor x4, x3, x2\n"
+        "  add x5, x4, x3, lsl #2\n"
+        "  mul x6, x5, x5\n"
+        "  sub x7, x6, x9\n"
+        "  add x8, x7, #11\n"
+        "  add x1, x1, #100\n"
+        "  cmp x8, x7\n"
+        "  mov x11, sp\n"
+        "  ldr x10, [x0]\n"
+        "  add x0, x1, x2\n"
+        "  add x0, x0, x3\n"
+        "  add x0, x0, x4\n"
+        "  add x0, x0, x5\n"
+        "  add x0, x0, x6\n"
+        "  add x0, x0, x7\n"
+        "  add x0, x0, x8\n"
+        "  add x0, x0, x9\n"
+        "  add x0, x0, x10\n"
+        "  ret\n");
+
+// sets x6..x9, sums i*3 for i < n in x2 (counting x1 down), then stores to *bad with sp moved down; returns the sum
+uint64_t loop(volatile uint64_t *bad, uint64_t n);
+__asm__(".text\n"
+        ".global loop\n"
+        "loop:\n"
+        "  mov x6, #6\n"
+        "  mov x7, #7\n"
+        "  mov x8, #8\n"
+        "  mov x9, #9\n"
+        "  mov x2, #0\n"
+        "  mov x3, #0\n"
+        "1:\n"
+        "  add x2, x2, x3\n"
+        "  add x3, x3, #3\n"
+        "  sub x1, x1, #1\n"
+        "  cbnz x1, 1b\n"
+        "  mov x11, sp\n"
+        "  sub sp, sp, #32\n"
+        "  add x4, x2, #7\n"
+        "  adds x5, x4, x3\n"
+        "  str x4, [x0]\n"
+        "  add sp, sp, #32\n"
+        "  add x0, x2, x5\n"
+        "  add x0, x0, x10\n"
+        "  ret\n");
+
+extern char straight_code[];
+
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    code_base = (uintptr_t)straight_code;
+
+    uint64_t *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (none == MAP_FAILED || ro == MAP_FAILED) return 1;
+
+    for (uint64_t seed = 1; seed <= 3; seed++) printf("straight(%llu) = %llu\n", (unsigned long long)seed,
+                                                      (unsigned long long)straight(none + seed, seed));
+    printf("loop(1000) = %llu\n", (unsigned long long)loop(ro + 5, 1000));
+    printf("loop(7) = %llu\n", (unsigned long long)loop(none, 7));
+    printf("faults %d\n", faults);
+    return 0;
+}
