@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
-static uintptr_t code_base;
+static uintptr_t code_base, resume_at;
 static int faults;
 
 static void on_segv(int sig, siginfo_t *si, void *ucv) {
@@ -28,7 +28,12 @@ static void on_segv(int sig, siginfo_t *si, void *ucv) {
     printf("  nzcv=%#llx sp-moved=%lld\n", (unsigned long long)(mc->pstate & 0xf0000000ULL),
            (long long)(mc->regs[11] - mc->sp));
     mc->regs[10] = 1000 + faults; // the load's destination
-    mc->pc += 4;
+    if (resume_at) {
+        mc->pc = resume_at;
+        resume_at = 0;
+    } else {
+        mc->pc += 4;
+    }
 }
 
 // computes in x1..x9, then loads from *bad into x10; returns x1+..+x10 after the load
@@ -88,7 +93,34 @@ __asm__(".text\n"
         "  add x0, x0, x10\n"
         "  ret\n");
 
-extern char straight_code[];
+// a loop with no exit of its own (x1 and x6..x9 set first, x11 = sp): sums the words from x0 on (x2), counts them (x3) and keeps a running xor (x4)
+// until a load faults at the end of the mapping; the handler resumes at walk_done
+uint64_t walk(const uint64_t *p);
+__asm__(".text\n"
+        ".global walk\n"
+        ".global walk_done\n"
+        "walk:\n"
+        "  mov x1, #1\n"
+        "  mov x6, #6\n"
+        "  mov x7, #7\n"
+        "  mov x8, #8\n"
+        "  mov x9, #9\n"
+        "  mov x11, sp\n"
+        "  mov x2, #0\n"
+        "  mov x3, #0\n"
+        "  mov x4, #0\n"
+        "2:\n"
+        "  ldr x5, [x0], #8\n"
+        "  add x2, x2, x5\n"
+        "  add x3, x3, #1\n"
+        "  eor x4, x4, x2\n"
+        "  b 2b\n"
+        "walk_done:\n"
+        "  add x0, x2, x3\n"
+        "  add x0, x0, x4\n"
+        "  ret\n");
+
+extern char straight_code[], walk_done[];
 
 int main(void) {
     struct sigaction sa;
@@ -107,6 +139,14 @@ int main(void) {
                                                       (unsigned long long)straight(none + seed, seed));
     printf("loop(1000) = %llu\n", (unsigned long long)loop(ro + 5, 1000));
     printf("loop(7) = %llu\n", (unsigned long long)loop(none, 7));
+
+    // the last page of a two-page mapping, the page after it unmapped
+    uint64_t *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (two == MAP_FAILED) return 1;
+    munmap(two + 512, 4096);
+    for (int i = 0; i < 512; i++) two[i] = (uint64_t)i * i + 1;
+    resume_at = (uintptr_t)walk_done;
+    printf("walk = %llu\n", (unsigned long long)walk(two));
     printf("faults %d\n", faults);
     return 0;
 }

@@ -16,8 +16,51 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchTo(ulong target)
     {
+        if (target == BlockStart)
+        {
+            if (_planning) SelfLoop = true;
+            else if (_inLoop) { LoopBack(); return; }
+        }
         SpillDirty();
         BranchTo(target, default);
+    }
+
+    // ---- self-loops ----
+    //
+    // A block that branches back to its own start (the planning pass sees it: SelfLoop) is emitted as a loop when
+    // blocks are linked: its back edge checks ExitRequest and jumps to the point after the register cache's preload,
+    // so the cached guest registers stay in host registers across iterations (no spill, no reload, no exit). For
+    // the dirty masks to agree at the loop head whether it is reached from the block's entry or from the back edge,
+    // every cached slot the block writes counts as dirty from the head on (BeginLoop): on entry those copies were
+    // just loaded, so spilling or restoring them at a fault gives CpuState its own value.
+
+    /// <summary>Planning pass: the block branches back to its own start.</summary>
+    internal bool SelfLoop { get; private set; }
+    private bool _inLoop;
+    private Label _loopHead;
+
+    /// <summary>Real pass, after the cache's preload (every cached slot preloaded): the loop head.</summary>
+    internal void BeginLoop(uint writtenSlots)
+    {
+        _inLoop = true;
+        _loopHead = Asm.CreateLabel();
+        Asm.Label(ref _loopHead);
+        for (int k = 0; k < _cachedCount; k++)
+            if ((writtenSlots & (1u << _cachedSlots[k])) != 0) _dirty |= 1u << _cachedSlots[k];
+    }
+
+    /// <summary>The back edge: another iteration unless the thread is asked to stop (then the block's Interrupt
+    /// exit, with the registers spilled). Clobbers host flags.</summary>
+    private void LoopBack()
+    {
+        if (Options.CountBlocks) Asm.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
+        Asm.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
+        Asm.je(_loopHead);
+        SpillDirty();
+        StoreImm64(CpuField64(CpuOffsets.Pc), BlockStart);
+        Asm.mov(eax, (int)ExitReason.Interrupt);
+        Asm.jmp(Stubs.Exit);
+        BlockEnded = true;
     }
 
     /// <summary>
@@ -98,6 +141,19 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchOnHostFlags(Code nearJcc, ulong taken)
     {
+        if (taken == BlockStart)
+        {
+            if (_planning) SelfLoop = true;
+            else if (_inLoop)
+            {
+                var back = Asm.CreateLabel();
+                Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), back.Id));
+                BranchTo(Pc + 4);
+                Asm.Label(ref back);
+                LoopBack();
+                return;
+            }
+        }
         SpillDirty(); // movs: the flags the jcc reads survive
         var t = Asm.CreateLabel();
         Asm.AddInstruction(Instruction.CreateBranch(nearJcc, t.Id));

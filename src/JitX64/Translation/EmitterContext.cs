@@ -52,6 +52,7 @@ public sealed partial class EmitterContext
         _deferredRedirects.Clear();
         _coldPaths.Clear();
         _flagsCapturedAt = -1;
+        _inLoop = false;
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
     }
@@ -329,6 +330,7 @@ public sealed partial class EmitterContext
     /// <summary>Starts the planning pass: no cache, count reads, record each emitter's pool register use.</summary>
     internal void BeginPlanning()
     {
+        SelfLoop = false;
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
         Array.Clear(SlotReads);

@@ -85,7 +85,12 @@ public sealed class Translator
         ctx.Reset(start);
         ctx.BeginPlanning();
         EmitBody(start, null, out _, out _);
-        int nCached = PlanCache(ctx, out uint noPreload);
+        bool loop = ctx.SelfLoop && Options.LinkBlocks;
+        int nCached = PlanCache(ctx, loop, out uint noPreload);
+        if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
+        uint written = 0;
+        for (int r = 0; r < 32; r++)
+            if (ctx.SlotWrites[r] > 0) written |= 1u << r;
 
         StringBuilder? inAsm;
         ulong pc;
@@ -99,6 +104,7 @@ public sealed class Translator
             a.jne(interrupted);
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
+            if (loop) ctx.BeginLoop(written);
 
             inAsm = Options.LogInAsm ? new StringBuilder() : null;
             EmitBody(start, inAsm, out pc, out count);
@@ -134,10 +140,11 @@ public sealed class Translator
     /// <summary>
     /// Puts the slots worth caching first in _slotOrder, best first. A read after a write in the block saves a
     /// store-to-load round trip (the big win); a read of the entry value saves little, and the entry load
-    /// costs one, so those count for less; a second write saves a store (the cache writes back). A slot whose first access is an unconditional write needs no
+    /// costs one, so those count for less; a second write saves a store (the cache writes back). In a block that loops
+    /// on itself (<paramref name="loop"/>) every access counts. A slot whose first access is an unconditional write needs no
     /// entry load (<paramref name="noPreload"/>).
     /// </summary>
-    private int PlanCache(EmitterContext ctx, out uint noPreload)
+    private int PlanCache(EmitterContext ctx, bool loop, out uint noPreload)
     {
         noPreload = 0;
         if (!Options.CacheRegisters) return 0;
@@ -147,8 +154,10 @@ public sealed class Translator
             bool preload = !(fw >= 0 && fw < ctx.InsnBranches.Count && !ctx.InsnBranches[fw]);
             if (!preload) noPreload |= 1u << r;
             int reads = ctx.SlotReads[r], raw = ctx.SlotRawReads[r];
-            // write-back: every write but the last one's spill at the exit saves a store
-            _slotScore[r] = 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) + 2 * Math.Max(0, ctx.SlotWrites[r] - 1);
+            // write-back: every write but the last one's spill at the exit saves a store; in a self-loop the
+            // preload and the spill are paid once, not per iteration, so every access counts
+            _slotScore[r] = loop ? 4 * raw + 2 * reads + 2 * ctx.SlotWrites[r]
+                : 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) + 2 * Math.Max(0, ctx.SlotWrites[r] - 1);
         }
         int n = 0;
         uint taken = 0;

@@ -153,19 +153,23 @@ public sealed unsafe class CodePlacementTests
     public void ATakenConditionalBranchIsLinkedAtItsJccNotThroughASecondJump()
     {
         using var h = new JitHarness();
+        // two blocks (a block branching to itself is a loop inside the block: SelfLoopTests)
         h.RunToEnd("""
             mov x1, #50
             mov x0, #0
             loop:
             add x0, x0, #3
+            b next
+            next:
             subs x1, x1, #1
             b.ne loop
             """);
         Assert.Equal(150UL, h.X(0));
-        ulong loopPc = JitHarness.CodeAddress + 8;
-        ulong host = (ulong)h.Translator.Cache.Lookup(loopPc);
+        ulong loopHost = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
+        ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 16);
+        Assert.NotEqual(0UL, loopHost);
         Assert.NotEqual(0UL, host);
-        // the loop block's first jne (the b.ne) now goes straight to the loop block itself
+        // the second block's first jne (the b.ne) now goes straight to the loop block
         var code = new ReadOnlySpan<byte>((byte*)host, 256).ToArray();
         var d = Decoder.Create(64, new ByteArrayCodeReader(code));
         d.IP = host;
@@ -176,7 +180,7 @@ public sealed unsafe class CodePlacementTests
             if (i.Mnemonic == Mnemonic.Jne && i.NearBranchTarget != 0 && i.Code == Code.Jne_rel32_64 && i.IP > host + 8) { jne = i; break; }
         }
         Assert.Equal(Code.Jne_rel32_64, jne.Code);
-        Assert.Equal(host, jne.NearBranchTarget);
+        Assert.Equal(loopHost, jne.NearBranchTarget);
     }
 
     [Fact]
