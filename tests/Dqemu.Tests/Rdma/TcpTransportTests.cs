@@ -172,7 +172,9 @@ public sealed class TcpTransportTests : TransportContractTests<TcpTransport>
         t0.Send(1, 99, [0]);
         t0.Nudge();
         Assert.True(child.WaitForExit(TimeSpan.FromSeconds(20)), child.Describe());
-        Assert.True(byNudge >= Messages * 3 / 4, $"{byNudge} of {Messages} messages were delivered by the nudge thread:\n{child.Describe()}");
+        // without nudges none come on the nudge thread; alone 20 of 20 do, and with the rest of the suite loading
+        // both CPUs 14 of 20 were seen once: half is far from both
+        Assert.True(byNudge >= Messages / 2, $"{byNudge} of {Messages} messages were delivered by the nudge thread:\n{child.Describe()}");
     }
 
     [Fact]
