@@ -42,11 +42,17 @@ internal static partial class LdSt
     /// the split-page redirect of split-aware instructions, which also fold the displacement into rsi and
     /// return 0; see <see cref="EmitterContext.MaskAddress"/>).
     /// </summary>
-    public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int span, int postRm = -1)
+    public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int span, int postRm = -1, bool reuse = false)
     {
         var a = ctx.Asm;
         int off = (int)offset;
         int disp = 0;
+        // rsi = mask(Xn) + off when off >= 0 (the access adds off), else mask(Xn + off); split-aware: redirect(mask(Xn) + off)
+        var key = new EmitterContext.AddressKey(rn, -1, ctx.SplitAware || off < 0 ? off : 0, 0, 0, ctx.SplitAware ? span : 0, ctx.SplitAware);
+        if (reuse && mode == Index.Offset)
+        {
+            if (ctx.TryReuseAddress(key)) return ctx.SplitAware || off < 0 ? 0 : off;
+        }
         ctx.LoadXsp(rsi, rn);
         switch (mode)
         {
@@ -67,16 +73,20 @@ internal static partial class LdSt
                 else a.lea(rdi, __[rsi + off]);
                 break;
         }
-        return ctx.MaskAddress(rsi, span, disp);
+        int result = ctx.MaskAddress(rsi, span, disp);
+        if (reuse && mode == Index.Offset) ctx.NoteAddress(key);
+        return result;
     }
 
     /// <summary>
     /// rsi = mask(Xn|SP + extend(Rm) &lt;&lt; shift) for the register-offset forms, accessing
     /// <paramref name="span"/> bytes from there. Clobbers rcx.
     /// </summary>
-    public static void AddressIndexed(EmitterContext ctx, int rn, int rm, int option, int shift, int span)
+    public static void AddressIndexed(EmitterContext ctx, int rn, int rm, int option, int shift, int span, bool reuse = false)
     {
         var a = ctx.Asm;
+        var key = new EmitterContext.AddressKey(rn, rm, 0, option, shift, ctx.SplitAware ? span : 0, ctx.SplitAware);
+        if (reuse && ctx.TryReuseAddress(key)) return;
         ctx.LoadXsp(rsi, rn);
         if (rm != 31) // XZR adds nothing
         {
@@ -101,6 +111,7 @@ internal static partial class LdSt
         }
     done:
         ctx.MaskAddress(rsi, span);
+        if (reuse) ctx.NoteAddress(key);
     }
 
     /// <summary>rsi = mask(constant), for the PC-relative literal forms, accessing <paramref name="span"/> bytes.</summary>
@@ -282,7 +293,7 @@ public static partial class InstEmit
     public static void LdStUImm(EmitterContext ctx, uint op)
     {
         long offset = (long)Bits(op, 10, 12) << LdSt.Scale(op);
-        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << LdSt.Scale(op));
+        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
     }
 
@@ -291,7 +302,7 @@ public static partial class InstEmit
     {
         long offset = SignExtend(Bits(op, 12, 9), 9);
         var mode = Bits(op, 10, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
-        int disp = LdSt.Address(ctx, Rn(op), offset, mode, 1 << LdSt.Scale(op));
+        int disp = LdSt.Address(ctx, Rn(op), offset, mode, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
         LdSt.Writeback(ctx, Rn(op), mode);
     }
@@ -300,7 +311,7 @@ public static partial class InstEmit
     public static void LdStReg(EmitterContext ctx, uint op)
     {
         int shift = Bits(op, 12, 1) != 0 ? LdSt.Scale(op) : 0;
-        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op));
+        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, 0);
     }
 

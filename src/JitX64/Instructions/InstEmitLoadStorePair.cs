@@ -21,7 +21,7 @@ public static partial class InstEmit
         int bytes = 1 << scale;
         long offset = SignExtend(Bits(op, 15, 7), 7) << scale;
         var mode = Bits(op, 23, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
-        int d = LdSt.Address(ctx, rn, offset, mode, 2 * bytes);
+        int d = LdSt.Address(ctx, rn, offset, mode, 2 * bytes, reuse: true);
         if (simd)
         {
             if (load)

@@ -43,6 +43,7 @@ public sealed partial class EmitterContext
     internal void BeginLoop(uint writtenSlots)
     {
         _inLoop = true;
+        _lastAddressValid = false; // the back edge joins here
         _loopHead = Asm.CreateLabel();
         Asm.Label(ref _loopHead);
         for (int k = 0; k < _cachedCount; k++)

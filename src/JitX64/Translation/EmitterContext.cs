@@ -53,6 +53,7 @@ public sealed partial class EmitterContext
         _coldPaths.Clear();
         _flagsCapturedAt = -1;
         _inLoop = false;
+        _lastAddressValid = false;
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
     }
@@ -543,6 +544,66 @@ public sealed partial class EmitterContext
         return 0;
     }
 
+    // ---- address reuse ----
+    //
+    // A load and a store of the same guest address in one block (a counter's ldr/add/str, a field read and written)
+    // compute the same masked address in rsi twice, and for split-aware instructions pay the redirect twice. The
+    // plain load/store emitters describe their address (AddressKey) and skip the computation when rsi still holds
+    // it: nothing since wrote rsi or the guest registers it came from (their host copies or their CpuState slots),
+    // called out, or joined the straight line from elsewhere (a cold path, which calls a helper, or a loop head).
+    // A split-aware access reuses only a split-aware address of the same span: a redirect decision depends on both.
+    // rsi is never stale in a way a fault could expose: the access still goes through [r15 + rsi] and faults or
+    // reaches a retired shadow page like the first one would, and the instruction then runs again from its start.
+
+    /// <summary>What a load/store address in rsi was computed from: the base (and index) register, the offset folded
+    /// in before masking, the extend and shift of an index, and for a split-aware access its span.</summary>
+    internal readonly record struct AddressKey(int Rn, int Rm, long Offset, int Option, int Shift, int Span, bool Split);
+
+    private AddressKey _lastAddress;
+    private bool _lastAddressValid;
+    private int _lastAddressEnd;
+
+    /// <summary>Real pass: true when rsi still holds the address <paramref name="key"/> describes (nothing is emitted).</summary>
+    internal bool TryReuseAddress(in AddressKey key)
+    {
+        if (_planning || !_lastAddressValid || KeepGuestAddress || !key.Equals(_lastAddress)) return false;
+        uint slots = (1u << key.Rn) | (key.Rm is >= 0 and < 31 ? 1u << key.Rm : 0);
+        var list = Asm.Instructions;
+        for (int i = _lastAddressEnd; i < list.Count; i++)
+        {
+            var insn = list[i];
+            if (insn.FlowControl is not (FlowControl.Next or FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch))
+                return _lastAddressValid = false;
+            var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.None);
+            foreach (var u in info.GetUsedRegisters())
+            {
+                if (u.Access is not (OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite)) continue;
+                var full = u.Register.GetFullRegister();
+                if (full == Register.RSI) return _lastAddressValid = false;
+                for (int r = 0; r < 32; r++)
+                    if ((slots & (1u << r)) != 0 && _hostOf[r] >= 0 && full == CachePoolIds[_hostOf[r]]) return _lastAddressValid = false;
+            }
+            foreach (var m in info.GetUsedMemory())
+                if (m.Base == Register.RBX && m.Access is not (OpAccess.Read or OpAccess.CondRead or OpAccess.NoMemAccess)
+                    && (SlotsOf(m) & slots) != 0) return _lastAddressValid = false;
+        }
+        _lastAddressEnd = list.Count;
+        AddressesReused++;
+        return true;
+    }
+
+    /// <summary>Records that rsi now holds the address <paramref name="key"/> describes.</summary>
+    internal void NoteAddress(in AddressKey key)
+    {
+        if (_planning || KeepGuestAddress) { _lastAddressValid = false; return; }
+        _lastAddress = key;
+        _lastAddressValid = true;
+        _lastAddressEnd = Asm.Instructions.Count;
+    }
+
+    /// <summary>Addresses not computed again because rsi still held them (all blocks).</summary>
+    internal long AddressesReused;
+
     /// <summary>The split-aware instruction's slot in the thread's redirect cache (<see cref="CpuOffsets.SplitCache"/>),
     /// or <see cref="JitStubs.NoSplitSlot"/>.</summary>
     public int SplitSlot { get; internal set; } = JitStubs.NoSplitSlot;
@@ -606,6 +667,7 @@ public sealed partial class EmitterContext
     {
         var entry = Asm.CreateLabel();
         _coldPaths.Add((entry, back, body, _dirty));
+        _lastAddressValid = false; // the body calls a helper and comes back to back: rsi is not kept
         return entry;
     }
 

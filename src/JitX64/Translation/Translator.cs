@@ -27,6 +27,9 @@ public sealed class Translator
     /// <summary>Blocks emitted again without a register cache because an emitter read a guest register in CpuState
     /// behind the register layer while the block held a newer value (<see cref="EmitterContext"/>); 0 is expected.</summary>
     public long RegisterConflicts;
+    /// <summary>Loads and stores that used the address a previous one left in rsi instead of computing it again
+    /// (<see cref="EmitterContext"/>, "address reuse").</summary>
+    public long AddressesReused => _ctx.AddressesReused;
     /// <summary>The instruction of the last <see cref="RegisterConflicts"/> (address and disassembly), for the report.</summary>
     public string? LastConflict;
 
