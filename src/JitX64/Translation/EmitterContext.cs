@@ -52,6 +52,7 @@ public sealed partial class EmitterContext
         _deferredRedirects.Clear();
         _coldPaths.Clear();
         _flagsCapturedAt = -1;
+        ClearApiMarks();
         _inLoop = false;
         _lastAddressValid = false;
         Array.Fill(_hostOf, -1);
@@ -70,14 +71,14 @@ public sealed partial class EmitterContext
     {
         if (r == 31) Asm.mov(R32(dst), 0);
         else if (Cached(r) is { } h) Asm.mov(dst, h);
-        else Asm.mov(dst, X(r));
+        else { LayerLoad(r); Asm.mov(dst, X(r)); }
     }
 
     /// <summary>Loads Xr where 31 means SP.</summary>
     public void LoadXsp(AssemblerRegister64 dst, int r)
     {
         if (Cached(r) is { } h) Asm.mov(dst, h);
-        else Asm.mov(dst, X(r));
+        else { LayerLoad(r); Asm.mov(dst, X(r)); }
     }
 
     /// <summary>Loads Wr zero-extended into the whole register (31 reads as zero).</summary>
@@ -85,7 +86,16 @@ public sealed partial class EmitterContext
     {
         if (r == 31) Asm.mov(R32(dst), 0);
         else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
-        else Asm.mov(R32(dst), W(r));
+        else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
+    }
+
+    /// <summary>The next instruction is this layer's own load of slot <paramref name="r"/> from CpuState (when it has
+    /// no usable host copy, CpuState is current): the scans skip it, and in the planning pass it is not the emitter's
+    /// fallback for the ask Cached just counted.</summary>
+    private void LayerLoad(int r)
+    {
+        if (_planning) _asked[r]--;
+        MarkApiAccess();
     }
 
     /// <summary>Loads Xr or Wr (zero-extended) by <paramref name="sf"/>.</summary>
@@ -98,7 +108,7 @@ public sealed partial class EmitterContext
     {
         if (sf) LoadXsp(dst, r);
         else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
-        else Asm.mov(R32(dst), W(r));
+        else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
     }
 
     /// <summary>Writes Xr (a write to 31 is discarded).</summary>
@@ -217,6 +227,16 @@ public sealed partial class EmitterContext
 
     internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
     private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
+    // pool index of a full register (by Iced's Register number), or -1
+    private static readonly sbyte[] PoolIndex = NewPoolIndex();
+
+    private static sbyte[] NewPoolIndex()
+    {
+        var t = new sbyte[256]; // Iced numbers its registers below 256
+        Array.Fill(t, (sbyte)-1);
+        for (int k = 0; k < CachePoolIds.Length; k++) t[(int)CachePoolIds[k]] = (sbyte)k;
+        return t;
+    }
     private readonly int[] _hostOf = NewSlots();
     // the slots with a host copy in this block (the inverse of _hostOf, _cachedCount of them)
     private readonly int[] _cachedSlots = new int[CachePool.Length];
@@ -264,13 +284,29 @@ public sealed partial class EmitterContext
         Conflict = true;
         ConflictPc = Pc;
     }
-    private readonly HashSet<int> _apiAccesses = new();
+    // the layer's own instructions of the current emitter, by index in Asm.Instructions (indices only grow)
+    private bool[] _apiMarks = new bool[1024];
+    private readonly List<int> _apiMarked = new();
 
     private static int[] NewSlots() { var a = new int[32]; Array.Fill(a, -1); return a; }
 
     /// <summary>Marks the next instruction emitted as the layer's own (a store or load of a slot it accounts for, or
     /// a stub that keeps every register): the scans skip it.</summary>
-    private void MarkApiAccess() => _apiAccesses.Add(Asm.Instructions.Count);
+    private void MarkApiAccess()
+    {
+        int i = Asm.Instructions.Count;
+        if (i >= _apiMarks.Length) Array.Resize(ref _apiMarks, Math.Max(i + 1, 2 * _apiMarks.Length));
+        _apiMarks[i] = true;
+        _apiMarked.Add(i);
+    }
+
+    private bool IsApiAccess(int i) => i < _apiMarks.Length && _apiMarks[i];
+
+    private void ClearApiMarks()
+    {
+        foreach (int i in _apiMarked) _apiMarks[i] = false;
+        _apiMarked.Clear();
+    }
 
     /// <summary>True when guest slot <paramref name="r"/> has a host copy in this block.</summary>
     public bool IsCached(int r)
@@ -379,7 +415,7 @@ public sealed partial class EmitterContext
         _callSeen = false;
         _staleSlots = 0;
         if (_planning) Array.Clear(_asked);
-        _apiAccesses.Clear();
+        ClearApiMarks();
         KeepGuestAddress = false;
     }
 
@@ -397,15 +433,17 @@ public sealed partial class EmitterContext
                 var insn = list[i];
                 var fc = insn.FlowControl;
                 branches |= fc != FlowControl.Next;
-                var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.None);
-                foreach (var u in info.GetUsedRegisters())
+                foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
                 {
-                    int k = Array.IndexOf(CachePoolIds, u.Register.GetFullRegister());
+                    int full = (int)u.Register.GetFullRegister();
+                    int k = full < PoolIndex.Length ? PoolIndex[full] : -1;
                     if (k >= 0) mask |= 1 << k;
                 }
-                if (_apiAccesses.Contains(i)) continue;
+                if (IsApiAccess(i)) continue;
                 if (fc is FlowControl.Call or FlowControl.IndirectCall) { direct = ~0u; continue; }
-                foreach (var m in info.GetUsedMemory())
+                // only an explicit [rbx + ...] operand can reach CpuState (as in ScanEmitted)
+                if (insn.MemoryBase != Register.RBX) continue;
+                foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
                 {
                     if (m.Base != Register.RBX || m.Access == OpAccess.NoMemAccess) continue;
                     uint slots = SlotsOf(m);
@@ -474,7 +512,7 @@ public sealed partial class EmitterContext
         for (int i = _scanFrom; i < list.Count; i++)
         {
             var insn = list[i];
-            if (_apiAccesses.Contains(i)) continue; // accounted for already (or a stub that keeps every register)
+            if (IsApiAccess(i)) continue; // accounted for already (or a stub that keeps every register)
             var fc = insn.FlowControl;
             if (fc == FlowControl.Call || fc == FlowControl.IndirectCall)
             {
@@ -574,8 +612,7 @@ public sealed partial class EmitterContext
             var insn = list[i];
             if (insn.FlowControl is not (FlowControl.Next or FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch))
                 return _lastAddressValid = false;
-            var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.None);
-            foreach (var u in info.GetUsedRegisters())
+            foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
             {
                 if (u.Access is not (OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite)) continue;
                 var full = u.Register.GetFullRegister();
@@ -583,7 +620,8 @@ public sealed partial class EmitterContext
                 for (int r = 0; r < 32; r++)
                     if ((slots & (1u << r)) != 0 && _hostOf[r] >= 0 && full == CachePoolIds[_hostOf[r]]) return _lastAddressValid = false;
             }
-            foreach (var m in info.GetUsedMemory())
+            if (insn.MemoryBase != Register.RBX) continue; // only [rbx + ...] reaches CpuState
+            foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
                 if (m.Base == Register.RBX && m.Access is not (OpAccess.Read or OpAccess.CondRead or OpAccess.NoMemAccess)
                     && (SlotsOf(m) & slots) != 0) return _lastAddressValid = false;
         }

@@ -162,19 +162,17 @@ public sealed class Translator
             _slotScore[r] = loop ? 4 * raw + 2 * reads + 2 * ctx.SlotWrites[r]
                 : 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) + 2 * Math.Max(0, ctx.SlotWrites[r] - 1);
         }
+        // the candidates, best first (insertion into a short list; ties keep the lower slot first)
         int n = 0;
-        uint taken = 0;
-        for (int k = 0; k < EmitterContext.CachePool.Length; k++)
+        for (int r = 0; r < 32; r++)
         {
-            int best = -1;
-            for (int r = 0; r < 32; r++)
-            {
-                if (_slotScore[r] < 2 || (taken & (1u << r)) != 0) continue;
-                if (best < 0 || _slotScore[r] > _slotScore[best]) best = r;
-            }
-            if (best < 0) break;
-            taken |= 1u << best;
-            _slotOrder[n++] = best;
+            if (_slotScore[r] < 2) continue;
+            int at = Math.Min(n, EmitterContext.CachePool.Length);
+            while (at > 0 && _slotScore[_slotOrder[at - 1]] < _slotScore[r]) at--;
+            if (at >= EmitterContext.CachePool.Length) continue;
+            for (int j = Math.Min(n, EmitterContext.CachePool.Length - 1); j > at; j--) _slotOrder[j] = _slotOrder[j - 1];
+            _slotOrder[at] = r;
+            if (n < EmitterContext.CachePool.Length) n++;
         }
         return n;
     }
