@@ -86,6 +86,7 @@ internal sealed class Node0 : IMessageHandler
     {
         string exe = Environment.ProcessPath ?? throw new FatalException(ExitCodes.Internal, "cannot find this program's own path to start the workers");
         string config = Path.GetFullPath(_ctx.Config.Path);
+        JitX64.Translation.TranslatorWarmUp.Finish(); // not while a worker process is being started (see there)
         for (int n = 1; n < Count; n++)
         {
             var node = _ctx.Node(n);
