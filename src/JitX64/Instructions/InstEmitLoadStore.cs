@@ -47,12 +47,11 @@ internal static partial class LdSt
         var a = ctx.Asm;
         int off = (int)offset;
         int disp = 0;
-        // rsi = mask(Xn) + off when off >= 0 (the access adds off), else mask(Xn + off); split-aware: redirect(mask(Xn) + off)
-        var key = new EmitterContext.AddressKey(rn, -1, ctx.SplitAware || off < 0 ? off : 0, 0, 0, ctx.SplitAware ? span : 0, ctx.SplitAware);
-        if (reuse && mode == Index.Offset)
-        {
-            if (ctx.TryReuseAddress(key)) return ctx.SplitAware || off < 0 ? 0 : off;
-        }
+        // rsi = mask(Xn) when off >= 0 (the access adds off), else mask(Xn + off); split-aware: redirect(mask(Xn) + off)
+        bool folded = ctx.SplitAware || off < 0;
+        var key = new EmitterContext.AddressKey(rn, -1, folded ? off : 0, 0, 0, ctx.SplitAware ? span : 0, ctx.SplitAware);
+        reuse &= mode == Index.Offset;
+        if (reuse && ctx.TryReuseAddress(key)) return folded ? 0 : off;
         ctx.LoadXsp(rsi, rn);
         switch (mode)
         {
@@ -74,7 +73,7 @@ internal static partial class LdSt
                 break;
         }
         int result = ctx.MaskAddress(rsi, span, disp);
-        if (reuse && mode == Index.Offset) ctx.NoteAddress(key);
+        if (reuse) ctx.NoteAddress(key);
         return result;
     }
 

@@ -35,8 +35,8 @@ public static partial class NativeSignalHandlerGenerator
     /// RDX, RAX, RCX, RSP).</summary>
     private static int GregIndex(AssemblerRegister64 r) => r.Value switch
     {
-        >= Register.R8 and <= Register.R15 => r.Value - Register.R8,
-        Register.RDI => 8, Register.RSI => 9, Register.RBP => 10, Register.RBX => 11,
+        >= Register.R8 and <= Register.R15 => RegR8 + (r.Value - Register.R8),
+        Register.RDI => 8, Register.RSI => 9, Register.RBP => 10, Register.RBX => RegRbx,
         Register.RDX => 12, Register.RAX => 13, Register.RCX => 14, Register.RSP => 15,
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };

@@ -16,11 +16,7 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchTo(ulong target)
     {
-        if (target == BlockStart)
-        {
-            if (_planning) SelfLoop = true;
-            else if (_inLoop) { LoopBack(); return; }
-        }
+        if (LoopsBack(target)) { LoopBack(); return; }
         SpillDirty();
         BranchTo(target, default);
     }
@@ -39,15 +35,25 @@ public sealed partial class EmitterContext
     private bool _inLoop;
     private Label _loopHead;
 
-    /// <summary>Real pass, after the cache's preload (every cached slot preloaded): the loop head.</summary>
-    internal void BeginLoop(uint writtenSlots)
+    /// <summary>Real pass, after the cache's preload (every cached slot preloaded): the loop head. The cached slots
+    /// the planning pass saw written count as dirty from here on.</summary>
+    internal void BeginLoop()
     {
         _inLoop = true;
         _lastAddressValid = false; // the back edge joins here
         _loopHead = Asm.CreateLabel();
         Asm.Label(ref _loopHead);
         for (int k = 0; k < _cachedCount; k++)
-            if ((writtenSlots & (1u << _cachedSlots[k])) != 0) _dirty |= 1u << _cachedSlots[k];
+            if (SlotWrites[_cachedSlots[k]] > 0) _dirty |= 1u << _cachedSlots[k];
+    }
+
+    /// <summary>True when a branch to <paramref name="target"/> is this block's back edge, emitted as
+    /// <see cref="LoopBack"/>; the planning pass notes every branch to the block's own start (<see cref="SelfLoop"/>).</summary>
+    private bool LoopsBack(ulong target)
+    {
+        if (target != BlockStart) return false;
+        if (_planning) SelfLoop = true;
+        return _inLoop;
     }
 
     /// <summary>The back edge: another iteration unless the thread is asked to stop (then the block's Interrupt
@@ -142,18 +148,14 @@ public sealed partial class EmitterContext
     /// </summary>
     public void BranchOnHostFlags(Code nearJcc, ulong taken)
     {
-        if (taken == BlockStart)
+        if (LoopsBack(taken))
         {
-            if (_planning) SelfLoop = true;
-            else if (_inLoop)
-            {
-                var back = Asm.CreateLabel();
-                Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), back.Id));
-                BranchTo(Pc + 4);
-                Asm.Label(ref back);
-                LoopBack();
-                return;
-            }
+            var back = Asm.CreateLabel();
+            Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), back.Id));
+            BranchTo(Pc + 4);
+            Asm.Label(ref back);
+            LoopBack();
+            return;
         }
         SpillDirty(); // movs: the flags the jcc reads survive
         var t = Asm.CreateLabel();

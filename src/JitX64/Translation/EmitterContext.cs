@@ -141,8 +141,7 @@ public sealed partial class EmitterContext
             WroteHostCopy(r);
             return;
         }
-        if ((long)value == (int)value) { MarkApiAccess(); Asm.mov(X(r), (int)value); }
-        else { Asm.mov(rax, value); MarkApiAccess(); Asm.mov(X(r), rax); }
+        StoreImm64(X(r), value, layer: true);
         WroteMemory(r);
     }
 
@@ -197,10 +196,14 @@ public sealed partial class EmitterContext
     }
 
     /// <summary>Stores a 64-bit constant to memory, through rax only when it does not fit an imm32.</summary>
-    public void StoreImm64(AssemblerMemoryOperand mem, ulong value)
+    public void StoreImm64(AssemblerMemoryOperand mem, ulong value) => StoreImm64(mem, value, layer: false);
+
+    /// <summary>As the public form; <paramref name="layer"/> marks the store as this layer's own (StoreXImm).</summary>
+    private void StoreImm64(AssemblerMemoryOperand mem, ulong value, bool layer)
     {
-        if ((long)value == (int)value) Asm.mov(mem, (int)value);
-        else { Asm.mov(rax, value); Asm.mov(mem, rax); }
+        if ((long)value != (int)value) Asm.mov(rax, value);
+        if (layer) MarkApiAccess();
+        if ((long)value == (int)value) Asm.mov(mem, (int)value); else Asm.mov(mem, rax);
     }
 
     // ---- guest register cache ----
@@ -229,6 +232,13 @@ public sealed partial class EmitterContext
     private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
     // pool index of a full register (by Iced's Register number), or -1
     private static readonly sbyte[] PoolIndex = NewPoolIndex();
+
+    /// <summary>The pool index of the full register of <paramref name="r"/> (eax: rax, r12d: r12), or -1.</summary>
+    private static int PoolIndexOf(Register r)
+    {
+        int full = (int)r.GetFullRegister();
+        return full < PoolIndex.Length ? PoolIndex[full] : -1;
+    }
 
     private static sbyte[] NewPoolIndex()
     {
@@ -435,21 +445,15 @@ public sealed partial class EmitterContext
                 branches |= fc != FlowControl.Next;
                 foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
                 {
-                    int full = (int)u.Register.GetFullRegister();
-                    int k = full < PoolIndex.Length ? PoolIndex[full] : -1;
+                    int k = PoolIndexOf(u.Register);
                     if (k >= 0) mask |= 1 << k;
                 }
                 if (IsApiAccess(i)) continue;
                 if (fc is FlowControl.Call or FlowControl.IndirectCall) { direct = ~0u; continue; }
-                // only an explicit [rbx + ...] operand can reach CpuState (as in ScanEmitted)
-                if (insn.MemoryBase != Register.RBX) continue;
-                foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
-                {
-                    if (m.Base != Register.RBX || m.Access == OpAccess.NoMemAccess) continue;
-                    uint slots = SlotsOf(m);
-                    for (int r = 0; slots != 0 && r < 32; r++)
-                        if ((slots & (1u << r)) != 0 && --_asked[r] < 0) direct |= 1u << r;
-                }
+                CpuStateSlots(insn, out uint read, out uint written);
+                uint slots = read | written;
+                for (int r = 0; slots != 0 && r < 32; r++)
+                    if ((slots & (1u << r)) != 0 && --_asked[r] < 0) direct |= 1u << r;
             }
             _touched.Add(mask);
             _plannedDirect.Add(direct);
@@ -492,6 +496,24 @@ public sealed partial class EmitterContext
     /// </summary>
     public void SpillDirty() => SpillSlots(_dirty);
 
+    /// <summary>
+    /// The guest-register slots <paramref name="insn"/> reads and writes in CpuState. Only an explicit [rbx + ...]
+    /// operand can reach CpuState (emitters never use xlat, rbx's one implicit use); an address computation (lea)
+    /// neither reads nor writes.
+    /// </summary>
+    private void CpuStateSlots(in Instruction insn, out uint read, out uint written)
+    {
+        read = written = 0;
+        if (insn.MemoryBase != Register.RBX) return;
+        foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
+        {
+            if (m.Base != Register.RBX) continue;
+            uint slots = SlotsOf(m);
+            if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.ReadWrite or OpAccess.ReadCondWrite) read |= slots;
+            if (m.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite) written |= slots;
+        }
+    }
+
     /// <summary>The CpuState guest-register slots a memory operand on rbx covers (all when it has an index).</summary>
     private static uint SlotsOf(in UsedMemory m)
     {
@@ -520,21 +542,11 @@ public sealed partial class EmitterContext
                 _callSeen = true;
                 continue;
             }
-            // only an explicit [rbx + ...] operand can reach CpuState (emitters never use xlat, rbx's one implicit use)
-            if (insn.MemoryBase != Register.RBX) continue;
-            var info = _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage);
-            foreach (var m in info.GetUsedMemory())
-            {
-                if (m.Base != Register.RBX || m.Access == OpAccess.NoMemAccess) continue;
-                uint slots = SlotsOf(m);
-                if (slots == 0) continue;
-                // reading a slot whose newest value is still in its host copy would see an old value
-                if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.ReadWrite or OpAccess.ReadCondWrite
-                    && (slots & _dirty) != 0) NoteConflict();
-                if (m.Access is OpAccess.Read or OpAccess.CondRead) continue;
-                _staleSlots |= slots;
-                _dirty &= ~slots;
-            }
+            CpuStateSlots(insn, out uint read, out uint written);
+            // reading a slot whose newest value is still in its host copy would see an old value
+            if ((read & _dirty) != 0) NoteConflict();
+            _staleSlots |= written;
+            _dirty &= ~written;
         }
         _scanFrom = list.Count;
     }
@@ -606,6 +618,9 @@ public sealed partial class EmitterContext
     {
         if (_planning || !_lastAddressValid || KeepGuestAddress || !key.Equals(_lastAddress)) return false;
         uint slots = (1u << key.Rn) | (key.Rm is >= 0 and < 31 ? 1u << key.Rm : 0);
+        int pool = 0; // the pool registers holding those slots
+        for (int r = 0; r < 32; r++)
+            if ((slots & (1u << r)) != 0 && _hostOf[r] >= 0) pool |= 1 << _hostOf[r];
         var list = Asm.Instructions;
         for (int i = _lastAddressEnd; i < list.Count; i++)
         {
@@ -615,15 +630,11 @@ public sealed partial class EmitterContext
             foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
             {
                 if (u.Access is not (OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite)) continue;
-                var full = u.Register.GetFullRegister();
-                if (full == Register.RSI) return _lastAddressValid = false;
-                for (int r = 0; r < 32; r++)
-                    if ((slots & (1u << r)) != 0 && _hostOf[r] >= 0 && full == CachePoolIds[_hostOf[r]]) return _lastAddressValid = false;
+                int k = PoolIndexOf(u.Register);
+                if (u.Register.GetFullRegister() == Register.RSI || (k >= 0 && (pool & (1 << k)) != 0)) return _lastAddressValid = false;
             }
-            if (insn.MemoryBase != Register.RBX) continue; // only [rbx + ...] reaches CpuState
-            foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
-                if (m.Base == Register.RBX && m.Access is not (OpAccess.Read or OpAccess.CondRead or OpAccess.NoMemAccess)
-                    && (SlotsOf(m) & slots) != 0) return _lastAddressValid = false;
+            CpuStateSlots(insn, out _, out uint written);
+            if ((written & slots) != 0) return _lastAddressValid = false;
         }
         _lastAddressEnd = list.Count;
         AddressesReused++;

@@ -91,9 +91,6 @@ public sealed class Translator
         bool loop = ctx.SelfLoop && Options.LinkBlocks;
         int nCached = PlanCache(ctx, loop, out uint noPreload);
         if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
-        uint written = 0;
-        for (int r = 0; r < 32; r++)
-            if (ctx.SlotWrites[r] > 0) written |= 1u << r;
 
         StringBuilder? inAsm;
         ulong pc;
@@ -107,7 +104,7 @@ public sealed class Translator
             a.jne(interrupted);
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
-            if (loop) ctx.BeginLoop(written);
+            if (loop) ctx.BeginLoop();
 
             inAsm = Options.LogInAsm ? new StringBuilder() : null;
             EmitBody(start, inAsm, out pc, out count);
