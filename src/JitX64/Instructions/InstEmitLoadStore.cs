@@ -15,7 +15,7 @@ namespace Dqemu.JitX64.Instructions;
 /// it, and the fault handler treats the guard as guest memory (a guest SIGSEGV).
 /// Each address function takes the span the instruction's accesses cover from the address; for a split-aware
 /// instruction (EmitterContext.SplitAware) the displacement is folded into rsi and the split-page redirect may
-/// move rsi to a shadow page (EmitterContext.MaskAddress; entry format at CpuOffsets.SplitMap).
+/// move rsi to a shadow page (EmitterContext.CheckAddress; entry format at CpuOffsets.SplitMap).
 /// Pre/post-index forms also leave the updated (unmasked) base in <see cref="NewBase"/> (rdi), written back
 /// to Rn by <see cref="Writeback"/> AFTER the access. That order is what qemu does for the CONSTRAINED
 /// UNPREDICTABLE Rt==Rn cases: a load with writeback ends with Rn = the new base, a store stores the old Rn.
@@ -40,7 +40,7 @@ internal static partial class LdSt
     /// makes the post-index amount Xm instead (SIMD structure forms).
     /// <paramref name="span"/> is the number of bytes the instruction's accesses cover from the address (for
     /// the split-page redirect of split-aware instructions, which also fold the displacement into rsi and
-    /// return 0; see <see cref="EmitterContext.MaskAddress"/>).
+    /// return 0; see <see cref="EmitterContext.CheckAddress"/>).
     /// </summary>
     public static int Address(EmitterContext ctx, int rn, long offset, Index mode, int span, int postRm = -1, bool reuse = false)
     {
@@ -72,7 +72,7 @@ internal static partial class LdSt
                 else a.lea(rdi, __[rsi + off]);
                 break;
         }
-        int result = ctx.MaskAddress(rsi, span, disp);
+        int result = ctx.CheckAddress(rsi, span, disp);
         if (reuse) ctx.NoteAddress(key);
         return result;
     }
@@ -109,7 +109,7 @@ internal static partial class LdSt
             else { a.shl(rcx, (byte)shift); a.add(rsi, rcx); }
         }
     done:
-        ctx.MaskAddress(rsi, span);
+        ctx.CheckAddress(rsi, span);
         if (reuse) ctx.NoteAddress(key);
     }
 
@@ -118,7 +118,7 @@ internal static partial class LdSt
     {
         if (address <= uint.MaxValue) ctx.Asm.mov(esi, (uint)address);
         else ctx.Asm.mov(rsi, address);
-        ctx.MaskAddress(rsi, span);
+        ctx.CheckAddress(rsi, span);
     }
 
     public static void Writeback(EmitterContext ctx, int rn, Index mode)

@@ -28,7 +28,7 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.LinkSite)] public ulong LinkSite;
     [FieldOffset(CpuOffsets.FaultAddr)] public ulong FaultAddr;
     [FieldOffset(CpuOffsets.JumpCache)] public ulong JumpCache;
-    [FieldOffset(CpuOffsets.AddrMask)] public ulong AddrMask;
+    [FieldOffset(CpuOffsets.AddrLimit)] public ulong AddrLimit;
     [FieldOffset(CpuOffsets.BlocksRun)] public ulong BlocksRun;
     [FieldOffset(CpuOffsets.HelperScratch)] public ulong HelperScratch;
     [FieldOffset(CpuOffsets.Mxcsr)] public uint Mxcsr;
@@ -37,6 +37,7 @@ public unsafe struct CpuState
     /// <summary>Host pointer to the split-page table (format at <see cref="CpuOffsets.SplitMap"/>).</summary>
     [FieldOffset(CpuOffsets.SplitMap)] public ulong SplitMap;
     [FieldOffset(CpuOffsets.FaultRegs)] public fixed ulong FaultRegs[CpuOffsets.FaultRegCount];
+    [FieldOffset(CpuOffsets.WildAddr)] public ulong WildAddr;
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -68,7 +69,7 @@ public static class CpuOffsets
     public const int LinkSite = 848;
     public const int FaultAddr = 856;
     public const int JumpCache = 864;
-    public const int AddrMask = 872;
+    public const int AddrLimit = 872;
     public const int BlocksRun = 880;
     public const int HelperScratch = 888;
     /// <summary>Host MXCSR derived from FPCR (rounding mode, flush-to-zero); loaded on every entry.</summary>
@@ -83,8 +84,9 @@ public static class CpuOffsets
     /// <summary>
     /// Host pointer to the split-page table: one u64 per guest page, indexed by (masked guest address &gt;&gt; 12),
     /// read by the split-aware accesses only (<c>Translator.MarkSplitAware</c>); the runtime sets it before any
-    /// instruction is marked, so it is never 0 when read. The table has slack entries past 2^28, so an index
-    /// taken from an address up to 2^40 + 64 KiB + 64 (a displacement folded in) is still inside it.
+    /// instruction is marked, so it is never 0 when read. The table has slack entries past the guest range, so an index
+    /// taken from an address up to 64 KiB + 64 past it (a displacement folded in), or from the wild target
+    /// (<see cref="WildTarget"/>), is still inside it.
     ///
     /// Entry format (this is the one place it is defined):
     ///   0                      the page is not split.
@@ -111,6 +113,31 @@ public static class CpuOffsets
     /// </summary>
     public const int FaultRegs = 936;
     public const int FaultRegCount = 7;
+
+    /// <summary>
+    /// The guest address of the last access that was above <see cref="AddrLimit"/> even with its top byte ignored
+    /// (<c>JitStubs.WildAddress</c> stores it). Such an access is sent to <see cref="WildTarget"/> bytes above
+    /// the limit, in the guard, where it faults; <see cref="GuestFaultAddress"/> gives the guest its own address back.
+    /// </summary>
+    public const int WildAddr = 992;
+
+    /// <summary>How far above the limit a wild access is sent: beyond what an in-range address plus an instruction's
+    /// displacement (at most 64 KiB + 64 bytes) can reach, so the two kinds of guard fault never mix; the guard
+    /// above the guest range must cover it plus that reach (GuestSpace.GuardSize, JitHarness).</summary>
+    public const ulong WildTarget = 0x20000;
+
+    /// <summary>
+    /// The guest address a faulting access really had: <paramref name="faultAddr"/> itself, unless the fault is in
+    /// the wild-target range, where it is the address <c>WildAddress</c> kept plus how far into the range the access
+    /// faulted (its displacement). Its top byte is replaced by copies of bit 55, as Linux reports si_addr to a handler
+    /// without SA_EXPOSE_TAGBITS (a user pointer's tag is cleared; 0xffff8... stays).
+    /// </summary>
+    public static unsafe ulong GuestFaultAddress(CpuState* cpu, ulong faultAddr)
+    {
+        ulong into = faultAddr - (cpu->AddrLimit + 1 + WildTarget);
+        if (into >= WildTarget) return faultAddr;
+        return (ulong)((long)((cpu->WildAddr + into) << 8) >> 8);
+    }
 
     /// <summary>
     /// The thread's split-redirect cache: <see cref="SplitCacheSlots"/> slots of (u64 key, u64 delta), one per

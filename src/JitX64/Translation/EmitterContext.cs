@@ -21,7 +21,7 @@ public sealed partial class EmitterContext
 {
     public static readonly AssemblerRegister64 CpuReg = rbx;
     public static readonly AssemblerRegister64 MemReg = r15;
-    public static readonly AssemblerRegister64 MaskReg = r14;
+    public static readonly AssemblerRegister64 LimitReg = r14;
 
     public Assembler Asm { get; }
     /// <summary>Address of the instruction being translated.</summary>
@@ -50,6 +50,7 @@ public sealed partial class EmitterContext
         SplitAware = false;
         SplitSlot = JitStubs.NoSplitSlot;
         _deferredRedirects.Clear();
+        _deferredWild.Clear();
         _coldPaths.Clear();
         _flagsCapturedAt = -1;
         ClearApiMarks();
@@ -575,19 +576,34 @@ public sealed partial class EmitterContext
     public bool SplitAware { get; internal set; }
 
     /// <summary>
-    /// Confines the guest address in <paramref name="addr"/> to the reservation (DESIGN.md invariant 1) and
+    /// Checks the guest address in <paramref name="addr"/> against the reservation (DESIGN.md invariant 1) and
     /// returns the displacement the accesses must still add: use <see cref="Mem64"/> and friends (or
     /// [r15 + addr + returned value + ...]) with the same register afterwards. <paramref name="span"/> is the
     /// number of bytes the instruction's accesses cover from addr + <paramref name="disp"/>.
     ///
-    /// For an instruction that is not split-aware this is the single AND it always was and
-    /// <paramref name="disp"/> comes back unchanged. For a split-aware one the displacement is folded into
-    /// addr (0 is returned) and the split-page redirect follows (<see cref="EmitSplitRedirect"/>; addr must
-    /// be rsi then). Clobbers host flags either way.
+    /// In line this is <c>cmp addr, r14; ja wild</c> (r14 holds the highest guest address): an address in range goes
+    /// on unchanged, so an access lands on exactly the bytes the guest addressed. An address above it (a wild pointer,
+    /// or a tagged one) takes the out-of-line path to <see cref="JitStubs.WildAddress"/>, which strips the top byte
+    /// (AArch64 TBI, which Linux enables for user space) and, when that is still out of range, replaces addr with
+    /// <see cref="CpuOffsets.WildTarget"/> in the guard, keeping the guest address in CpuState: the access then
+    /// faults there and the dispatcher reports the guest's own address (<see cref="CpuOffsets.GuestFaultAddress"/>).
+    /// The displacement added after the check is at most 64 KiB (an LDR's scaled offset), so an in-range address plus
+    /// it stays in the guard below the wild target.
+    ///
+    /// For an instruction that is not split-aware <paramref name="disp"/> comes back unchanged. For a split-aware one
+    /// the displacement is folded into addr (0 is returned) and the split-page redirect follows
+    /// (<see cref="EmitSplitRedirect"/>; addr must be rsi then). Clobbers host flags either way.
     /// </summary>
-    public int MaskAddress(AssemblerRegister64 addr, int span, int disp = 0)
+    public int CheckAddress(AssemblerRegister64 addr, int span, int disp = 0)
     {
-        Asm.and(addr, r14);
+        if (addr != rsi) throw new ArgumentException("guest addresses are checked in rsi", nameof(addr));
+        var wild = Asm.CreateLabel();
+        var back = Asm.CreateLabel();
+        Asm.cmp(rsi, r14);
+        // the short form, grown by LinearEncoder when the out-of-line call is out of reach
+        Asm.AddInstruction(Instruction.CreateBranch(Code.Ja_rel8_64, wild.Id));
+        Asm.Label(ref back);
+        _deferredWild.Add((wild, back));
         if (!SplitAware) return disp;
         if (disp != 0) Asm.add(addr, disp);
         EmitSplitRedirect(addr, span);
@@ -665,7 +681,7 @@ public sealed partial class EmitterContext
     /// Inline is only the thread's cache slot of this instruction: a hit (same address as last time) is a compare
     /// and an add, so a loop on its own unit runs nearly as fast as before the split. A miss calls
     /// <see cref="JitStubs.SplitRedirect"/>, which walks the table and fills the slot. Every register but rsi is
-    /// preserved. Host flags are clobbered, which is safe: MaskAddress's AND already clobbers them at every
+    /// preserved. Host flags are clobbered, which is safe: CheckAddress's CMP already clobbers them at every
     /// address computation, so no emitter can hold host flags live across one (checked: the flag users, the
     /// condition and carry loads in EmitterContext.Flags and the CMPXCHG/CMP loops of the atomics, all set
     /// the flags they read after the address is computed; the "flags still in EFLAGS" shortcut only applies
@@ -701,6 +717,9 @@ public sealed partial class EmitterContext
     public bool KeepGuestAddress { get; set; }
 
     private readonly List<(Label Miss, Label Back, int Argument)> _deferredRedirects = new();
+
+    /// <summary>The out-of-line calls of <see cref="CheckAddress"/> for an address above the guest range.</summary>
+    private readonly List<(Label Wild, Label Back)> _deferredWild = new();
 
     private readonly List<(Label Entry, Label Back, Action Body, uint Dirty)> _coldPaths = new();
 
@@ -754,6 +773,14 @@ public sealed partial class EmitterContext
             a.jmp(back);
         }
         _deferredRedirects.Clear();
+        foreach (var (wild, back) in _deferredWild)
+        {
+            var w = wild;
+            a.Label(ref w);
+            a.call(Stubs.WildAddress);
+            a.jmp(back);
+        }
+        _deferredWild.Clear();
     }
 
     public static AssemblerMemoryOperand Mem64(AssemblerRegister64 addr) => __qword_ptr[r15 + addr];

@@ -23,6 +23,15 @@ public sealed unsafe class JitStubs
     /// </summary>
     public ulong SplitRedirect { get; }
 
+    /// <summary>
+    /// Called out of line by <see cref="EmitterContext.CheckAddress"/> when the guest address in rsi is above the limit
+    /// in r14: keeps it at <see cref="CpuOffsets.WildAddr"/>, clears its top byte (AArch64 TBI: a tagged pointer
+    /// reaches the untagged address, as on Linux), and when it is still above the limit sends rsi to
+    /// <see cref="CpuOffsets.WildTarget"/> bytes past it, in the guard, so the access faults. Only rsi and the flags
+    /// change.
+    /// </summary>
+    public ulong WildAddress { get; }
+
     /// <summary>The argument's slot value meaning "no cache slot".</summary>
     public const int NoSplitSlot = 0xFFFF;
 
@@ -36,7 +45,7 @@ public sealed unsafe class JitStubs
         a.sub(rsp, 8);
         a.mov(rbx, rdi);
         a.mov(r15, __qword_ptr[rbx + CpuOffsets.MemBase]);
-        a.mov(r14, __qword_ptr[rbx + CpuOffsets.AddrMask]);
+        a.mov(r14, __qword_ptr[rbx + CpuOffsets.AddrLimit]);
         a.ldmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
         a.jmp(rsi);
         a.Label(ref segv);
@@ -52,12 +61,15 @@ public sealed unsafe class JitStubs
         a.ret();
         var redirect = a.CreateLabel();
         EmitSplitRedirect(a, ref redirect);
-        Span<uint> at = stackalloc uint[3];
-        var placed = cache.Place(a, [redirect.InstructionIndex, exit.InstructionIndex, segv.InstructionIndex], at);
+        var wild = a.CreateLabel();
+        EmitWildAddress(a, ref wild);
+        Span<uint> at = stackalloc uint[4];
+        var placed = cache.Place(a, [redirect.InstructionIndex, exit.InstructionIndex, segv.InstructionIndex, wild.InstructionIndex], at);
         Enter = placed;
         SplitRedirect = placed + at[0];
         Exit = placed + at[1];
         SegFaultExit = placed + at[2];
+        WildAddress = placed + at[3];
     }
 
     private static void EmitSplitRedirect(Assembler a, ref Label entry)
@@ -97,6 +109,20 @@ public sealed unsafe class JitStubs
         a.Label(ref done);
         a.pop(rdi); a.pop(rdx); a.pop(rcx); a.pop(rax);
         a.ret(8);
+    }
+
+    private static void EmitWildAddress(Assembler a, ref Label entry)
+    {
+        var inRange = a.CreateLabel();
+        a.Label(ref entry);
+        a.mov(__qword_ptr[rbx + CpuOffsets.WildAddr], rsi);
+        a.shl(rsi, 8);
+        a.shr(rsi, 8);
+        a.cmp(rsi, r14);
+        a.jbe(inRange);
+        a.lea(rsi, __[r14 + (int)(CpuOffsets.WildTarget + 1)]);
+        a.Label(ref inRange);
+        a.ret();
     }
 
     public int Run(CpuState* cpu, nint code)

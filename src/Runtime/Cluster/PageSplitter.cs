@@ -33,8 +33,9 @@ public sealed unsafe class PageSplitter
         Retired,
     }
 
-    /// <summary>Table entries past the last guest page: a folded displacement can reach up to 64 KiB + 64 beyond it.</summary>
-    private const ulong Slack = 32;
+    /// <summary>Table entries past the last guest page: a folded displacement can reach up to 64 KiB + 64 beyond it, and a
+    /// wild address is sent to 128 KiB past it plus that (CpuOffsets.WildTarget), so 48 entries are read at most.</summary>
+    private const ulong Slack = 64;
     private const ulong GuestPages = GuestSpace.Size / GuestSpace.PageSize;
 
     private readonly ulong* _table;

@@ -5,19 +5,21 @@ namespace Dqemu.Runtime.Memory;
 
 /// <summary>
 /// The guest's whole address space as one host reservation (DESIGN.md invariant 1): guest address g lives at
-/// host Base + g. Translated code masks every address with <see cref="Mask"/>, so a wild pointer lands inside
-/// the reservation (where unmapped pages fault and become the guest's SIGSEGV) and never in emulator memory;
-/// bits 40..63 of a guest address are ignored, like the top byte under AArch64 TBI.
+/// host Base + g. Translated code checks every address against <see cref="Mask"/>, the highest guest address
+/// (EmitterContext.CheckAddress): one in range is used as it is (unmapped pages fault and become the guest's SIGSEGV),
+/// one above it has its top byte ignored (AArch64 TBI) or else faults in the guard, never in emulator memory.
+/// 45 bits: a cluster node maps the range twice (view and alias) in x86-64's 128 TiB of user space.
 /// The layout (which ranges exist, with which protection) is kept here so syscalls can check guest buffers
 /// before managed code touches them (invariant 2) and so every node can apply the same layout.
 /// </summary>
 public sealed unsafe class GuestSpace : IGuestCodeReader
 {
-    public const int AddressBits = 40;
+    public const int AddressBits = 45;
     public const ulong Size = 1UL << AddressBits;
     public const ulong Mask = Size - 1;
     public const ulong PageSize = 4096;
-    /// <summary>Beyond the mask an access can run at most 64 bytes (DC ZVA, LD4); the guard keeps that inside.</summary>
+    /// <summary>Above the range: an in-range address plus a displacement reaches at most 64 KiB + 64 bytes, and
+    /// wild addresses are sent 128 KiB in (CpuOffsets.WildTarget); the guard keeps both inside the reservation.</summary>
     public const ulong GuardSize = 1UL << 20;
 
     /// <summary>
@@ -152,14 +154,15 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     }
 
     /// <summary>
-    /// A free range of <paramref name="len"/> bytes: the hint if it is free, else the highest gap below
+    /// A free range of <paramref name="len"/> bytes: the hint if it is free (anywhere in the guest range), else the highest gap below
     /// <see cref="MmapTop"/> (Linux's top-down layout). 0 when none.
     /// </summary>
     public ulong FindFree(ulong len, ulong hint = 0)
     {
         lock (_lock)
         {
-            if (hint != 0 && hint + len <= MmapTop && hint + len > hint && IsFreeLocked(hint, hint + len)) return hint;
+            // as Linux, a free hint anywhere in the address space is taken (the search below stays under MmapTop)
+            if (hint != 0 && hint + len <= Size && hint + len > hint && IsFreeLocked(hint, hint + len)) return hint;
             ulong top = MmapTop;
             for (int i = _vmas.Count - 1; i >= -1; i--)
             {
@@ -430,8 +433,9 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
 
     public bool TryFetch(ulong pc, out uint word)
     {
+        if ((pc & 3) != 0) { word = 0; return false; } // a misaligned pc is a fault, never a fetch of unaligned bytes
         var v = _lastExec;
-        if (v == null || pc < v.Start || pc + 4 > v.End)
+        if (v == null || pc < v.Start || pc > v.End - 4) // (pc + 4 > End would wrap at the top of the address space)
         {
             v = Find(pc);
             if (!IsCode(v, pc))
@@ -452,7 +456,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     }
 
     private static bool IsCode([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Vma? v, ulong pc) =>
-        v != null && (v.Prot & GuestProt.Exec) != 0 && pc + 4 <= v.End;
+        v != null && (v.Prot & GuestProt.Exec) != 0 && pc >= v.Start && pc <= v.End - 4;
 
     public static HostProtection ToHost(GuestProt p)
     {

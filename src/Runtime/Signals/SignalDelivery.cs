@@ -27,7 +27,7 @@ public static unsafe class SignalDelivery
     public const ulong SaSiginfo = 4, SaOnstack = 0x08000000, SaRestart = 0x10000000, SaNodefer = 0x40000000,
         SaResethand = 0x80000000, SaRestorer = 0x04000000;
     public const ulong SigDfl = 0, SigIgn = 1;
-    public const int SiUser = 0, SiTkill = -6, SegvMaperr = 1, SegvAccerr = 2, IllIllopc = 1, TrapBrkpt = 1;
+    public const int SiUser = 0, SiTkill = -6, SiKernel = 0x80, SegvMaperr = 1, SegvAccerr = 2, BusAdraln = 1, IllIllopc = 1, TrapBrkpt = 1;
     public const int SigKill = 9, SigStop = 19;
 
     // frame layout (arch/arm64/include/uapi/asm/sigcontext.h, ucontext.h)
@@ -36,6 +36,11 @@ public static unsafe class SignalDelivery
     private const int UcStack = 16, UcSigmask = 40, UcMcontext = 176;
     private const int ScFaultAddress = 0, ScRegs = 8, ScSp = 256, ScPc = 264, ScPstate = 272, ScReserved = 288;
     private const int FpsimdMagic = 0x46508001, FpsimdSize = 528;
+    private const int EsrMagic = 0x45535201, EsrSize = 16;
+    /// <summary>The sigcontext's __reserved area the records live in.</summary>
+    private const ulong ReservedSize = 4096;
+    /// <summary>pstate bits a frame may not set: M[4:0] (an exception level or AArch32 mode) and the DAIF masks.</summary>
+    private const ulong PstateMustBeZero = 0x3DF;
     private const int FrameSize = UcOffset + UcMcontext + ScReserved + 4096;
 
     /// <summary>Signals whose default action is to do nothing.</summary>
@@ -204,21 +209,53 @@ public static unsafe class SignalDelivery
         var mem = p.Space;
         ulong frame = cpu->Sp;
         ulong uc = frame + UcOffset, sc = uc + UcMcontext;
-        if (!mem.IsAccessible(frame, FrameSize, GuestProt.Read)) return false;
+        if (frame > ulong.MaxValue - FrameSize || !mem.IsAccessible(frame, FrameSize, GuestProt.Read)) return false;
+        // what Linux checks before it restores anything (restore_sigframe): an EL0 AArch64 pstate with DAIF clear,
+        // and a record list it knows, ending in a terminator, with exactly one FPSIMD record
+        ulong pstate = mem.Read<ulong>(sc + ScPstate);
+        if ((pstate & PstateMustBeZero) != 0) return false;
+        ulong fp = 0;
+        for (ulong at = sc + ScReserved, end = at + ReservedSize; ; )
+        {
+            if (end - at < 8) return false;
+            uint magic = mem.Read<uint>(at), size = mem.Read<uint>(at + 4);
+            if (magic == 0 && size == 0) break;
+            if (size < 8 || size % 16 != 0 || size > end - at) return false;
+            switch (magic)
+            {
+                case FpsimdMagic when size == FpsimdSize && fp == 0: fp = at; break;
+                case EsrMagic when size == EsrSize: break;
+                default: return false;
+            }
+            at += size;
+        }
+        if (fp == 0) return false;
         for (int i = 0; i < 31; i++) cpu->X[i] = mem.Read<ulong>(sc + ScRegs + (ulong)i * 8);
         cpu->Sp = mem.Read<ulong>(sc + ScSp);
         cpu->Pc = mem.Read<ulong>(sc + ScPc);
-        cpu->Nzcv = (uint)mem.Read<ulong>(sc + ScPstate) & 0xF000_0000;
-        ulong fp = sc + ScReserved;
-        if (mem.Read<uint>(fp) == FpsimdMagic)
-        {
-            cpu->Fpsr = mem.Read<uint>(fp + 8);
-            for (int i = 0; i < 64; i++) cpu->V[i] = mem.Read<ulong>(fp + 16 + (ulong)i * 8);
-        }
+        cpu->Nzcv = (uint)pstate & 0xF000_0000;
+        cpu->Fpsr = mem.Read<uint>(fp + 8);
+        for (int i = 0; i < 64; i++) cpu->V[i] = mem.Read<ulong>(fp + 16 + (ulong)i * 8);
         t.SignalMask = mem.Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
         cpu->ExclSize = 0;
         t.SuppressResult = true;
         return true;
+    }
+
+    /// <summary>
+    /// A fault the kernel raises whatever the guest's disposition (Linux's force_sig, e.g. for an rt_sigreturn whose
+    /// frame is not one): the handler runs if there is one and the signal is not blocked; otherwise the process dies
+    /// of it (a blocked or ignored signal does not keep a forced one away). False when the process died.
+    /// </summary>
+    public static bool Force(GuestProcess p, GuestThread t, int sig)
+    {
+        if (RaiseSync(p, t, sig, SiKernel, 0)) return true;
+        if (!t.Exited)
+        {
+            p.KillBySignal(sig);
+            t.Exited = true;
+        }
+        return false;
     }
 
     /// <summary>Maps the page handlers return through and records it in the process.</summary>

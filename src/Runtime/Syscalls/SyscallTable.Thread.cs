@@ -48,11 +48,9 @@ public static partial class SyscallTable
 
     private static long RtSigreturn(SyscallContext c)
     {
-        if (!SignalDelivery.Return(c.Process, c.Thread))
-        {
-            c.Process.KillBySignal(11);
-            c.Thread.Exited = true;
-        }
+        // a frame that is not one: SIGSEGV, which the guest may handle (its handler then runs with x0 = 11)
+        if (!SignalDelivery.Return(c.Process, c.Thread) && SignalDelivery.Force(c.Process, c.Thread, 11))
+            c.Thread.SuppressResult = true;
         return 0;
     }
 

@@ -14,7 +14,7 @@ namespace Dqemu.Runtime.Threading;
 /// </summary>
 public static unsafe class Dispatcher
 {
-    public const int SigIll = 4, SigTrap = 5, SigSegv = 11;
+    public const int SigIll = 4, SigTrap = 5, SigBus = 7, SigSegv = 11;
 
     public static void Run(GuestProcess process, GuestThread thread)
     {
@@ -47,6 +47,15 @@ public static unsafe class Dispatcher
                 case ExitReason.SegFault:
                     {
                         // (BlockRunner has set Pc to the faulting instruction and restored the block's cached registers)
+                        // an address above the guest range was sent into the guard (EmitterContext.CheckAddress): the
+                        // guest gets its own address, and nothing of the cluster's or the split pages' is involved
+                        ulong wild = CpuOffsets.GuestFaultAddress(cpu, cpu->FaultAddr);
+                        if (wild != cpu->FaultAddr)
+                        {
+                            cpu->FaultAddr = wild;
+                            Synchronous(process, thread, SigSegv, SignalDelivery.SegvMaperr, wild, $"segmentation fault at guest address 0x{wild:x}, pc 0x{cpu->Pc:x}");
+                            break;
+                        }
                         // a fault on a split page's unit: the thread's redirect cache may hold entries of a page that
                         // merged back since (they lead only to inaccessible shadow pages); it refills as it goes
                         if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
@@ -70,8 +79,17 @@ public static unsafe class Dispatcher
                         break;
                     }
                 case ExitReason.FetchFault:
-                    Synchronous(process, thread, SigSegv, SignalDelivery.SegvMaperr, cpu->Pc, $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
-                    break;
+                    {
+                        // as qemu-aarch64: a misaligned pc in executable memory is a PC alignment fault (SIGBUS);
+                        // anywhere else the fetch fails like a load would (not mapped, or mapped without exec)
+                        var vma = process.Space.Find(cpu->Pc);
+                        if (vma != null && (vma.Prot & GuestProt.Exec) != 0 && (cpu->Pc & 3) != 0)
+                            Synchronous(process, thread, SigBus, SignalDelivery.BusAdraln, cpu->Pc, $"bus error: misaligned pc 0x{cpu->Pc:x}");
+                        else
+                            Synchronous(process, thread, SigSegv, vma == null ? SignalDelivery.SegvMaperr : SignalDelivery.SegvAccerr, cpu->Pc,
+                                $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
+                        break;
+                    }
                 case ExitReason.Breakpoint:
                     Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
@@ -93,7 +111,7 @@ public static unsafe class Dispatcher
         if (!SignalDelivery.RaiseSync(process, thread, signal, code, addr)) Fatal(process, thread, signal, message);
     }
 
-    /// <summary>A signal the guest does not handle (delivery is not implemented yet): the process dies of it.</summary>
+    /// <summary>A synchronous signal the guest has no handler for (or blocks): the process dies of it, with one line.</summary>
     private static void Fatal(GuestProcess process, GuestThread thread, int signal, string message)
     {
         Console.Error.WriteLine($"dqemu-native: {message}; guest killed by signal {signal} ({SignalName(signal)})");

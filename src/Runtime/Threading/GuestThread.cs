@@ -70,7 +70,7 @@ public sealed unsafe class GuestThread : IDisposable
         NativeMemory.Clear(Cpu, (nuint)sizeof(CpuState));
         Cpu->MemBase = (ulong)process.Space.Base;
         Cpu->SplitMap = process.Cluster?.SplitTable ?? 0;
-        Cpu->AddrMask = Memory.GuestSpace.Mask;
+        Cpu->AddrLimit = Memory.GuestSpace.Mask;
         Runner = new BlockRunner(process.Translator);
         Runner.Attach(Cpu);
     }

@@ -259,7 +259,7 @@ public unsafe class AtomicTests
             var c = (CpuState*)NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
             *c = default;
             c->MemBase = (ulong)h.Memory(0);
-            c->AddrMask = h.Cpu->AddrMask;
+            c->AddrLimit = h.Cpu->AddrLimit;
             c->Sp = JitHarness.StackTop - (ulong)t * 0x1000;
             c->X[1] = d;
             c->X[9] = d + 16;

@@ -16,6 +16,9 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
     public const ulong StackTop = 0xF00000;
     private const ulong ReservationSize = 1UL << 30;
     private const ulong MappedSize = 16UL << 20;
+    /// <summary>The highest guest address: the top 1 MiB of the reservation is a guard that is never mapped, where
+    /// accesses above the limit fault (CpuOffsets.WildTarget), as above GuestSpace's range.</summary>
+    public const ulong AddressLimit = ReservationSize - (1UL << 20) - 1;
 
     private readonly byte* _base;
     private readonly CpuState* _cpu;
@@ -30,7 +33,7 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
         _cpu = (CpuState*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
         *_cpu = default;
         _cpu->MemBase = (ulong)_base;
-        _cpu->AddrMask = ReservationSize - 1;
+        _cpu->AddrLimit = AddressLimit;
         _cpu->Sp = StackTop;
         _translator = new Translator(host, this, options ?? new TranslatorOptions { CodeCacheSize = 16UL << 20 });
         _runner = new BlockRunner(_translator);

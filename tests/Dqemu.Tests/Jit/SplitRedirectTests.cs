@@ -428,7 +428,7 @@ public unsafe class SplitRedirectTests
                 ".arch armv8.4-a\nldar x10, [x1]\nstlr x11, [x5]\nldapur w12, [x5, #-4]\nstlur x13, [x1, #200]",
                 "dc zva, x5\ndc zva, x1\nldr x10, [x5, #8]",
                 "ldr x10, .+64\nldr q1, .-16\nldrsw x11, .+12\nldr s2, .+20",
-                "ldr x10, [x5, w2, uxtw]\nldr x11, [x5, x3, lsl #3]\nldr w12, [x5, w3, sxtw #2]\nldrh w13, [x5, x3, sxtx #1]\nldr x14, [x1, x4, lsl #3]",
+                "ldr x10, [x5, w2, uxtw]\nldr x11, [x5, x3, lsl #3]\nldr w12, [x5, w3, sxtw #2]\nldrh w13, [x5, x3, sxtx #1]\nldr x14, [x1, w4, uxtw #3]",
             }.Select(x => new object[] { x }));
 
     /// <summary>

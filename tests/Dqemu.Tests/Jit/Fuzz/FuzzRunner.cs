@@ -176,8 +176,8 @@ public static unsafe class FuzzRunner
     private static JitHarness NewJitHarness()
     {
         var h = new JitHarness();
-        const ulong mapped = 16UL << 20, reservation = 1UL << 30; // JitHarness' layout
-        LinuxHostMemory.Instance.Commit((nint)h.Memory(mapped), reservation - mapped, HostProtection.ReadWrite);
+        const ulong mapped = 16UL << 20; // JitHarness' layout: all of the guest range mapped, not its guard
+        LinuxHostMemory.Instance.Commit((nint)h.Memory(mapped), JitHarness.AddressLimit + 1 - mapped, HostProtection.ReadWrite);
         return h;
     }
 
