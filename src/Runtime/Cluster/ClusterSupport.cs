@@ -22,13 +22,9 @@ internal sealed unsafe class ClusterContext
 
     public static ClusterContext Load(string path, int self)
     {
-        var config = ClusterConfig.Load(path);
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FatalException(ExitCodes.Config, $"{path}: cannot read ({e.Message})");
-        }
+        // read once: the token must hash the bytes that were parsed
+        byte[] bytes = ClusterFileReader.Read(path);
+        var config = ClusterConfig.Parse(path, ClusterFileReader.Decode(path, bytes));
         if (self >= config.Nodes.Count)
             throw new FatalException(ExitCodes.Usage, $"--node {self}: {path} describes nodes 0..{config.Nodes.Count - 1} only");
         return new ClusterContext(config, ClusterProtocol.Token(bytes), self);
