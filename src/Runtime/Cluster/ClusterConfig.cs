@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Tomlyn;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
@@ -71,69 +72,107 @@ public sealed class ClusterConfig
 
     private ClusterConfig(string path) => Path = path;
 
+    /// <summary>Reads and parses a cluster file; any problem with it is a <see cref="FatalException"/> with
+    /// <see cref="ExitCodes.Config"/> and a one-line message.</summary>
     public static ClusterConfig Load(string path)
-    {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FatalException(ExitCodes.Config, $"{path}: cannot read ({e.Message})");
-        }
-        return Parse(path, text);
-    }
+        => Parse(path, ClusterFileReader.Decode(path, ClusterFileReader.Read(path)));
 
+    /// <summary>
+    /// Parses cluster.toml text. Returns a config that holds every rule the class documents, or throws a
+    /// <see cref="FatalException"/> with <see cref="ExitCodes.Config"/> whose message is one line
+    /// ("path:line: what is wrong"); no other exception.
+    /// </summary>
     public static ClusterConfig Parse(string path, string text)
     {
+        int deep = TomlNesting.TooDeepLine(text);
+        if (deep > 0) throw Fail($"{path}:{deep}: [ and {{ nested more than {TomlNesting.MaxDepth} deep");
         var c = new ClusterConfig(path);
-        var doc = SyntaxParser.Parse(text, path, false);
+        // syntax first, without TOML's semantic rules: the walk below names a duplicate key in its own words
+        c.Walk(c.ThrowOnTomlErrors(text, validate: false));
+        // then every rule of TOML 1.0 (duplicate keys and tables in any form): the walk checks only what it reads
+        c.ThrowOnTomlErrors(text, validate: true);
+        return c;
+    }
+
+    private DocumentSyntax ThrowOnTomlErrors(string text, bool validate)
+    {
+        DocumentSyntax doc;
+        try { doc = SyntaxParser.Parse(text, Path, validate); }
+        catch (TomlException e)
+        {
+            // Tomlyn's own depth limit and other failures it throws rather than reports
+            throw Fail(e.Line is int line ? $"{Path}:{line}: {e.Message}" : $"{Path}: {e.Message}");
+        }
         var firstError = doc.Diagnostics.FirstOrDefault(d => d.Kind == DiagnosticMessageKind.Error);
-        if (firstError != null)
-            throw new FatalException(ExitCodes.Config, $"{path}:{firstError.Span.Start.Line + 1}: {firstError.Message}");
+        if (firstError != null) throw Fail($"{Path}:{firstError.Span.Start.Line + 1}: {firstError.Message}");
+        return doc;
+    }
 
+    private void Walk(DocumentSyntax doc)
+    {
         foreach (var kv in doc.KeyValues)
-            throw c.Error(kv, $"key '{KeyName(kv)}' must be inside [cluster] or [[node]]");
+            throw Error(kv, $"key '{Shown(KeyName(kv))}' must be inside [cluster] or [[node]]");
 
-        bool sawCluster = false;
+        TableSyntaxBase? cluster = null;
         var rules = new List<TableSyntaxBase>();
         foreach (var table in doc.Tables)
         {
-            string name = table.Name?.ToString().Trim() ?? "";
-            if (table is TableArraySyntax && name == "node") c.Nodes.Add(c.ParseNode(table));
+            string name = ConfigText.KeyName(table.Name);
+            if (table is TableArraySyntax && name == "node") Nodes.Add(ParseNode(table));
             else if (table is TableArraySyntax && name == "placement") rules.Add(table);
             else if (table is TableSyntax && name == "cluster")
             {
-                if (sawCluster) throw c.Error(table, "[cluster] appears twice");
-                sawCluster = true;
-                c.ParseCluster(table);
+                if (cluster != null) throw Error(table, $"[cluster] appears twice (first on line {Line(cluster)})");
+                cluster = table;
+                ParseCluster(table);
             }
-            else throw c.Error(table, $"unknown table [{name}] (expected [cluster], [[node]] or [[placement]])");
+            else
+            {
+                string shown = table is TableArraySyntax ? $"[[{Shown(name)}]]" : $"[{Shown(name)}]";
+                throw Error(table, $"unknown table {shown} (expected [cluster], [[node]] or [[placement]])");
+            }
         }
-        if (c.Nodes.Count == 0) throw new FatalException(ExitCodes.Config, $"{path}: no [[node]] entries");
+        if (Nodes.Count == 0) throw Fail($"{Path}: no [[node]] entries");
         var ids = new HashSet<int>();
-        foreach (var n in c.Nodes)
-            if (!ids.Add(n.Id)) throw new FatalException(ExitCodes.Config, $"{path}:{n.Line}: node id {n.Id} appears twice");
-        for (int i = 0; i < c.Nodes.Count; i++)
-            if (!ids.Contains(i)) throw new FatalException(ExitCodes.Config, $"{path}: node ids must be 0..{c.Nodes.Count - 1}; {i} is missing");
+        foreach (var n in Nodes)
+            if (!ids.Add(n.Id)) throw Fail($"{Path}:{n.Line}: node id {n.Id} appears twice");
+        for (int i = 0; i < Nodes.Count; i++)
+            if (!ids.Contains(i)) throw Fail($"{Path}: node ids must be 0..{Nodes.Count - 1}; {i} is missing");
         var addrs = new HashSet<string>();
-        foreach (var n in c.Nodes)
-            if (!addrs.Add(n.Address.ToString())) throw new FatalException(ExitCodes.Config, $"{path}:{n.Line}: address {n.AddressText} is used by two nodes");
-        c.Nodes.Sort((a, b) => a.Id.CompareTo(b.Id));
-        foreach (var rule in rules) c.ParsePlacementRule(rule);
-        return c;
+        foreach (var n in Nodes)
+            if (!addrs.Add(n.Address.ToString())) throw Fail($"{Path}:{n.Line}: address {Shown(n.AddressText)} is used by two nodes");
+        Nodes.Sort((a, b) => a.Id.CompareTo(b.Id));
+        foreach (var rule in rules) ParsePlacementRule(rule);
+    }
+
+    /// <summary>
+    /// The key-value lines of a table, each key once: TOML forbids a key twice in one table, and the later
+    /// value silently won ("cores = 1" then "cores = 2").
+    /// </summary>
+    private IEnumerable<(string Key, KeyValueSyntax Kv)> Keys(TableSyntaxBase table, string tableName)
+    {
+        var seen = new Dictionary<string, int>();
+        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        {
+            string key = KeyName(kv);
+            if (seen.TryGetValue(key, out int first))
+                throw Error(kv, $"key '{Shown(key)}' appears twice in this {tableName} (first on line {first})");
+            seen.Add(key, Line(kv));
+            yield return (key, kv);
+        }
     }
 
     private void ParseCluster(TableSyntaxBase table)
     {
-        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        foreach (var (key, kv) in Keys(table, "[cluster]"))
         {
-            string key = KeyName(kv);
             switch (key)
             {
                 case "transport": Transport = Choice(kv, "tcp", "ucx"); break;
                 case "ucx_tls":
                     UcxTls = Str(kv).Trim();
                     if (UcxTls.Length == 0 || UcxTls.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is ',' or '_' or '^' or ':')))
-                        throw Error(kv, $"ucx_tls \"{UcxTls}\" is not a UCX transport list like \"posix,self,cma\", \"tcp\" or \"rc,ud,self\"");
+                        throw Error(kv, $"ucx_tls \"{Shown(UcxTls)}\" is not a UCX transport list like \"posix,self,cma\", \"tcp\" or \"rc,ud,self\"");
                     _tlsKey = kv;
                     break;
                 case "compress": Compress = Choice(kv, "auto", "zstd", "none"); break;
@@ -146,7 +185,7 @@ public sealed class ClusterConfig
                 case "split_after": SplitAfter = (int)Integer(kv, 2, 1_000_000); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
                 case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;
-                default: throw Error(kv, $"unknown key '{key}' in [cluster]");
+                default: throw Error(kv, $"unknown key '{Shown(key)}' in [cluster]");
             }
         }
         if (_tlsKey != null && Transport != "ucx")
@@ -175,26 +214,25 @@ public sealed class ClusterConfig
         int cores = 1;
         List<int>? cpus = null;
         bool? start = null;
-        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        foreach (var (key, kv) in Keys(table, "[[node]]"))
         {
-            string key = KeyName(kv);
             switch (key)
             {
                 case "id": id = (int)Integer(kv, 0, 63); break;
                 case "address":
                     address = Str(kv);
                     if (!IPEndPoint.TryParse(address, out endpoint) || endpoint.Port == 0)
-                        throw Error(kv, $"address \"{address}\" is not host:port with a numeric IP address and a port");
+                        throw Error(kv, $"address \"{Shown(address)}\" is not host:port with a numeric IP address and a port");
                     break;
                 case "cores": cores = (int)Integer(kv, 1, 1024); break;
                 case "cpus": cpus = CpuList(kv, Str(kv)); break;
                 case "start": start = kv.Value is BooleanValueSyntax b ? b.Value : throw Error(kv, "start must be true or false"); break;
-                default: throw Error(kv, $"unknown key '{key}' in [[node]]");
+                default: throw Error(kv, $"unknown key '{Shown(key)}' in [[node]]");
             }
         }
         int line = Line(table);
-        if (id is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] needs an id");
-        if (endpoint is null) throw new FatalException(ExitCodes.Config, $"{Path}:{line}: [[node]] {id} needs an address");
+        if (id is null) throw Fail($"{Path}:{line}: [[node]] needs an id");
+        if (endpoint is null) throw Fail($"{Path}:{line}: [[node]] {id} needs an address");
         return new NodeConfig(id.Value, endpoint, address!, cores, cpus, line, start);
     }
 
@@ -204,9 +242,9 @@ public sealed class ClusterConfig
     {
         var threads = new List<int>();
         int? node = null;
-        foreach (var kv in table.Items.OfType<KeyValueSyntax>())
+        foreach (var (key, kv) in Keys(table, "[[placement]]"))
         {
-            switch (KeyName(kv))
+            switch (key)
             {
                 case "thread": threads.Add((int)Integer(kv, 1, 1_000_000)); break;
                 case "threads":
@@ -219,7 +257,7 @@ public sealed class ClusterConfig
                     node = (int)Integer(kv, 0, 63);
                     if (node >= Nodes.Count) throw Error(kv, $"node {node} is not in this cluster (nodes 0..{Nodes.Count - 1})");
                     break;
-                default: throw Error(kv, $"unknown key '{KeyName(kv)}' in [[placement]] (thread, threads, node)");
+                default: throw Error(kv, $"unknown key '{Shown(key)}' in [[placement]] (thread, threads, node)");
             }
         }
         if (threads.Count == 0) throw Error(table, "[[placement]] needs thread = N or threads = [N, ...]");
@@ -240,7 +278,7 @@ public sealed class ClusterConfig
                 int lo = int.Parse(range[0], CultureInfo.InvariantCulture), hi = int.Parse(range[^1], CultureInfo.InvariantCulture);
                 if (lo <= hi && hi < 4096) { for (int i = lo; i <= hi; i++) r.Add(i); continue; }
             }
-            throw Error(kv, $"cpus \"{s}\" is not a CPU list like \"0\", \"0,2\" or \"1-3\"");
+            throw Error(kv, $"cpus \"{Shown(s)}\" is not a CPU list like \"0\", \"0,2\" or \"1-3\"");
         }
         return r;
     }
@@ -248,7 +286,7 @@ public sealed class ClusterConfig
     private string Choice(KeyValueSyntax kv, params string[] allowed)
     {
         string v = Str(kv);
-        if (!allowed.Contains(v)) throw Error(kv, $"{KeyName(kv)} must be one of {string.Join(", ", allowed.Select(a => $"\"{a}\""))}, not \"{v}\"");
+        if (!allowed.Contains(v)) throw Error(kv, $"{KeyName(kv)} must be one of {string.Join(", ", allowed.Select(a => $"\"{a}\""))}, not \"{Shown(v)}\"");
         return v;
     }
 
@@ -270,11 +308,15 @@ public sealed class ClusterConfig
             FloatValueSyntax f => f.Value,
             _ => throw Error(kv, $"{KeyName(kv)} must be a number"),
         };
-        if (v < min || v > max) throw Error(kv, $"{KeyName(kv)} must be between {min} and {max}");
+        // written so that nan fails too (every comparison with NaN is false): node_timeout = nan passed, and
+        // TimeSpan.FromSeconds(NaN) threw later, an internal error
+        if (!(v >= min && v <= max)) throw Error(kv, $"{KeyName(kv)} must be between {min} and {max}");
         return v;
     }
 
-    private static string KeyName(KeyValueSyntax kv) => kv.Key?.ToString().Trim().Trim('"') ?? "";
+    private static string KeyName(KeyValueSyntax kv) => ConfigText.KeyName(kv.Key);
+    private static string Shown(string value) => ConfigText.Shown(value);
     private static int Line(SyntaxNode n) => n.Span.Start.Line + 1;
-    private FatalException Error(SyntaxNode n, string message) => new(ExitCodes.Config, $"{Path}:{Line(n)}: {message}");
+    private FatalException Error(SyntaxNode n, string message) => Fail($"{Path}:{Line(n)}: {message}");
+    private static FatalException Fail(string message) => new(ExitCodes.Config, ConfigText.OneLine(message));
 }

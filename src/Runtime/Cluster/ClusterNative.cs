@@ -18,6 +18,10 @@ internal static unsafe partial class ClusterNative
     [DllImport(Libc)]
     public static extern int getppid();
 
+    /// <summary>statx(2) (glibc 2.28+): a file's type and size without opening it.</summary>
+    [DllImport(Libc, SetLastError = true)]
+    public static extern int statx(int dirfd, byte* pathname, int flags, uint mask, byte* statxbuf);
+
     /// <summary>Ends the process at once (no managed shutdown, no waiting for other threads).</summary>
     [DllImport(Libc)]
     public static extern void _exit(int status);

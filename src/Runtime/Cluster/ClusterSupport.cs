@@ -22,13 +22,9 @@ internal sealed unsafe class ClusterContext
 
     public static ClusterContext Load(string path, int self)
     {
-        var config = ClusterConfig.Load(path);
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FatalException(ExitCodes.Config, $"{path}: cannot read ({e.Message})");
-        }
+        // read once: the token must hash the bytes that were parsed
+        byte[] bytes = ClusterFileReader.Read(path);
+        var config = ClusterConfig.Parse(path, ClusterFileReader.Decode(path, bytes));
         if (self >= config.Nodes.Count)
             throw new FatalException(ExitCodes.Usage, $"--node {self}: {path} describes nodes 0..{config.Nodes.Count - 1} only");
         return new ClusterContext(config, ClusterProtocol.Token(bytes), self);
@@ -94,6 +90,20 @@ internal sealed unsafe class ClusterContext
     }
 
     /// <summary>
+    /// A config error (exit 78, one line) when node <paramref name="id"/>'s <c>cpus</c> name a CPU that this host
+    /// does not have or does not let this process use. Every CPU is checked: pinning alone fails only when none of
+    /// them is usable, and "0,99" pinned to 0 without a word.
+    /// </summary>
+    public void CheckCpus(int id)
+    {
+        var node = Node(id);
+        if (node.Cpus is not { Count: > 0 } cpus || HostCpus.FirstUnusable(cpus) is not int cpu) return;
+        throw new FatalException(ExitCodes.Config,
+            $"{Config.Path}:{node.Line}: node {id}'s cpus name CPU {cpu}, which this host does not have " +
+            "or does not let this process use");
+    }
+
+    /// <summary>
     /// Pins every thread of this process (and so every thread created later, which inherits the mask) to the
     /// node's <c>cpus</c>; nothing when the node has none. A CPU the host does not have is a config error.
     /// </summary>
@@ -101,6 +111,7 @@ internal sealed unsafe class ClusterContext
     {
         var node = Node(Self);
         if (node.Cpus is not { Count: > 0 } cpus) return;
+        CheckCpus(Self);
         int words = (cpus.Max() / 64) + 1;
         var mask = new ulong[Math.Max(words, 16)];
         foreach (int c in cpus) mask[c / 64] |= 1UL << (c % 64);

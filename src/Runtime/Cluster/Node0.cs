@@ -62,6 +62,10 @@ internal sealed class Node0 : IMessageHandler
         if (opts.GuestPath == null)
             throw new FatalException(ExitCodes.Usage, "node 0 runs the guest: give the guest program after --cluster FILE");
         var ctx = ClusterContext.Load(opts.ClusterFile!, 0);
+        // host-dependent parts of the file, for every node of this host, before any worker starts: a worker that
+        // found them wrong itself would print its line and node 0 a second one about losing it
+        for (int n = 0; n < ctx.Config.Nodes.Count; n++)
+            if (n == 0 || StartsHere(ctx.Node(n))) ctx.CheckCpus(n);
         ctx.CheckTransport();
         var node = new Node0(ctx, opts);
         // the children's start-up and the sockets open while every low fd is taken, so the transport's
@@ -90,7 +94,7 @@ internal sealed class Node0 : IMessageHandler
         for (int n = 1; n < Count; n++)
         {
             var node = _ctx.Node(n);
-            if (!(node.Start ?? ClusterContext.IsLocal(node.Address.Address))) continue;
+            if (!StartsHere(node)) continue;
             var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
             psi.ArgumentList.Add("--cluster");
             psi.ArgumentList.Add(config);
@@ -119,13 +123,26 @@ internal sealed class Node0 : IMessageHandler
         {
             for (int n = 1; n < Count; n++)
                 if (_children[n] is { HasExited: true } child)
+                {
+                    if (child.ExitCode == ExitCodes.Config)
+                    {
+                        // the worker found the cluster file wrong and said so on the stderr it shares with node 0
+                        // (the file changed since node 0 read it, or a check only a worker makes): that is the one
+                        // line, and the status is the worker's
+                        StopChildren(TimeSpan.Zero);
+                        ClusterContext.ExitNow(ExitCodes.Config);
+                    }
                     Fail($"{_ctx.Name(n)} exited with status {child.ExitCode} before the cluster was connected");
+                }
             if (Environment.TickCount64 > deadline) Fail($"node 0 ({_ctx.Node(0).Address}) could not join the cluster: connecting did not end");
         }
         if (error is TransportConnectException or TransportUnavailableException) Fail(error.Message);
         if (error != null) Fail($"connecting the cluster failed: {error.GetType().Name}: {error.Message}");
         _transport = transport;
     }
+
+    /// <summary>Whether node 0 starts this worker itself (see <see cref="NodeConfig.Start"/>).</summary>
+    private static bool StartsHere(NodeConfig node) => node.Start ?? ClusterContext.IsLocal(node.Address.Address);
 
     private void Fail(string message)
     {

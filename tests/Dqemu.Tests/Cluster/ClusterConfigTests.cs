@@ -228,6 +228,128 @@ public class ClusterConfigTests
         Assert.Contains("\"auto\"", bad.Message);
     }
 
+    /// <summary>TOML 1.0: "Defining a key multiple times is invalid", in whatever form the key is written; the later
+    /// value used to win silently. The error names the key and the line of the second one.</summary>
+    [Theory]
+    [InlineData("cores = 1\ncpus = \"1\"", "cores = 1\ncores = 2", 13, "key 'cores' appears twice")]
+    [InlineData("cores = 1\ncpus = \"1\"", "cores = 1\n\"cores\" = 1", 13, "key 'cores' appears twice")]
+    [InlineData("cores = 1\ncpus = \"1\"", "cores = 1\n'cores' = 1", 13, "key 'cores' appears twice")]
+    [InlineData("placement = \"round-robin\"", "placement = \"fill\"\nplacement = \"fill\"", 4, "key 'placement' appears twice")]
+    [InlineData("transport = \"tcp\"", "transport = \"tcp\"\n[cluster]", 3, "[cluster] appears twice")]
+    public void ADuplicateKeyIsAnError(string from, string to, int line, string message)
+    {
+        int at = Example.LastIndexOf(from, StringComparison.Ordinal);
+        string text = Example[..at] + to + Example[(at + from.Length)..];
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith($"c.toml:{line}:", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void ADuplicateKeyInAPlacementRuleIsAnError()
+    {
+        const string text = "[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\n[[placement]]\nthread = 1\nnode = 0\nnode = 0\n";
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith("c.toml:7:", e.Message);
+        Assert.Contains("key 'node' appears twice", e.Message);
+    }
+
+    /// <summary>A key quoted ('cores' or "cores") is the same key as bare cores (TOML 1.0, "Keys").</summary>
+    [Fact]
+    public void QuotedKeysAreTheirBareKeys()
+    {
+        var c = ClusterConfig.Parse("c.toml", "['cluster']\n\"transport\" = \"ucx\"\n[[node]]\n'id' = 0\n\"address\" = \"127.0.0.1:1\"\n'cores' = 3\n");
+        Assert.Equal(3, c.Nodes[0].Cores);
+        Assert.Equal("ucx", c.Transport);
+    }
+
+    /// <summary>
+    /// Arrays and inline tables nested deeper than the parser's bound: a config error on the line where it happens,
+    /// never an internal error (Tomlyn throws past 64 levels, which was reported with exit 70).
+    /// </summary>
+    [Theory]
+    [InlineData(17)]
+    [InlineData(65)]
+    [InlineData(100_000)]
+    public void DeepNestingIsAConfigError(int depth)
+    {
+        const string head = "[cluster]\ntransport = \"tcp\"\nx = ";
+        string arrays = head + new string('[', depth) + new string(']', depth) + "\n";
+        string tables = head + string.Concat(Enumerable.Repeat("{a=", depth)) + "1" + new string('}', depth) + "\n";
+        string unclosed = head + new string('[', depth);
+        foreach (var text in new[] { arrays, tables, unclosed })
+        {
+            var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+            Assert.Equal(ExitCodes.Config, e.ExitCode);
+            Assert.StartsWith("c.toml:3:", e.Message);
+            Assert.Contains("nested more than", e.Message);
+        }
+    }
+
+    /// <summary>Brackets in comments and strings are text, not nesting: they never hit the nesting bound.</summary>
+    [Fact]
+    public void BracketsInCommentsAndStringsAreNotNesting()
+    {
+        string many = new string('[', 200) + new string('{', 200);
+        string text = $"# {many}\n[cluster] # {many}\ntransport = \"tcp\"\n[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\n" +
+                      "[[node]]\nid = 1\naddress = \"127.0.0.1:2\"\n";
+        Assert.Equal(2, ClusterConfig.Parse("c.toml", text).Nodes.Count);
+        // in a string they reach the key's own check (here: not an address)
+        foreach (var value in new[] { $"\"{many}\"", $"'{many}'", $"\"\"\"\n{many}\"\"\"", $"'''{many}\n'''", $"\"\\\"{many}\"" })
+        {
+            var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text.Replace("\"127.0.0.1:2\"", value, StringComparison.Ordinal)));
+            Assert.Equal(ExitCodes.Config, e.ExitCode);
+            Assert.Contains("is not host:port", e.Message);
+        }
+    }
+
+    /// <summary>nan compares false with everything, so "v &lt; min || v &gt; max" let it through as a timeout or a spin
+    /// time (TimeSpan.FromSeconds(NaN) then threw at start-up); inf and -inf are out of range too.</summary>
+    [Theory]
+    [InlineData("node_timeout")]
+    [InlineData("connect_timeout")]
+    [InlineData("wait_spin_us")]
+    public void NotANumberIsOutOfRange(string key)
+    {
+        foreach (var value in new[] { "nan", "+nan", "-nan", "inf", "-inf" })
+        {
+            var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", $"[cluster]\n{key} = {value}\n[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\n"));
+            Assert.Equal(ExitCodes.Config, e.ExitCode);
+            Assert.StartsWith("c.toml:2:", e.Message);
+            Assert.Contains($"{key} must be between", e.Message);
+        }
+    }
+
+    /// <summary>A config error is one line on stderr: a value holding a newline or another control character is shown
+    /// escaped, not as it is.</summary>
+    [Theory]
+    [InlineData("address = \"a\\nb:1\"")]
+    [InlineData("address = \"a\\rb\\u2028c\\u0000d\"")]
+    [InlineData("cpus = \"0\\n1\"")]
+    [InlineData("\"co\\nres\" = 1")]
+    [InlineData("\"\\u0085\" = 1")]
+    public void ErrorMessagesStayOnOneLine(string line)
+    {
+        string text = "[[node]]\nid = 0\naddress = \"127.0.0.1:1\"\n[[node]]\nid = 1\n" + line + "\n";
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith("c.toml:6:", e.Message);
+        Assert.DoesNotContain(e.Message, c => char.IsControl(c) || c is '\u2028' or '\u2029');
+    }
+
+    /// <summary>A megabyte-long value is cut short in the message.</summary>
+    [Fact]
+    public void AHugeValueIsShownCutShort()
+    {
+        string huge = new string('x', 500_000);
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", $"[[node]]\nid = 0\naddress = \"{huge}\"\n"));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith("c.toml:3: address \"xxx", e.Message);
+        Assert.InRange(e.Message.Length, 1, 500);
+    }
+
     [Fact]
     public void MissingNodeIdsAreReported()
     {
