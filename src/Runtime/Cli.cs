@@ -28,8 +28,8 @@ public static class Cli
           --version          the version
 
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
-        64 bad command line, 65 not a valid ELF, 66 file missing or unreadable, 67 not an AArch64 ELF,
-        70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
+        64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
+        67 not an AArch64 ELF, 70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
         """;
 
     public static RuntimeOptions Parse(string[] args)

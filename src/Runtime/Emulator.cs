@@ -49,7 +49,9 @@ public static unsafe class Emulator
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
             Features.HwCap, Features.HwCap2, AtRandomBytes);
         thread.Cpu->Sp = sp;
-        thread.Cpu->Pc = interp?.Entry ?? main.Entry;
+        // the low two bits of an entry point are dropped, as qemu-aarch64 does (it runs such a file; the translator
+        // would decode a word from the middle of two instructions); AT_ENTRY keeps the value the file gives
+        thread.Cpu->Pc = (interp?.Entry ?? main.Entry) & ~3UL;
 
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);

@@ -24,14 +24,34 @@ public static class Program
         catch (FatalException e)
         {
             Console.Out.Flush();
-            Console.Error.WriteLine($"dqemu-native: {e.Message}");
+            Console.Error.WriteLine($"dqemu-native: {OneLine(e.Message)}");
             return e.ExitCode;
         }
         catch (Exception e)
         {
             Console.Out.Flush();
-            Console.Error.WriteLine($"dqemu-native: internal error: {e.GetType().Name}: {e.Message}");
+            Console.Error.WriteLine($"dqemu-native: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
             return ExitCodes.Internal;
         }
+    }
+
+    /// <summary>
+    /// The message with control characters escaped (\n, \x1b...): messages quote file names and a PT_INTERP path,
+    /// which may hold any byte, and an error is one line on stderr.
+    /// </summary>
+    public static string OneLine(string message)
+    {
+        if (!message.Any(char.IsControl)) return message;
+        var sb = new System.Text.StringBuilder(message.Length + 16);
+        foreach (char c in message)
+            sb.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        return sb.ToString();
     }
 }

@@ -1,14 +1,28 @@
 using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
 
 namespace Dqemu.Runtime.Loader;
 
-/// <summary>The parts of an ELF64 little-endian file the loader needs, validated on parse.</summary>
+/// <summary>
+/// The parts of an ELF64 little-endian file the loader needs, validated on parse. A file is refused (status 65,
+/// 67 for another class or machine) when either reference refuses it:
+/// qemu-aarch64 checks e_ident (class, data, EI_VERSION = EV_CURRENT), e_machine, e_ehsize = 64 and
+/// e_phentsize = 56; Linux's binfmt_elf checks the program header table (at most 64 KiB, inside the file),
+/// p_filesz &lt;= p_memsz, a PT_INTERP of 2..PATH_MAX bytes ending in NUL, and (by mapping it) a PT_LOAD's file
+/// offset congruent to its address modulo the page size. Both ignore p_align and p_paddr, and so does this.
+/// What a segment's address must satisfy depends on where it is loaded: <see cref="ImageLoader"/> checks that.
+/// </summary>
 public sealed class ElfFile
 {
     public const ushort EmAarch64 = 183;
     public const ushort EtExec = 2, EtDyn = 3;
     public const uint PtLoad = 1, PtInterp = 3, PtPhdr = 6, PtTls = 7, PtGnuStack = 0x6474e551;
     public const uint PfX = 1, PfW = 2, PfR = 4;
+    public const int EhdrSize = 64, PhdrSize = 56;
+    /// <summary>Linux refuses a larger program header table (load_elf_phdrs).</summary>
+    public const int MaxPhdrTableBytes = 65536;
+    /// <summary>Linux's PATH_MAX: the longest PT_INTERP it accepts, NUL included.</summary>
+    public const int PathMax = 4096;
 
     public readonly record struct ProgramHeader(uint Type, uint Flags, ulong Offset, ulong VAddr, ulong FileSize, ulong MemSize, ulong Align);
 
@@ -22,7 +36,7 @@ public sealed class ElfFile
     public IReadOnlyList<ProgramHeader> ProgramHeaders { get; }
     public string? Interpreter { get; }
 
-    // the file's first bytes (all of it when it is short or was parsed from memory): headers, program headers, interpreter
+    // the file's first bytes (all of it when it is short or was parsed from memory)
     private readonly byte[] _head;
 
     private ElfFile(string path, byte[] head, long length, ushort type, ulong entry, ulong phoff, ushort phentsize, List<ProgramHeader> phdrs, string? interp)
@@ -45,7 +59,7 @@ public sealed class ElfFile
         }
         try
         {
-            using var h = File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+            using var h = RegularFile.Open(Path);
             ReadFully(h, dst, (long)offset);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -54,7 +68,7 @@ public sealed class ElfFile
         }
     }
 
-    private static void ReadFully(Microsoft.Win32.SafeHandles.SafeFileHandle h, Span<byte> dst, long offset)
+    private static void ReadFully(SafeFileHandle h, Span<byte> dst, long offset)
     {
         while (dst.Length > 0)
         {
@@ -65,76 +79,95 @@ public sealed class ElfFile
         }
     }
 
-    // the headers Parse needs lie past the head read: read the whole file and parse again
-    private sealed class NeedWholeFile : Exception { }
-
+    /// <summary>Reads and validates the headers of the ELF file at <paramref name="path"/> (a regular file: see
+    /// <see cref="RegularFile.Open"/>); reads no more than the headers need.</summary>
     public static ElfFile Load(string path)
     {
+        using var h = RegularFile.Open(path);
         try
         {
-            if (Directory.Exists(path)) throw new FatalException(ExitCodes.NoInput, $"{path}: is a directory");
-            using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
             long length = RandomAccess.GetLength(h);
             var head = new byte[(int)Math.Min(length, HeadBytes)];
             ReadFully(h, head, 0);
-            try { return Parse(path, head, length); }
-            catch (NeedWholeFile)
-            {
-                var whole = new byte[length];
-                ReadFully(h, whole, 0);
-                return Parse(path, whole, length);
-            }
+            return Parse(path, head, length, (offset, dst) => ReadFully(h, dst, offset));
         }
-        catch (FileNotFoundException) { throw new FatalException(ExitCodes.NoInput, $"{path}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new FatalException(ExitCodes.NoInput, $"{path}: no such file"); }
-        catch (UnauthorizedAccessException) { throw new FatalException(ExitCodes.NoInput, $"{path}: permission denied"); }
         catch (IOException e) { throw new FatalException(ExitCodes.NoInput, $"{path}: cannot read ({e.Message})"); }
     }
 
-    public static ElfFile Parse(string path, byte[] d) => Parse(path, d, d.Length);
+    /// <summary>Parses a whole file held in memory (<paramref name="path"/> only names it in messages).</summary>
+    public static ElfFile Parse(string path, byte[] d) => Parse(path, d, d.Length, null);
 
-    /// <summary>Parses the headers in <paramref name="d"/>, the first bytes of a file of <paramref name="length"/> bytes.</summary>
-    private static ElfFile Parse(string path, byte[] d, long length)
+    /// <summary>
+    /// Parses the headers of a file of <paramref name="length"/> bytes whose first bytes are <paramref name="head"/>;
+    /// <paramref name="readMore"/> reads parts past them (every read is first checked to lie inside the file).
+    /// </summary>
+    private static ElfFile Parse(string path, byte[] head, long length, Action<long, Span<byte>>? readMore)
     {
         FatalException Bad(string why) => new(ExitCodes.BadElf, $"{path}: {why}");
+        ulong fileLength = (ulong)length;
+        // bytes [offset, offset+count) of the file; the caller has checked they lie inside it
+        byte[] Bytes(ulong offset, int count)
+        {
+            var b = new byte[count];
+            if (offset + (ulong)count <= (ulong)head.Length) head.AsSpan((int)offset, count).CopyTo(b);
+            else readMore!((long)offset, b);
+            return b;
+        }
+
+        var d = head;
         if (d.Length < 4 || d[0] != 0x7f || d[1] != 'E' || d[2] != 'L' || d[3] != 'F') throw Bad("not an ELF file");
-        if (d.Length < 64) throw Bad("truncated ELF header");
+        if (d.Length < EhdrSize) throw Bad("truncated ELF header");
         if (d[4] != 2) throw new FatalException(ExitCodes.WrongArch, $"{path}: not a 64-bit ELF (AArch64 needs ELFCLASS64)");
         if (d[5] != 1) throw new FatalException(ExitCodes.WrongArch, $"{path}: not a little-endian ELF");
+        if (d[6] != 1) throw Bad($"ELF version {d[6]} is not EV_CURRENT (1)");
         ushort type = U16(d, 16), machine = U16(d, 18);
         if (machine != EmAarch64) throw new FatalException(ExitCodes.WrongArch, $"{path}: ELF is for machine {machine} ({MachineName(machine)}), not AArch64");
         if (type != EtExec && type != EtDyn) throw Bad($"ELF type {type} is not an executable");
         ulong entry = U64(d, 24), phoff = U64(d, 32);
-        ushort phentsize = U16(d, 54), phnum = U16(d, 56);
+        ushort ehsize = U16(d, 52), phentsize = U16(d, 54), phnum = U16(d, 56);
+        if (ehsize != EhdrSize) throw Bad($"ELF header size {ehsize} is not {EhdrSize}");
+        if (phentsize != PhdrSize) throw Bad($"program header size {phentsize} is not {PhdrSize}");
         if (phnum == 0) throw Bad("no program headers");
-        if (phentsize < 56) throw Bad("bad program header size");
-        if (phoff > (ulong)length || phoff + (ulong)phentsize * phnum > (ulong)length) throw Bad("truncated (program headers past end of file)");
-        if (phoff + (ulong)phentsize * phnum > (ulong)d.Length) throw new NeedWholeFile();
-        var phdrs = new List<ProgramHeader>();
+        int tableBytes = phnum * PhdrSize;
+        if (tableBytes > MaxPhdrTableBytes) throw Bad($"{phnum} program headers: more than {MaxPhdrTableBytes} bytes of them");
+        if (phoff > fileLength || (ulong)tableBytes > fileLength - phoff) throw Bad("truncated (program headers past end of file)");
+
+        var table = Bytes(phoff, tableBytes);
+        var phdrs = new List<ProgramHeader>(phnum);
         string? interp = null;
         for (int i = 0; i < phnum; i++)
         {
-            int o = (int)phoff + i * phentsize;
-            var ph = new ProgramHeader(U32(d, o), U32(d, o + 4), U64(d, o + 8), U64(d, o + 16), U64(d, o + 32), U64(d, o + 40), U64(d, o + 48));
-            if (ph.Type == PtLoad || ph.Type == PtInterp)
+            int o = i * PhdrSize;
+            var ph = new ProgramHeader(U32(table, o), U32(table, o + 4), U64(table, o + 8), U64(table, o + 16), U64(table, o + 32), U64(table, o + 40), U64(table, o + 48));
+            string Which() => $"program header {i} ({(ph.Type == PtLoad ? "PT_LOAD" : "PT_INTERP")})";
+            if (ph.Type == PtLoad)
             {
-                if (ph.Offset > (ulong)length || ph.FileSize > (ulong)length - ph.Offset) throw Bad("truncated (segment past end of file)");
-                if (ph.FileSize > ph.MemSize && ph.Type == PtLoad) throw Bad("segment file size exceeds memory size");
-                if (ph.Type == PtLoad && ph.VAddr + ph.MemSize >= Memory.GuestSpace.MmapTop) throw Bad($"segment at 0x{ph.VAddr:x} lies outside the guest address space");
-                if (ph.Type == PtLoad && ph.Align > 1 && (ph.VAddr - ph.Offset) % Math.Min(ph.Align, 4096) != 0) throw Bad("misaligned segment");
+                if (ph.FileSize > ph.MemSize) throw Bad($"{Which()}: file size 0x{ph.FileSize:x} exceeds memory size 0x{ph.MemSize:x}");
+                if (ph.Offset > fileLength || ph.FileSize > fileLength - ph.Offset) throw Bad($"truncated ({Which()} past end of file)");
+                // the address range itself (where the segment goes) is ImageLoader's to check; here only that it
+                // is a range at all: past the top of a 64-bit address space it wraps
+                if (ph.VAddr > MaxEnd || ph.MemSize > MaxEnd - ph.VAddr) throw Bad($"{Which()}: 0x{ph.VAddr:x} + 0x{ph.MemSize:x} wraps around the address space");
+                // Linux and qemu mmap the file there, which needs the same offset within a page
+                if (ph.FileSize != 0 && ph.Offset % PageSize != ph.VAddr % PageSize)
+                    throw Bad($"{Which()}: file offset 0x{ph.Offset:x} and address 0x{ph.VAddr:x} differ within a page");
             }
-            if (ph.Type == PtInterp)
+            else if (ph.Type == PtInterp && interp == null) // Linux uses the first PT_INTERP
             {
-                if (ph.Offset + ph.FileSize > (ulong)d.Length) throw new NeedWholeFile();
-                int len = (int)ph.FileSize;
-                while (len > 0 && d[(int)ph.Offset + len - 1] == 0) len--;
-                interp = System.Text.Encoding.UTF8.GetString(d, (int)ph.Offset, len);
+                if (ph.FileSize < 2 || ph.FileSize > PathMax) throw Bad($"{Which()}: {ph.FileSize} bytes is not a path (2 to {PathMax})");
+                if (ph.Offset > fileLength || ph.FileSize > fileLength - ph.Offset) throw Bad($"truncated ({Which()} past end of file)");
+                var name = Bytes(ph.Offset, (int)ph.FileSize);
+                if (name[^1] != 0) throw Bad($"{Which()}: the path does not end in NUL");
+                interp = System.Text.Encoding.UTF8.GetString(name, 0, Array.IndexOf(name, (byte)0));
             }
             phdrs.Add(ph);
         }
         if (!phdrs.Any(p => p.Type == PtLoad)) throw Bad("no loadable segments");
-        return new ElfFile(path, d, length, type, entry, phoff, phentsize, phdrs, interp);
+        return new ElfFile(path, head, length, type, entry, phoff, phentsize, phdrs, interp);
     }
+
+    private const ulong PageSize = Memory.GuestSpace.PageSize;
+    // the highest end a segment may have: its pages are mapped whole, and rounding up a higher end overflows
+    private const ulong MaxEnd = ulong.MaxValue & ~(PageSize - 1);
 
     private static string MachineName(ushort m) => m switch
     {

@@ -8,44 +8,41 @@ public sealed record LoadedImage(ElfFile Elf, ulong Bias, ulong Entry, ulong Phd
 /// <summary>Maps an ELF's PT_LOAD segments into the guest space with their protections, bss zeroed.</summary>
 public static class ImageLoader
 {
+    /// <summary>
+    /// Maps <paramref name="elf"/>'s PT_LOAD segments: an ET_EXEC where its addresses say, an ET_DYN with its lowest
+    /// page at <paramref name="pieBase"/>. The image must fit below <see cref="GuestSpace.MmapTop"/> (above it: the
+    /// stack) in free memory; otherwise the file is refused (status 65) with nothing mapped. Work is per range of
+    /// pages, never per page: a segment of 2^39 bytes costs what a small one does.
+    /// </summary>
     public static LoadedImage Load(GuestSpace space, ElfFile elf, ulong pieBase)
     {
         var loads = elf.ProgramHeaders.Where(p => p.Type == ElfFile.PtLoad).ToList();
+        // ElfFile.Parse checked that no segment's page-rounded end wraps past 2^64
         ulong lo = loads.Min(p => GuestSpace.PageDown(p.VAddr));
         ulong hi = loads.Max(p => GuestSpace.PageUp(p.VAddr + p.MemSize));
         ulong bias = elf.Type == ElfFile.EtDyn ? pieBase - lo : 0;
-        if (!space.IsFree(lo + bias, hi + bias))
+        ulong start = lo + bias;
+        if (start > GuestSpace.MmapTop || hi - lo > GuestSpace.MmapTop - start)
+            throw new FatalException(ExitCodes.BadElf, elf.Type == ElfFile.EtDyn
+                ? $"{elf.Path}: the segments span 0x{hi - lo:x} bytes, more than the guest address space has from 0x{start:x} to 0x{GuestSpace.MmapTop:x}"
+                : $"{elf.Path}: the segments (0x{lo:x}-0x{hi:x}) do not fit in the guest address space (below 0x{GuestSpace.MmapTop:x})");
+        if (!space.IsFree(start, hi + bias))
             throw new FatalException(ExitCodes.BadElf, $"{elf.Path}: segments overlap memory already in use");
 
-        // map every page the segments touch writable first: segments may share a page, and
-        // mapping one after copying the other would zero it
-        var unmapped = new SortedSet<ulong>();
+        var runs = ProtectionRuns(loads, bias);
+        // map every page the segments touch writable first: segments may share a page, and mapping one after
+        // copying the other would zero it; one call per stretch of contiguous pages
+        foreach (var (from, to) in Contiguous(runs))
+            space.MapFixed(from, to - from, GuestProt.Read | GuestProt.Write, elf.Path);
         foreach (var p in loads)
-        {
-            ulong s = GuestSpace.PageDown(p.VAddr + bias), e = GuestSpace.PageUp(p.VAddr + p.MemSize + bias);
-            for (ulong page = s; page < e; page += GuestSpace.PageSize)
-                if (space.Find(page) == null) unmapped.Add(page);
-        }
-        // one call per run of pages (a page at a time cost a static hello world ~200 maps and as many mprotects)
-        foreach (var (start, bytes, _) in Runs(unmapped.Select(page => (page, 0))))
-            space.MapFixed(start, bytes, GuestProt.Read | GuestProt.Write, elf.Path);
-        foreach (var p in loads)
-            elf.Read(p.Offset, space.Span(p.VAddr + bias, (int)p.FileSize));
-
-        // final protections: a page shared by two segments gets both segments' rights
-        var prot = new Dictionary<ulong, GuestProt>();
-        foreach (var p in loads)
-        {
-            var gp = GuestProt.None;
-            if ((p.Flags & ElfFile.PfR) != 0) gp |= GuestProt.Read;
-            if ((p.Flags & ElfFile.PfW) != 0) gp |= GuestProt.Write;
-            if ((p.Flags & ElfFile.PfX) != 0) gp |= GuestProt.Exec;
-            ulong s = GuestSpace.PageDown(p.VAddr + bias), e = GuestSpace.PageUp(p.VAddr + p.MemSize + bias);
-            for (ulong page = s; page < e; page += GuestSpace.PageSize)
-                prot[page] = prot.TryGetValue(page, out var old) ? old | gp : gp;
-        }
-        foreach (var (start, bytes, gp) in Runs(prot.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value))))
-            space.Protect(start, bytes, gp);
+            for (ulong done = 0; done < p.FileSize;)
+            {
+                int chunk = (int)Math.Min(p.FileSize - done, CopyChunk);
+                elf.Read(p.Offset + done, space.Span(p.VAddr + bias + done, chunk));
+                done += (ulong)chunk;
+            }
+        foreach (var (from, to, prot) in runs)
+            space.Protect(from, to - from, prot);
 
         ulong phdr = 0;
         var pt = elf.ProgramHeaders.FirstOrDefault(p => p.Type == ElfFile.PtPhdr);
@@ -59,18 +56,58 @@ public static class ImageLoader
         return new LoadedImage(elf, bias, elf.Entry + bias, phdr, elf.ProgramHeaders.Count, elf.PhEntSize, end);
     }
 
-    /// <summary>Consecutive pages (in ascending order) with equal values, as (start, bytes, value) runs.</summary>
-    private static IEnumerable<(ulong Start, ulong Bytes, T Value)> Runs<T>(IEnumerable<(ulong Page, T Value)> pages)
+    // a span (copies of file bytes go through one) is at most int.MaxValue bytes
+    private const int CopyChunk = 1 << 30;
+
+    /// <summary>
+    /// The pages the segments cover (biased), in ascending order, as maximal runs of one protection: a page two
+    /// segments share gets both segments' rights. A sweep over the segments' page-range ends.
+    /// </summary>
+    private static List<(ulong Start, ulong End, GuestProt Prot)> ProtectionRuns(List<ElfFile.ProgramHeader> loads, ulong bias)
     {
-        ulong start = 0, next = 0;
-        T value = default!;
-        bool open = false;
-        foreach (var (page, v) in pages)
+        var edges = new List<(ulong At, GuestProt Prot, int Delta)>();
+        foreach (var p in loads)
         {
-            if (open && page == next && EqualityComparer<T>.Default.Equals(v, value)) { next += GuestSpace.PageSize; continue; }
-            if (open) yield return (start, next - start, value);
-            (start, next, value, open) = (page, page + GuestSpace.PageSize, v, true);
+            ulong s = GuestSpace.PageDown(p.VAddr) + bias, e = GuestSpace.PageUp(p.VAddr + p.MemSize) + bias;
+            if (s == e) continue;
+            edges.Add((s, Prot(p.Flags), 1));
+            edges.Add((e, Prot(p.Flags), -1));
         }
-        if (open) yield return (start, next - start, value);
+        edges.Sort((a, b) => a.At.CompareTo(b.At));
+        var runs = new List<(ulong Start, ulong End, GuestProt Prot)>();
+        int active = 0, read = 0, write = 0, exec = 0;
+        ulong at = 0;
+        foreach (var (edge, prot, delta) in edges)
+        {
+            if (active > 0 && edge > at)
+            {
+                var gp = (read > 0 ? GuestProt.Read : 0) | (write > 0 ? GuestProt.Write : 0) | (exec > 0 ? GuestProt.Exec : 0);
+                if (runs.Count > 0 && runs[^1].End == at && runs[^1].Prot == gp) runs[^1] = (runs[^1].Start, edge, gp);
+                else runs.Add((at, edge, gp));
+            }
+            active += delta;
+            if ((prot & GuestProt.Read) != 0) read += delta;
+            if ((prot & GuestProt.Write) != 0) write += delta;
+            if ((prot & GuestProt.Exec) != 0) exec += delta;
+            at = edge;
+        }
+        return runs;
     }
+
+    /// <summary>Runs merged where one ends where the next starts.</summary>
+    private static IEnumerable<(ulong Start, ulong End)> Contiguous(List<(ulong Start, ulong End, GuestProt Prot)> runs)
+    {
+        for (int i = 0; i < runs.Count;)
+        {
+            int j = i;
+            while (j + 1 < runs.Count && runs[j + 1].Start == runs[j].End) j++;
+            yield return (runs[i].Start, runs[j].End);
+            i = j + 1;
+        }
+    }
+
+    private static GuestProt Prot(uint flags) =>
+        ((flags & ElfFile.PfR) != 0 ? GuestProt.Read : 0)
+        | ((flags & ElfFile.PfW) != 0 ? GuestProt.Write : 0)
+        | ((flags & ElfFile.PfX) != 0 ? GuestProt.Exec : 0);
 }
