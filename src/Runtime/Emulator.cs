@@ -132,11 +132,13 @@ public static unsafe class Emulator
         var sb = new StringBuilder();
         sb.AppendLine("dqemu-native stats:");
         sb.AppendLine($"  wall time              {Ms(Stopwatch.GetTimestamp() - started),10:F1} ms (set-up {Ms(setup - started):F1} ms)");
-        sb.AppendLine($"  translation time       {Ms(t.TranslationTicks),10:F1} ms");
+        sb.AppendLine($"  translation time       {Ms(t.TranslationTicks),10:F1} ms ({(t.InstructionsTranslated == 0 ? 0 : Ms(t.TranslationTicks) * 1000 / t.InstructionsTranslated):F2} us per guest insn)");
         sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}");
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
         if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
         sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB");
+        // the emulator's own heap: translation allocates, and a collection in a short run is start-up time
+        sb.AppendLine($"  managed heap           {GC.GetTotalAllocatedBytes() / 1024,10} KiB allocated, {GC.CollectionCount(0)} collections (gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)})");
         foreach (var th in process.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("  " + th.StatsLine());
         lock (process.FinishedThreadStats)
             foreach (var line in process.FinishedThreadStats) sb.AppendLine("  " + line);
