@@ -103,6 +103,13 @@ public sealed class ClusterConfig
             // Tomlyn's own depth limit and other failures it throws rather than reports
             throw Fail(e.Line is int line ? $"{Path}:{line}: {e.Message}" : $"{Path}: {e.Message}");
         }
+        catch (ArgumentException)
+        {
+            // Tomlyn's lexer throws (char.ConvertFromUtf32) on text holding a lone UTF-16 surrogate, which only a caller
+            // handing in a string can give (the file reader's strict UTF-8 decoding refuses one); found by the long run
+            // of ClusterConfigFuzzTests (a truncation cutting a surrogate pair)
+            throw Fail($"{Path}: not valid TOML text (a lone UTF-16 surrogate)");
+        }
         var firstError = doc.Diagnostics.FirstOrDefault(d => d.Kind == DiagnosticMessageKind.Error);
         if (firstError != null) throw Fail($"{Path}:{firstError.Span.Start.Line + 1}: {firstError.Message}");
         return doc;

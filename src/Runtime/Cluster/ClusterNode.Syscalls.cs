@@ -82,6 +82,12 @@ internal sealed unsafe partial class ClusterNode
                 for (int i = 0; i < 6; i++) _thread.Cpu->X[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[(8 + 8 * i)..]);
                 long result = Dispatcher.Execute(ctx, log: false);
                 process.Space.Coherence?.ReleaseResident();
+                // a signal the syscall raised at its caller (SIGPIPE for a write to a pipe without readers) belongs to
+                // the real thread: it goes to that thread's node ahead of the answer (one link keeps their order), so
+                // the thread takes it as the syscall returns, as on Linux; kept here it would be lost
+                if (Volatile.Read(ref _thread.Pending) != 0)
+                    foreach (var info in Signals.SignalDelivery.TakeAllPending(_thread))
+                        _node.SignalRemote(_thread.Tid, info);
                 if (process.Exiting || _thread.Exited)
                 {
                     process.Terminate(); // exit_group from a remote thread

@@ -76,6 +76,18 @@ public static unsafe class SignalDelivery
         }
     }
 
+    /// <summary>Takes every signal pending on <paramref name="t"/>, oldest first (a stand-in thread hands them on).</summary>
+    public static List<SigInfo> TakeAllPending(GuestThread t)
+    {
+        lock (t.PendingInfo)
+        {
+            var all = new List<SigInfo>(t.PendingInfo);
+            t.PendingInfo.Clear();
+            Interlocked.Exchange(ref t.Pending, 0);
+            return all;
+        }
+    }
+
     private static SigInfo TakePending(GuestThread t, int sig)
     {
         lock (t.PendingInfo)

@@ -17,7 +17,9 @@ public class ClusterConfigFuzzTests(ITestOutputHelper output)
 {
     /// <summary>The generator's seed: change it to explore other mutants, keep it fixed so a failure reproduces.</summary>
     private const int Seed = 20261214;
-    private const int MutantsPerSeed = 1500;
+    /// <summary>1500 in CI; DQEMU_TOML_FUZZ_MUTANTS=N for a longer run of the same stream (N per seed file).</summary>
+    private static readonly int MutantsPerSeed =
+        int.TryParse(Environment.GetEnvironmentVariable("DQEMU_TOML_FUZZ_MUTANTS"), out var n) && n > 0 ? n : 1500;
     private const string FileName = "fuzz.toml";
 
     /// <summary>Valid files to mutate: the README's full example, the test files of ClusterConfigTests and a

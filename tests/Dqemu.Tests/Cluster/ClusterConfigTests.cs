@@ -162,6 +162,20 @@ public class ClusterConfigTests
         Assert.Contains(message, e.Message);
     }
 
+    /// <summary>A lone UTF-16 surrogate in the text (a truncation that cut a pair, from the fuzzer's long run) made
+    /// Tomlyn's lexer throw ArgumentOutOfRangeException past the parser; it is the config error now.</summary>
+    [Theory]
+    [InlineData("transport = \"tcp\ud800\"")]
+    [InlineData("transport = \"\udc00")]
+    [InlineData("# \ud83d")]
+    public void LoneSurrogateIsTheConfigError(string line)
+    {
+        string text = "[cluster]\n" + line + "\n[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n";
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     /// <summary>The optimizations' switches: read-ahead on and page splitting off by default (split after 16 hand-offs
     /// once on), each can be switched, and bad values name the file and line.</summary>
     [Fact]

@@ -19,7 +19,12 @@ public sealed class ElfLoaderFuzzTests(ITestOutputHelper output) : IDisposable
     private const int StaticSeed = 0x14_E1F0;
     private const int DynamicSeed = 0x14_E1F1;
     private const int ProcessSeed = 0x14_E1F2;
-    private const int StaticMutants = 2000, DynamicMutants = 1500, ProcessMutants = 40;
+    private const int ProcessMutants = 40;
+    /// <summary>2000 and 1500 in CI; DQEMU_ELF_FUZZ_MUTANTS=N loads N of each in-process for a longer run of the same
+    /// streams.</summary>
+    private static readonly int StaticMutants = LongRun ?? 2000, DynamicMutants = LongRun ?? 1500;
+    private static int? LongRun =>
+        int.TryParse(Environment.GetEnvironmentVariable("DQEMU_ELF_FUZZ_MUTANTS"), out var n) && n > 0 ? n : null;
     private static readonly TimeSpan MutantLimit = TimeSpan.FromSeconds(2);
 
     private readonly string _dir = GuestRunner.CreateTempDirectory("elf-fuzz");
