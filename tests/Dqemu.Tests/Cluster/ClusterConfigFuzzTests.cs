@@ -54,20 +54,7 @@ public class ClusterConfigFuzzTests(ITestOutputHelper output)
         threads = [1, 2]
         node = 1
         """,
-        """
-        [cluster]
-        transport = "ucx"
-        ucx_tls = "posix,self,cma"
-        compress = "zstd"
-        wait_spin_us = 250.5
-        placement = "fill"
-        [[node]]
-        id = 0
-        address = "127.0.0.1:7400"
-        [[node]]
-        id = 1
-        address = "127.0.0.1:7401"
-        """,
+        ClusterConfigTests.UcxExample,
         """
         [cluster]
         placement = "auto"

@@ -44,16 +44,11 @@ public class ClusterConfigTests
     [InlineData("transport = \"tcp\"", "transport = tcp", 2, "")]
     public void ErrorsNameFileAndLine(string from, string to, int line, string message)
     {
-        int at = Example.LastIndexOf(from, StringComparison.Ordinal);
-        string text = Example[..at] + to + Example[(at + from.Length)..];
-        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
-        Assert.Equal(ExitCodes.Config, e.ExitCode);
-        Assert.StartsWith($"c.toml:{line}:", e.Message);
-        Assert.Contains(message, e.Message);
+        AssertErrorAt(ReplacedLast(Example, from, to), line, message);
     }
 
     /// <summary>The keys of the UCX transport and the wait/compression tuning (lines 1-6, then two nodes).</summary>
-    private const string UcxExample = """
+    internal const string UcxExample = """
         [cluster]
         transport = "ucx"
         ucx_tls = "posix,self,cma"
@@ -155,7 +150,20 @@ public class ClusterConfigTests
     public void UcxAndTuningErrorsNameFileAndLine(string from, string to, int line, string message)
     {
         Assert.Contains(from, UcxExample);
-        string text = UcxExample.Replace(from, to, StringComparison.Ordinal);
+        AssertErrorAt(UcxExample.Replace(from, to, StringComparison.Ordinal), line, message);
+    }
+
+    /// <summary><paramref name="text"/> with the last <paramref name="from"/> replaced by <paramref name="to"/>.</summary>
+    private static string ReplacedLast(string text, string from, string to)
+    {
+        int at = text.LastIndexOf(from, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"'{from}' is not in the example");
+        return text[..at] + to + text[(at + from.Length)..];
+    }
+
+    /// <summary>Parsing <paramref name="text"/> is the config error on <paramref name="line"/>, saying <paramref name="message"/>.</summary>
+    private static void AssertErrorAt(string text, int line, string message)
+    {
         var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
         Assert.Equal(ExitCodes.Config, e.ExitCode);
         Assert.StartsWith($"c.toml:{line}:", e.Message);
@@ -252,12 +260,7 @@ public class ClusterConfigTests
     [InlineData("transport = \"tcp\"", "transport = \"tcp\"\n[cluster]", 3, "[cluster] appears twice")]
     public void ADuplicateKeyIsAnError(string from, string to, int line, string message)
     {
-        int at = Example.LastIndexOf(from, StringComparison.Ordinal);
-        string text = Example[..at] + to + Example[(at + from.Length)..];
-        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", text));
-        Assert.Equal(ExitCodes.Config, e.ExitCode);
-        Assert.StartsWith($"c.toml:{line}:", e.Message);
-        Assert.Contains(message, e.Message);
+        AssertErrorAt(ReplacedLast(Example, from, to), line, message);
     }
 
     [Fact]
