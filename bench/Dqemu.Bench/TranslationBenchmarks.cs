@@ -30,7 +30,7 @@ public class TranslationBenchmarks
         _textStart = text.VAddr;
         int n = Math.Min(Instructions, (int)(text.FileSize / 4));
         _words = new uint[n];
-        Buffer.BlockCopy(elf.Data, (int)text.Offset, _words, 0, n * 4);
+        elf.Read(text.Offset, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_words.AsSpan()));
     }
 
     [Benchmark]
