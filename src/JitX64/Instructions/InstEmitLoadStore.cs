@@ -72,7 +72,7 @@ internal static partial class LdSt
                 else a.lea(rdi, __[rsi + off]);
                 break;
         }
-        int result = ctx.CheckAddress(rsi, span, disp);
+        int result = ctx.CheckAddress(span, disp);
         if (reuse) ctx.NoteAddress(key);
         return result;
     }
@@ -109,7 +109,7 @@ internal static partial class LdSt
             else { a.shl(rcx, (byte)shift); a.add(rsi, rcx); }
         }
     done:
-        ctx.CheckAddress(rsi, span);
+        ctx.CheckAddress(span);
         if (reuse) ctx.NoteAddress(key);
     }
 
@@ -118,7 +118,7 @@ internal static partial class LdSt
     {
         if (address <= uint.MaxValue) ctx.Asm.mov(esi, (uint)address);
         else ctx.Asm.mov(rsi, address);
-        ctx.CheckAddress(rsi, span);
+        ctx.CheckAddress(span);
     }
 
     public static void Writeback(EmitterContext ctx, int rn, Index mode)

@@ -147,7 +147,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         ctx.LoadX(rsi, Rd(op));
         a.and(rsi, -64);
-        ctx.CheckAddress(rsi, 64); // the whole block: one 64-byte unit (shift 6) or more is redirected, smaller units fault
+        ctx.CheckAddress(64); // the whole block: one 64-byte unit (shift 6) or more is redirected, smaller units fault
         a.pxor(xmm0, xmm0);
         a.movdqu(__xmmword_ptr[r15 + rsi], xmm0);
         a.movdqu(__xmmword_ptr[r15 + rsi + 16], xmm0);

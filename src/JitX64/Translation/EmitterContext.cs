@@ -576,27 +576,26 @@ public sealed partial class EmitterContext
     public bool SplitAware { get; internal set; }
 
     /// <summary>
-    /// Checks the guest address in <paramref name="addr"/> against the reservation (DESIGN.md invariant 1) and
-    /// returns the displacement the accesses must still add: use <see cref="Mem64"/> and friends (or
-    /// [r15 + addr + returned value + ...]) with the same register afterwards. <paramref name="span"/> is the
-    /// number of bytes the instruction's accesses cover from addr + <paramref name="disp"/>.
+    /// Checks the guest address in rsi against the reservation (DESIGN.md invariant 1) and returns the displacement
+    /// the accesses must still add: use <see cref="Mem64"/> and friends (or [r15 + rsi + returned value + ...])
+    /// afterwards. <paramref name="span"/> is the number of bytes the instruction's accesses cover from
+    /// rsi + <paramref name="disp"/>.
     ///
-    /// In line this is <c>cmp addr, r14; ja wild</c> (r14 holds the highest guest address): an address in range goes
+    /// In line this is <c>cmp rsi, r14; ja wild</c> (r14 holds the highest guest address): an address in range goes
     /// on unchanged, so an access lands on exactly the bytes the guest addressed. An address above it (a wild pointer,
     /// or a tagged one) takes the out-of-line path to <see cref="JitStubs.WildAddress"/>, which strips the top byte
-    /// (AArch64 TBI, which Linux enables for user space) and, when that is still out of range, replaces addr with
+    /// (AArch64 TBI, which Linux enables for user space) and, when that is still out of range, replaces rsi with
     /// <see cref="CpuOffsets.WildTarget"/> in the guard, keeping the guest address in CpuState: the access then
     /// faults there and the dispatcher reports the guest's own address (<see cref="CpuOffsets.GuestFaultAddress"/>).
     /// The displacement added after the check is at most 64 KiB (an LDR's scaled offset), so an in-range address plus
     /// it stays in the guard below the wild target.
     ///
     /// For an instruction that is not split-aware <paramref name="disp"/> comes back unchanged. For a split-aware one
-    /// the displacement is folded into addr (0 is returned) and the split-page redirect follows
-    /// (<see cref="EmitSplitRedirect"/>; addr must be rsi then). Clobbers host flags either way.
+    /// the displacement is folded into rsi (0 is returned) and the split-page redirect follows
+    /// (<see cref="EmitSplitRedirect"/>). Clobbers host flags either way.
     /// </summary>
-    public int CheckAddress(AssemblerRegister64 addr, int span, int disp = 0)
+    public int CheckAddress(int span, int disp = 0)
     {
-        if (addr != rsi) throw new ArgumentException("guest addresses are checked in rsi", nameof(addr));
         var wild = Asm.CreateLabel();
         var back = Asm.CreateLabel();
         Asm.cmp(rsi, r14);
@@ -605,8 +604,8 @@ public sealed partial class EmitterContext
         Asm.Label(ref back);
         _deferredWild.Add((wild, back));
         if (!SplitAware) return disp;
-        if (disp != 0) Asm.add(addr, disp);
-        EmitSplitRedirect(addr, span);
+        if (disp != 0) Asm.add(rsi, disp);
+        EmitSplitRedirect(span);
         return 0;
     }
 
@@ -687,9 +686,8 @@ public sealed partial class EmitterContext
     /// the flags they read after the address is computed; the "flags still in EFLAGS" shortcut only applies
     /// when the capture is the very last host instruction emitted, which an address computation never leaves).
     /// </summary>
-    private void EmitSplitRedirect(AssemblerRegister64 addr, int span)
+    private void EmitSplitRedirect(int span)
     {
-        if (addr != rsi) throw new ArgumentException("the split-page redirect works on rsi", nameof(addr));
         if (span <= 0 || span > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(span));
         var a = Asm;
         var done = a.CreateLabel();

@@ -16,7 +16,7 @@ public sealed unsafe class JitStubs
     public ulong SegFaultExit { get; }
 
     /// <summary>
-    /// The split-page redirect of the masked address in rsi (entry format at <see cref="CpuOffsets.SplitMap"/>),
+    /// The split-page redirect of the checked address in rsi (entry format at <see cref="CpuOffsets.SplitMap"/>),
     /// called by split-aware instructions whose cache slot missed, with one pushed argument: span | slot &lt;&lt; 16
     /// (slot 0xFFFF: none). Redirects rsi when its page is split and the span stays in one unit, and then fills the
     /// slot; preserves every other register (flags excepted) and pops its argument.

@@ -435,7 +435,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     {
         if ((pc & 3) != 0) { word = 0; return false; } // a misaligned pc is a fault, never a fetch of unaligned bytes
         var v = _lastExec;
-        if (v == null || pc < v.Start || pc > v.End - 4) // (pc + 4 > End would wrap at the top of the address space)
+        if (!IsCode(v, pc))
         {
             v = Find(pc);
             if (!IsCode(v, pc))
@@ -455,6 +455,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         return true;
     }
 
+    /// <summary>Whether the 4 bytes at <paramref name="pc"/> lie in executable <paramref name="v"/> (compared
+    /// without computing pc + 4, which wraps at the top of the address space).</summary>
     private static bool IsCode([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Vma? v, ulong pc) =>
         v != null && (v.Prot & GuestProt.Exec) != 0 && pc >= v.Start && pc <= v.End - 4;
 

@@ -49,30 +49,9 @@ public static unsafe class Dispatcher
                         // (BlockRunner has set Pc to the faulting instruction and restored the block's cached registers)
                         // an address above the guest range was sent into the guard (EmitterContext.CheckAddress): the
                         // guest gets its own address, and nothing of the cluster's or the split pages' is involved
-                        ulong wild = CpuOffsets.GuestFaultAddress(cpu, cpu->FaultAddr);
-                        if (wild != cpu->FaultAddr)
-                        {
-                            cpu->FaultAddr = wild;
-                            Synchronous(process, thread, SigSegv, SignalDelivery.SegvMaperr, wild, $"segmentation fault at guest address 0x{wild:x}, pc 0x{cpu->Pc:x}");
-                            break;
-                        }
-                        // a fault on a split page's unit: the thread's redirect cache may hold entries of a page that
-                        // merged back since (they lead only to inaccessible shadow pages); it refills as it goes
-                        if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
-                            System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
-                        // a page another node holds: fetch it and run the instruction again (its effects are not
-                        // committed before its access, and CpuState holds every guest register as it was before it)
-                        long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
-                        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) == true)
-                        {
-                            thread.PageFaults++;
-                            if (thread.FaultPages is { } pages)
-                            {
-                                lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
-                                thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
-                            }
-                            break;
-                        }
+                        ulong addr = CpuOffsets.GuestFaultAddress(cpu, cpu->FaultAddr);
+                        if (addr == cpu->FaultAddr && ResolveFault(process, thread, cpu)) break;
+                        cpu->FaultAddr = addr;
                         var vma = process.Space.Find(cpu->FaultAddr);
                         int code = vma == null ? SignalDelivery.SegvMaperr : SignalDelivery.SegvAccerr;
                         Synchronous(process, thread, SigSegv, code, cpu->FaultAddr, $"segmentation fault at guest address 0x{cpu->FaultAddr:x}, pc 0x{cpu->Pc:x}");
@@ -103,6 +82,29 @@ public static unsafe class Dispatcher
             // live migration happens here, between blocks: the CpuState is whole and no syscall is under way
             if (thread.MigrateTo >= 0 && !thread.Exited && process.Cluster?.MigrateOut(thread) == true) return;
         }
+    }
+
+    /// <summary>
+    /// A fault in the guest range the runtime answers itself: a split page's unit, or a page another node holds, which
+    /// is fetched so that the instruction runs again (its effects are not committed before its access, and CpuState
+    /// holds every guest register as it was before it). False when the fault is the guest's.
+    /// </summary>
+    private static bool ResolveFault(GuestProcess process, GuestThread thread, CpuState* cpu)
+    {
+        // a fault on a split page's unit: the thread's redirect cache may hold entries of a page that merged back
+        // since (they lead only to inaccessible shadow pages); it refills as it goes
+        if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
+            System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
+        long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
+        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) != true)
+            return false;
+        thread.PageFaults++;
+        if (thread.FaultPages is { } pages)
+        {
+            lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
+            thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
+        }
+        return true;
     }
 
     /// <summary>A fault the guest may handle with a signal handler; without one the process dies of it.</summary>

@@ -93,10 +93,10 @@ public partial class ClusterRunTests
     public void GuestStdoutOnAFullDiskFailsAsUnderQemu(int nodes, string transport)
     {
         var (binary, _, env) = Guest("mt_print_lots");
-        int expected = RunWithStdout("qemu-aarch64", [binary], env, "/dev/full");
+        int expected = RunWithStdout("qemu-aarch64", [binary], env, "/dev/full").Status;
         Assert.Equal(2, expected); // the guest's own answer: both threads saw ENOSPC
         using var cluster = new LoopbackCluster(transport, nodes);
-        var (status, stderr) = RunWithStdoutCaptureStderr(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary], env, "/dev/full");
+        var (status, stderr) = RunWithStdout(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, binary], env, "/dev/full");
         output.WriteLine($"{nodes} node(s) over {transport}: exit {status}; stderr:\n{stderr}");
         Assert.Equal(expected, status);
         Assert.Equal("", stderr);
@@ -131,11 +131,8 @@ public partial class ClusterRunTests
 
     private static int Kill(int pid, int sig) => Tmds.Linux.LibC.kill(pid, sig);
 
-    /// <summary>Runs with stdout on <paramref name="path"/> (opened for writing); the exit status.</summary>
-    private static int RunWithStdout(string exe, IEnumerable<string> args, Dictionary<string, string> env, string path)
-        => RunWithStdoutCaptureStderr(exe, args, env, path).Status;
-
-    private static (int Status, string Stderr) RunWithStdoutCaptureStderr(string exe, IEnumerable<string> args, Dictionary<string, string> env, string path)
+    /// <summary>Runs with stdout on <paramref name="path"/> (opened for writing): the exit status and stderr.</summary>
+    private static (int Status, string Stderr) RunWithStdout(string exe, IEnumerable<string> args, Dictionary<string, string> env, string path)
     {
         // a shell gives the child its stdout; the arguments travel as "$@", never through the shell's parser
         var r = GuestRunner.Run("/bin/sh", ["-c", $"exec \"$@\" > {path}", "sh", exe, .. args], env, timeout: TimeSpan.FromSeconds(60));
