@@ -1,3 +1,4 @@
+using Dqemu.Runtime;
 using Xunit;
 
 namespace Dqemu.Tests.Cluster;
@@ -71,6 +72,20 @@ public partial class ClusterRunTests
         Assert.Empty(cluster.WaitForNoProcesses(Leftover));
     }
 
+    /// <summary><paramref name="r"/> ended at once with the config status (78) and one stderr line naming
+    /// <paramref name="path"/>: no trace, nothing on stdout.</summary>
+    internal static void AssertOneConfigErrorLine(ProcessResult r, string path, string what)
+    {
+        Assert.False(r.TimedOut, $"{what} did not end");
+        Assert.Equal(ExitCodes.Config, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith($"dqemu-native: {path}", lines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("Unhandled exception", r.Stderr);
+        Assert.Empty(r.StdoutBytes);
+    }
+
     private void ExpectConfigError(string exe, string[] args, Dictionary<string, string> env)
     {
         var dir = GuestRunner.CreateTempDirectory("cluster-run");
@@ -78,14 +93,7 @@ public partial class ClusterRunTests
         {
             var r = GuestRunner.Run(exe, args, env, null, dir, TimeSpan.FromSeconds(20));
             output.WriteLine($"{string.Join(' ', args)}: exit {r.ExitCode} after {r.Elapsed.TotalSeconds:F2} s: {r.Stderr.TrimEnd()}");
-            Assert.False(r.TimedOut, "did not end within 20 s");
-            Assert.Equal(78, r.ExitCode);
-            var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Single(lines);
-            Assert.StartsWith($"dqemu-native: {args[1]}", lines[0]);
-            Assert.DoesNotContain("   at ", r.Stderr);
-            Assert.DoesNotContain("Unhandled exception", r.Stderr);
-            Assert.Empty(r.StdoutBytes);
+            AssertOneConfigErrorLine(r, args[1], "dqemu-native " + string.Join(' ', args));
             Assert.InRange(r.Elapsed.TotalSeconds, 0, 5); // at once: no reading of /dev/zero, no waiting for nodes
         }
         finally
