@@ -54,6 +54,14 @@ public static class QemuComparison
         new("readv/writev/preadv/pwritev: qemu treats a bad buffer after the first iovec as empty and goes on; Linux stops "
             + "at the first fault (EFAULT when nothing was copied)",
             (q, d) => q.Nr is 65 or 66 or 69 or 70 && Ok(q) && Is(d, EFAULT)),
+        new("a zero-length buffer outside user space (read, write, pread, pwrite, sendto, recvfrom, getrandom): Linux's "
+            + "access_ok refuses it even for length 0 (EFAULT, checked natively); qemu does not look at it",
+            (q, d) => Ok(q) && Is(d, EFAULT) && q.Nr switch
+            {
+                63 or 64 or 67 or 68 or 206 or 207 => q.Args[2] == 0 && q.Args[1] >= TaskSize,
+                278 => q.Args[1] == 0 && q.Args[0] >= TaskSize,
+                _ => false,
+            }),
         new("ppoll with nfds 0: Linux still refuses an fds pointer outside user space (EFAULT); qemu does not look at it",
             (q, d) => q.Nr == 73 && (uint)q.Args[1] == 0 && q.Args[0] >= TaskSize && Ok(q) && Is(d, EFAULT)),
         new("ppoll/pselect6 with a read-only timeout: qemu-aarch64 7.2 writes the time left back and fails (EFAULT); Linux "
