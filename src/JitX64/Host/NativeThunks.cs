@@ -25,4 +25,28 @@ public static class NativeThunks
         a.ret();
         return (nint)cache.Place(a);
     }
+
+    /// <summary>
+    /// nuint Copy(void* dst, void* src, nuint len): copies with one <c>rep movsb</c> and returns how many bytes it did
+    /// NOT copy, 0 when all were. It is how managed code touches guest memory: a guest page can fault even after the
+    /// layout says it is accessible (a file page past the end of its file raises SIGBUS, another thread may unmap it),
+    /// and the host fault handler resumes a fault at <see cref="GuardedCopyThunk.FaultRip"/> at
+    /// <see cref="GuardedCopyThunk.ResumeRip"/>, which returns what rcx still counts, as Linux's copy_from_user does.
+    /// </summary>
+    public static GuardedCopyThunk CreateGuardedCopy(CodeCache cache)
+    {
+        var a = new Assembler(64);
+        a.mov(rcx, rdx);
+        a.rep.movsb();     // index 1: the only instruction that touches the copied memory
+        a.xor(eax, eax);
+        a.ret();
+        a.mov(rax, rcx);   // index 4: resumed here after a fault, with rcx the bytes left
+        a.ret();
+        Span<uint> offsets = stackalloc uint[2];
+        ulong entry = cache.Place(a, [1, 4], offsets);
+        return new GuardedCopyThunk((nint)entry, entry + offsets[0], entry + offsets[1]);
+    }
 }
+
+/// <summary>The guarded copy routine (<see cref="NativeThunks.CreateGuardedCopy"/>) and where its fault is resumed.</summary>
+public readonly record struct GuardedCopyThunk(nint Entry, ulong FaultRip, ulong ResumeRip);

@@ -14,10 +14,15 @@ public readonly record struct SignalHandlerConfig(
     ulong SegFaultExit,
     ulong PreviousHandler,
     /// <summary>Where a service routine for guest pages lives (DSM), or 0 for none.</summary>
-    ulong PageFaultService);
+    ulong PageFaultService,
+    /// <summary>The guarded copy's faulting instruction (NativeThunks.CreateGuardedCopy) and where a fault there
+    /// resumes, or 0 for none.</summary>
+    ulong GuardedCopyRip = 0,
+    ulong GuardedCopyResume = 0);
 
 /// <summary>
 /// Emits the host fault handler (DESIGN.md invariant 2: no managed code in signal context). Its logic:
+/// a fault at the guarded copy's instruction resumes at its recovery point (the copy reports how much it left);
 /// a fault whose address is inside the guest reservation and whose RIP is translated code is the guest's:
 /// if a page-fault service is configured it is asked first (it returns non-zero when the page is now
 /// accessible, and the access is retried); otherwise the CpuState (rbx in the interrupted context) gets
@@ -49,6 +54,18 @@ public static partial class NativeSignalHandlerGenerator
         var chain = a.CreateLabel();
         var notService = a.CreateLabel();
         // rdi = signal, rsi = siginfo_t*, rdx = ucontext_t*
+        if (c.GuardedCopyRip != 0)
+        {
+            var notCopy = a.CreateLabel();
+            a.mov(rax, __qword_ptr[rdx + GregsOffset + 8 * RegRip]);
+            a.mov(rcx, c.GuardedCopyRip);
+            a.cmp(rax, rcx);
+            a.jne(notCopy);
+            a.mov(rcx, c.GuardedCopyResume);
+            a.mov(__qword_ptr[rdx + GregsOffset + 8 * RegRip], rcx);
+            a.ret();
+            a.Label(ref notCopy);
+        }
         a.mov(rax, __qword_ptr[rsi + 16]);            // si_addr
         a.mov(rcx, c.GuestBase);
         a.sub(rax, rcx);

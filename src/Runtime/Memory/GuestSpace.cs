@@ -331,7 +331,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     {
         lock (_lock)
         {
-            if (requested < BrkStart) return BrkCurrent;
+            // below the start, or so high that rounding it up wraps (Linux fails the growth on the data limit)
+            if (requested < BrkStart || requested > MmapTop) return BrkCurrent;
             ulong oldTop = PageUp(BrkCurrent), newTop = PageUp(requested);
             if (newTop > oldTop)
             {
@@ -411,23 +412,37 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
 
     public Span<byte> Span(ulong addr, int len) => new(Base + addr, len);
 
-    /// <summary>Reads a NUL-terminated string, or null when it runs into unmapped memory or past max.</summary>
-    public string? ReadCString(ulong addr, int max = 4096)
-    {
-        var bytes = new List<byte>();
-        for (int i = 0; i < max; i++)
-        {
-            if ((addr + (ulong)i) % PageSize == 0 || i == 0)
-                if (!IsAccessible(addr + (ulong)i, 1, GuestProt.Read)) return null;
-            byte b = Base[addr + (ulong)i];
-            if (b == 0) return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
-            bytes.Add(b);
-        }
-        return null;
-    }
-
+    /// <summary>Reads without a check: only for memory the emulator itself placed and keeps (the signal trampoline).</summary>
     public T Read<T>(ulong addr) where T : unmanaged => *(T*)(Base + addr);
     public void Write<T>(ulong addr, T value) where T : unmanaged => *(T*)(Base + addr) = value;
+
+    // ---- checked, fault-tolerant copies: how managed code reads and writes guest memory (invariant 2) ----
+
+    /// <summary>
+    /// Copies guest [addr, addr+dst.Length) into <paramref name="dst"/> when the guest may read it; false (EFAULT) when
+    /// it may not or when a page faults anyway (a file page past the end of its file, a page unmapped meanwhile).
+    /// </summary>
+    public bool TryCopyIn(ulong addr, Span<byte> dst)
+    {
+        if (!IsAccessible(addr, (ulong)dst.Length, GuestProt.Read)) return false;
+        fixed (byte* d = dst) return Dqemu.Runtime.Host.GuardedCopy.Copy(d, Base + addr, (ulong)dst.Length);
+    }
+
+    /// <summary>Copies <paramref name="src"/> to guest memory when the guest may write there; false (EFAULT) otherwise.</summary>
+    public bool TryCopyOut(ulong addr, ReadOnlySpan<byte> src)
+    {
+        if (!IsAccessible(addr, (ulong)src.Length, GuestProt.Write)) return false;
+        fixed (byte* s = src) return Dqemu.Runtime.Host.GuardedCopy.Copy(Base + addr, s, (ulong)src.Length);
+    }
+
+    public bool TryRead<T>(ulong addr, out T value) where T : unmanaged
+    {
+        value = default;
+        fixed (T* v = &value) return TryCopyIn(addr, new Span<byte>(v, sizeof(T)));
+    }
+
+    public bool TryWrite<T>(ulong addr, T value) where T : unmanaged
+        => TryCopyOut(addr, new ReadOnlySpan<byte>(&value, sizeof(T)));
 
     // ---- instruction fetch for the translator ----
 

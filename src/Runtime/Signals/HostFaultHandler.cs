@@ -6,7 +6,11 @@ using static Tmds.Linux.LibC;
 
 namespace Dqemu.Runtime.Signals;
 
-/// <summary>Installs the generated SIGSEGV/SIGBUS handler (DESIGN.md invariant 2) in front of the runtime's.</summary>
+/// <summary>
+/// Installs the generated SIGSEGV/SIGBUS handler (DESIGN.md invariant 2) in front of the runtime's. It also resumes a
+/// fault in <see cref="Host.GuardedCopy"/> (initialized here if it was not), so managed copies of guest memory fail
+/// instead of ending the emulator.
+/// </summary>
 public static unsafe class HostFaultHandler
 {
     private static bool _installed;
@@ -15,6 +19,8 @@ public static unsafe class HostFaultHandler
     {
         if (_installed) return;
         _installed = true;
+        Host.GuardedCopy.Initialize(translator.Cache);
+        var copy = Host.GuardedCopy.Thunk;
         foreach (int sig in new[] { SIGSEGV, SIGBUS })
         {
             sigaction old = default;
@@ -26,7 +32,9 @@ public static unsafe class HostFaultHandler
                 CodeSize: translator.Cache.Size,
                 SegFaultExit: translator.Stubs.SegFaultExit,
                 PreviousHandler: (ulong)old.sa_handler,
-                PageFaultService: pageFaultService);
+                PageFaultService: pageFaultService,
+                GuardedCopyRip: copy.FaultRip,
+                GuardedCopyResume: copy.ResumeRip);
             nint handler = NativeSignalHandlerGenerator.Generate(translator.Cache, cfg);
             sigaction act = default;
             act.sa_handler = (void*)handler;

@@ -153,14 +153,18 @@ public static unsafe class SignalDelivery
 
         ulong record = (sp - 16) & ~15UL;
         ulong frame = (record - FrameSize) & ~15UL;
-        if (!mem.IsAccessible(frame, record + 16 - frame, GuestProt.Write))
+        // zeroing the frame through the guarded copy also proves every page of it can be written (a stack on a file
+        // page past the end of its file cannot); the writes below then land on present pages
+        int frameBytes = (int)(record + 16 - frame);
+        Span<byte> zeros = stackalloc byte[frameBytes];
+        zeros.Clear();
+        if (!mem.TryCopyOut(frame, zeros))
         {
             // no room for the frame: the kernel kills with SIGSEGV
             p.KillBySignal(11);
             t.Exited = true;
             return false;
         }
-        new Span<byte>(mem.Host(frame), (int)(record + 16 - frame)).Clear();
 
         // siginfo: signo, errno, code, then the union: a fault's address, or the sender's pid, uid, value
         ulong addr = info.Addr;
@@ -221,16 +225,20 @@ public static unsafe class SignalDelivery
         var mem = p.Space;
         ulong frame = cpu->Sp;
         ulong uc = frame + UcOffset, sc = uc + UcMcontext;
-        if (frame > ulong.MaxValue - FrameSize || !mem.IsAccessible(frame, FrameSize, GuestProt.Read)) return false;
+        // the frame is copied in first (guarded: a page of it may fault) and read from the copy
+        if (frame > ulong.MaxValue - FrameSize) return false;
+        var copy = stackalloc byte[(int)FrameSize];
+        if (!mem.TryCopyIn(frame, new Span<byte>(copy, (int)FrameSize))) return false;
+        T Read<T>(ulong at) where T : unmanaged => *(T*)(copy + (at - frame));
         // what Linux checks before it restores anything (restore_sigframe): an EL0 AArch64 pstate with DAIF clear,
         // and a record list it knows, ending in a terminator, with exactly one FPSIMD record
-        ulong pstate = mem.Read<ulong>(sc + ScPstate);
+        ulong pstate = Read<ulong>(sc + ScPstate);
         if ((pstate & PstateMustBeZero) != 0) return false;
         ulong fp = 0;
         for (ulong at = sc + ScReserved, end = at + ReservedSize; ; )
         {
             if (end - at < 8) return false;
-            uint magic = mem.Read<uint>(at), size = mem.Read<uint>(at + 4);
+            uint magic = Read<uint>(at), size = Read<uint>(at + 4);
             if (magic == 0 && size == 0) break;
             if (size < 8 || size % 16 != 0 || size > end - at) return false;
             switch (magic)
@@ -242,13 +250,13 @@ public static unsafe class SignalDelivery
             at += size;
         }
         if (fp == 0) return false;
-        for (int i = 0; i < 31; i++) cpu->X[i] = mem.Read<ulong>(sc + ScRegs + (ulong)i * 8);
-        cpu->Sp = mem.Read<ulong>(sc + ScSp);
-        cpu->Pc = mem.Read<ulong>(sc + ScPc);
+        for (int i = 0; i < 31; i++) cpu->X[i] = Read<ulong>(sc + ScRegs + (ulong)i * 8);
+        cpu->Sp = Read<ulong>(sc + ScSp);
+        cpu->Pc = Read<ulong>(sc + ScPc);
         cpu->Nzcv = (uint)pstate & 0xF000_0000;
-        cpu->Fpsr = mem.Read<uint>(fp + 8);
-        for (int i = 0; i < 64; i++) cpu->V[i] = mem.Read<ulong>(fp + 16 + (ulong)i * 8);
-        t.SignalMask = mem.Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
+        cpu->Fpsr = Read<uint>(fp + 8);
+        for (int i = 0; i < 64; i++) cpu->V[i] = Read<ulong>(fp + 16 + (ulong)i * 8);
+        t.SignalMask = Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
         cpu->ExclSize = 0;
         t.SuppressResult = true;
         return true;

@@ -7,6 +7,9 @@ namespace Dqemu.Runtime.Syscalls;
 /// Shared pieces of the syscall handlers: guest pointer checks (every guest buffer passes through here before
 /// the host kernel or managed code touches it, DESIGN.md invariant 2, so a later DSM layer can make pages
 /// resident in one place), host pointers, guest strings and the x86-64 numbers HostSyscall.Nr lacks.
+/// Managed code reads and writes guest memory only through the checked, fault-tolerant copies (CopyIn, CopyOut,
+/// Load, Store, ReadString: GuestSpace.TryCopyIn/Out); a buffer the host kernel fills or reads itself is passed as
+/// <see cref="HostBuffer"/> gives it, so the host faults where Linux would.
 /// </summary>
 internal static unsafe class Sys
 {
@@ -20,6 +23,32 @@ internal static unsafe class Sys
 
     /// <summary>Host address, or 0 for a guest NULL.</summary>
     public static long HOrNull(SyscallContext c, ulong addr) => addr == 0 ? 0 : (long)(c.Mem.Base + addr);
+
+    /// <summary>Linux's TASK_SIZE on arm64 (48-bit user addresses): access_ok refuses a range that ends above it.</summary>
+    public const ulong TaskSize = 1UL << 48;
+
+    /// <summary>An x86-64 kernel address: the host's access_ok refuses it, so a call given it fails with EFAULT after
+    /// the checks the host makes first (a bad fd is EBADF), as Linux orders them.</summary>
+    public const long KernelPoison = unchecked((long)0xffff_8000_0000_0000);
+
+    /// <summary>
+    /// A host buffer for the guest buffer [addr, addr+len) that the host kernel reads or writes itself, so that it
+    /// fails as Linux would, in Linux's order and with Linux's partial results: a range Linux's access_ok refuses
+    /// (ending above <see cref="TaskSize"/>) becomes <see cref="KernelPoison"/>; a range whose first byte the guest
+    /// cannot access becomes the guard above the guest range, where the host faults at once (EFAULT, or nothing at all
+    /// when the call copies nothing, as a read at the end of a file); otherwise the range itself, its accessible prefix
+    /// made resident: the pages after that prefix are PROT_NONE or read-only on the host as they are for the guest, so
+    /// the kernel stops at the same fault Linux would (a pipe returns what it copied, a datagram fails whole). The
+    /// length never reaches past the guard, so nothing the kernel touches lies outside the reservation.
+    /// </summary>
+    public static (long Ptr, long Len) HostBuffer(SyscallContext c, ulong addr, ulong len, GuestProt prot)
+    {
+        if (addr + len < addr || addr + len > TaskSize) return (KernelPoison, (long)len);
+        if (len == 0) return (addr == 0 ? 0 : (long)c.Mem.Base, 0);
+        if (addr >= GuestSpace.Size || Prefix(c, addr, len, prot) == 0)
+            return ((long)(c.Mem.Base + GuestSpace.Size), (long)Math.Min(len, GuestSpace.GuardSize));
+        return ((long)(c.Mem.Base + addr), (long)Math.Min(len, GuestSpace.Size + GuestSpace.GuardSize - addr));
+    }
 
     /// <summary>True when the guest may access all of [addr, addr+len) with <paramref name="prot"/>.</summary>
     public static bool Ok(SyscallContext c, ulong addr, ulong len, GuestProt prot)
@@ -63,49 +92,51 @@ internal static unsafe class Sys
 
     public static long ReadString(GuestSpace mem, ulong addr, int max, out byte[] bytes)
     {
+        const int Chunk = 256; // a path is usually short: copy a little at a time, never past the page
         bytes = Array.Empty<byte>();
         if (addr == 0) return -Errno.EFAULT;
+        Span<byte> chunk = stackalloc byte[Chunk];
+        byte[]? acc = null;
         int n = 0;
         ulong at = addr;
         while (n < max)
         {
             ulong pageEnd = GuestSpace.PageDown(at) + GuestSpace.PageSize;
-            int chunk = (int)Math.Min(pageEnd - at, (ulong)(max - n));
-            if (!mem.IsAccessible(at, (ulong)chunk, GuestProt.Read)) return -Errno.EFAULT;
-            var span = new ReadOnlySpan<byte>(mem.Base + at, chunk);
-            int z = span.IndexOf((byte)0);
-            if (z >= 0)
+            int len = (int)Math.Min(Math.Min(pageEnd - at, (ulong)(max - n)), Chunk);
+            if (at + (ulong)len < at || !mem.TryCopyIn(at, chunk[..len])) return -Errno.EFAULT;
+            int z = chunk[..len].IndexOf((byte)0);
+            int take = z >= 0 ? z : len;
+            if (acc == null && z >= 0)
             {
-                n += z;
-                bytes = new byte[n + 1];
-                new ReadOnlySpan<byte>(mem.Base + addr, n).CopyTo(bytes);
+                bytes = new byte[take + 1];
+                chunk[..take].CopyTo(bytes);
                 return 0;
             }
-            n += chunk;
-            at += (ulong)chunk;
+            acc ??= new byte[max + 1];
+            chunk[..take].CopyTo(acc.AsSpan(n));
+            n += take;
+            if (z >= 0)
+            {
+                bytes = acc.AsSpan(0, n + 1).ToArray();
+                bytes[n] = 0;
+                return 0;
+            }
+            at += (ulong)len;
         }
         return -Errno.ENAMETOOLONG;
     }
 
-    /// <summary>Copies <paramref name="src"/> to guest memory (the range must have been checked).</summary>
-    public static void CopyOut(SyscallContext c, ulong addr, ReadOnlySpan<byte> src)
-        => src.CopyTo(new Span<byte>(c.Mem.Base + addr, src.Length));
+    /// <summary>Copies <paramref name="src"/> to guest memory; false (EFAULT) when the guest may not write there.</summary>
+    public static bool CopyOut(SyscallContext c, ulong addr, ReadOnlySpan<byte> src) => c.Mem.TryCopyOut(addr, src);
+
+    /// <summary>Copies guest memory into <paramref name="dst"/>; false (EFAULT) when the guest may not read it.</summary>
+    public static bool CopyIn(SyscallContext c, ulong addr, Span<byte> dst) => c.Mem.TryCopyIn(addr, dst);
 
     /// <summary>Writes a value to guest memory when the pointer is writable; false (EFAULT) otherwise.</summary>
-    public static bool Put<T>(SyscallContext c, ulong addr, T value) where T : unmanaged
-    {
-        if (!Ok(c, addr, (ulong)sizeof(T), GuestProt.Write)) return false;
-        *(T*)(c.Mem.Base + addr) = value;
-        return true;
-    }
+    public static bool Store<T>(SyscallContext c, ulong addr, T value) where T : unmanaged => c.Mem.TryWrite(addr, value);
 
-    /// <summary>Reads a value from guest memory when readable.</summary>
-    public static bool Get<T>(SyscallContext c, ulong addr, out T value) where T : unmanaged
-    {
-        if (!Ok(c, addr, (ulong)sizeof(T), GuestProt.Read)) { value = default; return false; }
-        value = *(T*)(c.Mem.Base + addr);
-        return true;
-    }
+    /// <summary>Reads a value from guest memory when readable; false (EFAULT) otherwise.</summary>
+    public static bool Load<T>(SyscallContext c, ulong addr, out T value) where T : unmanaged => c.Mem.TryRead(addr, out value);
 
     /// <summary>Repeats a host call that an unrelated host signal interrupted (no guest signal is pending).</summary>
     public static long RetryEintr(SyscallContext c, Func<long> call)

@@ -124,34 +124,65 @@ public static unsafe partial class SyscallTable
     private static long WithTarget(SyscallContext c, bool byPath, Func<long, long> call)
         => byPath ? WithPath(c, c.A0, true, call) : call((int)c.A0);
 
+    // xattr values and lists go through host buffers, so the answers come in Linux's order (the value is copied in
+    // before the path is looked up; a result is copied out, EFAULT, only once there is one)
+    private const int XattrSizeMax = 65536, XattrListMax = 65536, XattrNameMax = 255;
+
+    /// <summary>An xattr name: ERANGE when empty or longer than XATTR_NAME_MAX, as Linux's import_xattr_name.</summary>
+    private static long XattrName(SyscallContext c, ulong addr, out byte[] name)
+    {
+        long r = ReadString(c, addr, XattrNameMax + 1, out name);
+        if (r == -ENAMETOOLONG || (r == 0 && name.Length == 1)) return -ERANGE;
+        return r;
+    }
+
+    /// <summary>setxattr(target, name, value, size, flags): flags, name, size, value, then the target.</summary>
     private static long XattrSet(SyscallContext c, long nr, bool byPath)
     {
-        if (!Ok(c, c.A2, c.A3, GuestProt.Read)) return -EFAULT;
-        long r = ReadString(c, c.A1, 256, out var name);
-        if (r < 0) return r == -ENAMETOOLONG ? -ERANGE : r;
+        const int XattrCreate = 1, XattrReplace = 2;
+        int flags = (int)c.A4;
+        if ((flags & ~(XattrCreate | XattrReplace)) != 0) return -EINVAL;
+        long r = XattrName(c, c.A1, out var name);
+        if (r < 0) return r;
+        if (c.A3 > XattrSizeMax) return -E2BIG;
+        var value = new byte[c.A3];
+        if (!CopyIn(c, c.A2, value)) return -EFAULT;
         fixed (byte* n = name)
+        fixed (byte* v = value)
         {
-            long np = (long)n;
-            return WithTarget(c, byPath, p => Call(nr, p, np, HOrNull(c, c.A2), (long)c.A3, (int)c.A4));
+            long np = (long)n, vp = (long)v, size = value.Length;
+            return WithTarget(c, byPath, p => Call(nr, p, np, vp, size, flags));
         }
     }
 
+    /// <summary>getxattr(target, name, value, size): name, target, then the value copied out.</summary>
     private static long XattrGet(SyscallContext c, long nr, bool byPath)
     {
-        if (c.A3 != 0 && !Ok(c, c.A2, c.A3, GuestProt.Write)) return -EFAULT;
-        long r = ReadString(c, c.A1, 256, out var name);
-        if (r < 0) return r == -ENAMETOOLONG ? -ERANGE : r;
+        long r = XattrName(c, c.A1, out var name);
+        if (r < 0) return r;
+        var value = new byte[Math.Min(c.A3, XattrSizeMax)]; // Linux clamps the size the same way
         fixed (byte* n = name)
+        fixed (byte* v = value)
         {
-            long np = (long)n;
-            return WithTarget(c, byPath, p => Call(nr, p, np, c.A3 == 0 ? 0 : H(c, c.A2), (long)c.A3));
+            long np = (long)n, vp = (long)v, size = value.Length;
+            r = WithTarget(c, byPath, p => Call(nr, p, np, vp, size));
         }
+        if (r > 0 && value.Length > 0 && !CopyOut(c, c.A2, value.AsSpan(0, (int)r))) return -EFAULT;
+        return r;
     }
 
+    /// <summary>listxattr(target, list, size): target, then the list copied out.</summary>
     private static long XattrList(SyscallContext c, long nr, bool byPath)
     {
-        if (c.A2 != 0 && !Ok(c, c.A1, c.A2, GuestProt.Write)) return -EFAULT;
-        return WithTarget(c, byPath, p => Call(nr, p, c.A2 == 0 ? 0 : H(c, c.A1), (long)c.A2));
+        var list = new byte[Math.Min(c.A2, XattrListMax)];
+        long r;
+        fixed (byte* l = list)
+        {
+            long lp = (long)l, size = list.Length;
+            r = WithTarget(c, byPath, p => Call(nr, p, lp, size));
+        }
+        if (r > 0 && list.Length > 0 && !CopyOut(c, c.A1, list.AsSpan(0, (int)r))) return -EFAULT;
+        return r;
     }
 
     // ---- argument helpers ----
@@ -201,52 +232,43 @@ public static unsafe partial class SyscallTable
 
     private static long ReadLike(SyscallContext c, long nr, bool positional)
     {
-        if ((long)c.A2 < 0) return -EINVAL;
-        ulong n = Prefix(c, c.A1, c.A2, GuestProt.Write);
-        if (n == 0 && c.A2 != 0) return -EFAULT;
-        return Call(nr, (int)c.A0, H(c, n == 0 ? 0 : c.A1), (long)n, positional ? (long)c.A3 : 0);
+        var (buf, n) = HostBuffer(c, c.A1, c.A2, GuestProt.Write);
+        return Call(nr, (int)c.A0, buf, n, positional ? (long)c.A3 : 0);
     }
 
     private static long WriteLike(SyscallContext c, long nr, bool positional)
     {
-        if ((long)c.A2 < 0) return -EINVAL;
-        ulong n = Prefix(c, c.A1, c.A2, GuestProt.Read);
-        if (n == 0 && c.A2 != 0) return -EFAULT;
-        return Piped(c, Call(nr, (int)c.A0, H(c, n == 0 ? 0 : c.A1), (long)n, positional ? (long)c.A3 : 0));
+        var (buf, n) = HostBuffer(c, c.A1, c.A2, GuestProt.Read);
+        return Piped(c, Call(nr, (int)c.A0, buf, n, positional ? (long)c.A3 : 0));
     }
 
     /// <summary>
-    /// Translates a guest iovec array into host iovecs in <paramref name="host"/> (pairs of base, len). Each
-    /// buffer is clamped to its accessible prefix, and the list ends at the first short one, as the kernel
-    /// stops at the first fault. Returns the host iovec count or -errno.
+    /// Translates a guest iovec array into host iovecs in <paramref name="host"/> (pairs of base, len), each through
+    /// <see cref="Sys.HostBuffer"/>, so the kernel stops at the first fault as Linux does; the list ends after a
+    /// buffer that faults at once. Returns the host iovec count or -errno.
     /// </summary>
     internal static long TranslateIov(SyscallContext c, ulong iov, ulong count, GuestProt need, Span<long> host)
     {
         if (count > IovMax) return -EINVAL;
         if (count == 0) return 0;
-        if (!Ok(c, iov, count * 16, GuestProt.Read)) return -EFAULT;
-        var g = (ulong*)(c.Mem.Base + iov);
+        Span<ulong> g = stackalloc ulong[2 * (int)count];
+        if (!CopyIn(c, iov, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g))) return -EFAULT;
         int n = 0;
         ulong total = 0;
-        for (ulong i = 0; i < count; i++)
+        for (int i = 0; i < (int)count; i++)
         {
-            ulong b = g[2 * i], l = g[2 * i + 1];
+            ulong l = g[2 * i + 1];
             if ((long)l < 0 || (total += l) > long.MaxValue) return -EINVAL;
         }
-        for (ulong i = 0; i < count; i++)
+        for (int i = 0; i < (int)count; i++)
         {
             ulong b = g[2 * i], l = g[2 * i + 1];
             if (l == 0) continue;
-            ulong ok = Prefix(c, b, l, need);
-            if (ok == 0)
-            {
-                if (n == 0) return -EFAULT;
-                break;
-            }
-            host[2 * n] = H(c, b);
-            host[2 * n + 1] = (long)ok;
+            var (p, len) = HostBuffer(c, b, l, need);
+            host[2 * n] = p;
+            host[2 * n + 1] = len;
             n++;
-            if (ok < l) break;
+            if (p != (long)(c.Mem.Base + b)) break;
         }
         return n;
     }
@@ -327,7 +349,7 @@ public static unsafe partial class SyscallTable
     private static long StatOut(SyscallContext c, ulong buf, long r, in HostStat st)
     {
         if (r < 0) return r;
-        if (!Put(c, buf, GuestStructs.ToGuest(st))) return -EFAULT;
+        if (!Store(c, buf, GuestStructs.ToGuest(st))) return -EFAULT;
         return 0;
     }
 
@@ -373,8 +395,8 @@ public static unsafe partial class SyscallTable
 
     private static long Readlinkat(SyscallContext c)
     {
-        int size = (int)Math.Min(c.A3, int.MaxValue);
-        if ((long)c.A3 <= 0) return -EINVAL;
+        int size = (int)c.A3; // an int, as the kernel takes it
+        if (size <= 0) return -EINVAL;
         long r = ReadString(c, c.A1, PathMax, out var raw);
         if (r < 0) return r;
         byte[] result;
@@ -392,17 +414,13 @@ public static unsafe partial class SyscallTable
                 r = Call(Nr.Readlinkat, (int)c.A0, (long)p, (long)o, result.Length);
             if (r < 0) return r;
         }
-        if (!Ok(c, c.A2, (ulong)r, GuestProt.Write)) return -EFAULT;
-        CopyOut(c, c.A2, result.AsSpan(0, (int)r));
-        return r;
+        return CopyOut(c, c.A2, result.AsSpan(0, (int)r)) ? r : -EFAULT;
     }
 
     private static long Getdents64(SyscallContext c)
     {
-        ulong count = Math.Min(c.A2, (ulong)int.MaxValue);
-        ulong n = Prefix(c, c.A1, count, GuestProt.Write);
-        if (n == 0) return count == 0 ? -EINVAL : -EFAULT;
-        return Call(Nr.Getdents64, (int)c.A0, H(c, c.A1), (long)n);
+        var (buf, n) = HostBuffer(c, c.A1, (uint)c.A2, GuestProt.Write); // count is an unsigned int
+        return Call(Nr.Getdents64, (int)c.A0, buf, n);
     }
 
     private static long Getcwd(SyscallContext c)
@@ -411,9 +429,7 @@ public static unsafe partial class SyscallTable
         long r = Call(Nr.Getcwd, (long)buf, PathMax);
         if (r < 0) return r;
         if ((ulong)r > c.A1) return -ERANGE;
-        if (!Ok(c, c.A0, (ulong)r, GuestProt.Write)) return -EFAULT;
-        CopyOut(c, c.A0, new ReadOnlySpan<byte>(buf, (int)r));
-        return r;
+        return CopyOut(c, c.A0, new ReadOnlySpan<byte>(buf, (int)r)) ? r : -EFAULT;
     }
 
     private static long Symlinkat(SyscallContext c)
@@ -528,6 +544,8 @@ public static unsafe partial class SyscallTable
             case 0x5412: return Ptr(1, GuestProt.Read);                         // TIOCSTI
             case 0x5460: case 0x80081272: case 0x80086601:                      // FIOQSIZE BLKGETSIZE64 FS_IOC_GETFLAGS
                 return Ptr(8, GuestProt.Write);
+            case 0x2: return Ptr(4, GuestProt.Write);                           // FIGETBSZ
+            case 0x1: return Ptr(4, GuestProt.Read | GuestProt.Write);          // FIBMAP
             case 0x5451: case 0x5450: case 0x540C: case 0x540D: case 0x5422:    // FIOCLEX FIONCLEX TIOCEXCL TIOCNXCL TIOCNOTTY
             case 0x5409: case 0x540A: case 0x540B: case 0x5425: case 0x540E:    // TCSBRK TCXONC TCFLSH TCSBRKP TIOCSCTTY
             case 0x40049409: case 0x5441:                                       // FICLONE TIOCGPTPEER
@@ -539,29 +557,49 @@ public static unsafe partial class SyscallTable
 
     // ---- polling ----
 
+    // The waits that take a signal mask (ppoll, pselect6, epoll_pwait/pwait2): the guest's mask is not a host mask
+    // (guest signals are emulated), so none goes to the host, but the arguments are checked as Linux checks them and in
+    // its order: the timeout (EFAULT, EINVAL), the mask (EINVAL for a size other than 8, EFAULT), then the call's own.
+    // A timeout the host writes the time left back to may be read-only: Linux then leaves it, as the host does.
+
+    /// <summary>A timeout pointer: null when NULL or a valid timespec, else -EFAULT or -EINVAL.</summary>
+    private static long? TimeoutArg(SyscallContext c, ulong tmo)
+    {
+        if (tmo == 0) return null;
+        if (!Load(c, tmo, out Timespec ts)) return -EFAULT;
+        return ts.Sec < 0 || (ulong)ts.Nsec >= 1_000_000_000 ? -EINVAL : null;
+    }
+
+    /// <summary>A sigmask and its size: null when NULL or readable with size 8, else -EINVAL or -EFAULT.</summary>
+    private static long? SigmaskArg(SyscallContext c, ulong set, ulong size)
+    {
+        if (set == 0) return null;
+        if (size != 8) return -EINVAL;
+        return Load(c, set, out ulong _) ? null : -EFAULT;
+    }
+
     private static long Ppoll(SyscallContext c)
     {
-        // ppoll(fds, nfds, tmo, sigmask, sigsetsize): struct pollfd and timespec are the same on both.
-        // The guest signal mask is not a host mask (guest signals are emulated), so none goes to the host.
+        // ppoll(fds, nfds, tmo, sigmask, sigsetsize): struct pollfd and timespec are the same on both
+        if ((TimeoutArg(c, c.A2) ?? SigmaskArg(c, c.A3, c.A4)) is long bad) return bad;
         ulong nfds = c.A1;
         if (nfds > 1 << 20) return -EINVAL;
-        if (!Ok(c, c.A0, nfds * 8, GuestProt.Read | GuestProt.Write)) return -EFAULT;
-        if (!OkOrNull(c, c.A2, 16, GuestProt.Read | GuestProt.Write)) return -EFAULT;
-        if (c.A3 != 0 && c.A4 != 8) return -EINVAL;
-        long fds = H(c, c.A0), tmo = HOrNull(c, c.A2);
+        long fds = HostBuffer(c, c.A0, nfds * 8, GuestProt.Read | GuestProt.Write).Ptr, tmo = HOrNull(c, c.A2);
         return RetryEintr(c, () => Call(Nr.Ppoll, fds, (long)nfds, tmo, 0, 8));
     }
 
     private static long Pselect6(SyscallContext c)
     {
-        // pselect6(n, in, out, ex, tmo, sigdata): fd_set and timespec are the same on both
+        // pselect6(n, in, out, ex, tmo, sigdata): fd_set and timespec are the same on both; sigdata is { sigset*, size }
+        Span<ulong> pack = stackalloc ulong[2];
+        if (c.A5 != 0 && !CopyIn(c, c.A5, System.Runtime.InteropServices.MemoryMarshal.AsBytes(pack))) return -EFAULT;
+        if ((TimeoutArg(c, c.A4) ?? SigmaskArg(c, pack[0], pack[1])) is long bad) return bad;
         long n = (long)c.A0;
         if (n < 0 || n > 1 << 20) return -EINVAL;
         ulong setBytes = (ulong)((n + 63) / 64 * 8);
         var rw = GuestProt.Read | GuestProt.Write;
-        if (!OkOrNull(c, c.A1, setBytes, rw) || !OkOrNull(c, c.A2, setBytes, rw) || !OkOrNull(c, c.A3, setBytes, rw)
-            || !OkOrNull(c, c.A4, 16, rw)) return -EFAULT;
-        long a = HOrNull(c, c.A1), b = HOrNull(c, c.A2), e = HOrNull(c, c.A3), t = HOrNull(c, c.A4);
+        long Set(ulong addr) => addr == 0 ? 0 : HostBuffer(c, addr, setBytes, rw).Ptr;
+        long a = Set(c.A1), b = Set(c.A2), e = Set(c.A3), t = HOrNull(c, c.A4);
         return RetryEintr(c, () => Call(Nr.Pselect6, n, a, b, e, t, 0));
     }
 
@@ -569,7 +607,7 @@ public static unsafe partial class SyscallTable
     {
         const int EpollCtlDel = 2;
         if (c.A3 == 0 && (int)c.A1 == EpollCtlDel) return Call(Nr.EpollCtl, (int)c.A0, (int)c.A1, (int)c.A2, 0);
-        if (!Get<GuestEpollEvent>(c, c.A3, out var g)) return -EFAULT;
+        if (!Load<GuestEpollEvent>(c, c.A3, out var g)) return -EFAULT;
         var h = GuestStructs.ToHost(g);
         return Call(Nr.EpollCtl, (int)c.A0, (int)c.A1, (int)c.A2, (long)&h);
     }
@@ -578,11 +616,10 @@ public static unsafe partial class SyscallTable
     {
         // epoll_pwait(epfd, events, maxevents, timeout ms, sigmask, sigsetsize) /
         // epoll_pwait2(epfd, events, maxevents, timespec*, sigmask, sigsetsize)
+        if (((timespec ? TimeoutArg(c, c.A3) : null) ?? SigmaskArg(c, c.A4, c.A5)) is long bad) return bad;
         int max = (int)c.A2;
         if (max <= 0 || max > int.MaxValue / 16) return -EINVAL;
         if (!Ok(c, c.A1, (ulong)max * 16, GuestProt.Write)) return -EFAULT;
-        if (timespec && !OkOrNull(c, c.A3, 16, GuestProt.Read)) return -EFAULT;
-        if (c.A4 != 0 && c.A5 != 8) return -EINVAL;
         var host = new HostEpollEvent[Math.Min(max, 4096)];
         long r;
         fixed (HostEpollEvent* p = host)
@@ -591,9 +628,9 @@ public static unsafe partial class SyscallTable
             r = RetryEintr(c, () => Call(timespec ? 441 : Nr.EpollPwait, epfd, ev, n, tmo, 0, 8));
         }
         if (r <= 0) return r;
-        var g = (GuestEpollEvent*)(c.Mem.Base + c.A1);
+        var g = new GuestEpollEvent[r];
         for (int i = 0; i < r; i++) g[i] = GuestStructs.ToGuest(host[i]);
-        return r;
+        return CopyOut(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g.AsSpan())) ? r : -EFAULT;
     }
 
     // ---- sockets: struct sockaddr, msghdr, cmsghdr and the option values are the same on both ----
@@ -603,15 +640,15 @@ public static unsafe partial class SyscallTable
         const SyscallSite N = SyscallSite.Node0;
         t.Add(198, "socket", N, c => Call(Nr.Socket, (int)c.A0, (int)c.A1, (int)c.A2));
         t.Add(199, "socketpair", N, c => OkOut(c, c.A3, 8) ?? Call(Nr.Socketpair, (int)c.A0, (int)c.A1, (int)c.A2, H(c, c.A3)));
-        t.Add(200, "bind", N, c => OkIn(c, c.A1, (uint)c.A2) ?? Call(Nr.Bind, (int)c.A0, HOrNull(c, c.A1), (int)c.A2));
+        t.Add(200, "bind", N, c => Call(Nr.Bind, (int)c.A0, SockIn(c, c.A1, (int)c.A2), (int)c.A2));
         t.Add(201, "listen", N, c => Call(Nr.Listen, (int)c.A0, (int)c.A1));
         t.Add(202, "accept", N, c => SockAddrOut(c, c.A1, c.A2, (a, l) => Call(Nr.Accept, (int)c.A0, a, l)));
-        t.Add(203, "connect", N, c => OkIn(c, c.A1, (uint)c.A2) ?? Call(Nr.Connect, (int)c.A0, HOrNull(c, c.A1), (int)c.A2));
+        t.Add(203, "connect", N, c => Call(Nr.Connect, (int)c.A0, SockIn(c, c.A1, (int)c.A2), (int)c.A2));
         t.Add(204, "getsockname", N, c => SockAddrOut(c, c.A1, c.A2, (a, l) => Call(Nr.Getsockname, (int)c.A0, a, l)));
         t.Add(205, "getpeername", N, c => SockAddrOut(c, c.A1, c.A2, (a, l) => Call(Nr.Getpeername, (int)c.A0, a, l)));
         t.Add(206, "sendto", N, Sendto);
         t.Add(207, "recvfrom", N, Recvfrom);
-        t.Add(208, "setsockopt", N, c => OkIn(c, c.A3, (uint)c.A4) ?? Call(Nr.Setsockopt, (int)c.A0, (int)c.A1, (int)c.A2, HOrNull(c, c.A3), (int)c.A4));
+        t.Add(208, "setsockopt", N, c => Call(Nr.Setsockopt, (int)c.A0, (int)c.A1, (int)c.A2, SockIn(c, c.A3, (int)c.A4), (int)c.A4));
         t.Add(209, "getsockopt", N, Getsockopt);
         t.Add(210, "shutdown", N, c => Call(Nr.Shutdown, (int)c.A0, (int)c.A1));
         t.Add(211, "sendmsg", N, c => Msg(c, send: true));
@@ -623,17 +660,24 @@ public static unsafe partial class SyscallTable
     private static long SockAddrOut(SyscallContext c, ulong addr, ulong lenPtr, Func<long, long, long> call)
     {
         if (addr == 0) return call(0, lenPtr == 0 ? 0 : (Ok(c, lenPtr, 4, GuestProt.Read | GuestProt.Write) ? H(c, lenPtr) : 0));
-        if (!Ok(c, lenPtr, 4, GuestProt.Read | GuestProt.Write)) return -EFAULT;
-        int len = c.Mem.Read<int>(lenPtr);
+        if (!Ok(c, lenPtr, 4, GuestProt.Read | GuestProt.Write) || !Load(c, lenPtr, out int len)) return -EFAULT;
         if (len < 0) return -EINVAL;
         if (!Ok(c, addr, (ulong)len, GuestProt.Write)) return -EFAULT;
         return call(H(c, addr), H(c, lenPtr));
     }
 
+    /// <summary>
+    /// An address or option the host reads, with its int length (a negative one goes to the host as it is, which refuses
+    /// it with EINVAL in Linux's order): through <see cref="Sys.HostBuffer"/>.
+    /// </summary>
+    private static long SockIn(SyscallContext c, ulong addr, int len) => HostBuffer(c, addr, len < 0 ? 0 : (ulong)len, GuestProt.Read).Ptr;
+
     private static long Sendto(SyscallContext c)
     {
-        if (!Ok(c, c.A1, c.A2, GuestProt.Read) || !OkOrNull(c, c.A4, (uint)c.A5, GuestProt.Read)) return -EFAULT;
-        long r = Call(Nr.Sendto, (int)c.A0, HOrNull(c, c.A1), (long)c.A2, (int)c.A3, HOrNull(c, c.A4), (int)c.A5);
+        // Linux clamps the length to INT_MAX; a NULL destination is none, whatever its length
+        var (buf, len) = HostBuffer(c, c.A1, Math.Min(c.A2, (ulong)int.MaxValue), GuestProt.Read);
+        long dest = c.A4 == 0 ? 0 : SockIn(c, c.A4, (int)c.A5);
+        long r = Call(Nr.Sendto, (int)c.A0, buf, len, (int)c.A3, dest, (int)c.A5);
         return ((long)c.A3 & MsgNosignal) != 0 ? r : Piped(c, r);
     }
 
@@ -646,8 +690,7 @@ public static unsafe partial class SyscallTable
 
     private static long Getsockopt(SyscallContext c)
     {
-        if (!Ok(c, c.A4, 4, GuestProt.Read | GuestProt.Write)) return -EFAULT;
-        int len = c.Mem.Read<int>(c.A4);
+        if (!Ok(c, c.A4, 4, GuestProt.Read | GuestProt.Write) || !Load(c, c.A4, out int len)) return -EFAULT;
         if (len < 0) return -EINVAL;
         if (!OkOrNull(c, c.A3, (ulong)len, GuestProt.Write)) return -EFAULT;
         return Call(Nr.Getsockopt, (int)c.A0, (int)c.A1, (int)c.A2, HOrNull(c, c.A3), H(c, c.A4));
@@ -658,7 +701,8 @@ public static unsafe partial class SyscallTable
     {
         var need = send ? GuestProt.Read : GuestProt.Write;
         if (!Ok(c, c.A1, 56, send ? GuestProt.Read : GuestProt.Read | GuestProt.Write)) return -EFAULT;
-        var gm = (ulong*)(c.Mem.Base + c.A1);
+        Span<ulong> gm = stackalloc ulong[7];
+        if (!CopyIn(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(gm))) return -EFAULT;
         ulong name = gm[0], nameLen = (uint)gm[1], iov = gm[2], iovLen = gm[3], ctl = gm[4], ctlLen = gm[5];
         if (!OkOrNull(c, name, nameLen, need) || !OkOrNull(c, ctl, ctlLen, need)) return -EFAULT;
         Span<long> hiov = stackalloc long[2 * IovMax];
@@ -673,12 +717,9 @@ public static unsafe partial class SyscallTable
             hm[6] = gm[6] & 0xffffffff;
             long r = Call(send ? Nr.Sendmsg : Nr.Recvmsg, (int)c.A0, (long)hm, (int)c.A2);
             if (send) return ((long)c.A2 & MsgNosignal) != 0 ? r : Piped(c, r);
-            if (r >= 0)
-            {
-                ((uint*)gm)[2] = (uint)hm[1];       // msg_namelen
-                gm[5] = hm[5];                        // msg_controllen
-                ((int*)gm)[12] = (int)hm[6];          // msg_flags
-            }
+            // msg_namelen (a u32 at 8), msg_controllen (at 40), msg_flags (an int at 48) go back
+            if (r >= 0 && !(Store(c, c.A1 + 8, (uint)hm[1]) && Store(c, c.A1 + 40, hm[5]) && Store(c, c.A1 + 48, (int)hm[6])))
+                return -EFAULT;
             return r;
         }
     }

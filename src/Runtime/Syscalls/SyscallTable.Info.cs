@@ -37,10 +37,10 @@ public static unsafe partial class SyscallTable
         if (!Ok(c, c.A0, 6 * UtsLen, GuestProt.Write)) return -EFAULT;
         long r = Call(Nr.Uname, H(c, c.A0));
         if (r < 0) return r;
-        var machine = new Span<byte>(c.Mem.Base + c.A0 + 4 * UtsLen, UtsLen);
+        Span<byte> machine = stackalloc byte[UtsLen];
         machine.Clear();
         "aarch64"u8.CopyTo(machine);
-        return 0;
+        return CopyOut(c, c.A0 + 4 * UtsLen, machine) ? 0 : -EFAULT;
     }
 
     private static long SchedGetaffinity(SyscallContext c)
@@ -54,8 +54,8 @@ public static unsafe partial class SyscallTable
 
     private static long Getrandom(SyscallContext c)
     {
-        ulong n = Prefix(c, c.A0, Math.Min(c.A1, (ulong)int.MaxValue), GuestProt.Write);
-        if (n == 0 && c.A1 != 0) return -EFAULT;
-        return Call(Nr.Getrandom, H(c, n == 0 ? 0 : c.A0), (long)n, (int)c.A2);
+        // Linux clamps the count to INT_MAX before it checks the range
+        var (buf, n) = HostBuffer(c, c.A0, Math.Min(c.A1, (ulong)int.MaxValue), GuestProt.Write);
+        return Call(Nr.Getrandom, buf, n, (int)c.A2);
     }
 }

@@ -204,15 +204,21 @@ public static unsafe partial class SyscallTable
         if ((old & PageMask) != 0 || (flags & ~7) != 0) return -EINVAL;
         if ((flags & MremapFixed) != 0 && (flags & MremapMaymove) == 0) return -EINVAL;
         ulong oldLen = GuestSpace.PageUp(oldLenIn), newLen = GuestSpace.PageUp(newLenIn);
-        if (newLenIn == 0 || newLen < newLenIn || oldLen < oldLenIn) return -EINVAL;
+        if (newLenIn == 0 || newLen < newLenIn || oldLen < oldLenIn || newLen > Sys.TaskSize) return -EINVAL;
+        // an old range that wraps or leaves the address space is refused before anything is unmapped (it would reach
+        // past the reservation)
+        if (old + oldLen < old || old + oldLen > GuestSpace.Size) return -EINVAL;
         if (oldLen == 0) return -EINVAL; // duplicating a shared mapping is not supported
         bool dontUnmap = (flags & MremapDontunmap) != 0;
         if (dontUnmap && ((flags & MremapMaymove) == 0 || oldLen != newLen)) return -EINVAL;
 
         lock (LayoutLock)
         {
+            // as Linux: the old range must lie in one mapping, except a tail a shrink unmaps (a plain shrink looks at
+            // nothing else; a fixed move drops the tail first and moves what is left)
             var v = c.Mem.Find(old);
-            if (v == null || v.End < old + oldLen) return -EFAULT;
+            bool plainShrink = newLen <= oldLen && (flags & (MremapFixed | MremapDontunmap)) == 0;
+            if (v == null || (!plainShrink && v.End < old + Math.Min(oldLen, newLen))) return -EFAULT;
             var prot = v.Prot;
             string name = v.Name;
 
@@ -222,6 +228,11 @@ public static unsafe partial class SyscallTable
                 if (newAddr + newLen > GuestSpace.Size || newAddr + newLen < newAddr) return -EINVAL;
                 if (newAddr < old + oldLen && old < newAddr + newLen) return -EINVAL;
                 if (newAddr < MmapMinAddr) return -EPERM;
+                if (newLen < oldLen)
+                {
+                    c.Mem.Unmap(old + newLen, oldLen - newLen);
+                    oldLen = newLen;
+                }
                 return dontUnmap ? MoveDontUnmap(c, old, oldLen, newAddr, prot, name) : Move(c, old, oldLen, newLen, newAddr, prot, name);
             }
             if (dontUnmap)
@@ -291,7 +302,8 @@ public static unsafe partial class SyscallTable
         c.Mem.MapFixed(dest, newLen, GuestProt.Read | GuestProt.Write, name);
         ulong copy = Math.Min(oldLen, newLen);
         if (!Ok(c, old, copy, GuestProt.Read) || !Ok(c, dest, copy, GuestProt.Write)) return -EFAULT; // make both present here
-        Buffer.MemoryCopy(c.Mem.Base + old, c.Mem.Base + dest, newLen, copy);
+        // guarded: a file page past the end of its file faults (SIGBUS) and what is left of the copy stays zero
+        Host.GuardedCopy.Copy(c.Mem.Base + dest, c.Mem.Base + old, copy);
         c.Mem.Coherence?.ReleaseResident();
         c.Mem.Protect(dest, newLen, prot);
         c.Mem.Unmap(old, oldLen);
@@ -354,30 +366,34 @@ public static unsafe partial class SyscallTable
         ulong addr = c.A0, len = c.A1;
         int flags = (int)c.A2;
         if ((addr & PageMask) != 0 || (flags & ~7) != 0 || (flags & 5) == 5) return -EINVAL;
-        ulong plen = GuestSpace.PageUp(len);
-        if (plen < len || addr + plen < addr) return -ENOMEM;
+        ulong plen = GuestSpace.PageUp(len); // wraps to 0 for the last page's lengths, as Linux's PAGE_ALIGN: nothing to do
+        if (addr + plen < addr) return -ENOMEM;
         if (plen == 0) return 0;
         if (!c.Mem.IsAccessible(addr, plen, GuestProt.None)) return -ENOMEM;
         return Call(Nr.Msync, H(c, addr), (long)plen, flags);
     }
 
+    /// <summary>mlock, munlock, mlock2 as Linux's do_mlock: the length page-aligned with the start's offset (wrapping to 0
+    /// is nothing to do), a range that wraps EINVAL, one not all mapped ENOMEM.</summary>
     private static long Mlock(SyscallContext c, long hostNr)
     {
-        ulong start = GuestSpace.PageDown(c.A0), end = GuestSpace.PageUp(c.A0 + c.A1);
-        if (end < start || end > GuestSpace.Size) return -ENOMEM;
-        if (end == start) return 0;
-        if (!c.Mem.IsAccessible(start, end - start, GuestProt.None)) return -ENOMEM;
-        return Call(hostNr, H(c, start), (long)(end - start), (int)c.A2);
+        ulong offset = c.A0 & PageMask, start = c.A0 - offset, len = GuestSpace.PageUp(c.A1 + offset);
+        if (start + len < start) return -EINVAL;
+        if (len == 0) return 0;
+        if (start + len > GuestSpace.Size || !c.Mem.IsAccessible(start, len, GuestProt.None)) return -ENOMEM;
+        return Call(hostNr, H(c, start), (long)len, (int)c.A2);
     }
 
     private static long Mincore(SyscallContext c)
     {
         ulong addr = c.A0, len = c.A1;
         if ((addr & PageMask) != 0) return -EINVAL;
-        ulong plen = GuestSpace.PageUp(len);
-        if (plen < len || addr + plen > GuestSpace.Size) return -ENOMEM;
+        // Linux's order: the range against the address space (ENOMEM), the vector against it even when empty (EFAULT)
+        if (addr + len < addr || addr + len > Sys.TaskSize) return -ENOMEM;
+        ulong plen = GuestSpace.PageUp(len), pages = plen / GuestSpace.PageSize;
+        if (c.A2 + pages < c.A2 || c.A2 + pages > Sys.TaskSize) return -EFAULT;
         if (plen == 0) return 0;
-        if (!c.Mem.IsAccessible(addr, plen, GuestProt.None)) return -ENOMEM;
+        if (addr + plen > GuestSpace.Size || !c.Mem.IsAccessible(addr, plen, GuestProt.None)) return -ENOMEM;
         if (!Ok(c, c.A2, plen / GuestSpace.PageSize, GuestProt.Write)) return -EFAULT;
         return Call(X64Mincore, H(c, addr), (long)plen, H(c, c.A2));
     }

@@ -31,8 +31,9 @@ public static unsafe partial class SyscallTable
         t.Add(156, "getsid", N, c => Call(Nr.Getsid, (int)c.A0));
         t.Add(157, "setsid", N, c => Call(Nr.Setsid));
         t.Add(158, "getgroups", L, Getgroups);
-        t.Add(163, "getrlimit", N, c => Prlimit(c, 0, c.A0, 0, c.A1));
-        t.Add(164, "setrlimit", N, c => Prlimit(c, 0, c.A0, c.A1, 0));
+        // getrlimit and setrlimit: prlimit64 on the caller with the one pointer each has, which may not be NULL
+        t.Add(163, "getrlimit", N, c => Prlimit(c, 0, (uint)c.A0, null, c.A1));
+        t.Add(164, "setrlimit", N, c => Prlimit(c, 0, (uint)c.A0, c.A1, null));
         t.Add(165, "getrusage", L, c => OkOut(c, c.A1, 144) ?? Call(Nr.Getrusage, (int)c.A0, H(c, c.A1)));
         t.Add(167, "prctl", L, Prctl);
         t.Add(172, "getpid", L, c => Threading.GuestProcess.Pid);
@@ -46,7 +47,7 @@ public static unsafe partial class SyscallTable
         t.Add(150, "getresgid", L, c => GetRes(c, X64Getresgid));
         t.Add(260, "wait4", N, c => OkOrNull(c, c.A1, 4, GuestProt.Write) && OkOrNull(c, c.A3, 144, GuestProt.Write)
             ? Call(Nr.Wait4, (int)c.A0, HOrNull(c, c.A1), (int)c.A2, HOrNull(c, c.A3)) : -EFAULT);
-        t.Add(261, "prlimit64", N, c => Prlimit(c, (int)c.A0, c.A1, c.A2, c.A3));
+        t.Add(261, "prlimit64", N, c => Prlimit(c, (int)c.A0, (uint)c.A1, c.A2 == 0 ? null : c.A2, c.A3 == 0 ? null : c.A3));
         t.Add(293, "rseq", L, c => -ENOSYS); // as qemu: glibc then manages without
         // credentials: at the syscall level they belong to the calling thread (glibc makes every thread
         // repeat the call), and guest threads are host threads, so they pass through on the caller
@@ -94,7 +95,7 @@ public static unsafe partial class SyscallTable
     {
         if (c.A0 != 0 && (long)c.A0 != Tid(c)) return -ESRCH;
         var x = GuestSignals.Of(c.Thread);
-        if (!Put(c, c.A1, x.RobustHead) || !Put(c, c.A2, x.RobustLen == 0 ? 24UL : x.RobustLen)) return -EFAULT;
+        if (!Store(c, c.A1, x.RobustHead) || !Store(c, c.A2, x.RobustLen == 0 ? 24UL : x.RobustLen)) return -EFAULT;
         return 0;
     }
 
@@ -114,23 +115,27 @@ public static unsafe partial class SyscallTable
     }
 
     /// <summary>
-    /// prlimit64 (struct rlimit64 is the same on both). As qemu does, new RLIMIT_AS/DATA/STACK values for the
-    /// guest itself are accepted but not applied: they would limit the emulator (its reservation alone exceeds
-    /// any address-space limit a guest sets), not the guest.
+    /// prlimit64 (struct rlimit64, and arm64's struct rlimit, are the same on both), with the limits passed through
+    /// host copies so the answer comes in Linux's order: the new limit copied in (EFAULT), the process looked up
+    /// (ESRCH), the resource and the limit checked (EINVAL), the old limit copied out (EFAULT). As qemu does, new
+    /// RLIMIT_AS/DATA/STACK values for the guest itself are accepted but not applied: they would limit the emulator
+    /// (its reservation alone exceeds any address-space limit a guest sets), not the guest.
     /// </summary>
-    private static long Prlimit(SyscallContext c, int pid, ulong resource, ulong newLim, ulong oldLim)
+    private static long Prlimit(SyscallContext c, int pid, uint resource, ulong? newLim, ulong? oldLim)
     {
-        if (resource >= RlimNlimits) return -EINVAL;
-        if (!OkOrNull(c, newLim, 16, GuestProt.Read) || !OkOrNull(c, oldLim, 16, GuestProt.Write)) return -EFAULT;
+        ulong* lim = stackalloc ulong[2], old = stackalloc ulong[2];
+        if (newLim is ulong np && !CopyIn(c, np, new Span<byte>(lim, 16))) return -EFAULT;
         bool self = pid == 0 || pid == Threading.GuestProcess.Pid;
-        if (self && newLim != 0 && resource is RlimitAs or RlimitData or RlimitStack)
+        long r;
+        if (self && newLim != null && resource is RlimitAs or RlimitData or RlimitStack)
         {
-            var lim = (ulong*)(c.Mem.Base + newLim);
             if (lim[0] > lim[1]) return -EINVAL;
-            long r = oldLim != 0 ? Call(Nr.Prlimit64, 0, (long)resource, 0, H(c, oldLim)) : 0;
-            return r;
+            r = oldLim != null ? Call(Nr.Prlimit64, 0, resource, 0, (long)old) : 0;
         }
-        return Call(Nr.Prlimit64, pid, (long)resource, HOrNull(c, newLim), HOrNull(c, oldLim));
+        else r = Call(Nr.Prlimit64, pid, resource, newLim != null ? (long)lim : 0, oldLim != null ? (long)old : 0);
+        if (r < 0) return r;
+        if (oldLim is ulong op && !CopyOut(c, op, new ReadOnlySpan<byte>(old, 16))) return -EFAULT;
+        return r;
     }
 
     private static long Prctl(SyscallContext c)
@@ -145,7 +150,8 @@ public static unsafe partial class SyscallTable
                 {
                     // up to 15 bytes, NUL-terminated or not (the kernel's strncpy_from_user)
                     ulong n = Prefix(c, c.A1, 15, GuestProt.Read);
-                    var src = new ReadOnlySpan<byte>(c.Mem.Base + c.A1, (int)n);
+                    Span<byte> src = stackalloc byte[(int)n];
+                    if (!CopyIn(c, c.A1, src)) return -EFAULT;
                     int z = src.IndexOf((byte)0);
                     if (z < 0 && n < 15) return -EFAULT;
                     var name = GuestSignals.Of(c.Thread).Name;
@@ -154,9 +160,7 @@ public static unsafe partial class SyscallTable
                     return 0;
                 }
             case PrGetName:
-                if (!Ok(c, c.A1, 16, GuestProt.Write)) return -EFAULT;
-                CopyOut(c, c.A1, GuestSignals.Of(c.Thread).Name);
-                return 0;
+                return CopyOut(c, c.A1, GuestSignals.Of(c.Thread).Name) ? 0 : -EFAULT;
             case PrGetPdeathsig:
             case PrGetChildSubreaper:
                 return Ok(c, c.A1, 4, GuestProt.Write) ? Call(Nr.Prctl, option, H(c, c.A1)) : -EFAULT;

@@ -44,8 +44,9 @@ public static unsafe partial class SyscallTable
         lock (h)
         {
             Span<ulong> act = stackalloc ulong[4];
-            if (c.A1 != 0) new ReadOnlySpan<ulong>(c.Mem.Base + c.A1, 4).CopyTo(act);
-            if (c.A2 != 0) h.AsSpan(sig * 4, 4).CopyTo(new Span<ulong>(c.Mem.Base + c.A2, 4));
+            if (c.A1 != 0 && !CopyIn(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(act))) return -EFAULT;
+            if (c.A2 != 0 && !CopyOut(c, c.A2, System.Runtime.InteropServices.MemoryMarshal.AsBytes(h.AsSpan(sig * 4, 4))))
+                return -EFAULT;
             if (c.A1 != 0)
             {
                 act[3] &= ~Unblockable;
@@ -65,7 +66,8 @@ public static unsafe partial class SyscallTable
         ulong old = c.Thread.SignalMask;
         if (c.A1 != 0)
         {
-            ulong set = c.Mem.Read<ulong>(c.A1), mask;
+            if (!Load(c, c.A1, out ulong set)) return -EFAULT;
+            ulong mask;
             switch ((int)c.A0)
             {
                 case SigBlock: mask = old | set; break;
@@ -75,7 +77,7 @@ public static unsafe partial class SyscallTable
             }
             c.Thread.SignalMask = mask & ~Unblockable;
         }
-        if (c.A2 != 0) c.Mem.Write(c.A2, old);
+        if (c.A2 != 0 && !Store(c, c.A2, old)) return -EFAULT;
         return 0; // signals this unblocked are delivered by the dispatcher as the call returns
     }
 
@@ -84,8 +86,7 @@ public static unsafe partial class SyscallTable
         if (c.A1 > SigsetSize) return -EINVAL;
         if (!Ok(c, c.A0, c.A1, GuestProt.Write)) return -EFAULT;
         ulong pending = Volatile.Read(ref c.Thread.Pending) & c.Thread.SignalMask;
-        CopyOut(c, c.A0, new ReadOnlySpan<byte>(&pending, (int)c.A1));
-        return 0;
+        return CopyOut(c, c.A0, new ReadOnlySpan<byte>(&pending, (int)c.A1)) ? 0 : -EFAULT;
     }
 
     private static long Sigaltstack(SyscallContext c)
@@ -99,7 +100,8 @@ public static unsafe partial class SyscallTable
         int oldFlags = onStack ? SsOnStack : t.AltStackFlags;
         if (c.A0 != 0)
         {
-            var ss = (ulong*)(c.Mem.Base + c.A0);
+            Span<ulong> ss = stackalloc ulong[3];
+            if (!CopyIn(c, c.A0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(ss))) return -EFAULT;
             int flags = (int)ss[1];
             int mode = flags & ~SsAutodisarm;
             if (onStack) return -EPERM;
@@ -120,10 +122,8 @@ public static unsafe partial class SyscallTable
         }
         if (c.A1 != 0)
         {
-            var o = (ulong*)(c.Mem.Base + c.A1);
-            o[0] = oldSp;
-            o[1] = (uint)oldFlags;
-            o[2] = oldSize;
+            Span<ulong> o = [oldSp, (uint)oldFlags, oldSize];
+            if (!CopyOut(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(o))) return -EFAULT;
         }
         return 0;
     }
@@ -131,19 +131,17 @@ public static unsafe partial class SyscallTable
     /// <summary>
     /// kill: to the guest itself (its pid, or 0 / -1, which here mean only itself: the emulator must not
     /// signal its process group on the guest's behalf) the signal goes to one of its threads; to another
-    /// process it goes to the host.
+    /// process it goes to the host, which also answers in Linux's order (no such process before a bad signal).
+    /// pid and sig are ints, as the kernel takes them.
     /// </summary>
     private static long Kill(SyscallContext c)
     {
         long pid = (int)c.A0;
         int sig = (int)c.A1;
+        if (pid != GuestProcess.Pid && pid != 0 && pid != -1) return Call(Nr.Kill, pid, sig);
         if (sig < 0 || sig > NSig) return -EINVAL;
-        if (pid == GuestProcess.Pid || pid == 0 || pid == -1)
-        {
-            if (sig != 0) SendToProcess(c.Process, c.Thread, sig);
-            return 0;
-        }
-        return Call(Nr.Kill, pid, sig);
+        if (sig != 0) SendToProcess(c.Process, c.Thread, sig);
+        return 0;
     }
 
     /// <summary>The guest thread with <paramref name="tid"/>, or null.</summary>
@@ -153,31 +151,40 @@ public static unsafe partial class SyscallTable
         return c.Process.Threads.TryGetValue((int)tid, out var t) && !t.Exited ? t : null;
     }
 
-    private static long ThreadKill(SyscallContext c, long tgid, long tid, long sig)
+    /// <summary>tkill/tgkill (ints, as the kernel takes them), in Linux's order: a non-positive id, then no such
+    /// thread, then a bad signal.</summary>
+    private static long ThreadKill(SyscallContext c, long tgid, long tid, long sigArg)
     {
         tgid = (int)tgid;
         tid = (int)tid;
-        if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSig) return -EINVAL;
+        int sig = (int)sigArg;
+        if (tgid <= 0 || tid <= 0) return -EINVAL;
         if (tgid != GuestProcess.Pid) return Call(Nr.Tgkill, tgid, tid, sig);
+        bool valid = sig >= 0 && sig <= NSig;
         var target = ThreadById(c, tid);
         if (target == null)
-            return sig != 0 && c.Process.Cluster?.SignalRemote((int)tid, SigInfo.Tkill((int)sig)) == true ? 0 : -ESRCH;
-        if (sig != 0) GuestSignals.SendToThread(c.Process, target, (int)sig);
+            return valid && sig != 0 && c.Process.Cluster?.SignalRemote((int)tid, SigInfo.Tkill(sig)) == true ? 0 : -ESRCH;
+        if (!valid) return -EINVAL;
+        if (sig != 0) GuestSignals.SendToThread(c.Process, target, sig);
         return 0;
     }
 
     /// <summary>
     /// rt_sigqueueinfo / rt_tgsigqueueinfo to the guest itself: the signal is queued with the caller's
-    /// si_code and si_value; to another process the host queues it.
+    /// si_code and si_value; to another process the host queues it. In Linux's order: the siginfo is copied
+    /// first, then a caller may use a kernel si_code (or SI_TKILL) only on itself, then no such process, then a
+    /// bad signal.
     /// </summary>
     private static long RtSigqueueinfo(SyscallContext c)
     {
         long pid = (int)c.A0;
         int sig = (int)c.A1;
+        var info = stackalloc byte[SigInfoSize];
+        if (!CopyIn(c, c.A2, new Span<byte>(info, SigInfoSize))) return -EFAULT;
+        if (pid != GuestProcess.Pid) return Call(129 /* x86-64 rt_sigqueueinfo */, pid, sig, (long)info);
+        if (KernelCode(info) && Tid(c) != pid) return -EPERM; // Linux compares the calling thread's id
         if (sig < 0 || sig > NSig) return -EINVAL;
-        if (!Ok(c, c.A2, 128, GuestProt.Read)) return -EFAULT;
-        if (pid != GuestProcess.Pid) return Call(129 /* x86-64 rt_sigqueueinfo */, pid, sig, H(c, c.A2));
-        if (sig != 0) SendToProcess(c.Process, c.Thread, QueuedInfo(c, sig, c.A2));
+        if (sig != 0) SendToProcess(c.Process, c.Thread, QueuedInfo(sig, info));
         return 0;
     }
 
@@ -185,16 +192,24 @@ public static unsafe partial class SyscallTable
     {
         long tgid = (int)c.A0, tid = (int)c.A1;
         int sig = (int)c.A2;
-        if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSig) return -EINVAL;
-        if (!Ok(c, c.A3, 128, GuestProt.Read)) return -EFAULT;
-        if (tgid != GuestProcess.Pid) return Call(297 /* x86-64 rt_tgsigqueueinfo */, tgid, tid, sig, H(c, c.A3));
+        var info = stackalloc byte[SigInfoSize];
+        if (!CopyIn(c, c.A3, new Span<byte>(info, SigInfoSize))) return -EFAULT;
+        if (tgid <= 0 || tid <= 0) return -EINVAL;
+        if (tgid != GuestProcess.Pid) return Call(297 /* x86-64 rt_tgsigqueueinfo */, tgid, tid, sig, (long)info);
+        if (KernelCode(info) && Tid(c) != tid) return -EPERM;
         var target = ThreadById(c, tid);
         if (target == null) return -ESRCH;
-        if (sig != 0) GuestSignals.SendToThread(c.Process, target, QueuedInfo(c, sig, c.A3));
+        if (sig < 0 || sig > NSig) return -EINVAL;
+        if (sig != 0) GuestSignals.SendToThread(c.Process, target, QueuedInfo(sig, info));
         return 0;
     }
 
-    /// <summary>The siginfo a sigqueue caller supplied: its code, pid, uid and value (at 8, 16, 20, 24).</summary>
-    private static SigInfo QueuedInfo(SyscallContext c, int sig, ulong info)
-        => new(sig, c.Mem.Read<int>(info + 8), c.Mem.Read<int>(info + 16), c.Mem.Read<uint>(info + 20), c.Mem.Read<ulong>(info + 24), 0);
+    /// <summary>An si_code only the kernel may send to another task: 0 and up (SI_USER, the fault codes) or SI_TKILL.</summary>
+    private static bool KernelCode(byte* info) => *(int*)(info + 8) is >= 0 or -6;
+
+    private const int SigInfoSize = 128;
+
+    /// <summary>The siginfo a sigqueue caller supplied (copied in): its code, pid, uid and value (at 8, 16, 20, 24).</summary>
+    private static SigInfo QueuedInfo(int sig, byte* info)
+        => new(sig, *(int*)(info + 8), *(int*)(info + 16), *(uint*)(info + 20), *(ulong*)(info + 24), 0);
 }

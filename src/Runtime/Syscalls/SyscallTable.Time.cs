@@ -25,18 +25,17 @@ public static unsafe partial class SyscallTable
 
     private static long Nanosleep(SyscallContext c)
     {
-        if (!Ok(c, c.A0, 16, GuestProt.Read)) return -EFAULT;
-        if (!OkOrNull(c, c.A1, 16, GuestProt.Write)) return -EFAULT;
         // a host signal that is not the guest's (none is delivered to it yet) must not cut the sleep short:
-        // sleep again for what remains
-        var req = *(Timespec*)(c.Mem.Base + c.A0);
+        // sleep again for what remains. The remaining time is written only when the guest's signal cuts it short
+        // (Linux looks at that pointer only then).
+        if (!Load(c, c.A0, out Timespec req)) return -EFAULT;
         Timespec rem = default;
         while (true)
         {
             long r = Call(Nr.Nanosleep, (long)&req, (long)&rem);
             if (r != -EINTR || GuestSignals.HasDeliverable(c.Thread))
             {
-                if (r == -EINTR && c.A1 != 0) *(Timespec*)(c.Mem.Base + c.A1) = rem;
+                if (r == -EINTR && c.A1 != 0 && !Store(c, c.A1, rem)) return -EFAULT;
                 return r;
             }
             req = rem;
@@ -46,9 +45,7 @@ public static unsafe partial class SyscallTable
     private static long ClockNanosleep(SyscallContext c)
     {
         const int TimerAbstime = 1;
-        if (!Ok(c, c.A2, 16, GuestProt.Read)) return -EFAULT;
-        if (!OkOrNull(c, c.A3, 16, GuestProt.Write)) return -EFAULT;
-        var req = *(Timespec*)(c.Mem.Base + c.A2);
+        if (!Load(c, c.A2, out Timespec req)) return -EFAULT; // the remaining time: as nanosleep
         bool abs = ((int)c.A1 & TimerAbstime) != 0;
         Timespec rem = default;
         while (true)
@@ -56,7 +53,7 @@ public static unsafe partial class SyscallTable
             long r = Call(Nr.ClockNanosleep, (int)c.A0, (int)c.A1, (long)&req, abs ? 0 : (long)&rem);
             if (r != -EINTR || GuestSignals.HasDeliverable(c.Thread))
             {
-                if (r == -EINTR && !abs && c.A3 != 0) *(Timespec*)(c.Mem.Base + c.A3) = rem;
+                if (r == -EINTR && !abs && c.A3 != 0 && !Store(c, c.A3, rem)) return -EFAULT;
                 return r;
             }
             if (!abs) req = rem;

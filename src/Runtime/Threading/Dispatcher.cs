@@ -40,7 +40,7 @@ public static unsafe class Dispatcher
                     break;
                 case ExitReason.Undefined:
                     {
-                        string word = process.Space.IsAccessible(cpu->Pc, 4, GuestProt.Read) ? $"0x{process.Space.Read<uint>(cpu->Pc):x8}" : "(unreadable)";
+                        string word = process.Space.TryRead(cpu->Pc, out uint insn) ? $"0x{insn:x8}" : "(unreadable)";
                         Synchronous(process, thread, SigIll, SignalDelivery.IllIllopc, cpu->Pc, $"illegal instruction {word} at pc 0x{cpu->Pc:x}");
                         break;
                     }

@@ -59,8 +59,8 @@ public static unsafe class GuestThreads
         {
             child.Tid = process.TidFor(child.HostTid);
             // both tid writes happen before either side runs guest code, as the kernel does them
-            if ((flags & CloneParentSettid) != 0 && process.Space.IsAccessible(parentTid, 4, GuestProt.Write)) process.Space.Write(parentTid, child.Tid);
-            if ((flags & CloneChildSettid) != 0 && process.Space.IsAccessible(childTid, 4, GuestProt.Write)) process.Space.Write(childTid, child.Tid);
+            if ((flags & CloneParentSettid) != 0) process.Space.TryWrite(parentTid, child.Tid);
+            if ((flags & CloneChildSettid) != 0) process.Space.TryWrite(childTid, child.Tid);
             process.Space.Coherence?.ReleaseResident();
             process.AddThread(child);
         });
@@ -100,9 +100,9 @@ public static unsafe class GuestThreads
         }
         if (process.Exiting) process.Terminate();
         if (thread.Migrated) return; // the guest thread goes on on another node
-        if (thread.ClearChildTid != 0 && process.Space.IsAccessible(thread.ClearChildTid, 4, GuestProt.Write))
+        // as the kernel's mm_release: the word is cleared and waiters woken only when the write succeeds
+        if (thread.ClearChildTid != 0 && process.Space.TryWrite(thread.ClearChildTid, 0))
         {
-            process.Space.Write(thread.ClearChildTid, 0);
             process.Space.Coherence?.ReleaseResident();
             process.Futex.Wake(thread.ClearChildTid, int.MaxValue);
         }

@@ -32,7 +32,9 @@ public sealed unsafe class HostFutex : IFutex
     {
         int cmd = op & CmdMask;
         if ((uaddr & 3) != 0) return -Syscalls.Errno.EINVAL;
-        if (!_space.IsAccessible(uaddr, 4, GuestProt.Read)) return -Syscalls.Errno.EFAULT;
+        // the host kernel gets the word itself: inside the guest range it faults exactly where Linux would (unmapped
+        // pages of the reservation are PROT_NONE), and a private FUTEX_WAKE touches no memory at all, as in Linux
+        if (!InGuestRange(uaddr)) return -Syscalls.Errno.EFAULT;
         long arg4 = (long)timeoutOrVal2;
         bool timeoutIsPointer = cmd is Wait or WaitBitset or LockPi or LockPi2 or WaitRequeuePi;
         if (timeoutIsPointer && timeoutOrVal2 != 0)
@@ -43,11 +45,14 @@ public sealed unsafe class HostFutex : IFutex
         long addr2 = 0;
         if (cmd is Requeue or CmpRequeue or WakeOpOp or WaitRequeuePi or CmpRequeuePi)
         {
-            if (!_space.IsAccessible(uaddr2, 4, GuestProt.Read)) return -Syscalls.Errno.EFAULT;
+            if ((uaddr2 & 3) != 0) return -Syscalls.Errno.EINVAL;
+            if (!InGuestRange(uaddr2)) return -Syscalls.Errno.EFAULT;
             addr2 = (long)_space.Host(uaddr2);
         }
         return HostSyscall.Call(HostSyscall.Nr.Futex, (long)_space.Host(uaddr), op, val, arg4, addr2, val3);
     }
+
+    private static bool InGuestRange(ulong addr) => addr <= GuestSpace.Size - 4;
 
     public long Wake(ulong uaddr, int count)
         => HostSyscall.Call(HostSyscall.Nr.Futex, (long)_space.Host(uaddr), WakeOp, count, 0, 0, 0);

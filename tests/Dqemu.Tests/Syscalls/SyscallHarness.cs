@@ -29,6 +29,7 @@ public sealed unsafe class SyscallHarness : IDisposable
         Space = new GuestSpace(LinuxHostMemory.Instance);
         Translator = new Translator(LinuxHostMemory.Instance, Space, new TranslatorOptions { CodeCacheSize = 4UL << 20 });
         HostSyscall.Initialize(Translator.Cache);
+        GuardedCopy.Initialize(Translator.Cache);
         Space.MapFixed(Scratch, ScratchSize, GuestProt.Read | GuestProt.Write, "scratch");
         Space.InitBrk(BrkStart);
         (Process, Thread) = NewProcess();
