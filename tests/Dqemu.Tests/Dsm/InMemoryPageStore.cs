@@ -114,6 +114,25 @@ public sealed class InMemoryMemory
         lock (_lock) return DataLocked(node, page).ToArray();
     }
 
+    /// <summary>Whether a node's copy holds exactly <paramref name="expected"/> (the alias mapping, without a copy).</summary>
+    public bool CopyEquals(int node, ulong page, ReadOnlySpan<byte> expected)
+    {
+        lock (_lock) return DataLocked(node, page).AsSpan().SequenceEqual(expected);
+    }
+
+    /// <summary>What managed code does through the alias mapping while it holds a write pin: adds one to the
+    /// 64-bit word at <paramref name="offset"/> whatever the guest view allows.</summary>
+    public ulong IncrementAlias(int node, ulong page, int offset)
+    {
+        lock (_lock)
+        {
+            var d = DataLocked(node, page).AsSpan(offset);
+            ulong v = BinaryPrimitives.ReadUInt64LittleEndian(d) + 1;
+            BinaryPrimitives.WriteUInt64LittleEndian(d, v);
+            return v;
+        }
+    }
+
     /// <summary>Writes a node's copy whatever its state (to set up contents).</summary>
     public void Fill(int node, ulong page, ReadOnlySpan<byte> src)
     {
