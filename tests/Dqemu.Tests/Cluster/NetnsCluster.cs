@@ -213,6 +213,30 @@ public sealed class NetnsCluster : IDisposable
     /// <summary>Takes node 1's end of the link down (no FIN, no RST: the nodes only see silence).</summary>
     public void CutLink() => Netns.Ip("-n", NsB, "link", "set", DevB, "down");
 
+    /// <summary>Nothing crosses the link either way until <see cref="Heal"/>; both ends stay up, so neither node's
+    /// kernel knows (the delay line drops every frame, or, on veth, both ends go down and come back up).</summary>
+    public void Partition()
+    {
+        if (DelayLine is { } line)
+        {
+            line.Partitioned = true;
+            return;
+        }
+        Netns.Ip("-n", NsA, "link", "set", DevA, "down");
+        Netns.Ip("-n", NsB, "link", "set", DevB, "down");
+    }
+
+    public void Heal()
+    {
+        if (DelayLine is { } line)
+        {
+            line.Partitioned = false;
+            return;
+        }
+        Netns.Ip("-n", NsA, "link", "set", DevA, "up");
+        Netns.Ip("-n", NsB, "link", "set", DevB, "up");
+    }
+
     /// <summary>
     /// Round trips of one byte over TCP from namespace A to namespace B (a listener on node 1's address, port 7402;
     /// use it while no cluster runs), in milliseconds.
@@ -402,6 +426,9 @@ public sealed class TapDelayLine : IDisposable
     }
 
     /// <summary>Frames passed on / dropped on purpose / that could not be written (device down), both directions.</summary>
+    /// <summary>While set, every frame is dropped both ways (a switch that fails and comes back).</summary>
+    public volatile bool Partitioned;
+
     public long Forwarded => Interlocked.Read(ref _ab.Forwarded) + Interlocked.Read(ref _ba.Forwarded);
     public long Dropped => Interlocked.Read(ref _ab.Dropped) + Interlocked.Read(ref _ba.Dropped);
     public long WriteErrors => Interlocked.Read(ref _ab.WriteErrors) + Interlocked.Read(ref _ba.WriteErrors);
@@ -497,7 +524,7 @@ public sealed class TapDelayLine : IDisposable
                     if (n < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */) Thread.Sleep(10);
                     continue;
                 }
-                if (_link.LossPercent > 0 && _random.NextDouble() * 100 < _link.LossPercent)
+                if (_owner.Partitioned || (_link.LossPercent > 0 && _random.NextDouble() * 100 < _link.LossPercent))
                 {
                     Interlocked.Increment(ref Dropped);
                     continue;

@@ -190,7 +190,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
     public static TheoryData<string, string> LossesAndTransports()
     {
         var d = new TheoryData<string, string>();
-        foreach (var how in new[] { "kill", "link-down" })
+        foreach (var how in new[] { "kill", "link-down", "partition" })
             foreach (var t in LoopbackCluster.Transports)
                 d.Add(how, t);
         return d;
@@ -229,6 +229,7 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
 
         var sw = Stopwatch.StartNew();
         if (kill) worker.Kill();
+        else if (how == "partition") cluster.Partition();
         else cluster.CutLink();
         var limit = TimeSpan.FromSeconds(kill ? 5 : nodeTimeout + 4);
         bool exited = node0.WaitForExit(limit + TimeSpan.FromSeconds(10));
@@ -248,8 +249,77 @@ public partial class NetnsClusterTests(ITestOutputHelper output)
         Assert.StartsWith($"dqemu-native: node 1 ({cluster.AddressB}:{NetnsCluster.Port1}) lost: ", naming[0]);
         Assert.True(workerExited, $"worker 1 still runs after its link went down; its stderr:\n{worker.Stderr}");
         if (!kill) Assert.Equal(69, worker.ExitCode); // it lost node 0 the same way
+        if (how == "partition")
+        {
+            Assert.Contains("node 0", worker.Stderr);
+            cluster.Heal(); // the link comes back after both gave up: nothing may start again
+            Thread.Sleep(500);
+        }
         var left = cluster.WaitForNoProcesses(Leftover);
         Assert.True(left.Count == 0, $"processes of {cluster.ConfigPath} still running: {string.Join(", ", left)}");
+    }
+
+    /// <summary>
+    /// A partition shorter than node_timeout: every frame is dropped both ways for 2 s while two threads on the two nodes
+    /// hand a mutex and a condition variable back and forth (par_pingpong), then the link comes back. TCP (and UCX's
+    /// TCP transport) retransmit what was lost: the guest ends with qemu-aarch64's output and no node is reported lost.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TransportNames))]
+    public void APartitionShorterThanTheNodeTimeoutIsRiddenOut(string transport)
+    {
+        const int nodeTimeout = 10;
+        string binary = ThreadedGuests.Bench("par_pingpong");
+        string[] args = ["2", PartitionRounds.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64") ?? throw new Xunit.Sdk.XunitException("qemu-aarch64 not found; run toolchains/install.sh");
+        var expected = GuestRunner.Run(qemu, [binary, .. args], env, null, null, TimeSpan.FromSeconds(120));
+        Assert.Equal(0, expected.ExitCode);
+
+        using var cluster = new NetnsCluster(NetnsLink.Delay, transport, $"node_timeout = {nodeTimeout}");
+        output.WriteLine(cluster.LinkDescription);
+        using var worker = cluster.StartWorker(env);
+        using var node0 = cluster.StartNode0([binary, .. args], env, holdStdinOpen: false);
+        // the hand-offs are under way once pages cross the link steadily
+        var start = cluster.LinkBytes();
+        bool flowing = SpinWait.SpinUntil(() =>
+        {
+            Thread.Sleep(20);
+            var now = cluster.LinkBytes();
+            return now.Received - start.Received + now.Sent - start.Sent > 400_000 || node0.HasExited;
+        }, TimeSpan.FromSeconds(60));
+        Assert.True(flowing && !node0.HasExited,
+            $"the guest did not get going across the link (node 0 {(node0.HasExited ? "exited " + node0.ExitCode : "runs")})\n{node0.Stderr}\n{worker.Stderr}");
+        cluster.Partition();
+        var before = cluster.LinkBytes();
+        Thread.Sleep(2000);
+        var during = cluster.LinkBytes();
+        cluster.Heal();
+        bool cutWhileRunning = !node0.HasExited;
+        bool exited = node0.WaitForExit(TimeSpan.FromSeconds(120));
+        bool workerExited = worker.WaitForExit(TimeSpan.FromSeconds(15));
+        output.WriteLine($"{transport}: node 0 {(exited ? "exit " + node0.ExitCode : "still running")}, worker " +
+                         $"{(workerExited ? "exit " + worker.ExitCode : "still running")}; during the partition {during.Received - before.Received} bytes " +
+                         $"reached node 0's end; {cluster.DelayLine?.Dropped} frames dropped in all");
+        output.WriteLine("node 0 stderr:\n" + node0.Stderr + "\nworker stderr:\n" + worker.Stderr);
+        Assert.True(cutWhileRunning, "the guest ended during the partition: it was too short to show anything");
+        Assert.True(exited, "node 0 did not end within 120 s of the link coming back");
+        Assert.Equal(expected.ExitCode, node0.ExitCode);
+        Assert.Equal(expected.Stdout, node0.Stdout);
+        Assert.DoesNotContain(" lost: ", node0.Stderr + worker.Stderr);
+        Assert.True(workerExited && worker.ExitCode == 0, $"worker: {(workerExited ? "exit " + worker.ExitCode : "still running")}\n{worker.Stderr}");
+        var left = cluster.WaitForNoProcesses(Leftover);
+        Assert.True(left.Count == 0, $"processes of {cluster.ConfigPath} still running: {string.Join(", ", left)}");
+    }
+
+    /// <summary>par_pingpong's rounds in the partition test: several seconds over the delayed link.</summary>
+    const int PartitionRounds = 20000;
+
+    public static TheoryData<string> TransportNames()
+    {
+        var d = new TheoryData<string>();
+        foreach (var t in LoopbackCluster.Transports) d.Add(t);
+        return d;
     }
 
     [GeneratedRegex(@"^\d+ [a-z_0-9]+\(")]

@@ -9,7 +9,9 @@ namespace Dqemu.Tests.Explore;
 /// <param name="Violation">null when every check held.</param>
 /// <param name="Trace">the steps taken (only when asked for: a replay).</param>
 /// <param name="ActorRuns">how many of the steps handed the baton to an actor's thread (the expensive ones).</param>
-public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, ExploreScenario Scenario, IReadOnlyList<string>? Trace);
+/// <param name="Rescues">waiting actors that got on only when the explorer, finding nothing to do, let every one look
+/// again: a message or event the explorer did not count as news for them (0 while its model of waits is right).</param>
+public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace);
 
 /// <summary>
 /// Systematic exploration of the real <see cref="DsmNode"/> and <see cref="FutexEngine"/> of 2-3 nodes over a
@@ -67,7 +69,7 @@ public sealed class ProtocolExplorer : IDisposable
             violation = $"the explorer caught {ex.GetType().Name}: {ex.Message}{(ex.InnerException is { } i ? $" ({i.GetType().Name}: {i.Message}\n{i.StackTrace})" : "")}";
         }
         run.Drain();
-        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, scenario, trace ? run.Trace : null);
+        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Rescues, scenario, trace ? run.Trace : null);
     }
 
     public void Dispose()
@@ -87,12 +89,12 @@ public sealed class ProtocolExplorer : IDisposable
         private readonly FutexEngine[] _futex;
         private readonly ActorState[] _actors;
         private readonly byte[][] _model;
-        private readonly int[] _version;
         private readonly bool[] _lossReported;
         private readonly List<Choice> _choices = new();
         private readonly List<string>? _trace;
         private string? _violation; // found on an actor's thread
-        private bool _killed;
+        private bool _killed, _swept;
+        private long _sweepMark;
         private long _stores;
 
         public Schedule(ProtocolExplorer x, ExploreScenario s, Random rng, bool trace)
@@ -125,12 +127,12 @@ public sealed class ProtocolExplorer : IDisposable
             for (int a = 0; a < _actors.Length; a++) _actors[a] = new ActorState(x._pool[a], s.Actors[a].Node, s.Actors[a].Ops);
             _model = new byte[s.Pages.Length][];
             for (int p = 0; p < _model.Length; p++) _model[p] = new byte[DsmNode.PageSize];
-            _version = new int[s.Nodes];
             _lossReported = new bool[s.Nodes];
         }
 
         public int Steps { get; private set; }
         public int ActorRuns { get; private set; }
+        public int Rescues { get; private set; }
         public List<string> Trace => _trace ?? [];
 
         public string? Explore()
@@ -148,6 +150,11 @@ public sealed class ProtocolExplorer : IDisposable
                 var c = _choices[_rng.Next(_choices.Count)];
                 Steps++;
                 Take(c);
+                if (_swept && (c.Kind != Kind.Resume || Mark != _sweepMark || _actors[c.A].Actor.Status != ActorStatus.Waiting))
+                {
+                    if (c.Kind == Kind.Resume) Rescues++;
+                    _swept = false;
+                }
                 if (_violation is { } v) return v;
                 if (!_killed && StepChecks() is { } bad) return bad;
             }
@@ -178,7 +185,7 @@ public sealed class ProtocolExplorer : IDisposable
                         _choices.Add(new(Kind.Resume, a));
                         break;
                     case ActorStatus.Waiting:
-                        if (st.YieldVersion != _version[st.Node]) _choices.Add(new(Kind.Resume, a));
+                        if (st.News) _choices.Add(new(Kind.Resume, a));
                         else if (st.InFutexWait && !st.Interrupted && _rng.Next(8) == 0) _choices.Add(new(Kind.Interrupt, a));
                         break;
                 }
@@ -196,7 +203,7 @@ public sealed class ProtocolExplorer : IDisposable
                 case Kind.Deliver:
                 {
                     var m = _net.Deliver(c.A, c.B);
-                    _version[c.B]++;
+                    NewsFor(m);
                     _trace?.Add($"{Steps}: deliver {m}");
                     break;
                 }
@@ -208,10 +215,11 @@ public sealed class ProtocolExplorer : IDisposable
                     if (NeverWaits(st.Node, op))
                     {
                         RunOp(c.A, op); // the same code on this thread: it cannot reach a wait, so no handoff is needed
-                        _version[st.Node]++;
+                        NewsFor(st.Node);
                         break;
                     }
                     long before = Mark;
+                    st.Watch(op, _s);
                     st.Actor.Start(() => RunOp(c.A, op));
                     AfterRun(st, started: true, before);
                     break;
@@ -231,7 +239,7 @@ public sealed class ProtocolExplorer : IDisposable
                     _trace?.Add($"{Steps}: actor {c.A} (node {st.Node}) gets a signal");
                     st.Interrupted = true;
                     st.Waiter.Interrupt();
-                    _version[st.Node]++;
+                    st.News = true;
                     break;
                 }
                 case Kind.Kill:
@@ -242,21 +250,37 @@ public sealed class ProtocolExplorer : IDisposable
                     _lossReported[c.A] = true;
                     _dsm[c.A].OnNodeLost(_s.Victim, "killed by the explorer");
                     _futex[c.A].OnNodeLost(_s.Victim, "killed by the explorer");
-                    _version[c.A]++;
+                    NewsFor(c.A);
                     break;
             }
         }
 
         /// <summary>
-        /// After an actor's turn: its node has news for the node's other waiting actors when the turn started or ended
-        /// an operation, paused in one, sent something, changed a view or stored to memory. A turn that only looked and
-        /// waited again changes nothing (two waiting actors would otherwise wake each other for ever).
+        /// After an actor's turn: the node's other waiting actors have news when the turn started or ended an operation,
+        /// paused in one, sent something, changed a view or stored to memory. A turn that only looked and waited again
+        /// changes nothing (two waiting actors would otherwise wake each other for ever).
         /// </summary>
         private void AfterRun(ActorState st, bool started, long before)
         {
             ActorRuns++;
-            if (started || st.Actor.Status != ActorStatus.Waiting || Mark != before) _version[st.Node]++;
-            st.YieldVersion = _version[st.Node];
+            if (started || st.Actor.Status != ActorStatus.Waiting || Mark != before) NewsFor(st.Node);
+            st.News = false;
+        }
+
+        /// <summary>Something happened on <paramref name="node"/> that any of its waiting actors may be waiting for.</summary>
+        private void NewsFor(int node)
+        {
+            foreach (var st in _actors)
+                if (st.Node == node) st.News = true;
+        }
+
+        /// <summary>A message arrived: news for the waiting actors of its node that watch its page or futex word (an
+        /// engine's wait depends on nothing else; <see cref="EndOrUnblock"/> still looks at every actor before it calls
+        /// a schedule stuck).</summary>
+        private void NewsFor(ChannelMessage m)
+        {
+            foreach (var st in _actors)
+                if (st.Node == m.To && (m.IsDsm ? m.Subject >= st.PageLo && m.Subject <= st.PageHi : m.Subject == st.Addr)) st.News = true;
         }
 
         /// <summary>Moves whenever something is sent, a view changes or memory is stored to.</summary>
@@ -298,6 +322,19 @@ public sealed class ProtocolExplorer : IDisposable
         /// interrupt them (choices are added) and go on. Anything else blocked is a liveness violation.</summary>
         private string? EndOrUnblock()
         {
+            if (!_swept)
+            {
+                // first, every waiting actor looks again (news it was not told of would show here: Rescues counts them)
+                _swept = true;
+                _sweepMark = Mark;
+                foreach (var st in _actors)
+                    if (st.Actor.Status == ActorStatus.Waiting && !_net.IsDead(st.Node))
+                    {
+                        st.News = true;
+                        _choices.Add(new(Kind.Resume, Array.IndexOf(_actors, st)));
+                    }
+                if (_choices.Count > 0) return null;
+            }
             var stuck = new List<string>();
             for (int a = 0; a < _actors.Length; a++)
             {
@@ -581,10 +618,21 @@ public sealed class ProtocolExplorer : IDisposable
             public readonly ExploreOp[] Ops = ops;
             public readonly FutexWaiter Waiter = new();
             public int Next;
-            public int YieldVersion;
+            /// <summary>Something happened since this actor last waited that may end its wait.</summary>
+            public bool News;
+            /// <summary>The pages and the futex word its current operation may wait for.</summary>
+            public ulong PageLo, PageHi, Addr;
             public bool InFutexWait, Interrupted;
             public int WaitWord;
             public uint WaitExpected;
+
+            public void Watch(ExploreOp op, ExploreScenario s)
+            {
+                bool futex = op.Kind is OpKind.FutexWait or OpKind.FutexWake;
+                PageLo = s.Pages[futex ? s.Words[op.Word].Page : op.Page];
+                PageHi = PageLo + (ulong)(op.Kind == OpKind.Pin ? op.Span - 1 : 0);
+                Addr = futex ? s.WordAddr(op.Word) : ulong.MaxValue;
+            }
         }
 
         private sealed class Handler(DsmNode dsm, FutexEngine futex) : IMessageHandler

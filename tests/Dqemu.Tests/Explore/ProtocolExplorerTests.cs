@@ -28,19 +28,20 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
             return;
         }
         // two explorers side by side, one on odd and one on even seeds: each is single-threaded by design
-        var results = new ExploreTotals[2];
-        var workers = new Thread[2];
-        for (int w = 0; w < 2; w++)
+        int lanes = (int)(EnvLong("DQEMU_EXPLORE_LANES") ?? 2);
+        var results = new ExploreTotals[lanes];
+        var workers = new Thread[lanes];
+        for (int w = 0; w < lanes; w++)
         {
             int lane = w;
-            workers[w] = new Thread(() => results[lane] = ExploreLane(first + lane, count, stride: 2)) { Name = $"explore-lane-{w}" };
+            workers[w] = new Thread(() => results[lane] = ExploreLane(first + lane, count, stride: lanes)) { Name = $"explore-lane-{w}" };
             workers[w].Start();
         }
         foreach (var t in workers) t.Join();
         var failed = results.Where(r => r.Failure is not null).Select(r => r.Failure!).ToArray();
-        long schedules = results.Sum(r => r.Schedules), steps = results.Sum(r => r.Steps), kills = results.Sum(r => r.Kills), runs = results.Sum(r => r.ActorRuns);
+        long schedules = results.Sum(r => r.Schedules), steps = results.Sum(r => r.Steps), kills = results.Sum(r => r.Kills), runs = results.Sum(r => r.ActorRuns), rescues = results.Sum(r => r.Rescues);
         output.WriteLine($"{schedules} schedules from seed {first}, {steps} steps ({(double)steps / Math.Max(1, schedules):F1} a schedule), " +
-                         $"{runs} actor runs, {kills} with a node killed, longest {results.Max(r => r.Longest)} steps");
+                         $"{runs} actor runs ({rescues} rescued by a sweep), {kills} with a node killed, longest {results.Max(r => r.Longest)} steps");
         Assert.True(failed.Length == 0, failed.FirstOrDefault());
         Assert.Equal(count, schedules);
     }
@@ -55,6 +56,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
             totals.Schedules++;
             totals.Steps += o.Steps;
             totals.ActorRuns += o.ActorRuns;
+            totals.Rescues += o.Rescues;
             totals.Longest = Math.Max(totals.Longest, o.Steps);
             if (o.Scenario.Victim >= 0) totals.Kills++;
             if (o.Violation is not null)
@@ -131,7 +133,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
 
     private sealed class ExploreTotals
     {
-        public long Schedules, Steps, Kills, ActorRuns;
+        public long Schedules, Steps, Kills, ActorRuns, Rescues;
         public int Longest;
         public string? Failure;
     }
