@@ -36,6 +36,12 @@ do_build() {
     cp -f out/dqemu-native ./dqemu-native.tmp
     mv -f ./dqemu-native.tmp ./dqemu-native
     chmod +x ./dqemu-native
+    # its symbols beside it, where gdb finds them through the binary's debuglink (the cluster tests print native
+    # stacks of a run that timed out: tests/Dqemu.Tests/Cluster/ClusterDiagnosis.cs)
+    if [ -f out/dqemu-native.dbg ]; then
+        cp -f out/dqemu-native.dbg ./dqemu-native.dbg.tmp
+        mv -f ./dqemu-native.dbg.tmp ./dqemu-native.dbg
+    fi
     echo "== guests"
     toolchains/build-guests.sh
     echo "== PARSEC (bench/parsec/build.sh; sources from \$PARSEC_HOME, default ../shared/parsec)"
@@ -43,7 +49,7 @@ do_build() {
 }
 
 do_clean() {
-    rm -rf out build ./dqemu-native ./dqemu-native.tmp
+    rm -rf out build ./dqemu-native ./dqemu-native.tmp ./dqemu-native.dbg ./dqemu-native.dbg.tmp
     find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + 2>/dev/null || true
     echo "clean"
 }

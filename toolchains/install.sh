@@ -56,6 +56,7 @@ need_cmd tc iproute2 # ip and tc: the network-namespace cluster tests (veth, tc 
 need_pkg libucx0
 need_pkg libucx-dev
 need_cmd ucx_info ucx-utils
+need_cmd gdb gdb # the cluster tests print every thread's native stack of a run that timed out (ClusterDiagnosis)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "toolchains/install.sh: all tools present"

@@ -510,6 +510,7 @@ public sealed class TcpTransport : ITransport
     private Thread? _nudgeThread;
     private long _nudgesSent, _nudgesHeard;
     private const int NudgeSize = 10;
+    private SocketAddress[]? _nudgeAddresses;
     private static readonly long NudgeQuietTicks = Stopwatch.Frequency / 500; // 2 ms
 
     /// <summary>Nudges this node sent (datagrams) and heard from its peers.</summary>
@@ -522,6 +523,7 @@ public sealed class TcpTransport : ITransport
     private Socket? BindNudgeSocket()
     {
         if (!_options.Nudges || _nodes.Length < 2) return null;
+        _nudgeAddresses = Array.ConvertAll(_nodes, n => n.Serialize());
         var ep = new IPEndPoint(_options.ListenAddress ?? _nodes[_self].Address, _nodes[_self].Port);
         var s = new Socket(ep.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -533,7 +535,6 @@ public sealed class TcpTransport : ITransport
             s.Dispose(); // the port is taken for UDP: this node is not nudged, nothing else changes
             return null;
         }
-        s.ReceiveTimeout = 250; // a look at _disposed now and then, whether or not closing wakes the receive
         return s;
     }
 
@@ -548,11 +549,17 @@ public sealed class TcpTransport : ITransport
     {
         UrgentThread.Make();
         var buf = new byte[64];
-        EndPoint from = new IPEndPoint(s.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        // Neither an EndPoint per datagram (ReceiveFrom(ref EndPoint) makes one) nor a receive timeout (an exception
+        // every 250 ms while idle): one SocketAddress filled in place, and a poll that times out quietly.
+        var from = new SocketAddress(s.AddressFamily);
         while (!_disposed)
         {
             int n;
-            try { n = s.ReceiveFrom(buf, ref from); }
+            try
+            {
+                if (!s.Poll(250_000, SelectMode.SelectRead)) continue; // a look at _disposed now and then
+                n = s.ReceiveFrom(buf, SocketFlags.None, from);
+            }
             catch (SocketException) { continue; }
             catch (ObjectDisposedException) { return; }
             if (n != NudgeSize || BitConverter.ToUInt64(buf, 0) != _token || BitConverter.ToUInt16(buf, 8) >= _nodes.Length) continue;
@@ -585,7 +592,7 @@ public sealed class TcpTransport : ITransport
             if (_peers[j] is not { LostReason: null }) continue;
             try
             {
-                s.SendTo(b, SocketFlags.None, _nodes[j]);
+                s.SendTo(b, SocketFlags.None, _nudgeAddresses![j]); // a SocketAddress made once: SendTo(EndPoint) makes one a call
                 Interlocked.Increment(ref _nudgesSent);
             }
             catch (SocketException) { }

@@ -24,6 +24,8 @@ public static class Cli
           --no-link          do not chain translated blocks (debugging)
           --cluster FILE     run as part of the cluster described by FILE (TOML)
           --node N           with --cluster: run as worker node N
+          --diagnose PID     print what each thread of dqemu-native process PID is doing (a guest thread's pc,
+                             syscall, futex word or awaited page); PID must run with DQEMU_DIAGNOSE=1
           -h, --help         this text
           --version          the version
 
@@ -71,6 +73,11 @@ public static class Cli
                         throw new FatalException(ExitCodes.Usage, $"--node needs a node number, not '{args[i]}'");
                     o.NodeId = n;
                     break;
+                case "--diagnose":
+                    if (!int.TryParse(Value(a), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid <= 0)
+                        throw new FatalException(ExitCodes.Usage, $"--diagnose needs a process id, not '{args[i]}'");
+                    o.DiagnosePid = pid;
+                    break;
                 default: throw new FatalException(ExitCodes.Usage, $"unknown option '{a}' (see --help)");
             }
         }
@@ -80,6 +87,12 @@ public static class Cli
             for (i++; i < args.Length; i++) o.GuestArgs.Add(args[i]);
         }
         if (o.NodeId is not null && o.ClusterFile is null) throw new FatalException(ExitCodes.Usage, "--node needs --cluster");
+        if (o.DiagnosePid is not null)
+        {
+            if (o.GuestPath is not null || o.ClusterFile is not null)
+                throw new FatalException(ExitCodes.Usage, "--diagnose PID runs no guest: give it alone");
+            return o;
+        }
         if (o.GuestPath is null && o.NodeId is null) throw new FatalException(ExitCodes.Usage, "no guest program given (see --help)");
         foreach (var e in o.SetEnv)
             if (!e.Contains('=')) throw new FatalException(ExitCodes.Usage, $"-E needs VAR=VALUE, not '{e}'");

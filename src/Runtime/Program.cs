@@ -5,12 +5,21 @@ public static class Program
     public static int Main(string[] args)
     {
         // before anything else (even a P/Invoke): the runtime's own descriptors must not take the low
-        // numbers a guest's open() expects
-        Syscalls.EmulatorFds.MoveRuntimeFdsHigh(Syscalls.EmulatorFds.WarmUpRuntime);
+        // numbers a guest's open() expects; the diagnosis socket (DQEMU_DIAGNOSE=1) is one of those descriptors
+        Syscalls.EmulatorFds.MoveRuntimeFdsHigh(() =>
+        {
+            Syscalls.EmulatorFds.WarmUpRuntime();
+            Diagnosis.StartIfAsked();
+        });
         JitX64.Translation.TranslatorWarmUp.Start();
         try
         {
             var opts = Cli.Parse(args);
+            if (opts.DiagnosePid is int pid)
+            {
+                Console.Out.Write(Diagnosis.Request(pid));
+                return 0;
+            }
             // cluster hook: --cluster runs node 0 or a worker (src/Runtime/Cluster); without it nothing changes
             if (opts.ClusterFile != null)
                 return Cluster.ClusterMain.Run(opts);

@@ -11,6 +11,8 @@ public sealed class RuntimeOptions
     public bool NoLink { get; set; }
     public string? ClusterFile { get; set; }
     public int? NodeId { get; set; }
+    /// <summary>--diagnose PID: print what that dqemu-native process's threads are doing (see Diagnosis), run nothing.</summary>
+    public int? DiagnosePid { get; set; }
     public List<string> SetEnv { get; } = new();
     public List<string> UnsetEnv { get; } = new();
     public string? GuestPath { get; set; }

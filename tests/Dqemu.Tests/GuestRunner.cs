@@ -172,13 +172,16 @@ public static class GuestRunner
     /// <param name="workingDirectory">The child's cwd; null keeps the current one.</param>
     /// <param name="timeout">The child (and its descendants) is killed after this long and the
     /// result says TimedOut. Default <see cref="DefaultTimeout"/>.</param>
+    /// <param name="onTimeout">Called with the child's pid when it timed out, before it is killed; what it returns is
+    /// appended to the result's stderr (the cluster tests' diagnosis of a hang: ClusterDiagnosis).</param>
     public static ProcessResult Run(
         string fileName,
         IEnumerable<string> args,
         IReadOnlyDictionary<string, string>? environment = null,
         string? stdin = null,
         string? workingDirectory = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        Func<int, string>? onTimeout = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -226,9 +229,15 @@ public static class GuestRunner
         });
 
         var timedOut = false;
+        string? diagnosis = null;
         if (!p.WaitForExit(limit))
         {
             timedOut = true;
+            if (onTimeout != null)
+            {
+                try { diagnosis = onTimeout(p.Id); }
+                catch (Exception e) { diagnosis = $"(the diagnosis failed: {e.GetType().Name}: {e.Message})"; }
+            }
             try { p.Kill(entireProcessTree: true); }
             catch (InvalidOperationException) { /* already gone */ }
             p.WaitForExit(TimeSpan.FromSeconds(10));
@@ -249,6 +258,8 @@ public static class GuestRunner
             stderr += "\n[stderr truncated]";
         if (!drained)
             stderr += "\n[output pipes were still open 10 s after the process ended]";
+        if (diagnosis != null)
+            stderr += $"\n[what its threads were doing when it timed out]\n{diagnosis}";
 
         int exitCode;
         try { exitCode = p.HasExited ? p.ExitCode : -1; }

@@ -22,6 +22,19 @@ internal sealed partial class ClusterNode
 
     private System.Runtime.InteropServices.PosixSignalRegistration? _dump;
 
+    /// <summary>This node's part of a diagnosis (DQEMU_DIAGNOSE, <see cref="Diagnosis"/>): the engines' tables.</summary>
+    private string DiagnosisText()
+    {
+        var sb = new StringBuilder();
+        sb.Append($"node {Self} of {_transport.NodeCount}: {Dsm.WaitingThreads} thread(s) waiting for pages; transport {_transport.Totals}" +
+                  ((Dsm.Failure ?? Futex.Failure) is { } f ? "; failed: " + f : "") + "\n");
+        string futex = Futex.DebugDump();
+        sb.Append(futex.Length == 0 ? "  futex: no waiters\n" : $"  futex:{futex}\n");
+        string pages = Dsm.DebugDump();
+        sb.Append(pages.Length == 0 ? "  pages: none in flight, waited for, pinned or busy\n" : "  pages:\n" + pages);
+        return sb.ToString();
+    }
+
     private static string Waits(Dqemu.Dsm.LatencySummary w) =>
         $"{w.Count} mean {w.MeanUs:F1} us p50 {w.P50Us:F1} p99 {w.P99Us:F1} max {w.MaxUs:F1}";
 
@@ -47,6 +60,9 @@ internal sealed partial class ClusterNode
         sb.AppendLine($"    invalidations sent {d.InvalidationsSent} received {d.InvalidationsReceived}, requests queued {d.QueuedRequests}, " +
                       $"held back by pins {d.DeferredRequests}");
         sb.AppendLine($"    remote faults: read {Waits(d.ReadWaits)}; write {Waits(d.WriteWaits)}");
+        // what the whole process allocated on the managed heap, start-up included (the heap audit compares two runs of
+        // different lengths: tests/Dqemu.Tests/Audit/NativeAllocationTests.cs)
+        sb.AppendLine($"    managed heap: {GC.GetTotalAllocatedBytes(precise: true)} bytes allocated, {GC.CollectionCount(0)} collections");
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
                       (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");

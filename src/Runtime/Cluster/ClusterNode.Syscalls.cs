@@ -50,11 +50,14 @@ internal sealed unsafe partial class ClusterNode
         private readonly ClusterNode _node;
         private readonly GuestThread _thread;
 
+        /// <summary>The stand-in thread (its HostTid is the proxy's host thread, InSyscall while a call runs): for Diagnosis.</summary>
+        public GuestThread Thread => _thread;
+
         public Proxy(ClusterNode node, int tid)
         {
             _node = node;
             _thread = new GuestThread(node.P) { Tid = tid };
-            new Thread(Run) { IsBackground = true, Name = "dqemu-proxy" }.Start();
+            new System.Threading.Thread(Run) { IsBackground = true, Name = "dqemu-proxy" }.Start();
         }
 
         private void Run()
@@ -80,7 +83,9 @@ internal sealed unsafe partial class ClusterNode
                 var s = request.AsSpan(12);
                 _thread.Cpu->X[8] = BinaryPrimitives.ReadUInt64LittleEndian(s);
                 for (int i = 0; i < 6; i++) _thread.Cpu->X[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[(8 + 8 * i)..]);
+                _thread.InSyscall = true;
                 long result = Dispatcher.Execute(ctx, log: false);
+                _thread.InSyscall = false;
                 process.Space.Coherence?.ReleaseResident();
                 // a signal the syscall raised at its caller (SIGPIPE for a write to a pipe without readers) belongs to
                 // the real thread: it goes to that thread's node ahead of the answer (one link keeps their order), so

@@ -96,8 +96,11 @@ public static unsafe class Dispatcher
         if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
             System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
         long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
-        if (process.Cluster?.ResolveFault(cpu->FaultAddr, (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0, cpu->Pc, cpu->FaultHostRip) != true)
-            return false;
+        bool write = (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0;
+        Volatile.Write(ref thread.WaitingForPage, cpu->FaultAddr | (write ? 1UL : 0));
+        bool resolved = process.Cluster?.ResolveFault(cpu->FaultAddr, write, cpu->Pc, cpu->FaultHostRip) == true;
+        Volatile.Write(ref thread.WaitingForPage, 0);
+        if (!resolved) return false;
         thread.PageFaults++;
         if (thread.FaultPages is { } pages)
         {

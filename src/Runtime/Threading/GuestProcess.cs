@@ -31,6 +31,7 @@ public sealed class GuestProcess
 
     public GuestProcess(GuestSpace space, Translator translator, RuntimeOptions options, string exePath, string? sysroot)
     {
+        Diagnosis.Register(this);
         Space = space;
         Translator = translator;
         Options = options;

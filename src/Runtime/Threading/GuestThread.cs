@@ -42,6 +42,9 @@ public sealed unsafe class GuestThread : IDisposable
     public bool Pinned { get; set; }
     /// <summary>True while the thread is inside a syscall (one that blocks makes it idle for placement decisions).</summary>
     public volatile bool InSyscall;
+    /// <summary>The guest address (low bit set for a write) whose page the dispatcher is asking the cluster for, 0 when
+    /// none: for <see cref="Diagnosis"/>, two stores a fault.</summary>
+    public ulong WaitingForPage;
     /// <summary>Remote page faults by page since the placement policy last looked (cluster placement = "auto";
     /// null otherwise). Lock it to use it: the policy's sampler swaps it out from another thread.</summary>
     public Dictionary<ulong, int>? FaultPages;

@@ -406,11 +406,12 @@ public partial class ClusterRunTests(ITestOutputHelper output)
         return (binary, spec, env);
     }
 
-    /// <summary>One run in a fresh working directory (guests may create files there).</summary>
+    /// <summary>One run in a fresh working directory (guests may create files there); a run that times out gets the
+    /// diagnosis of its processes in its stderr (<see cref="ClusterDiagnosis"/>).</summary>
     static ProcessResult RunIn(string exe, IEnumerable<string> args, Dictionary<string, string> env, string? stdin)
     {
         var dir = GuestRunner.CreateTempDirectory("cluster-run");
-        try { return GuestRunner.Run(exe, args, env, stdin, dir, TimeSpan.FromSeconds(60)); }
+        try { return GuestRunner.Run(exe, args, ClusterDiagnosis.Environment(env), stdin, dir, TimeSpan.FromSeconds(60), ClusterDiagnosis.Collect); }
         finally { GuestRunner.DeleteDirectory(dir); }
     }
 }

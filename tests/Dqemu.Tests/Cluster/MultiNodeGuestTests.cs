@@ -403,11 +403,13 @@ internal static class ThreadedGuests
             new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment), TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>One run in a fresh working directory (guests may create files there).</summary>
+    /// <summary>One run in a fresh working directory (guests may create files there). The emulator runs with
+    /// DQEMU_DIAGNOSE=1: a run that times out gets every node's diagnosis and native stacks in its stderr before it is
+    /// killed (<see cref="ClusterDiagnosis"/>).</summary>
     public static ProcessResult RunIn(string exe, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string? stdin, TimeSpan timeout)
     {
         var dir = GuestRunner.CreateTempDirectory("mt-run");
-        try { return GuestRunner.Run(exe, args, env, stdin, dir, timeout); }
+        try { return GuestRunner.Run(exe, args, ClusterDiagnosis.Environment(env), stdin, dir, timeout, ClusterDiagnosis.Collect); }
         finally { GuestRunner.DeleteDirectory(dir); }
     }
 
@@ -427,7 +429,7 @@ internal static class ThreadedGuests
         msg.AppendLine($"  command: {exe} {string.Join(' ', args)}");
         foreach (var p in problems) msg.AppendLine("- " + p);
         msg.AppendLine("stderr (tail):");
-        msg.AppendLine(Tail(actual.Stderr));
+        msg.AppendLine(ClusterDiagnosis.ForReport(actual.Stderr, Tail));
         Assert.Fail(msg.ToString());
     }
 

@@ -119,10 +119,13 @@ public class ParsecTests(ITestOutputHelper output)
         string dir = GuestRunner.CreateTempDirectory("parsec-" + spec.Name);
         try
         {
-            var r = GuestRunner.Run(file, args, GuestRunner.StandardGuestEnvironment, null, dir, Timeout);
+            // the emulator's runs that time out get the diagnosis of their processes (Cluster/ClusterDiagnosis.cs)
+            bool ours = file == LoopbackCluster.Binary;
+            var r = GuestRunner.Run(file, args, ours ? ClusterDiagnosis.Environment(GuestRunner.StandardGuestEnvironment) : GuestRunner.StandardGuestEnvironment,
+                null, dir, Timeout, ours ? ClusterDiagnosis.Collect : null);
             output.WriteLine($"{spec.Name} on {what}: {r.Describe()}, {r.Elapsed.TotalSeconds:F2} s");
             string cmd = $"(cd {dir} && {file} {string.Join(' ', args)})";
-            Assert.False(r.TimedOut, $"{cmd} timed out after {Timeout.TotalSeconds} s; stderr:\n{Tail(r.Stderr)}");
+            Assert.False(r.TimedOut, $"{cmd} timed out after {Timeout.TotalSeconds} s; stderr:\n{ClusterDiagnosis.ForReport(r.Stderr, Tail)}");
             Assert.True(r.ExitCode == 0, $"{cmd}: {r.Describe()}; stderr:\n{Tail(r.Stderr)}");
             stderr = r.Stderr;
             if (spec.OutputIsStdout) return r.StdoutBytes;

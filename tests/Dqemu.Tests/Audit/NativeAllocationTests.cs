@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Dqemu.Tests.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dqemu.Tests.Audit;
+
+/// <summary>
+/// The same question as <see cref="HeapAuditTests"/>, asked of the native binary, where the whole fault path runs: the
+/// generated SIGSEGV handler, the dispatcher, ClusterMemory and ClusterFutex, the engines and the transports, with
+/// guest threads on two nodes. ClrMD cannot read a NativeAOT process, so the count is the GC's own, printed by
+/// --stats per node ("managed heap: N bytes allocated"); two runs of bench/parallel/par_pingpong that differ only in
+/// their number of rounds give the steady state's share by difference (start-up, translation and shutdown are the
+/// same in both).
+/// </summary>
+[Collection(MultiNodeCollection.Name)]
+public sealed partial class NativeAllocationTests(ITestOutputHelper output)
+{
+    private const int ShortRun = 1000, LongRun = 5000;
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void TheEmulatorsFaultPathAllocatesNothingPerFaultOrMessage(string transport)
+    {
+        var g = ThreadedGuests.LoadBench("par_pingpong");
+        var a = Run(g, transport, ShortRun);
+        var b = Run(g, transport, LongRun);
+        long bytes = b.Bytes - a.Bytes, faults = b.Faults - a.Faults, messages = b.Messages - a.Messages;
+        double perFault = (double)bytes / faults, perMessage = (double)bytes / messages;
+        output.WriteLine($"{transport}: {ShortRun} rounds {a}; {LongRun} rounds {b}; difference {bytes} B over {faults} remote faults " +
+                         $"and {messages} messages: {perFault:F1} B a fault, {perMessage:F1} B a message");
+        Assert.True(faults >= LongRun - ShortRun, $"only {faults} more remote faults in {LongRun - ShortRun} more rounds: the threads did not hand the page over");
+        Assert.True(perFault <= MaxBytesPerFault, $"{transport}: {perFault:F1} B allocated per remote fault in the emulator (bound {MaxBytesPerFault})");
+        Assert.True(perMessage <= MaxBytesPerMessage, $"{transport}: {perMessage:F1} B allocated per message in the emulator (bound {MaxBytesPerMessage})");
+    }
+
+    private const double MaxBytesPerFault = 8, MaxBytesPerMessage = 4;
+
+    public static TheoryData<string> Transports() => LoopbackCluster.TransportData();
+
+    private readonly record struct Totals(long Bytes, long Faults, long Messages)
+    {
+        public override string ToString() => $"{Bytes} B, {Faults} faults, {Messages} messages";
+    }
+
+    private static Totals Run(ThreadedGuests.Guest g, string transport, int rounds)
+    {
+        using var cluster = new LoopbackCluster(transport, 2);
+        string[] args = ["--cluster", cluster.ConfigPath, "--stats", g.Binary, "2", rounds.ToString(CultureInfo.InvariantCulture)];
+        var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, null, g.ClusterTimeout);
+        Assert.True(!r.TimedOut && r.ExitCode == 0, $"par_pingpong {rounds} on 2 nodes over {transport}: {r.Describe()}\n{ClusterDiagnosis.ForReport(r.Stderr, ThreadedGuests.Tail)}");
+        long Sum(Regex re) => re.Matches(r.Stderr).Sum(m => m.Groups.Values.Skip(1).Sum(v => long.Parse(v.Value, CultureInfo.InvariantCulture)));
+        var heap = HeapLine().Matches(r.Stderr);
+        Assert.True(heap.Count == 2, $"{heap.Count} 'managed heap' lines in --stats, expected one per node:\n{r.Stderr}");
+        return new Totals(Sum(HeapLine()), Sum(FaultsLine()), Sum(SentLine()));
+    }
+
+    [GeneratedRegex(@"managed heap: (\d+) bytes allocated")]
+    private static partial Regex HeapLine();
+
+    [GeneratedRegex(@"remote faults: read (\d+) .*; write (\d+) ")]
+    private static partial Regex FaultsLine();
+
+    [GeneratedRegex(@"^  node \d+ \(.*?\)\s+sent\s+(\d+) msgs", RegexOptions.Multiline)]
+    private static partial Regex SentLine();
+}
