@@ -1,3 +1,4 @@
+using Dqemu.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -190,29 +191,6 @@ public class DsmFaultBenchmarks
             BitConverter.TryWriteBytes(page.AsSpan(i), v);
         }
         return page;
-    }
-
-    /// <summary>Guest memory of one node for pages [0, pages): one array, protection recorded but not enforced.</summary>
-    private sealed class ArrayPageStore(int pages, PageState initial) : IPageStore
-    {
-        private readonly byte[] _data = new byte[pages * DsmNode.PageSize];
-        private readonly int[] _state = Enumerable.Repeat((int)initial, pages).ToArray();
-
-        private Span<byte> PageSpan(ulong page) => _data.AsSpan(checked((int)page * DsmNode.PageSize), DsmNode.PageSize);
-
-        public void Protect(ulong page, PageState state) => Volatile.Write(ref _state[checked((int)page)], (int)state);
-        public void Read(ulong page, Span<byte> dst) => PageSpan(page).CopyTo(dst);
-        public void Write(ulong page, ReadOnlySpan<byte> src) => src.CopyTo(PageSpan(page));
-        public void Fill(ulong page, ReadOnlySpan<byte> src) => src.CopyTo(PageSpan(page));
-
-        /// <summary>A guest store into the page's first word; it must be writable now (the fault was just taken).</summary>
-        public void Touch(ulong page)
-        {
-            if (Volatile.Read(ref _state[checked((int)page)]) != (int)PageState.Modified)
-                throw new InvalidOperationException($"page 0x{page:x} is not writable after a write fault");
-            var word = PageSpan(page)[..8];
-            BitConverter.TryWriteBytes(word, BitConverter.ToUInt64(word) + 1);
-        }
     }
 
     private sealed class Handler(DsmNode node) : IMessageHandler

@@ -1,3 +1,4 @@
+using Dqemu.Testing;
 using System.Net;
 using System.Net.Sockets;
 using Dqemu.Dsm;
@@ -42,7 +43,7 @@ public sealed class RealTransportCluster : IDisposable
         var options = new DsmOptions { Compress = false, AcquireTimeout = TimeSpan.FromSeconds(20) };
         for (int i = 0; i < 2; i++)
         {
-            Stores[i] = new ArrayPages(Pages, i == 0 ? PageState.Modified : PageState.Invalid);
+            Stores[i] = new ArrayPageStore(Pages, i == 0 ? PageState.Modified : PageState.Invalid);
             Dsm[i] = new DsmNode(i, 2, Transports[i], Stores[i], options);
             Futex[i] = new FutexEngine(i, 2, Transports[i], Words.For(i), TimeSpan.FromSeconds(20), keepIdle: 256);
         }
@@ -50,7 +51,7 @@ public sealed class RealTransportCluster : IDisposable
     }
 
     public ITransport[] Transports { get; }
-    public ArrayPages[] Stores { get; } = new ArrayPages[2];
+    public ArrayPageStore[] Stores { get; } = new ArrayPageStore[2];
     public DsmNode[] Dsm { get; } = new DsmNode[2];
     public FutexEngine[] Futex { get; } = new FutexEngine[2];
     public SharedWords Words { get; }
@@ -67,38 +68,6 @@ public sealed class RealTransportCluster : IDisposable
     public void Dispose()
     {
         foreach (var t in Transports) t?.Dispose();
-    }
-
-    /// <summary>A node's guest memory: one array, the protection recorded and checked by <see cref="Touch"/>.</summary>
-    public sealed class ArrayPages(int pages, PageState initial) : IPageStore
-    {
-        private readonly byte[] _data = new byte[pages * DsmNode.PageSize];
-        private readonly int[] _state = Enumerable.Repeat((int)initial, pages).ToArray();
-
-        private Span<byte> PageSpan(ulong page) => _data.AsSpan(checked((int)page * DsmNode.PageSize), DsmNode.PageSize);
-
-        public void Protect(ulong page, PageState state) => Volatile.Write(ref _state[checked((int)page)], (int)state);
-        public void Read(ulong page, Span<byte> dst) => PageSpan(page).CopyTo(dst);
-        public void Write(ulong page, ReadOnlySpan<byte> src) => src.CopyTo(PageSpan(page));
-
-        /// <summary>The guest's store after its write fault: increments the page's first word, which must be writable.</summary>
-        public ulong Touch(ulong page)
-        {
-            if (Volatile.Read(ref _state[checked((int)page)]) != (int)PageState.Modified)
-                throw new InvalidOperationException($"page 0x{page:x} is not writable after a write fault");
-            var word = PageSpan(page)[..8];
-            ulong v = BitConverter.ToUInt64(word) + 1;
-            BitConverter.TryWriteBytes(word, v);
-            return v;
-        }
-
-        /// <summary>The guest's load after a read fault: the page's first word, which must be readable.</summary>
-        public ulong Load(ulong page)
-        {
-            if (Volatile.Read(ref _state[checked((int)page)]) < (int)PageState.Shared)
-                throw new InvalidOperationException($"page 0x{page:x} is not readable after a read fault");
-            return BitConverter.ToUInt64(PageSpan(page)[..8]);
-        }
     }
 
     private sealed class Router(DsmNode dsm, FutexEngine futex) : IMessageHandler

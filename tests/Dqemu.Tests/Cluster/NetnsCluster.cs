@@ -213,28 +213,21 @@ public sealed class NetnsCluster : IDisposable
     /// <summary>Takes node 1's end of the link down (no FIN, no RST: the nodes only see silence).</summary>
     public void CutLink() => Netns.Ip("-n", NsB, "link", "set", DevB, "down");
 
-    /// <summary>Nothing crosses the link either way until <see cref="Heal"/>; both ends stay up, so neither node's
-    /// kernel knows (the delay line drops every frame, or, on veth, both ends go down and come back up).</summary>
-    public void Partition()
-    {
-        if (DelayLine is { } line)
-        {
-            line.Partitioned = true;
-            return;
-        }
-        Netns.Ip("-n", NsA, "link", "set", DevA, "down");
-        Netns.Ip("-n", NsB, "link", "set", DevB, "down");
-    }
+    /// <summary>Nothing crosses the link either way until <see cref="Heal"/>. With the delay line both ends stay up
+    /// and every frame is dropped, so neither kernel knows (a switch that fails); on veth both ends go down.</summary>
+    public void Partition() => SetPartitioned(true);
 
-    public void Heal()
+    public void Heal() => SetPartitioned(false);
+
+    private void SetPartitioned(bool cut)
     {
         if (DelayLine is { } line)
         {
-            line.Partitioned = false;
+            line.Partitioned = cut;
             return;
         }
-        Netns.Ip("-n", NsA, "link", "set", DevA, "up");
-        Netns.Ip("-n", NsB, "link", "set", DevB, "up");
+        Netns.Ip("-n", NsA, "link", "set", DevA, cut ? "down" : "up");
+        Netns.Ip("-n", NsB, "link", "set", DevB, cut ? "down" : "up");
     }
 
     /// <summary>

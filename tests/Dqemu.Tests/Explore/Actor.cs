@@ -2,18 +2,20 @@ namespace Dqemu.Tests.Explore;
 
 /// <summary>
 /// A guest thread of an explored cluster: a real thread (the engines block guest threads inside their calls) that runs
-/// only while the explorer waits for it. The explorer hands it the baton with <see cref="Run"/>; the actor gives it back
-/// when its operation ends, when a wait polls the network (<see cref="YieldWaiting"/>) or at a pause its operation asks
-/// for (<see cref="Pause"/>). The thread is reused from schedule to schedule.
+/// only during its turns. Exactly one thread of a schedule runs at any time and it drives the schedule itself: when
+/// an actor's turn ends — its operation is over, a wait polls the network (<see cref="YieldWaiting"/>) or the operation
+/// pauses (<see cref="Pause"/>) — the actor's own thread picks the next steps and runs them (deliveries run there
+/// too) until one is another actor's turn, wakes that actor and sleeps until it is chosen again. A turn handed to the
+/// actor that just yielded costs no thread switch at all: the explorer's speed is set by these switches.
+/// The thread is reused from schedule to schedule.
 /// </summary>
 public sealed class Actor : IDisposable
 {
     [ThreadStatic] private static Actor? t_current;
 
-    private readonly SemaphoreSlim _go = new(0), _back = new(0);
+    private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
     private Action? _work;
-    private Exception? _crash;
     private volatile bool _disposed;
 
     public Actor(string name)
@@ -22,72 +24,64 @@ public sealed class Actor : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The actor whose thread this is, or null on any other thread (the explorer's own deliveries).</summary>
+    /// <summary>The actor whose thread this is, or null on any other thread.</summary>
     public static Actor? Current => t_current;
 
     public ActorStatus Status { get; private set; } = ActorStatus.Idle;
 
-    /// <summary>Starts <paramref name="work"/> on the actor's thread and waits until it ends or yields.</summary>
-    public void Start(Action work)
+    /// <summary>Runs the schedule on this actor's thread after its turn ends, and returns when its next turn begins.
+    /// Set by the schedule that uses the actor.</summary>
+    internal Action? Drive;
+
+    /// <summary>Told of an exception an operation let out (operations catch what they expect).</summary>
+    internal Action<Exception>? Crashed;
+
+    /// <summary>The next turn starts <paramref name="work"/> (the actor must be idle).</summary>
+    internal void Assign(Action work)
     {
-        if (Status != ActorStatus.Idle) throw new InvalidOperationException($"actor is {Status}");
+        if (Status != ActorStatus.Idle) throw new InvalidOperationException($"{_thread.Name} is {Status}");
         _work = work;
-        Status = ActorStatus.Running;
-        Run();
     }
 
-    /// <summary>Lets the actor go on from where it yielded until it ends or yields again.</summary>
-    public void Resume()
-    {
-        if (Status is not (ActorStatus.Waiting or ActorStatus.Paused)) throw new InvalidOperationException($"actor is {Status}");
-        Status = ActorStatus.Running;
-        Run();
-    }
+    /// <summary>Lets the actor's thread go on with its turn (called by the thread that chose it, which then sleeps).</summary>
+    internal void Wake() => _wake.Release();
 
-    private void Run()
-    {
-        _go.Release();
-        if (!_back.Wait(TimeSpan.FromSeconds(30)))
-            throw new TimeoutException($"{_thread.Name} neither yielded nor finished within 30 s (blocked outside a poll?)");
-        if (_crash is { } c)
-        {
-            _crash = null;
-            throw new InvalidOperationException($"{_thread.Name}: its operation threw", c);
-        }
-    }
+    /// <summary>On the actor's thread: sleeps until another thread wakes it for its next turn.</summary>
+    internal void Sleep() => _wake.Wait();
 
-    /// <summary>On the actor's thread, inside a wait: hand the baton back until the explorer resumes this actor.</summary>
+    /// <summary>On the actor's thread, inside a wait: the turn ends until the schedule resumes this actor.</summary>
     public void YieldWaiting() => Yield(ActorStatus.Waiting);
 
-    /// <summary>On the actor's thread: a point where the explorer may run anything else first (a pin held, say).</summary>
+    /// <summary>On the actor's thread: a point where the schedule may run anything else first (a pin held, say).</summary>
     public void Pause() => Yield(ActorStatus.Paused);
 
     private void Yield(ActorStatus status)
     {
         if (t_current != this) throw new InvalidOperationException("yield from a foreign thread");
         Status = status;
-        _back.Release();
-        _go.Wait();
+        Drive!();
+        Status = ActorStatus.Running;
     }
 
     private void Loop()
     {
         t_current = this;
-        while (true)
+        _wake.Wait();
+        while (!_disposed)
         {
-            _go.Wait();
-            if (_disposed) return;
+            var work = _work;
+            _work = null;
+            Status = ActorStatus.Running;
             try
             {
-                _work!();
+                work?.Invoke();
             }
             catch (Exception ex)
             {
-                _crash = ex; // operations catch what they expect; anything else fails the schedule
+                Crashed?.Invoke(ex);
             }
-            _work = null;
             Status = ActorStatus.Idle;
-            _back.Release();
+            Drive!(); // returns when a later turn gives this actor its next operation
         }
     }
 
@@ -95,7 +89,7 @@ public sealed class Actor : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (Status == ActorStatus.Idle) _go.Release();
+        _wake.Release();
     }
 }
 
@@ -103,7 +97,7 @@ public enum ActorStatus
 {
     /// <summary>No operation running.</summary>
     Idle,
-    /// <summary>Has the baton.</summary>
+    /// <summary>Its turn.</summary>
     Running,
     /// <summary>Yielded inside a wait: worth resuming once something reached its node.</summary>
     Waiting,

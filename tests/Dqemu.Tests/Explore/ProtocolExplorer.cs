@@ -8,10 +8,11 @@ namespace Dqemu.Tests.Explore;
 /// <summary>What exploring one seed found.</summary>
 /// <param name="Violation">null when every check held.</param>
 /// <param name="Trace">the steps taken (only when asked for: a replay).</param>
-/// <param name="ActorRuns">how many of the steps handed the baton to an actor's thread (the expensive ones).</param>
+/// <param name="ActorRuns">how many of the steps were an actor's turn.</param>
+/// <param name="Switches">how many turns needed a switch to another thread (the expensive steps).</param>
 /// <param name="Rescues">waiting actors that got on only when the explorer, finding nothing to do, let every one look
 /// again: a message or event the explorer did not count as news for them (0 while its model of waits is right).</param>
-public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace);
+public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Switches, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace);
 
 /// <summary>
 /// Systematic exploration of the real <see cref="DsmNode"/> and <see cref="FutexEngine"/> of 2-3 nodes over a
@@ -58,19 +59,15 @@ public sealed class ProtocolExplorer : IDisposable
     {
         var rng = new Random((int)(seed ^ (seed >> 32)) ^ 0x5eed);
         var scenario = ExploreScenario.Draw(rng, _limits);
+        if (_broken is { } broken) throw new InvalidOperationException("the explorer is unusable: " + broken);
         var run = new Schedule(this, scenario, rng, trace);
-        string? violation;
-        try
-        {
-            violation = run.Explore();
-        }
-        catch (Exception ex)
-        {
-            violation = $"the explorer caught {ex.GetType().Name}: {ex.Message}{(ex.InnerException is { } i ? $" ({i.GetType().Name}: {i.Message}\n{i.StackTrace})" : "")}";
-        }
-        run.Drain();
-        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Rescues, scenario, trace ? run.Trace : null);
+        string? violation = run.Explore();
+        if (run.Wedged) _broken = violation;
+        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Switches, run.Rescues, scenario, trace ? run.Trace : null);
     }
+
+    /// <summary>Set when a schedule left an actor blocked outside a poll: its thread cannot be used again.</summary>
+    private string? _broken;
 
     public void Dispose()
     {
@@ -93,7 +90,10 @@ public sealed class ProtocolExplorer : IDisposable
         private readonly List<Choice> _choices = new();
         private readonly List<string>? _trace;
         private string? _violation; // found on an actor's thread
-        private bool _killed, _swept;
+        private bool _killed, _swept, _over;
+        private string? _result;
+        private Choice _lastChoice;
+        private readonly SemaphoreSlim _mainWake = new(0);
         private long _sweepMark;
         private long _stores;
 
@@ -124,7 +124,12 @@ public sealed class ProtocolExplorer : IDisposable
                 _net[n].Start(new Handler(_dsm[n], _futex[n]));
             }
             _actors = new ActorState[s.Actors.Length];
-            for (int a = 0; a < _actors.Length; a++) _actors[a] = new ActorState(x._pool[a], s.Actors[a].Node, s.Actors[a].Ops);
+            for (int a = 0; a < _actors.Length; a++)
+            {
+                var st = _actors[a] = new ActorState(x._pool[a], s.Actors[a].Node, s.Actors[a].Ops);
+                st.Actor.Drive = () => DriveFrom(st);
+                st.Actor.Crashed = ex => Violate($"an operation threw {ex.GetType().Name}: {ex.Message}\n{ex.StackTrace}");
+            }
             _model = new byte[s.Pages.Length][];
             for (int p = 0; p < _model.Length; p++) _model[p] = new byte[DsmNode.PageSize];
             _lossReported = new bool[s.Nodes];
@@ -133,31 +138,143 @@ public sealed class ProtocolExplorer : IDisposable
         public int Steps { get; private set; }
         public int ActorRuns { get; private set; }
         public int Rescues { get; private set; }
+        public int Switches { get; private set; }
         public List<string> Trace => _trace ?? [];
 
+        /// <summary>True when an actor blocked outside a poll (the schedule could not end its turn).</summary>
+        public bool Wedged { get; private set; }
+
+        /// <summary>Runs the schedule from the calling (main) thread; returns the violation found, or null.</summary>
         public string? Explore()
+        {
+            DriveFrom(null);
+            if (!_over)
+            {
+                // the main thread gave up waiting: an actor's turn never ended
+                Wedged = true;
+                return "an actor blocked outside a poll of the network (its turn never ended)\n" + string.Join("\n", Trace.TakeLast(50));
+            }
+            return _result;
+        }
+
+        /// <summary>
+        /// The schedule's engine, run by whichever thread holds the turn: the main thread at the start, then the thread of
+        /// each actor whose turn ends (<paramref name="self"/>). It takes steps on this thread until one is an actor's
+        /// turn: its own (return at once, no switch) or another's (wake it and sleep until chosen again). When the
+        /// schedule is over the main thread is woken instead.
+        /// </summary>
+        private void DriveFrom(ActorState? self)
+        {
+            if (self is not null) EndTurn(self);
+            var next = NextTurn();
+            if (next is not null && next == self) return;
+            if (next is null)
+            {
+                if (self is null) return;
+                _mainWake.Release();
+            }
+            else
+            {
+                Switches++;
+                next.Actor.Wake();
+            }
+            if (self is not null)
+            {
+                self.Actor.Sleep();
+                return;
+            }
+            if (!_mainWake.Wait(TimeSpan.FromSeconds(60))) return; // Explore reports the wedge
+        }
+
+        /// <summary>Takes steps until one is an actor's turn (returned, its bookkeeping begun) or the schedule is over
+        /// and every actor idle again (null).</summary>
+        private ActorState? NextTurn()
         {
             while (true)
             {
+                if (_over)
+                {
+                    // draining: every actor still inside an operation finishes it (the engines stopped, so waits end)
+                    foreach (var st in _actors)
+                        if (st.Actor.Status != ActorStatus.Idle) return BeginTurn(st);
+                    return null;
+                }
+                if (_violation is { } v)
+                {
+                    Finish(v);
+                    continue;
+                }
                 if (Steps >= _x._limits.MaxSteps)
-                    return $"livelock: {Steps} steps and still going\n{Dump()}";
+                {
+                    Finish($"livelock: {Steps} steps and still going\n{Dump()}");
+                    continue;
+                }
+                // the victim's threads finish what they were in before anything else happens
+                foreach (var st in _actors)
+                    if (_net.IsDead(st.Node) && st.Actor.Status != ActorStatus.Idle)
+                        return BeginTurn(st);
                 ListChoices();
                 if (_choices.Count == 0)
                 {
-                    if (EndOrUnblock() is { } stuck) return stuck;
-                    if (_choices.Count == 0) return FinalChecks();
+                    if (EndOrUnblock() is { } stuck)
+                    {
+                        Finish(stuck);
+                        continue;
+                    }
+                    if (_choices.Count == 0)
+                    {
+                        Finish(FinalChecks());
+                        continue;
+                    }
                 }
                 var c = _choices[_rng.Next(_choices.Count)];
                 Steps++;
-                Take(c);
-                if (_swept && (c.Kind != Kind.Resume || Mark != _sweepMark || _actors[c.A].Actor.Status != ActorStatus.Waiting))
-                {
-                    if (c.Kind == Kind.Resume) Rescues++;
-                    _swept = false;
-                }
-                if (_violation is { } v) return v;
-                if (!_killed && StepChecks() is { } bad) return bad;
+                _lastChoice = c;
+                if (Take(c) is { } turn) return BeginTurn(turn);
+                AfterStep();
             }
+        }
+
+        /// <summary>After every step (a turn's end included): what the sweep saved, and the checks.</summary>
+        private void AfterStep()
+        {
+            var c = _lastChoice;
+            if (_swept && (c.Kind != Kind.Resume || Mark != _sweepMark || _actors[c.A].Actor.Status != ActorStatus.Waiting))
+            {
+                if (c.Kind == Kind.Resume) Rescues++;
+                _swept = false;
+            }
+            if (_violation is { } v) Finish(v);
+            else if (!_killed && StepChecks() is { } bad) Finish(bad);
+        }
+
+        private ActorState BeginTurn(ActorState st)
+        {
+            st.Before = Mark;
+            st.Started = st.Actor.Status == ActorStatus.Idle;
+            return st;
+        }
+
+        private void EndTurn(ActorState st)
+        {
+            if (_over) return; // a drained actor: nothing counts any more
+            AfterRun(st, st.Started, st.Before);
+            if (_net.IsDead(st.Node)) return;
+            AfterStep();
+        }
+
+        /// <summary>The schedule ends with <paramref name="result"/>: the engines stop, so that every actor still in an
+        /// operation can finish it.</summary>
+        private void Finish(string? result)
+        {
+            _result = result;
+            _over = true;
+            for (int n = 0; n < _s.Nodes; n++)
+            {
+                _dsm[n].Fail("schedule over");
+                _futex[n].Fail("schedule over");
+            }
+            foreach (var st in _actors) st.Next = st.Ops.Length;
         }
 
         // ------------------------------------------------------------ choices
@@ -196,7 +313,8 @@ public sealed class ProtocolExplorer : IDisposable
                     if (!_net.IsDead(n) && !_lossReported[n]) _choices.Add(new(Kind.ReportLoss, n));
         }
 
-        private void Take(Choice c)
+        /// <summary>Takes one step: an actor's turn is returned (its thread runs it), anything else runs here.</summary>
+        private ActorState? Take(Choice c)
         {
             switch (c.Kind)
             {
@@ -205,7 +323,7 @@ public sealed class ProtocolExplorer : IDisposable
                     var m = _net.Deliver(c.A, c.B);
                     NewsFor(m);
                     _trace?.Add($"{Steps}: deliver {m}");
-                    break;
+                    return null;
                 }
                 case Kind.Start:
                 {
@@ -214,24 +332,20 @@ public sealed class ProtocolExplorer : IDisposable
                     _trace?.Add($"{Steps}: actor {c.A} (node {st.Node}) starts {op}");
                     if (NeverWaits(st.Node, op))
                     {
-                        RunOp(c.A, op); // the same code on this thread: it cannot reach a wait, so no handoff is needed
+                        RunOp(c.A, op); // the same code on this thread: it cannot reach a wait, so it needs no turn
                         NewsFor(st.Node);
-                        break;
+                        return null;
                     }
-                    long before = Mark;
                     st.Watch(op, _s);
-                    st.Actor.Start(() => RunOp(c.A, op));
-                    AfterRun(st, started: true, before);
-                    break;
+                    int a = c.A;
+                    st.Actor.Assign(() => RunOp(a, op));
+                    return st;
                 }
                 case Kind.Resume:
                 {
                     var st = _actors[c.A];
                     _trace?.Add($"{Steps}: actor {c.A} (node {st.Node}) resumes ({st.Actor.Status})");
-                    long before = Mark;
-                    st.Actor.Resume();
-                    AfterRun(st, started: false, before);
-                    break;
+                    return st;
                 }
                 case Kind.Interrupt:
                 {
@@ -240,18 +354,18 @@ public sealed class ProtocolExplorer : IDisposable
                     st.Interrupted = true;
                     st.Waiter.Interrupt();
                     st.News = true;
-                    break;
+                    return null;
                 }
                 case Kind.Kill:
                     Kill(c.A);
-                    break;
-                case Kind.ReportLoss:
+                    return null;
+                default: // ReportLoss
                     _trace?.Add($"{Steps}: node {c.A} learns node {_s.Victim} is lost");
                     _lossReported[c.A] = true;
                     _dsm[c.A].OnNodeLost(_s.Victim, "killed by the explorer");
                     _futex[c.A].OnNodeLost(_s.Victim, "killed by the explorer");
                     NewsFor(c.A);
-                    break;
+                    return null;
             }
         }
 
@@ -298,7 +412,8 @@ public sealed class ProtocolExplorer : IDisposable
         };
 
         /// <summary>The victim's process ends: its engines stop, its threads finish what they were in (their waits end in
-        /// failure), nothing more leaves it, and the survivors hear of it later, each at its own step.</summary>
+        /// failure; <see cref="NextTurn"/> gives them their turns first), nothing more leaves it, and the survivors hear
+        /// of it later, each at its own step.</summary>
         private void Kill(int node)
         {
             _trace?.Add($"{Steps}: node {node} dies");
@@ -307,15 +422,7 @@ public sealed class ProtocolExplorer : IDisposable
             _dsm[node].Fail("killed by the explorer");
             _futex[node].Fail("killed by the explorer");
             foreach (var st in _actors)
-                if (st.Node == node)
-                {
-                    st.Next = st.Ops.Length;
-                    for (int i = 0; st.Actor.Status != ActorStatus.Idle; i++)
-                    {
-                        if (i > 1000) throw new InvalidOperationException($"an actor of dead node {node} does not end");
-                        st.Actor.Resume();
-                    }
-                }
+                if (st.Node == node) st.Next = st.Ops.Length;
         }
 
         /// <summary>Nothing is enabled. Blocked futex waiters that read the word's final value wait legitimately:
@@ -414,27 +521,6 @@ public sealed class ProtocolExplorer : IDisposable
                     if (t != n && _net.Channel(n, t).Count > 0) sb.Append($"  to {t}: {string.Join(", ", _net.Channel(n, t))}\n");
             }
             return sb.ToString();
-        }
-
-        /// <summary>Ends every actor still inside an operation (a violation left it blocked): the engines stop, so every
-        /// wait returns, and the threads are free for the next schedule.</summary>
-        public void Drain()
-        {
-            for (int n = 0; n < _s.Nodes; n++)
-            {
-                _dsm[n].Fail("schedule over");
-                _futex[n].Fail("schedule over");
-            }
-            foreach (var st in _actors)
-            {
-                st.Next = st.Ops.Length;
-                for (int i = 0; st.Actor.Status != ActorStatus.Idle && i < 1000; i++)
-                {
-                    try { st.Actor.Resume(); }
-                    catch (InvalidOperationException) { } // an operation that threw: reported already
-                }
-                st.Waiter.ClearInterrupt();
-            }
         }
 
         // ------------------------------------------------------------ what the actors do (on their own threads)
@@ -618,6 +704,9 @@ public sealed class ProtocolExplorer : IDisposable
             public readonly ExploreOp[] Ops = ops;
             public readonly FutexWaiter Waiter = new();
             public int Next;
+            /// <summary>The current turn: the mark when it began, and whether it starts an operation.</summary>
+            public long Before;
+            public bool Started;
             /// <summary>Something happened since this actor last waited that may end its wait.</summary>
             public bool News;
             /// <summary>The pages and the futex word its current operation may wait for.</summary>

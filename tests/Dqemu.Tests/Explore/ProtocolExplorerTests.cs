@@ -39,9 +39,9 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
         }
         foreach (var t in workers) t.Join();
         var failed = results.Where(r => r.Failure is not null).Select(r => r.Failure!).ToArray();
-        long schedules = results.Sum(r => r.Schedules), steps = results.Sum(r => r.Steps), kills = results.Sum(r => r.Kills), runs = results.Sum(r => r.ActorRuns), rescues = results.Sum(r => r.Rescues);
+        long schedules = results.Sum(r => r.Schedules), steps = results.Sum(r => r.Steps), kills = results.Sum(r => r.Kills), runs = results.Sum(r => r.ActorRuns), switches = results.Sum(r => r.Switches), rescues = results.Sum(r => r.Rescues);
         output.WriteLine($"{schedules} schedules from seed {first}, {steps} steps ({(double)steps / Math.Max(1, schedules):F1} a schedule), " +
-                         $"{runs} actor runs ({rescues} rescued by a sweep), {kills} with a node killed, longest {results.Max(r => r.Longest)} steps");
+                         $"{runs} actor turns ({switches} thread switches, {rescues} rescued by a sweep), {kills} with a node killed, longest {results.Max(r => r.Longest)} steps");
         Assert.True(failed.Length == 0, failed.FirstOrDefault());
         Assert.Equal(count, schedules);
     }
@@ -57,6 +57,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
             totals.Steps += o.Steps;
             totals.ActorRuns += o.ActorRuns;
             totals.Rescues += o.Rescues;
+            totals.Switches += o.Switches;
             totals.Longest = Math.Max(totals.Longest, o.Steps);
             if (o.Scenario.Victim >= 0) totals.Kills++;
             if (o.Violation is not null)
@@ -133,7 +134,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
 
     private sealed class ExploreTotals
     {
-        public long Schedules, Steps, Kills, ActorRuns, Rescues;
+        public long Schedules, Steps, Kills, ActorRuns, Rescues, Switches;
         public int Longest;
         public string? Failure;
     }
