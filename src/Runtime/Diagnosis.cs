@@ -70,7 +70,14 @@ public static class Diagnosis
         while (true)
         {
             Socket c;
-            try { c = listener.Accept(); }
+            try
+            {
+                // Wait in poll(), not in accept(): Linux takes the new descriptor's number before accept() blocks, so a
+                // thread waiting there holds the lowest free fd (3) and a guest's first open() got 4 (seen under load,
+                // when this thread reached accept() after the start-up's placeholders were gone).
+                if (!listener.Poll(-1, SelectMode.SelectRead)) continue;
+                c = listener.Accept();
+            }
             catch (SocketException) { continue; }
             catch (ObjectDisposedException) { return; }
             // accept() gave the lowest free descriptor, which a guest's next open() expects: answer through a copy

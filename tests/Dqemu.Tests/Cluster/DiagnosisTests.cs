@@ -87,6 +87,37 @@ public sealed class DiagnosisTests(ITestOutputHelper output)
         Assert.Matches(@"^dqemu-native: --diagnose: process \d+ does not answer \(not a dqemu-native started with DQEMU_DIAGNOSE=1, or gone\)\n$", parts[2]);
     }
 
+    /// <summary>
+    /// After answering a request the diagnosis thread waits for the next one without holding a descriptor: Linux takes
+    /// the number of accept()'s new descriptor before it blocks, so a thread waiting in accept() held fd 3, and the
+    /// guest's next open() got 4 where Linux and qemu-aarch64 give 3.
+    /// </summary>
+    [Fact]
+    public void AnsweringLeavesTheGuestsLowestDescriptorFree()
+    {
+        string guest = BuildDiagGuest("open_after_request");
+        var psi = new System.Diagnostics.ProcessStartInfo(LoopbackCluster.Binary) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(guest);
+        foreach (var (k, v) in ClusterDiagnosis.Environment(GuestRunner.StandardGuestEnvironment)) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            Assert.Equal("ready", p.StandardOutput.ReadLine());
+            var d = GuestRunner.Run(LoopbackCluster.Binary, ["--diagnose", p.Id.ToString(CultureInfo.InvariantCulture)]);
+            Assert.True(d.ExitCode == 0 && d.Stdout.Contains("guest thread", StringComparison.Ordinal), $"no diagnosis: {d.Describe()}\n{d.Stdout}{d.Stderr}");
+            p.StandardInput.WriteLine("go");
+            p.StandardInput.Close();
+            string rest = p.StandardOutput.ReadToEnd();
+            Assert.True(p.WaitForExit(30_000), "the guest did not end");
+            Assert.Equal(0, p.ExitCode);
+            Assert.Equal("open -> 3\n", rest);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+        }
+    }
+
     [Theory]
     [InlineData("abc", 64, "dqemu-native: --diagnose needs a process id, not 'abc'")]
     [InlineData("0", 64, "dqemu-native: --diagnose needs a process id, not '0'")]
@@ -118,11 +149,14 @@ public sealed class DiagnosisTests(ITestOutputHelper output)
     }
 
     /// <summary>tests/guests/diag/hang_futex.c built static for AArch64 into build/guests/diag (again when the source is newer).</summary>
-    private static string BuildHangGuest()
+    private static string BuildHangGuest() => BuildDiagGuest("hang_futex");
+
+    /// <summary>tests/guests/diag/NAME.c built static for AArch64 into build/guests/diag (again when the source is newer).</summary>
+    private static string BuildDiagGuest(string name)
     {
         var root = GuestRunner.RequireRepoRoot();
-        var src = Path.Combine(root, "tests", "guests", "diag", "hang_futex.c");
-        var bin = Path.Combine(root, "build", "guests", "diag", "hang_futex");
+        var src = Path.Combine(root, "tests", "guests", "diag", name + ".c");
+        var bin = Path.Combine(root, "build", "guests", "diag", name);
         if (!File.Exists(LoopbackCluster.Binary)) Assert.Fail($"{LoopbackCluster.Binary} is missing; run ./build.sh");
         if (File.Exists(bin) && File.GetLastWriteTimeUtc(bin) >= File.GetLastWriteTimeUtc(src)) return bin;
         var cc = GuestRunner.FindOnPath("aarch64-linux-gnu-gcc")
