@@ -36,20 +36,28 @@ public sealed class HeapAuditTests(ITestOutputHelper output)
         ClusterLoad.PagePingPong(c, 300); // warm-up: every stripe, dictionary entry, pool and JIT tier in place
         ClusterLoad.FutexPingPong(c, 300);
 
-        long f0 = c.Faults, m0 = c.MessagesSent, b0 = GC.GetTotalAllocatedBytes(precise: true);
-        ClusterLoad.PagePingPong(c, 2000);
-        long f1 = c.Faults, m1 = c.MessagesSent, b1 = GC.GetTotalAllocatedBytes(precise: true);
-        ClusterLoad.FutexPingPong(c, 3000);
-        long m2 = c.MessagesSent, b2 = GC.GetTotalAllocatedBytes(precise: true);
-        Assert.Null(c.Failure);
-
-        double perFault = (double)(b1 - b0) / (f1 - f0), perMessage = (double)(b1 - b0) / (m1 - m0);
-        double perFutexMessage = (double)(b2 - b1) / (m2 - m1);
-        output.WriteLine($"{transport}: {f1 - f0} remote faults, {m1 - m0} messages: {b1 - b0} B allocated by the process, " +
-                         $"{perFault:F2} B a fault, {perMessage:F2} B a message");
-        output.WriteLine($"{transport}: 3000 futex hand-offs, {m2 - m1} messages: {b2 - b1} B, {perFutexMessage:F2} B a message");
-        Assert.True(f1 - f0 >= 12_000, $"only {f1 - f0} remote faults in 2000 rounds");
-        Assert.True(m2 - m1 >= 3000, $"only {m2 - m1} futex messages in 3000 hand-offs: the hand-offs did not cross nodes");
+        // The count is the whole process's: a leftover of another test (a child's output reader, a timer) may allocate
+        // during a window (a full suite run once showed 136 KB over one futex window, 22 B a message; alone, 0.2-0.3).
+        // An allocation per fault or message shows in every window, so the least of three windows is the engines'.
+        double perFault = double.MaxValue, perMessage = double.MaxValue, perFutexMessage = double.MaxValue;
+        for (int window = 1; window <= 3; window++)
+        {
+            long f0 = c.Faults, m0 = c.MessagesSent, b0 = GC.GetTotalAllocatedBytes(precise: true);
+            ClusterLoad.PagePingPong(c, 2000);
+            long f1 = c.Faults, m1 = c.MessagesSent, b1 = GC.GetTotalAllocatedBytes(precise: true);
+            ClusterLoad.FutexPingPong(c, 3000);
+            long m2 = c.MessagesSent, b2 = GC.GetTotalAllocatedBytes(precise: true);
+            Assert.Null(c.Failure);
+            Assert.True(f1 - f0 >= 12_000, $"only {f1 - f0} remote faults in 2000 rounds");
+            Assert.True(m2 - m1 >= 3000, $"only {m2 - m1} futex messages in 3000 hand-offs: the hand-offs did not cross nodes");
+            output.WriteLine($"{transport}, window {window}: {f1 - f0} remote faults, {m1 - m0} messages: {b1 - b0} B allocated by the " +
+                             $"process, {(double)(b1 - b0) / (f1 - f0):F2} B a fault, {(double)(b1 - b0) / (m1 - m0):F2} B a message; " +
+                             $"3000 futex hand-offs, {m2 - m1} messages: {b2 - b1} B, {(double)(b2 - b1) / (m2 - m1):F2} B a message");
+            perFault = Math.Min(perFault, (double)(b1 - b0) / (f1 - f0));
+            perMessage = Math.Min(perMessage, (double)(b1 - b0) / (m1 - m0));
+            perFutexMessage = Math.Min(perFutexMessage, (double)(b2 - b1) / (m2 - m1));
+            if (perFault <= MaxBytesPerFault && perMessage <= MaxBytesPerMessage && perFutexMessage <= MaxBytesPerFutexMessage) break;
+        }
         Assert.True(perFault <= MaxBytesPerFault, $"{transport}: {perFault:F1} B allocated per remote fault (bound {MaxBytesPerFault})");
         Assert.True(perMessage <= MaxBytesPerMessage, $"{transport}: {perMessage:F1} B allocated per DSM message (bound {MaxBytesPerMessage})");
         Assert.True(perFutexMessage <= MaxBytesPerFutexMessage,
