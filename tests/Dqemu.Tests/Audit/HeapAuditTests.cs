@@ -71,7 +71,9 @@ public sealed class HeapAuditTests(ITestOutputHelper output)
     /// a futex hand-off each way); what else grows is this process's own (createdump's Process, the test host).
     /// </summary>
     [Fact]
-    public void AHeapWalkFindsNoTypeThatGrowsWithTheFaultsOrMessages()
+    public void AHeapWalkFindsNoTypeThatGrowsWithTheFaultsOrMessages() => AuditChild.Run(AuditChild.HeapWalk, output);
+
+    internal static void HeapWalk(Action<string> log)
     {
         const int Rounds = 1000;
         using var tcp = new RealTransportCluster("tcp");
@@ -101,7 +103,7 @@ public sealed class HeapAuditTests(ITestOutputHelper output)
         Assert.Null(tcp.Failure);
         Assert.Null(ucx.Failure);
         var growth = ProcessSnapshot.Read(after).GrowthSince(ProcessSnapshot.Read(before));
-        foreach (var g in growth.Take(12)) output.WriteLine($"{g.Count,8} objects {g.Bytes,9} B  {g.Type}");
+        foreach (var g in growth.Take(12)) log($"{g.Count,8} objects {g.Bytes,9} B  {g.Type}");
         var perRound = growth.Where(g => g.Count >= Rounds / 2).Select(g => $"{g.Type} (+{g.Count})").ToList();
         Assert.True(perRound.Count == 0, $"types that grow with the load ({2 * Rounds} rounds): {string.Join(", ", perRound)}");
     }
@@ -111,7 +113,9 @@ public sealed class HeapAuditTests(ITestOutputHelper output)
     /// and no managed thread that was not there before (thread-pool workers aside: the pool keeps its own).
     /// </summary>
     [Fact]
-    public void StartingAndStoppingClustersLeavesNoObjectsOrThreads()
+    public void StartingAndStoppingClustersLeavesNoObjectsOrThreads() => AuditChild.Run(AuditChild.StartStop, output);
+
+    internal static void StartStop(Action<string> log)
     {
         static void Cycle(string transport)
         {
@@ -132,15 +136,20 @@ public sealed class HeapAuditTests(ITestOutputHelper output)
 
         var grown = after.Types.Where(kv => ProcessSnapshot.IsProjectType(kv.Key))
             .Select(kv => (kv.Key, Delta: kv.Value.Count - before.Types.GetValueOrDefault(kv.Key).Count))
-            .Where(g => g.Delta > 0)
+            .Where(g => g.Delta > 0 && !(g.Delta == 1 && IsDelegate(g.Key)))
             .Select(g => $"{g.Key} (+{g.Delta})")
             .ToList();
         var newThreads = NewThreads(before, after);
-        output.WriteLine($"emulator objects before {Project(before)}, after {Project(after)}; managed threads alive before " +
+        log($"emulator objects before {Project(before)}, after {Project(after)}; managed threads alive before " +
                          $"{before.AliveThreads.Count}, after {after.AliveThreads.Count}");
         Assert.True(grown.Count == 0, $"objects left by 8 clusters: {string.Join(", ", grown)}");
         Assert.True(newThreads.Count == 0, $"threads left by 8 clusters: {string.Join(", ", newThreads)}");
     }
+
+    /// <summary>A lambda that captures nothing is made once, the first time its code runs, and kept in a static field for
+    /// the program's life: one more of those is a path first taken during the cycles (a leak per cluster gains 8).</summary>
+    private static bool IsDelegate(string type) => type.StartsWith("System.Func<", StringComparison.Ordinal) ||
+                                                   type.StartsWith("System.Action<", StringComparison.Ordinal) || type == "System.Action";
 
     private static long Project(ProcessSnapshot s) => s.Types.Where(kv => ProcessSnapshot.IsProjectType(kv.Key)).Sum(kv => kv.Value.Count);
 

@@ -63,9 +63,7 @@ internal sealed class TransportChild : IDisposable
     /// <paramref name="testClass"/> connects; with <paramref name="cpu"/>, bound to that host CPU (taskset).</summary>
     public static TransportChild Start(Type testClass, string role, IReadOnlyList<IPEndPoint> nodes, int self, ulong token, int? cpu = null)
     {
-        string runtimeDir = RuntimeEnvironment.GetRuntimeDirectory(); // .../shared/Microsoft.NETCore.App/<version>/
-        string dotnet = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", "dotnet"));
-        if (!File.Exists(dotnet)) dotnet = "dotnet";
+        string dotnet = DotnetHost();
         var psi = new ProcessStartInfo(cpu == null ? dotnet : "taskset")
         {
             RedirectStandardOutput = true,
@@ -83,6 +81,14 @@ internal sealed class TransportChild : IDisposable
         psi.Environment[Variable] = string.Join(";", role, testClass.AssemblyQualifiedName, self, token,
                                                  string.Join(",", nodes.Select(n => n.ToString())));
         return new TransportChild(Process.Start(psi)!) { Role = role };
+    }
+
+    /// <summary>The dotnet host running this process (to start this test assembly again as a child).</summary>
+    internal static string DotnetHost()
+    {
+        string runtimeDir = RuntimeEnvironment.GetRuntimeDirectory(); // .../shared/Microsoft.NETCore.App/<version>/
+        string dotnet = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", "dotnet"));
+        return File.Exists(dotnet) ? dotnet : "dotnet";
     }
 
     /// <summary>Waits for a stdout line starting with <paramref name="prefix"/>; null when the child ended or the time passed.</summary>
