@@ -50,13 +50,7 @@ internal static class AuditChild
     [ModuleInitializer]
     internal static void RunIfChild()
 #pragma warning restore CA2255
-    {
-        string? name = Environment.GetEnvironmentVariable(Variable);
-        if (name == null) return;
-        Environment.SetEnvironmentVariable(Variable, null);
-        // not in the initializer itself (every other thread touching this assembly would wait for it): a foreground
-        // thread keeps the process alive after the empty Main returns, and ends it
-        new Thread(() =>
+        => AssemblyChild.RunIfAsked(Variable, "audit-child", name =>
         {
             int status = 0;
             try
@@ -70,6 +64,5 @@ internal static class AuditChild
             }
             Console.Out.Flush();
             Environment.Exit(status);
-        }) { IsBackground = false, Name = "audit-child" }.Start();
-    }
+        });
 }

@@ -158,14 +158,7 @@ internal sealed class TransportChild : IDisposable
     [ModuleInitializer]
     internal static void RunIfChild()
 #pragma warning restore CA2255
-    {
-        string? spec = Environment.GetEnvironmentVariable(Variable);
-        if (spec == null) return;
-        Environment.SetEnvironmentVariable(Variable, null);
-        // not here: until the module initializer returns, every other thread that touches a type of this assembly waits
-        // for it. A foreground thread keeps the process alive after the (empty) Main returns, and ends it.
-        new Thread(() => RunChildAndExit(spec)) { IsBackground = false, Name = "transport-child" }.Start();
-    }
+        => AssemblyChild.RunIfAsked(Variable, "transport-child", RunChildAndExit);
 
     private static void RunChildAndExit(string spec)
     {
