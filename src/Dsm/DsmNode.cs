@@ -121,8 +121,8 @@ public sealed partial class DsmNode
     /// Acquires every page overlapping [addr, addr + length) in ascending order and pins it: until the returned value is
     /// disposed, requests from other nodes that would take the access away are held back (deferred, not refused; the
     /// receive thread does not wait). For syscalls whose managed code reads or writes guest memory directly.
-    /// Pin the ranges of one syscall with a single call, or in ascending address order, and keep pins short: a node
-    /// waiting for a page held by a pin waits for the pin's release.
+    /// Pin the ranges of one syscall with a single call, or in ascending address order (a page pinned already may be
+    /// pinned again), and keep pins short: a node waiting for a page held by a pin waits for the pin's release.
     /// </summary>
     public PinnedRange PinRange(ulong addr, ulong length, bool write)
     {
@@ -231,7 +231,12 @@ public sealed partial class DsmNode
             }
             while (true)
             {
-                if (e.State >= need && (!pin || e.Deferred == 0))
+                // A new pin waits while a request is held back (the requester must not starve behind a stream of
+                // pins), unless the page is pinned here already: the held-back request waits for those pins anyway, and
+                // the thread asking may hold them itself (a syscall's two buffers in one page, pinned one after the
+                // other): waiting would deadlock it (the protocol explorer's PinTwice; a full-suite run hung with a pin
+                // waiting so, mt_many_threads on 3 nodes).
+                if (e.State >= need && (!pin || e.Deferred == 0 || e.Pins > 0))
                 {
                     if (pin)
                     {

@@ -13,6 +13,9 @@ public enum OpKind
     Pin,
     /// <summary>Data forwarding's read-ahead of a page (read or write), without waiting.</summary>
     Prefetch,
+    /// <summary>A syscall's two buffers in one page, pinned one after the other (both read or both write), with a pause
+    /// after each: a request held back meanwhile must not make the second pin wait for the first.</summary>
+    PinTwice,
     /// <summary>Reads a futex word, then FUTEX_WAIT for that value.</summary>
     FutexWait,
     /// <summary>Adds one to a futex word, then FUTEX_WAKE (optionally naming the word's page, as data forwarding does).</summary>
@@ -33,6 +36,7 @@ public readonly record struct ExploreOp(OpKind Kind, int Page, int Offset, int W
     {
         OpKind.Read or OpKind.Write => $"{Kind} page#{Page}+{Offset}",
         OpKind.Pin => $"Pin{(Write ? "W" : "R")} page#{Page}x{Span}",
+        OpKind.PinTwice => $"PinTwice{(Write ? "W" : "R")} page#{Page}",
         OpKind.Prefetch => $"Prefetch{(Write ? "W" : "R")} page#{Page}",
         OpKind.FutexWait => $"FutexWait word#{Word}",
         OpKind.Migrate => "Migrate",
@@ -122,7 +126,8 @@ public sealed class ExploreScenario
             < 4 => OpKind.Migrate,
             < 29 => OpKind.Read,
             < 54 => OpKind.Write,
-            < 66 => OpKind.Pin,
+            < 62 => OpKind.Pin,
+            < 66 => OpKind.PinTwice,
             < 74 => OpKind.Prefetch,
             < 89 => OpKind.FutexWait,
             _ => OpKind.FutexWake,

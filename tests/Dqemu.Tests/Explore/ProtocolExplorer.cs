@@ -542,6 +542,9 @@ public sealed class ProtocolExplorer : IDisposable
                     case OpKind.Pin:
                         Pin(st, op);
                         break;
+                    case OpKind.PinTwice:
+                        PinTwice(st, op);
+                        break;
                     case OpKind.Prefetch:
                         _dsm[n].Prefetch(_s.Pages[op.Page], op.Write);
                         break;
@@ -634,6 +637,28 @@ public sealed class ProtocolExplorer : IDisposable
                 _trace?.Add($"    moves from node {st.Node} to node {to}");
                 st.Node = to;
                 return;
+            }
+        }
+
+        /// <summary>Two pins of one page by one thread, as a syscall with two buffers there makes them (ClusterMemory
+        /// keeps a syscall's pins until it ends); then the same checks and store as <see cref="Pin"/>.</summary>
+        private void PinTwice(ActorState st, ExploreOp op)
+        {
+            int n = st.Node;
+            ulong page = _s.Pages[op.Page];
+            using var first = _dsm[n].PinRange(page * DsmNode.PageSize + 8, 16, op.Write);
+            st.Actor.Pause();
+            using var second = _dsm[n].PinRange(page * DsmNode.PageSize + 64, 16, op.Write);
+            st.Actor.Pause();
+            var need = op.Write ? PageState.Modified : PageState.Shared;
+            if (_dsm[n].State(page) < need) Violate($"node {n} pinned page 0x{page:x} twice for {need} but holds it {_dsm[n].State(page)}");
+            if (!_mem.CopyEquals(n, page, _model[op.Page])) Violate($"node {n} pinned page 0x{page:x} twice: its copy is not the last written bytes");
+            if (op.Write)
+            {
+                _mem.IncrementAlias(n, page, op.Offset);
+                _stores++;
+                var m = _model[op.Page].AsSpan(op.Offset);
+                BinaryPrimitives.WriteUInt64LittleEndian(m, BinaryPrimitives.ReadUInt64LittleEndian(m) + 1);
             }
         }
 
