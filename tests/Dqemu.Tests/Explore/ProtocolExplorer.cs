@@ -607,23 +607,24 @@ public sealed class ProtocolExplorer : IDisposable
         {
             int n = st.Node;
             ulong first = _s.Pages[op.Page];
-            var need = op.Write ? PageState.Modified : PageState.Shared;
             using var pin = _dsm[n].PinRange(first * DsmNode.PageSize + 8, (ulong)((op.Span - 1) * DsmNode.PageSize + 16), op.Write);
             st.Actor.Pause();
-            for (int i = 0; i < op.Span; i++)
-            {
-                int p = op.Page + i;
-                ulong page = _s.Pages[p];
-                if (_dsm[n].State(page) < need) Violate($"node {n} pinned page 0x{page:x} for {need} but holds it {_dsm[n].State(page)}");
-                if (!_mem.CopyEquals(n, page, _model[p])) Violate($"node {n} pinned page 0x{page:x}: its copy is not the last written bytes");
-                if (op.Write)
-                {
-                    _mem.IncrementAlias(n, page, op.Offset);
-                    _stores++;
-                    var m = _model[p].AsSpan(op.Offset);
-                    BinaryPrimitives.WriteUInt64LittleEndian(m, BinaryPrimitives.ReadUInt64LittleEndian(m) + 1);
-                }
-            }
+            for (int i = 0; i < op.Span; i++) CheckPinnedAndStore(n, op.Page + i, op.Write, op.Offset);
+        }
+
+        /// <summary>What managed code does with a pinned page: it must be held as pinned and hold the last written bytes;
+        /// a write pin stores through the alias (and the model follows).</summary>
+        private void CheckPinnedAndStore(int n, int p, bool write, int offset)
+        {
+            ulong page = _s.Pages[p];
+            var need = write ? PageState.Modified : PageState.Shared;
+            if (_dsm[n].State(page) < need) Violate($"node {n} pinned page 0x{page:x} for {need} but holds it {_dsm[n].State(page)}");
+            if (!_mem.CopyEquals(n, page, _model[p])) Violate($"node {n} pinned page 0x{page:x}: its copy is not the last written bytes");
+            if (!write) return;
+            _mem.IncrementAlias(n, page, offset);
+            _stores++;
+            var m = _model[p].AsSpan(offset);
+            BinaryPrimitives.WriteUInt64LittleEndian(m, BinaryPrimitives.ReadUInt64LittleEndian(m) + 1);
         }
 
         /// <summary>Moves the thread to the next living node, as the runtime does between two guest instructions: nothing
@@ -650,16 +651,7 @@ public sealed class ProtocolExplorer : IDisposable
             st.Actor.Pause();
             using var second = _dsm[n].PinRange(page * DsmNode.PageSize + 64, 16, op.Write);
             st.Actor.Pause();
-            var need = op.Write ? PageState.Modified : PageState.Shared;
-            if (_dsm[n].State(page) < need) Violate($"node {n} pinned page 0x{page:x} twice for {need} but holds it {_dsm[n].State(page)}");
-            if (!_mem.CopyEquals(n, page, _model[op.Page])) Violate($"node {n} pinned page 0x{page:x} twice: its copy is not the last written bytes");
-            if (op.Write)
-            {
-                _mem.IncrementAlias(n, page, op.Offset);
-                _stores++;
-                var m = _model[op.Page].AsSpan(op.Offset);
-                BinaryPrimitives.WriteUInt64LittleEndian(m, BinaryPrimitives.ReadUInt64LittleEndian(m) + 1);
-            }
+            CheckPinnedAndStore(n, op.Page, op.Write, op.Offset);
         }
 
         private void FutexWait(ActorState st, int word)

@@ -71,16 +71,6 @@ public sealed class ScheduledNetwork
         return false;
     }
 
-    public int Queued
-    {
-        get
-        {
-            int n = 0;
-            foreach (var c in _channels) n += c.Count;
-            return n;
-        }
-    }
-
     /// <summary>Hands the oldest message of the channel to its receiver's handler, on the calling thread.</summary>
     public ChannelMessage Deliver(int from, int to)
     {
