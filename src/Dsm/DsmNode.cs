@@ -232,16 +232,16 @@ public sealed partial class DsmNode
             while (true)
             {
                 // A new pin waits while a request is held back (the requester must not starve behind a stream of
-                // pins), unless the page is pinned here already: the held-back request waits for those pins anyway, and
-                // the thread asking may hold them itself (a syscall's two buffers in one page, pinned one after the
-                // other): waiting would deadlock it (the protocol explorer's PinTwice; a full-suite run hung with a pin
-                // waiting so, mt_many_threads on 3 nodes).
-                if (e.State >= need && (!pin || e.Deferred == 0 || e.Pins > 0))
+                // pins), unless this thread pins the page already: the held-back request waits for that pin anyway, and
+                // waiting would deadlock the thread on itself (a syscall's two buffers in one page, pinned one after
+                // the other: the protocol explorer's PinTwice; a full-suite run hung so, mt_many_threads on 3 nodes).
+                if (e.State >= need && (!pin || e.Deferred == 0 || (e.Pins > 0 && ThreadPins.Holds(this, page))))
                 {
                     if (pin)
                     {
                         e.Pins++;
                         if (write) e.WritePins++;
+                        ThreadPins.Add(this, page);
                     }
                     break;
                 }
@@ -330,12 +330,36 @@ public sealed partial class DsmNode
             e.Pins--;
             if (write) e.WritePins--;
             Debug.Assert(e.Pins >= 0 && e.WritePins >= 0);
+            ThreadPins.Remove(this, page);
             deferred = e.Deferred;
             requester = e.DeferredRequester;
             if (deferred == 0 || Blocks(e, deferred)) return;
         }
         // The last conflicting pin is gone: run the held-back request now (it re-checks under the lock).
         RunDeferred(deferred, page, requester);
+    }
+
+    /// <summary>The pins the running thread holds, by node and page (a count each). Pins are released by the thread
+    /// that took them (a syscall's pins, see ClusterMemory.ReleaseResident; a using block).</summary>
+    private static class ThreadPins
+    {
+        [ThreadStatic] private static Dictionary<(DsmNode, ulong), int>? t_held;
+
+        public static bool Holds(DsmNode node, ulong page) => t_held?.ContainsKey((node, page)) == true;
+
+        public static void Add(DsmNode node, ulong page)
+        {
+            var held = t_held ??= new();
+            held[(node, page)] = held.GetValueOrDefault((node, page)) + 1;
+        }
+
+        public static void Remove(DsmNode node, ulong page)
+        {
+            var held = t_held;
+            if (held == null || !held.TryGetValue((node, page), out int n)) return; // released by another thread
+            if (n > 1) held[(node, page)] = n - 1;
+            else held.Remove((node, page));
+        }
     }
 
     // ---------------------------------------------------------------- plumbing
