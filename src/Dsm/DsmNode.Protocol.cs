@@ -121,6 +121,7 @@ public sealed partial class DsmNode
                 if (e.Deferred == 0) Interlocked.Increment(ref _c.DeferredRequests);
                 e.Deferred = type;
                 e.DeferredRequester = requester;
+                if (e.Waiters > 0) Monitor.PulseAll(s); // a write pin of the pinning thread may have to lend its pins
                 return;
             }
             e.Deferred = 0;

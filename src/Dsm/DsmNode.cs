@@ -212,10 +212,11 @@ public sealed partial class DsmNode
         uint? ticket = null; // e.Completions when this thread started waiting for a request that satisfies it
         var spin = new TransportSpin(_transport); // the answer is polled for here first: see TransportSpin
         Span<byte> request = stackalloc byte[DsmMessages.RequestSize];
+        LocalPage? e = null;
+        int lent = 0; // this thread's read pins of the page, lent to a request they held back (see below)
         Monitor.Enter(s);
         try
         {
-            LocalPage? e;
             if (!s.Pages.TryGetValue(page, out e))
             {
                 if (!pin && _initialState >= need) return; // untouched page on node 0: no entry needed
@@ -252,6 +253,24 @@ public sealed partial class DsmNode
                     // not starve behind a page that keeps moving. Pins need the access now, so they go on.
                     if (!pin && e.LastGranted >= need) break;
                     ticket = null;
+                }
+                if (pin && write && e.Deferred != 0 && lent == 0 && (lent = ThreadPins.Count(this, page)) > 0)
+                {
+                    // The thread's own read pins hold back the home's transaction that its upgrade queues behind (a
+                    // syscall pinned a buffer for reading, now one in the same page for writing): waiting would deadlock
+                    // it. Lend them to the held-back request. The thread touches no guest memory while it waits here, and
+                    // the pins come back, covered by the write access, when it is granted. (A copy Linux would have
+                    // read from the page meanwhile could have changed too: a syscall's accesses are not atomic there.)
+                    e.Pins -= lent;
+                    if (!Blocks(e, e.Deferred))
+                    {
+                        ushort deferred = e.Deferred;
+                        int requester = e.DeferredRequester;
+                        Monitor.Exit(s);
+                        try { RunDeferred(deferred, page, requester); }
+                        finally { Monitor.Enter(s); }
+                    }
+                    continue;
                 }
                 if (_failure is { } f) throw new DsmException($"node {_self}: page 0x{page:x}: {f}");
                 if (start == 0)
@@ -313,6 +332,7 @@ public sealed partial class DsmNode
         }
         finally
         {
+            if (lent > 0) e!.Pins += lent; // granted (or failed): the lent read pins are the thread's again
             Monitor.Exit(s);
             spin.End(); // outside the lock: ending a poll may deliver messages on this thread
         }
@@ -346,6 +366,8 @@ public sealed partial class DsmNode
         [ThreadStatic] private static Dictionary<(DsmNode, ulong), int>? t_held;
 
         public static bool Holds(DsmNode node, ulong page) => t_held?.ContainsKey((node, page)) == true;
+
+        public static int Count(DsmNode node, ulong page) => t_held?.GetValueOrDefault((node, page)) ?? 0;
 
         public static void Add(DsmNode node, ulong page)
         {

@@ -346,6 +346,32 @@ public class DsmProtocolTests
     }
 
     [Fact]
+    public void AWritePinAfterTheThreadsOwnReadPinOfThePageDoesNotWaitForItself()
+    {
+        using var c = new TestCluster(3);
+        const ulong page = 0xa2;
+        var read = c[1].PinRange(page << 12, 8, write: false); // a syscall's first buffer: node 1 holds the page Shared
+        Assert.Equal(PageState.Shared, c[1].State(page));
+        var writer = Task.Run(() => c[2].Acquire(page, true)); // the home's transaction: its Invalidate is held back
+        InMemoryNetwork.WaitUntil(() => c[1].Stats.DeferredRequests == 1, "the deferral");
+        // The second buffer, in the same page, for writing: the upgrade queues behind node 2's transaction, which waits
+        // for this thread's read pin. Without lending the pin this waits out the 10 s acquire timeout and throws.
+        var write = c[1].PinRange((page << 12) + 64, 8, write: true);
+        Assert.Equal(PageState.Modified, c[1].State(page));
+        Done(writer, "remote writer"); // node 2 had the page in between
+        Assert.Equal(1, c[2].Stats.PagesReceived);
+        write.Dispose();
+        read.Dispose(); // the lent pin came back: releasing both leaves no pin count below zero
+        c.Net.WaitIdle();
+        c.AssertConsistent(page);
+        c.AssertHealthy();
+        c[2].Acquire(page, true); // nothing of node 1 holds the page any more
+        c.Net.WaitIdle();
+        Assert.Equal(PageState.Invalid, c[1].State(page));
+        c.AssertConsistent(page);
+    }
+
+    [Fact]
     public void AReadPinDoesNotBlockRemoteReaders()
     {
         using var c = new TestCluster(3);

@@ -13,8 +13,9 @@ public enum OpKind
     Pin,
     /// <summary>Data forwarding's read-ahead of a page (read or write), without waiting.</summary>
     Prefetch,
-    /// <summary>A syscall's two buffers in one page, pinned one after the other (both read or both write), with a pause
-    /// after each: a request held back meanwhile must not make the second pin wait for the first.</summary>
+    /// <summary>A syscall's two buffers in one page, pinned one after the other (both read, both write, or read then
+    /// write), with a pause after each: a request held back meanwhile must not make the second pin wait for the first,
+    /// nor a write pin's upgrade wait behind the home's transaction that the thread's own read pin holds back.</summary>
     PinTwice,
     /// <summary>Reads a futex word, then FUTEX_WAIT for that value.</summary>
     FutexWait,
@@ -30,13 +31,17 @@ public enum OpKind
 /// <param name="Write">a write pin or a write prefetch.</param>
 /// <param name="Count">how many threads a FutexWake wakes at most.</param>
 /// <param name="Span">pages a pin covers (1 or 2; the second is the next page index).</param>
+/// <param name="WithPages">a FutexWake names the word's page; a read PinTwice pins for writing the second time.</param>
 public readonly record struct ExploreOp(OpKind Kind, int Page, int Offset, int Word, bool Write, int Count, int Span, bool WithPages)
 {
+    /// <summary>PinTwice: the second pin is a write pin (after a read pin, an upgrade).</summary>
+    public bool SecondPinWrites => Write || WithPages;
+
     public override string ToString() => Kind switch
     {
         OpKind.Read or OpKind.Write => $"{Kind} page#{Page}+{Offset}",
         OpKind.Pin => $"Pin{(Write ? "W" : "R")} page#{Page}x{Span}",
-        OpKind.PinTwice => $"PinTwice{(Write ? "W" : "R")} page#{Page}",
+        OpKind.PinTwice => $"PinTwice{(Write ? "W" : SecondPinWrites ? "RW" : "R")} page#{Page}",
         OpKind.Prefetch => $"Prefetch{(Write ? "W" : "R")} page#{Page}",
         OpKind.FutexWait => $"FutexWait word#{Word}",
         OpKind.Migrate => "Migrate",

@@ -649,9 +649,9 @@ public sealed class ProtocolExplorer : IDisposable
             ulong page = _s.Pages[op.Page];
             using var first = _dsm[n].PinRange(page * DsmNode.PageSize + 8, 16, op.Write);
             st.Actor.Pause();
-            using var second = _dsm[n].PinRange(page * DsmNode.PageSize + 64, 16, op.Write);
+            using var second = _dsm[n].PinRange(page * DsmNode.PageSize + 64, 16, op.SecondPinWrites);
             st.Actor.Pause();
-            CheckPinnedAndStore(n, op.Page, op.Write, op.Offset);
+            CheckPinnedAndStore(n, op.Page, op.SecondPinWrites, op.Offset);
         }
 
         private void FutexWait(ActorState st, int word)
