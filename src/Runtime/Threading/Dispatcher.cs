@@ -159,13 +159,13 @@ public static unsafe class Dispatcher
         if (entry == null)
         {
             result = -Errno.ENOSYS;
-            if (log && ctx.Process.Options.Strace) Console.Error.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
+            if (log && ctx.Process.Options.Strace) GuestLog.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
             return result;
         }
         string? before = log && ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
         if (entry.Site != SyscallSite.Node0 || ctx.Process.Cluster?.TryDelegate(ctx, out result) != true)
             result = entry.Handler(ctx);
-        if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
+        if (before != null) GuestLog.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
         return result;
     }
 
