@@ -75,6 +75,7 @@ public static unsafe class Emulator
             LogInAsm = opts.LogInAsm,
             LogOutAsm = opts.LogOutAsm,
             Log = GuestLog.Write,
+            BlockEntryHook = BlockTrace.Hook(opts),
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
