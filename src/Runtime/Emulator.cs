@@ -70,11 +70,12 @@ public static unsafe class Emulator
         var space = new GuestSpace(guestMemory);
         var translator = new Translator(host, space, new TranslatorOptions
         {
-            LinkBlocks = !opts.NoLink,
+            LinkBlocks = !opts.NoLink && !opts.LogNoChain,
             CountBlocks = opts.Stats,
             LogInAsm = opts.LogInAsm,
             LogOutAsm = opts.LogOutAsm,
-            Log = s => Console.Error.Write(s),
+            Log = GuestLog.Write,
+            BlockEntryHook = BlockTrace.Hook(opts),
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
@@ -102,7 +103,8 @@ public static unsafe class Emulator
         return b;
     }
 
-    /// <summary>The host's environment in its original order (as qemu passes it), with -E/-U applied.</summary>
+    /// <summary>The host's environment in its original order (as qemu passes it), with -E/-U (and QEMU_SET_ENV,
+    /// QEMU_UNSET_ENV) applied in order: a variable set again keeps its place, a new one goes at the end.</summary>
     private static List<string> GuestEnvironment(RuntimeOptions opts)
     {
         var env = new List<string>();
@@ -115,12 +117,16 @@ public static unsafe class Emulator
         {
             foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables()) env.Add($"{e.Key}={e.Value}");
         }
-        foreach (var u in opts.UnsetEnv) env.RemoveAll(e => e.StartsWith(u + "=", StringComparison.Ordinal));
-        foreach (var s in opts.SetEnv)
+        foreach (var (name, value) in opts.EnvChanges)
         {
-            string key = s[..(s.IndexOf('=') + 1)];
+            string key = name + "=";
+            if (value == null)
+            {
+                env.RemoveAll(e => e.StartsWith(key, StringComparison.Ordinal));
+                continue;
+            }
             int i = env.FindIndex(e => e.StartsWith(key, StringComparison.Ordinal));
-            if (i >= 0) env[i] = s; else env.Add(s);
+            if (i >= 0) env[i] = key + value; else env.Add(key + value);
         }
         return env;
     }

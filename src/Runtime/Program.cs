@@ -11,15 +11,18 @@ public static class Program
             Syscalls.EmulatorFds.WarmUpRuntime();
             Diagnosis.StartIfAsked();
         });
+        BinfmtLaunch.Init();
         JitX64.Translation.TranslatorWarmUp.Start();
         try
         {
-            var opts = Cli.Parse(args);
+            var opts = Cli.Parse(args, Environment.GetEnvironmentVariable, BinfmtLaunch.PreserveArgv0);
+            if (opts.Binfmt != null) return BinfmtEntry.Run(opts.Binfmt, Console.Out);
             if (opts.DiagnosePid is int pid)
             {
                 Console.Out.Write(Diagnosis.Request(pid));
                 return 0;
             }
+            if (opts.LogFile != null) GuestLog.OpenFile(opts.LogFile);
             // cluster hook: --cluster runs node 0 or a worker (src/Runtime/Cluster); without it nothing changes
             if (opts.ClusterFile != null)
                 return Cluster.ClusterMain.Run(opts);

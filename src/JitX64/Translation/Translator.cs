@@ -100,9 +100,12 @@ public sealed class Translator
             ctx.Reset(start);
             ctx.BeginRealPass();
             var interrupted = a.CreateLabel();
+            var entry = a.CreateLabel();
+            a.Label(ref entry);
             a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
             a.jne(interrupted);
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
+            if (Options.BlockEntryHook != 0) EmitEntryHook(start, entry);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
             if (loop) ctx.BeginLoop();
 
@@ -133,6 +136,24 @@ public sealed class Translator
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
         if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
         return (nint)host;
+    }
+
+    /// <summary>
+    /// Calls <see cref="TranslatorOptions.BlockEntryHook"/>(cpu, start, this block's host address) before the block
+    /// loads its register cache: every guest register is in CpuState then and no caller-saved host register is live.
+    /// MXCSR is kept as EmitSoft keeps it for the SIMD slow paths (its sticky bits are FPSR's).
+    /// </summary>
+    private void EmitEntryHook(ulong start, Label entry)
+    {
+        var a = _ctx.Asm;
+        a.sub(rsp, 16);
+        a.stmxcsr(__dword_ptr[rsp]);
+        a.mov(rdi, rbx);
+        a.mov(rsi, start);
+        a.lea(rdx, __[entry]);
+        _ctx.CallHelper(Options.BlockEntryHook);
+        a.ldmxcsr(__dword_ptr[rsp]);
+        a.add(rsp, 16);
     }
 
     private readonly int[] _slotScore = new int[32];

@@ -13,5 +13,10 @@ public sealed class TranslatorOptions
     public bool LogInAsm { get; init; }
     public bool LogOutAsm { get; init; }
     public Action<string>? Log { get; init; }
+    /// <summary>
+    /// -d exec/cpu: a native function void(CpuState* cpu, ulong pc, ulong hostCode) every block calls on entry, with
+    /// every guest register in CpuState; 0 (the default) emits nothing.
+    /// </summary>
+    public nint BlockEntryHook { get; init; }
     public ulong CodeCacheSize { get; init; } = 512UL << 20;
 }

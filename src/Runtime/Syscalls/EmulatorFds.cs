@@ -74,6 +74,10 @@ public static class EmulatorFds
         Console.Out.Flush();                     // duplicates of fds 1 and 2 for the console streams
         Console.Error.Flush();
         Console.Error.Write("");
+        // the console's terminal and signal set-up (a pipe pair) happens at the first write reaching the console
+        // stream, which Write("") never does: a first --strace line opened it at fds 3 and 4 (the guest's first open
+        // got 5). A zero-byte write to the stream runs it now.
+        using (var err = Console.OpenStandardError()) err.Write(ReadOnlySpan<byte>.Empty);
     }
 
     private static HashSet<int> OpenFds()

@@ -159,13 +159,18 @@ public static unsafe class Dispatcher
         if (entry == null)
         {
             result = -Errno.ENOSYS;
-            if (log && ctx.Process.Options.Strace) Console.Error.WriteLine($"{ctx.Thread.Tid} unknown syscall {nr}({Args(cpu)}) = -ENOSYS");
+            if (log && ctx.Process.Options.Strace) GuestLog.WriteLine(StraceFormat.Unknown(ctx.Thread.Tid, nr));
             return result;
         }
-        string? before = log && ctx.Process.Options.Strace ? $"{ctx.Thread.Tid} {entry.Name}({Args(cpu)})" : null;
+        string? before = log && ctx.Process.Options.Strace ? StraceFormat.Call(ctx.Thread.Tid, entry.Name, ctx.Mem, Args(cpu)) : null;
+        if (before != null && !StraceFormat.Returns(entry.Name))
+        {
+            GuestLog.WriteLine(before); // exit and exit_group do not come back
+            before = null;
+        }
         if (entry.Site != SyscallSite.Node0 || ctx.Process.Cluster?.TryDelegate(ctx, out result) != true)
             result = entry.Handler(ctx);
-        if (before != null) Console.Error.WriteLine(before + " = " + (result < 0 && result > -4096 ? $"-1 errno={-result}" : $"0x{result:x}"));
+        if (before != null) GuestLog.WriteLine(before + StraceFormat.Result(entry.Name, result));
         return result;
     }
 
@@ -195,10 +200,5 @@ public static unsafe class Dispatcher
         return handler > SignalDelivery.SigIgn && (ctx.Process.SigHandlers[4 * sig + 1] & SignalDelivery.SaRestart) != 0;
     }
 
-    private static string Args(CpuState* cpu)
-    {
-        var sb = new StringBuilder();
-        for (int i = 0; i < 6; i++) { if (i > 0) sb.Append(", "); sb.Append("0x").Append(cpu->X[i].ToString("x")); }
-        return sb.ToString();
-    }
+    private static ulong[] Args(CpuState* cpu) => [cpu->X[0], cpu->X[1], cpu->X[2], cpu->X[3], cpu->X[4], cpu->X[5]];
 }
