@@ -38,8 +38,9 @@ public static class Cli
           --version          the version
 
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
-        64 bad command line, 73 -D file cannot be created, 77 binfmt_misc refused or not accessible, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
-        67 not an AArch64 ELF, 70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
+        64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
+        67 not an AArch64 ELF, 69 a cluster node unreachable or lost, 70 internal error, 73 the -D file cannot be
+        created, 77 binfmt_misc refused the request or is not mounted, 78 bad cluster file.
         """;
 
     /// <summary>
