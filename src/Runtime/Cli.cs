@@ -18,6 +18,7 @@ public static class Cli
           -E VAR=VALUE       set VAR in the guest's environment (repeatable)
           -U VAR             remove VAR from the guest's environment (repeatable)
           -0 argv0           the guest's argv[0] (default: the path as given)
+          -g PORT            wait for gdb on TCP PORT (all addresses) before the first instruction; also $QEMU_GDB
           --strace           log every guest system call to stderr
           -d in_asm,out_asm  log guest instructions and/or generated x86-64 code of each new block to stderr
           --stats            print translation and execution statistics at exit
@@ -31,7 +32,7 @@ public static class Cli
 
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
         64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
-        67 not an AArch64 ELF, 70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
+        67 not an AArch64 ELF, 70 internal error, 71 cannot listen on the -g port, 78 bad cluster file, 69 a cluster node unreachable or lost.
         """;
 
     public static RuntimeOptions Parse(string[] args)
@@ -56,6 +57,7 @@ public static class Cli
                 case "-E": o.SetEnv.Add(Value(a)); break;
                 case "-U": o.UnsetEnv.Add(Value(a)); break;
                 case "-0": o.Argv0 = Value(a); break;
+                case "-g": o.GdbPort = GdbPort(a, Value(a)); break;
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
@@ -93,10 +95,21 @@ public static class Cli
                 throw new FatalException(ExitCodes.Usage, "--diagnose PID runs no guest: give it alone");
             return o;
         }
+        if (o.GdbPort is null && Environment.GetEnvironmentVariable("QEMU_GDB") is { Length: > 0 } gdb) o.GdbPort = GdbPort("QEMU_GDB", gdb);
+        if (o.GdbPort is not null && o.ClusterFile is not null)
+            throw new FatalException(ExitCodes.Usage, "-g (gdb) works on one node only, not with --cluster");
         if (o.GuestPath is null && o.NodeId is null) throw new FatalException(ExitCodes.Usage, "no guest program given (see --help)");
         foreach (var e in o.SetEnv)
             if (!e.Contains('=')) throw new FatalException(ExitCodes.Usage, $"-E needs VAR=VALUE, not '{e}'");
         return o;
+    }
+
+    /// <summary>A TCP port for -g or QEMU_GDB: 1-65535.</summary>
+    private static int GdbPort(string what, string value)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port > 65535)
+            throw new FatalException(ExitCodes.Usage, $"{what} needs a TCP port number (1-65535), not '{value}'");
+        return port;
     }
 
     public static string Version => typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
