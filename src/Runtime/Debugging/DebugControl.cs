@@ -66,15 +66,21 @@ public sealed class DebugControl : IGuestDebugger
         }
     }
 
-    public void Stop(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false);
+    // A breakpoint or step stop that had to wait while another thread's stop was reported is dropped when gdb
+    // resumed meanwhile: gdb may have removed that breakpoint (a SIGTRAP at no breakpoint confuses it) or given the
+    // thread another action. The thread then runs on from its Pc: a breakpoint still there stops it again.
 
-    public void StepDone(GuestThread thread) => Report(thread, Dispatcher.SigTrap, onlyWhenStepping: true);
+    public void Stop(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false, dropWhenResumed: true);
 
-    public int Signal(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false) ?? signal;
+    public void StepDone(GuestThread thread) => Report(thread, Dispatcher.SigTrap, onlyWhenStepping: true, dropWhenResumed: true);
+
+    public int Signal(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false, dropWhenResumed: false) ?? signal;
+
+    private long _resumes; // count of Resume calls
 
     /// <summary>Reports a stop of <paramref name="thread"/> once no other is being reported, stops every thread and
     /// waits to be resumed; returns the signal it was resumed with, or null when nothing was reported.</summary>
-    private int? Report(GuestThread thread, int signal, bool onlyWhenStepping)
+    private int? Report(GuestThread thread, int signal, bool onlyWhenStepping, bool dropWhenResumed)
     {
         if (_detached) return null;
         lock (_lock)
@@ -82,9 +88,10 @@ public sealed class DebugControl : IGuestDebugger
             var c = Control(thread);
             if (onlyWhenStepping && !c.Stepping) return null;
             c.Stepping = false;
+            long resumes = _resumes;
             // another thread's stop is being reported, or gdb keeps this thread stopped: this one comes later
             while ((_hasEvent || c.Action == Action.Hold) && !_detached) Park(c);
-            if (_detached) return null;
+            if (_detached || (dropWhenResumed && _resumes != resumes)) return null;
             StopAllLocked(thread, signal);
             while ((_stopped || c.Action == Action.Hold) && !_detached) Park(c);
             return _detached ? null : c.ResumeSignal;
@@ -154,6 +161,7 @@ public sealed class DebugControl : IGuestDebugger
                 (c.Action, c.ResumeSignal) = actionFor(t.Tid);
             }
             _newThreadAction = newThreads;
+            _resumes++;
             _hasEvent = false;
             _stopped = false;
             EventThread = null;
