@@ -24,6 +24,7 @@ public sealed unsafe class GdbStub
     private readonly HashSet<ulong> _breakpoints = new();
     private bool _multiprocess;
     private int _gThread, _cThread; // Hg / Hc: 0 = any (the stopped thread), -1 = all
+    private string _auxv = "";      // the auxiliary vector as the guest started with it (Latin-1 chars = bytes)
 
     private GdbStub(Socket listener) => _listener = listener;
 
@@ -55,10 +56,34 @@ public sealed unsafe class GdbStub
         _listener.Dispose();
         _conn = new GdbConnection(socket);
         _process = process;
+        _auxv = ReadAuxv(process, main.Cpu->Sp);
         _control = new DebugControl(process) { OnExit = SendExit };
         _control.StopAll(main, Dispatcher.SigTrap);
         process.Debugger = _control;
         new Thread(Serve) { IsBackground = true, Name = "gdbstub" }.Start();
+    }
+
+    /// <summary>
+    /// The auxiliary vector above the initial stack pointer (argc, argv[], NULL, envp[], NULL, then pairs up to
+    /// AT_NULL), copied before the guest can change it, as Linux keeps it for /proc/PID/auxv. gdb reads AT_ENTRY from
+    /// it to find where a position-independent executable was loaded.
+    /// </summary>
+    private static string ReadAuxv(GuestProcess process, ulong sp)
+    {
+        var space = process.Space;
+        if (!space.TryRead(sp, out ulong argc)) return "";
+        ulong p = sp + 8 + (argc + 1) * 8;
+        for (int n = 0; n < 1 << 20 && space.TryRead(p, out ulong env) && env != 0; n++) p += 8;
+        p += 8;
+        var sb = new StringBuilder();
+        for (int n = 0; n < 256; n++, p += 16)
+        {
+            var pair = new byte[16];
+            if (!space.TryCopyIn(p, pair)) break;
+            foreach (byte b in pair) sb.Append((char)b);
+            if (BitConverter.ToUInt64(pair) == 0) break; // AT_NULL ends it (and is part of it)
+        }
+        return sb.ToString();
     }
 
     private void Serve()
@@ -229,7 +254,7 @@ public sealed unsafe class GdbStub
         if (p.StartsWith("qSupported", StringComparison.Ordinal))
         {
             _multiprocess = p.Contains("multiprocess+", StringComparison.Ordinal);
-            return "PacketSize=4000;qXfer:features:read+;vContSupported+;QStartNoAckMode+" + (_multiprocess ? ";multiprocess+" : "");
+            return "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;vContSupported+;QStartNoAckMode+" + (_multiprocess ? ";multiprocess+" : "");
         }
         if (p == "QStartNoAckMode")
         {
@@ -247,6 +272,12 @@ public sealed unsafe class GdbStub
             var nums = rest[(colon + 1)..].Split(',');
             if (nums.Length != 2 || !TryHex(nums[0], out ulong off) || !TryHex(nums[1], out ulong len)) return "E00";
             return GdbTargetXml.Read(GdbTargetXml.Text, (int)Math.Min(off, int.MaxValue), (int)Math.Min(len, 0x3ff0));
+        }
+        if (p.StartsWith("qXfer:auxv:read::", StringComparison.Ordinal))
+        {
+            var nums = p["qXfer:auxv:read::".Length..].Split(',');
+            if (nums.Length != 2 || !TryHex(nums[0], out ulong off) || !TryHex(nums[1], out ulong len)) return "E00";
+            return GdbTargetXml.Read(_auxv, (int)Math.Min(off, int.MaxValue), (int)Math.Min(len, 0x3ff0));
         }
         if (p == "qfThreadInfo")
             return "m" + string.Join(",", _process.Threads.Values.OrderBy(t => t.Tid).Select(ThreadId));

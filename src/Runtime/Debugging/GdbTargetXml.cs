@@ -60,7 +60,7 @@ public static class GdbTargetXml
         x.Append("</union>\n");
     }
 
-    /// <summary>The annex's bytes from <paramref name="offset"/>, at most <paramref name="length"/>, as a qXfer
+    /// <summary>The annex's bytes (here and for the auxiliary vector, Latin-1 chars) from <paramref name="offset"/>, at most <paramref name="length"/>, as a qXfer
     /// reply: "m" and the data when more follows, "l" and the data for the last part.</summary>
     public static string Read(string annex, int offset, int length)
     {
