@@ -12,6 +12,7 @@
 #   libucx0                  UCX runtime (libucp.so.0, libucs.so.0): transport = "ucx"
 #   libucx-dev               UCX headers: tests/Dqemu.Tests/Rdma/UcxLayoutTests checks the C# binding against them
 #   ucx-utils                ucx_info, ucx_perftest: what UCX sees on this host, and its own latency numbers
+#   gdb-multiarch            an AArch64-capable gdb: tests/Dqemu.Tests/GdbStubTests drives it against -g
 # Idempotent: checks what is present first and only runs `apt-get update` when
 # something must be installed. Needs root (or sudo) only in that case.
 set -euo pipefail
@@ -56,6 +57,7 @@ need_cmd tc iproute2 # ip and tc: the network-namespace cluster tests (veth, tc 
 need_pkg libucx0
 need_pkg libucx-dev
 need_cmd ucx_info ucx-utils
+need_cmd gdb-multiarch gdb-multiarch # GdbStubTests: the same gdb script against qemu-aarch64 -g and dqemu-native -g
 need_cmd gdb gdb # the cluster tests print every thread's native stack of a run that timed out (ClusterDiagnosis)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -18,6 +18,7 @@ public static class Cli
           -E VAR=VALUE[,..]  set VAR in the guest's environment (repeatable; env QEMU_SET_ENV)
           -U VAR[,VAR..]     remove VAR from the guest's environment (repeatable; env QEMU_UNSET_ENV)
           -0 argv0           the guest's argv[0] (default: the path as given; env QEMU_ARGV0)
+          -g PORT            wait for gdb on TCP PORT (all addresses) before the first instruction (env QEMU_GDB)
           --strace           log every guest system call to stderr (env QEMU_STRACE, any value)
           -d item[,item..]   log to stderr (env QEMU_LOG; a later -d replaces the items): in_asm, out_asm
                              (guest / x86-64 code of each new block), exec (a line per block run), cpu (the
@@ -39,8 +40,9 @@ public static class Cli
 
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
         64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
-        67 not an AArch64 ELF, 69 a cluster node unreachable or lost, 70 internal error, 73 the -D file cannot be
-        created, 77 binfmt_misc refused the request or is not mounted, 78 bad cluster file.
+        67 not an AArch64 ELF, 69 a cluster node unreachable or lost, 70 internal error, 71 cannot listen on the
+        -g port, 73 the -D file cannot be created, 77 binfmt_misc refused the request or is not mounted, 78 bad
+        cluster file.
         """;
 
     /// <summary>
@@ -86,6 +88,7 @@ public static class Cli
                     break;
                 case "--binfmt-interpreter": (o.Binfmt ??= new BinfmtRequest()).Interpreter = Value(a); break;
                 case "--binfmt-name": (o.Binfmt ??= new BinfmtRequest()).Name = BinfmtEntry.CheckName(Value(a)); break;
+                case "-g": o.GdbPort = GdbPort(a, Value(a)); break;
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
@@ -129,6 +132,8 @@ public static class Cli
                 throw new FatalException(ExitCodes.Usage, "--diagnose PID runs no guest: give it alone");
             return o;
         }
+        if (o.GdbPort is not null && o.ClusterFile is not null)
+            throw new FatalException(ExitCodes.Usage, "-g (gdb) works on one node only, not with --cluster");
         if (o.GuestPath is null && o.NodeId is null) throw new FatalException(ExitCodes.Usage, "no guest program given (see --help)");
         return o;
     }
@@ -142,6 +147,7 @@ public static class Cli
         if (getenv("QEMU_LOG") is string log) SetLogItems(o, log, "QEMU_LOG");
         if (getenv("QEMU_LOG_FILENAME") is string file) o.LogFile = file;
         if (getenv("QEMU_STRACE") is not null) o.Strace = true;
+        if (getenv("QEMU_GDB") is { Length: > 0 } gdb) o.GdbPort = GdbPort("QEMU_GDB", gdb);
     }
 
     /// <summary>VAR=VALUE[,VAR=VALUE...] as qemu splits it: at every comma (a value cannot hold one).</summary>
@@ -180,6 +186,14 @@ public static class Cli
                 default: throw new FatalException(ExitCodes.Usage, $"unknown {from} item '{item}' (known: in_asm, out_asm, exec, cpu, nochain)");
             }
         }
+    }
+
+    /// <summary>A TCP port for -g or QEMU_GDB: 1-65535.</summary>
+    private static int GdbPort(string what, string value)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port > 65535)
+            throw new FatalException(ExitCodes.Usage, $"{what} needs a TCP port number (1-65535), not '{value}'");
+        return port;
     }
 
     public static string Version => typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -23,6 +23,8 @@ public static unsafe class Emulator
     {
         long started = Stopwatch.GetTimestamp();
         string path = opts.GuestPath!;
+        // -g: the port is taken first, so a port in use fails before anything else happens
+        var gdb = opts.GdbPort is int port ? Debugging.GdbStub.Listen(port) : null;
         var elf = ElfFile.Load(path);
         string? sysroot = opts.Sysroot ?? Environment.GetEnvironmentVariable("QEMU_LD_PREFIX");
         if (sysroot == null && Directory.Exists(DefaultSysroot)) sysroot = DefaultSysroot;
@@ -56,6 +58,7 @@ public static unsafe class Emulator
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
         attach?.Invoke(process, thread); // cluster hook: null in a one-node run
+        gdb?.Attach(process, thread);    // waits for gdb; the thread then stays stopped before its first instruction
         process.AddThread(thread);
         GuestThreads.Run(process, thread);
         // the main guest thread ended with others still running: the last of them ends the process

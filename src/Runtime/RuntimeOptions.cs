@@ -4,6 +4,8 @@ namespace Dqemu.Runtime;
 public sealed class RuntimeOptions
 {
     public string? Sysroot { get; set; }
+    /// <summary>-g PORT or QEMU_GDB=PORT: wait for gdb on that TCP port before the first instruction (src/Runtime/Debugging).</summary>
+    public int? GdbPort { get; set; }
     public bool Strace { get; set; }
     public bool LogInAsm { get; set; }
     public bool LogOutAsm { get; set; }

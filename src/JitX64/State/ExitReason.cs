@@ -21,4 +21,6 @@ public enum ExitReason
     FetchFault = 7,
     /// <summary>The code page at Pc was written since it was translated (self-modifying code).</summary>
     CodeModified = 8,
+    /// <summary>A debugger's breakpoint at Pc (<see cref="Translation.Translator.SetBreakpoint"/>); the instruction there has not run.</summary>
+    DebugStop = 9,
 }

@@ -41,7 +41,10 @@ public sealed unsafe class BlockRunner
 
     private int _generation;
 
-    public ExitReason Run(CpuState* cpu)
+    /// <summary>A jump cache that stays empty: a single step's branch exits find nothing in it and come back here.</summary>
+    private static readonly JumpCache s_empty = new();
+
+    private void CheckGeneration()
     {
         if (_generation != _translator.Generation)
         {
@@ -49,6 +52,31 @@ public sealed unsafe class BlockRunner
             _generation = _translator.Generation;
             _jumpCache.Clear();
         }
+    }
+
+    /// <summary>
+    /// Runs the one guest instruction at Pc (a debugger's single step, <see cref="Translator.GetOrTranslateStep"/>)
+    /// and returns its exit: Branch or Indirect when it ran and Pc is the next instruction (nothing is linked), an
+    /// event as <see cref="Run"/> returns it, or Interrupt when ExitRequest was set before it could run.
+    /// </summary>
+    public ExitReason Step(CpuState* cpu)
+    {
+        CheckGeneration();
+        nint code = _translator.GetOrTranslateStep(cpu->Pc);
+        ulong own = cpu->JumpCache;
+        cpu->JumpCache = (ulong)s_empty.Address;
+        ExitReason reason;
+        try { reason = (ExitReason)_translator.Stubs.Run(cpu, code); }
+        finally { cpu->JumpCache = own; }
+        Entries++;
+        cpu->LinkSite = 0;
+        if (reason == ExitReason.SegFault && cpu->FaultHostRip != 0) _translator.RestoreFaultState(cpu);
+        return reason;
+    }
+
+    public ExitReason Run(CpuState* cpu)
+    {
+        CheckGeneration();
         nint code = Lookup(cpu->Pc);
         while (true)
         {

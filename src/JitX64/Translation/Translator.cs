@@ -42,6 +42,13 @@ public sealed class Translator
     /// slots are used up). Under _lock.</summary>
     private readonly Dictionary<ulong, int> _splitAware = new();
     public long TranslationTicks;
+    /// <summary>Guest addresses where a debugger wants the guest stopped (<see cref="SetBreakpoint"/>). Under _lock.</summary>
+    private readonly HashSet<ulong> _breakpoints = new();
+    /// <summary>One-instruction blocks for single-stepping (<see cref="GetOrTranslateStep"/>), by guest pc; dropped with
+    /// every other translation. Under _lock.</summary>
+    private readonly Dictionary<ulong, nint> _stepBlocks = new();
+    /// <summary>True while a step block is translated: one instruction, breakpoints ignored, no self-loop. Under _lock.</summary>
+    private bool _stepping;
 
     public Translator(IHostMemory host, IGuestCodeReader code, TranslatorOptions? options = null)
     {
@@ -76,6 +83,41 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// Host code that runs exactly the one guest instruction at <paramref name="pc"/> and leaves (a debugger's
+    /// single step): breakpoints are ignored (the step is how a thread gets past the one it stopped at), the block
+    /// is kept apart from the ordinary ones (never linked to, never in the code cache's lookup) and its branch
+    /// exits find nothing in a jump cache the runner leaves empty (<see cref="BlockRunner.Step"/>).
+    /// </summary>
+    public nint GetOrTranslateStep(ulong pc)
+    {
+        lock (_lock)
+        {
+            if (_stepBlocks.TryGetValue(pc, out nint code)) return code;
+            _stepping = true;
+            try { code = TranslateLocked(pc); }
+            finally { _stepping = false; }
+            _stepBlocks[pc] = code;
+            return code;
+        }
+    }
+
+    /// <summary>
+    /// Sets or clears a debugger breakpoint at <paramref name="pc"/>. A block never runs into a breakpoint: it ends
+    /// before it, and a block starting at one is a <see cref="ExitReason.DebugStop"/> exit, so guest memory is never
+    /// patched. A change drops every translation as <see cref="InvalidateRange"/> does (blocks are linked to each other,
+    /// so one block cannot be replaced alone); the caller raises each thread's ExitRequest. True when the set changed.
+    /// </summary>
+    public bool SetBreakpoint(ulong pc, bool set)
+    {
+        lock (_lock)
+        {
+            bool changed = set ? _breakpoints.Add(pc) : _breakpoints.Remove(pc);
+            if (changed) DropAllLocked();
+            return changed;
+        }
+    }
+
     private readonly int[] _slotOrder = new int[32];
 
     private nint TranslateLocked(ulong start)
@@ -88,7 +130,7 @@ public sealed class Translator
         ctx.Reset(start);
         ctx.BeginPlanning();
         EmitBody(start, null, out _, out _);
-        bool loop = ctx.SelfLoop && Options.LinkBlocks;
+        bool loop = ctx.SelfLoop && Options.LinkBlocks && !_stepping;
         int nCached = PlanCache(ctx, loop, out uint noPreload);
         if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
 
@@ -207,6 +249,13 @@ public sealed class Translator
             // the planning and the real pass both see the set as it is now (both run under _lock)
             ctx.SplitAware = _splitAware.TryGetValue(pc, out int slot);
             ctx.SplitSlot = ctx.SplitAware ? slot : JitStubs.NoSplitSlot;
+            if (_breakpoints.Count != 0 && !_stepping && _breakpoints.Contains(pc))
+            {
+                // a debugger breakpoint: stop before the instruction (its own block is only the stop)
+                if (count == 0) ctx.ExitBlock(ExitReason.DebugStop, pc);
+                else ctx.BranchTo(pc);
+                break;
+            }
             if (!_code.TryFetch(pc, out uint op))
             {
                 if (count == 0) ctx.ExitBlock(ExitReason.FetchFault, pc);
@@ -228,7 +277,7 @@ public sealed class Translator
             ctx.EndInstruction();
             if (ctx.BlockEnded) break;
             pc += 4;
-            if (count >= Options.MaxBlockInstructions)
+            if (count >= (_stepping ? 1 : Options.MaxBlockInstructions))
             {
                 ctx.BranchTo(pc);
                 break;
@@ -380,6 +429,7 @@ public sealed class Translator
     private void DropAllLocked()
     {
         _codePages.Clear();
+        _stepBlocks.Clear();
         Cache.ForgetAll();
         Interlocked.Increment(ref _generation);
     }

@@ -124,6 +124,8 @@ public static unsafe class SignalDelivery
             if (ready == 0) return true;
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
             var info = TakePending(t, sig);
+            // -g: the debugger sees the signal first (as a stop) and may resume without it
+            if (p.Debugger is { } debugger && debugger.Signal(t, sig) == 0) continue;
             ulong handler = p.SigHandlers[4 * sig];
             if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) continue;
             if (handler == SigDfl)

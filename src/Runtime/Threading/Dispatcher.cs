@@ -22,7 +22,11 @@ public static unsafe class Dispatcher
         var cpu = thread.Cpu;
         while (!thread.Exited && !process.Exiting)
         {
-            var reason = thread.Runner.Run(cpu);
+            // -g: the debugger may hold this thread stopped here, or ask for one instruction only
+            var debugger = process.Debugger;
+            bool step = debugger != null && debugger.BeforeRun(thread);
+            if (thread.Exited || process.Exiting) break;
+            var reason = step ? thread.Runner.Step(cpu) : thread.Runner.Run(cpu);
             thread.Exits[(int)reason & 15]++;
             switch (reason)
             {
@@ -72,10 +76,19 @@ public static unsafe class Dispatcher
                 case ExitReason.Breakpoint:
                     Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
+                case ExitReason.Branch:
+                case ExitReason.Indirect:
+                    break; // only from a single step (BlockRunner.Step): its instruction ran, Pc is the next one
+                case ExitReason.DebugStop:
+                    debugger?.Stop(thread, SigTrap); // a debugger breakpoint: Pc is at it, the instruction has not run
+                    step = false;
+                    break;
                 default:
                     Fatal(process, thread, SigSegv, $"unexpected exit {reason} at pc 0x{cpu->Pc:x}");
                     break;
             }
+            // a single step is done once the instruction ran (an Interrupt exit ran nothing: it is tried again)
+            if (step && reason != ExitReason.Interrupt && !thread.Exited && !process.Exiting) debugger!.StepDone(thread);
             if (!thread.Exited && Volatile.Read(ref thread.Pending) != 0)
                 SignalDelivery.DeliverPending(process, thread);
             process.Space.Coherence?.ReleaseResident();
@@ -113,6 +126,8 @@ public static unsafe class Dispatcher
     /// <summary>A fault the guest may handle with a signal handler; without one the process dies of it.</summary>
     private static void Synchronous(GuestProcess process, GuestThread thread, int signal, int code, ulong addr, string message)
     {
+        // -g: the debugger sees the signal first and may resume without it; the instruction then runs again
+        if (process.Debugger is { } debugger && debugger.Signal(thread, signal) == 0) return;
         if (!SignalDelivery.RaiseSync(process, thread, signal, code, addr)) Fatal(process, thread, signal, message);
     }
 

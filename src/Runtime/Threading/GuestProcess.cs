@@ -60,6 +60,13 @@ public sealed class GuestProcess
     /// <summary>Futex operations, behind one interface so a cluster can layer its own under it.</summary>
     public IFutex Futex { get; set; }
 
+    /// <summary>The debugger attached with -g, or null.</summary>
+    public IGuestDebugger? Debugger { get; set; }
+
+    /// <summary>The signal that killed the process (<see cref="KillBySignal"/>), 0 when it exits.</summary>
+    public int KilledBy => _killedBy;
+    private int _killedBy;
+
     /// <summary>Runs once just before the host process ends (statistics).</summary>
     public Action? BeforeExit { get; set; }
 
@@ -114,7 +121,10 @@ public sealed class GuestProcess
     public void Exit(int status) => Interlocked.CompareExchange(ref _exitStatus, status & 0xff, -1);
 
     /// <summary>Ends the process as if killed by <paramref name="signal"/> (status 128+signal, as a shell sees it).</summary>
-    public void KillBySignal(int signal) => Interlocked.CompareExchange(ref _exitStatus, 128 + signal, -1);
+    public void KillBySignal(int signal)
+    {
+        if (Interlocked.CompareExchange(ref _exitStatus, 128 + signal, -1) == -1) _killedBy = signal;
+    }
 
     /// <summary>Sets the final status as a shell sees it (0-255, or 128+signal), first caller wins.</summary>
     public void SetExitStatus(int status) => Interlocked.CompareExchange(ref _exitStatus, status, -1);
@@ -135,6 +145,7 @@ public sealed class GuestProcess
             cluster.RequestExit(ExitStatus < 0 ? 0 : ExitStatus);
             Thread.Sleep(Timeout.Infinite);
         }
+        try { Debugger?.Exiting(KilledBy != 0 ? KilledBy : Math.Max(ExitStatus, 0), KilledBy != 0); } catch { /* the debugger went away */ }
         try { BeforeExit?.Invoke(); } catch { /* statistics must not keep the guest's status from the parent */ }
         Console.Error.Flush();
         Console.Out.Flush();
