@@ -22,6 +22,8 @@ public static class Cli
           -d in_asm,out_asm  log guest instructions and/or generated x86-64 code of each new block to stderr
           --stats            print translation and execution statistics at exit
           --no-link          do not chain translated blocks (debugging)
+          --perf-map         write /tmp/perf-PID.map naming each translated block by its guest function, for
+                             perf report (also -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
           --cluster FILE     run as part of the cluster described by FILE (TOML)
           --node N           with --cluster: run as worker node N
           --diagnose PID     print what each thread of dqemu-native process PID is doing (a guest thread's pc,
@@ -31,7 +33,8 @@ public static class Cli
 
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
         64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
-        67 not an AArch64 ELF, 70 internal error, 78 bad cluster file, 69 a cluster node unreachable or lost.
+        67 not an AArch64 ELF, 70 internal error, 73 the --perf-map file cannot be created, 78 bad cluster file,
+        69 a cluster node unreachable or lost.
         """;
 
     public static RuntimeOptions Parse(string[] args)
@@ -59,6 +62,7 @@ public static class Cli
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
+                case "--perf-map": case "-perfmap": o.PerfMap = true; break;
                 case "-d":
                     foreach (var item in Value(a).Split(',', StringSplitOptions.RemoveEmptyEntries))
                     {

@@ -6,6 +6,7 @@ using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Loader;
 using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Profiling;
 using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Threading;
 
@@ -41,6 +42,8 @@ public static unsafe class Emulator
         space.InitBrk(main.End);
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
+        process.Modules?.AddImage(main);
+        if (interp != null) process.Modules?.AddImage(interp);
         SignalDelivery.MapTrampoline(process);
         WatchLayout(process);
         var thread = new GuestThread(process) { Tid = GuestProcess.Pid, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
@@ -68,6 +71,9 @@ public static unsafe class Emulator
     {
         var host = LinuxHostMemory.Instance;
         var space = new GuestSpace(guestMemory);
+        // before the translator: its stubs are placed (and written to the map) as it is built
+        if (!opts.PerfMap && PerfMap.AskedByEnvironment()) opts.PerfMap = true;
+        var perfMap = opts.PerfMap ? PerfMap.Create() : null;
         var translator = new Translator(host, space, new TranslatorOptions
         {
             LinkBlocks = !opts.NoLink,
@@ -75,6 +81,7 @@ public static unsafe class Emulator
             LogInAsm = opts.LogInAsm,
             LogOutAsm = opts.LogOutAsm,
             Log = s => Console.Error.Write(s),
+            CodeListener = perfMap,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);

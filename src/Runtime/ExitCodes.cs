@@ -10,6 +10,7 @@ public static class ExitCodes
     public const int Config = 78;         // bad cluster.toml (EX_CONFIG)
     public const int Internal = 70;       // an emulator fault (EX_SOFTWARE)
     public const int Unavailable = 69;    // a node could not be reached or died (EX_UNAVAILABLE)
+    public const int CantCreate = 73;     // an output file the options ask for cannot be created (EX_CANTCREAT): --perf-map
 }
 
 /// <summary>An error that ends the emulator with one line on stderr and a documented status.</summary>

@@ -47,7 +47,7 @@ public sealed class Translator
     {
         Options = options ?? new TranslatorOptions();
         _code = code;
-        Cache = new CodeCache(host, Options.CodeCacheSize);
+        Cache = new CodeCache(host, Options.CodeCacheSize, Options.CodeListener);
         Stubs = new JitStubs(Cache);
         _ctx = new EmitterContext(Stubs, Options);
     }
@@ -126,7 +126,9 @@ public sealed class Translator
         ulong host = Cache.Place(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
         var slots = new sbyte[nCached];
         for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
-        _blockMaps.Add(new BlockMap(host, (ulong)Cache.Base + Cache.Used, start, offsets, ctx.DirtyAt.ToArray(), slots, Generation));
+        ulong hostEnd = (ulong)Cache.Base + Cache.Used;
+        _blockMaps.Add(new BlockMap(host, hostEnd, start, offsets, ctx.DirtyAt.ToArray(), slots, Generation));
+        Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
         for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
         BlocksTranslated++;
         InstructionsTranslated += count;

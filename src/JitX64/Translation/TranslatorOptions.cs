@@ -14,4 +14,6 @@ public sealed class TranslatorOptions
     public bool LogOutAsm { get; init; }
     public Action<string>? Log { get; init; }
     public ulong CodeCacheSize { get; init; } = 512UL << 20;
+    /// <summary>Told of every stub and block placed in the code cache (the perf map), or null.</summary>
+    public ICodeListener? CodeListener { get; init; }
 }
