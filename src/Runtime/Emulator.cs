@@ -34,7 +34,7 @@ public static unsafe class Emulator
         LoadedImage? interp = null;
         if (elf.Interpreter != null)
         {
-            string interpPath = sysroot != null && File.Exists(sysroot + elf.Interpreter) ? sysroot + elf.Interpreter : elf.Interpreter;
+            string interpPath = InterpreterPath(elf, sysroot);
             if (!File.Exists(interpPath))
                 throw new FatalException(ExitCodes.NoInput, $"{path}: needs the dynamic linker {elf.Interpreter}; give its sysroot with -L (e.g. -L {DefaultSysroot})");
             interp = ImageLoader.Load(space, ElfFile.Load(interpPath), GuestSpace.InterpBase);
@@ -42,8 +42,8 @@ public static unsafe class Emulator
         space.InitBrk(main.End);
 
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
-        process.Modules?.AddImage(main);
-        if (interp != null) process.Modules?.AddImage(interp);
+        process.Modules?.AddImage(main.Elf, main.Bias);
+        if (interp != null) process.Modules?.AddImage(interp.Elf, interp.Bias);
         SignalDelivery.MapTrampoline(process);
         WatchLayout(process);
         var thread = new GuestThread(process) { Tid = GuestProcess.Pid, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
@@ -64,6 +64,30 @@ public static unsafe class Emulator
         // the main guest thread ended with others still running: the last of them ends the process
         Thread.Sleep(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>Where the dynamic linker <paramref name="elf"/> names is on this host: under the sysroot when it is there.</summary>
+    public static string InterpreterPath(ElfFile elf, string? sysroot) =>
+        sysroot != null && File.Exists(sysroot + elf.Interpreter) ? sysroot + elf.Interpreter : elf.Interpreter!;
+
+    /// <summary>
+    /// --perf-map on a cluster worker: the executable and its dynamic linker are where node 0 loaded them (fixed
+    /// bases), so their symbols name this node's blocks too. The libraries node 0's mmap loads are not known here.
+    /// </summary>
+    public static void NameImagesOnWorker(GuestProcess process)
+    {
+        if (process.Modules is not { } modules) return;
+        try
+        {
+            var elf = ElfFile.Load(process.ExePath);
+            modules.AddImage(elf, ImageLoader.Bias(elf, GuestSpace.PieBase));
+            if (elf.Interpreter != null)
+            {
+                var interp = ElfFile.Load(InterpreterPath(elf, process.Sysroot));
+                modules.AddImage(interp, ImageLoader.Bias(interp, GuestSpace.InterpBase));
+            }
+        }
+        catch (FatalException) { /* the files are not on this host: blocks keep their addresses as names */ }
     }
 
     /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed.</summary>

@@ -186,6 +186,48 @@ public partial class PerfMapTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A two-node cluster: node 0 starts its worker with --perf-map, and each process writes the map of the code it
+    /// translated under its own pid; the worker names its blocks by the executable's symbols (the threads placed on
+    /// it run consumer or producer, and start_thread before them).
+    /// </summary>
+    [Fact]
+    public void EachClusterNodeWritesItsOwnMap()
+    {
+        var guest = Path.Combine(GuestRunner.GuestBinaryDir, "mt_condvar");
+        RequireGuest(guest);
+        using var cluster = new Cluster.LoopbackCluster("tcp", 2);
+        int node0 = 0;
+        Task<int>? worker = null;
+        var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--perf-map", "--cluster", cluster.ConfigPath, guest], GuestRunner.StandardGuestEnvironment,
+            timeout: TimeSpan.FromSeconds(120), onStarted: pid =>
+            {
+                node0 = pid;
+                worker = Task.Run(() => cluster.WaitForWorker(1, TimeSpan.FromSeconds(60)));
+            });
+        int workerPid = worker!.GetAwaiter().GetResult();
+        string map0 = $"/tmp/perf-{node0}.map", map1 = $"/tmp/perf-{workerPid}.map";
+        try
+        {
+            output.WriteLine(r.Stderr);
+            Assert.False(r.TimedOut, r.Stderr);
+            Assert.Equal(0, r.ExitCode);
+            Assert.True(File.Exists(map0), $"node 0 wrote no {map0}");
+            Assert.True(File.Exists(map1), $"the worker (pid {workerPid}) wrote no {map1}");
+            var m0 = Parse(File.ReadAllLines(map0));
+            var m1 = Parse(File.ReadAllLines(map1));
+            AssertNamed(m0, "main");
+            AssertNamed(m1, "start_thread");
+            Assert.True(m1.Any(l => l.Name.StartsWith("consumer+", StringComparison.Ordinal) || l.Name.StartsWith("producer+", StringComparison.Ordinal)),
+                $"the worker's map names neither consumer nor producer: {string.Join(", ", m1.Select(l => l.Name).Distinct().Take(60))}");
+        }
+        finally
+        {
+            File.Delete(map0);
+            File.Delete(map1);
+        }
+    }
+
     /// <summary>The symbol reader against binutils: a function's address and an address inside it name that function.</summary>
     [Fact]
     public void SymbolsMatchNm()

@@ -56,6 +56,7 @@ internal sealed class WorkerNode : IMessageHandler
                 opts.Strace = strace;
                 var process = new Threading.GuestProcess(space, translator, opts, exe, sysroot);
                 Emulator.WatchLayout(process);
+                Emulator.NameImagesOnWorker(process);
                 return process;
             },
         };

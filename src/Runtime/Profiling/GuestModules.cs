@@ -19,13 +19,15 @@ public sealed class GuestModules
     /// <summary>Symbols by host path: a library mapped again (dlopen after dlclose) is read once. Under _lock.</summary>
     private readonly Dictionary<string, ElfSymbols> _byPath = new();
 
-    /// <summary>An image <see cref="ImageLoader"/> placed (the executable, its dynamic linker): all of its pages.</summary>
-    public void AddImage(LoadedImage image)
+    /// <summary>An image <see cref="ImageLoader"/> placed (the executable, its dynamic linker) with
+    /// <paramref name="bias"/>: all of its pages.</summary>
+    public void AddImage(ElfFile elf, ulong bias)
     {
-        ulong lo = image.Elf.ProgramHeaders.Where(p => p.Type == ElfFile.PtLoad).Min(p => Memory.GuestSpace.PageDown(p.VAddr));
+        var loads = elf.ProgramHeaders.Where(p => p.Type == ElfFile.PtLoad).ToList();
+        ulong lo = loads.Min(p => Memory.GuestSpace.PageDown(p.VAddr)), hi = loads.Max(p => Memory.GuestSpace.PageUp(p.VAddr + p.MemSize));
         ElfSymbols symbols;
-        lock (_lock) symbols = SymbolsLocked(image.Elf);
-        Add(new Image(lo + image.Bias, image.End, image.Bias, Path.GetFileName(image.Elf.Path), symbols));
+        lock (_lock) symbols = SymbolsLocked(elf);
+        Add(new Image(lo + bias, hi + bias, bias, Path.GetFileName(elf.Path), symbols));
     }
 
     /// <summary>
