@@ -24,11 +24,12 @@ public partial class PerfMapTests(ITestOutputHelper output)
 
     /// <summary>Runs dqemu-native and returns its result and its map's lines (the map file is deleted; it must exist
     /// exactly when <paramref name="expectMap"/>).</summary>
-    static (ProcessResult Result, List<MapLine> Map) RunWithMap(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, bool expectMap = true)
+    static (ProcessResult Result, List<MapLine> Map) RunWithMap(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null,
+        bool expectMap = true, Action<int>? onStarted = null)
     {
         int pid = 0;
         var r = GuestRunner.Run(GuestRunner.DqemuBinary, args, env ?? GuestRunner.StandardGuestEnvironment,
-            timeout: TimeSpan.FromSeconds(60), onStarted: id => pid = id);
+            timeout: TimeSpan.FromSeconds(60), onStarted: id => { pid = id; onStarted?.Invoke(id); });
         Assert.False(r.TimedOut, r.Stderr);
         string path = $"/tmp/perf-{pid}.map";
         try
@@ -142,6 +143,38 @@ public partial class PerfMapTests(ITestOutputHelper output)
         Assert.True(translated.Success, r.Stderr);
         Assert.Equal(int.Parse(translated.Groups[1].Value, CultureInfo.InvariantCulture), map.Count(l => !l.Name.StartsWith("dqemu:", StringComparison.Ordinal)));
         AssertNamed(map, function);
+    }
+
+    /// <summary>
+    /// SIGTERM from outside ends the emulator as before (143), after the buffered lines are written: the run is
+    /// killed once it has used 0.2 s of CPU (it is in hot_spin's loop by then), well before the one-second flush.
+    /// </summary>
+    [Fact]
+    public void SigtermFromOutsideStillWritesTheMap()
+    {
+        RequireGuest(StaticGuest);
+        var (r, map) = RunWithMap(["--perf-map", StaticGuest, "30000000000"], onStarted: pid => Task.Run(() =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (CpuTicks(pid) < 20 && sw.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(10);
+            using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }));
+        Assert.Equal(143, r.ExitCode);
+        AssertNamed(map, "hot_spin");
+        AssertNamed(map, "main");
+    }
+
+    /// <summary>utime + stime of process <paramref name="pid"/> in clock ticks (1/100 s), 0 once it is gone.</summary>
+    static long CpuTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { return long.MaxValue; }
     }
 
     /// <summary>

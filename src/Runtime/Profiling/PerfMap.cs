@@ -34,6 +34,7 @@ public sealed unsafe class PerfMap : ICodeListener
     private readonly object _gate = new();
     private readonly Timer _timer;
     private readonly StringBuilder _line = new(128);
+    private System.Runtime.InteropServices.PosixSignalRegistration? _terminate, _interrupt;
 
     /// <summary>Names blocks; the loader and the mmap syscall fill it.</summary>
     public GuestModules Modules { get; } = new();
@@ -68,6 +69,9 @@ public sealed unsafe class PerfMap : ICodeListener
         EmulatorFds.Add(high);
         var map = new PerfMap(path, high);
         _active = map;
+        // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before
+        map._terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => map.Flush());
+        map._interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => map.Flush());
         return map;
     }
 
