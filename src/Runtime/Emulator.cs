@@ -28,7 +28,7 @@ public static unsafe class Emulator
         string? sysroot = opts.Sysroot ?? Environment.GetEnvironmentVariable("QEMU_LD_PREFIX");
         if (sysroot == null && Directory.Exists(DefaultSysroot)) sysroot = DefaultSysroot;
 
-        var (space, translator) = CreateMachine(opts, guestMemory ?? LinuxHostMemory.Instance);
+        var (space, translator, modules) = CreateMachine(opts, guestMemory ?? LinuxHostMemory.Instance);
 
         var main = ImageLoader.Load(space, elf, GuestSpace.PieBase);
         LoadedImage? interp = null;
@@ -41,7 +41,7 @@ public static unsafe class Emulator
         }
         space.InitBrk(main.End);
 
-        var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
+        var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot) { Modules = modules };
         process.Modules?.AddImage(main.Elf, main.Bias);
         if (interp != null) process.Modules?.AddImage(interp.Elf, interp.Bias);
         SignalDelivery.MapTrampoline(process);
@@ -58,6 +58,15 @@ public static unsafe class Emulator
 
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
+        if (translator.Options.Counters is { } counters && modules != null)
+        {
+            var stats = process.BeforeExit;
+            process.BeforeExit = () =>
+            {
+                stats?.Invoke();
+                Console.Error.Write(ProfileReport.Format(counters, modules, ProfileReport.Rows));
+            };
+        }
         attach?.Invoke(process, thread); // cluster hook: null in a one-node run
         process.AddThread(thread);
         GuestThreads.Run(process, thread);
@@ -90,14 +99,16 @@ public static unsafe class Emulator
         catch (FatalException) { /* the files are not on this host: blocks keep their addresses as names */ }
     }
 
-    /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed.</summary>
-    public static (GuestSpace, Translator) CreateMachine(RuntimeOptions opts, IHostMemory guestMemory)
+    /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed, and
+    /// the images that name guest code when --perf-map or --profile asks for names (else null).</summary>
+    public static (GuestSpace, Translator, GuestModules?) CreateMachine(RuntimeOptions opts, IHostMemory guestMemory)
     {
         var host = LinuxHostMemory.Instance;
         var space = new GuestSpace(guestMemory);
         // before the translator: its stubs are placed (and written to the map) as it is built
         if (!opts.PerfMap && PerfMap.AskedByEnvironment()) opts.PerfMap = true;
-        var perfMap = opts.PerfMap ? PerfMap.Create() : null;
+        var modules = opts.PerfMap || opts.Profile ? new GuestModules() : null;
+        var perfMap = opts.PerfMap ? PerfMap.Create(modules!) : null;
         var translator = new Translator(host, space, new TranslatorOptions
         {
             LinkBlocks = !opts.NoLink,
@@ -106,11 +117,12 @@ public static unsafe class Emulator
             LogOutAsm = opts.LogOutAsm,
             Log = s => Console.Error.Write(s),
             CodeListener = perfMap,
+            Counters = opts.Profile ? new BlockCounters() : null,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
         ThreadInterrupter.Install(translator);
-        return (space, translator);
+        return (space, translator, modules);
     }
 
     /// <summary>Drops translations of code that was unmapped or re-protected, and makes every thread notice.</summary>

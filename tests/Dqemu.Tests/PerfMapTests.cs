@@ -261,6 +261,38 @@ public partial class PerfMapTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// --profile: the report at exit puts hot_spin's loop first, with the count the code implies (the loop's first
+    /// round runs in the block before it, which falls into the loop: rounds - 1 iterations of the loop's own block;
+    /// a self-loop counts every iteration, and without linking every entry), and prints 20 rows; the guest's output
+    /// is unchanged.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ProfileNamesTheHottestBlocksWithTheirCounts(bool noLink)
+    {
+        RequireGuest(StaticGuest);
+        const long rounds = 2_000_000;
+        var args = new List<string> { "--profile" };
+        if (noLink) args.Add("--no-link");
+        args.AddRange([StaticGuest, rounds.ToString(CultureInfo.InvariantCulture)]);
+        var r = GuestRunner.Run(GuestRunner.DqemuBinary, args, GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(60));
+        output.WriteLine(r.Stderr);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal($"hot_spin({rounds}) = ", r.Stdout[..$"hot_spin({rounds}) = ".Length]);
+        var header = Regex.Match(r.Stderr, @"dqemu-native profile: (\d+) block executions; the 20 most run blocks:");
+        Assert.True(header.Success, r.Stderr);
+        var rows = Regex.Matches(r.Stderr, @"^ +(\d+) +[0-9.]+%  0x([0-9a-f]+) +(\S.*)$", RegexOptions.Multiline);
+        Assert.Equal(20, rows.Count);
+        Assert.Matches(@"^hot_spin\+0x[0-9a-f]+$", rows[0].Groups[3].Value);
+        Assert.Equal(rounds - 1, long.Parse(rows[0].Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.True(long.Parse(header.Groups[1].Value, CultureInfo.InvariantCulture) > rounds);
+        // hottest first
+        var counts = rows.Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(counts.OrderByDescending(c => c), counts);
+    }
+
     /// <summary>The symbol reader against binutils: a function's address and an address inside it name that function.</summary>
     [Fact]
     public void SymbolsMatchNm()

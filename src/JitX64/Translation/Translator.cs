@@ -78,7 +78,7 @@ public sealed class Translator
 
     private readonly int[] _slotOrder = new int[32];
 
-    private nint TranslateLocked(ulong start)
+    private unsafe nint TranslateLocked(ulong start)
     {
         var ctx = _ctx;
         var a = ctx.Asm;
@@ -95,6 +95,7 @@ public sealed class Translator
         StringBuilder? inAsm;
         ulong pc;
         int count;
+        long* counter = Options.Counters != null ? Options.Counters.Allocate(start) : null;
         while (true)
         {
             ctx.Reset(start);
@@ -105,6 +106,12 @@ public sealed class Translator
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
             if (loop) ctx.BeginLoop();
+            if (counter != null)
+            {
+                // at the loop head, so a self-loop counts its iterations; rax is free and no host flags are live here
+                a.mov(rax, (ulong)counter);
+                a.inc(__qword_ptr[rax]);
+            }
 
             inAsm = Options.LogInAsm ? new StringBuilder() : null;
             EmitBody(start, inAsm, out pc, out count);

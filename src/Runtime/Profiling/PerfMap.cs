@@ -37,14 +37,15 @@ public sealed unsafe class PerfMap : ICodeListener
     private System.Runtime.InteropServices.PosixSignalRegistration? _terminate, _interrupt;
 
     /// <summary>Names blocks; the loader and the mmap syscall fill it.</summary>
-    public GuestModules Modules { get; } = new();
+    public GuestModules Modules { get; }
 
     public string Path { get; }
     public long Lines { get; private set; }
 
-    private PerfMap(string path, int fd)
+    private PerfMap(string path, int fd, GuestModules modules)
     {
         Path = path;
+        Modules = modules;
         _fd = fd;
         _timer = new Timer(_ => Flush(), null, FlushPeriod, FlushPeriod);
     }
@@ -57,7 +58,7 @@ public sealed unsafe class PerfMap : ICodeListener
     /// Creates /tmp/perf-PID.map (truncating an old one) for this process and makes it the one <see cref="FlushActive"/>
     /// flushes. The descriptor is moved to <see cref="EmulatorFds.Floor"/> or above so the guest's fds stay as they are.
     /// </summary>
-    public static PerfMap Create()
+    public static PerfMap Create(GuestModules modules)
     {
         string path = $"/tmp/perf-{Environment.ProcessId}.map";
         int fd;
@@ -67,7 +68,7 @@ public sealed unsafe class PerfMap : ICodeListener
         close(fd);
         if (high < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot keep {path} open (errno {errno})");
         EmulatorFds.Add(high);
-        var map = new PerfMap(path, high);
+        var map = new PerfMap(path, high, modules);
         _active = map;
         // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before
         map._terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => map.Flush());

@@ -38,11 +38,11 @@ public sealed class GuestProcess
         ExePath = exePath;
         Sysroot = sysroot;
         Futex = new HostFutex(space);
-        Modules = (translator.Options.CodeListener as Profiling.PerfMap)?.Modules;
     }
 
-    /// <summary>The ELF images whose symbols name translated blocks (--perf-map), or null when nothing asks for names.</summary>
-    public Profiling.GuestModules? Modules { get; }
+    /// <summary>The ELF images whose symbols name translated blocks (--perf-map, --profile), or null when nothing asks
+    /// for names.</summary>
+    public Profiling.GuestModules? Modules { get; init; }
 
     /// <summary>The guest's pid: this process's, or node 0's on a cluster worker.</summary>
     public static int Pid { get; set; } = Environment.ProcessId;
