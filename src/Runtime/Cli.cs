@@ -23,7 +23,7 @@ public static class Cli
           --stats            print translation and execution statistics at exit
           --no-link          do not chain translated blocks (debugging)
           --perf-map         write /tmp/perf-PID.map naming each translated block by its guest function, for
-                             perf report (also -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
+                             perf report (also qemu's -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
           --profile          count each translated block's executions; print the 20 most run, named, at exit
           --cluster FILE     run as part of the cluster described by FILE (TOML)
           --node N           with --cluster: run as worker node N
@@ -63,7 +63,7 @@ public static class Cli
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
-                case "--perf-map": case "-perfmap": o.PerfMap = true; break;
+                case "--perf-map": case "-perfmap": case "--perfmap": o.PerfMap = true; break;
                 case "--profile": o.Profile = true; break;
                 case "-d":
                     foreach (var item in Value(a).Split(',', StringSplitOptions.RemoveEmptyEntries))

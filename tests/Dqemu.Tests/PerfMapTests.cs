@@ -107,6 +107,7 @@ public partial class PerfMapTests(ITestOutputHelper output)
     /// <summary>qemu 8's spelling and the two environment variables switch the map on; nothing else does.</summary>
     [Theory]
     [InlineData("-perfmap", null)]
+    [InlineData("--perfmap", null)]
     [InlineData(null, "DQEMU_PERF_MAP")]
     [InlineData(null, "QEMU_PERFMAP")]
     [InlineData(null, null)]

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Syscalls;
@@ -34,17 +35,13 @@ public sealed unsafe class PerfMap : ICodeListener
     private readonly object _gate = new();
     private readonly Timer _timer;
     private readonly StringBuilder _line = new(128);
-    private System.Runtime.InteropServices.PosixSignalRegistration? _terminate, _interrupt;
+    private PosixSignalRegistration? _terminate, _interrupt;
 
     /// <summary>Names blocks; the loader and the mmap syscall fill it.</summary>
     public GuestModules Modules { get; }
 
-    public string Path { get; }
-    public long Lines { get; private set; }
-
     private PerfMap(string path, int fd, GuestModules modules)
     {
-        Path = path;
         Modules = modules;
         _fd = fd;
         _timer = new Timer(_ => Flush(), null, FlushPeriod, FlushPeriod);
@@ -63,16 +60,17 @@ public sealed unsafe class PerfMap : ICodeListener
         string path = $"/tmp/perf-{Environment.ProcessId}.map";
         int fd;
         fixed (byte* p = Encoding.UTF8.GetBytes(path + "\0")) fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0x1a4 /* 0644 */);
-        if (fd < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot create {path} (errno {errno})");
+        if (fd < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot create {path} ({Marshal.GetPInvokeErrorMessage(errno)})");
         int high = fcntl(fd, F_DUPFD_CLOEXEC, EmulatorFds.Floor);
+        int dupError = errno;
         close(fd);
-        if (high < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot keep {path} open (errno {errno})");
+        if (high < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot keep {path} open ({Marshal.GetPInvokeErrorMessage(dupError)})");
         EmulatorFds.Add(high);
         var map = new PerfMap(path, high, modules);
         _active = map;
         // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before
-        map._terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => map.Flush());
-        map._interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => map.Flush());
+        map._terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => map.Flush());
+        map._interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => map.Flush());
         return map;
     }
 
@@ -95,7 +93,6 @@ public sealed unsafe class PerfMap : ICodeListener
             if (_used + n > _buffer.Length) FlushLocked();
             if (n > _buffer.Length) return; // a name longer than the buffer: dropped rather than split
             _used += Encoding.UTF8.GetBytes(text, 0, text.Length, _buffer, _used);
-            Lines++;
         }
     }
 
