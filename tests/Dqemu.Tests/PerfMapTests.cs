@@ -104,6 +104,33 @@ public partial class PerfMapTests(ITestOutputHelper output)
         Assert.Contains(map, l => Regex.IsMatch(l.Name, @"^\[ld-linux-aarch64\.so\.1\+0x[0-9a-f]+\]$"));
     }
 
+    /// <summary>
+    /// The map's descriptor and whatever the runtime opens for its flushing (signal registrations) stay above the
+    /// guest's numbers: dup_fcntl checks that open() gets the lowest free fd, and its output must stay qemu's.
+    /// </summary>
+    [Theory]
+    [InlineData("dup_fcntl")]
+    [InlineData("file_io")]
+    public void GuestFileDescriptorsAreUnchanged(string guest)
+    {
+        var path = Path.Combine(GuestRunner.GuestBinaryDir, guest);
+        RequireGuest(path);
+        var dir = GuestRunner.CreateTempDirectory("perfmap-fd");
+        try
+        {
+            int pid = 0;
+            var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--perf-map", path], GuestRunner.StandardGuestEnvironment, workingDirectory: dir,
+                timeout: TimeSpan.FromSeconds(60), onStarted: id => pid = id);
+            File.Delete($"/tmp/perf-{pid}.map");
+            var qemu = GuestRunner.FindOnPath("qemu-aarch64");
+            Assert.True(qemu != null, "qemu-aarch64 not found on PATH; run toolchains/install.sh (Debian package qemu-user)");
+            var q = GuestRunner.Run(qemu!, [path], GuestRunner.StandardGuestEnvironment, workingDirectory: dir, timeout: TimeSpan.FromSeconds(60));
+            Assert.Equal(q.ExitCode, r.ExitCode);
+            Assert.Equal(q.Stdout, r.Stdout);
+        }
+        finally { GuestRunner.DeleteDirectory(dir); }
+    }
+
     /// <summary>qemu 8's spelling and the two environment variables switch the map on; nothing else does.</summary>
     [Theory]
     [InlineData("-perfmap", null)]

@@ -33,7 +33,6 @@ public sealed unsafe class PerfMap : ICodeListener
     /// <summary>Serialises appends and flushes. Blocks are placed one at a time under the translator's lock, so the
     /// only other taker is a flush (the timer, the exit): it is never contended on the translation path.</summary>
     private readonly object _gate = new();
-    private readonly Timer _timer;
     private readonly StringBuilder _line = new(128);
     private PosixSignalRegistration? _terminate, _interrupt;
 
@@ -44,7 +43,16 @@ public sealed unsafe class PerfMap : ICodeListener
     {
         Modules = modules;
         _fd = fd;
-        _timer = new Timer(_ => Flush(), null, FlushPeriod, FlushPeriod);
+        // a thread of its own rather than a Timer: the thread pool a Timer wakes may open descriptors (a pipe) when it
+        // first runs, at whatever low number the guest has free then
+        new Thread(() =>
+        {
+            while (true)
+            {
+                Thread.Sleep(FlushPeriod);
+                Flush();
+            }
+        }) { IsBackground = true, Name = "dqemu-perf-map" }.Start();
     }
 
     /// <summary>True when an environment variable asks for the map (value other than empty or "0").</summary>
@@ -68,9 +76,13 @@ public sealed unsafe class PerfMap : ICodeListener
         EmulatorFds.Add(high);
         var map = new PerfMap(path, high, modules);
         _active = map;
-        // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before
-        map._terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => map.Flush());
-        map._interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => map.Flush());
+        // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before. The
+        // runtime may open descriptors for its signal handling here: they go above the guest's numbers too
+        EmulatorFds.MoveRuntimeFdsHigh(() =>
+        {
+            map._terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => map.Flush());
+            map._interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => map.Flush());
+        });
         return map;
     }
 
