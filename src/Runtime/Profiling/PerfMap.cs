@@ -43,8 +43,9 @@ public sealed unsafe class PerfMap : ICodeListener
     {
         Modules = modules;
         _fd = fd;
-        // a thread of its own rather than a Timer: the thread pool a Timer wakes may open descriptors (a pipe) when it
-        // first runs, at whatever low number the guest has free then
+        // a plain thread rather than a Timer: nothing of the thread pool's runs for the map, so nothing opens a
+        // descriptor later at whatever low number the guest has free then (with a Timer and the signal registrations
+        // made directly, a pipe appeared at fds 3 and 4)
         new Thread(() =>
         {
             while (true)
