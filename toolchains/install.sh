@@ -13,6 +13,7 @@
 #   libucx-dev               UCX headers: tests/Dqemu.Tests/Rdma/UcxLayoutTests checks the C# binding against them
 #   ucx-utils                ucx_info, ucx_perftest: what UCX sees on this host, and its own latency numbers
 #   gdb-multiarch            an AArch64-capable gdb: tests/Dqemu.Tests/GdbStubTests drives it against -g
+#   linux-perf               perf: tests/Dqemu.Tests/PerfMapTests checks perf report names guest functions (--perf-map)
 # Idempotent: checks what is present first and only runs `apt-get update` when
 # something must be installed. Needs root (or sudo) only in that case.
 set -euo pipefail
@@ -59,6 +60,7 @@ need_pkg libucx-dev
 need_cmd ucx_info ucx-utils
 need_cmd gdb-multiarch gdb-multiarch # GdbStubTests: the same gdb script against qemu-aarch64 -g and dqemu-native -g
 need_cmd gdb gdb # the cluster tests print every thread's native stack of a run that timed out (ClusterDiagnosis)
+need_cmd perf linux-perf # PerfMapTests: perf record/report on a guest run with --perf-map
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "toolchains/install.sh: all tools present"

@@ -26,6 +26,9 @@ public static class Cli
           -D logfile         -d and --strace output to logfile instead of stderr (env QEMU_LOG_FILENAME)
           --stats            print translation and execution statistics at exit
           --no-link          do not chain translated blocks (debugging)
+          --perf-map         write /tmp/perf-PID.map naming each translated block by its guest function, for
+                             perf report (also qemu's -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
+          --profile          count each translated block's executions; print the 20 most run, named, at exit
           --cluster FILE     run as part of the cluster described by FILE (TOML)
           --node N           with --cluster: run as worker node N
           --diagnose PID     print what each thread of dqemu-native process PID is doing (a guest thread's pc,
@@ -41,8 +44,8 @@ public static class Cli
         exit status: the guest's; 128+N when the guest is killed by signal N (132 SIGILL, 139 SIGSEGV);
         64 bad command line, 65 not a valid ELF, 66 file missing, unreadable or not a regular file,
         67 not an AArch64 ELF, 69 a cluster node unreachable or lost, 70 internal error, 71 cannot listen on the
-        -g port, 73 the -D file cannot be created, 77 binfmt_misc refused the request or is not mounted, 78 bad
-        cluster file.
+        -g port, 73 the -D or --perf-map file cannot be created, 77 binfmt_misc refused the request or is not
+        mounted, 78 bad cluster file.
         """;
 
     /// <summary>
@@ -92,6 +95,8 @@ public static class Cli
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
+                case "--perf-map": case "-perfmap": case "--perfmap": o.PerfMap = true; break;
+                case "--profile": o.Profile = true; break;
                 case "-d": SetLogItems(o, Value(a), "-d"); break;
                 case "--cluster": o.ClusterFile = Value(a); break;
                 case "--node":

@@ -6,6 +6,7 @@ using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Loader;
 using Dqemu.Runtime.Memory;
+using Dqemu.Runtime.Profiling;
 using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Threading;
 
@@ -29,20 +30,22 @@ public static unsafe class Emulator
         string? sysroot = opts.Sysroot ?? Environment.GetEnvironmentVariable("QEMU_LD_PREFIX");
         if (sysroot == null && Directory.Exists(DefaultSysroot)) sysroot = DefaultSysroot;
 
-        var (space, translator) = CreateMachine(opts, guestMemory ?? LinuxHostMemory.Instance);
+        var (space, translator, modules) = CreateMachine(opts, guestMemory ?? LinuxHostMemory.Instance);
 
         var main = ImageLoader.Load(space, elf, GuestSpace.PieBase);
         LoadedImage? interp = null;
         if (elf.Interpreter != null)
         {
-            string interpPath = sysroot != null && File.Exists(sysroot + elf.Interpreter) ? sysroot + elf.Interpreter : elf.Interpreter;
+            string interpPath = InterpreterPath(elf, sysroot);
             if (!File.Exists(interpPath))
                 throw new FatalException(ExitCodes.NoInput, $"{path}: needs the dynamic linker {elf.Interpreter}; give its sysroot with -L (e.g. -L {DefaultSysroot})");
             interp = ImageLoader.Load(space, ElfFile.Load(interpPath), GuestSpace.InterpBase);
         }
         space.InitBrk(main.End);
 
-        var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot);
+        var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot) { Modules = modules };
+        process.Modules?.AddImage(main.Elf, main.Bias);
+        if (interp != null) process.Modules?.AddImage(interp.Elf, interp.Bias);
         SignalDelivery.MapTrampoline(process);
         WatchLayout(process);
         var thread = new GuestThread(process) { Tid = GuestProcess.Pid, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };
@@ -57,6 +60,15 @@ public static unsafe class Emulator
 
         long setup = Stopwatch.GetTimestamp();
         if (opts.Stats) process.BeforeExit = () => PrintStats(process, started, setup);
+        if (translator.Options.Counters is { } counters && modules != null)
+        {
+            var stats = process.BeforeExit;
+            process.BeforeExit = () =>
+            {
+                stats?.Invoke();
+                Console.Error.Write(ProfileReport.Format(counters, modules, ProfileReport.Rows));
+            };
+        }
         attach?.Invoke(process, thread); // cluster hook: null in a one-node run
         gdb?.Attach(process, thread);    // waits for gdb; the thread then stays stopped before its first instruction
         process.AddThread(thread);
@@ -66,11 +78,40 @@ public static unsafe class Emulator
         return 0;
     }
 
-    /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed.</summary>
-    public static (GuestSpace, Translator) CreateMachine(RuntimeOptions opts, IHostMemory guestMemory)
+    /// <summary>Where the dynamic linker <paramref name="elf"/> names is on this host: under the sysroot when it is there.</summary>
+    public static string InterpreterPath(ElfFile elf, string? sysroot) =>
+        sysroot != null && File.Exists(sysroot + elf.Interpreter) ? sysroot + elf.Interpreter : elf.Interpreter!;
+
+    /// <summary>
+    /// --perf-map on a cluster worker: the executable and its dynamic linker are where node 0 loaded them (fixed
+    /// bases), so their symbols name this node's blocks too. The libraries node 0's mmap loads are not known here.
+    /// </summary>
+    public static void NameImagesOnWorker(GuestProcess process)
+    {
+        if (process.Modules is not { } modules) return;
+        try
+        {
+            var elf = ElfFile.Load(process.ExePath);
+            modules.AddImage(elf, ImageLoader.Bias(elf, GuestSpace.PieBase));
+            if (elf.Interpreter != null)
+            {
+                var interp = ElfFile.Load(InterpreterPath(elf, process.Sysroot));
+                modules.AddImage(interp, ImageLoader.Bias(interp, GuestSpace.InterpBase));
+            }
+        }
+        catch (FatalException) { /* the files are not on this host: blocks keep their addresses as names */ }
+    }
+
+    /// <summary>The guest address space and its translator, with the host fault and interrupt handlers installed, and
+    /// the images that name guest code when --perf-map or --profile asks for names (else null).</summary>
+    public static (GuestSpace, Translator, GuestModules?) CreateMachine(RuntimeOptions opts, IHostMemory guestMemory)
     {
         var host = LinuxHostMemory.Instance;
         var space = new GuestSpace(guestMemory);
+        // before the translator: its stubs are placed (and written to the map) as it is built
+        if (!opts.PerfMap && PerfMap.AskedByEnvironment()) opts.PerfMap = true;
+        var modules = opts.PerfMap || opts.Profile ? new GuestModules() : null;
+        var perfMap = opts.PerfMap ? PerfMap.Create(modules!) : null;
         var translator = new Translator(host, space, new TranslatorOptions
         {
             LinkBlocks = !opts.NoLink && !opts.LogNoChain,
@@ -79,11 +120,13 @@ public static unsafe class Emulator
             LogOutAsm = opts.LogOutAsm,
             Log = GuestLog.Write,
             BlockEntryHook = BlockTrace.Hook(opts),
+            CodeListener = perfMap,
+            Counters = opts.Profile ? new BlockCounters() : null,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
         ThreadInterrupter.Install(translator);
-        return (space, translator);
+        return (space, translator, modules);
     }
 
     /// <summary>Drops translations of code that was unmapped or re-protected, and makes every thread notice.</summary>

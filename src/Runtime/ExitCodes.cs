@@ -11,7 +11,7 @@ public static class ExitCodes
     public const int Internal = 70;       // an emulator fault (EX_SOFTWARE)
     public const int Unavailable = 69;    // a node could not be reached or died (EX_UNAVAILABLE)
     public const int NoListen = 71;       // -g: the port for gdb cannot be listened on (in use, not allowed; EX_OSERR)
-    public const int CantCreate = 73;     // the -D log file cannot be created (EX_CANTCREAT)
+    public const int CantCreate = 73;     // an output file the options ask for cannot be created (EX_CANTCREAT): -D, --perf-map
     public const int NoPermission = 77;   // binfmt_misc refused: not root, not mounted, already (or not) registered (EX_NOPERM)
 }
 

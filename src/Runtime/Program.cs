@@ -45,6 +45,10 @@ public static class Program
             Console.Error.WriteLine($"dqemu-native: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
             return ExitCodes.Internal;
         }
+        finally
+        {
+            Profiling.PerfMap.FlushActive(); // a worker node returns here; an emulator error too
+        }
     }
 
     /// <summary>

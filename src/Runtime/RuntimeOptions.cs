@@ -19,6 +19,11 @@ public sealed class RuntimeOptions
     public string? LogFile { get; set; }
     public bool Stats { get; set; }
     public bool NoLink { get; set; }
+    /// <summary>--perf-map (or its environment variables, <see cref="Profiling.PerfMap.EnvironmentSwitches"/>): write
+    /// /tmp/perf-PID.map as blocks are translated.</summary>
+    public bool PerfMap { get; set; }
+    /// <summary>--profile: count each block's executions and print the hottest at exit (<see cref="Profiling.ProfileReport"/>).</summary>
+    public bool Profile { get; set; }
     public string? ClusterFile { get; set; }
     public int? NodeId { get; set; }
     /// <summary>--diagnose PID: print what that dqemu-native process's threads are doing (see Diagnosis), run nothing.</summary>

@@ -174,6 +174,7 @@ public static class GuestRunner
     /// result says TimedOut. Default <see cref="DefaultTimeout"/>.</param>
     /// <param name="onTimeout">Called with the child's pid when it timed out, before it is killed; what it returns is
     /// appended to the result's stderr (the cluster tests' diagnosis of a hang: ClusterDiagnosis).</param>
+    /// <param name="onStarted">Called with the child's pid once it runs (files named after it: --perf-map).</param>
     public static ProcessResult Run(
         string fileName,
         IEnumerable<string> args,
@@ -181,7 +182,8 @@ public static class GuestRunner
         string? stdin = null,
         string? workingDirectory = null,
         TimeSpan? timeout = null,
-        Func<int, string>? onTimeout = null)
+        Func<int, string>? onTimeout = null,
+        Action<int>? onStarted = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -208,6 +210,7 @@ public static class GuestRunner
         var sw = Stopwatch.StartNew();
         using var p = new Process { StartInfo = psi };
         p.Start();
+        onStarted?.Invoke(p.Id);
 
         var stdoutTask = CaptureAsync(p.StandardOutput.BaseStream, MaxCapturedStdout);
         var stderrTask = CaptureAsync(p.StandardError.BaseStream, MaxCapturedStderr);

@@ -23,7 +23,7 @@ public static class NativeThunks
         a.mov(r9, __qword_ptr[rsp + 8]);
         a.syscall();
         a.ret();
-        return (nint)cache.Place(a);
+        return (nint)cache.Place(a, "dqemu:syscall");
     }
 
     /// <summary>
@@ -44,6 +44,7 @@ public static class NativeThunks
         a.ret();
         Span<uint> offsets = stackalloc uint[2];
         ulong entry = cache.Place(a, [1, 4], offsets);
+        cache.NameStub(entry, entry + offsets[1] + 4, "dqemu:guarded-copy"); // mov rax, rcx; ret: the last 4 bytes
         return new GuardedCopyThunk((nint)entry, entry + offsets[0], entry + offsets[1]);
     }
 }

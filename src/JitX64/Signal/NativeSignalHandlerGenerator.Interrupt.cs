@@ -13,6 +13,6 @@ public static partial class NativeSignalHandlerGenerator
     {
         var a = new Assembler(64);
         a.ret();
-        return (nint)cache.Place(a);
+        return (nint)cache.Place(a, "dqemu:interrupt-handler");
     }
 }

@@ -135,6 +135,6 @@ public static partial class NativeSignalHandlerGenerator
             a.syscall();
             a.ud2();
         }
-        return (nint)cache.Place(a);
+        return (nint)cache.Place(a, "dqemu:fault-handler");
     }
 }

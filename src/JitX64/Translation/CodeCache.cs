@@ -19,12 +19,16 @@ public sealed unsafe class CodeCache
     private readonly ConcurrentDictionary<ulong, nint> _blocks = new();
     private readonly BufferWriter _writer = new();
 
-    public CodeCache(IHostMemory host, ulong size)
+    public CodeCache(IHostMemory host, ulong size, ICodeListener? listener = null)
     {
         _host = host;
         _size = size;
         _base = (byte*)host.Reserve(size);
+        Listener = listener;
     }
+
+    /// <summary>Told of every stub placed with a name, and (by the <see cref="Translator"/>) of every block.</summary>
+    public ICodeListener? Listener { get; }
 
     public nint Base => (nint)_base;
     public ulong Size => _size;
@@ -42,6 +46,21 @@ public sealed unsafe class CodeCache
 
     /// <summary>Assembles <paramref name="asm"/> at the next free address and returns that address.</summary>
     public ulong Place(Assembler asm) => Place(asm, default, default);
+
+    /// <summary>As <see cref="Place(Assembler)"/> for a fixed stub: the <see cref="Listener"/> learns its name.</summary>
+    public ulong Place(Assembler asm, string stubName)
+    {
+        lock (_placeLock)
+        {
+            ulong at = Place(asm, default, default);
+            Listener?.StubPlaced(at, (ulong)_base + _used - at, stubName);
+            return at;
+        }
+    }
+
+    /// <summary>Tells the <see cref="Listener"/> that [<paramref name="start"/>, <paramref name="end"/>) of code already
+    /// placed is the stub <paramref name="name"/> (a list that holds several stubs, <see cref="JitStubs"/>).</summary>
+    public void NameStub(ulong start, ulong end, string name) => Listener?.StubPlaced(start, end - start, name);
 
     /// <summary>
     /// Assembles <paramref name="asm"/> at the next free address and returns that address; offsets[k] becomes

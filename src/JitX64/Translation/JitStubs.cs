@@ -70,6 +70,12 @@ public sealed unsafe class JitStubs
         Exit = placed + at[1];
         SegFaultExit = placed + at[2];
         WildAddress = placed + at[3];
+        // in list order: enter, segfault-exit (falls into exit), exit, split redirect, wild address
+        ulong end = (ulong)cache.Base + cache.Used;
+        cache.NameStub(Enter, SegFaultExit, "dqemu:enter");
+        cache.NameStub(SegFaultExit, SplitRedirect, "dqemu:exit");
+        cache.NameStub(SplitRedirect, WildAddress, "dqemu:split-redirect");
+        cache.NameStub(WildAddress, end, "dqemu:wild-address");
     }
 
     private static void EmitSplitRedirect(Assembler a, ref Label entry)

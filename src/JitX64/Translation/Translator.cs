@@ -54,7 +54,7 @@ public sealed class Translator
     {
         Options = options ?? new TranslatorOptions();
         _code = code;
-        Cache = new CodeCache(host, Options.CodeCacheSize);
+        Cache = new CodeCache(host, Options.CodeCacheSize, Options.CodeListener);
         Stubs = new JitStubs(Cache);
         _ctx = new EmitterContext(Stubs, Options);
     }
@@ -120,7 +120,7 @@ public sealed class Translator
 
     private readonly int[] _slotOrder = new int[32];
 
-    private nint TranslateLocked(ulong start)
+    private unsafe nint TranslateLocked(ulong start)
     {
         var ctx = _ctx;
         var a = ctx.Asm;
@@ -137,6 +137,7 @@ public sealed class Translator
         StringBuilder? inAsm;
         ulong pc;
         int count;
+        long* counter = Options.Counters != null ? Options.Counters.Allocate(start) : null;
         while (true)
         {
             ctx.Reset(start);
@@ -150,6 +151,12 @@ public sealed class Translator
             if (Options.BlockEntryHook != 0) EmitEntryHook(start, entry);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
             if (loop) ctx.BeginLoop();
+            if (counter != null)
+            {
+                // at the loop head, so a self-loop counts its iterations; rax is free and no host flags are live here
+                a.mov(rax, (ulong)counter);
+                a.inc(__qword_ptr[rax]);
+            }
 
             inAsm = Options.LogInAsm ? new StringBuilder() : null;
             EmitBody(start, inAsm, out pc, out count);
@@ -171,7 +178,9 @@ public sealed class Translator
         ulong host = Cache.Place(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
         var slots = new sbyte[nCached];
         for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
-        _blockMaps.Add(new BlockMap(host, (ulong)Cache.Base + Cache.Used, start, offsets, ctx.DirtyAt.ToArray(), slots, Generation));
+        ulong hostEnd = (ulong)Cache.Base + Cache.Used;
+        _blockMaps.Add(new BlockMap(host, hostEnd, start, offsets, ctx.DirtyAt.ToArray(), slots, Generation));
+        Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
         for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
         BlocksTranslated++;
         InstructionsTranslated += count;

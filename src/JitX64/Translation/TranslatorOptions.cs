@@ -19,4 +19,8 @@ public sealed class TranslatorOptions
     /// </summary>
     public nint BlockEntryHook { get; init; }
     public ulong CodeCacheSize { get; init; } = 512UL << 20;
+    /// <summary>--profile: each block counts its executions in a counter from here, or null.</summary>
+    public BlockCounters? Counters { get; init; }
+    /// <summary>Told of every stub and block placed in the code cache (the perf map), or null.</summary>
+    public ICodeListener? CodeListener { get; init; }
 }

@@ -202,6 +202,7 @@ internal sealed unsafe class ClusterContext
     /// <summary>Ends this process now with <paramref name="status"/>: no managed shutdown, guest threads included.</summary>
     public static void ExitNow(int status)
     {
+        Profiling.PerfMap.FlushActive();
         try { Console.Error.Flush(); Console.Out.Flush(); } catch (IOException) { }
         ClusterNative._exit(status);
     }

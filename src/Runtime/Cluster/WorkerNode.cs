@@ -47,15 +47,16 @@ internal sealed class WorkerNode : IMessageHandler
         w._transport = transport;
         // the guest's memory and translator exist before any message: node 0's Attach creates the process
         var memory = new SharedGuestMemory();
-        var (space, translator) = Emulator.CreateMachine(opts, memory);
+        var (space, translator, modules) = Emulator.CreateMachine(opts, memory);
         w._cluster = new ClusterNode(ctx, transport, space, memory)
         {
             CreateProcess = (exe, sysroot, stats, strace) =>
             {
                 opts.Stats = stats;
                 opts.Strace = strace;
-                var process = new Threading.GuestProcess(space, translator, opts, exe, sysroot);
+                var process = new Threading.GuestProcess(space, translator, opts, exe, sysroot) { Modules = modules };
                 Emulator.WatchLayout(process);
+                Emulator.NameImagesOnWorker(process);
                 return process;
             },
         };

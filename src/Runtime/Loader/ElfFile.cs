@@ -35,6 +35,11 @@ public sealed class ElfFile
     public ushort PhEntSize { get; }
     public IReadOnlyList<ProgramHeader> ProgramHeaders { get; }
     public string? Interpreter { get; }
+    /// <summary>e_shoff, e_shentsize, e_shnum, e_shstrndx as the file gives them, unchecked: loading never needs the
+    /// section headers; <see cref="ElfSymbols"/> checks them before use.</summary>
+    public ulong ShOff { get; private init; }
+    public ushort ShEntSize { get; private init; }
+    public ushort ShNum { get; private init; }
 
     // the file's first bytes (all of it when it is short or was parsed from memory)
     private readonly byte[] _head;
@@ -162,7 +167,10 @@ public sealed class ElfFile
             phdrs.Add(ph);
         }
         if (!phdrs.Any(p => p.Type == PtLoad)) throw Bad("no loadable segments");
-        return new ElfFile(path, head, length, type, entry, phoff, phentsize, phdrs, interp);
+        return new ElfFile(path, head, length, type, entry, phoff, phentsize, phdrs, interp)
+        {
+            ShOff = U64(d, 40), ShEntSize = U16(d, 58), ShNum = U16(d, 60),
+        };
     }
 
     private const ulong PageSize = Memory.GuestSpace.PageSize;

@@ -20,7 +20,7 @@ public static class ImageLoader
         // ElfFile.Parse checked that no segment's page-rounded end wraps past 2^64
         ulong lo = loads.Min(p => GuestSpace.PageDown(p.VAddr));
         ulong hi = loads.Max(p => GuestSpace.PageUp(p.VAddr + p.MemSize));
-        ulong bias = elf.Type == ElfFile.EtDyn ? pieBase - lo : 0;
+        ulong bias = Bias(elf, pieBase);
         ulong start = lo + bias;
         if (start > GuestSpace.MmapTop || hi - lo > GuestSpace.MmapTop - start)
             throw new FatalException(ExitCodes.BadElf, elf.Type == ElfFile.EtDyn
@@ -55,6 +55,11 @@ public static class ImageLoader
         ulong end = loads.Max(p => p.VAddr + p.MemSize) + bias;
         return new LoadedImage(elf, bias, elf.Entry + bias, phdr, elf.ProgramHeaders.Count, elf.PhEntSize, end);
     }
+
+    /// <summary>What <see cref="Load"/> adds to the file's addresses: 0 for an ET_EXEC, for an ET_DYN what puts its lowest
+    /// page at <paramref name="pieBase"/>.</summary>
+    public static ulong Bias(ElfFile elf, ulong pieBase) =>
+        elf.Type == ElfFile.EtDyn ? pieBase - elf.ProgramHeaders.Where(p => p.Type == ElfFile.PtLoad).Min(p => GuestSpace.PageDown(p.VAddr)) : 0;
 
     // a span (copies of file bytes go through one) is at most int.MaxValue bytes
     private const int CopyChunk = 1 << 30;

@@ -100,7 +100,12 @@ public static unsafe partial class SyscallTable
                 return (long)at;
             }
 
-            if (c.Mem.Coherence != null) return MapFileByCopy(c, at, plen, prot, fd, off);
+            if (c.Mem.Coherence != null)
+            {
+                long copied = MapFileByCopy(c, at, plen, prot, fd, off);
+                if (!IsError(copied) && !anon) NoteCode(c, at, plen, prot, fd, off);
+                return copied;
+            }
 
             // shared anonymous or file-backed: the host maps it straight into the reservation, replacing
             // whatever was there in one step
@@ -114,8 +119,16 @@ public static unsafe partial class SyscallTable
                 return r;
             }
             c.Mem.RecordMapping(at, plen, prot, anon ? "/dev/zero (deleted)" : FdName(fd));
+            if (!anon) NoteCode(c, at, plen, prot, fd, off);
             return (long)at;
         }
+    }
+
+    /// <summary>--perf-map: an executable file mapping may be a library the dynamic linker loads; its symbols name
+    /// the blocks translated from it.</summary>
+    private static void NoteCode(SyscallContext c, ulong at, ulong plen, GuestProt prot, int fd, ulong off)
+    {
+        if (c.Process.Modules is { } modules && (prot & GuestProt.Exec) != 0) modules.AddFileMapping(FdName(fd), at, plen, off);
     }
 
     /// <summary>
@@ -171,6 +184,7 @@ public static unsafe partial class SyscallTable
         ulong plen = GuestSpace.PageUp(len);
         if (plen < len || addr + plen > GuestSpace.Size || addr + plen < addr) return -EINVAL;
         lock (LayoutLock) c.Mem.Unmap(addr, plen);
+        c.Process.Modules?.Unmapped(addr, addr + plen);
         return 0;
     }
 

@@ -40,6 +40,10 @@ public sealed class GuestProcess
         Futex = new HostFutex(space);
     }
 
+    /// <summary>The ELF images whose symbols name translated blocks (--perf-map, --profile), or null when nothing asks
+    /// for names.</summary>
+    public Profiling.GuestModules? Modules { get; init; }
+
     /// <summary>The guest's pid: this process's, or node 0's on a cluster worker.</summary>
     public static int Pid { get; set; } = Environment.ProcessId;
 
@@ -145,6 +149,7 @@ public sealed class GuestProcess
             cluster.RequestExit(ExitStatus < 0 ? 0 : ExitStatus);
             Thread.Sleep(Timeout.Infinite);
         }
+        Profiling.PerfMap.FlushActive();
         try { Debugger?.Exiting(KilledBy != 0 ? KilledBy : Math.Max(ExitStatus, 0), KilledBy != 0); } catch { /* the debugger went away */ }
         try { BeforeExit?.Invoke(); } catch { /* statistics must not keep the guest's status from the parent */ }
         Console.Error.Flush();
