@@ -160,6 +160,22 @@ public class GdbStubTests(ITestOutputHelper output)
         Assert.Equal(139, d.EmulatorExit);
     }
 
+    /// <summary>gdb numbers signals its own way (SIGUSR1 is 30 on the wire, Linux's 10): `signal SIGUSR1` at a
+    /// breakpoint must deliver SIGUSR1 to the guest's handler, and a raised SIGUSR2 must be reported as SIGUSR2.</summary>
+    [Fact]
+    public void SignalsCrossInGdbsNumbersAsUnderQemu()
+    {
+        string[] script = ["break compute", "continue", "signal SIGUSR1", "delete", "continue", "continue"];
+        var guest = Guest("gdb_target");
+        var q = Debug(Qemu, guest, ["usr"], script);
+        var d = Debug(GuestRunner.DqemuBinary, guest, ["usr"], script);
+        AssertSameTranscript(q, d);
+        Assert.Contains("Program received signal SIGUSR2", d.Transcript);
+        Assert.Contains("usr1 handled", d.EmulatorStdout);
+        Assert.Contains("usr2 handled", d.EmulatorStdout);
+        Assert.Equal(42, d.EmulatorExit);
+    }
+
     [Fact]
     public void ThreadsAreListedAsUnderQemu()
     {

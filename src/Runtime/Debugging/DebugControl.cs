@@ -1,3 +1,4 @@
+using Dqemu.Runtime.Signals;
 using Dqemu.Runtime.Threading;
 
 namespace Dqemu.Runtime.Debugging;
@@ -70,9 +71,18 @@ public sealed class DebugControl : IGuestDebugger
     // resumed meanwhile: gdb may have removed that breakpoint (a SIGTRAP at no breakpoint confuses it) or given the
     // thread another action. The thread then runs on from its Pc: a breakpoint still there stops it again.
 
-    public void Stop(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false, dropWhenResumed: true);
+    public void Stop(GuestThread thread, int signal) =>
+        Post(thread, Report(thread, signal, onlyWhenStepping: false, dropWhenResumed: true));
 
-    public void StepDone(GuestThread thread) => Report(thread, Dispatcher.SigTrap, onlyWhenStepping: true, dropWhenResumed: true);
+    public void StepDone(GuestThread thread) =>
+        Post(thread, Report(thread, Dispatcher.SigTrap, onlyWhenStepping: true, dropWhenResumed: true));
+
+    /// <summary>gdb resumed a thread stopped at a breakpoint or after a step with a signal (`signal SIGUSR1`: a "C"
+    /// or "S" action): the thread takes it before its next instruction, as under qemu.</summary>
+    private void Post(GuestThread thread, int? resumeSignal)
+    {
+        if (resumeSignal is int sig && sig > 0) SignalDelivery.DeliverFromDebugger(_process, thread, sig);
+    }
 
     public int Signal(GuestThread thread, int signal) => Report(thread, signal, onlyWhenStepping: false, dropWhenResumed: false) ?? signal;
 

@@ -130,7 +130,7 @@ public sealed unsafe class GdbStub
     private string StopReply()
     {
         var t = _control.EventThread;
-        return t == null ? "S05" : $"T{_control.EventSignal:x2}thread:{ThreadId(t)};";
+        return t == null ? "S05" : $"T{GdbSignals.ToGdb(_control.EventSignal):x2}thread:{ThreadId(t)};";
     }
 
     /// <summary>Parses a thread id ("p1.2a", "2a", "-1", "0", "p1.-1", "p1"): the tid, 0 for any, -1 for all;
@@ -195,7 +195,8 @@ public sealed unsafe class GdbStub
                     // legacy resume: the Hc thread (or the stopped one) steps or continues with the signal, the others continue
                     bool step = p[0] is 's' or 'S';
                     int sig = 0;
-                    if (p[0] is 'C' or 'S') int.TryParse(p[1..].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out sig);
+                    if (p[0] is 'C' or 'S' && int.TryParse(p[1..].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out sig))
+                        sig = Math.Max(0, GdbSignals.ToLinux(sig)); // a signal Linux lacks is not delivered
                     int target = _cThread > 0 ? _cThread : _control.EventThread?.Tid ?? 0;
                     _control.Resume(tid => tid == target ? (step ? DebugControl.Action.Step : DebugControl.Action.Continue, sig)
                         : (DebugControl.Action.Continue, 0), DebugControl.Action.Continue);
@@ -231,6 +232,8 @@ public sealed unsafe class GdbStub
                 if (kind == null || tid == -2) { reply = "E22"; return false; }
                 int sig = 0;
                 if (act.Length > 1 && !int.TryParse(act[1..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out sig)) { reply = "E22"; return false; }
+                sig = GdbSignals.ToLinux(sig);
+                if (sig < 0) { reply = "E22"; return false; }
                 actions.Add((kind.Value, sig, tid));
             }
             (DebugControl.Action, int) For(int tid)
@@ -360,7 +363,7 @@ public sealed unsafe class GdbStub
     /// <summary>The process ends: "W" with the exit code, or "X" with the signal that killed it.</summary>
     private void SendExit(int status, bool bySignal)
     {
-        _conn.Send((bySignal ? "X" : "W") + (status & 0xff).ToString("x2"));
+        _conn.Send(bySignal ? "X" + GdbSignals.ToGdb(status).ToString("x2") : "W" + (status & 0xff).ToString("x2"));
         _conn.Dispose();
     }
 

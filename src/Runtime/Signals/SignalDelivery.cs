@@ -138,6 +138,29 @@ public static unsafe class SignalDelivery
         }
     }
 
+    /// <summary>
+    /// -g: the signal gdb resumed a stopped thread with (`signal SIGUSR1`), delivered now as if it had just arrived,
+    /// without being reported to gdb again (gdb chose it). Blocked, it waits as pending like any other. False when
+    /// it killed the process.
+    /// </summary>
+    public static bool DeliverFromDebugger(GuestProcess p, GuestThread t, int sig)
+    {
+        if ((t.SignalMask & Bit(sig)) != 0)
+        {
+            SendToThread(t, sig);
+            return true;
+        }
+        ulong handler = p.SigHandlers[4 * sig];
+        if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) return true;
+        if (handler == SigDfl)
+        {
+            p.KillBySignal(sig);
+            t.Exited = true;
+            return false;
+        }
+        return Deliver(p, t, SigInfo.Tkill(sig));
+    }
+
     private static bool Deliver(GuestProcess p, GuestThread t, int sig, int code, ulong addr)
         => Deliver(p, t, new SigInfo(sig, code, 0, 0, 0, addr));
 
