@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using static Tmds.Linux.LibC;
 
 namespace Dqemu.Runtime;
 
@@ -30,15 +29,8 @@ public static class GuestLog
             throw new FatalException(ExitCodes.CantCreate, $"-D {path}: cannot create the log file ({e.Message})");
         }
         int fd = (int)low.DangerousGetHandle();
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, Syscalls.EmulatorFds.Floor);
-        SafeFileHandle handle = low;
-        if (high >= 0)
-        {
-            low.Dispose();
-            handle = new SafeFileHandle(high, ownsHandle: true);
-            fd = high;
-        }
-        Syscalls.EmulatorFds.Add(fd);
+        low.SetHandleAsInvalid(); // MoveHigh closes or keeps it; the handle below owns what it keeps
+        var handle = new SafeFileHandle(Syscalls.EmulatorFds.MoveHigh(fd, out _), ownsHandle: true);
         var stream = new FileStream(handle, FileAccess.Write, bufferSize: 0);
         _writer = TextWriter.Synchronized(new StreamWriter(stream, new System.Text.UTF8Encoding(false)) { AutoFlush = true });
     }

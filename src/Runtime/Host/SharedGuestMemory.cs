@@ -14,7 +14,7 @@ namespace Dqemu.Runtime.Host;
 /// </summary>
 public sealed unsafe class SharedGuestMemory : IHostMemory
 {
-    private const int MfdCloexec = 1, FallocPunchHole = 2, FallocKeepSize = 1, FDupfdCloexec = 1030;
+    private const int MfdCloexec = 1, FallocPunchHole = 2, FallocKeepSize = 1;
     private const int MapShared = 1, MapNoReserve = 0x4000;
 
     private int _fd = -1;
@@ -34,13 +34,7 @@ public sealed unsafe class SharedGuestMemory : IHostMemory
         int fd = Native.memfd_create(name, MfdCloexec);
         if (fd < 0) throw new OutOfMemoryException($"memfd_create failed (errno {Marshal.GetLastPInvokeError()})");
         // above the guest's fd numbers, like every descriptor the emulator keeps (EmulatorFds)
-        int high = Native.fcntl(fd, FDupfdCloexec, EmulatorFds.Floor);
-        if (high >= 0)
-        {
-            Native.close(fd);
-            fd = high;
-        }
-        EmulatorFds.Add(fd);
+        fd = EmulatorFds.MoveHigh(fd, out _);
         if (Native.ftruncate(fd, (long)size) != 0)
             throw new OutOfMemoryException($"cannot size the guest memory file to {size >> 30} GiB (errno {Marshal.GetLastPInvokeError()})");
         void* view = mmap(null, (Tmds.Linux.size_t)size, PROT_NONE, MapShared | MapNoReserve, fd, 0);
@@ -87,10 +81,6 @@ public sealed unsafe class SharedGuestMemory : IHostMemory
     {
         [DllImport("libc.so.6", SetLastError = true)]
         public static extern int memfd_create(byte* name, uint flags);
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int fcntl(int fd, int cmd, int arg);
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int close(int fd);
         [DllImport("libc.so.6", SetLastError = true)]
         public static extern int ftruncate(int fd, long length);
         [DllImport("libc.so.6", SetLastError = true)]

@@ -70,11 +70,8 @@ public sealed unsafe class PerfMap : ICodeListener
         int fd;
         fixed (byte* p = Encoding.UTF8.GetBytes(path + "\0")) fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0x1a4 /* 0644 */);
         if (fd < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot create {path} ({Marshal.GetPInvokeErrorMessage(errno)})");
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, EmulatorFds.Floor);
-        int dupError = errno;
-        close(fd);
-        if (high < 0) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot keep {path} open ({Marshal.GetPInvokeErrorMessage(dupError)})");
-        EmulatorFds.Add(high);
+        int high = EmulatorFds.MoveHigh(fd, out int dupError);
+        if (high < EmulatorFds.Floor) throw new FatalException(ExitCodes.CantCreate, $"--perf-map: cannot keep {path} open ({Marshal.GetPInvokeErrorMessage(dupError)})");
         var map = new PerfMap(path, high, modules);
         _active = map;
         // SIGTERM or SIGINT from outside: flush, then the signal's default action ends the process as before. The

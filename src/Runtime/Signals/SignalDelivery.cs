@@ -126,16 +126,23 @@ public static unsafe class SignalDelivery
             var info = TakePending(t, sig);
             // -g: the debugger sees the signal first (as a stop) and may resume without it
             if (p.Debugger is { } debugger && debugger.Signal(t, sig) == 0) continue;
-            ulong handler = p.SigHandlers[4 * sig];
-            if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) continue;
-            if (handler == SigDfl)
-            {
-                p.KillBySignal(sig);
-                t.Exited = true;
-                return false;
-            }
-            return Deliver(p, t, info);
+            if (Act(p, t, info) is bool delivered) return delivered;
         }
+    }
+
+    /// <summary>What the guest's disposition of an unblocked signal does: null when it is ignored, false when its
+    /// default action killed the process, else whether the handler's frame was set up.</summary>
+    private static bool? Act(GuestProcess p, GuestThread t, SigInfo info)
+    {
+        ulong handler = p.SigHandlers[4 * info.Sig];
+        if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(info.Sig))) return null;
+        if (handler == SigDfl)
+        {
+            p.KillBySignal(info.Sig);
+            t.Exited = true;
+            return false;
+        }
+        return Deliver(p, t, info);
     }
 
     /// <summary>
@@ -150,15 +157,7 @@ public static unsafe class SignalDelivery
             SendToThread(t, sig);
             return true;
         }
-        ulong handler = p.SigHandlers[4 * sig];
-        if (handler == SigIgn || (handler == SigDfl && DefaultIgnores(sig))) return true;
-        if (handler == SigDfl)
-        {
-            p.KillBySignal(sig);
-            t.Exited = true;
-            return false;
-        }
-        return Deliver(p, t, SigInfo.Tkill(sig));
+        return Act(p, t, SigInfo.Tkill(sig)) ?? true;
     }
 
     private static bool Deliver(GuestProcess p, GuestThread t, int sig, int code, ulong addr)

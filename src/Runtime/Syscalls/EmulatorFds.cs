@@ -26,6 +26,24 @@ public static class EmulatorFds
     public static IReadOnlyCollection<int> All => Fds.Keys.ToArray();
 
     /// <summary>
+    /// Moves a descriptor the emulator just opened to <see cref="Floor"/> or above (close-on-exec), closes the low one
+    /// and records the one kept. When no copy can be made the low one is kept (and recorded), and
+    /// <paramref name="dupError"/> says why; the result is then below <see cref="Floor"/>.
+    /// </summary>
+    public static int MoveHigh(int fd, out int dupError)
+    {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, Floor);
+        dupError = high < 0 ? errno : 0;
+        if (high >= 0)
+        {
+            close(fd);
+            fd = high;
+        }
+        Add(fd);
+        return fd;
+    }
+
+    /// <summary>
     /// Occupies every free fd below <see cref="Floor"/> with a placeholder, runs <paramref name="warmUp"/>
     /// (which makes the runtime open the descriptors it keeps: its random seed source, the console streams),
     /// frees the placeholders and records the close-on-exec fds at or above <see cref="Floor"/>: the runtime
