@@ -59,6 +59,26 @@ public sealed partial class DsmNode
         return true;
     }
 
+    /// <summary>
+    /// Up to <paramref name="max"/> pages this node holds (Shared or Modified) with nothing on its way or held back, in
+    /// no order:
+    /// what a node hands over when its last guest thread moves away (the thread's data follows it, in one burst of
+    /// <see cref="Prefetch"/>es by the node it went to, instead of a remote fault per page). Node 0's untouched pages
+    /// have no entry and are not listed.
+    /// </summary>
+    public List<ulong> HeldPages(int max)
+    {
+        var pages = new List<ulong>();
+        foreach (var s in _local)
+            lock (s)
+                foreach (var (page, e) in s.Pages)
+                {
+                    if (pages.Count >= max) return pages;
+                    if (e.State >= PageState.Shared && e.InFlight == InFlight.None && e.Deferred == 0) pages.Add(page);
+                }
+        return pages;
+    }
+
     /// <summary>Prefetched pages so far, those the guest then touched, and those that went (invalidated, taken) untouched.</summary>
     public (long Prefetched, long Hits, long Wasted) ForwardingCounts =>
         (Interlocked.Read(ref _c.Prefetches), Interlocked.Read(ref _c.PrefetchHits), Interlocked.Read(ref _c.PrefetchWasted));

@@ -350,14 +350,25 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
 
     /// <summary>The pages a remote wake brought (on a receiving thread): each mapped, readable, unsplit one is asked
     /// for now, without waiting, so the woken thread finds it here or on its way (counted like read-ahead).</summary>
-    public void PrefetchPages(ulong[] pages)
+    public void PrefetchPages(ulong[] pages) => PrefetchPages(pages, forWriting: false);
+
+    /// <summary>
+    /// Asks for every mapped, readable, unsplit page of <paramref name="pages"/> without waiting (counted like
+    /// read-ahead): for writing where <paramref name="forWriting"/> and the guest may write it, else for reading.
+    /// Returns how many requests went out. Not on a receive thread when the list is long (each request is a send).
+    /// </summary>
+    public int PrefetchPages(ReadOnlySpan<ulong> pages, bool forWriting)
     {
+        int asked = 0;
         foreach (ulong page in pages)
         {
             ulong addr = page * Page;
-            if (addr >= GuestSpace.Size || (_space.ProtAt(addr) & GuestProt.Read) == 0 || Split.IsSplit(page)) continue;
-            Dsm.Prefetch(page);
+            if (addr >= GuestSpace.Size || Split.IsSplit(page)) continue;
+            var prot = _space.ProtAt(addr);
+            if ((prot & GuestProt.Read) == 0) continue;
+            if (Dsm.Prefetch(page, forWriting && (prot & GuestProt.Write) != 0)) asked++;
         }
+        return asked;
     }
 
     // ---------------------------------------------------------------- data forwarding: reading ahead

@@ -32,6 +32,8 @@ namespace Dqemu.Runtime.Cluster;
 ///  0x23  Moved         any -> 0      i32 tid, i32 from, i32 to (-1: it did not move)
 ///  0x24  Hint          any -> 0      id, i32 tid, i32 op, i64 arg         Reply: i64 node to run on, or -errno
 ///  0x25  Sharing       w -> 0        u32 n, n * (i32 tid, u8 flags (1 active, 2 pinned), u16 m, m * (u64 page, u32 faults))
+///  0x26  Handover      any -> new    u32 n, n * u64 page    the pages a node held Modified when its last thread moved
+///                                    to the receiver, which asks for them for writing (no answer)
 /// </code>
 /// Strings are u16 length + UTF-8. Spans: u64 node 0's layout version, u32 n, n * (u64 start, u64 end, u8 prot),
 /// the mapped parts of a range (GuestSpace.SpansIn).
@@ -57,6 +59,7 @@ internal static class ClusterMessages
     public const ushort Moved = 0x23;
     public const ushort Hint = 0x24;
     public const ushort Sharing = 0x25;
+    public const ushort Handover = 0x26;
 
-    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= Sharing;
+    public static bool IsRuntimeMessage(ushort type) => type >= Attach && type <= Handover;
 }

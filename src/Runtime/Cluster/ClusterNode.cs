@@ -167,6 +167,9 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
                 case ClusterMessages.Sharing:
                     OnSharing(from, body);
                     break;
+                case ClusterMessages.Handover:
+                    OnHandover(body);
+                    break;
                 case ClusterMessages.Exit:
                     EndGuest(BinaryPrimitives.ReadInt32LittleEndian(body));
                     break;

@@ -287,6 +287,34 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A thread's data follows it when its node empties: mt_handover's worker fills 512 pages on node 1, moves to node 0
+    /// (a NODE hint), sleeps, and reads them in a scrambled order. Node 1, left without a guest thread, hands the pages
+    /// over and node 0 asks for them all at once, so node 0 reads them with few remote faults; with forward_pages =
+    /// false nothing is handed over and each page costs node 0 a remote fault. qemu-aarch64's output both ways.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void AThreadsDataFollowsItWhenItsNodeEmpties(string transport)
+    {
+        const int pages = 512;
+        var on = RunOnTwoNodesWithStats("mt_handover", transport, "", ", pages handed over");
+        long handed = SumOver(on, @"pages handed over (\d+)"), asked = SumOver(on, @"asked for when handed over (\d+)");
+        long node0 = Node0RemoteFaults(on);
+        Assert.True(handed >= pages && asked >= pages,
+            $"node 1 emptied holding the worker's {pages} pages: handed over {handed}, asked for {asked}\n{string.Join('\n', on)}");
+        Assert.True(node0 < pages / 4, $"node 0 read {pages} handed-over pages with {node0} remote faults\n{string.Join('\n', on)}");
+
+        var off = RunOnTwoNodesWithStats("mt_handover", transport, "forward_pages = false", ", forward_pages off");
+        Assert.Equal(0, SumOver(off, @"pages handed over (\d+)"));
+        long node0Off = Node0RemoteFaults(off);
+        Assert.True(node0Off >= pages, $"without forwarding node 0 read {pages} pages of node 1 with only {node0Off} remote faults");
+    }
+
+    /// <summary>Node 0's remote faults (its "remote faults" line comes first in the cluster block).</summary>
+    private static long Node0RemoteFaults(string[] lines) =>
+        SumOver(lines.Where(l => l.Contains("remote faults: read", StringComparison.Ordinal)).Take(1).ToArray(), @"remote faults: read (\d+) .*; write (\d+) ");
+
+    /// <summary>
     /// --stats on 2 nodes: node 0 prints a cluster block naming the transport, with one line per node (after its own
     /// statistics).
     /// </summary>
