@@ -46,6 +46,7 @@ public static unsafe class Emulator
         var process = new GuestProcess(space, translator, opts, Path.GetFullPath(path), sysroot) { Modules = modules };
         process.Modules?.AddImage(main.Elf, main.Bias);
         if (interp != null) process.Modules?.AddImage(interp.Elf, interp.Bias);
+        GuestExec.ReadInheritedIgnores(process.SigHandlers);
         SignalDelivery.MapTrampoline(process);
         WatchLayout(process);
         var thread = new GuestThread(process) { Tid = GuestProcess.Pid, HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid) };

@@ -102,6 +102,24 @@ public sealed class Translator
         }
     }
 
+    /// <summary>Runs <paramref name="action"/> holding the translation lock, so that no other thread is inside a
+    /// translation meanwhile (a guest's fork: the child must not inherit the lock held by a thread it does not have).</summary>
+    public T Exclusive<T>(Func<T> action)
+    {
+        lock (_lock) return action();
+    }
+
+    /// <summary>Drops every debugger breakpoint (a forked child runs without the debugger, as under qemu).</summary>
+    public void ClearBreakpoints()
+    {
+        lock (_lock)
+        {
+            if (_breakpoints.Count == 0) return;
+            _breakpoints.Clear();
+            DropAllLocked();
+        }
+    }
+
     /// <summary>
     /// Sets or clears a debugger breakpoint at <paramref name="pc"/>. A block never runs into a breakpoint: it ends
     /// before it, and a block starting at one is a <see cref="ExitReason.DebugStop"/> exit, so guest memory is never

@@ -84,6 +84,12 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
 
     public IReadOnlyList<Vma> Vmas { get { lock (_lock) return _vmas.ToArray(); } }
 
+    /// <summary>Runs <paramref name="action"/> holding the layout lock (a guest's fork: see Translator.Exclusive).</summary>
+    public T Exclusive<T>(Func<T> action)
+    {
+        lock (_lock) return action();
+    }
+
     public static ulong PageDown(ulong a) => a & ~(PageSize - 1);
     public static ulong PageUp(ulong a) => (a + PageSize - 1) & ~(PageSize - 1);
 

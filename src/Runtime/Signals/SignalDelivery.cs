@@ -28,7 +28,7 @@ public static unsafe class SignalDelivery
         SaResethand = 0x80000000, SaRestorer = 0x04000000;
     public const ulong SigDfl = 0, SigIgn = 1;
     public const int SiUser = 0, SiTkill = -6, SiKernel = 0x80, SegvMaperr = 1, SegvAccerr = 2, BusAdraln = 1, IllIllopc = 1, TrapBrkpt = 1;
-    public const int SigKill = 9, SigStop = 19;
+    public const int SigKill = 9, SigStop = 19, SigChld = 17;
 
     // frame layout (arch/arm64/include/uapi/asm/sigcontext.h, ucontext.h)
     private const int SiginfoSize = 128;
@@ -121,7 +121,16 @@ public static unsafe class SignalDelivery
         while (true)
         {
             ulong ready = Volatile.Read(ref t.Pending) & ~t.SignalMask;
-            if (ready == 0) return true;
+            if (ready == 0)
+            {
+                // rt_sigsuspend's signal went without a frame (ignored meanwhile): its mask goes back now
+                if (t.HasMaskAfterSuspend)
+                {
+                    t.SignalMask = t.MaskAfterSuspend;
+                    t.HasMaskAfterSuspend = false;
+                }
+                return true;
+            }
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
             var info = TakePending(t, sig);
             // -g: the debugger sees the signal first (as a stop) and may resume without it
@@ -194,7 +203,7 @@ public static unsafe class SignalDelivery
         ulong addr = info.Addr;
         mem.Write(frame + 0, sig);
         mem.Write(frame + 8, info.Code);
-        if (info.Code <= 0)
+        if (info.Code <= 0 || sig == SigChld) // a sender's, or a child's (CLD_* codes): pid, uid, value or status
         {
             mem.Write(frame + 16, info.Pid);
             mem.Write(frame + 20, info.Uid);
@@ -207,7 +216,9 @@ public static unsafe class SignalDelivery
         mem.Write(uc + UcStack, t.AltStackSp);
         mem.Write(uc + UcStack + 8, t.AltStackFlags == SsDisable ? SsDisable : (onAlt ? SsOnStack : 0));
         mem.Write(uc + UcStack + 16, t.AltStackSize);
-        mem.Write(uc + UcSigmask, t.SignalMask);
+        // after rt_sigsuspend the frame holds the mask from before it, which the handler's sigreturn restores
+        mem.Write(uc + UcSigmask, t.HasMaskAfterSuspend ? t.MaskAfterSuspend : t.SignalMask);
+        t.HasMaskAfterSuspend = false;
         ulong sc = uc + UcMcontext;
         mem.Write(sc + ScFaultAddress, addr);
         for (int i = 0; i < 31; i++) mem.Write(sc + ScRegs + (ulong)i * 8, cpu->X[i]);

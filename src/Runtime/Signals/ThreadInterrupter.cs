@@ -49,5 +49,5 @@ public static unsafe class ThreadInterrupter
     }
 
     private static void Send(GuestThread t)
-        => HostSyscall.Call(HostSyscall.Nr.Tgkill, Environment.ProcessId, t.HostTid, HostSignal);
+        => HostSyscall.Call(HostSyscall.Nr.Tgkill, Ids.Pid, t.HostTid, HostSignal);
 }

@@ -23,6 +23,9 @@ public static class EmulatorFds
     /// <summary>Records an fd the emulator opened itself (move it to <see cref="Floor"/> or above first: F_DUPFD).</summary>
     public static void Add(int fd) => Fds[fd] = 0;
 
+    /// <summary>The emulator closed <paramref name="fd"/>: the number is the guest's to use again.</summary>
+    public static void Forget(int fd) => Fds.TryRemove(fd, out _);
+
     public static IReadOnlyCollection<int> All => Fds.Keys.ToArray();
 
     /// <summary>

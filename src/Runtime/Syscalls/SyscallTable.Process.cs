@@ -21,6 +21,7 @@ public static unsafe partial class SyscallTable
         t.Add(94, "exit_group", N, ExitGroup);
         t.Add(95, "waitid", N, c => OkOrNull(c, c.A2, 128, GuestProt.Write) && OkOrNull(c, c.A4, 144, GuestProt.Write)
             ? Call(X64Waitid, (int)c.A0, (int)c.A1, HOrNull(c, c.A2), (int)c.A3, HOrNull(c, c.A4)) : -EFAULT);
+        t.Add(221, "execve", L, c => Threading.GuestExec.Execve(c, c.A0, c.A1, c.A2));
         t.Add(96, "set_tid_address", L, c => { c.Thread.ClearChildTid = c.A0; return Tid(c); });
         t.Add(99, "set_robust_list", L, SetRobustList);
         t.Add(100, "get_robust_list", L, GetRobustList);

@@ -26,6 +26,7 @@ public static unsafe partial class SyscallTable
         t.Add(130, "tkill", L, c => ThreadKill(c, GuestProcess.Pid, (long)c.A0, (long)c.A1));
         t.Add(131, "tgkill", L, c => ThreadKill(c, (long)c.A0, (long)c.A1, (long)c.A2));
         t.Add(132, "sigaltstack", L, Sigaltstack);
+        t.Add(133, "rt_sigsuspend", L, RtSigsuspend);
         t.Add(134, "rt_sigaction", N, RtSigaction);
         t.Add(135, "rt_sigprocmask", L, RtSigprocmask);
         t.Add(136, "rt_sigpending", L, RtSigpending);
@@ -51,11 +52,31 @@ public static unsafe partial class SyscallTable
             {
                 act[3] &= ~Unblockable;
                 act.CopyTo(h.AsSpan(sig * 4, 4));
+                // a handler for SIGCHLD: the host's SIGCHLD must reach the guest from now on
+                if (sig == SignalDelivery.SigChld && act[0] > SigIgn) HostSignalForwarder.ForwardSigchld(c.Process);
                 OnDispositionChanged(c.Process, c.Thread, sig);
                 c.Process.Cluster?.DispositionChanged(sig);
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// rt_sigsuspend(mask, size): waits with <paramref name="c"/>'s mask in place until a signal it lets through is
+    /// pending, then returns EINTR; the mask from before comes back when that signal has been handled (the handler's
+    /// frame records it). The wait sleeps in short host naps that a sender's kick (ThreadInterrupter) cuts short.
+    /// </summary>
+    private static long RtSigsuspend(SyscallContext c)
+    {
+        if (c.A1 != SigsetSize) return -EINVAL;
+        if (!Load(c, c.A0, out ulong set)) return -EFAULT;
+        var t = c.Thread;
+        t.MaskAfterSuspend = t.SignalMask;
+        t.HasMaskAfterSuspend = true;
+        t.SignalMask = set & ~Unblockable;
+        long* nap = stackalloc long[2] { 0, 50_000_000 };
+        while (!HasDeliverable(t) && !c.Process.Exiting && !t.Exited) Call(Nr.Nanosleep, (long)nap, 0);
+        return -EINTR;
     }
 
     private static long RtSigprocmask(SyscallContext c)

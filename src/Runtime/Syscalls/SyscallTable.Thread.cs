@@ -56,12 +56,15 @@ public static partial class SyscallTable
 
     /// <summary>
     /// clone(flags, newsp, parent_tid, tls, child_tid). Threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, what
-    /// pthread_create passes) are supported; fork and vfork are not (a .NET process cannot fork safely).
+    /// pthread_create passes) start in this process; without CLONE_VM, or with CLONE_VFORK (vfork, posix_spawn:
+    /// the child only runs until it execs, and qemu copies the memory for it too), the process forks (GuestFork).
     /// </summary>
     private static long Clone(SyscallContext c)
     {
         const ulong thread = GuestThreads.CloneVm | GuestThreads.CloneThread | GuestThreads.CloneSighand;
-        if ((c.A0 & thread) != thread) return -Errno.ENOSYS;
+        if ((c.A0 & GuestThreads.CloneVm) == 0 || (c.A0 & (GuestThreads.CloneVfork | GuestThreads.CloneThread)) == GuestThreads.CloneVfork)
+            return GuestFork.Fork(c.Process, c.Thread, c.A0, c.A1, c.A2, c.A3, c.A4);
+        if ((c.A0 & thread) != thread) return -Errno.EINVAL;
         return GuestThreads.StartThread(c.Process, c.Thread, c.A0, c.A1, c.A2, c.A3, c.A4);
     }
 

@@ -100,6 +100,15 @@ public sealed class GuestProcess
         if (!counted) Interlocked.Increment(ref _liveThreads);
     }
 
+    /// <summary>In the child of a guest's fork: <paramref name="survivor"/> (the forking thread, with its new tid) is
+    /// the only thread, as after Linux's fork.</summary>
+    public void BecomeForkChild(GuestThread survivor)
+    {
+        Threads.Clear();
+        Threads[survivor.Tid] = survivor;
+        Volatile.Write(ref _liveThreads, 1);
+    }
+
     /// <summary>A thread has left its dispatcher loop; the last one out ends the process.</summary>
     public void ThreadFinished(GuestThread t, int status)
     {
@@ -119,6 +128,25 @@ public sealed class GuestProcess
             Exit(status);
             Terminate();
         }
+    }
+
+    /// <summary>
+    /// Ends the host process by <paramref name="signal"/> itself, as qemu-aarch64 does, so that a parent's wait sees
+    /// WIFSIGNALED (a shell's "Killed", a test harness's signal) and not an exit status: the signal's host
+    /// disposition goes back to the default, it is unblocked and sent to this thread. No host core file is written
+    /// (RLIMIT_CORE 0, as qemu sets it): it would be the emulator's, not the guest's. Returns only if the signal did
+    /// not end the process.
+    /// </summary>
+    private static unsafe void DieOfSignal(int signal)
+    {
+        const int RlimitCore = 4;
+        Span<ulong> noCore = stackalloc ulong[2]; // soft and hard limit 0
+        fixed (ulong* lim = noCore) HostSyscall.Call(HostSyscall.Nr.Prlimit64, 0, RlimitCore, (long)lim, 0);
+        var act = default(Tmds.Linux.sigaction);
+        Tmds.Linux.LibC.sigaction(signal, &act, null);
+        ulong set = 1UL << (signal - 1);
+        HostSyscall.Call(HostSyscall.Nr.RtSigprocmask, 1 /* SIG_UNBLOCK */, (long)&set, 0, 8);
+        HostSyscall.Call(HostSyscall.Nr.Tgkill, Host.Ids.Pid, HostSyscall.Call(HostSyscall.Nr.Gettid), signal);
     }
 
     /// <summary>Marks the whole process as exiting with <paramref name="status"/> (first caller wins).</summary>
@@ -154,6 +182,7 @@ public sealed class GuestProcess
         try { BeforeExit?.Invoke(); } catch { /* statistics must not keep the guest's status from the parent */ }
         Console.Error.Flush();
         Console.Out.Flush();
+        if (KilledBy != 0 && Cluster == null) DieOfSignal(KilledBy);
         HostSyscall.Call(HostSyscall.Nr.ExitGroup, ExitStatus < 0 ? 0 : ExitStatus);
     }
 }

@@ -18,6 +18,10 @@ public sealed unsafe class GuestThread : IDisposable
     public ulong SignalMask { get; set; }
     /// <summary>Signals sent to this thread and not yet delivered (bit n-1 for signal n).</summary>
     public ulong Pending;
+    /// <summary>rt_sigsuspend: the mask to restore once the signal that ended the wait is handled (the handler's frame
+    /// records it, so its sigreturn restores it; <see cref="HasMaskAfterSuspend"/> says whether one is set).</summary>
+    public ulong MaskAfterSuspend;
+    public bool HasMaskAfterSuspend;
     /// <summary>The siginfo of each pending signal instance (lock it to change it together with Pending).</summary>
     public readonly List<SigInfo> PendingInfo = new();
     /// <summary>sigaltstack: base, size and flags (SS_DISABLE when none).</summary>
