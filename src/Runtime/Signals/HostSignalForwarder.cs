@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dqemu.JitX64.Signal;
 using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Syscalls;
@@ -9,54 +10,107 @@ namespace Dqemu.Runtime.Signals;
 
 /// <summary>
 /// Host signals the guest must see as its own. Guest signals are emulated, so a host signal reaches the guest only
-/// through here: today SIGCHLD, once the guest installs a handler for it (a shell's job control waits in
-/// rt_sigsuspend for it). A generated handler writes each siginfo to a non-blocking pipe
+/// through here: SIGCHLD once the guest installs a handler for it (a shell's job control waits in rt_sigsuspend for
+/// it), and the signals of the guest's timers (setitimer's SIGALRM, SIGVTALRM, SIGPROF; timer_create's signal).
+/// A generated handler writes each siginfo and the receiving thread's tid to a non-blocking pipe
 /// (<see cref="NativeSignalHandlerGenerator.GenerateForwardInfo"/>); a host thread reads the records and sends the
-/// signal to the guest process with the child's pid, uid, status and code. SA_RESTART: host calls the signal
-/// interrupts are restarted (the guest's own calls see the guest signal, through its delivery).
+/// signal to the guest: to the thread a SIGEV_THREAD_ID timer names, else to the process, with the record's fields.
+/// Guest signals whose numbers the host reserves (32 and 33: glibc's; 34: the .NET runtime's; 63: the emulator's thread
+/// interrupt; 64) travel as host signals 58-62 (<see cref="HostNumber"/>). SA_RESTART: host calls the signal
+/// interrupts are restarted; the guest's own calls see the guest signal through its delivery (a kick).
 /// </summary>
 public static unsafe class HostSignalForwarder
 {
-    private const int SIGCHLD = 17;
-    private static int _installed;
+    private static readonly object Gate = new();
+    private static int _writeEnd = -1;
+    private static nint _handler;
+    private static ulong _installed; // host signals with the forwarding handler, bit n-1 for signal n
+    private static GuestProcess? _process;
 
-    /// <summary>Forwards host SIGCHLD to <paramref name="process"/> from now on (once; one node only).</summary>
-    public static void ForwardSigchld(GuestProcess process)
+    /// <summary>Host timer id -> guest tid, for timers created with SIGEV_THREAD_ID.</summary>
+    public static readonly ConcurrentDictionary<int, int> ThreadTimers = new();
+
+    /// <summary>The host signal that carries guest signal <paramref name="guestSig"/>; 0 when it cannot be one (a fault
+    /// the emulator handles, SIGKILL, SIGSTOP).</summary>
+    public static int HostNumber(int guestSig) => guestSig switch
     {
-        if (process.Cluster != null || Interlocked.Exchange(ref _installed, 1) != 0) return;
+        4 or 5 or 7 or 8 or 9 or 11 or 19 => 0,
+        32 => 62, 33 => 61, 34 => 60, 63 => 59, 64 => 58,
+        >= 1 and <= 64 => guestSig,
+        _ => 0,
+    };
+
+    private static int GuestNumber(int hostSig) => hostSig switch
+    {
+        62 => 32, 61 => 33, 60 => 34, 59 => 63, 58 => 64,
+        _ => hostSig,
+    };
+
+    /// <summary>From now on host signal HostNumber(<paramref name="guestSig"/>) reaches <paramref name="process"/> as
+    /// <paramref name="guestSig"/> (one node only). False when the signal cannot be forwarded.</summary>
+    public static bool Forward(GuestProcess process, int guestSig)
+    {
+        if (process.Cluster != null) return false;
+        int host = HostNumber(guestSig);
+        if (host == 0) return false;
+        lock (Gate)
+        {
+            if ((_installed & (1UL << (host - 1))) != 0) return true;
+            if (_writeEnd < 0 && !Start(process)) return false;
+            var act = default(sigaction);
+            act.sa_handler = (void*)_handler;
+            act.sa_flags = SA_SIGINFO | SA_RESTART;
+            sigemptyset(&act.sa_mask);
+            if (LibC.sigaction(host, &act, null) != 0) return false;
+            _installed |= 1UL << (host - 1);
+            return true;
+        }
+    }
+
+    private static bool Start(GuestProcess process)
+    {
         int* fds = stackalloc int[2];
         const int OCloexec = 0x80000, ONonblock = 0x800;
-        if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return;
-        int readEnd = EmulatorFds.MoveHigh(fds[0], out _), writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
-        fcntl(writeEnd, F_SETFL, ONonblock);
-        var act = default(sigaction);
-        act.sa_handler = (void*)NativeSignalHandlerGenerator.GenerateForwardInfo(process.Translator.Cache, writeEnd);
-        act.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigemptyset(&act.sa_mask);
+        if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return false;
+        int readEnd = EmulatorFds.MoveHigh(fds[0], out _);
+        _writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
+        fcntl(_writeEnd, F_SETFL, ONonblock);
+        _handler = NativeSignalHandlerGenerator.GenerateForwardInfo(process.Translator.Cache, _writeEnd);
+        _process = process;
         new Thread(() => Pump(process, readEnd)) { IsBackground = true, Name = "dqemu-host-signals" }.Start();
-        LibC.sigaction(SIGCHLD, &act, null);
+        return true;
     }
+
+    private const int SiTimer = -2, SIGCHLD = 17;
 
     private static void Pump(GuestProcess process, int fd)
     {
-        byte* info = stackalloc byte[NativeSignalHandlerGenerator.SiginfoSize];
+        const int Size = NativeSignalHandlerGenerator.ForwardRecordSize;
+        byte* rec = stackalloc byte[Size];
         while (true)
         {
             int got = 0;
-            while (got < NativeSignalHandlerGenerator.SiginfoSize)
+            while (got < Size)
             {
-                long n = HostSyscall.Call(HostSyscall.Nr.Read, fd, (long)(info + got), NativeSignalHandlerGenerator.SiginfoSize - got);
+                long n = HostSyscall.Call(HostSyscall.Nr.Read, fd, (long)(rec + got), Size - got);
                 if (n == -Errno.EINTR) continue;
                 if (n <= 0) return;
                 got += (int)n;
             }
-            // siginfo for SIGCHLD: signo, errno, code, then pid, uid, status (the same layout on both architectures)
-            int sig = *(int*)info, code = *(int*)(info + 8), pid = *(int*)(info + 16), status = *(int*)(info + 24);
-            uint uid = *(uint*)(info + 20);
-            if (sig != SIGCHLD || process.Exiting) continue;
+            // siginfo: signo, errno, code, then three fields at 16, 20 and 24 (a sender's pid, uid and value; a child's
+            // pid, uid and status; a timer's id, overrun and value): the same layout on both architectures
+            int sig = GuestNumber(*(int*)rec), code = *(int*)(rec + 8), a = *(int*)(rec + 16);
+            uint b = *(uint*)(rec + 20);
+            ulong value = sig == SIGCHLD ? *(uint*)(rec + 24) : *(ulong*)(rec + 24);
+            if (process.Exiting) continue;
+            var info = new SigInfo(sig, code, a, b, value, 0);
+            if (code == SiTimer && ThreadTimers.TryGetValue(a, out int tid) && process.Threads.TryGetValue(tid, out var owner) && !owner.Exited)
+            {
+                GuestSignals.SendToThread(process, owner, info);
+                continue;
+            }
             var target = process.Threads.Values.FirstOrDefault(t => !t.Exited);
-            if (target == null) continue;
-            GuestSignals.SendToProcess(process, target, new SigInfo(sig, code, pid, uid, (ulong)(uint)status, 0));
+            if (target != null) GuestSignals.SendToProcess(process, target, info);
         }
     }
 }

@@ -88,7 +88,24 @@ public static unsafe class SignalDelivery
         }
     }
 
-    private static SigInfo TakePending(GuestThread t, int sig)
+    /// <summary>A guest siginfo_t at <paramref name="at"/> (zeroed by the caller): signo, errno, code, then the union: a
+    /// fault's address, or a sender's pid, uid and value (a child's pid, uid and status; a timer's id, overrun and value).</summary>
+    public static void WriteSiginfo(Memory.GuestSpace mem, ulong at, SigInfo info)
+    {
+        mem.Write(at + 0, info.Sig);
+        mem.Write(at + 8, info.Code);
+        if (info.Code <= 0 || info.Sig == SigChld) // a sender's, or a child's (CLD_* codes)
+        {
+            mem.Write(at + 16, info.Pid);
+            mem.Write(at + 20, info.Uid);
+            mem.Write(at + 24, info.Value);
+        }
+        else mem.Write(at + 16, info.Addr);
+    }
+
+    /// <summary>Takes one pending instance of <paramref name="sig"/> off <paramref name="t"/> (its siginfo, or a tkill's
+    /// when none was recorded).</summary>
+    public static SigInfo TakePending(GuestThread t, int sig)
     {
         lock (t.PendingInfo)
         {
@@ -199,17 +216,8 @@ public static unsafe class SignalDelivery
             return false;
         }
 
-        // siginfo: signo, errno, code, then the union: a fault's address, or the sender's pid, uid, value
         ulong addr = info.Addr;
-        mem.Write(frame + 0, sig);
-        mem.Write(frame + 8, info.Code);
-        if (info.Code <= 0 || sig == SigChld) // a sender's, or a child's (CLD_* codes): pid, uid, value or status
-        {
-            mem.Write(frame + 16, info.Pid);
-            mem.Write(frame + 20, info.Uid);
-            mem.Write(frame + 24, info.Value);
-        }
-        else mem.Write(frame + 16, addr);
+        WriteSiginfo(mem, frame, info);
 
         // ucontext
         ulong uc = frame + UcOffset;

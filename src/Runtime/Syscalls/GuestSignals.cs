@@ -66,9 +66,18 @@ public static class GuestSignals
         int sig = info.Sig;
         if (sig <= 0 || sig > NSig) return;
         var target = caller;
-        if ((caller.SignalMask & Bit(sig)) != 0)
+        if ((caller.SignalMask & Bit(sig)) != 0 && (caller.SigwaitSet & Bit(sig)) == 0)
+        {
+            // a thread that lets it through, else one waiting for it in rt_sigtimedwait
+            GuestThread? waiting = null;
             foreach (var t in p.Threads.Values)
-                if (!t.Exited && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
+            {
+                if (t.Exited) continue;
+                if ((t.SignalMask & Bit(sig)) == 0) { target = t; waiting = null; break; }
+                if ((t.SigwaitSet & Bit(sig)) != 0) waiting ??= t;
+            }
+            if (waiting != null) target = waiting;
+        }
         SendToThread(p, target, info);
     }
 

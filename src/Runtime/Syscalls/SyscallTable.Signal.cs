@@ -27,6 +27,7 @@ public static unsafe partial class SyscallTable
         t.Add(131, "tgkill", L, c => ThreadKill(c, (long)c.A0, (long)c.A1, (long)c.A2));
         t.Add(132, "sigaltstack", L, Sigaltstack);
         t.Add(133, "rt_sigsuspend", L, RtSigsuspend);
+        t.Add(137, "rt_sigtimedwait", L, RtSigtimedwait);
         t.Add(134, "rt_sigaction", N, RtSigaction);
         t.Add(135, "rt_sigprocmask", L, RtSigprocmask);
         t.Add(136, "rt_sigpending", L, RtSigpending);
@@ -53,7 +54,7 @@ public static unsafe partial class SyscallTable
                 act[3] &= ~Unblockable;
                 act.CopyTo(h.AsSpan(sig * 4, 4));
                 // a handler for SIGCHLD: the host's SIGCHLD must reach the guest from now on
-                if (sig == SignalDelivery.SigChld && act[0] > SigIgn) HostSignalForwarder.ForwardSigchld(c.Process);
+                if (sig == SignalDelivery.SigChld && act[0] > SigIgn) HostSignalForwarder.Forward(c.Process, sig);
                 OnDispositionChanged(c.Process, c.Thread, sig);
                 c.Process.Cluster?.DispositionChanged(sig);
             }
@@ -78,6 +79,58 @@ public static unsafe partial class SyscallTable
         while (!HasDeliverable(t) && !c.Process.Exiting && !t.Exited) Call(Nr.Nanosleep, (long)nap, 0);
         return -EINTR;
     }
+
+    /// <summary>
+    /// rt_sigtimedwait(set, info, timeout, size): takes a pending signal of the set (lowest first) without running a
+    /// handler, writes its siginfo, returns its number; EAGAIN when the timeout passes first, EINTR when a signal
+    /// outside the set that the thread lets through arrives (its handler runs). Waits in naps a sender's kick cuts short.
+    /// </summary>
+    private static long RtSigtimedwait(SyscallContext c)
+    {
+        if (c.A3 != SigsetSize) return -EINVAL;
+        if (!Load(c, c.A0, out ulong set)) return -EFAULT;
+        if (!OkOrNull(c, c.A1, 128, GuestProt.Write)) return -EFAULT;
+        long deadline = long.MaxValue;
+        if (c.A2 != 0)
+        {
+            if (!Load(c, c.A2, out Timespec ts)) return -EFAULT;
+            if (ts.Sec < 0 || (ulong)ts.Nsec >= 1_000_000_000) return -EINVAL;
+            deadline = NowNs() + Math.Min(ts.Sec, long.MaxValue / 2_000_000_000) * 1_000_000_000 + ts.Nsec;
+        }
+        var t = c.Thread;
+        ulong want = set & ~Unblockable;
+        long* nap = stackalloc long[2];
+        t.SigwaitSet = want;
+        try
+        {
+            while (true)
+            {
+                ulong ready = Volatile.Read(ref t.Pending) & want;
+                if (ready != 0)
+                {
+                    int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+                    var info = SignalDelivery.TakePending(t, sig);
+                    if (c.A1 != 0)
+                    {
+                        Span<byte> zero = stackalloc byte[128];
+                        zero.Clear();
+                        if (!c.Mem.TryCopyOut(c.A1, zero)) return -EFAULT;
+                        SignalDelivery.WriteSiginfo(c.Mem, c.A1, info);
+                    }
+                    return sig;
+                }
+                if (HasDeliverable(t) || c.Process.Exiting || t.Exited) return -EINTR;
+                long now = NowNs();
+                if (now >= deadline) return -EAGAIN;
+                nap[0] = 0;
+                nap[1] = Math.Min(50_000_000, deadline - now);
+                Call(Nr.Nanosleep, (long)nap, 0);
+            }
+        }
+        finally { t.SigwaitSet = 0; }
+    }
+
+    private static long NowNs() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
 
     private static long RtSigprocmask(SyscallContext c)
     {

@@ -21,6 +21,9 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>rt_sigsuspend: the mask to restore once the signal that ended the wait is handled (the handler's frame
     /// records it, so its sigreturn restores it; <see cref="HasMaskAfterSuspend"/> says whether one is set).</summary>
     public ulong MaskAfterSuspend;
+    /// <summary>rt_sigtimedwait: the signals this thread waits for now (a process-directed one that every thread
+    /// blocks goes to it).</summary>
+    public ulong SigwaitSet;
     public bool HasMaskAfterSuspend;
     /// <summary>The siginfo of each pending signal instance (lock it to change it together with Pending).</summary>
     public readonly List<SigInfo> PendingInfo = new();
