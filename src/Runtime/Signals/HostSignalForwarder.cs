@@ -22,10 +22,17 @@ namespace Dqemu.Runtime.Signals;
 public static unsafe class HostSignalForwarder
 {
     private static readonly object Gate = new();
-    private static int _writeEnd = -1;
+    private static int _writeEnd = -1, _readEnd = -1;
     private static nint _handler;
     private static ulong _installed; // host signals with the forwarding handler, bit n-1 for signal n
-    private static GuestProcess? _process;
+
+    /// <summary>
+    /// A child's exit, by pid: 1 when the pump delivered its SIGCHLD, 2 when a wait did (<see cref="ChildWaited"/>).
+    /// Whichever comes first delivers and marks; the other finds the mark, removes it and delivers nothing.
+    /// </summary>
+    private static readonly ConcurrentDictionary<int, byte> ChildExits = new();
+    private const byte ByPump = 1, ByWait = 2;
+    private const int CldExited = 1, CldKilled = 2, CldDumped = 3;
 
     /// <summary>Host timer id -> guest tid, for timers created with SIGEV_THREAD_ID.</summary>
     public static readonly ConcurrentDictionary<int, int> ThreadTimers = new();
@@ -72,16 +79,63 @@ public static unsafe class HostSignalForwarder
         int* fds = stackalloc int[2];
         const int OCloexec = 0x80000, ONonblock = 0x800;
         if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return false;
-        int readEnd = EmulatorFds.MoveHigh(fds[0], out _);
+        _readEnd = EmulatorFds.MoveHigh(fds[0], out _);
         _writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
         fcntl(_writeEnd, F_SETFL, ONonblock);
         _handler = NativeSignalHandlerGenerator.GenerateForwardInfo(process.Translator.Cache, _writeEnd);
-        _process = process;
-        new Thread(() => Pump(process, readEnd)) { IsBackground = true, Name = "dqemu-host-signals" }.Start();
+        StartPump(process, _readEnd);
         return true;
     }
 
+    private static void StartPump(GuestProcess process, int readEnd) =>
+        new Thread(() => Pump(process, readEnd)) { IsBackground = true, Name = "dqemu-host-signals" }.Start();
+
+    /// <summary>
+    /// In a forked child: the pipe is the parent's (fork copied the descriptors, not the pump thread), so the child's
+    /// records would reach the parent's guest. The child gets a pipe of its own under the same write-end number (the
+    /// handler's code names it), and its own pump.
+    /// </summary>
+    public static void AfterFork(GuestProcess process)
+    {
+        lock (Gate)
+        {
+            if (_writeEnd < 0) return;
+            int* fds = stackalloc int[2];
+            const int OCloexec = 0x80000, ONonblock = 0x800;
+            if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return;
+            fcntl(fds[1], F_SETFL, ONonblock);
+            HostSyscall.Call(HostSyscall.Nr.Dup3, fds[1], _writeEnd, OCloexec);
+            HostSyscall.Call(HostSyscall.Nr.Close, fds[1]);
+            HostSyscall.Call(HostSyscall.Nr.Close, _readEnd);
+            EmulatorFds.Forget(_readEnd);
+            _readEnd = EmulatorFds.MoveHigh(fds[0], out _);
+            StartPump(process, _readEnd);
+        }
+    }
+
     private const int SiTimer = -2, SIGCHLD = 17;
+
+    /// <summary>
+    /// The guest's wait4/waitid on <paramref name="thread"/> reaped child <paramref name="pid"/> (wait status
+    /// <paramref name="status"/>). Under Linux the child's SIGCHLD is pending by the time the wait returns; the host's
+    /// comes through the pipe a little later, and a shell that checks its traps right after the wait would miss it.
+    /// So with SIGCHLD forwarded, the wait delivers it now unless the pump already did (and the pump's copy is dropped).
+    /// </summary>
+    public static void ChildWaited(GuestProcess process, GuestThread thread, int pid, int status)
+    {
+        if ((Volatile.Read(ref _installed) & (1UL << (SIGCHLD - 1))) == 0 || pid <= 0) return;
+        int termsig = status & 0x7f;
+        if (termsig == 0x7f) return; // stopped: not an exit
+        if (!ChildExits.TryAdd(pid, ByWait))
+        {
+            ChildExits.TryRemove(pid, out _); // the pump delivered it
+            return;
+        }
+        var info = termsig == 0
+            ? new SigInfo(SIGCHLD, CldExited, pid, (uint)Ids.Uid, (uint)((status >> 8) & 0xff), 0)
+            : new SigInfo(SIGCHLD, (status & 0x80) != 0 ? CldDumped : CldKilled, pid, (uint)Ids.Uid, (uint)termsig, 0);
+        GuestSignals.SendToThread(process, thread, info);
+    }
 
     private static void Pump(GuestProcess process, int fd)
     {
@@ -104,6 +158,11 @@ public static unsafe class HostSignalForwarder
             ulong value = sig == SIGCHLD ? *(uint*)(rec + 24) : *(ulong*)(rec + 24);
             if (process.Exiting) continue;
             var info = new SigInfo(sig, code, a, b, value, 0);
+            if (sig == SIGCHLD && code is CldExited or CldKilled or CldDumped && !ChildExits.TryAdd(a, ByPump))
+            {
+                ChildExits.TryRemove(a, out _); // the guest's wait for it delivered it already
+                continue;
+            }
             if (code == SiTimer && ThreadTimers.TryGetValue(a, out int tid) && process.Threads.TryGetValue(tid, out var owner) && !owner.Exited)
             {
                 GuestSignals.SendToThread(process, owner, info);

@@ -19,8 +19,7 @@ public static unsafe partial class SyscallTable
         const SyscallSite L = SyscallSite.Local, N = SyscallSite.Node0;
         t.Add(93, "exit", L, ExitThread);
         t.Add(94, "exit_group", N, ExitGroup);
-        t.Add(95, "waitid", N, c => OkOrNull(c, c.A2, 128, GuestProt.Write) && OkOrNull(c, c.A4, 144, GuestProt.Write)
-            ? Call(X64Waitid, (int)c.A0, (int)c.A1, HOrNull(c, c.A2), (int)c.A3, HOrNull(c, c.A4)) : -EFAULT);
+        t.Add(95, "waitid", N, Waitid);
         t.Add(221, "execve", L, c => Threading.GuestExec.Execve(c, c.A0, c.A1, c.A2));
         t.Add(96, "set_tid_address", L, c => { c.Thread.ClearChildTid = c.A0; return Tid(c); });
         t.Add(99, "set_robust_list", L, SetRobustList);
@@ -46,8 +45,7 @@ public static unsafe partial class SyscallTable
         t.Add(178, "gettid", L, Tid);
         t.Add(148, "getresuid", L, c => GetRes(c, X64Getresuid));
         t.Add(150, "getresgid", L, c => GetRes(c, X64Getresgid));
-        t.Add(260, "wait4", N, c => OkOrNull(c, c.A1, 4, GuestProt.Write) && OkOrNull(c, c.A3, 144, GuestProt.Write)
-            ? Call(Nr.Wait4, (int)c.A0, HOrNull(c, c.A1), (int)c.A2, HOrNull(c, c.A3)) : -EFAULT);
+        t.Add(260, "wait4", N, Wait4);
         t.Add(261, "prlimit64", N, c => Prlimit(c, (int)c.A0, (uint)c.A1, c.A2 == 0 ? null : c.A2, c.A3 == 0 ? null : c.A3));
         t.Add(293, "rseq", L, c => -ENOSYS); // as qemu: glibc then manages without
         // credentials: at the syscall level they belong to the calling thread (glibc makes every thread
@@ -175,5 +173,32 @@ public static unsafe partial class SyscallTable
                 // features the guest CPU does not advertise
                 return -EINVAL;
         }
+    }
+
+    /// <summary>wait4(pid, status, options, rusage): the host's; a reaped child's SIGCHLD is pending when it returns
+    /// (HostSignalForwarder.ChildWaited).</summary>
+    private static long Wait4(SyscallContext c)
+    {
+        if (!OkOrNull(c, c.A1, 4, GuestProt.Write) || !OkOrNull(c, c.A3, 144, GuestProt.Write)) return -EFAULT;
+        int status = 0;
+        long r = Call(Nr.Wait4, (int)c.A0, (long)&status, (int)c.A2, HOrNull(c, c.A3));
+        if (r > 0)
+        {
+            if (c.A1 != 0 && !c.Mem.TryWrite(c.A1, status)) return -EFAULT;
+            Signals.HostSignalForwarder.ChildWaited(c.Process, c.Thread, (int)r, status);
+        }
+        return r;
+    }
+
+    /// <summary>waitid(idtype, id, info, options, rusage): the host's; an exited child's SIGCHLD as for wait4.</summary>
+    private static long Waitid(SyscallContext c)
+    {
+        if (!OkOrNull(c, c.A2, 128, GuestProt.Write) || !OkOrNull(c, c.A4, 144, GuestProt.Write)) return -EFAULT;
+        long r = Call(X64Waitid, (int)c.A0, (int)c.A1, HOrNull(c, c.A2), (int)c.A3, HOrNull(c, c.A4));
+        const int WNowait = 0x01000000, CldExited = 1, CldKilled = 2, CldDumped = 3;
+        if (r == 0 && c.A2 != 0 && ((int)c.A3 & WNowait) == 0 && c.Mem.TryRead(c.A2 + 8, out int code)
+            && code is CldExited or CldKilled or CldDumped && c.Mem.TryRead(c.A2 + 16, out int pid) && c.Mem.TryRead(c.A2 + 24, out int st))
+            Signals.HostSignalForwarder.ChildWaited(c.Process, c.Thread, pid, code == CldExited ? (st & 0xff) << 8 : st | (code == CldDumped ? 0x80 : 0));
+        return r;
     }
 }

@@ -90,6 +90,7 @@ public static unsafe class GuestFork
         thread.Cpu->ExclSize = 0;
         if ((flags & CloneChildSettid) != 0) process.Space.TryWrite(childTid, thread.Tid);
         if ((flags & CloneChildCleartid) != 0) thread.ClearChildTid = childTid;
+        Signals.HostSignalForwarder.AfterFork(process);
         if (process.Debugger != null)
         {
             // as qemu's gdbstub: the child is not followed, and runs past the parent's breakpoints

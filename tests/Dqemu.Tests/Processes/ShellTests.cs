@@ -28,6 +28,8 @@ public class ShellTests(BusyboxFixture fx, ITestOutputHelper output) : IClassFix
                              "trap 'echo got USR1' USR1; kill -USR1 $$; echo 'after trap'" },
         { "statuses and nested shells", "sh -c 'kill -9 $$'; echo \"killed: $?\"; sh -c 'exit 4'; echo \"inner exit: $?\"; false; " +
                                         "echo \"false: $?\"; ! true; echo \"not true: $?\"; sh -c 'echo nested $0 $1' zero one; exit 5" },
+        { "traps on SIGCHLD", "trap 'echo chld' CHLD; sleep 0.1 & wait; echo a; true; echo b; (exit 2); echo \"c $?\"; " +
+                              "(trap 'echo inner chld' CHLD; sleep 0.05 & wait; echo sub done); echo top" },
         { "loops over processes", "i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo $i | tr 0-9 a-j > /dev/null; done; echo \"loops $i\"; " +
                                   "for f in 1 2 3 4 5; do echo $f; done | while read x; do echo \"read $x\"; done | tail -n 2" },
     };
