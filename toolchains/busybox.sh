@@ -16,19 +16,13 @@ if [ -x "$BIN" ] && [ "$BIN" -nt "$SCRIPT" ]; then
     echo "busybox: $BIN up to date"
     exit 0
 fi
-SUDO=()
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -E); fi
-export DEBIAN_FRONTEND=noninteractive
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    echo "busybox: adding arm64 as a foreign architecture"
-    "${SUDO[@]}" dpkg --add-architecture arm64
-    "${SUDO[@]}" apt-get update -qq
-fi
-if ! apt-cache show busybox-static:arm64 >/dev/null 2>&1; then "${SUDO[@]}" apt-get update -qq; fi
+source toolchains/arm64-apt.sh
+arm64_apt_ready busybox-static
 mkdir -p "$OUT/debs"
 rm -rf "$OUT/root"
 (cd "$OUT/debs" && { compgen -G "busybox-static_*_arm64.deb" >/dev/null || apt-get download -qq busybox-static:arm64; })
 dpkg-deb -x "$(compgen -G "$OUT/debs/busybox-static_*_arm64.deb" | head -1)" "$OUT/root"
 cp "$OUT/root/bin/busybox" "$BIN"
-file "$BIN" 2>/dev/null | grep -q aarch64 || { command -v file >/dev/null && { echo "busybox: $BIN is not an AArch64 binary" >&2; exit 1; }; }
+# e_machine (bytes 18-19 of the ELF header) must be EM_AARCH64 (183)
+[ "$(od -An -tx1 -j18 -N2 "$BIN" | tr -d ' \n')" = "b700" ] || { echo "busybox: $BIN is not an AArch64 ELF" >&2; exit 1; }
 echo "busybox: $BIN ready"

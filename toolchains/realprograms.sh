@@ -24,17 +24,9 @@ if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ]; then
     exit 0
 fi
 
-SUDO=()
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -E); fi
-export DEBIAN_FRONTEND=noninteractive
-
 # 1. arm64 as a foreign architecture, so apt can name arm64 packages
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    echo "realprograms: adding arm64 as a foreign architecture"
-    "${SUDO[@]}" dpkg --add-architecture arm64
-    "${SUDO[@]}" apt-get update -qq
-fi
-if ! apt-cache show lua5.4:arm64 >/dev/null 2>&1; then "${SUDO[@]}" apt-get update -qq; fi
+source toolchains/arm64-apt.sh
+arm64_apt_ready lua5.4
 
 # 2. the native programs (the native column runs the same Debian version of each)
 missing=()

@@ -85,6 +85,20 @@ public static class GuestRunner
     }
 
     /// <summary>The repository root, or an exception saying it could not be found.</summary>
+    /// <summary>
+    /// Runs toolchains/<paramref name="script"/> when <paramref name="product"/> is missing or older than the script
+    /// (fetching or building a third-party program at test time, never stored in the repository); a failure throws
+    /// with the script's output, so the tests that need the program fail rather than skip.
+    /// </summary>
+    public static void EnsureMade(string product, string script, string needs)
+    {
+        var path = Path.Combine(RequireRepoRoot(), "toolchains", script);
+        if (File.Exists(product) && File.GetLastWriteTimeUtc(product) >= File.GetLastWriteTimeUtc(path)) return;
+        var r = Run("bash", [path], timeout: TimeSpan.FromMinutes(10));
+        if (r.ExitCode != 0 || r.TimedOut || !File.Exists(product))
+            throw new InvalidOperationException($"toolchains/{script} could not make {product} ({r.Describe()}); it needs {needs}. Its output:\n{r.Stdout}\n{r.Stderr}");
+    }
+
     public static string RequireRepoRoot() =>
         RepoRoot ?? throw new InvalidOperationException(
             $"cannot find dqemu-native.sln above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}; set DQEMU_REPO_ROOT");

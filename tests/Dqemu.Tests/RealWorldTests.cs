@@ -121,7 +121,6 @@ public sealed class RealWorldFixture : IDisposable
 {
     public const int InputSize = 8 << 20;
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
 
     public string Zstd { get; }
     public string Qemu { get; }
@@ -142,15 +141,7 @@ public sealed class RealWorldFixture : IDisposable
         if (!File.Exists(Dqemu))
             throw new InvalidOperationException($"{Dqemu} is missing; run ./build.sh");
 
-        var script = Path.Combine(root, "toolchains", "realworld.sh");
-        if (!File.Exists(Zstd) || File.GetLastWriteTimeUtc(Zstd) < File.GetLastWriteTimeUtc(script))
-        {
-            var build = GuestRunner.Run("bash", [script], timeout: BuildTimeout);
-            if (build.ExitCode != 0 || build.TimedOut || !File.Exists(Zstd))
-                throw new InvalidOperationException(
-                    $"toolchains/realworld.sh could not build {Zstd} ({build.Describe()}); it needs apt-get access to Debian's "
-                    + $"source archive, dpkg-dev and gcc-aarch64-linux-gnu. Its output:\n{build.Stdout}\n{build.Stderr}");
-        }
+        GuestRunner.EnsureMade(Zstd, "realworld.sh", "apt-get access to Debian's source archive, dpkg-dev and gcc-aarch64-linux-gnu");
 
         WorkDir = GuestRunner.CreateTempDirectory("realworld");
         Input = MakeInput(InputSize);

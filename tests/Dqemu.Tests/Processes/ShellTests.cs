@@ -84,13 +84,7 @@ public sealed class BusyboxFixture
         Qemu = GuestRunner.FindOnPath("qemu-aarch64")
             ?? throw new InvalidOperationException("qemu-aarch64 not found on PATH; run toolchains/install.sh (Debian package qemu-user) or ./build.sh");
         Dqemu = GuestRunner.DqemuBinary;
-        var script = Path.Combine(root, "toolchains", "busybox.sh");
-        if (!File.Exists(Busybox) || File.GetLastWriteTimeUtc(Busybox) < File.GetLastWriteTimeUtc(script))
-        {
-            var fetch = GuestRunner.Run("bash", [script], timeout: TimeSpan.FromMinutes(10));
-            if (fetch.ExitCode != 0 || fetch.TimedOut || !File.Exists(Busybox))
-                throw new InvalidOperationException($"toolchains/busybox.sh could not fetch {Busybox} ({fetch.Describe()}): {fetch.Stdout}\n{fetch.Stderr}");
-        }
+        GuestRunner.EnsureMade(Busybox, "busybox.sh", "apt-get access to Debian's arm64 packages");
     }
 
     /// <summary>Runs a command in a fresh working directory.</summary>
