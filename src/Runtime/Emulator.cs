@@ -53,7 +53,9 @@ public static unsafe class Emulator
         var argv = new List<string> { opts.Argv0 ?? path };
         argv.AddRange(opts.GuestArgs);
         ulong sp = StackBuilder.Build(space, main, interp, path, argv, GuestEnvironment(opts),
-            Features.HwCap, Features.HwCap2, AtRandomBytes);
+            Features.HwCap, Features.HwCap2, AtRandomBytes, out var auxv);
+        process.Auxv = auxv;
+        process.Cmdline = Encoding.UTF8.GetBytes(string.Concat(argv.Select(a => a + "\0")));
         thread.Cpu->Sp = sp;
         // the low two bits of an entry point are dropped, as qemu-aarch64 does (it runs such a file; the translator
         // would decode a word from the middle of two instructions); AT_ENTRY keeps the value the file gives

@@ -17,7 +17,7 @@ public static class StackBuilder
     public const ulong StackSize = 8UL << 20;
 
     public static ulong Build(GuestSpace space, LoadedImage main, LoadedImage? interp, string execPath,
-        IReadOnlyList<string> argv, IReadOnlyList<string> envp, ulong hwcap, ulong hwcap2, Func<byte[]> random)
+        IReadOnlyList<string> argv, IReadOnlyList<string> envp, ulong hwcap, ulong hwcap2, Func<byte[]> random, out byte[] auxv)
     {
         ulong top = GuestSpace.StackTop;
         space.MapFixed(top - StackSize, StackSize, GuestProt.Read | GuestProt.Write, "[stack]");
@@ -49,6 +49,13 @@ public static class StackBuilder
             (AtSecure, 0), (AtRandom, rand), (AtHwcap2, hwcap2), (AtExecfn, execfn), (AtPlatform, platform),
             (AtMinsigstksz, 5120), (AtNull, 0),
         };
+        // the kernel keeps a copy of the vector for /proc/self/auxv; so does the process (GuestProcess.Auxv)
+        auxv = new byte[aux.Count * 16];
+        for (int i = 0; i < aux.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(auxv.AsSpan(16 * i), aux[i].Item1);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(auxv.AsSpan(16 * i + 8), aux[i].Item2);
+        }
         int words = 1 + argv.Count + 1 + envp.Count + 1 + aux.Count * 2;
         sp -= (ulong)words * 8;
         sp &= ~15UL;

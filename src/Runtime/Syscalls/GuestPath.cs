@@ -12,7 +12,7 @@ namespace Dqemu.Runtime.Syscalls;
 /// </summary>
 public static class GuestPath
 {
-    public enum Special { None, Exe, Maps }
+    public enum Special { None, Exe, Maps, Cmdline, Auxv }
 
     private static readonly ConcurrentDictionary<string, byte[]> SysrootCache = new();
 
@@ -56,7 +56,7 @@ public static class GuestPath
             return HostSyscall.Call(HostSyscall.Nr.Faccessat, -100, (long)p, 0) == 0; // AT_FDCWD, F_OK
     }
 
-    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps.</summary>
+    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps, cmdline and auxv.</summary>
     public static Special Classify(byte[] path, int pid)
     {
         int len = Array.IndexOf(path, (byte)0);
@@ -71,6 +71,8 @@ public static class GuestPath
         var what = s[(slash + 1)..];
         if (what.SequenceEqual("exe"u8)) return Special.Exe;
         if (what.SequenceEqual("maps"u8)) return Special.Maps;
+        if (what.SequenceEqual("cmdline"u8)) return Special.Cmdline;
+        if (what.SequenceEqual("auxv"u8)) return Special.Auxv;
         return Special.None;
     }
 

@@ -300,6 +300,10 @@ public static unsafe partial class SyscallTable
                 break;
             case GuestPath.Special.Maps:
                 return SyntheticFile(Encoding.UTF8.GetBytes(ProcMaps(c.Mem)), flags);
+            case GuestPath.Special.Cmdline:
+                return SyntheticFile(c.Process.Cmdline, flags);
+            case GuestPath.Special.Auxv:
+                return SyntheticFile(c.Process.Auxv, flags);
             default:
                 raw = GuestPath.Resolve(c.Process.Sysroot, raw);
                 break;

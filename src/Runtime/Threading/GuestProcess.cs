@@ -13,6 +13,12 @@ public sealed class GuestProcess
     public RuntimeOptions Options { get; }
     /// <summary>The guest executable's absolute host path (what /proc/self/exe reads as).</summary>
     public string ExePath { get; }
+
+    /// <summary>/proc/self/cmdline: the guest's argv, each string NUL-terminated.</summary>
+    public byte[] Cmdline { get; set; } = [];
+
+    /// <summary>/proc/self/auxv: the auxiliary vector the guest started with (key, value pairs of u64, AT_NULL last).</summary>
+    public byte[] Auxv { get; set; } = [];
     /// <summary>Prefix tried first for absolute guest paths (-L), or null.</summary>
     public string? Sysroot { get; }
 
