@@ -64,7 +64,7 @@ public static partial class SyscallTable
         const ulong thread = GuestThreads.CloneVm | GuestThreads.CloneThread | GuestThreads.CloneSighand;
         if ((c.A0 & GuestThreads.CloneVm) == 0 || (c.A0 & (GuestThreads.CloneVfork | GuestThreads.CloneThread)) == GuestThreads.CloneVfork)
             return GuestFork.Fork(c.Process, c.Thread, c.A0, c.A1, c.A2, c.A3, c.A4);
-        if ((c.A0 & thread) != thread) return -Errno.EINVAL;
+        if ((c.A0 & thread) != thread) return -Errno.ENOSYS; // a process sharing memory without being a thread: not emulated
         return GuestThreads.StartThread(c.Process, c.Thread, c.A0, c.A1, c.A2, c.A3, c.A4);
     }
 
