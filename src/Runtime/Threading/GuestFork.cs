@@ -13,7 +13,10 @@ namespace Dqemu.Runtime.Threading;
 /// leaves it (Linux's child has one thread too). What fork cannot copy is made right around it: the locks another
 /// thread could hold (translation, guest layout, signal dispositions) are taken before and let go after on both
 /// sides, and the child learns its pid and tid. Guest threads running translated code or blocked in a host call are
-/// outside the .NET runtime's cooperative mode, so the child's runtime does not wait for them.
+/// outside the .NET runtime's cooperative mode, so the child's runtime does not wait for them at a garbage collection;
+/// the start-up warm-up thread, which runs managed code, is waited for first. A thread of the parent that is inside
+/// the runtime's own managed code at the moment of the fork (a dispatcher pass, a syscall handler) would stall the
+/// child's first garbage collection: the window is short, and a child that execs (the usual case) never collects.
 /// CLONE_VFORK (vfork, posix_spawn) suspends the parent until the child execs or exits: the child holds the write
 /// end of a close-on-exec pipe the parent reads to its end. The exit signal is always SIGCHLD (libc's fork).
 /// On a cluster a fork is refused with ENOSYS: the child would need its own copy of the distributed memory.
@@ -41,6 +44,9 @@ public static unsafe class GuestFork
             writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
         }
 
+        // the warm-up thread runs managed code: a child forked while it ran could never finish a garbage collection
+        // (the runtime would wait for a thread the child does not have)
+        JitX64.Translation.TranslatorWarmUp.Finish();
         Console.Out.Flush();
         Console.Error.Flush();
         int pid = process.Translator.Exclusive(() => process.Space.Exclusive(() =>
