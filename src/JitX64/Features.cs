@@ -3,8 +3,12 @@ namespace Dqemu.JitX64;
 /// <summary>What the translator implements, as the Linux AT_HWCAP/AT_HWCAP2 bits that advertise it.</summary>
 public static class Features
 {
-    public const ulong HwcapFp = 1UL << 0, HwcapAsimd = 1UL << 1, HwcapCrc32 = 1UL << 7, HwcapAtomics = 1UL << 8;
+    public const ulong HwcapFp = 1UL << 0, HwcapAsimd = 1UL << 1, HwcapAes = 1UL << 3, HwcapPmull = 1UL << 4,
+        HwcapSha1 = 1UL << 5, HwcapSha2 = 1UL << 6, HwcapCrc32 = 1UL << 7, HwcapAtomics = 1UL << 8;
 
-    public static ulong HwCap => HwcapFp | HwcapAsimd | HwcapCrc32 | HwcapAtomics;
+    /// <summary>AES and PMULL (64-bit) are translated to AES-NI and pclmulqdq and are advertised only when the host
+    /// has them (otherwise they are undefined, see InstEmitCrypto.cs); SHA1 and SHA256 are computed in C# everywhere.</summary>
+    public static ulong HwCap => HwcapFp | HwcapAsimd | HwcapCrc32 | HwcapAtomics | HwcapSha1 | HwcapSha2
+        | (Instructions.InstEmit.HostAes ? HwcapAes : 0) | (Instructions.InstEmit.HostPclmul ? HwcapPmull : 0);
     public static ulong HwCap2 => 0;
 }

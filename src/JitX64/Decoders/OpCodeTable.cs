@@ -21,6 +21,7 @@ public static partial class OpCodeTable
         AddAtomic(t);
         AddFpScalar(t);
         AddSimd(t);
+        AddCrypto(t);
         return t;
     }
 
@@ -33,6 +34,7 @@ public static partial class OpCodeTable
     static partial void AddAtomic(List<InstDescriptor> t);
     static partial void AddFpScalar(List<InstDescriptor> t);
     static partial void AddSimd(List<InstDescriptor> t);
+    static partial void AddCrypto(List<InstDescriptor> t);
 
     private static void Add(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string format)
         => t.Add(new InstDescriptor(name, pattern, emit, format));

@@ -231,6 +231,10 @@ public static partial class InstEmit
     internal static readonly bool HostFma = (Cpuid1Ecx & (1 << 12)) != 0 && (Cpuid1Ecx & (1 << 27)) != 0 && (Cpuid1Ecx & (1 << 28)) != 0;
     /// <summary>SSE4.2 (pcmpgtq).</summary>
     internal static readonly bool HostSse42 = (Cpuid1Ecx & (1 << 20)) != 0;
+    /// <summary>AES-NI (aesenc, aesenclast, aesdeclast, aesimc): CPUID.1:ECX.AESNI.</summary>
+    internal static readonly bool HostAes = (Cpuid1Ecx & (1 << 25)) != 0;
+    /// <summary>pclmulqdq: CPUID.1:ECX.PCLMULQDQ.</summary>
+    internal static readonly bool HostPclmul = (Cpuid1Ecx & (1 << 1)) != 0;
 
     internal static AssemblerRegisterXMM Xmm(int i) => new(Register.XMM0 + i);
 }

@@ -297,7 +297,7 @@ public static unsafe class FuzzRunner
         foreach (uint w in k.Code)
         {
             if (Dqemu.JitX64.Decoders.Decoder.Decode(w) is not InstDescriptor row) continue;
-            if (InstructionFuzzer.ClassOf(w) is not (FuzzClass.FpScalar or FuzzClass.Simd or FuzzClass.LoadStore)) continue;
+            if (InstructionFuzzer.ClassOf(w) is not (FuzzClass.FpScalar or FuzzClass.Simd or FuzzClass.Crypto or FuzzClass.LoadStore)) continue;
             foreach (char letter in "dnmatu")
                 if (row.FieldWidth(letter) == 5) vs.Add((int)row.Field(w, letter));
         }

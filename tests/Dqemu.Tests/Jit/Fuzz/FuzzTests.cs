@@ -10,7 +10,7 @@ namespace Dqemu.Tests.Jit.Fuzz;
 ///
 /// CI runs a fixed-seed batch per instruction class (deterministic, <see cref="DefaultCases"/> cases each, about
 /// 45 s for all classes on 2 cores): integer, bitfield/multiply, load/store, FP scalar, SIMD, and runs of 2-8
-/// instructions mixing the non-memory classes. Larger runs are opt-in through environment variables:
+/// instructions mixing the non-memory classes, and the crypto extension (AES, SHA1, SHA256, 64-bit PMULL). Larger runs are opt-in through environment variables:
 ///   DQEMU_FUZZ_CASES=100000   cases per class (dynarmic's 3 x 100,000: three seeds of this)
 ///   DQEMU_FUZZ_SEED=7         another seed (default 1)
 ///   DQEMU_FUZZ_FPSR=1         also compare FPSR (cumulative FP exception flags and QC; not modelled yet)
@@ -57,7 +57,7 @@ public class FuzzTests(ITestOutputHelper output)
             {
                 Assert.InRange(k.Code.Length, 2, InstructionFuzzer.MaxSequence);
                 foreach (uint w in k.Code)
-                    Assert.Contains(InstructionFuzzer.ClassOf(w), new FuzzClass?[] { FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd });
+                    Assert.Contains(InstructionFuzzer.ClassOf(w), new FuzzClass?[] { FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto });
             }
             else Assert.Equal(c, InstructionFuzzer.ClassOf(k.Word));
             Assert.False(k.Row.EndsBlock);

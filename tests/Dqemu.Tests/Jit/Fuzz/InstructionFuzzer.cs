@@ -13,7 +13,7 @@ public enum FuzzClass
     LoadStore,
     /// <summary>Scalar floating point (bit 30 = 0, bit 28 = 1 in the SIMD&amp;FP group).</summary>
     FpScalar,
-    /// <summary>Advanced SIMD (scalar and vector) and crypto.</summary>
+    /// <summary>Advanced SIMD (scalar and vector), except the crypto extension's rows.</summary>
     Simd,
     /// <summary>
     /// Runs of 2 to <see cref="InstructionFuzzer.MaxSequence"/> words drawn from the integer, bitfield/multiply, FP
@@ -21,6 +21,9 @@ public enum FuzzClass
     /// consumed by the next, which single-instruction cases cannot see (lazy NZCV, cached guest registers).
     /// </summary>
     Sequence,
+    /// <summary>The crypto extension: AES, the SHA1/SHA256 groups and PMULL/PMULL2 with 64-bit elements (.1Q).
+    /// Last in the enum so the other classes keep their batch seeds.</summary>
+    Crypto,
 }
 
 /// <summary>One generated case: optional prefix words, the fuzzed word, its row and the state before it.
@@ -72,10 +75,16 @@ public static class InstructionFuzzer
         if ((op0 & 0x7) == 0x5) // x101: data processing, register
             return ((value >> 24) & 0x1F) == 0x1B ? FuzzClass.BitfieldMul : FuzzClass.Integer;
         if ((op0 & 0x5) == 0x4) return FuzzClass.LoadStore; // x1x0
+        if ((op0 & 0x7) == 0x7 && IsCrypto(value)) return FuzzClass.Crypto;
         if ((op0 & 0x7) == 0x7) // x111: SIMD & FP
             return ((value >> 28) & 1) == 1 && ((value >> 30) & 1) == 0 ? FuzzClass.FpScalar : FuzzClass.Simd;
         return null; // 101x branches/exceptions/system, 0000-0011 reserved/SME/SVE
     }
+
+    /// <summary>AES (4E28 x800), three-register SHA (5E00 0000), two-register SHA (5E28 0800), PMULL{2} .1Q (size 11).</summary>
+    public static bool IsCrypto(uint w)
+        => (w & 0xFFFE0C00) == 0x4E280800 || (w & 0xFFE08C00) == 0x5E000000 || (w & 0xFFFE0C00) == 0x5E280800
+            || (w & 0xBFE0FC00) == 0x0EE0E000;
 
     private static Dictionary<FuzzClass, InstDescriptor[]> BuildPools()
     {
@@ -95,7 +104,7 @@ public static class InstructionFuzzer
     /// <summary>Longest run of a <see cref="FuzzClass.Sequence"/> case.</summary>
     public const int MaxSequence = 8;
 
-    private static readonly FuzzClass[] SequenceClasses = [FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd];
+    private static readonly FuzzClass[] SequenceClasses = [FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto];
 
     /// <summary>Generates <paramref name="count"/> cases of class <paramref name="c"/> from <paramref name="seed"/>.</summary>
     public static List<FuzzCase> Generate(FuzzClass c, int seed, int count, int firstIndex = 0)
@@ -232,7 +241,10 @@ public static class InstructionFuzzer
 
     private static FuzzCase MakeCase(FuzzClass c, InstDescriptor row, uint w, Random r, int index)
     {
-        var s = RandomState(r, c is FuzzClass.FpScalar or FuzzClass.Simd);
+        var s = RandomState(r, c is FuzzClass.FpScalar or FuzzClass.Simd or FuzzClass.Crypto);
+        if (c == FuzzClass.Crypto)
+            for (int i = 0; i < 64; i++)
+                if (r.Next(4) != 0) s.V[i] = (ulong)r.NextInt64() ^ ((ulong)r.Next() << 40); // mostly uniform bits, not FP-shaped
         uint[] prefix = [];
         if (c == FuzzClass.LoadStore && MemShape.TryAnalyze(w, out var m))
         {

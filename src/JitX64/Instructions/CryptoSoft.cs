@@ -1,0 +1,148 @@
+using System.Numerics;
+using Dqemu.JitX64.State;
+
+namespace Dqemu.JitX64.Instructions;
+
+/// <summary>
+/// The SHA1/SHA256 instructions in C#, written from the Arm ARM pseudocode (SHA1C/P/M, SHA1H, SHA1SU0/1,
+/// SHA256H/H2, SHA256SU0/1). Word i of a vector is bits 32i+31..32i (element i of Vn.4S). Every operand is
+/// read before Vd is written, so Vd may alias a source.
+/// </summary>
+internal static unsafe class CryptoSoft
+{
+    public static readonly int Sha = SoftRegistry.Register(ShaImpl);
+
+    private struct W4
+    {
+        public uint E0, E1, E2, E3;
+
+        public uint this[int i]
+        {
+            readonly get => i switch { 0 => E0, 1 => E1, 2 => E2, _ => E3 };
+            set { switch (i) { case 0: E0 = value; break; case 1: E1 = value; break; case 2: E2 = value; break; default: E3 = value; break; } }
+        }
+    }
+
+    private static W4 Read(CpuState* c, int n)
+    {
+        uint* p = (uint*)GuestRegs.V(c, n);
+        return new W4 { E0 = p[0], E1 = p[1], E2 = p[2], E3 = p[3] };
+    }
+
+    private static void Write(CpuState* c, int d, W4 v)
+    {
+        uint* p = (uint*)GuestRegs.V(c, d);
+        p[0] = v.E0; p[1] = v.E1; p[2] = v.E2; p[3] = v.E3;
+    }
+
+    private static uint Rol(uint x, int k) => BitOperations.RotateLeft(x, k);
+    private static uint Ror(uint x, int k) => BitOperations.RotateRight(x, k);
+    private static uint Choose(uint x, uint y, uint z) => ((y ^ z) & x) ^ z;
+    private static uint Parity(uint x, uint y, uint z) => x ^ y ^ z;
+    private static uint Majority(uint x, uint y, uint z) => (x & y) | ((x | y) & z);
+
+    private static void ShaImpl(CpuState* c, uint op)
+    {
+        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
+        bool twoReg = ((op >> 21) & 1) != 0; // bits 21..17 are 10100 in the two-register group, bit 21 is 0 in the three-register one
+        if (twoReg)
+        {
+            switch ((op >> 12) & 31)
+            {
+                case 0: // SHA1H Sd, Sn
+                    GuestRegs.SetScalar(c, d, Rol(Read(c, n).E0, 30));
+                    return;
+                case 1: // SHA1SU1
+                    {
+                        W4 x = Read(c, d), y = Read(c, n), t = default, r = default;
+                        // T = X ^ LSR(Y, 32) over 128 bits
+                        t[0] = x[0] ^ y[1]; t[1] = x[1] ^ y[2]; t[2] = x[2] ^ y[3]; t[3] = x[3];
+                        r[0] = Rol(t[0], 1); r[1] = Rol(t[1], 1); r[2] = Rol(t[2], 1);
+                        r[3] = Rol(t[3], 1) ^ Rol(t[0], 2);
+                        Write(c, d, r);
+                        return;
+                    }
+                default: // SHA256SU0
+                    {
+                        W4 x = Read(c, d), y = Read(c, n), r = default;
+                        // T = Y<31:0> : X<127:32>
+                        for (int e = 0; e < 4; e++)
+                        {
+                            uint el = e < 3 ? x[e + 1] : y[0];
+                            el = Ror(el, 7) ^ Ror(el, 18) ^ (el >> 3);
+                            r[e] = el + x[e];
+                        }
+                        Write(c, d, r);
+                        return;
+                    }
+            }
+        }
+        int opc = (int)((op >> 12) & 7);
+        switch (opc)
+        {
+            case 0: case 1: case 2: // SHA1C, SHA1P, SHA1M Qd, Sn, Vm.4S
+                {
+                    W4 x = Read(c, d), w = Read(c, m);
+                    uint y = Read(c, n).E0;
+                    for (int e = 0; e < 4; e++)
+                    {
+                        uint t = opc == 0 ? Choose(x[1], x[2], x[3]) : opc == 1 ? Parity(x[1], x[2], x[3]) : Majority(x[1], x[2], x[3]);
+                        y = y + Rol(x[0], 5) + t + w[e];
+                        x[1] = Rol(x[1], 30);
+                        // <Y, X> = ROL(Y:X, 32) over 160 bits
+                        uint top = x[3];
+                        x[3] = x[2]; x[2] = x[1]; x[1] = x[0]; x[0] = y;
+                        y = top;
+                    }
+                    Write(c, d, x);
+                    return;
+                }
+            case 3: // SHA1SU0
+                {
+                    W4 a = Read(c, d), b = Read(c, n), k = Read(c, m), r = default;
+                    // result = Vn<63:0> : Vd<127:64>, then ^ Vd ^ Vm
+                    r[0] = a[2]; r[1] = a[3]; r[2] = b[0]; r[3] = b[1];
+                    for (int e = 0; e < 4; e++) r[e] ^= a[e] ^ k[e];
+                    Write(c, d, r);
+                    return;
+                }
+            case 4: // SHA256H Qd, Qn, Vm.4S
+                Write(c, d, Sha256Hash(Read(c, d), Read(c, n), Read(c, m), true));
+                return;
+            case 5: // SHA256H2 Qd, Qn, Vm.4S
+                Write(c, d, Sha256Hash(Read(c, n), Read(c, d), Read(c, m), false));
+                return;
+            default: // SHA256SU1
+                {
+                    W4 a = Read(c, d), b = Read(c, n), k = Read(c, m), r = default;
+                    // T0 = Vm<31:0> : Vn<127:32>; the first two words use Vm's upper words, the last two this result's lower words
+                    uint T0(int e) => e < 3 ? b[e + 1] : k[0];
+                    for (int e = 0; e < 4; e++)
+                    {
+                        uint el = e < 2 ? k[e + 2] : r[e - 2];
+                        el = Ror(el, 17) ^ Ror(el, 19) ^ (el >> 10);
+                        r[e] = el + a[e] + T0(e);
+                    }
+                    Write(c, d, r);
+                    return;
+                }
+        }
+    }
+
+    private static W4 Sha256Hash(W4 x, W4 y, W4 w, bool part1)
+    {
+        for (int e = 0; e < 4; e++)
+        {
+            uint chs = Choose(y[0], y[1], y[2]);
+            uint maj = Majority(x[0], x[1], x[2]);
+            uint t1 = y[3] + (Ror(y[0], 6) ^ Ror(y[0], 11) ^ Ror(y[0], 25)) + chs + w[e];
+            x[3] = t1 + x[3];
+            y[3] = t1 + (Ror(x[0], 2) ^ Ror(x[0], 13) ^ Ror(x[0], 22)) + maj;
+            // <Y, X> = ROL(Y:X, 32) over 256 bits
+            uint xTop = x[3], yTop = y[3];
+            x[3] = x[2]; x[2] = x[1]; x[1] = x[0]; x[0] = yTop;
+            y[3] = y[2]; y[2] = y[1]; y[1] = y[0]; y[0] = xTop;
+        }
+        return part1 ? x : y;
+    }
+}
