@@ -20,18 +20,13 @@ public static partial class InstEmit
         switch ((op >> 12) & 3)
         {
             case 0: // AESE: ShiftRows(SubBytes(Vd ^ Vn)) = aesenclast with a zero round key
-                a.movdqu(xmm0, EmitterContext.V(d));
-                a.movdqu(xmm1, EmitterContext.V(n));
-                a.pxor(xmm0, xmm1);
-                a.pxor(xmm1, xmm1);
-                a.aesenclast(xmm0, xmm1);
-                break;
             case 1: // AESD: InvShiftRows(InvSubBytes(Vd ^ Vn)) = aesdeclast with a zero round key
                 a.movdqu(xmm0, EmitterContext.V(d));
                 a.movdqu(xmm1, EmitterContext.V(n));
                 a.pxor(xmm0, xmm1);
                 a.pxor(xmm1, xmm1);
-                a.aesdeclast(xmm0, xmm1);
+                if (((op >> 12) & 3) == 0) a.aesenclast(xmm0, xmm1);
+                else a.aesdeclast(xmm0, xmm1);
                 break;
             case 2: // AESMC: x86 has no bare MixColumns; aesdeclast undoes the ShiftRows/SubBytes that aesenc applies
                 a.movdqu(xmm0, EmitterContext.V(n));
