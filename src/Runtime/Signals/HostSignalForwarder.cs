@@ -10,8 +10,9 @@ namespace Dqemu.Runtime.Signals;
 
 /// <summary>
 /// Host signals the guest must see as its own. Guest signals are emulated, so a host signal reaches the guest only
-/// through here: SIGCHLD once the guest installs a handler for it (a shell's job control waits in rt_sigsuspend for
-/// it), and the signals of the guest's timers (setitimer's SIGALRM, SIGVTALRM, SIGPROF; timer_create's signal).
+/// through here: any signal the guest installs a handler for (SIGCHLD for a shell's job control, SIGINT for Python's
+/// KeyboardInterrupt, SIGTERM, SIGUSR1, SIGWINCH, a real-time signal another process queues), and the signals of the
+/// guest's timers (setitimer's SIGALRM, SIGVTALRM, SIGPROF; timer_create's signal).
 /// A generated handler writes each siginfo and the receiving thread's tid to a non-blocking pipe
 /// (<see cref="NativeSignalHandlerGenerator.GenerateForwardInfo"/>); a host thread reads the records and sends the
 /// signal to the guest: to the thread a SIGEV_THREAD_ID timer names, else to the process, with the record's fields.
@@ -52,6 +53,32 @@ public static unsafe class HostSignalForwarder
         62 => 32, 61 => 33, 60 => 34, 59 => 63, 58 => 64,
         _ => hostSig,
     };
+
+    /// <summary>
+    /// The guest changed its disposition of <paramref name="guestSig"/>: a handler makes the host's signal (a kill from
+    /// another process, Ctrl-C, a terminal's SIGWINCH) reach it; SIG_IGN makes the host ignore it too, so that a signal
+    /// the guest ignores does not end the emulator by the host's default action. SIGPIPE stays the emulator's (a
+    /// guest's SIGPIPE comes from its EPIPE). Nothing on a cluster.
+    /// </summary>
+    public static void DispositionChanged(GuestProcess process, int guestSig, ulong handler)
+    {
+        const ulong SigIgn = 1;
+        if (process.Cluster != null || guestSig == 13) return;
+        if (handler > SigIgn)
+        {
+            Forward(process, guestSig);
+            return;
+        }
+        if (handler != SigIgn) return; // SIG_DFL: a forwarded signal then gets the guest's default action
+        int host = HostNumber(guestSig);
+        if (host == 0 || host == Signals.ThreadInterrupter.HostSignal) return;
+        lock (Gate)
+        {
+            var act = default(sigaction);
+            act.sa_handler = (void*)SigIgn;
+            if (LibC.sigaction(host, &act, null) == 0) _installed &= ~(1UL << (host - 1));
+        }
+    }
 
     /// <summary>From now on host signal HostNumber(<paramref name="guestSig"/>) reaches <paramref name="process"/> as
     /// <paramref name="guestSig"/> (one node only). False when the signal cannot be forwarded.</summary>

@@ -53,8 +53,8 @@ public static unsafe partial class SyscallTable
             {
                 act[3] &= ~Unblockable;
                 act.CopyTo(h.AsSpan(sig * 4, 4));
-                // a handler for SIGCHLD: the host's SIGCHLD must reach the guest from now on
-                if (sig == SignalDelivery.SigChld && act[0] > SigIgn) HostSignalForwarder.Forward(c.Process, sig);
+                // a handler: the host's signal must reach the guest from now on; SIG_IGN: the host ignores it too
+                HostSignalForwarder.DispositionChanged(c.Process, sig, act[0]);
                 OnDispositionChanged(c.Process, c.Thread, sig);
                 c.Process.Cluster?.DispositionChanged(sig);
             }
