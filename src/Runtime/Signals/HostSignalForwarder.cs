@@ -25,6 +25,7 @@ public static unsafe class HostSignalForwarder
     private static readonly object Gate = new();
     private static int _writeEnd = -1, _readEnd = -1;
     private static nint _handler;
+    private const int ONonblock = 0x800;
     private static ulong _installed; // host signals with the forwarding handler, bit n-1 for signal n
 
     /// <summary>
@@ -103,19 +104,58 @@ public static unsafe class HostSignalForwarder
 
     private static bool Start(GuestProcess process)
     {
-        int* fds = stackalloc int[2];
-        const int OCloexec = 0x80000, ONonblock = 0x800;
-        if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return false;
-        _readEnd = EmulatorFds.MoveHigh(fds[0], out _);
-        _writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
+        if (EmulatorFds.Pipe(out _readEnd, out _writeEnd) < 0) return false;
         fcntl(_writeEnd, F_SETFL, ONonblock);
         _handler = NativeSignalHandlerGenerator.GenerateForwardInfo(process.Translator.Cache, _writeEnd);
         StartPump(process, _readEnd);
         return true;
     }
 
+    /// <summary>
+    /// Runs <paramref name="fork"/> (a guest's fork) while no thread of the forwarder holds a lock: not <c>Gate</c>,
+    /// and not the pump in the middle of a delivery (which locks the target thread's pending signals and queues a
+    /// kick). A lock held by a thread the child does not have would stay held in the child forever (seen: a busybox
+    /// pipeline's child spinning on its thread's pending-signal lock while a SIGCHLD was being delivered).
+    /// </summary>
+    public static T Quiet<T>(Func<T> fork)
+    {
+        lock (Gate)
+            lock (PumpGate)
+                return fork();
+    }
+
+    /// <summary>Held by the pump while it delivers a record (<see cref="Quiet"/>).</summary>
+    private static readonly object PumpGate = new();
+
     private static void StartPump(GuestProcess process, int readEnd) =>
         new Thread(() => Pump(process, readEnd)) { IsBackground = true, Name = "dqemu-host-signals" }.Start();
+
+    private static GuestProcess? _pumpProcess;
+    private static int _pumpFd;
+
+    /// <summary>
+    /// The pump of a forked child, on a thread made with pthread_create rather than Thread.Start: Thread.Start waits
+    /// for the new thread through the runtime's wait subsystem, whose process-wide lock a thread of the parent may have
+    /// held at the fork (the child then hung there, about one fork in five in a busybox loop). A foreign thread entering
+    /// managed code through an UnmanagedCallersOnly entry attaches itself without that wait.
+    /// </summary>
+    private static void StartPumpAfterFork(GuestProcess process, int readEnd)
+    {
+        _pumpProcess = process;
+        _pumpFd = readEnd;
+        nint tid;
+        pthread_create(&tid, 0, &PumpEntry, 0);
+    }
+
+    [System.Runtime.InteropServices.UnmanagedCallersOnly]
+    private static nint PumpEntry(nint arg)
+    {
+        Pump(_pumpProcess!, _pumpFd);
+        return 0;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6")]
+    private static extern int pthread_create(nint* thread, nint attr, delegate* unmanaged<nint, nint> start, nint arg);
 
     /// <summary>
     /// In a forked child: the pipe is the parent's (fork copied the descriptors, not the pump thread), so the child's
@@ -127,16 +167,14 @@ public static unsafe class HostSignalForwarder
         lock (Gate)
         {
             if (_writeEnd < 0) return;
-            int* fds = stackalloc int[2];
-            const int OCloexec = 0x80000, ONonblock = 0x800;
-            if (HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, OCloexec) < 0) return;
-            fcntl(fds[1], F_SETFL, ONonblock);
-            HostSyscall.Call(HostSyscall.Nr.Dup3, fds[1], _writeEnd, OCloexec);
-            HostSyscall.Call(HostSyscall.Nr.Close, fds[1]);
-            HostSyscall.Call(HostSyscall.Nr.Close, _readEnd);
-            EmulatorFds.Forget(_readEnd);
-            _readEnd = EmulatorFds.MoveHigh(fds[0], out _);
-            StartPump(process, _readEnd);
+            const int OCloexec = 0x80000;
+            if (EmulatorFds.Pipe(out int readEnd, out int writeEnd) < 0) return;
+            fcntl(writeEnd, F_SETFL, ONonblock);
+            HostSyscall.Call(HostSyscall.Nr.Dup3, writeEnd, _writeEnd, OCloexec);
+            EmulatorFds.Close(writeEnd);
+            EmulatorFds.Close(_readEnd);
+            _readEnd = readEnd;
+            StartPumpAfterFork(process, _readEnd);
         }
     }
 
@@ -184,19 +222,26 @@ public static unsafe class HostSignalForwarder
             uint b = *(uint*)(rec + 20);
             ulong value = sig == SIGCHLD ? *(uint*)(rec + 24) : *(ulong*)(rec + 24);
             if (process.Exiting) continue;
-            var info = new SigInfo(sig, code, a, b, value, 0);
-            if (sig == SIGCHLD && code is CldExited or CldKilled or CldDumped && !ChildExits.TryAdd(a, ByPump))
-            {
-                ChildExits.TryRemove(a, out _); // the guest's wait for it delivered it already
-                continue;
-            }
-            if (code == SiTimer && ThreadTimers.TryGetValue(a, out int tid) && process.Threads.TryGetValue(tid, out var owner) && !owner.Exited)
-            {
-                GuestSignals.SendToThread(process, owner, info);
-                continue;
-            }
-            var target = process.Threads.Values.FirstOrDefault(t => !t.Exited);
-            if (target != null) GuestSignals.SendToProcess(process, target, info);
+            lock (PumpGate) Deliver(process, new SigInfo(sig, code, a, b, value, 0));
         }
+    }
+
+    /// <summary>One forwarded signal to the guest: a child's exit once (see <see cref="ChildWaited"/>), a
+    /// SIGEV_THREAD_ID timer's to its thread, anything else to the process.</summary>
+    private static void Deliver(GuestProcess process, SigInfo info)
+    {
+        int pid = info.Pid; // a child's pid, or a timer's id
+        if (info.Sig == SIGCHLD && info.Code is CldExited or CldKilled or CldDumped && !ChildExits.TryAdd(pid, ByPump))
+        {
+            ChildExits.TryRemove(pid, out _); // the guest's wait for it delivered it already
+            return;
+        }
+        if (info.Code == SiTimer && ThreadTimers.TryGetValue(pid, out int tid) && process.Threads.TryGetValue(tid, out var owner) && !owner.Exited)
+        {
+            GuestSignals.SendToThread(process, owner, info);
+            return;
+        }
+        var target = process.Threads.Values.FirstOrDefault(t => !t.Exited);
+        if (target != null) GuestSignals.SendToProcess(process, target, info);
     }
 }

@@ -26,6 +26,26 @@ public static class EmulatorFds
     /// <summary>The emulator closed <paramref name="fd"/>: the number is the guest's to use again.</summary>
     public static void Forget(int fd) => Fds.TryRemove(fd, out _);
 
+    /// <summary>A close-on-exec pipe of the emulator's own, both ends moved high and recorded; 0 or -errno.</summary>
+    public static unsafe long Pipe(out int readEnd, out int writeEnd)
+    {
+        readEnd = writeEnd = -1;
+        int* fds = stackalloc int[2];
+        long r = Host.HostSyscall.Call(Host.HostSyscall.Nr.Pipe2, (long)fds, O_CLOEXEC);
+        if (r < 0) return r;
+        readEnd = MoveHigh(fds[0], out _);
+        writeEnd = MoveHigh(fds[1], out _);
+        return 0;
+    }
+
+    /// <summary>Closes an emulator fd and gives its number back to the guest (nothing for -1).</summary>
+    public static void Close(int fd)
+    {
+        if (fd < 0) return;
+        Forget(fd);
+        close(fd);
+    }
+
     public static IReadOnlyCollection<int> All => Fds.Keys.ToArray();
 
     /// <summary>

@@ -27,8 +27,7 @@ public static unsafe class GuestExec
         r = ReadVector(c, envpAddr, out var envp);
         if (r < 0) return r;
 
-        string guestPath = Encoding.UTF8.GetString(raw, 0, raw.Length - 1);
-        if (guestPath.Length == 0) return -Errno.ENOENT;
+        if (raw.Length <= 1) return -Errno.ENOENT; // "" (raw is NUL-terminated)
         byte[] host = GuestPath.Classify(raw, GuestProcess.Pid) == GuestPath.Special.Exe
             ? GuestPath.ToBytes(c.Process.ExePath)
             : GuestPath.Resolve(c.Process.Sysroot, raw);
@@ -94,7 +93,7 @@ public static unsafe class GuestExec
     {
         kind = Kind.Other;
         interpreter = interpreterArg = null;
-        const int XOk = 1, AtFdcwd = -100, ODirectory = 0x10000;
+        const int XOk = 1, AtFdcwd = -100;
         long r;
         fixed (byte* p = host)
         {
@@ -110,7 +109,6 @@ public static unsafe class GuestExec
         HostSyscall.Call(HostSyscall.Nr.Close, fd);
         if (n == -Errno.EISDIR) return -Errno.EACCES; // execve of a directory
         if (n < 0) return n;
-        _ = ODirectory;
         var h = head.AsSpan(0, (int)n);
         if (h.Length >= 20 && h[0] == 0x7f && h[1] == (byte)'E' && h[2] == (byte)'L' && h[3] == (byte)'F'
             && h[5] == 1 /* little-endian */ && (h[18] | h[19] << 8) == EmAarch64)

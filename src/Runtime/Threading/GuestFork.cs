@@ -23,8 +23,6 @@ namespace Dqemu.Runtime.Threading;
 /// </summary>
 public static unsafe class GuestFork
 {
-    private const int SIGCHLD = 17;
-
     public static long Fork(GuestProcess process, GuestThread thread, ulong flags, ulong newSp, ulong parentTid, ulong tls, ulong childTid)
     {
         if (process.Cluster != null) return -Errno.ENOSYS;
@@ -35,14 +33,7 @@ public static unsafe class GuestFork
         bool vfork = (flags & CloneVfork) != 0;
 
         int readEnd = -1, writeEnd = -1;
-        if (vfork)
-        {
-            int* fds = stackalloc int[2];
-            long r = HostSyscall.Call(HostSyscall.Nr.Pipe2, (long)fds, O_CLOEXEC);
-            if (r < 0) return r;
-            readEnd = EmulatorFds.MoveHigh(fds[0], out _);
-            writeEnd = EmulatorFds.MoveHigh(fds[1], out _);
-        }
+        if (vfork && EmulatorFds.Pipe(out readEnd, out writeEnd) is var r and < 0) return r;
 
         // the warm-up thread runs managed code: a child forked while it ran could never finish a garbage collection
         // (the runtime would wait for a thread the child does not have)
@@ -51,27 +42,32 @@ public static unsafe class GuestFork
         Console.Error.Flush();
         int pid = process.Translator.Exclusive(() => process.Space.Exclusive(() =>
         {
-            lock (process.SigHandlers) return fork();
+            lock (process.SigHandlers)
+                return Signals.HostSignalForwarder.Quiet(() =>
+                {
+                    lock (thread.PendingInfo) return fork(); // another thread may be sending this one a signal
+                });
         }));
         if (pid < 0)
         {
             int err = Marshal.GetLastPInvokeError();
-            if (vfork) CloseEmulatorFd(readEnd, writeEnd);
+            EmulatorFds.Close(readEnd);
+            EmulatorFds.Close(writeEnd);
             return -(err == 0 ? Errno.EAGAIN : err);
         }
         if (pid == 0)
         {
             BecomeChild(process, thread, flags, newSp, tls, childTid);
-            if (vfork) CloseEmulatorFd(readEnd); // the write end goes at exec or exit, which the parent waits for
+            EmulatorFds.Close(readEnd); // the write end goes at exec or exit, which the parent waits for
             return 0;
         }
         if ((flags & CloneParentSettid) != 0) process.Space.TryWrite(parentTid, pid);
         if (vfork)
         {
-            CloseEmulatorFd(writeEnd);
+            EmulatorFds.Close(writeEnd);
             byte b;
             while (HostSyscall.Call(HostSyscall.Nr.Read, readEnd, (long)&b, 1) is var n && n != 0 && (n > 0 || n == -Errno.EINTR)) { }
-            CloseEmulatorFd(readEnd);
+            EmulatorFds.Close(readEnd);
         }
         return pid;
     }
@@ -104,18 +100,6 @@ public static unsafe class GuestFork
             process.Translator.ClearBreakpoints();
         }
     }
-
-    private static void CloseEmulatorFd(params int[] fds)
-    {
-        foreach (int fd in fds)
-        {
-            if (fd < 0) continue;
-            EmulatorFds.Forget(fd);
-            HostSyscall.Call(HostSyscall.Nr.Close, fd);
-        }
-    }
-
-    private const int O_CLOEXEC = 0x80000;
 
     [DllImport("libc.so.6", SetLastError = true)]
     private static extern int fork();
