@@ -17,6 +17,8 @@ namespace Dqemu.Dsm;
 ///  0x106  PageData         S -> R     u64 page, u8 state, u8 PageEncoding, payload (rest of the body)
 ///  0x107  Grant            H -> R     u64 page, u8 state         R already has the data: upgrade in place
 ///  0x108  Ack              R -> H     u64 page, u8 state         R installed the page: the transaction ends
+///  0x109  Update           H -> X     u64 page                   a hint: X read the page after earlier writes and may
+///                                                                 ask for it now (DsmNode.Update.cs); no answer
 /// </code>
 /// A home runs one transaction per page at a time; requests arriving meanwhile wait in a FIFO. Every message of a
 /// transaction is caused by the previous one, so no ordering between different node pairs is assumed.
@@ -35,6 +37,7 @@ public static class DsmMessages
     public const ushort PageData = 0x106;
     public const ushort Grant = 0x107;
     public const ushort Ack = 0x108;
+    public const ushort Update = 0x109;
 
     /// <summary>Size of a ReadReq/WriteReq body.</summary>
     public const int RequestSize = 10;
@@ -60,6 +63,7 @@ public static class DsmMessages
         PageData => "PageData",
         Grant => "Grant",
         Ack => "Ack",
+        Update => "Update",
         _ => $"0x{type:x}",
     };
 

@@ -138,6 +138,7 @@ public sealed partial class DsmNode
         if (has && (!write || e.Modified))
             throw new ProtocolException(
                 $"page 0x{page:x}: node {r} asks for {(write ? "write" : "read")} access it already holds ({(e.Modified ? "Modified" : "Shared")})");
+        if (_options.PushUpdates) NoteReaders(e, r, write, ref a);
         e.Busy = true;
         e.Requester = r;
         e.Write = write;
@@ -189,11 +190,14 @@ public sealed partial class DsmNode
             Interlocked.Increment(ref _c.InvalidationsSent);
             Post(node, DsmMessages.Invalidate, PageBody(page, buf));
         }
-        if (a.To < 0) return;
-        if (a.Type == DsmMessages.Grant)
-            Post(a.To, DsmMessages.Grant, PageStateBody(page, PageState.Modified, buf));
-        else
-            Post(a.To, a.Type, PageNodeBody(page, a.Requester, buf));
+        if (a.To >= 0)
+        {
+            if (a.Type == DsmMessages.Grant)
+                Post(a.To, DsmMessages.Grant, PageStateBody(page, PageState.Modified, buf));
+            else
+                Post(a.To, a.Type, PageNodeBody(page, a.Requester, buf));
+        }
+        if (a.Offer != 0) SendOffers(page, a.Offer, buf); // after the Forward: the offered readers' requests queue behind it
     }
 
     private void CheckHome(ulong page)
@@ -217,13 +221,14 @@ public sealed partial class DsmNode
         public readonly Dictionary<ulong, DirEntry> Entries = new();
     }
 
-    /// <summary>Messages a home sends after leaving the lock: Invalidates, or one Forward/FetchInvalidate/Grant.</summary>
+    /// <summary>Messages a home sends after leaving the lock: Invalidates, or one Forward/FetchInvalidate/Grant, then offers.</summary>
     private struct HomeAction
     {
         public ulong Invalidate;
         public int To;
         public ushort Type;
         public int Requester;
+        public ulong Offer;  // readers of a read-mostly page told to ask for it (DsmNode.Update.cs)
 
         public static HomeAction None => new() { To = -1 };
     }
@@ -240,6 +245,9 @@ public sealed partial class DsmNode
         public int PendingInvAcks;
         public int[]? Queue;             // ring of (node << 1 | write)
         public SharingSamples? Sharing;  // page splitting: see DsmNode.Split.cs
+        public ulong Readers, ReRead;    // update offers (DsmNode.Update.cs): copies the last write took; who came back
+        public int OfferLeft;            // writes still to be offered
+        public bool Offered;             // this epoch's readers were told
         public int QHead, QCount;
 
         public void Enqueue(int node, bool write)

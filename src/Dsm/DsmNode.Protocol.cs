@@ -63,6 +63,9 @@ public sealed partial class DsmNode
             case DsmMessages.PageData:
                 InstallData(page, body);
                 break;
+            case DsmMessages.Update:
+                OnUpdateOffered(page);
+                break;
             case DsmMessages.Grant:
                 if (body.Length < 9) throw new ProtocolException($"body of {body.Length} bytes is too short");
                 InstallGrant(page, (PageState)body[8]);

@@ -465,6 +465,7 @@ public sealed partial class DsmNode
         public long InvalidationsSent, InvalidationsReceived, ZeroPagesSent, CompressedPagesSent;
         public long QueuedRequests, DeferredRequests;
         public long Prefetches, PrefetchHits, PrefetchWasted;
+        public long UpdatesOffered, UpdatesReceived;
     }
 }
 

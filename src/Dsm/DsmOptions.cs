@@ -37,5 +37,9 @@ public sealed class DsmOptions
     /// <summary>Only pages below this number are candidates (the runtime's shadow units live above it).</summary>
     public ulong SplitPageLimit { get; init; } = ulong.MaxValue;
 
+    /// <summary>A home offers a read-mostly page to its readers after a write (<see cref="DsmNode.UpdateOffered"/>);
+    /// see DsmNode.Update.cs.</summary>
+    public bool PushUpdates { get; init; }
+
     public static DsmOptions Default { get; } = new();
 }

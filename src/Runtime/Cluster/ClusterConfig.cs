@@ -27,6 +27,7 @@ public sealed record NodeConfig(int Id, IPEndPoint Address, string AddressText, 
 /// split_after = 16             # hand-offs of a page between nodes, within 200 ms, before its home proposes a split
 /// forward_pages = true         # read ahead on strided read and write faults (data forwarding)
 /// forward_wakes = false        # a futex wake names the pages its thread wrote; the woken node asks for them at once
+/// push_updates = false         # a read-mostly page written again is offered to the nodes that read it (3+ nodes)
 /// [[node]]
 /// id = 0
 /// address = "127.0.0.1:7400"
@@ -60,6 +61,9 @@ public sealed class ClusterConfig
     public bool ForwardPages { get; private set; } = true;
     /// <summary>Data forwarding with wakes (ClusterFutex.WakeWithPages); off by default, see README "Data forwarding".</summary>
     public bool ForwardWakes { get; private set; }
+    /// <summary>Data forwarding, updates: a home offers a read-mostly page to its readers after a write
+    /// (src/Dsm/DsmNode.Update.cs); off by default, see README "Data forwarding".</summary>
+    public bool PushUpdates { get; private set; }
     /// <summary>Seconds a node may be silent before the others give it up.</summary>
     public double NodeTimeout { get; private set; } = 3.0;
     /// <summary>Seconds node 0 waits for every worker to connect.</summary>
@@ -189,6 +193,7 @@ public sealed class ClusterConfig
                 case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
                 case "forward_pages": ForwardPages = kv.Value is BooleanValueSyntax fp ? fp.Value : throw Error(kv, "forward_pages must be true or false"); break;
                 case "forward_wakes": ForwardWakes = kv.Value is BooleanValueSyntax fw ? fw.Value : throw Error(kv, "forward_wakes must be true or false"); break;
+                case "push_updates": PushUpdates = kv.Value is BooleanValueSyntax pu ? pu.Value : throw Error(kv, "push_updates must be true or false"); break;
                 case "split_after": SplitAfter = (int)Integer(kv, 2, 1_000_000); break;
                 case "node_timeout": NodeTimeout = Number(kv, 0.1, 3600); break;
                 case "connect_timeout": ConnectTimeout = Number(kv, 0.1, 3600); break;

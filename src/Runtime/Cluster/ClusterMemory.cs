@@ -352,6 +352,10 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// for now, without waiting, so the woken thread finds it here or on its way (counted like read-ahead).</summary>
     public void PrefetchPages(ulong[] pages) => PrefetchPages(pages, forWriting: false);
 
+    /// <summary>One page for reading, as <see cref="PrefetchPages(ReadOnlySpan{ulong}, bool)"/>: a read-mostly page its
+    /// home offers after a write (DsmNode.UpdateOffered).</summary>
+    public void PrefetchPage(ulong page) => PrefetchPages(new ReadOnlySpan<ulong>(in page), forWriting: false);
+
     /// <summary>
     /// Asks for every mapped, readable, unsplit page of <paramref name="pages"/> without waiting (counted like
     /// read-ahead): for writing where <paramref name="forWriting"/> and the guest may write it, else for reading.

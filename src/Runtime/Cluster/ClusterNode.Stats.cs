@@ -74,11 +74,13 @@ internal sealed partial class ClusterNode
         if (_ctx.Config.SplitPages) sb.AppendLine(SplitStatsText());
         if (_ctx.Config.AutoPlacement || Interlocked.Read(ref _movedIn) + Interlocked.Read(ref _movedOut) + Interlocked.Read(ref _hints) > 0)
             sb.AppendLine(MigrationStatsText());
-        if (_ctx.Config.ForwardPages || _ctx.Config.ForwardWakes)
+        if (_ctx.Config.ForwardPages || _ctx.Config.ForwardWakes || _ctx.Config.PushUpdates)
         {
             var (prefetched, hits, wasted) = Dsm.ForwardingCounts;
+            var (offered, received) = Dsm.UpdateCounts;
             sb.AppendLine($"    forwarding: pages read ahead {prefetched}, used {hits}, wasted {wasted}" +
-                          (prefetched > 0 ? $" ({100.0 * wasted / prefetched:F1}% wasted)" : "") + $"; pages named by wakes {f.PagesWithWakes}");
+                          (prefetched > 0 ? $" ({100.0 * wasted / prefetched:F1}% wasted)" : "") + $"; pages named by wakes {f.PagesWithWakes}" +
+                          (_ctx.Config.PushUpdates ? $"; updates offered {offered}, received {received}" : ""));
         }
         sb.AppendLine($"    futex: local waits {f.LocalWaits}, local wakes {f.LocalWakes}, global wakes {f.GlobalWakes}, " +
                       $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");

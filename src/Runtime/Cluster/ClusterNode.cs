@@ -51,6 +51,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
             Compress = ctx.Config.CompressPages,
             SplitAfter = ctx.Config.SplitPages && transport.NodeCount > 1 ? ctx.Config.SplitAfter : 0,
             SplitPageLimit = GuestSpace.Size / DsmNode.PageSize,
+            PushUpdates = ctx.Config.PushUpdates,
         });
         _memory.Dsm = Dsm;
         _memory.ForwardPages = ctx.Config.ForwardPages && transport.NodeCount > 1;
@@ -58,6 +59,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
         Futex = new FutexEngine(Self, transport.NodeCount, transport, _memory, keepIdle: KeptFutexRegistrations,
                                 blockOnLocalWakes: ctx.Config.Nodes[Self].Cores == 1);
         if (_memory.ForwardWakes) Futex.PagesWithWake = _memory.PrefetchPages;
+        if (ctx.Config.PushUpdates) Dsm.UpdateOffered += _memory.PrefetchPage;
         Dsm.Failed += reason => Lost(reason);
         Futex.Failed += reason => Lost(reason);
         InstallDump();

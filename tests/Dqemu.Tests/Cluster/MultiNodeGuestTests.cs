@@ -72,18 +72,48 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
         RunOnTwoNodesWithStats(ThreadedGuests.Load(guest), null, transport, clusterExtra, what);
 
     /// <summary>The same for a guest run with <paramref name="guestArgs"/> (null: its own // ARGS).</summary>
-    private string[] RunOnTwoNodesWithStats(ThreadedGuests.Guest g, IReadOnlyList<string>? guestArgs, string transport, string clusterExtra, string what)
+    private string[] RunOnTwoNodesWithStats(ThreadedGuests.Guest g, IReadOnlyList<string>? guestArgs, string transport, string clusterExtra, string what) =>
+        RunWithStats(2, g, guestArgs, transport, clusterExtra, what);
+
+    /// <summary>The same on <paramref name="nodes"/> loopback nodes.</summary>
+    private string[] RunWithStats(int nodes, ThreadedGuests.Guest g, IReadOnlyList<string>? guestArgs, string transport, string clusterExtra, string what)
     {
         string guest = g.Name;
         var expected = ThreadedGuests.Expected(g, guestArgs);
-        using var cluster = new LoopbackCluster(transport, 2, clusterExtra);
+        using var cluster = new LoopbackCluster(transport, nodes, clusterExtra);
         var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats", g.Binary };
         args.AddRange(guestArgs ?? g.Spec.Args);
         var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
         output.WriteLine(r.Stderr);
-        ThreadedGuests.AssertSameResult(expected, r, $"{guest} on 2 loopback nodes over {transport}{what}", LoopbackCluster.Binary, args, g.ClusterTimeout);
+        ThreadedGuests.AssertSameResult(expected, r, $"{guest} on {nodes} loopback nodes over {transport}{what}", LoopbackCluster.Binary, args, g.ClusterTimeout);
         Assert.Empty(cluster.WaitForNoProcesses(Leftover));
         return r.Stderr.Split('\n');
+    }
+
+    /// <summary>
+    /// Data forwarding's updates on 3 nodes: par_table's thread 0 updates a few table entries each phase while all three
+    /// threads (one a node) read the table. With push_updates = true the homes offer the pages written to their
+    /// readers (--stats: updates offered, and pages read ahead and used), with qemu-aarch64's output; with the option
+    /// off nothing is offered.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void ReadMostlyPagesAreOfferedToTheirReaders(string transport)
+    {
+        foreach (bool push in new[] { true, false })
+        {
+            var lines = RunWithStats(3, ThreadedGuests.LoadBench("par_table"), ["3", "40", "30000"], transport,
+                $"forward_pages = false\npush_updates = {(push ? "true" : "false")}", $", push_updates {push}");
+            long offered = SumOver(lines, @"updates offered (\d+)");
+            long used = SumOver(lines, @"pages read ahead \d+, used (\d+)");
+            if (!push)
+            {
+                Assert.True(!lines.Any(l => l.Contains("updates offered", StringComparison.Ordinal)) && used == 0,
+                    $"push_updates = false, yet offers or pages read ahead:\n{string.Join('\n', lines)}");
+                continue;
+            }
+            Assert.True(offered > 0 && used > 0, $"expected offers, and offered pages used:\n{string.Join('\n', lines)}");
+        }
     }
 
     /// <summary>

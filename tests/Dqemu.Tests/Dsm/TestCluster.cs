@@ -7,7 +7,8 @@ namespace Dqemu.Tests.Dsm;
 public sealed class TestCluster : IDisposable
 {
     public TestCluster(int nodeCount, HomePolicy home = HomePolicy.Distributed, int jitterSeed = -1,
-        TimeSpan? acquireTimeout = null, bool compress = true, bool pollable = false, int splitAfter = 0, ulong splitPageLimit = ulong.MaxValue)
+        TimeSpan? acquireTimeout = null, bool compress = true, bool pollable = false, int splitAfter = 0, ulong splitPageLimit = ulong.MaxValue,
+        bool pushUpdates = false)
     {
         Net = new InMemoryNetwork(nodeCount, jitterSeed, pollable);
         Memory = new InMemoryMemory(nodeCount);
@@ -15,6 +16,7 @@ public sealed class TestCluster : IDisposable
         {
             Home = home, AcquireTimeout = acquireTimeout ?? TimeSpan.FromSeconds(10), Compress = compress,
             SplitAfter = splitAfter, SplitPageLimit = splitPageLimit, SplitWindow = TimeSpan.FromSeconds(30),
+            PushUpdates = pushUpdates,
         };
         Nodes = new DsmNode[nodeCount];
         for (int i = 0; i < nodeCount; i++) Nodes[i] = new DsmNode(i, nodeCount, Net[i], Memory[i], options);

@@ -12,7 +12,8 @@ namespace Dqemu.Tests.Explore;
 /// <param name="Switches">how many turns needed a switch to another thread (the expensive steps).</param>
 /// <param name="Rescues">waiting actors that got on only when the explorer, finding nothing to do, let every one look
 /// again: a message or event the explorer did not count as news for them (0 while its model of waits is right).</param>
-public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Switches, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace);
+public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Switches, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace,
+    long UpdatesOffered = 0);
 
 /// <summary>
 /// Systematic exploration of the real <see cref="DsmNode"/> and <see cref="FutexEngine"/> of 2-3 nodes over a
@@ -51,6 +52,10 @@ public sealed class ProtocolExplorer : IDisposable
     /// <summary>A message type the network loses once per schedule (see <see cref="ScheduledNetwork"/>); 0: none.</summary>
     public ushort LoseFirst { get; init; }
 
+    /// <summary>Draws each schedule's scenario instead of <see cref="ExploreScenario.Draw"/> (a situation too rare
+    /// among random ones, explored under every schedule the seeds give); it must stay within <see cref="Limits"/>.</summary>
+    public Func<Random, ExploreScenario>? Scenario { get; init; }
+
     /// <summary>The network delivers every page with the contents of its first delivery (see <see cref="ScheduledNetwork"/>).</summary>
     public bool StalePages { get; init; }
 
@@ -58,12 +63,13 @@ public sealed class ProtocolExplorer : IDisposable
     public ExploreOutcome Run(long seed, bool trace = false)
     {
         var rng = new Random((int)(seed ^ (seed >> 32)) ^ 0x5eed);
-        var scenario = ExploreScenario.Draw(rng, _limits);
+        var scenario = Scenario?.Invoke(rng) ?? ExploreScenario.Draw(rng, _limits);
         if (_broken is { } broken) throw new InvalidOperationException("the explorer is unusable: " + broken);
         var run = new Schedule(this, scenario, rng, trace);
         string? violation = run.Explore();
         if (run.Wedged) _broken = violation;
-        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Switches, run.Rescues, scenario, trace ? run.Trace : null);
+        return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Switches, run.Rescues, scenario, trace ? run.Trace : null,
+            run.UpdatesOffered);
     }
 
     /// <summary>Set when a schedule left an actor blocked outside a poll: its thread cannot be used again.</summary>
@@ -108,7 +114,7 @@ public sealed class ProtocolExplorer : IDisposable
             var options = new DsmOptions
             {
                 Home = s.Home, Compress = s.Compress, AcquireTimeout = Timeout.InfiniteTimeSpan,
-                SplitAfter = s.SplitAfter, SplitWindow = TimeSpan.FromDays(1),
+                SplitAfter = s.SplitAfter, SplitWindow = TimeSpan.FromDays(1), PushUpdates = s.PushUpdates,
             };
             _dsm = new DsmNode[s.Nodes];
             _futex = new FutexEngine[s.Nodes];
@@ -120,6 +126,11 @@ public sealed class ProtocolExplorer : IDisposable
                 {
                     var dsm = _dsm[n];
                     _futex[n].PagesWithWake = pages => { foreach (ulong p in pages) dsm.Prefetch(p); };
+                }
+                if (s.PushUpdates)
+                {
+                    var dsm = _dsm[n];
+                    dsm.UpdateOffered += page => dsm.Prefetch(page);
                 }
                 _net[n].Start(new Handler(_dsm[n], _futex[n]));
             }
@@ -134,6 +145,9 @@ public sealed class ProtocolExplorer : IDisposable
             for (int p = 0; p < _model.Length; p++) _model[p] = new byte[DsmNode.PageSize];
             _lossReported = new bool[s.Nodes];
         }
+
+        /// <summary>Read-mostly pages the homes offered to readers (DsmOptions.PushUpdates).</summary>
+        public long UpdatesOffered => _dsm.Sum(d => d.UpdateCounts.Offered);
 
         public int Steps { get; private set; }
         public int ActorRuns { get; private set; }
