@@ -63,6 +63,7 @@ public static unsafe class SignalDelivery
             t.PendingInfo.Add(info);
             Interlocked.Or(ref t.Pending, Bit(info.Sig));
         }
+        SignalFds.Refresh();
         ThreadInterrupter.Kick(t);
     }
 
@@ -74,18 +75,21 @@ public static unsafe class SignalDelivery
             t.PendingInfo.RemoveAll(i => i.Sig == sig);
             Interlocked.And(ref t.Pending, ~Bit(sig));
         }
+        SignalFds.Refresh();
     }
 
     /// <summary>Takes every signal pending on <paramref name="t"/>, oldest first (a stand-in thread hands them on).</summary>
     public static List<SigInfo> TakeAllPending(GuestThread t)
     {
+        List<SigInfo> all;
         lock (t.PendingInfo)
         {
-            var all = new List<SigInfo>(t.PendingInfo);
+            all = new List<SigInfo>(t.PendingInfo);
             t.PendingInfo.Clear();
             Interlocked.Exchange(ref t.Pending, 0);
-            return all;
         }
+        SignalFds.Refresh();
+        return all;
     }
 
     /// <summary>A guest siginfo_t at <paramref name="at"/> (zeroed by the caller): signo, errno, code, then the union: a
@@ -107,14 +111,44 @@ public static unsafe class SignalDelivery
     /// when none was recorded).</summary>
     public static SigInfo TakePending(GuestThread t, int sig)
     {
+        SigInfo info;
         lock (t.PendingInfo)
         {
             int i = t.PendingInfo.FindIndex(x => x.Sig == sig);
-            var info = i >= 0 ? t.PendingInfo[i] : SigInfo.Tkill(sig);
+            info = i >= 0 ? t.PendingInfo[i] : SigInfo.Tkill(sig);
             if (i >= 0) t.PendingInfo.RemoveAt(i);
             if (!t.PendingInfo.Exists(x => x.Sig == sig)) Interlocked.And(ref t.Pending, ~Bit(sig));
-            return info;
         }
+        SignalFds.Refresh();
+        return info;
+    }
+
+    /// <summary>
+    /// signalfd's read: takes the lowest pending signal of <paramref name="mask"/> off <paramref name="t"/>, oldest
+    /// instance first; with <paramref name="anyCode"/> false only one some other thread could take too (not a tkill's,
+    /// which is for <paramref name="t"/> alone). False when there is none.
+    /// </summary>
+    public static bool TryTake(GuestThread t, ulong mask, bool anyCode, out SigInfo info)
+    {
+        info = default;
+        if ((Volatile.Read(ref t.Pending) & mask) == 0) return false;
+        lock (t.PendingInfo)
+        {
+            int best = -1;
+            for (int i = 0; i < t.PendingInfo.Count; i++)
+            {
+                var x = t.PendingInfo[i];
+                if ((mask & Bit(x.Sig)) == 0 || (!anyCode && x.Code == SiTkill)) continue;
+                if (best < 0 || x.Sig < t.PendingInfo[best].Sig) best = i;
+            }
+            if (best < 0) return false;
+            info = t.PendingInfo[best];
+            t.PendingInfo.RemoveAt(best);
+            int sig = info.Sig;
+            if (!t.PendingInfo.Exists(x => x.Sig == sig)) Interlocked.And(ref t.Pending, ~Bit(sig));
+        }
+        SignalFds.Refresh();
+        return true;
     }
 
     /// <summary>

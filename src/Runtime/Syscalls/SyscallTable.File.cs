@@ -25,7 +25,7 @@ public static unsafe partial class SyscallTable
         t.Add(20, "epoll_create1", N, c => Call(Nr.EpollCreate1, (int)c.A0));
         t.Add(21, "epoll_ctl", N, EpollCtl);
         t.Add(22, "epoll_pwait", N, c => EpollWait(c, false));
-        t.Add(23, "dup", N, c => Call(Nr.Dup, (int)c.A0));
+        t.Add(23, "dup", N, c => Duplicated((int)c.A0, Call(Nr.Dup, (int)c.A0)));
         t.Add(24, "dup3", N, Dup3);
         t.Add(25, "fcntl", N, Fcntl);
         t.Add(29, "ioctl", N, Ioctl);
@@ -49,12 +49,12 @@ public static unsafe partial class SyscallTable
         t.Add(54, "fchownat", N, c => WithPath(c, c.A1, false, p => Call(Nr.Fchownat, (int)c.A0, p, (int)c.A2, (int)c.A3, (int)c.A4), emptyOk: true));
         t.Add(55, "fchown", N, c => Call(Nr.Fchown, (int)c.A0, (int)c.A1, (int)c.A2));
         t.Add(56, "openat", N, Openat);
-        t.Add(57, "close", N, c => EmulatorFds.Owns((int)c.A0) ? -EBADF : Call(Nr.Close, (int)c.A0));
+        t.Add(57, "close", N, Close);
         t.Add(59, "pipe2", N, c => OkOut(c, c.A0, 8) ?? Call(Nr.Pipe2, H(c, c.A0), GuestStructs.OpenFlagsToHost((int)c.A1)));
         t.Add(61, "getdents64", N, Getdents64);
         t.Add(62, "lseek", N, c => Call(Nr.Lseek, (int)c.A0, (long)c.A1, (int)c.A2));
-        t.Add(63, "read", N, c => ReadLike(c, Nr.Read, false));
-        t.Add(64, "write", N, c => WriteLike(c, Nr.Write, false));
+        t.Add(63, "read", N, c => Signals.SignalFds.Owns((int)c.A0) ? SignalfdRead(c) : ReadLike(c, Nr.Read, false));
+        t.Add(64, "write", N, c => Signals.SignalFds.Owns((int)c.A0) ? -EINVAL : WriteLike(c, Nr.Write, false)); // a signalfd has no write
         t.Add(65, "readv", N, c => VectorIo(c, Nr.Readv, GuestProt.Write, false));
         t.Add(66, "writev", N, c => VectorIo(c, Nr.Writev, GuestProt.Read, false));
         t.Add(67, "pread64", N, c => ReadLike(c, Nr.Pread64, true));
@@ -117,7 +117,7 @@ public static unsafe partial class SyscallTable
         t.Add(85, "timerfd_create", N, c => Call(Nr.Timerfd, (int)c.A0, (int)c.A1));
         t.Add(86, "timerfd_settime", N, c => OkIn(c, c.A2, 32) ?? (OkOrNull(c, c.A3, 32, GuestProt.Write)
             ? Call(Nr.TimerfdSettime, (int)c.A0, (int)c.A1, H(c, c.A2), HOrNull(c, c.A3)) : -EFAULT));
-        t.Add(87, "timerfd_gettime", N, c => OkOut(c, c.A1, 32) ?? Call(Nr.TimerfdGettime, (int)c.A0, H(c, c.A1)));
+        t.Add(87, "timerfd_gettime", N, c => Call(Nr.TimerfdGettime, (int)c.A0, HostArg(c, c.A1, 32, GuestProt.Write)));
     }
 
     /// <summary>The path (or fd) argument of an xattr call, as a host pointer or the fd itself.</summary>
@@ -463,7 +463,23 @@ public static unsafe partial class SyscallTable
         const int OCloexec = 0x80000;
         if (((int)c.A2 & ~OCloexec) != 0) return -EINVAL;
         if (EmulatorFds.Owns((int)c.A1)) return -EBUSY; // the emulator's own fd stays
-        return Call(Nr.Dup3, (int)c.A0, (int)c.A1, (int)c.A2);
+        return Duplicated((int)c.A0, Call(Nr.Dup3, (int)c.A0, (int)c.A1, (int)c.A2));
+    }
+
+    private static long Close(SyscallContext c)
+    {
+        int fd = (int)c.A0;
+        if (EmulatorFds.Owns(fd)) return -EBADF;
+        long r = Call(Nr.Close, fd);
+        if (r == 0 || r == -EINTR) Signals.SignalFds.Closed(fd); // Linux has let go of the fd even when close says EINTR
+        return r;
+    }
+
+    /// <summary>A dup of <paramref name="from"/> became fd <paramref name="result"/>: a signalfd's copy is one too.</summary>
+    private static long Duplicated(int from, long result)
+    {
+        if (result >= 0) Signals.SignalFds.Duplicated(from, (int)result);
+        return result;
     }
 
     /// <summary>close_range(first, last, flags), stepping around the emulator's own fds.</summary>
@@ -472,6 +488,8 @@ public static unsafe partial class SyscallTable
         uint first = (uint)c.A0, last = (uint)c.A1;
         int flags = (int)c.A2;
         if (first > last) return -EINVAL;
+        const int CloseRangeCloexec = 4;
+        if ((flags & ~6) == 0 && (flags & CloseRangeCloexec) == 0) Signals.SignalFds.ClosedRange(first, last); // 6: UNSHARE, CLOEXEC
         foreach (int fd in EmulatorFds.All.Where(f => (uint)f >= first && (uint)f <= last).OrderBy(f => f))
         {
             if ((uint)fd > first)
@@ -498,8 +516,10 @@ public static unsafe partial class SyscallTable
                 }
             case 4: // F_SETFL
                 return Call(Nr.Fcntl, fd, cmd, GuestStructs.OpenFlagsToHost((int)arg));
-            case 0: case 1: case 2: case 8: case 9: case 10: case 11: // DUPFD GETFD SETFD SETOWN GETOWN SETSIG GETSIG
-            case 1024: case 1025: case 1026: case 1030: case 1031: case 1032: case 1033: case 1034:
+            case 0: case 1030: // F_DUPFD, F_DUPFD_CLOEXEC
+                return Duplicated(fd, Call(Nr.Fcntl, fd, cmd, (long)arg));
+            case 1: case 2: case 8: case 9: case 10: case 11: // DUPFD GETFD SETFD SETOWN GETOWN SETSIG GETSIG
+            case 1024: case 1025: case 1026: case 1031: case 1032: case 1033: case 1034:
                 return Call(Nr.Fcntl, fd, cmd, (long)arg);
             case 5: case 36: // F_GETLK, F_OFD_GETLK: struct flock is the same on both
                 return Ok(c, arg, 32, GuestProt.Read | GuestProt.Write) ? Call(Nr.Fcntl, fd, cmd, H(c, arg)) : -EFAULT;
@@ -643,7 +663,7 @@ public static unsafe partial class SyscallTable
     {
         const SyscallSite N = SyscallSite.Node0;
         t.Add(198, "socket", N, c => Call(Nr.Socket, (int)c.A0, (int)c.A1, (int)c.A2));
-        t.Add(199, "socketpair", N, c => OkOut(c, c.A3, 8) ?? Call(Nr.Socketpair, (int)c.A0, (int)c.A1, (int)c.A2, H(c, c.A3)));
+        t.Add(199, "socketpair", N, c => Call(Nr.Socketpair, (int)c.A0, (int)c.A1, (int)c.A2, HostArg(c, c.A3, 8, GuestProt.Write)));
         t.Add(200, "bind", N, c => Call(Nr.Bind, (int)c.A0, SockIn(c, c.A1, (int)c.A2), (int)c.A2));
         t.Add(201, "listen", N, c => Call(Nr.Listen, (int)c.A0, (int)c.A1));
         t.Add(202, "accept", N, c => SockAddrOut(c, c.A1, c.A2, (a, l) => Call(Nr.Accept, (int)c.A0, a, l)));

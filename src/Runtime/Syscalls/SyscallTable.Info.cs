@@ -17,10 +17,10 @@ public static unsafe partial class SyscallTable
         t.Add(123, "sched_getaffinity", L, SchedGetaffinity);
         t.Add(124, "sched_yield", L, c => Call(Nr.SchedYield));
         // scheduling parameters of host threads (guest threads are host threads); struct sched_param is one int
-        t.Add(118, "sched_setparam", L, c => OkIn(c, c.A1, 4) ?? Call(142, (int)c.A0, H(c, c.A1)));
-        t.Add(119, "sched_setscheduler", L, c => OkIn(c, c.A2, 4) ?? Call(144, (int)c.A0, (int)c.A1, H(c, c.A2)));
+        t.Add(118, "sched_setparam", L, c => Call(142, (int)c.A0, HostArg(c, c.A1, 4, GuestProt.Read))); // NULL: EINVAL, as Linux
+        t.Add(119, "sched_setscheduler", L, c => Call(144, (int)c.A0, (int)c.A1, HostArg(c, c.A2, 4, GuestProt.Read)));
         t.Add(120, "sched_getscheduler", L, c => Call(145, (int)c.A0));
-        t.Add(121, "sched_getparam", L, c => OkOut(c, c.A1, 4) ?? Call(143, (int)c.A0, H(c, c.A1)));
+        t.Add(121, "sched_getparam", L, c => Call(143, (int)c.A0, HostArg(c, c.A1, 4, GuestProt.Write)));
         t.Add(125, "sched_get_priority_max", L, c => Call(146, (int)c.A0));
         t.Add(126, "sched_get_priority_min", L, c => Call(147, (int)c.A0));
         t.Add(127, "sched_rr_get_interval", L, c => OkOut(c, c.A1, 16) ?? Call(148, (int)c.A0, H(c, c.A1)));

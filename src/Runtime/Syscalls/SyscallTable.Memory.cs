@@ -39,7 +39,7 @@ public static unsafe partial class SyscallTable
         t.Add(227, "msync", N, Msync);
         t.Add(228, "mlock", N, c => Mlock(c, X64Mlock));
         t.Add(229, "munlock", N, c => Mlock(c, X64Munlock));
-        t.Add(230, "mlockall", N, c => 0);
+        t.Add(230, "mlockall", N, c => (int)c.A0 is 0 or 4 || ((int)c.A0 & ~7) != 0 ? -EINVAL : 0); // flags: MCL_CURRENT 1, FUTURE 2, ONFAULT 4 (not alone)
         t.Add(231, "munlockall", N, c => 0);
         t.Add(232, "mincore", N, Mincore);
         t.Add(233, "madvise", N, Madvise);

@@ -33,6 +33,7 @@ public static unsafe partial class SyscallTable
         t.Add(136, "rt_sigpending", L, RtSigpending);
         t.Add(138, "rt_sigqueueinfo", N, RtSigqueueinfo);
         t.Add(240, "rt_tgsigqueueinfo", L, RtTgsigqueueinfo);
+        t.Add(74, "signalfd4", N, Signalfd4);
     }
 
     private static long RtSigaction(SyscallContext c)

@@ -22,10 +22,10 @@ public static unsafe partial class SyscallTable
         t.Add(102, "getitimer", L, c => c.Process.Cluster != null ? -ENOSYS : OkOut(c, c.A1, 32) ?? Call(HostGetitimer, (int)c.A0, H(c, c.A1)));
         t.Add(103, "setitimer", L, Setitimer);
         t.Add(107, "timer_create", L, TimerCreate);
-        t.Add(108, "timer_gettime", L, c => c.Process.Cluster != null ? -ENOSYS : OkOut(c, c.A1, 32) ?? Call(HostTimerGettime, (int)c.A0, H(c, c.A1)));
+        t.Add(108, "timer_gettime", L, c => c.Process.Cluster != null ? -ENOSYS : Call(HostTimerGettime, (int)c.A0, HostArg(c, c.A1, 32, GuestProt.Write)));
         t.Add(109, "timer_getoverrun", L, c => c.Process.Cluster != null ? -ENOSYS : Call(HostTimerGetoverrun, (int)c.A0));
-        t.Add(110, "timer_settime", L, c => c.Process.Cluster != null ? -ENOSYS : OkIn(c, c.A2, 32)
-            ?? (OkOrNull(c, c.A3, 32, GuestProt.Write) ? Call(HostTimerSettime, (int)c.A0, (int)c.A1, H(c, c.A2), HOrNull(c, c.A3)) : -EFAULT));
+        t.Add(110, "timer_settime", L, c => c.Process.Cluster != null ? -ENOSYS
+            : Call(HostTimerSettime, (int)c.A0, (int)c.A1, HostArg(c, c.A2, 32, GuestProt.Read), HostArg(c, c.A3, 32, GuestProt.Write)));
         t.Add(111, "timer_delete", L, TimerDelete);
         t.Add(169, "gettimeofday", L, c => OkOrNull(c, c.A0, 16, GuestProt.Write) && OkOrNull(c, c.A1, 8, GuestProt.Write)
             ? Call(Nr.Gettimeofday, HOrNull(c, c.A0), HOrNull(c, c.A1)) : -EFAULT);

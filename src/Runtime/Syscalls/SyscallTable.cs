@@ -70,6 +70,8 @@ public static partial class SyscallTable
         AddSignal(t);
         AddInfo(t);
         AddThread(t);
+        AddMqueue(t);
+        AddPassThrough(t);
         return t;
     }
 
@@ -80,6 +82,8 @@ public static partial class SyscallTable
     static partial void AddSignal(SyscallEntry?[] t);
     static partial void AddInfo(SyscallEntry?[] t);
     static partial void AddThread(SyscallEntry?[] t);
+    static partial void AddMqueue(SyscallEntry?[] t);
+    static partial void AddPassThrough(SyscallEntry?[] t);
 
     private static void Add(this SyscallEntry?[] t, int nr, string name, SyscallSite site, SyscallHandler handler)
     {

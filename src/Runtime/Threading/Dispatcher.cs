@@ -201,6 +201,7 @@ public static unsafe class Dispatcher
         {
             63 or 64 or 65 or 66 or 67 or 68 or 56 or 29 or 260 or 95 or 32 => true, // read..pwrite64, openat, ioctl, wait4, waitid, flock
             202 or 242 or 206 or 207 or 211 or 212 or 203 => true,                  // accept, accept4, sendto, recvfrom, sendmsg, recvmsg, connect
+            182 or 183 => true,                                                      // mq_timedsend, mq_timedreceive
             98 => ((int)ctx.A1 & HostFutex.CmdMask) is HostFutex.Wait or HostFutex.WaitBitset && ctx.A3 == 0, // futex wait without timeout
             _ => false,
         };

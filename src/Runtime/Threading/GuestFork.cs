@@ -93,6 +93,7 @@ public static unsafe class GuestFork
         if ((flags & CloneChildSettid) != 0) process.Space.TryWrite(childTid, thread.Tid);
         if ((flags & CloneChildCleartid) != 0) thread.ClearChildTid = childTid;
         Signals.HostSignalForwarder.AfterFork(process);
+        Signals.SignalFds.AfterFork();
         if (process.Debugger != null)
         {
             // as qemu's gdbstub: the child is not followed, and runs past the parent's breakpoints

@@ -120,7 +120,23 @@ public sealed class GuestProcess
     {
         Threads.TryRemove(t.Tid, out _);
         if (Cluster?.ThreadFinished(t, status) == true) return;
+        HandOnPending(t);
         CountFinished(status);
+    }
+
+    /// <summary>
+    /// A thread that ends leaves its process-directed pending signals (a kill, a sigqueue, a child's exit: anything but
+    /// a tkill's) to the threads that remain, as Linux's shared pending set would still hold them: a thread that sent
+    /// itself a signal every thread blocks and then ended would otherwise take it along (a signalfd reader never saw it).
+    /// </summary>
+    private void HandOnPending(GuestThread t)
+    {
+        while (Signals.SignalDelivery.TryTake(t, ~0UL, anyCode: false, out var info))
+        {
+            var heir = Threads.Values.FirstOrDefault(x => !x.Exited);
+            if (heir == null) return;
+            Syscalls.GuestSignals.SendToProcess(this, heir, info);
+        }
     }
 
     /// <summary>Node 0 counts a guest thread that runs on another node.</summary>
