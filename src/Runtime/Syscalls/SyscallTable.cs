@@ -70,6 +70,7 @@ public static partial class SyscallTable
         AddSignal(t);
         AddInfo(t);
         AddThread(t);
+        AddIpc(t);
         return t;
     }
 
@@ -80,6 +81,7 @@ public static partial class SyscallTable
     static partial void AddSignal(SyscallEntry?[] t);
     static partial void AddInfo(SyscallEntry?[] t);
     static partial void AddThread(SyscallEntry?[] t);
+    static partial void AddIpc(SyscallEntry?[] t);
 
     private static void Add(this SyscallEntry?[] t, int nr, string name, SyscallSite site, SyscallHandler handler)
     {
