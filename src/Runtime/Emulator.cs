@@ -57,6 +57,7 @@ public static unsafe class Emulator
         process.Auxv = auxv;
         process.Cmdline = Encoding.UTF8.GetBytes(string.Concat(argv.Select(a => a + "\0")));
         thread.Cpu->Sp = sp;
+        Syscalls.ProcFiles.NoteStartStack(process, sp);
         // the low two bits of an entry point are dropped, as qemu-aarch64 does (it runs such a file; the translator
         // would decode a word from the middle of two instructions); AT_ENTRY keeps the value the file gives
         thread.Cpu->Pc = (interp?.Entry ?? main.Entry) & ~3UL;

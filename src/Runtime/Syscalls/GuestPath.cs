@@ -12,7 +12,8 @@ namespace Dqemu.Runtime.Syscalls;
 /// </summary>
 public static class GuestPath
 {
-    public enum Special { None, Exe, Maps, Cmdline, Auxv }
+    /// <summary>The /proc entries answered for the guest (ProcFiles); <see cref="TaskStat"/> names a thread.</summary>
+    public enum Special { None, Exe, Maps, Cmdline, Auxv, Stat, TaskStat, Smaps, Status, Cpuinfo }
 
     private static readonly ConcurrentDictionary<string, byte[]> SysrootCache = new();
 
@@ -56,14 +57,25 @@ public static class GuestPath
             return HostSyscall.Call(HostSyscall.Nr.Faccessat, -100, (long)p, 0) == 0; // AT_FDCWD, F_OK
     }
 
-    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps, cmdline and auxv.</summary>
-    public static Special Classify(byte[] path, int pid)
+    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps, cmdline, auxv, stat, smaps and
+    /// status; /proc/cpuinfo.</summary>
+    public static Special Classify(byte[] path, int pid) => Classify(path, pid, out _);
+
+    /// <summary>
+    /// As <see cref="Classify(byte[], int)"/>, and also /proc/{self,&lt;pid&gt;}/task/&lt;tid&gt;/stat and
+    /// /proc/thread-self/stat (<see cref="Special.TaskStat"/>, <paramref name="tid"/> the thread; 0 for thread-self: the
+    /// caller's).
+    /// </summary>
+    public static Special Classify(byte[] path, int pid, out int tid)
     {
+        tid = 0;
         int len = Array.IndexOf(path, (byte)0);
         if (len < 0) len = path.Length;
         var s = new ReadOnlySpan<byte>(path, 0, len);
         if (!s.StartsWith("/proc/"u8)) return Special.None;
         s = s[6..];
+        if (s.SequenceEqual("cpuinfo"u8)) return Special.Cpuinfo;
+        if (s.SequenceEqual("thread-self/stat"u8)) return Special.TaskStat;
         int slash = s.IndexOf((byte)'/');
         if (slash <= 0) return Special.None;
         var who = s[..slash];
@@ -73,6 +85,19 @@ public static class GuestPath
         if (what.SequenceEqual("maps"u8)) return Special.Maps;
         if (what.SequenceEqual("cmdline"u8)) return Special.Cmdline;
         if (what.SequenceEqual("auxv"u8)) return Special.Auxv;
+        if (what.SequenceEqual("stat"u8)) return Special.Stat;
+        if (what.SequenceEqual("smaps"u8)) return Special.Smaps;
+        if (what.SequenceEqual("status"u8)) return Special.Status;
+        // task/<tid>/stat: a decimal tid without leading zeros, as the directory names it
+        if (what.StartsWith("task/"u8) && what.EndsWith("/stat"u8) && what.Length > 10)
+        {
+            var digits = what[5..^5];
+            if (digits[0] != (byte)'0' && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 && digits.Length <= 9)
+            {
+                tid = int.Parse(Encoding.ASCII.GetString(digits));
+                return Special.TaskStat;
+            }
+        }
         return Special.None;
     }
 

@@ -293,17 +293,29 @@ public static unsafe partial class SyscallTable
         long r = ReadString(c, c.A1, PathMax, out var raw);
         if (r < 0) return r;
         int flags = GuestStructs.OpenFlagsToHost((int)c.A2);
-        switch (GuestPath.Classify(raw, Threading.GuestProcess.Pid))
+        switch (GuestPath.Classify(raw, Threading.GuestProcess.Pid, out int tid))
         {
             case GuestPath.Special.Exe:
                 raw = GuestPath.ToBytes(c.Process.ExePath);
                 break;
             case GuestPath.Special.Maps:
-                return SyntheticFile(Encoding.UTF8.GetBytes(ProcMaps(c.Mem)), flags);
+                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Maps(c.Mem)), flags);
             case GuestPath.Special.Cmdline:
                 return SyntheticFile(c.Process.Cmdline, flags);
             case GuestPath.Special.Auxv:
                 return SyntheticFile(c.Process.Auxv, flags);
+            case GuestPath.Special.Smaps:
+                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Smaps(c.Mem)), flags);
+            case GuestPath.Special.Cpuinfo:
+                return SyntheticFile(ProcFiles.Cpuinfo(), flags);
+            case GuestPath.Special.Stat when ProcFiles.Stat(c.Process, null) is { } stat:
+                return SyntheticFile(stat, flags);
+            case GuestPath.Special.Status when ProcFiles.Status(c.Process, c.Thread) is { } status:
+                return SyntheticFile(status, flags);
+            case GuestPath.Special.TaskStat:
+                // a thread of the guest's (not one of the emulator's own, which the host's task directory also lists)
+                if (!c.Process.Threads.TryGetValue(tid == 0 ? c.Thread.Tid : tid, out var thread)) return -ENOENT;
+                return ProcFiles.Stat(c.Process, thread) is { } taskStat ? SyntheticFile(taskStat, flags) : -ENOENT;
             default:
                 raw = GuestPath.Resolve(c.Process.Sysroot, raw);
                 break;
@@ -331,23 +343,6 @@ public static unsafe partial class SyscallTable
         }
         Call(Nr.Lseek, fd, 0, 0);
         return fd;
-    }
-
-    /// <summary>/proc/self/maps as the guest would see it, from the guest layout.</summary>
-    public static string ProcMaps(GuestSpace mem)
-    {
-        var sb = new StringBuilder();
-        foreach (var v in mem.Vmas)
-        {
-            sb.Append($"{v.Start:x8}-{v.End:x8} ");
-            sb.Append((v.Prot & GuestProt.Read) != 0 ? 'r' : '-');
-            sb.Append((v.Prot & GuestProt.Write) != 0 ? 'w' : '-');
-            sb.Append((v.Prot & GuestProt.Exec) != 0 ? 'x' : '-');
-            sb.Append("p 00000000 00:00 0");
-            if (v.Name.Length > 0) sb.Append(' ', 19).Append(v.Name);
-            sb.Append('\n');
-        }
-        return sb.ToString();
     }
 
     private static long StatOut(SyscallContext c, ulong buf, long r, in HostStat st)

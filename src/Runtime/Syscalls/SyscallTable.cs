@@ -72,6 +72,7 @@ public static partial class SyscallTable
         AddThread(t);
         AddMqueue(t);
         AddPassThrough(t);
+        AddIpc(t);
         return t;
     }
 
@@ -84,6 +85,7 @@ public static partial class SyscallTable
     static partial void AddThread(SyscallEntry?[] t);
     static partial void AddMqueue(SyscallEntry?[] t);
     static partial void AddPassThrough(SyscallEntry?[] t);
+    static partial void AddIpc(SyscallEntry?[] t);
 
     private static void Add(this SyscallEntry?[] t, int nr, string name, SyscallSite site, SyscallHandler handler)
     {

@@ -19,6 +19,15 @@ public sealed class GuestProcess
 
     /// <summary>/proc/self/auxv: the auxiliary vector the guest started with (key, value pairs of u64, AT_NULL last).</summary>
     public byte[] Auxv { get; set; } = [];
+    /// <summary>/proc/self/stat's startstack: the stack pointer the guest started with.</summary>
+    public ulong StartStack { get; set; }
+
+    /// <summary>/proc/self/stat's arg_start, arg_end, env_start, env_end (ProcFiles.NoteStartStack).</summary>
+    public (ulong ArgStart, ulong ArgEnd, ulong EnvStart, ulong EnvEnd) StackStrings { get; set; }
+
+    /// <summary>The name the layout gives the program's own mappings (ProcFiles.NoteStartStack).</summary>
+    public string ExeMapName { get; set; } = "";
+
     /// <summary>Prefix tried first for absolute guest paths (-L), or null.</summary>
     public string? Sysroot { get; }
 

@@ -54,8 +54,28 @@ public class GuestPathTests
     [InlineData("/proc/self/exe/x", GuestPath.Special.None)]
     [InlineData("/proc/self/cwd", GuestPath.Special.None)]
     [InlineData("proc/self/exe", GuestPath.Special.None)]
+    [InlineData("/proc/cpuinfo", GuestPath.Special.Cpuinfo)]
+    [InlineData("/proc/self/stat", GuestPath.Special.Stat)]
+    [InlineData("/proc/4242/smaps", GuestPath.Special.Smaps)]
+    [InlineData("/proc/self/status", GuestPath.Special.Status)]
+    [InlineData("/proc/4243/stat", GuestPath.Special.None)]
+    [InlineData("/proc/self/statm", GuestPath.Special.None)]
+    [InlineData("/proc/thread-self/stat", GuestPath.Special.TaskStat)]
+    [InlineData("/proc/4242/task/4245/stat", GuestPath.Special.TaskStat)]
+    [InlineData("/proc/self/task/0245/stat", GuestPath.Special.None)]
+    [InlineData("/proc/self/task//stat", GuestPath.Special.None)]
+    [InlineData("/proc/self/task/12x/stat", GuestPath.Special.None)]
     public void ProcSelfEntriesAreRecognised(string path, GuestPath.Special expected)
     {
         Assert.Equal(expected, GuestPath.Classify(B(path), 4242));
+    }
+
+    [Fact]
+    public void TaskStatNamesItsThread()
+    {
+        Assert.Equal(GuestPath.Special.TaskStat, GuestPath.Classify(B("/proc/self/task/4245/stat"), 4242, out int tid));
+        Assert.Equal(4245, tid);
+        Assert.Equal(GuestPath.Special.TaskStat, GuestPath.Classify(B("/proc/thread-self/stat"), 4242, out tid));
+        Assert.Equal(0, tid);
     }
 }
