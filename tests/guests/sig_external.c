@@ -2,7 +2,8 @@
 // tests/Dqemu.Tests/Processes/HostSignalTests.cs sends SIGHUP (ignored: the process must live on), then SIGUSR1,
 // SIGTERM and SIGINT one at a time, each after the line that acknowledges the one before. Each handler records
 // its signal and whether siginfo names a sending process (SI_USER, a pid other than its own); the main loop waits in
-// sigsuspend and prints one line per signal. Only with the argument "wait": without it (the guest-program run of
+// sigsuspend and prints one line per signal; then SIGHUP goes back to SIG_DFL and the test's last SIGHUP must end the
+// process by that signal. Only with the argument "wait": without it (the guest-program run of
 // every tests/guests/*.c, which sends nothing) it says so and exits. An alarm ends a run nobody signals after 30 s.
 #define _GNU_SOURCE
 #include <signal.h>
@@ -54,5 +55,8 @@ int main(int argc, char **argv)
         }
     }
     printf("done, SIGHUP was ignored\n");
-    return 0;
+    signal(SIGHUP, SIG_DFL); // the default again: the next SIGHUP ends the process (the alarm would say it did not)
+    printf("SIGHUP default again\n");
+    fflush(stdout);
+    for (;;) pause();
 }

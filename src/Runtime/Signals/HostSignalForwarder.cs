@@ -58,7 +58,7 @@ public static unsafe class HostSignalForwarder
     /// <summary>
     /// The guest changed its disposition of <paramref name="guestSig"/>: a handler makes the host's signal (a kill from
     /// another process, Ctrl-C, a terminal's SIGWINCH) reach it; SIG_IGN makes the host ignore it too, so that a signal
-    /// the guest ignores does not end the emulator by the host's default action. SIGPIPE stays the emulator's (a
+    /// the guest ignores does not end the emulator by the host's default action, and SIG_DFL undoes that. SIGPIPE stays the emulator's (a
     /// guest's SIGPIPE comes from its EPIPE). Nothing on a cluster.
     /// </summary>
     public static void DispositionChanged(GuestProcess process, int guestSig, ulong handler)
@@ -70,12 +70,21 @@ public static unsafe class HostSignalForwarder
             Forward(process, guestSig);
             return;
         }
-        if (handler != SigIgn) return; // SIG_DFL: a forwarded signal then gets the guest's default action
         int host = HostNumber(guestSig);
         if (host == 0 || host == Signals.ThreadInterrupter.HostSignal) return;
         lock (Gate)
         {
             var act = default(sigaction);
+            if (handler != SigIgn)
+            {
+                // SIG_DFL: a forwarded signal gets the guest's default action; one the host ignores (the guest ignored
+                // it before, or inherited it ignored across exec) gets the host's default back, which is the same
+                var old = default(sigaction);
+                if (LibC.sigaction(host, null, &old) != 0 || old.sa_handler != (void*)SigIgn) return;
+                act.sa_handler = null; // SIG_DFL
+                LibC.sigaction(host, &act, null);
+                return;
+            }
             act.sa_handler = (void*)SigIgn;
             if (LibC.sigaction(host, &act, null) == 0) _installed &= ~(1UL << (host - 1));
         }

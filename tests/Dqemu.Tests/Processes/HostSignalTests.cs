@@ -8,7 +8,8 @@ namespace Dqemu.Tests.Processes;
 /// <summary>
 /// Signals from another process reach the guest's handlers: tests/guests/sig_external ("wait") installs handlers for
 /// SIGUSR1, SIGTERM and SIGINT and ignores SIGHUP; this test sends SIGHUP and then each of the three, one at a time,
-/// waiting for the line that acknowledges the one before, to qemu-aarch64 (the reference) and to ./dqemu-native. The
+/// waiting for the line that acknowledges the one before, then (the guest having set SIGHUP back to SIG_DFL) a SIGHUP
+/// that must end it, to qemu-aarch64 (the reference) and to ./dqemu-native. The
 /// lines and the exit status must be equal (qemu forwards host signals to the guest; so must the emulator).
 /// </summary>
 public class HostSignalTests(ITestOutputHelper output)
@@ -26,7 +27,8 @@ public class HostSignalTests(ITestOutputHelper output)
         Assert.True(File.Exists(guest), $"{guest} is missing: run toolchains/build-guests.sh");
         var (refLines, refStatus) = Run(qemu, guest);
         var (lines, status) = Run(GuestRunner.DqemuBinary, guest);
-        Assert.Equal(5, refLines.Count);
+        Assert.Equal(6, refLines.Count);
+        Assert.Equal(128 + SigHup, refStatus); // died of the SIGHUP sent after SIG_DFL
         Assert.Equal(refLines, lines);
         Assert.Equal(refStatus, status);
     }
@@ -54,7 +56,9 @@ public class HostSignalTests(ITestOutputHelper output)
                 Assert.Equal(0, kill(p.Id, sig));
                 Assert.NotNull(Next());
             }
-            Next(); // "done, ..."
+            Assert.NotNull(Next()); // "done, ..."
+            Assert.NotNull(Next()); // "SIGHUP default again"
+            Assert.Equal(0, kill(p.Id, SigHup));
             Assert.True(p.WaitForExit(20_000), $"{emulator} did not exit");
         }
         finally
