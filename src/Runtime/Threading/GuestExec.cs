@@ -156,7 +156,9 @@ public static unsafe class GuestExec
         var pins = new List<System.Runtime.InteropServices.GCHandle>();
         try
         {
-            long* av = stackalloc long[argv.Count + 1];
+            // on the heap, not the stack: a guest may pass as many arguments as ARG_MAX allows (a million bytes of
+            // pointers would overflow the host thread's stack)
+            long* av = (long*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(argv.Count + 1), 8);
             long* ev = (long*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(envp.Count + 1), 8);
             try
             {
@@ -166,7 +168,11 @@ public static unsafe class GuestExec
                 ev[envp.Count] = 0;
                 return HostSyscall.Call(59 /* execve */, Pin(Terminated(file)), (long)av, (long)ev);
             }
-            finally { System.Runtime.InteropServices.NativeMemory.Free(ev); }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.Free(ev);
+                System.Runtime.InteropServices.NativeMemory.Free(av);
+            }
         }
         finally
         {
