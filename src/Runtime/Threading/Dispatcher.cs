@@ -73,6 +73,14 @@ public static unsafe class Dispatcher
                                 $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
                         break;
                     }
+                case ExitReason.Misaligned:
+                    {
+                        // an exclusive, ordered or atomic access to a misaligned address: an alignment fault, as
+                        // under qemu-aarch64; si_addr without the top byte (tag), as Linux reports it
+                        ulong addr = (ulong)((long)(cpu->FaultAddr << 8) >> 8);
+                        Synchronous(process, thread, SigBus, SignalDelivery.BusAdraln, addr, $"bus error: misaligned atomic or exclusive access to 0x{addr:x}, pc 0x{cpu->Pc:x}");
+                        break;
+                    }
                 case ExitReason.Breakpoint:
                     Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
