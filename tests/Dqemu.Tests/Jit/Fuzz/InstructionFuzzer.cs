@@ -106,10 +106,12 @@ public static class InstructionFuzzer
         return null; // 101x branches/exceptions/system, 0000-0011 reserved/SME/SVE
     }
 
-    /// <summary>AES (4E28 x800), three-register SHA (5E00 0000), two-register SHA (5E28 0800), PMULL{2} .1Q (size 11).</summary>
+    /// <summary>AES (4E28 x800), three-register SHA (5E00 0000), two-register SHA (5E28 0800), PMULL{2} .1Q (size 11),
+    /// three-register SHA512 and RAX1 (CE60 8000), SHA512SU0 (CEC0 8000), EOR3/BCAX (CE00 0000), XAR (CE80 0000).</summary>
     public static bool IsCrypto(uint w)
         => (w & 0xFFFE0C00) == 0x4E280800 || (w & 0xFFE08C00) == 0x5E000000 || (w & 0xFFFE0C00) == 0x5E280800
-            || (w & 0xBFE0FC00) == 0x0EE0E000;
+            || (w & 0xBFE0FC00) == 0x0EE0E000 || (w & 0xFFE0F000) == 0xCE608000 || (w & 0xFFFFF000) == 0xCEC08000
+            || (w & 0xFFC08000) == 0xCE000000 || (w & 0xFFE00000) == 0xCE800000;
 
     private static Dictionary<FuzzClass, InstDescriptor[]> BuildPools()
     {
