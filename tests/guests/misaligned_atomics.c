@@ -44,7 +44,7 @@ static void report(const char *name, int off, uintptr_t pc, unsigned long out) {
             __asm__ volatile("adr %[h], 1f\n str %[h], %[pcv]\n" pre "\n1: " text                                             \
                              : [h] "=&r"(here), [pcv] "=m"(pc), [o] "+r"(o0), [o1] "+r"(o1), [v] "+r"(v), [w] "+r"(w) \
                              : [p] "r"(buf + (off))                                                                    \
-                             : "memory", "x6", "x7");                                                                  \
+                             : "memory", "x0", "x6", "x7", "x8");                                                                  \
             o = o0 ^ (o1 << 1);                                                                                        \
         }                                                                                                              \
         report(name, off, pc, o);                                                                                      \
@@ -70,6 +70,8 @@ int main(void) {
     RUN2("ldxrb+stxr", 4, "ldxrb w6, [%[p]]", "stxr w6, %[v], [%[p]]\n mov %[o], x6");
     RUN2("ldxrb+stxrh", 1, "ldxrb w6, [%[p]]", "stxrh w6, %w[v], [%[p]]\n mov %[o], x6");
     RUN2("ldxr+stxp", 4, "ldxr w6, [%[p]]", "stxp w6, %[v], %[w], [%[p]]\n mov %[o], x6");
+    RUN2("ldxrb+svc+stxr", 1, "ldxrb w6, [%[p]]\n mov x8, #172\n svc #0", "stxr w6, %[v], [%[p]]\n mov %[o], x6"); // getpid closes the monitor
+    RUN2("ldxr+clrex+stxr", 4, "ldxr w6, [%[p]]\n clrex", "stxp w6, %[v], %[w], [%[p]]\n mov %[o], x6");
     RUN("ldxr+stxr", 4, "ldxr %[o], [%[p]]\n stxr w6, %[v], [%[p]]");
     RUN("ldxp", 8, "ldxp %[o], %[o1], [%[p]]");
     RUN("ldxp", 16, "ldxp %[o], %[o1], [%[p]]");

@@ -188,9 +188,10 @@ internal static partial class LdSt
 
     /// <summary>
     /// The monitor check around the compare-exchange: rsi holds the masked address (of Xn|SP, <paramref name="rn"/>),
-    /// the new value is in rcx (16 bytes: rcx high, rdi low). Writes Ws and closes the monitor. A store-exclusive at
-    /// another address than the monitor's fails without an access, so, as under qemu-aarch64, only one at the
-    /// monitor's address (of a load-exclusive of another size) raises the alignment fault.
+    /// the new value is in rcx (16 bytes: rcx high, rdi low). Writes Ws and closes the monitor. A store-exclusive
+    /// without an open monitor at its address fails without an access, so, as under qemu-aarch64, only one at the open
+    /// monitor's address (of a load-exclusive of another size) raises the alignment fault. A closed monitor keeps its
+    /// address (ExclSize = 0 closes it), hence the size test before the alignment one.
     /// </summary>
     public static void EmitStoreExclusive(EmitterContext ctx, int rs, int bytes, int rn)
     {
@@ -199,7 +200,12 @@ internal static partial class LdSt
         a.mov(r9d, 1);
         a.cmp(ExclAddr, MonitorAddress(ctx));
         a.jne(done);
-        EmitCheckAlign(ctx, bytes, rn);
+        if (bytes > 1)
+        {
+            a.cmp(ExclSize, 0);
+            a.je(done);
+            EmitCheckAlign(ctx, bytes, rn);
+        }
         a.cmp(ExclSize, bytes);
         a.jne(done);
         a.mov(rax, ExclValue0);

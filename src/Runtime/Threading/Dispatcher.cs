@@ -31,6 +31,7 @@ public static unsafe class Dispatcher
             switch (reason)
             {
                 case ExitReason.Syscall:
+                    cpu->ExclSize = 0; // the return from the exception clears the exclusive monitor (Linux; qemu-aarch64 too)
                     if (thread.FaultPages == null) DoSyscall(ctx);
                     else
                     {
