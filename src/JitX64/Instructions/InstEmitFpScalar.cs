@@ -190,9 +190,9 @@ public static partial class InstEmit
         }
         else if (from == 1 && to == 0)
         {
-            a.xorps(xmm0, xmm0);
-            a.cvtsd2ss(xmm0, EmitterContext.VD(n));
-            FpScalarResult(ctx, op, FpSoft.Dp1, false, d);
+            void Compute() { a.xorps(xmm0, xmm0); a.cvtsd2ss(xmm0, EmitterContext.VD(n)); }
+            Compute();
+            FpScalarResult(ctx, op, FpSoft.Dp1, false, d, Compute); // a double just below 2^-126 rounds up to it
         }
         else EmitSoft(ctx, op, FpSoft.Dp1);
     }

@@ -274,9 +274,11 @@ public static partial class InstEmit
                 return;
             case (22, false): // FCVTN, FCVTN2 (double to single)
                 if (!dbl || u || scalar) break;
-                a.movdqu(xmm0, EmitterContext.V(n));
-                a.cvtpd2ps(xmm0, xmm0);
-                FpVecResult(ctx, op, soft, false, FpStore.Narrow, 3);
+                {
+                    void Compute() { a.movdqu(xmm0, EmitterContext.V(n)); a.cvtpd2ps(xmm0, xmm0); }
+                    Compute();
+                    FpVecResult(ctx, op, soft, false, FpStore.Narrow, 3, fzRecompute: Compute); // a double just below 2^-126 rounds up
+                }
                 return;
             case (12, true): case (13, true): case (14, true): // FCMGT/FCMGE, FCMEQ/FCMLE, FCMLT against zero
                 {

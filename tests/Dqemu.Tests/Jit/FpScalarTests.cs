@@ -136,7 +136,8 @@ public class FpScalarTests
     /// <summary>
     /// FPCR.FZ flushes a result that is tiny before rounding, x86's FTZ one that is tiny after rounding: products and
     /// fused sums just below the smallest normal that round up to it (n*m = (2^25-1)*2^-151 for singles,
-    /// (2^54-1)*2^-1076 for doubles, both signs; 2^-125 - (2^25+1)*2^-151 through FMSUB/FMLS) are zero under FZ, as
+    /// (2^54-1)*2^-1076 for doubles, both signs; 2^-125 - (2^25+1)*2^-151 through FMSUB/FMLS; doubles just below
+    /// 2^-126 narrowed by FCVT/FCVTN) are zero under FZ, as
     /// under qemu-aarch64, in every rounding mode, and the smallest normal without FZ. Scalar, vector and by-element
     /// forms (each has its own out-of-line recomputation).
     /// </summary>
@@ -160,6 +161,7 @@ public class FpScalarTests
         V(6, sm2 | sm2 << 32, sm2 | sm2 << 32);
         V(7, dn, dn | ds);
         V(8, dm, dm);
+        V(9, 0x380FFFFFF0000000, 0xB80FFFFFF8000000); // (2^-126)(1 - 2^-25) and -(2^-126)(1 - 2^-26): round to the smallest normal
         st.X[28] = fpcr;
         DiffTest.AssertSameAsQemu(
             "msr fpcr, x28\n" +
@@ -168,7 +170,7 @@ public class FpScalarTests
             "mov v18.16b, v3.16b\nfmla v18.4s, v1.4s, v2.4s\nmov v19.16b, v4.16b\nfmls v19.4s, v5.4s, v6.4s\n" +
             "fmul v20.4s, v1.4s, v2.4s\nfmul v21.2d, v7.2d, v8.2d\nmov v22.16b, v3.16b\nfmla v22.2d, v7.2d, v8.d[0]\n" +
             "fmul v23.4s, v1.4s, v2.s[1]\nmov v24.16b, v4.16b\nfmls v24.4s, v5.4s, v6.s[0]\nmov v25.16b, v3.16b\nfmla s25, s1, v2.s[0]\n" +
-            "fmla v26.2s, v1.2s, v2.2s\nfmul d27, d7, v8.d[1]\n" +
+            "fmla v26.2s, v1.2s, v2.2s\nfmul d27, d7, v8.d[1]\nfcvt s28, d9\nfcvtn v29.2s, v9.2d\n" +
             "msr fpcr, xzr", st);
     }
 
