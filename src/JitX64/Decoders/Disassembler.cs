@@ -7,7 +7,7 @@ namespace Dqemu.JitX64.Decoders;
 /// Text for -d in_asm, produced from the table row's Format. Placeholders name pattern fields:
 /// {Rx}/{RSx} GPR sized by field 'f' (RS: 31 is sp), {Xx} {XSx} {Wx} {WSx} fixed width,
 /// {Vx} {Qx} {Dx} {Sx} {Hx} {Bx} SIMD&amp;FP registers, {#x} unsigned and {s#x} signed immediates
-/// (optionally "*N" scaled), {@x} PC-relative target of a word offset, {adr} {adrp} their targets,
+/// (optionally "*N" scaled), {d#x} an unsigned immediate always in decimal (objdump's XAR rotation), {@x} PC-relative target of a word offset, {adr} {adrp} their targets,
 /// {cx} a condition, {shx} a shift name, {extx} an extend name, {bimm} a logical immediate,
 /// {x?text} / {x!text} text when the field is non-zero / zero.
 /// </summary>
@@ -83,6 +83,7 @@ public static class Disassembler
             case "H": return "h" + field;
             case "B": return "b" + field;
             case "#": return "#" + Imm((ulong)field * (ulong)scale);
+            case "d#": return "#" + field.ToString(CultureInfo.InvariantCulture);
             case "s#":
                 {
                     long v = A64Bits.SignExtend((ulong)field, width) * scale;

@@ -4,13 +4,14 @@ using Dqemu.JitX64.State;
 namespace Dqemu.JitX64.Instructions;
 
 /// <summary>
-/// The SHA1/SHA256 instructions in C#, written from the Arm ARM pseudocode (SHA1C/P/M, SHA1H, SHA1SU0/1,
-/// SHA256H/H2, SHA256SU0/1). Word i of a vector is bits 32i+31..32i (element i of Vn.4S). Every operand is
-/// read before Vd is written, so Vd may alias a source.
+/// The SHA1/SHA256/SHA512 instructions in C#, written from the Arm ARM pseudocode (SHA1C/P/M, SHA1H, SHA1SU0/1,
+/// SHA256H/H2, SHA256SU0/1, SHA512H/H2, SHA512SU0/1). Word i of a vector is bits 32i+31..32i (element i of Vn.4S),
+/// doubleword i bits 64i+63..64i. Every operand is read before Vd is written, so Vd may alias a source.
 /// </summary>
 internal static unsafe class CryptoSoft
 {
     public static readonly int Sha = SoftRegistry.Register(ShaImpl);
+    public static readonly int Sha512 = SoftRegistry.Register(Sha512Impl);
 
     private struct W4
     {
@@ -127,6 +128,50 @@ internal static unsafe class CryptoSoft
                     return;
                 }
         }
+    }
+
+    private static ulong Ror64(ulong x, int k) => BitOperations.RotateRight(x, k);
+
+    /// <summary>SHA512H, SHA512H2, SHA512SU1 (three-register group, opcode = bits 11..10) and SHA512SU0.</summary>
+    private static void Sha512Impl(CpuState* c, uint op)
+    {
+        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
+        ulong* pd = GuestRegs.V(c, d), pn = GuestRegs.V(c, n), pm = GuestRegs.V(c, m);
+        ulong x0 = pn[0], x1 = pn[1], y0 = pm[0], y1 = pm[1], w0 = pd[0], w1 = pd[1], r0, r1;
+        if ((op & 0xFFFFFC00) == 0xCEC08000) // SHA512SU0 Vd.2D, Vn.2D
+        {
+            r0 = w0 + (Ror64(w1, 1) ^ Ror64(w1, 8) ^ (w1 >> 7));
+            r1 = w1 + (Ror64(x0, 1) ^ Ror64(x0, 8) ^ (x0 >> 7));
+        }
+        else
+        {
+            switch ((op >> 10) & 3)
+            {
+                case 0: // SHA512H Qd, Qn, Vm.2D
+                    {
+                        ulong s1 = Ror64(y1, 14) ^ Ror64(y1, 18) ^ Ror64(y1, 41);
+                        r1 = ((y1 & x0) ^ (~y1 & x1)) + s1 + w1;
+                        ulong t = r1 + y0;
+                        s1 = Ror64(t, 14) ^ Ror64(t, 18) ^ Ror64(t, 41);
+                        r0 = ((t & y1) ^ (~t & x0)) + s1 + w0;
+                        break;
+                    }
+                case 1: // SHA512H2 Qd, Qn, Vm.2D
+                    {
+                        ulong s0 = Ror64(y0, 28) ^ Ror64(y0, 34) ^ Ror64(y0, 39);
+                        r1 = ((x0 & y1) ^ (x0 & y0) ^ (y1 & y0)) + s0 + w1;
+                        s0 = Ror64(r1, 28) ^ Ror64(r1, 34) ^ Ror64(r1, 39);
+                        r0 = ((r1 & y0) ^ (r1 & y1) ^ (y1 & y0)) + s0 + w0;
+                        break;
+                    }
+                default: // SHA512SU1 Vd.2D, Vn.2D, Vm.2D (opcode 11 is RAX1, emitted inline)
+                    r1 = w1 + (Ror64(x1, 19) ^ Ror64(x1, 61) ^ (x1 >> 6)) + y1;
+                    r0 = w0 + (Ror64(x0, 19) ^ Ror64(x0, 61) ^ (x0 >> 6)) + y0;
+                    break;
+            }
+        }
+        pd[0] = r0;
+        pd[1] = r1;
     }
 
     private static W4 Sha256Hash(W4 x, W4 y, W4 w, bool part1)

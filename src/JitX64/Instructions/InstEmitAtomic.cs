@@ -19,6 +19,7 @@ public static partial class InstEmit
         int size = (int)(op >> 30);
         int rs = Rm(op);
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
+        LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op));
         ctx.LoadX(rax, rs);
         ctx.LoadX(rcx, Rd(op));
         var m = LdSt.Mem(1 << size);
@@ -39,6 +40,7 @@ public static partial class InstEmit
         int rs = Rm(op), rt = Rd(op);
         if (((rs | rt) & 1) != 0) { Undefined(ctx, op); return; }
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, Bits(op, 30, 1) == 0 ? 8 : 16);
+        LdSt.EmitCheckAlign(ctx, Bits(op, 30, 1) == 0 ? 8 : 16, Rn(op)); // the whole pair
         if (Bits(op, 30, 1) == 0)
         {
             // memory holds Rs at the lower address: the 64-bit value is R(s+1):R(s)
@@ -57,7 +59,6 @@ public static partial class InstEmit
         }
         else
         {
-            LdSt.EmitCheckAlign16(ctx);
             ctx.LoadX(rax, rs);
             ctx.LoadX(rdx, rs + 1);
             ctx.LoadX(rdi, rt);
@@ -81,6 +82,7 @@ public static partial class InstEmit
         bool x = size == 3;
         var m = LdSt.Mem(1 << size);
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
+        LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op));
         ctx.LoadX(rcx, rs);
 
         if (kind == 8 || kind == 0 || (rt == 31 && kind <= 3))

@@ -8,7 +8,8 @@ namespace Dqemu.JitX64.Instructions;
 /// use the same byte order: byte i of Vn is byte i of the xmm register). On a host without AES-NI (or without
 /// pclmulqdq) those instructions are undefined here, and <see cref="Features.HwCap"/> does not advertise
 /// HWCAP_AES (HWCAP_PMULL), so a guest that checks AT_HWCAP takes its software path. The SHA instructions are
-/// computed by <see cref="CryptoSoft"/> on every host (x86 SHA-NI keeps the state in a different order).
+/// computed by <see cref="CryptoSoft"/> on every host (x86 SHA-NI keeps the state in a different order), SHA512's
+/// too (x86 has no SHA-512 instructions before SHA512-NI); SHA3's EOR3, BCAX, RAX1 and XAR are a few SSE instructions.
 /// </summary>
 public static partial class InstEmit
 {
@@ -56,4 +57,46 @@ public static partial class InstEmit
 
     /// <summary>The SHA1 and SHA256 instructions, through the C# implementation.</summary>
     public static void Sha(EmitterContext ctx, uint op) => EmitSoft(ctx, op, CryptoSoft.Sha);
+
+    /// <summary>SHA512H, SHA512H2, SHA512SU0, SHA512SU1, through the C# implementation.</summary>
+    public static void Sha512(EmitterContext ctx, uint op) => EmitSoft(ctx, op, CryptoSoft.Sha512);
+
+    /// <summary>
+    /// FEAT_SHA3: EOR3 Vd = Vn ^ Vm ^ Va; BCAX Vd = Vn ^ (Vm &amp; ~Va); RAX1 Vd.2D = Vn ^ ROL(Vm, 1);
+    /// XAR Vd.2D = ROR(Vn ^ Vm, imm6). Every operand is loaded before Vd is written.
+    /// </summary>
+    public static void Sha3(EmitterContext ctx, uint op)
+    {
+        var a = ctx.Asm;
+        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31), ra = (int)((op >> 10) & 31);
+        a.movdqu(xmm0, EmitterContext.V(n));
+        a.movdqu(xmm1, EmitterContext.V(m));
+        if ((op & 0xFFC00000) == 0xCE000000) // EOR3 (bit 21 clear), BCAX (set)
+        {
+            a.movdqu(xmm2, EmitterContext.V(ra));
+            if (((op >> 21) & 1) == 0) { a.pxor(xmm0, xmm1); a.pxor(xmm0, xmm2); }
+            else { a.pandn(xmm2, xmm1); a.pxor(xmm0, xmm2); }
+        }
+        else if ((op & 0xFFE00000) == 0xCE800000) // XAR
+        {
+            int r = (int)((op >> 10) & 63);
+            a.pxor(xmm0, xmm1);
+            if (r != 0)
+            {
+                a.movdqa(xmm1, xmm0);
+                a.psrlq(xmm1, (sbyte)r);
+                a.psllq(xmm0, (sbyte)(64 - r));
+                a.por(xmm0, xmm1);
+            }
+        }
+        else // RAX1
+        {
+            a.movdqa(xmm2, xmm1);
+            a.psllq(xmm1, 1);
+            a.psrlq(xmm2, 63);
+            a.por(xmm1, xmm2);
+            a.pxor(xmm0, xmm1);
+        }
+        a.movdqu(EmitterContext.V(d), xmm0);
+    }
 }

@@ -37,11 +37,13 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    /// <summary>LDAR/LDLAR/LDAPR (size = bits 31..30): a plain zero-extending load.</summary>
+    /// <summary>LDAR/LDLAR/LDAPR (size = bits 31..30): a plain zero-extending load. LDAR and LDLAR must be aligned;
+    /// LDAPR is not checked, as qemu-aarch64 7.2 (the reference) does not check it.</summary>
     public static void Ldar(EmitterContext ctx, uint op)
     {
         int size = (int)(op >> 30);
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
+        if (Bits(op, 27, 3) == 1) LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op)); // 001000: LDAR/LDLAR, 111000: LDAPR
         LdSt.MovRegFromMem(ctx.Asm, rcx, 1 << size, LdSt.Mem(1 << size));
         ctx.StoreX(Rd(op), rcx);
     }
@@ -50,6 +52,7 @@ public static partial class InstEmit
     public static void Stlr(EmitterContext ctx, uint op)
     {
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << (int)(op >> 30));
+        LdSt.EmitCheckAlign(ctx, 1 << (int)(op >> 30), Rn(op));
         LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30));
     }
 
@@ -58,7 +61,9 @@ public static partial class InstEmit
     {
         int size = (int)(op >> 30);
         int opc = (int)Bits(op, 22, 2);
-        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset, 1 << size);
+        long offset = SignExtend(Bits(op, 12, 9), 9);
+        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << size);
+        LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op), offset, disp);
         LdSt.LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
         ctx.StoreX(Rd(op), rcx);
     }
@@ -66,7 +71,9 @@ public static partial class InstEmit
     /// <summary>STLUR* (unscaled signed offset): a release store, as XCHG.</summary>
     public static void Stlur(EmitterContext ctx, uint op)
     {
-        int disp = LdSt.Address(ctx, Rn(op), SignExtend(Bits(op, 12, 9), 9), LdSt.Index.Offset, 1 << (int)(op >> 30));
+        long offset = SignExtend(Bits(op, 12, 9), 9);
+        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << (int)(op >> 30));
+        LdSt.EmitCheckAlign(ctx, 1 << (int)(op >> 30), Rn(op), offset, disp);
         LdSt.EmitStoreRelease(ctx, Rd(op), (int)(op >> 30), disp);
     }
 
@@ -77,6 +84,7 @@ public static partial class InstEmit
         int bytes = 1 << (int)(op >> 30);
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
+        LdSt.EmitCheckAlign(ctx, bytes, Rn(op));
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
         a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
         a.mov(LdSt.ExclValue0, rcx);
@@ -92,6 +100,7 @@ public static partial class InstEmit
         int rt = Rd(op), rt2 = Rt2(op);
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, x ? 16 : 8);
+        LdSt.EmitCheckAlign(ctx, x ? 16 : 8, Rn(op)); // the whole pair: a W pair is one doubleword
         a.mov(rcx, LdSt.Mem(8));
         a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
         a.mov(LdSt.ExclValue0, rcx);
@@ -119,7 +128,7 @@ public static partial class InstEmit
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, bytes);
         ctx.LoadX(rcx, Rd(op));
-        LdSt.EmitStoreExclusive(ctx, Rm(op), bytes);
+        LdSt.EmitStoreExclusive(ctx, Rm(op), bytes, Rn(op));
     }
 
     /// <summary>STXP/STLXP: W pairs as one 64-bit LOCK CMPXCHG, X pairs as LOCK CMPXCHG16B.</summary>
@@ -136,13 +145,12 @@ public static partial class InstEmit
             a.shl(rcx, 32);
             ctx.LoadW(rdx, rt);
             a.or(rcx, rdx);
-            LdSt.EmitStoreExclusive(ctx, Rm(op), 8);
+            LdSt.EmitStoreExclusive(ctx, Rm(op), 8, Rn(op));
             return;
         }
-        LdSt.EmitCheckAlign16(ctx);
         ctx.LoadX(rdi, rt);
         ctx.LoadX(rcx, rt2);
-        LdSt.EmitStoreExclusive(ctx, Rm(op), 16);
+        LdSt.EmitStoreExclusive(ctx, Rm(op), 16, Rn(op));
     }
 }
 
@@ -179,16 +187,25 @@ internal static partial class LdSt
     }
 
     /// <summary>
-    /// The monitor check around the compare-exchange: rsi holds the masked address, the new value is in rcx
-    /// (16 bytes: rcx high, rdi low). Writes Ws and closes the monitor.
+    /// The monitor check around the compare-exchange: rsi holds the masked address (of Xn|SP, <paramref name="rn"/>),
+    /// the new value is in rcx (16 bytes: rcx high, rdi low). Writes Ws and closes the monitor. A store-exclusive
+    /// without an open monitor at its address fails without an access, so, as under qemu-aarch64, only one at the open
+    /// monitor's address (of a load-exclusive of another size) raises the alignment fault. A closed monitor keeps its
+    /// address (ExclSize = 0 closes it), hence the size test before the alignment one.
     /// </summary>
-    public static void EmitStoreExclusive(EmitterContext ctx, int rs, int bytes)
+    public static void EmitStoreExclusive(EmitterContext ctx, int rs, int bytes, int rn)
     {
         var a = ctx.Asm;
         var done = a.CreateLabel();
         a.mov(r9d, 1);
         a.cmp(ExclAddr, MonitorAddress(ctx));
         a.jne(done);
+        if (bytes > 1)
+        {
+            a.cmp(ExclSize, 0);
+            a.je(done);
+            EmitCheckAlign(ctx, bytes, rn);
+        }
         a.cmp(ExclSize, bytes);
         a.jne(done);
         a.mov(rax, ExclValue0);
@@ -210,18 +227,33 @@ internal static partial class LdSt
     }
 
     /// <summary>
-    /// A 128-bit pair at [rsi] must be 16-byte aligned (it is an alignment fault on A64, and CMPXCHG16B raises
-    /// #GP otherwise, which the guest fault path cannot attribute). Leaves as a guest SIGSEGV at this
-    /// instruction; qemu gives SIGBUS, which needs an exit reason of its own.
+    /// The access at [rsi + <paramref name="disp"/>] must be aligned to <paramref name="bytes"/> (exclusives, ordered
+    /// accesses and atomics: an alignment fault on A64, where x86's LOCKed instructions would just do it; CMPXCHG16B
+    /// would raise #GP, which the guest fault path cannot attribute). One test of the low bits, falling through when
+    /// aligned; a misaligned one leaves out of line as <see cref="ExitReason.Misaligned"/> at this instruction, with the
+    /// guest's own address Xn|SP + <paramref name="offset"/> (read back from CpuState, where the cold path has spilled
+    /// every register: rsi may be masked or redirected) as the fault address, before anything is written.
+    /// The redirect of split-aware accesses moves whole pages, so rsi keeps the address's low bits.
     /// </summary>
-    public static void EmitCheckAlign16(EmitterContext ctx)
+    public static void EmitCheckAlign(EmitterContext ctx, int bytes, int rn, long offset = 0, int disp = 0)
     {
+        if (bytes <= 1) return;
         var a = ctx.Asm;
-        var ok = a.CreateLabel();
-        a.test(sil, 15);
-        a.je(ok);
-        LdSt.EmitFaultExit(ctx);
-        a.Label(ref ok);
+        var back = a.CreateLabel();
+        ulong pc = ctx.Pc;
+        if (disp == 0) a.test(sil, (byte)(bytes - 1));
+        else { a.lea(eax, __[rsi + disp]); a.test(al, (byte)(bytes - 1)); }
+        a.jne(ctx.Cold(back, () =>
+        {
+            a.mov(rax, EmitterContext.CpuField64(CpuOffsets.Xn(rn)));
+            if (offset != 0) a.add(rax, (int)offset);
+            a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rax);
+            a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
+            ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), pc);
+            a.mov(eax, (int)ExitReason.Misaligned);
+            a.jmp(ctx.Stubs.Exit);
+        }));
+        a.Label(ref back);
     }
 
     /// <summary>

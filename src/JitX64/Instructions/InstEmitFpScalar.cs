@@ -20,12 +20,13 @@ namespace Dqemu.JitX64.Instructions;
 /// paths raise the same IEEE flags A64 does for arithmetic, square root, compares (FCMPE/FCCMPE use comis,
 /// which signals on quiet NaNs), rounding (only FRINTX and the conversions raise Inexact) and conversions.
 /// MXCSR is saved and restored around every call into C#, so managed code adds no flags. Known gaps, all
-/// in corner cases: FPSR.QC (saturation) is never set; instructions implemented only in C# (estimates,
+/// in corner cases: instructions implemented only in C# (estimates,
 /// FMULX, saturating shifts, half-precision conversions, ...) raise no flags; FCVTZU of a negative value
 /// misses Invalid and of a value in [2^63, 2^64) raises it spuriously; fixed-point conversions of huge
-/// values can add Overflow; IDC is not reported. With FPCR.FZ set, A64 flushes a result that is tiny
-/// before rounding while x86 flushes after rounding, so a result that rounds up to the smallest normal
-/// is kept here (A64 gives zero).
+/// values can add Overflow; IDC is not reported; a result FPCR.FZ flushes (see below) raises Inexact instead of
+/// Underflow. With FPCR.FZ set, A64 flushes a result that is tiny before rounding while x86 flushes after
+/// rounding: multiplies, divides and fused multiply-adds check for a result of the smallest normal's magnitude
+/// (InstEmitFpTiny.cs).
 /// </summary>
 public static partial class InstEmit
 {
@@ -39,14 +40,17 @@ public static partial class InstEmit
 
     /// <summary>
     /// xmm0 holds a scalar result with every bit above it zero. Stores it to Vd unless it is a NaN, in which
-    /// case the C# implementation <paramref name="soft"/> computes the A64 result instead.
+    /// case the C# implementation <paramref name="soft"/> computes the A64 result instead. Operations whose result
+    /// can round up to the smallest normal (multiply, divide, fused multiply-add) pass <paramref name="fzRecompute"/>,
+    /// which computes xmm0 again: FPCR.FZ's tiny-before-rounding rule (<see cref="EmitFzTinyScalar"/>).
     /// </summary>
-    internal static void FpScalarResult(EmitterContext ctx, uint op, int soft, bool dbl, int d)
+    internal static void FpScalarResult(EmitterContext ctx, uint op, int soft, bool dbl, int d, Action? fzRecompute = null)
     {
         var a = ctx.Asm;
         var done = a.CreateLabel();
         if (dbl) a.ucomisd(xmm0, xmm0); else a.ucomiss(xmm0, xmm0);
         a.jp(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
+        if (fzRecompute != null) EmitFzTinyScalar(ctx, dbl, fzRecompute);
         a.movdqu(EmitterContext.V(d), xmm0);
         a.Label(ref done);
     }
@@ -67,24 +71,29 @@ public static partial class InstEmit
         bool dbl = FpDbl(op);
         int d = Rd(op), n = Rn(op), m = Rm(op);
         uint opc = Bits(op, 12, 4);
-        LoadFpScalar(ctx, xmm0, n, dbl);
-        var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
-        switch (opc)
+        void Compute()
         {
-            case 0:
-            case 8:
-                if (dbl) a.mulsd(xmm0, src); else a.mulss(xmm0, src);
-                break;
-            case 1: if (dbl) a.divsd(xmm0, src); else a.divss(xmm0, src); break;
-            case 2: if (dbl) a.addsd(xmm0, src); else a.addss(xmm0, src); break;
-            case 3: if (dbl) a.subsd(xmm0, src); else a.subss(xmm0, src); break;
+            LoadFpScalar(ctx, xmm0, n, dbl);
+            var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+            switch (opc)
+            {
+                case 0:
+                case 8:
+                    if (dbl) a.mulsd(xmm0, src); else a.mulss(xmm0, src);
+                    break;
+                case 1: if (dbl) a.divsd(xmm0, src); else a.divss(xmm0, src); break;
+                case 2: if (dbl) a.addsd(xmm0, src); else a.addss(xmm0, src); break;
+                case 3: if (dbl) a.subsd(xmm0, src); else a.subss(xmm0, src); break;
+            }
+            if (opc == 8)
+            {
+                LoadSignMaskScalar(ctx, xmm1, dbl);
+                a.xorps(xmm0, xmm1);
+            }
         }
-        if (opc == 8)
-        {
-            LoadSignMaskScalar(ctx, xmm1, dbl);
-            a.xorps(xmm0, xmm1);
-        }
-        FpScalarResult(ctx, op, FpSoft.Dp2, dbl, d);
+        Compute();
+        // a sum or difference below the smallest normal is exact (both operands are multiples of the smallest denormal)
+        FpScalarResult(ctx, op, FpSoft.Dp2, dbl, d, opc is 0 or 1 or 8 ? Compute : null);
     }
 
     /// <summary>FMAX, FMIN, FMAXNM, FMINNM: SSE max/min on ordered operands, C# when either is NaN.</summary>
@@ -181,9 +190,9 @@ public static partial class InstEmit
         }
         else if (from == 1 && to == 0)
         {
-            a.xorps(xmm0, xmm0);
-            a.cvtsd2ss(xmm0, EmitterContext.VD(n));
-            FpScalarResult(ctx, op, FpSoft.Dp1, false, d);
+            void Compute() { a.xorps(xmm0, xmm0); a.cvtsd2ss(xmm0, EmitterContext.VD(n)); }
+            Compute();
+            FpScalarResult(ctx, op, FpSoft.Dp1, false, d, Compute); // a double just below 2^-126 rounds up to it
         }
         else EmitSoft(ctx, op, FpSoft.Dp1);
     }
@@ -350,18 +359,22 @@ public static partial class InstEmit
         int d = Rd(op), n = Rn(op), m = Rm(op), ra = Ra(op);
         if (!HostFma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
         bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
-        LoadFpScalar(ctx, xmm0, ra, dbl);
-        LoadFpScalar(ctx, xmm1, n, dbl);
-        var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
-        // xmm0 = a (+/-) n*m, negations as A64 applies them to the operands
-        switch ((o1 ? 2 : 0) | (o0 ? 1 : 0))
+        void Compute()
         {
-            case 0: if (dbl) a.vfmadd231sd(xmm0, xmm1, src); else a.vfmadd231ss(xmm0, xmm1, src); break;   // a + n*m
-            case 1: if (dbl) a.vfnmadd231sd(xmm0, xmm1, src); else a.vfnmadd231ss(xmm0, xmm1, src); break; // a - n*m
-            case 2: if (dbl) a.vfnmsub231sd(xmm0, xmm1, src); else a.vfnmsub231ss(xmm0, xmm1, src); break; // -a - n*m
-            case 3: if (dbl) a.vfmsub231sd(xmm0, xmm1, src); else a.vfmsub231ss(xmm0, xmm1, src); break;   // -a + n*m
+            LoadFpScalar(ctx, xmm0, ra, dbl);
+            LoadFpScalar(ctx, xmm1, n, dbl);
+            var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+            // xmm0 = a (+/-) n*m, negations as A64 applies them to the operands
+            switch ((o1 ? 2 : 0) | (o0 ? 1 : 0))
+            {
+                case 0: if (dbl) a.vfmadd231sd(xmm0, xmm1, src); else a.vfmadd231ss(xmm0, xmm1, src); break;   // a + n*m
+                case 1: if (dbl) a.vfnmadd231sd(xmm0, xmm1, src); else a.vfnmadd231ss(xmm0, xmm1, src); break; // a - n*m
+                case 2: if (dbl) a.vfnmsub231sd(xmm0, xmm1, src); else a.vfnmsub231ss(xmm0, xmm1, src); break; // -a - n*m
+                case 3: if (dbl) a.vfmsub231sd(xmm0, xmm1, src); else a.vfmsub231ss(xmm0, xmm1, src); break;   // -a + n*m
+            }
         }
-        FpScalarResult(ctx, op, FpSoft.Dp3, dbl, d);
+        Compute();
+        FpScalarResult(ctx, op, FpSoft.Dp3, dbl, d, Compute);
     }
 }
 

@@ -245,7 +245,15 @@ public static partial class InstEmit
         }
         LoadVec(ctx, xmm0, n, q);
         LoadVec(ctx, xmm1, m, q);
+        bool saturating = kind is IntOp.SQAdd or IntOp.UQAdd or IntOp.SQSub or IntOp.UQSub;
+        if (saturating)
+        {
+            // the wrapped result differs from the saturated one exactly in the lanes that saturated
+            a.movdqa(xmm6, xmm0);
+            EmitIntOp(ctx, kind is IntOp.SQAdd or IntOp.UQAdd ? IntOp.Add : IntOp.Sub, es, xmm6, xmm1);
+        }
         EmitIntOp(ctx, kind.Value, es, xmm0, xmm1);
+        if (saturating) EmitQcIfDiffer(ctx, xmm0, xmm6, SimdScalar(op) ? es / 8 : 16);
         if (opcode == 15)
         {
             // SABA/UABA accumulate
@@ -534,6 +542,7 @@ public static partial class InstEmit
                 }
                 if (es == 32) break; // from 64-bit lanes: no SSE pack
                 a.movdqu(xmm0, EmitterContext.V(n));
+                a.movdqa(xmm6, xmm0);
                 if (opcode == 20 && u)
                 {
                     // unsigned saturation of unsigned lanes: clamp, then the (signed-input) unsigned pack is exact
@@ -542,6 +551,10 @@ public static partial class InstEmit
                 }
                 if (opcode == 20 && !u) { if (es == 8) a.packsswb(xmm0, xmm0); else a.packssdw(xmm0, xmm0); }
                 else { if (es == 8) a.packuswb(xmm0, xmm0); else a.packusdw(xmm0, xmm0); }
+                // a lane saturated exactly when its narrowed value, widened back, is not the source lane
+                a.movdqa(xmm1, xmm0);
+                EmitWiden(ctx, xmm1, es, signed: opcode == 20 && !u);
+                EmitQcIfDiffer(ctx, xmm1, xmm6, 16);
                 StoreNarrowResult(ctx, op, d);
                 return;
             case 19: // SHLL: widen then shift by the element size
@@ -554,6 +567,24 @@ public static partial class InstEmit
                 }
         }
         EmitSoft(ctx, op, SimdSoft.TwoMisc);
+    }
+
+    /// <summary>
+    /// FPSR.QC for a saturating result computed with SSE: <paramref name="sat"/> holds the result and
+    /// <paramref name="exact"/> what its lanes would be had none saturated (the wrapped sum, or the source lanes);
+    /// when any of their low <paramref name="bytes"/> bytes differ, an out-of-line path sets QC. Not saturating
+    /// costs a pcmpeqb, a pmovmskb, a not, a test and a branch not taken. Clobbers <paramref name="exact"/> and eax.
+    /// </summary>
+    private static void EmitQcIfDiffer(EmitterContext ctx, AssemblerRegisterXMM sat, AssemblerRegisterXMM exact, int bytes)
+    {
+        var a = ctx.Asm;
+        var back = a.CreateLabel();
+        a.pcmpeqb(exact, sat);
+        a.pmovmskb(eax, exact);
+        a.not(eax);
+        a.test(eax, (1 << bytes) - 1);
+        a.jne(ctx.Cold(back, () => a.or(EmitterContext.CpuField32(State.CpuOffsets.Fpsr), unchecked((int)State.FpsrBits.QC))));
+        a.Label(ref back);
     }
 
     /// <summary>xmm0 = popcount of each byte of xmm0 (nibble table through pshufb). Clobbers xmm1-xmm3.</summary>

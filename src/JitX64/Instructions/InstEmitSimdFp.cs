@@ -22,7 +22,8 @@ public static partial class InstEmit
     /// xmm0 holds the result. If any live lane is NaN, calls <paramref name="soft"/> (which writes Vd);
     /// otherwise stores xmm0 (vector, scalar element, or narrowed half).
     /// </summary>
-    private static void FpVecResult(EmitterContext ctx, uint op, int soft, bool dbl, FpStore kind = FpStore.Vector, int? laneMask = null, bool? qOverride = null)
+    private static void FpVecResult(EmitterContext ctx, uint op, int soft, bool dbl, FpStore kind = FpStore.Vector, int? laneMask = null, bool? qOverride = null,
+        Action? fzRecompute = null)
     {
         var a = ctx.Asm;
         bool scalar = SimdScalar(op), q = qOverride ?? SimdQ(op);
@@ -33,6 +34,8 @@ public static partial class InstEmit
         else { a.cmpunordps(xmm7, xmm7); a.movmskps(eax, xmm7); }
         a.test(eax, laneMask ?? FpLaneMask(dbl, q, scalar));
         a.jne(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
+        // multiplies, divides, fused multiply-adds: FPCR.FZ's tiny-before-rounding rule (InstEmitFpTiny.cs)
+        if (fzRecompute != null) EmitFzTinyPacked(ctx, dbl, laneMask ?? FpLaneMask(dbl, q, scalar), fzRecompute);
         if (kind == FpStore.Narrow) StoreNarrowResult(ctx, op, d);
         else if (scalar) StoreScalarElem(ctx, d, xmm0, dbl ? 64 : 32);
         else StoreVec(ctx, d, xmm0, q);
@@ -76,16 +79,20 @@ public static partial class InstEmit
             case (true, true, 2):   // FABD
                 {
                     int kind = opc == 2 ? (u ? 1 : hi ? 1 : 0) : opc == 3 ? 2 : 3;
-                    LoadFpVec(ctx, xmm0, n, op, dbl);
-                    LoadFpVec(ctx, xmm1, m, op, dbl);
-                    FpArithPacked(ctx, kind, dbl, xmm0, xmm1);
+                    void Compute()
+                    {
+                        LoadFpVec(ctx, xmm0, n, op, dbl);
+                        LoadFpVec(ctx, xmm1, m, op, dbl);
+                        FpArithPacked(ctx, kind, dbl, xmm0, xmm1);
+                    }
+                    Compute();
                     if (u && hi) // FABD: |n - m|, after the NaN check would be the same: abs keeps NaN-ness
                     {
                         a.pcmpeqd(xmm1, xmm1);
                         if (dbl) a.psrlq(xmm1, 1); else a.psrld(xmm1, 1);
                         a.andps(xmm0, xmm1);
                     }
-                    FpVecResult(ctx, op, soft, dbl);
+                    FpVecResult(ctx, op, soft, dbl, fzRecompute: kind >= 2 ? Compute : null);
                     return;
                 }
             case (false, false, 0): // FMAXNM
@@ -109,13 +116,19 @@ public static partial class InstEmit
                 }
             case (false, false, 1): // FMLA
             case (false, true, 1):  // FMLS
-                if (!HostFma) break;
-                LoadFpVec(ctx, xmm0, d, op, dbl);
-                LoadFpVec(ctx, xmm1, n, op, dbl);
-                LoadFpVec(ctx, xmm2, m, op, dbl);
-                EmitFmaPacked(ctx, dbl, hi);
-                FpVecResult(ctx, op, soft, dbl);
-                return;
+                {
+                    if (!HostFma) break;
+                    void Compute()
+                    {
+                        LoadFpVec(ctx, xmm0, d, op, dbl);
+                        LoadFpVec(ctx, xmm1, n, op, dbl);
+                        LoadFpVec(ctx, xmm2, m, op, dbl);
+                        EmitFmaPacked(ctx, dbl, hi);
+                    }
+                    Compute();
+                    FpVecResult(ctx, op, soft, dbl, fzRecompute: Compute);
+                    return;
+                }
             case (false, false, 4): // FCMEQ
             case (true, false, 4):  // FCMGE
             case (true, true, 4):   // FCMGT
@@ -171,20 +184,24 @@ public static partial class InstEmit
         int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1);
         int index = dbl ? h : (h << 1 | l);
         if ((opcode == 9 && u) || (opcode != 9 && !HostFma)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
-        if (opcode == 9)
+        void Compute()
         {
-            LoadFpVec(ctx, xmm0, n, op, dbl);
-            EmitBroadcastElement(ctx, xmm1, m, index, dbl ? 64 : 32);
-            FpArithPacked(ctx, 2, dbl, xmm0, xmm1);
+            if (opcode == 9)
+            {
+                LoadFpVec(ctx, xmm0, n, op, dbl);
+                EmitBroadcastElement(ctx, xmm1, m, index, dbl ? 64 : 32);
+                FpArithPacked(ctx, 2, dbl, xmm0, xmm1);
+            }
+            else
+            {
+                LoadFpVec(ctx, xmm0, d, op, dbl);
+                LoadFpVec(ctx, xmm1, n, op, dbl);
+                EmitBroadcastElement(ctx, xmm2, m, index, dbl ? 64 : 32);
+                EmitFmaPacked(ctx, dbl, opcode == 5);
+            }
         }
-        else
-        {
-            LoadFpVec(ctx, xmm0, d, op, dbl);
-            LoadFpVec(ctx, xmm1, n, op, dbl);
-            EmitBroadcastElement(ctx, xmm2, m, index, dbl ? 64 : 32);
-            EmitFmaPacked(ctx, dbl, opcode == 5);
-        }
-        FpVecResult(ctx, op, SimdSoft.Indexed, dbl);
+        Compute();
+        FpVecResult(ctx, op, SimdSoft.Indexed, dbl, fzRecompute: Compute);
     }
 
     /// <summary>Advanced SIMD two-register misc, FP part (vector and scalar).</summary>
@@ -257,9 +274,11 @@ public static partial class InstEmit
                 return;
             case (22, false): // FCVTN, FCVTN2 (double to single)
                 if (!dbl || u || scalar) break;
-                a.movdqu(xmm0, EmitterContext.V(n));
-                a.cvtpd2ps(xmm0, xmm0);
-                FpVecResult(ctx, op, soft, false, FpStore.Narrow, 3);
+                {
+                    void Compute() { a.movdqu(xmm0, EmitterContext.V(n)); a.cvtpd2ps(xmm0, xmm0); }
+                    Compute();
+                    FpVecResult(ctx, op, soft, false, FpStore.Narrow, 3, fzRecompute: Compute); // a double just below 2^-126 rounds up
+                }
                 return;
             case (12, true): case (13, true): case (14, true): // FCMGT/FCMGE, FCMEQ/FCMLE, FCMLT against zero
                 {

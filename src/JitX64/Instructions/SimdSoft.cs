@@ -7,8 +7,8 @@ namespace Dqemu.JitX64.Instructions;
 /// like the Arm ARM pseudocode does. Translated code calls them for instructions without an SSE sequence
 /// (saturating shifts, doubling multiplies, estimates, ...) and for the rare inputs where the SSE sequence
 /// would differ (NaN results, saturating conversions). Every function reads all its operands before it
-/// writes Vd, so Vd may alias a source. FPSR.QC (saturation) is not tracked; FP exception flags raised
-/// here are discarded (EmitSoft restores MXCSR).
+/// writes Vd, so Vd may alias a source. Saturating operations set FPSR.QC in CpuState (<see cref="Sat"/>);
+/// FP exception flags raised here are discarded (EmitSoft restores MXCSR).
 /// </summary>
 internal static unsafe class SimdSoft
 {
@@ -26,17 +26,14 @@ internal static unsafe class SimdSoft
     private static long SExt(ulong v, int es) => es == 64 ? (long)v : (long)(v << (64 - es)) >> (64 - es);
     private static Int128 Val(ulong v, int es, bool unsigned) => unsigned ? (Int128)(v & Mask(es)) : (Int128)SExt(v, es);
 
-    private static ulong Sat(Int128 v, int es, bool unsigned)
+    /// <summary>The Arm ARM's SignedSatQ/UnsignedSatQ: <paramref name="v"/> clamped to an es-bit lane, setting
+    /// FPSR.QC when it had to be clamped.</summary>
+    private static ulong Sat(CpuState* c, Int128 v, int es, bool unsigned)
     {
-        if (unsigned)
-        {
-            if (v < 0) return 0;
-            Int128 max = (Int128)Mask(es);
-            return v > max ? Mask(es) : (ulong)v;
-        }
-        Int128 hi = ((Int128)1 << (es - 1)) - 1, lo = -((Int128)1 << (es - 1));
-        if (v > hi) return (ulong)(long)hi & Mask(es);
-        if (v < lo) return (ulong)(long)lo & Mask(es);
+        Int128 hi = unsigned ? (Int128)Mask(es) : ((Int128)1 << (es - 1)) - 1;
+        Int128 lo = unsigned ? 0 : -((Int128)1 << (es - 1));
+        if (v > hi) { v = hi; c->Fpsr |= FpsrBits.QC; }
+        else if (v < lo) { v = lo; c->Fpsr |= FpsrBits.QC; }
         return (ulong)(long)v & Mask(es);
     }
 
@@ -96,17 +93,17 @@ internal static unsafe class SimdSoft
     }
 
     /// <summary>Three-same integer lane op (opcode = bits 15..11), not the pairwise and logic ones.</summary>
-    private static ulong ThreeSameLane(int opcode, bool u, int es, ulong a, ulong b, ulong d)
+    private static ulong ThreeSameLane(CpuState* c, int opcode, bool u, int es, ulong a, ulong b, ulong d)
     {
         Int128 x = Val(a, es, u), y = Val(b, es, u);
         ulong m = Mask(es);
         switch (opcode)
         {
             case 0: return (ulong)(long)((x + y) >> 1) & m;                     // SHADD/UHADD
-            case 1: return Sat(x + y, es, u);                                    // SQADD/UQADD
+            case 1: return Sat(c, x + y, es, u);                                    // SQADD/UQADD
             case 2: return (ulong)(long)((x + y + 1) >> 1) & m;                 // SRHADD/URHADD
             case 4: return (ulong)(long)((x - y) >> 1) & m;                     // SHSUB/UHSUB
-            case 5: return Sat(x - y, es, u);                                    // SQSUB/UQSUB
+            case 5: return Sat(c, x - y, es, u);                                    // SQSUB/UQSUB
             case 6: return x > y ? m : 0;                                        // CMGT/CMHI
             case 7: return x >= y ? m : 0;                                       // CMGE/CMHS
             case 8:                                                              // SSHL/USHL
@@ -116,7 +113,7 @@ internal static unsafe class SimdSoft
                 {
                     int sh = (sbyte)(byte)b;
                     Int128 r = ShiftReg(x, sh, opcode >= 10, es);
-                    return (opcode & 1) != 0 ? Sat(r, es, u) : (ulong)(long)(r & (Int128)m) & m;
+                    return (opcode & 1) != 0 ? Sat(c, r, es, u) : (ulong)(long)(r & (Int128)m) & m;
                 }
             case 12: return (ulong)(long)(x > y ? x : y) & m;                    // SMAX/UMAX
             case 13: return (ulong)(long)(x < y ? x : y) & m;                    // SMIN/UMIN
@@ -136,7 +133,7 @@ internal static unsafe class SimdSoft
                 {
                     Int128 p = 2 * (Int128)SExt(a, es) * SExt(b, es);
                     if (u) p += (Int128)1 << (es - 1);
-                    return Sat(p >> es, es, false);
+                    return Sat(c, p >> es, es, false);
                 }
         }
         return 0;
@@ -178,14 +175,14 @@ internal static unsafe class SimdSoft
                 ref Vec src = ref (i < half ? ref n : ref m);
                 int j = (i % half) * 2;
                 ulong a = Get(ref src, j, es), b = Get(ref src, j + 1, es);
-                ulong res = opcode == 23 ? (a + b) & Mask(es) : ThreeSameLane(opcode == 20 ? 12 : 13, u, es, a, b, 0);
+                ulong res = opcode == 23 ? (a + b) & Mask(es) : ThreeSameLane(c, opcode == 20 ? 12 : 13, u, es, a, b, 0);
                 Set(ref r, i, es, res);
             }
             Write(c, Rd(op), r, q);
             return;
         }
         for (int i = 0; i < lanes; i++)
-            Set(ref r, i, es, ThreeSameLane(opcode, u, es, Get(ref n, i, es), Get(ref m, i, es), Get(ref d, i, es)));
+            Set(ref r, i, es, ThreeSameLane(c, opcode, u, es, Get(ref n, i, es), Get(ref m, i, es), Get(ref d, i, es)));
         if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
         else Write(c, Rd(op), r, q);
     }
@@ -231,9 +228,9 @@ internal static unsafe class SimdSoft
                 case 8: v = (ulong)(long)(acc + a * b) & Mask(wes); break;                     // MLAL
                 case 10: v = (ulong)(long)(acc - a * b) & Mask(wes); break;                    // MLSL
                 case 12: v = (ulong)(long)(a * b) & Mask(wes); break;                          // MULL
-                case 9: v = Sat(acc + SExtI(Sat(2 * a * b, wes, false), wes), wes, false); break;  // SQDMLAL
-                case 11: v = Sat(acc - SExtI(Sat(2 * a * b, wes, false), wes), wes, false); break; // SQDMLSL
-                case 13: v = Sat(2 * a * b, wes, false); break;                                 // SQDMULL
+                case 9: v = Sat(c, acc + SExtI(Sat(c, 2 * a * b, wes, false), wes), wes, false); break;  // SQDMLAL
+                case 11: v = Sat(c, acc - SExtI(Sat(c, 2 * a * b, wes, false), wes), wes, false); break; // SQDMLSL
+                case 13: v = Sat(c, 2 * a * b, wes, false); break;                                 // SQDMULL
                 default:                                                                         // PMULL
                     {
                         ulong x = (ulong)(long)a & Mask(es), y = (ulong)(long)b & Mask(es), pr = 0;
@@ -292,7 +289,7 @@ internal static unsafe class SimdSoft
                 for (int i = 0; i < lanes; i++)
                 {
                     Int128 a = Val(Get(ref n, i, es), es, !u), acc = Val(Get(ref d, i, es), es, u);
-                    Set(ref r, i, es, Sat(a + acc, es, u));
+                    Set(ref r, i, es, Sat(c, a + acc, es, u));
                 }
                 break;
             case 4: // CLS / CLZ
@@ -323,7 +320,7 @@ internal static unsafe class SimdSoft
                 for (int i = 0; i < lanes; i++)
                 {
                     Int128 a = Val(Get(ref n, i, es), es, false);
-                    Set(ref r, i, es, Sat(u ? -a : (a < 0 ? -a : a), es, false));
+                    Set(ref r, i, es, Sat(c, u ? -a : (a < 0 ? -a : a), es, false));
                 }
                 break;
             case 8: case 9: case 10: case 11: // CMGT/CMGE/CMEQ/CMLE/CMLT zero, ABS/NEG
@@ -354,8 +351,8 @@ internal static unsafe class SimdSoft
                     {
                         ulong w = Get(ref n, i, es * 2);
                         ulong v = opcode == 18 && !u ? w & Mask(es)
-                            : opcode == 18 ? Sat(Val(w, es * 2, false), es, true)   // SQXTUN
-                            : Sat(Val(w, es * 2, u), es, u);                         // SQXTN/UQXTN
+                            : opcode == 18 ? Sat(c, Val(w, es * 2, false), es, true)   // SQXTUN
+                            : Sat(c, Val(w, es * 2, u), es, u);                         // SQXTN/UQXTN
                         Set(ref r, part + i, es, v);
                     }
                     if (scalar) { WriteScalar(c, Rd(op), r.Lo, es); return; }
@@ -467,7 +464,7 @@ internal static unsafe class SimdSoft
                     bool srcUnsigned = opcode == 14 && u;
                     bool dstUnsigned = opcode == 12 || u;
                     Int128 x = Val(Get(ref n, i, es), es, srcUnsigned);
-                    Set(ref r, i, es, Sat(x << lshift, es, dstUnsigned));
+                    Set(ref r, i, es, Sat(c, x << lshift, es, dstUnsigned));
                 }
                 break;
             case 16: case 17: case 18: case 19: // SHRN RSHRN / SQSHRUN SQRSHRUN (U), SQSHRN SQRSHRN / UQSHRN UQRSHRN
@@ -484,8 +481,8 @@ internal static unsafe class SimdSoft
                         ulong w = Get(ref n, i, wes);
                         ulong v;
                         if (opcode <= 17 && !u) v = (ulong)(long)ShiftReg(Val(w, wes, true), -sh, round, wes) & Mask(nes);      // SHRN/RSHRN
-                        else if (opcode <= 17) v = Sat(ShiftReg(Val(w, wes, false), -sh, round, wes), nes, true);                // SQSHRUN
-                        else v = Sat(ShiftReg(Val(w, wes, u), -sh, round, wes), nes, u);                                          // [SU]Q[R]SHRN
+                        else if (opcode <= 17) v = Sat(c, ShiftReg(Val(w, wes, false), -sh, round, wes), nes, true);                // SQSHRUN
+                        else v = Sat(c, ShiftReg(Val(w, wes, u), -sh, round, wes), nes, u);                                          // [SU]Q[R]SHRN
                         Set(ref r, part + i, nes, v);
                     }
                     if (scalar) { WriteScalar(c, Rd(op), r.Lo, nes); return; }
@@ -589,9 +586,9 @@ internal static unsafe class SimdSoft
                     2 => (ulong)(long)(acc + x * y) & Mask(wes),                  // SMLAL/UMLAL
                     6 => (ulong)(long)(acc - x * y) & Mask(wes),                  // SMLSL/UMLSL
                     10 => (ulong)(long)(x * y) & Mask(wes),                       // SMULL/UMULL
-                    3 => Sat(acc + SExtI(Sat(2 * x * y, wes, false), wes), wes, false),   // SQDMLAL
-                    7 => Sat(acc - SExtI(Sat(2 * x * y, wes, false), wes), wes, false),   // SQDMLSL
-                    _ => Sat(2 * x * y, wes, false),                              // SQDMULL
+                    3 => Sat(c, acc + SExtI(Sat(c, 2 * x * y, wes, false), wes), wes, false),   // SQDMLAL
+                    7 => Sat(c, acc - SExtI(Sat(c, 2 * x * y, wes, false), wes), wes, false),   // SQDMLSL
+                    _ => Sat(c, 2 * x * y, wes, false),                              // SQDMULL
                 };
                 Set(ref r, i, wes, v);
             }
@@ -609,8 +606,8 @@ internal static unsafe class SimdSoft
                     0 => acc + a * e,                                            // MLA
                     4 => acc - a * e,                                            // MLS
                     8 => a * e,                                                  // MUL
-                    12 => ThreeSameLane(22, false, es, a, e, 0),                 // SQDMULH
-                    13 => ThreeSameLane(22, true, es, a, e, 0),                  // SQRDMULH
+                    12 => ThreeSameLane(c, 22, false, es, a, e, 0),                 // SQDMULH
+                    13 => ThreeSameLane(c, 22, true, es, a, e, 0),                  // SQRDMULH
                     _ => 0,
                 };
                 Set(ref r, i, es, v & Mask(es));

@@ -156,6 +156,31 @@ public static class CpuOffsets
 }
 
 /// <summary>
+/// FPSR as the translator keeps it: <see cref="CpuState.Fpsr"/> holds QC, IDC and whatever MSR FPSR wrote; the IEEE
+/// cumulative exception bits the host raises since then are MXCSR's sticky flags (<see cref="CpuState.Mxcsr"/> while
+/// the thread is outside translated code), so that SSE arithmetic needs no extra instruction to record them.
+/// </summary>
+public static class FpsrBits
+{
+    /// <summary>QC, cumulative saturation (bit 27): set by a saturating integer instruction whose result saturated
+    /// (the Arm ARM's SignedSatQ/UnsignedSatQ), cleared only by MSR FPSR.</summary>
+    public const uint QC = 1u << 27;
+
+    /// <summary>MXCSR's six sticky exception flags.</summary>
+    public const uint MxcsrFlags = 0x3F;
+
+    /// <summary>FPSR as MRS FPSR reads it: the stored word plus MXCSR's sticky flags (IE->IOC, ZE->DZC, OE->OFC,
+    /// UE->UFC, PE->IXC; DE->IDC only under flush-to-zero, where A64 reports flushed denormal inputs). The same
+    /// mapping as the code InstEmit.EmitReadFpsr emits.</summary>
+    public static uint Read(uint fpsr, uint mxcsr)
+    {
+        uint r = fpsr | (mxcsr & 1) | ((mxcsr >> 1) & 0x1E);
+        if ((mxcsr & 0x8000) != 0) r |= (mxcsr & 2) << 6;
+        return r;
+    }
+}
+
+/// <summary>
 /// NZCV is kept in the layout LAHF/SETO produce (N=bit 15, Z=14, C=8, V=0) with C inverted, i.e. the
 /// x86 borrow convention, so that a compare followed by B.cond needs no fix-up and every A64 condition
 /// maps onto one x86 condition code after "add al,0x7f; sahf".

@@ -23,4 +23,7 @@ public enum ExitReason
     CodeModified = 8,
     /// <summary>A debugger's breakpoint at Pc (<see cref="Translation.Translator.SetBreakpoint"/>); the instruction there has not run.</summary>
     DebugStop = 9,
+    /// <summary>An exclusive, ordered or atomic access at Pc to an address not aligned to its size (guest SIGBUS,
+    /// BUS_ADRALN); FaultAddr holds the guest address (<see cref="Instructions.LdSt"/>'s alignment check).</summary>
+    Misaligned = 10,
 }

@@ -30,7 +30,7 @@ public static unsafe class GdbRegisters
         else if (n == 31) BitConverter.TryWriteBytes(b, cpu->Sp);
         else if (n == 32) BitConverter.TryWriteBytes(b, cpu->Pc);
         else if (n == Cpsr) BitConverter.TryWriteBytes(b, cpu->Nzcv);
-        else if (n == Fpsr) BitConverter.TryWriteBytes(b, cpu->Fpsr);
+        else if (n == Fpsr) BitConverter.TryWriteBytes(b, FpsrBits.Read(cpu->Fpsr, cpu->Mxcsr));
         else if (n == Fpcr) BitConverter.TryWriteBytes(b, cpu->Fpcr);
         else
         {
@@ -53,7 +53,7 @@ public static unsafe class GdbRegisters
         else if (n == 31) cpu->Sp = lo;
         else if (n == 32) cpu->Pc = lo;
         else if (n == Cpsr) cpu->Nzcv = (uint)lo & 0xF000_0000; // only NZCV exists in EL0's PSTATE here
-        else if (n == Fpsr) cpu->Fpsr = (uint)lo;
+        else if (n == Fpsr) { cpu->Fpsr = (uint)lo; cpu->Mxcsr &= ~FpsrBits.MxcsrFlags; }
         else if (n == Fpcr) cpu->Fpcr = (uint)lo;
         else { cpu->V[2 * (n - V0)] = lo; cpu->V[2 * (n - V0) + 1] = hi; }
         return true;

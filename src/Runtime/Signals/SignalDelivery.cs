@@ -270,7 +270,7 @@ public static unsafe class SignalDelivery
         ulong fp = sc + ScReserved;
         mem.Write(fp, FpsimdMagic);
         mem.Write(fp + 4, FpsimdSize);
-        mem.Write(fp + 8, cpu->Fpsr);
+        mem.Write(fp + 8, FpsrBits.Read(cpu->Fpsr, cpu->Mxcsr)); // QC and the cumulative flags MXCSR holds
         mem.Write(fp + 12, cpu->Fpcr);
         for (int i = 0; i < 64; i++) mem.Write(fp + 16 + (ulong)i * 8, cpu->V[i]);
         // a zero header after it terminates the record list
@@ -332,6 +332,7 @@ public static unsafe class SignalDelivery
         cpu->Pc = Read<ulong>(sc + ScPc);
         cpu->Nzcv = (uint)pstate & 0xF000_0000;
         cpu->Fpsr = Read<uint>(fp + 8);
+        cpu->Mxcsr &= ~FpsrBits.MxcsrFlags; // the frame's FPSR is the whole of it now
         for (int i = 0; i < 64; i++) cpu->V[i] = Read<ulong>(fp + 16 + (ulong)i * 8);
         t.SignalMask = Read<ulong>(uc + UcSigmask) & ~(Bit(SigKill) | Bit(SigStop));
         cpu->ExclSize = 0;

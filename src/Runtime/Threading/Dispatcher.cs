@@ -31,6 +31,7 @@ public static unsafe class Dispatcher
             switch (reason)
             {
                 case ExitReason.Syscall:
+                    cpu->ExclSize = 0; // the return from the exception clears the exclusive monitor (Linux; qemu-aarch64 too)
                     if (thread.FaultPages == null) DoSyscall(ctx);
                     else
                     {
@@ -71,6 +72,14 @@ public static unsafe class Dispatcher
                         else
                             Synchronous(process, thread, SigSegv, vma == null ? SignalDelivery.SegvMaperr : SignalDelivery.SegvAccerr, cpu->Pc,
                                 $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
+                        break;
+                    }
+                case ExitReason.Misaligned:
+                    {
+                        // an exclusive, ordered or atomic access to a misaligned address: an alignment fault, as
+                        // under qemu-aarch64; si_addr without the top byte (tag), as Linux reports it
+                        ulong addr = (ulong)((long)(cpu->FaultAddr << 8) >> 8);
+                        Synchronous(process, thread, SigBus, SignalDelivery.BusAdraln, addr, $"bus error: misaligned atomic or exclusive access to 0x{addr:x}, pc 0x{cpu->Pc:x}");
                         break;
                     }
                 case ExitReason.Breakpoint:

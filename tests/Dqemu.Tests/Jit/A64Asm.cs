@@ -18,7 +18,7 @@ public static class A64Asm
         try
         {
             string s = Path.Combine(dir, "t.s"), o = Path.Combine(dir, "t.o"), b = Path.Combine(dir, "t.bin");
-            File.WriteAllText(s, ".arch armv8.2-a+lse+crc+crypto+fp16\n.text\n" + source + "\n");
+            File.WriteAllText(s, ".arch armv8.2-a+lse+crc+crypto+fp16+sha3\n.text\n" + source + "\n");
             Exec("aarch64-linux-gnu-as", $"-o {o} {s}");
             Exec("aarch64-linux-gnu-objcopy", $"-O binary -j .text {o} {b}");
             var bytes = File.ReadAllBytes(b);

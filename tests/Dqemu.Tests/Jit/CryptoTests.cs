@@ -41,6 +41,12 @@ public class CryptoTests
         // SHA1
         yield return ["sha1h s0, s1\nsha1c q2, s0, v3.4s\nsha1p q4, s5, v6.4s\nsha1m q7, s8, v9.4s\nsha1su0 v10.4s, v11.4s, v12.4s\nsha1su1 v13.4s, v14.4s"];
         yield return ["sha1h s0, s0\nsha1c q1, s1, v1.4s\nsha1p q2, s3, v2.4s\nsha1m q4, s4, v4.4s\nsha1su0 v5.4s, v5.4s, v5.4s\nsha1su1 v6.4s, v6.4s"];
+        // SHA512: a round pair and the schedule as OpenSSL's sha512-armv8 uses them, and aliasing
+        yield return ["sha512su0 v0.2d, v1.2d\next v7.16b, v4.16b, v5.16b, #8\nsha512su1 v0.2d, v2.2d, v7.2d\nadd v8.2d, v0.2d, v3.2d\nsha512h q9, q10, v8.2d\nadd v11.2d, v12.2d, v9.2d\nsha512h2 q9, q13, v14.2d"];
+        yield return ["sha512h q0, q0, v0.2d\nsha512h2 q1, q1, v1.2d\nsha512su0 v2.2d, v2.2d\nsha512su1 v3.2d, v3.2d, v3.2d\nsha512h q4, q5, v4.2d"];
+        // SHA3: EOR3, BCAX, RAX1 and XAR at every rotation class (0, 1, 63, in between), aliasing
+        yield return ["eor3 v0.16b, v1.16b, v2.16b, v3.16b\nbcax v4.16b, v5.16b, v6.16b, v7.16b\nrax1 v8.2d, v9.2d, v10.2d\nxar v11.2d, v12.2d, v13.2d, #0\nxar v14.2d, v15.2d, v16.2d, #1\nxar v17.2d, v18.2d, v19.2d, #63\nxar v20.2d, v21.2d, v22.2d, #20"];
+        yield return ["eor3 v0.16b, v0.16b, v0.16b, v1.16b\nbcax v2.16b, v3.16b, v2.16b, v2.16b\nrax1 v4.2d, v4.2d, v4.2d\nxar v5.2d, v5.2d, v6.2d, #44\nbcax v7.16b, v7.16b, v8.16b, v9.16b"];
     }
 
     [Theory]
@@ -172,6 +178,9 @@ public class CryptoTests
         "sha256h q11, q12, v13.4s", "sha256h2 q14, q15, v16.4s", "sha256su1 v17.4s, v18.4s, v19.4s",
         "sha1h s20, s21", "sha1su1 v22.4s, v23.4s", "sha256su0 v24.4s, v25.4s",
         "pmull v0.1q, v1.1d, v2.1d", "pmull2 v3.1q, v4.2d, v5.2d", "pmull v6.8h, v7.8b, v8.8b", "pmull2 v9.8h, v10.16b, v11.16b",
+        "sha512h q0, q1, v2.2d", "sha512h2 q3, q4, v5.2d", "sha512su0 v6.2d, v7.2d", "sha512su1 v8.2d, v9.2d, v10.2d",
+        "eor3 v11.16b, v12.16b, v13.16b, v14.16b", "bcax v15.16b, v16.16b, v17.16b, v18.16b", "rax1 v19.2d, v20.2d, v21.2d",
+        "xar v22.2d, v23.2d, v24.2d, #10", "xar v25.2d, v26.2d, v27.2d, #63", "xar v28.2d, v29.2d, v30.2d, #0",
     ];
 
     [Fact]
@@ -191,17 +200,20 @@ public class CryptoTests
         // the host's flags from /proc/cpuinfo, a source independent of the CPUID the translator reads
         string flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal));
         var set = flags[(flags.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
-        // SHA1/SHA2 run but are not advertised (Features.HwCap says why)
-        ulong expected = Features.HwcapFp | Features.HwcapAsimd | Features.HwcapCrc32 | Features.HwcapAtomics
+        // SHA1/SHA2/SHA512 run but are not advertised (Features.HwCap says why); SHA3 is
+        ulong expected = Features.HwcapFp | Features.HwcapAsimd | Features.HwcapCrc32 | Features.HwcapAtomics | Features.HwcapSha3
             | (set.Contains("aes") ? Features.HwcapAes : 0) | (set.Contains("pclmulqdq") ? Features.HwcapPmull : 0);
         Assert.Equal(expected, Features.HwCap);
         Assert.Equal(1UL << 3, Features.HwcapAes);
         Assert.Equal(1UL << 4, Features.HwcapPmull);
         Assert.Equal(1UL << 5, Features.HwcapSha1);
         Assert.Equal(1UL << 6, Features.HwcapSha2);
+        Assert.Equal(1UL << 17, Features.HwcapSha3);      // the kernel's arch/arm64/include/uapi/asm/hwcap.h
+        Assert.Equal(1UL << 21, Features.HwcapSha512);
         // every advertised crypto bit has its instructions in the table
         (ulong Bit, uint Word)[] rows = [(Features.HwcapAes, 0x4e284820u), (Features.HwcapPmull, 0x0ee2e020u),
-            (Features.HwcapSha1, 0x5e020020u), (Features.HwcapSha2, 0x5e024020u)];
+            (Features.HwcapSha1, 0x5e020020u), (Features.HwcapSha2, 0x5e024020u), (Features.HwcapSha512, 0xce628020u),
+            (Features.HwcapSha3, 0xce0d398bu), (Features.HwcapSha3, 0xce314a0fu), (Features.HwcapSha3, 0xce758e93u), (Features.HwcapSha3, 0xce982af6u)];
         foreach (var (bit, word) in rows)
             if ((Features.HwCap & bit) != 0) Assert.NotNull(Decoder.Decode(word));
     }

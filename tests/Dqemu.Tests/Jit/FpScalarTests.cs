@@ -133,6 +133,47 @@ public class FpScalarTests
         "frintx v14.2d, v15.2d\nfcvtns v16.4s, v17.4s\nscvtf v18.2d, v19.2d\nucvtf v20.4s, v21.4s\nfcvtn v22.2s, v23.2d\nfcvtl v24.2d, v25.2s\n" +
         "fsqrt v26.4s, v27.4s\nfminnm v28.2d, v29.2d, v30.2d\nfrecpe v31.4s, v0.4s\nfrsqrte v1.2d, v2.2d\nfrecps v3.4s, v4.4s, v5.4s\nfcvtn v6.4h, v7.4s", fpcr);
 
+    /// <summary>
+    /// FPCR.FZ flushes a result that is tiny before rounding, x86's FTZ one that is tiny after rounding: products and
+    /// fused sums just below the smallest normal that round up to it (n*m = (2^25-1)*2^-151 for singles,
+    /// (2^54-1)*2^-1076 for doubles, both signs; 2^-125 - (2^25+1)*2^-151 through FMSUB/FMLS; doubles just below
+    /// 2^-126 narrowed by FCVT/FCVTN) are zero under FZ, as
+    /// under qemu-aarch64, in every rounding mode, and the smallest normal without FZ. Scalar, vector and by-element
+    /// forms (each has its own out-of-line recomputation).
+    /// </summary>
+    [Theory]
+    [InlineData(0x01000000u)] // FZ
+    [InlineData(0x01400000u)] // FZ, toward +inf
+    [InlineData(0x01800000u)] // FZ, toward -inf
+    [InlineData(0x01C00000u)] // FZ, toward zero
+    [InlineData(0x00000000u)] // no FZ
+    public void FlushToZeroTestsTininessBeforeRounding(uint fpcr)
+    {
+        const ulong sn = 0x21118e00, sm = 0x1ee12000, sn2 = 0x3f400000, sm2 = 0x00aaaaab, s2t = 0x01000000, ss = 0x80000000;
+        const ulong dn = 0x3feffff800000000, dm = 0x0010000400010000, ds = 0x8000000000000000;
+        var st = MachineState.Random(7);
+        void V(int v, ulong lo, ulong hi) { st.V[2 * v] = lo; st.V[2 * v + 1] = hi; }
+        V(1, sn | (sn | ss) << 32, sn | (sn | ss) << 32);
+        V(2, sm | sm << 32, sm | sm << 32);
+        V(3, 0, 0);
+        V(4, s2t | (s2t | ss) << 32, s2t | s2t << 32);
+        V(5, sn2 | (sn2 | ss) << 32, sn2 | sn2 << 32);
+        V(6, sm2 | sm2 << 32, sm2 | sm2 << 32);
+        V(7, dn, dn | ds);
+        V(8, dm, dm);
+        V(9, 0x380FFFFFF0000000, 0xB80FFFFFF8000000); // (2^-126)(1 - 2^-25) and -(2^-126)(1 - 2^-26): round to the smallest normal
+        st.X[28] = fpcr;
+        DiffTest.AssertSameAsQemu(
+            "msr fpcr, x28\n" +
+            "fmadd s10, s1, s2, s3\nfmul s11, s1, s2\nfnmul s12, s1, s2\nfmsub s13, s5, s6, s4\nfnmadd s14, s1, s2, s3\n" +
+            "fnmsub s15, s5, s6, s4\nfmadd d16, d7, d8, d3\nfmul d17, d7, d8\n" +
+            "mov v18.16b, v3.16b\nfmla v18.4s, v1.4s, v2.4s\nmov v19.16b, v4.16b\nfmls v19.4s, v5.4s, v6.4s\n" +
+            "fmul v20.4s, v1.4s, v2.4s\nfmul v21.2d, v7.2d, v8.2d\nmov v22.16b, v3.16b\nfmla v22.2d, v7.2d, v8.d[0]\n" +
+            "fmul v23.4s, v1.4s, v2.s[1]\nmov v24.16b, v4.16b\nfmls v24.4s, v5.4s, v6.s[0]\nmov v25.16b, v3.16b\nfmla s25, s1, v2.s[0]\n" +
+            "fmla v26.2s, v1.2s, v2.2s\nfmul d27, d7, v8.d[1]\nfcvt s28, d9\nfcvtn v29.2s, v9.2d\n" +
+            "msr fpcr, xzr", st);
+    }
+
     [Fact]
     public void NanPrintsPositiveOnZeroDivZero()
     {

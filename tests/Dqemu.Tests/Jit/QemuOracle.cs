@@ -39,7 +39,7 @@ public static class QemuOracle
     private static string Source(string snippet, MachineState st)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(".arch armv8.2-a+lse+crc+crypto+fp16");
+        sb.AppendLine(".arch armv8.2-a+lse+crc+crypto+fp16+sha3");
         sb.AppendLine(".section .snip, \"ax\"\n.global snippet\nsnippet:");
         sb.AppendLine(snippet);
         sb.AppendLine("  b epilogue");

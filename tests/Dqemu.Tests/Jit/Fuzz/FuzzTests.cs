@@ -1,4 +1,5 @@
 using Dqemu.JitX64.Decoders;
+using Dqemu.JitX64.State;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -10,10 +11,12 @@ namespace Dqemu.Tests.Jit.Fuzz;
 ///
 /// CI runs a fixed-seed batch per instruction class (deterministic, <see cref="DefaultCases"/> cases each, about
 /// 45 s for all classes on 2 cores): integer, bitfield/multiply, load/store, FP scalar, SIMD, and runs of 2-8
-/// instructions mixing the non-memory classes, and the crypto extension (AES, SHA1, SHA256, 64-bit PMULL). Larger runs are opt-in through environment variables:
+/// instructions mixing the non-memory classes, the crypto extension (AES, SHA1, SHA256, 64-bit PMULL) and the saturating
+/// integer SIMD instructions (FPSR.QC). Larger runs are opt-in through environment variables:
 ///   DQEMU_FUZZ_CASES=100000   cases per class (dynarmic's 3 x 100,000: three seeds of this)
 ///   DQEMU_FUZZ_SEED=7         another seed (default 1)
-///   DQEMU_FUZZ_FPSR=1         also compare FPSR (cumulative FP exception flags and QC; not modelled yet)
+///   DQEMU_FUZZ_FPSR=1         compare all of FPSR (its cumulative FP exception flags are not all modelled yet);
+///                             FPSR.QC (saturation) is always compared
 ///   DQEMU_FUZZ_KEEP=1         keep each batch's generated source, state table and ELF in /tmp/dqemu-fuzz-*
 /// e.g.  DQEMU_FUZZ_CASES=100000 dotnet test tests/Dqemu.Tests -c Release --filter "FullyQualifiedName~Fuzz"
 /// A failure lists, per table row, how many cases differ, then full examples: the word, its row, its
@@ -57,7 +60,7 @@ public class FuzzTests(ITestOutputHelper output)
             {
                 Assert.InRange(k.Code.Length, 2, InstructionFuzzer.MaxSequence);
                 foreach (uint w in k.Code)
-                    Assert.Contains(InstructionFuzzer.ClassOf(w), new FuzzClass?[] { FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto });
+                    Assert.Contains(InstructionFuzzer.ClassOf(w), new FuzzClass?[] { FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto, FuzzClass.Saturating });
             }
             else Assert.Equal(c, InstructionFuzzer.ClassOf(k.Word));
             Assert.False(k.Row.EndsBlock);
@@ -124,6 +127,25 @@ public class FuzzTests(ITestOutputHelper output)
         }
         output.WriteLine($"store-exclusive: {stxrOk} succeeded, {stxrFail} failed; CAS/CASP: {casStored} stored, {casKept} did not");
         Assert.True(stxrOk > 0 && stxrFail > 0 && casStored > 0 && casKept > 0);
+    }
+
+    /// <summary>
+    /// The saturating class is not vacuous: under qemu a good share of its cases set FPSR.QC and a good share do not,
+    /// and a QC that differs from qemu's is reported (in every class: QC is always compared).
+    /// </summary>
+    [Fact]
+    public void SaturatingCasesSetQcBothWays()
+    {
+        var cases = InstructionFuzzer.Generate(FuzzClass.Saturating, 2718, 1000);
+        var results = BatchOracle.Run(cases);
+        int set = results.Count(q => (q.Fpsr & FpsrBits.QC) != 0), clear = results.Count(q => q.Signal == 0 && (q.Fpsr & FpsrBits.QC) == 0);
+        output.WriteLine($"{set} of {cases.Count} cases saturated under qemu, {clear} did not");
+        Assert.InRange(set, cases.Count / 5, cases.Count * 4 / 5);
+        Assert.InRange(clear, cases.Count / 5, cases.Count * 4 / 5);
+        int i = Enumerable.Range(0, cases.Count).First(j => (results[j].Fpsr & FpsrBits.QC) != 0);
+        Assert.Null(FuzzRunner.Check(cases[i], results[i]));
+        var flipped = new OracleResult { Signal = 0, State = results[i].State, WordPc = results[i].WordPc, Fpsr = results[i].Fpsr & ~FpsrBits.QC };
+        Assert.Contains("fpsr: expected", FuzzRunner.Check(cases[i], flipped));
     }
 
     /// <summary>The comparison is not vacuous: a case that agrees passes, and a corrupted qemu result is reported.</summary>

@@ -24,6 +24,12 @@ public enum FuzzClass
     /// <summary>The crypto extension: AES, the SHA1/SHA256 groups and PMULL/PMULL2 with 64-bit elements (.1Q).
     /// Last in the enum so the other classes keep their batch seeds.</summary>
     Crypto,
+    /// <summary>
+    /// The saturating integer SIMD instructions (SQ*, UQ*, SUQADD, USQADD: every one that can set FPSR.QC), taken out
+    /// of <see cref="Simd"/>, from lanes biased to the integer limits so that about half of them saturate; FPSR.QC
+    /// is compared with qemu's like every register. After Crypto so the other classes keep their batch seeds.
+    /// </summary>
+    Saturating,
 }
 
 /// <summary>One generated case: optional prefix words, the fuzzed word, its row and the state before it.
@@ -66,6 +72,25 @@ public static class InstructionFuzzer
 
     public static FuzzClass? ClassOf(uint value)
     {
+        var c = ClassOfBits(value);
+        return c == FuzzClass.Simd && Decoder.Decode(value) is { } row && IsSaturating(row) ? FuzzClass.Saturating : c;
+    }
+
+    /// <summary>A row of the saturating integer SIMD instructions (by name: the Arm ARM's SQ*/UQ* mnemonics and
+    /// SUQADD/USQADD are exactly the integer ones whose pseudocode calls SatQ).</summary>
+    public static bool IsSaturating(InstDescriptor row)
+        => row.Name.StartsWith("SQ", StringComparison.Ordinal) || row.Name.StartsWith("UQ", StringComparison.Ordinal)
+            || row.Name.StartsWith("SUQADD", StringComparison.Ordinal) || row.Name.StartsWith("USQADD", StringComparison.Ordinal);
+
+    private static FuzzClass? ClassOfRow(InstDescriptor row)
+    {
+        var c = ClassOfBits(row.Value);
+        return c == FuzzClass.Simd && IsSaturating(row) ? FuzzClass.Saturating : c;
+    }
+
+    /// <summary>The class by the encoding groups alone (saturating instructions are in <see cref="FuzzClass.Simd"/> here).</summary>
+    private static FuzzClass? ClassOfBits(uint value)
+    {
         uint op0 = (value >> 25) & 0xF; // bits 28..25
         if ((op0 & 0xE) == 0x8) // 100x: data processing, immediate
         {
@@ -81,10 +106,12 @@ public static class InstructionFuzzer
         return null; // 101x branches/exceptions/system, 0000-0011 reserved/SME/SVE
     }
 
-    /// <summary>AES (4E28 x800), three-register SHA (5E00 0000), two-register SHA (5E28 0800), PMULL{2} .1Q (size 11).</summary>
+    /// <summary>AES (4E28 x800), three-register SHA (5E00 0000), two-register SHA (5E28 0800), PMULL{2} .1Q (size 11),
+    /// three-register SHA512 and RAX1 (CE60 8000), SHA512SU0 (CEC0 8000), EOR3/BCAX (CE00 0000), XAR (CE80 0000).</summary>
     public static bool IsCrypto(uint w)
         => (w & 0xFFFE0C00) == 0x4E280800 || (w & 0xFFE08C00) == 0x5E000000 || (w & 0xFFFE0C00) == 0x5E280800
-            || (w & 0xBFE0FC00) == 0x0EE0E000;
+            || (w & 0xBFE0FC00) == 0x0EE0E000 || (w & 0xFFE0F000) == 0xCE608000 || (w & 0xFFFFF000) == 0xCEC08000
+            || (w & 0xFFC08000) == 0xCE000000 || (w & 0xFFE00000) == 0xCE800000;
 
     private static Dictionary<FuzzClass, InstDescriptor[]> BuildPools()
     {
@@ -93,7 +120,7 @@ public static class InstructionFuzzer
         {
             if (row.EndsBlock) continue;
             if (IsLiteralLoad(row.Value) && (row.Value >> 30) != 3) continue; // PRFM (literal) is a no-op: kept
-            if (ClassOf(row.Value) is FuzzClass c) pools[c].Add(row);
+            if (ClassOfRow(row) is FuzzClass c) pools[c].Add(row);
         }
         return pools.ToDictionary(p => p.Key, p => p.Value.ToArray());
     }
@@ -104,7 +131,7 @@ public static class InstructionFuzzer
     /// <summary>Longest run of a <see cref="FuzzClass.Sequence"/> case.</summary>
     public const int MaxSequence = 8;
 
-    private static readonly FuzzClass[] SequenceClasses = [FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto];
+    private static readonly FuzzClass[] SequenceClasses = [FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto, FuzzClass.Saturating];
 
     /// <summary>Generates <paramref name="count"/> cases of class <paramref name="c"/> from <paramref name="seed"/>.</summary>
     public static List<FuzzCase> Generate(FuzzClass c, int seed, int count, int firstIndex = 0)
@@ -241,10 +268,13 @@ public static class InstructionFuzzer
 
     private static FuzzCase MakeCase(FuzzClass c, InstDescriptor row, uint w, Random r, int index)
     {
-        var s = RandomState(r, c is FuzzClass.FpScalar or FuzzClass.Simd or FuzzClass.Crypto);
+        var s = RandomState(r, c is FuzzClass.FpScalar or FuzzClass.Simd or FuzzClass.Crypto or FuzzClass.Saturating);
         if (c == FuzzClass.Crypto)
             for (int i = 0; i < 64; i++)
                 if (r.Next(4) != 0) s.V[i] = (ulong)r.NextInt64() ^ ((ulong)r.Next() << 40); // mostly uniform bits, not FP-shaped
+        if (c == FuzzClass.Saturating)
+            for (int i = 0; i < 64; i++)
+                if (r.Next(4) != 0) s.V[i] = IntLanes(r);
         uint[] prefix = [];
         if (c == FuzzClass.LoadStore && MemShape.TryAnalyze(w, out var m))
         {
@@ -311,6 +341,32 @@ public static class InstructionFuzzer
     }
 
     // ---------------- random state ----------------
+
+    /// <summary>64 bits of integer lanes of one random size, each a limit, next to one, zero, small or random, so that
+    /// saturating operations saturate about as often as not.</summary>
+    private static ulong IntLanes(Random r)
+    {
+        int es = 8 << r.Next(4);
+        ulong m = es == 64 ? ulong.MaxValue : (1UL << es) - 1, sign = 1UL << (es - 1);
+        ulong v = 0;
+        for (int i = 0; i < 64; i += es)
+        {
+            ulong lane = r.Next(10) switch
+            {
+                0 => sign - 1,                        // signed max
+                1 => sign,                            // signed min
+                2 => m,                               // unsigned max, -1
+                3 => sign - 1 - (ulong)r.Next(4),     // just below signed max
+                4 => sign + (ulong)r.Next(4),         // just above signed min
+                5 => (ulong)r.Next(4),                // 0..3
+                6 => m - (ulong)r.Next(4),            // just below unsigned max
+                7 => (sign >> 1) + (ulong)r.Next(-2, 3), // half the signed range: doubles or adds to the limit
+                _ => (ulong)r.NextInt64() ^ ((ulong)r.Next() << 40),
+            };
+            v |= (lane & m) << i;
+        }
+        return v;
+    }
 
     private static readonly ulong[] Edges =
     [
