@@ -102,6 +102,22 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// A one-instruction block for <paramref name="pc"/> as <see cref="GetOrTranslateStep"/> makes, translated afresh
+    /// and kept nowhere: the dispatcher re-runs with it a store that faulted on a write-protected page of guest code
+    /// (self-modifying code), from the bytes as they are now. Each call takes code-cache space (there is no eviction);
+    /// it is called once per such fault, each of which also drops every translation.
+    /// </summary>
+    public nint TranslateOnce(ulong pc)
+    {
+        lock (_lock)
+        {
+            _stepping = true;
+            try { return TranslateLocked(pc); }
+            finally { _stepping = false; }
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> holding the translation lock, so that no other thread is inside a
     /// translation meanwhile (a guest's fork: the child must not inherit the lock held by a thread it does not have).</summary>
     public T Exclusive<T>(Func<T> action)

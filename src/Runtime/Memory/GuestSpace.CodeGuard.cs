@@ -1,0 +1,117 @@
+namespace Dqemu.Runtime.Memory;
+
+/// <summary>
+/// Self-modifying code on one node: a guest page the guest may write and execute is write-protected on the host
+/// once code is translated from it (<see cref="TryFetch"/>), so a later store into it faults instead of leaving a
+/// stale translation behind. The dispatcher recognises that fault (<see cref="ReleaseCodePage"/>: the guest may
+/// write there), the page gets its host write access back and its translations are dropped through
+/// <see cref="LayoutChanged"/>, as an mprotect would drop them. Pages the guest cannot write (ordinary text) are never
+/// touched, so a program that does not generate code pays nothing. Managed code and the host kernel writing guest
+/// memory for a syscall release the pages they write first (<see cref="ReleaseCodeRange"/>, from
+/// <see cref="IsAccessible"/> and Sys.Prefix), so a read() into a JIT's buffer neither fails with EFAULT nor leaves
+/// stale code. Off in a cluster (<see cref="Coherence"/> set): the DSM owns the host protection of every page there,
+/// and translations are dropped only by mprotect/munmap as before.
+/// </summary>
+public sealed unsafe partial class GuestSpace
+{
+    /// <summary>Guarded pages (page numbers): host write access withdrawn because code was translated from them while
+    /// the guest may write them. Under _lock; <see cref="_guardedCount"/> lets the syscall checks skip the lock.</summary>
+    private readonly HashSet<ulong> _guarded = new();
+    private int _guardedCount;
+
+    /// <summary>Guarding is on (the default on one node); tests and --cluster runs turn it off.</summary>
+    public bool GuardCode { get; set; } = true;
+
+    /// <summary>Pages guarded so far, and guarded pages released by a write (translated code's or a syscall's).</summary>
+    public long CodePagesGuarded, CodeWrites;
+
+    /// <summary>
+    /// The calling thread is translating the one instruction that wrote a guarded page (the dispatcher re-runs it with
+    /// the page writable): fetches do not guard, or the instruction would fault on its own page again, for ever.
+    /// </summary>
+    [ThreadStatic] public static bool FetchWithoutGuard;
+
+    /// <summary>Called by <see cref="TryFetch"/> for a pc in a vma the guest may write: withdraws the page's host
+    /// write access before its bytes are read, so no write after the read goes unnoticed.</summary>
+    private void GuardPage(ulong pc)
+    {
+        if (!GuardCode || Coherence != null || FetchWithoutGuard) return;
+        ulong page = pc / PageSize;
+        lock (_lock)
+        {
+            if (_guarded.Contains(page)) return;
+            int i = FindIndexLocked(pc);
+            if (i < 0 || (_vmas[i].Prot & GuestProt.Write) == 0) return;
+            _host.Protect((nint)(Base + page * PageSize), PageSize, ToHost(_vmas[i].Prot & ~GuestProt.Write));
+            _guarded.Add(page);
+            _guardedCount = _guarded.Count;
+            CodePagesGuarded++;
+        }
+    }
+
+    /// <summary>
+    /// A store by translated code faulted at <paramref name="addr"/>: when its page is guarded (the guest may write it),
+    /// gives the page its host write access back and drops the translations made from it; true when it did (the
+    /// store runs again), false when the fault is the guest's.
+    /// </summary>
+    public bool ReleaseCodePage(ulong addr) => addr < Size && ReleaseCodeRange(addr, 1);
+
+    /// <summary>
+    /// Managed code or the host kernel is about to write guest [addr, addr+len) for the guest: releases the guarded pages
+    /// in it as <see cref="ReleaseCodePage"/> does. True when any was released. Cheap when no page is guarded.
+    /// </summary>
+    public bool ReleaseCodeRange(ulong addr, ulong len)
+    {
+        if (Volatile.Read(ref _guardedCount) == 0 || len == 0 || addr >= Size) return false;
+        ulong end = addr + len < addr || addr + len > Size ? Size : addr + len;
+        ulong first = addr / PageSize, last = (end - 1) / PageSize;
+        ulong lo = ulong.MaxValue, hi = 0;
+        lock (_lock)
+        {
+            foreach (ulong page in PagesIn(first, last))
+            {
+                if (!_guarded.Contains(page)) continue;
+                int i = FindIndexLocked(page * PageSize);
+                // guarded pages leave the set whenever their protection is set again (ForgetGuardsLocked), so the
+                // guest may still write this one; a page without Write would only mean a bookkeeping error
+                var prot = i < 0 ? GuestProt.None : _vmas[i].Prot;
+                if ((prot & GuestProt.Write) == 0) continue;
+                _host.Protect((nint)(Base + page * PageSize), PageSize, ToHost(prot));
+                _guarded.Remove(page);
+                lo = Math.Min(lo, page);
+                hi = Math.Max(hi, page);
+                CodeWrites++;
+            }
+            _guardedCount = _guarded.Count;
+        }
+        if (lo == ulong.MaxValue) return false;
+        // outside the layout lock, as every primitive raises it: the translator takes its own lock first
+        LayoutChanged?.Invoke(lo * PageSize, (hi + 1) * PageSize);
+        return true;
+    }
+
+    /// <summary>The layout primitives set the host protection of [start, end) afresh (map, unmap, protect): its pages
+    /// are not guarded any more. Under _lock.</summary>
+    private void ForgetGuardsLocked(ulong start, ulong end)
+    {
+        if (_guarded.Count == 0 || end <= start) return;
+        foreach (ulong page in PagesIn(start / PageSize, (end - 1) / PageSize)) _guarded.Remove(page);
+        _guardedCount = _guarded.Count;
+    }
+
+    /// <summary>The guarded pages in [first, last] (page numbers), walking whichever of the range and the set is
+    /// smaller (an munmap of a large range, a set of a few pages). Under _lock; a copy, so callers may remove.</summary>
+    private List<ulong> PagesIn(ulong first, ulong last)
+    {
+        var found = new List<ulong>();
+        if (last - first + 1 > (ulong)_guarded.Count)
+        {
+            foreach (ulong page in _guarded) if (page >= first && page <= last) found.Add(page);
+        }
+        else
+        {
+            for (ulong page = first; page <= last; page++) if (_guarded.Contains(page)) found.Add(page);
+        }
+        return found;
+    }
+}
