@@ -11,6 +11,12 @@ namespace Dqemu.Runtime.Memory;
 /// <see cref="IsAccessible"/> and Sys.Prefix), so a read() into a JIT's buffer neither fails with EFAULT nor leaves
 /// stale code. Off in a cluster (<see cref="Coherence"/> set): the DSM owns the host protection of every page there,
 /// and translations are dropped only by mprotect/munmap as before.
+/// A page released <see cref="VolatileAfter"/> times (data written next to code, which would fault, drop every
+/// translation and translate again at each write) is guarded no more: it becomes volatile code
+/// (<see cref="IsVolatile"/>), whose blocks compare their guest bytes on entry instead (Translator.EmitByteCheck), so a
+/// write of data costs nothing and a change of code is found at the next entry of a block holding it. A guest that
+/// patches code it runs executes ISB before the new code (the architecture asks for it), and ISB ends a block, so the
+/// patched instructions are behind a block entry.
 /// </summary>
 public sealed unsafe partial class GuestSpace
 {
@@ -18,12 +24,22 @@ public sealed unsafe partial class GuestSpace
     /// the guest may write them. Under _lock; <see cref="_guardedCount"/> lets the syscall checks skip the lock.</summary>
     private readonly HashSet<ulong> _guarded = new();
     private int _guardedCount;
+    /// <summary>How often each page was released (<see cref="ReleaseCodeRange"/>), and the pages released
+    /// <see cref="VolatileAfter"/> times, which are not guarded again. Under _lock; both forgotten when the layout
+    /// sets the page's protection afresh.</summary>
+    private readonly Dictionary<ulong, int> _releases = new();
+    private readonly HashSet<ulong> _volatile = new();
+    private int _volatileCount;
+
+    /// <summary>Releases of one page after which its code is checked on entry instead of guarded.</summary>
+    public const int VolatileAfter = 16;
 
     /// <summary>Guarding is on (the default on one node); tests and --cluster runs turn it off.</summary>
     public bool GuardCode { get; set; } = true;
 
-    /// <summary>Pages guarded so far, and guarded pages released by a write (translated code's or a syscall's).</summary>
-    public long CodePagesGuarded, CodeWrites;
+    /// <summary>Pages guarded so far, guarded pages released by a write (translated code's or a syscall's), and pages
+    /// that became volatile code.</summary>
+    public long CodePagesGuarded, CodeWrites, VolatileCodePages;
 
     /// <summary>
     /// The calling thread is translating the one instruction that wrote a guarded page (the dispatcher re-runs it with
@@ -39,7 +55,7 @@ public sealed unsafe partial class GuestSpace
         ulong page = pc / PageSize;
         lock (_lock)
         {
-            if (_guarded.Contains(page)) return;
+            if (_guarded.Contains(page) || _volatile.Contains(page)) return;
             int i = FindIndexLocked(pc);
             if (i < 0 || (_vmas[i].Prot & GuestProt.Write) == 0) return;
             _host.Protect((nint)(Base + page * PageSize), PageSize, ToHost(_vmas[i].Prot & ~GuestProt.Write));
@@ -68,9 +84,8 @@ public sealed unsafe partial class GuestSpace
         ulong lo = ulong.MaxValue, hi = 0;
         lock (_lock)
         {
-            foreach (ulong page in PagesIn(first, last))
+            foreach (ulong page in PagesIn(_guarded, first, last))
             {
-                if (!_guarded.Contains(page)) continue;
                 int i = FindIndexLocked(page * PageSize);
                 // guarded pages leave the set whenever their protection is set again (ForgetGuardsLocked), so the
                 // guest may still write this one; a page without Write would only mean a bookkeeping error
@@ -78,6 +93,12 @@ public sealed unsafe partial class GuestSpace
                 if ((prot & GuestProt.Write) == 0) continue;
                 _host.Protect((nint)(Base + page * PageSize), PageSize, ToHost(prot));
                 _guarded.Remove(page);
+                int n = _releases[page] = _releases.GetValueOrDefault(page) + 1;
+                if (n >= VolatileAfter && _volatile.Add(page))
+                {
+                    _volatileCount = _volatile.Count;
+                    VolatileCodePages++;
+                }
                 lo = Math.Min(lo, page);
                 hi = Math.Max(hi, page);
                 CodeWrites++;
@@ -94,23 +115,38 @@ public sealed unsafe partial class GuestSpace
     /// are not guarded any more. Under _lock.</summary>
     private void ForgetGuardsLocked(ulong start, ulong end)
     {
-        if (_guarded.Count == 0 || end <= start) return;
-        foreach (ulong page in PagesIn(start / PageSize, (end - 1) / PageSize)) _guarded.Remove(page);
+        if (end <= start) return;
+        ulong first = start / PageSize, last = (end - 1) / PageSize;
+        if (_guarded.Count != 0) foreach (ulong page in PagesIn(_guarded, first, last)) _guarded.Remove(page);
+        if (_releases.Count != 0) foreach (ulong page in PagesIn(_releases.Keys, first, last)) _releases.Remove(page);
+        if (_volatile.Count != 0) foreach (ulong page in PagesIn(_volatile, first, last)) _volatile.Remove(page);
         _guardedCount = _guarded.Count;
+        _volatileCount = _volatile.Count;
     }
 
-    /// <summary>The guarded pages in [first, last] (page numbers), walking whichever of the range and the set is
-    /// smaller (an munmap of a large range, a set of a few pages). Under _lock; a copy, so callers may remove.</summary>
-    private List<ulong> PagesIn(ulong first, ulong last)
+    /// <summary>
+    /// True when the code at <paramref name="pc"/> is volatile (see the class comment): its blocks check their bytes on
+    /// entry. The translator asks for every instruction it reads.
+    /// </summary>
+    public bool IsVolatile(ulong pc)
+    {
+        if (Volatile.Read(ref _volatileCount) == 0) return false;
+        lock (_lock) return _volatile.Contains(pc / PageSize);
+    }
+
+    /// <summary>The pages of <paramref name="set"/> in [first, last] (page numbers), walking whichever of the range and
+    /// the set is smaller (an munmap of a large range, a set of a few pages). Under _lock; a copy, so callers may remove.</summary>
+    private static List<ulong> PagesIn(IReadOnlyCollection<ulong> set, ulong first, ulong last)
     {
         var found = new List<ulong>();
-        if (last - first + 1 > (ulong)_guarded.Count)
+        if (last - first + 1 > (ulong)set.Count)
         {
-            foreach (ulong page in _guarded) if (page >= first && page <= last) found.Add(page);
+            foreach (ulong page in set) if (page >= first && page <= last) found.Add(page);
         }
         else
         {
-            for (ulong page = first; page <= last; page++) if (_guarded.Contains(page)) found.Add(page);
+            var lookup = (ICollection<ulong>)set;
+            for (ulong page = first; page <= last; page++) if (lookup.Contains(page)) found.Add(page);
         }
         return found;
     }

@@ -91,6 +91,12 @@ public static unsafe class Dispatcher
                                 $"segmentation fault: jump to non-executable address 0x{cpu->Pc:x}");
                         break;
                     }
+                case ExitReason.CodeModified:
+                    // a block of volatile code found its guest bytes changed at entry (GuestSpace.CodeGuard.cs): drop
+                    // what was translated from them; Pc is the block's start, nothing of it ran
+                    if (process.Translator.InvalidateRange(GuestSpace.PageDown(cpu->Pc), GuestSpace.PageDown(cpu->Pc) + GuestSpace.PageSize))
+                        process.RequestExitAll();
+                    break;
                 case ExitReason.Breakpoint:
                     Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
