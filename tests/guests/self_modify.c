@@ -6,8 +6,10 @@
 //   3. a loop that patches the immediate of an add inside its own loop body on every iteration;
 //   4. read() from a pipe into a page that holds code already run (the kernel writes it, not a store);
 //   5. a counter kept on the same page as the code that increments it (data next to code);
-//   6. a second thread calling a function while this one rewrites it: it must see every new value, in order.
+//   6. a second thread calling a function while this one rewrites it: it must see every new value, in order;
+//   7. mremap of a page whose code ran, then a rewrite at its new address (the move keeps the page writable).
 // Every answer is known in advance (printed with the expected value); the output is compared with qemu-aarch64's.
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -188,6 +190,18 @@ int main(void) {
     pthread_join(t, NULL);
     check("other thread saw every rewrite, up to", reached, rounds);
     check("other thread saw a value go backwards", atomic_load(&backwards), 0);
+
+    // 7: a code page moved by mremap stays writable at its new address
+    uint32_t *m = mmap(NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    m[0] = mov_w0(3);
+    m[1] = RET;
+    sync_code(m, 8);
+    first = ((fn0)m)();
+    uint32_t *moved = mremap(m, 4096, 8192, MREMAP_MAYMOVE);
+    if (moved == MAP_FAILED) { perror("mremap"); return 2; }
+    moved[0] = mov_w0(4); // before anything runs at the new address
+    sync_code(moved, 4);
+    check("code moved by mremap, then rewritten", first * 10 + ((fn0)moved)(), 34);
 
     printf("%s\n", failures == 0 ? "all self-modifying code checks passed" : "FAILED");
     return failures == 0 ? 0 : 1;

@@ -75,8 +75,10 @@ public sealed unsafe partial class GuestSpace
     /// <summary>
     /// Managed code or the host kernel is about to write guest [addr, addr+len) for the guest: releases the guarded pages
     /// in it as <see cref="ReleaseCodePage"/> does. True when any was released. Cheap when no page is guarded.
+    /// <paramref name="byWrite"/> false: the host is about to move or discard the pages (mremap, MADV_DONTNEED), which
+    /// counts nothing towards <see cref="VolatileAfter"/>.
     /// </summary>
-    public bool ReleaseCodeRange(ulong addr, ulong len)
+    public bool ReleaseCodeRange(ulong addr, ulong len, bool byWrite = true)
     {
         if (Volatile.Read(ref _guardedCount) == 0 || len == 0 || addr >= Size) return false;
         ulong end = addr + len < addr || addr + len > Size ? Size : addr + len;
@@ -93,7 +95,7 @@ public sealed unsafe partial class GuestSpace
                 if ((prot & GuestProt.Write) == 0) continue;
                 _host.Protect((nint)(Base + page * PageSize), PageSize, ToHost(prot));
                 _guarded.Remove(page);
-                int n = _releases[page] = _releases.GetValueOrDefault(page) + 1;
+                int n = byWrite ? (_releases[page] = _releases.GetValueOrDefault(page) + 1) : 0;
                 if (n >= VolatileAfter && _volatile.Add(page))
                 {
                     _volatileCount = _volatile.Count;
@@ -101,7 +103,7 @@ public sealed unsafe partial class GuestSpace
                 }
                 lo = Math.Min(lo, page);
                 hi = Math.Max(hi, page);
-                CodeWrites++;
+                if (byWrite) CodeWrites++;
             }
             _guardedCount = _guarded.Count;
         }
