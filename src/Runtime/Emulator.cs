@@ -193,6 +193,8 @@ public static unsafe class Emulator
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
         if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
         sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB");
+        var space = process.Space;
+        if (space.CodePagesGuarded != 0) sb.AppendLine($"  code pages guarded     {space.CodePagesGuarded,10} (writable guest code, write-protected; {space.CodeWrites} released by writes, {space.VolatileCodePages} checked on entry instead)");
         // the emulator's own heap: translation allocates, and a collection in a short run is start-up time
         sb.AppendLine($"  managed heap           {GC.GetTotalAllocatedBytes() / 1024,10} KiB allocated, {GC.CollectionCount(0)} collections (gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)})");
         foreach (var th in process.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("  " + th.StatsLine());

@@ -27,6 +27,8 @@ public static partial class InstEmit
     public static void Brk(EmitterContext ctx, uint op) => ctx.ExitBlock(ExitReason.Breakpoint, ctx.Pc);
     public static void Undefined(EmitterContext ctx, uint op) => ctx.ExitBlock(ExitReason.Undefined, ctx.Pc);
     public static void Nop(EmitterContext ctx, uint op) { }
+    /// <summary>ISB: the next instruction starts a block of its own (see the row in OpCodeTable.System.cs).</summary>
+    public static void Isb(EmitterContext ctx, uint op) => ctx.BranchTo(ctx.Pc + 4);
 
     public static void Clrex(EmitterContext ctx, uint op)
         => ctx.Asm.mov(EmitterContext.CpuField32(CpuOffsets.ExclSize), 0);

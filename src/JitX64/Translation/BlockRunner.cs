@@ -62,7 +62,12 @@ public sealed unsafe class BlockRunner
     public ExitReason Step(CpuState* cpu)
     {
         CheckGeneration();
-        nint code = _translator.GetOrTranslateStep(cpu->Pc);
+        return RunAlone(cpu, _translator.GetOrTranslateStep(cpu->Pc));
+    }
+
+    /// <summary>Runs a one-instruction block with an empty jump cache and links nothing (<see cref="Step"/>).</summary>
+    private ExitReason RunAlone(CpuState* cpu, nint code)
+    {
         ulong own = cpu->JumpCache;
         cpu->JumpCache = (ulong)s_empty.Address;
         ExitReason reason;
@@ -72,6 +77,17 @@ public sealed unsafe class BlockRunner
         cpu->LinkSite = 0;
         if (reason == ExitReason.SegFault && cpu->FaultHostRip != 0) _translator.RestoreFaultState(cpu);
         return reason;
+    }
+
+    /// <summary>
+    /// Runs the one guest instruction at Pc from a fresh translation (<see cref="Translator.TranslateOnce"/>) and
+    /// returns its exit as <see cref="Step"/> does: how a store that faulted on write-protected guest code runs again
+    /// once its page is writable, without a block of that page (which would protect it again) around it.
+    /// </summary>
+    public ExitReason StepFresh(CpuState* cpu)
+    {
+        CheckGeneration();
+        return RunAlone(cpu, _translator.TranslateOnce(cpu->Pc));
     }
 
     public ExitReason Run(CpuState* cpu)

@@ -102,6 +102,22 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// A one-instruction block for <paramref name="pc"/> as <see cref="GetOrTranslateStep"/> makes, translated afresh
+    /// and kept nowhere: the dispatcher re-runs with it a store that faulted on a write-protected page of guest code
+    /// (self-modifying code), from the bytes as they are now. Each call takes code-cache space (there is no eviction);
+    /// it is called once per such fault, each of which also drops every translation.
+    /// </summary>
+    public nint TranslateOnce(ulong pc)
+    {
+        lock (_lock)
+        {
+            _stepping = true;
+            try { return TranslateLocked(pc); }
+            finally { _stepping = false; }
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> holding the translation lock, so that no other thread is inside a
     /// translation meanwhile (a guest's fork: the child must not inherit the lock held by a thread it does not have).</summary>
     public T Exclusive<T>(Func<T> action)
@@ -148,6 +164,9 @@ public sealed class Translator
         ctx.Reset(start);
         ctx.BeginPlanning();
         EmitBody(start, null, out _, out _);
+        // code the guest may change without a fault (IGuestCodeReader.IsVolatile): decided once, in this pass; a page
+        // that turns volatile later gets this block dropped by the invalidation that follows (it waits for _lock)
+        bool check = _volatileSeen;
         bool loop = ctx.SelfLoop && Options.LinkBlocks && !_stepping;
         int nCached = PlanCache(ctx, loop, out uint noPreload);
         if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
@@ -165,6 +184,13 @@ public sealed class Translator
             a.Label(ref entry);
             a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
             a.jne(interrupted);
+            var checkBytes = a.CreateLabel();
+            var bytesChecked = a.CreateLabel();
+            if (check)
+            {
+                a.jmp(checkBytes);
+                a.Label(ref bytesChecked);
+            }
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
             if (Options.BlockEntryHook != 0) EmitEntryHook(start, entry);
             ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
@@ -183,6 +209,7 @@ public sealed class Translator
             ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
             a.mov(eax, (int)ExitReason.Interrupt);
             a.jmp(Stubs.Exit);
+            if (check) EmitByteCheck(start, checkBytes, bytesChecked);
             ctx.EmitDeferred();
             if (!ctx.Conflict || nCached == 0) break;
             // an emitter read a guest register in CpuState behind the register layer while the block held a newer
@@ -205,6 +232,37 @@ public sealed class Translator
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
         if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
         return (nint)host;
+    }
+
+    /// <summary>
+    /// The entry check of a block of volatile code (<see cref="IGuestCodeReader.IsVolatile"/>), out of line: compares
+    /// the guest bytes at <paramref name="start"/> with the words this pass translated (_words), 8 bytes at a time,
+    /// and leaves with <see cref="ExitReason.CodeModified"/> (Pc = start) when one differs. At block entry no guest
+    /// register is cached and no host flag is live, so rax and rsi are free.
+    /// </summary>
+    private void EmitByteCheck(ulong start, Label checkBytes, Label bytesChecked)
+    {
+        var a = _ctx.Asm;
+        var modified = a.CreateLabel();
+        a.Label(ref checkBytes);
+        a.mov(rsi, start);
+        int n = _words.Count;
+        for (int i = 0; i + 1 < n; i += 2)
+        {
+            a.mov(rax, (ulong)_words[i] | (ulong)_words[i + 1] << 32);
+            a.cmp(__qword_ptr[r15 + rsi + i * 4], rax);
+            a.jne(modified);
+        }
+        if ((n & 1) != 0)
+        {
+            a.cmp(__dword_ptr[r15 + rsi + (n - 1) * 4], unchecked((int)_words[n - 1]));
+            a.jne(modified);
+        }
+        a.jmp(bytesChecked);
+        a.Label(ref modified);
+        _ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
+        a.mov(eax, (int)ExitReason.CodeModified);
+        a.jmp(Stubs.Exit);
     }
 
     /// <summary>
@@ -271,6 +329,8 @@ public sealed class Translator
         pc = start;
         count = 0;
         _firstHostInsn.Clear();
+        _words.Clear();
+        _volatileSeen = false;
         while (true)
         {
             // the planning and the real pass both see the set as it is now (both run under _lock)
@@ -290,6 +350,8 @@ public sealed class Translator
                 break;
             }
             ctx.Pc = pc;
+            _words.Add(op);
+            if (!_volatileSeen && _code.IsVolatile(pc)) _volatileSeen = true;
             _firstHostInsn.Add(a.Instructions.Count);
             var desc = Decoders.Decoder.Decode(op);
             inAsm?.Append($"0x{pc:x16}:  {op:x8}  {(desc == null ? $".inst 0x{op:x8}" : Disassembler.Format(desc, op, pc))}\n");
@@ -313,6 +375,10 @@ public sealed class Translator
     }
 
     private readonly List<int> _firstHostInsn = new();
+    /// <summary>The guest words the last <see cref="EmitBody"/> translated, from its start, and whether any of them
+    /// is volatile code (<see cref="EmitByteCheck"/>).</summary>
+    private readonly List<uint> _words = new();
+    private bool _volatileSeen;
     private readonly List<BlockMap> _blockMaps = new(); // in host address order: blocks are placed upwards
 
     /// <summary>One placed block: host range [HostStart, HostEnd), guest start, each guest instruction's host offset

@@ -12,7 +12,7 @@ namespace Dqemu.Runtime.Memory;
 /// The layout (which ranges exist, with which protection) is kept here so syscalls can check guest buffers
 /// before managed code touches them (invariant 2) and so every node can apply the same layout.
 /// </summary>
-public sealed unsafe class GuestSpace : IGuestCodeReader
+public sealed unsafe partial class GuestSpace : IGuestCodeReader
 {
     public const int AddressBits = 45;
     public const ulong Size = 1UL << AddressBits;
@@ -101,6 +101,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         lock (_lock)
         {
             _host.Commit((nint)(Base + addr), len, Coherence == null ? ToHost(prot) : HostProtection.None);
+            ForgetGuardsLocked(addr, addr + len);
             SetRange(addr, addr + len, prot, name, remove: false);
             Coherence?.OnLayout(LayoutOp.Map, addr, addr + len, prot, name);
         }
@@ -110,7 +111,11 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
     /// <summary>Records a range the caller mapped on the host itself (file mappings).</summary>
     public void RecordMapping(ulong addr, ulong len, GuestProt prot, string name)
     {
-        lock (_lock) SetRange(addr, addr + len, prot, name, remove: false);
+        lock (_lock)
+        {
+            ForgetGuardsLocked(addr, addr + len);
+            SetRange(addr, addr + len, prot, name, remove: false);
+        }
         LayoutChanged?.Invoke(addr, addr + len);
     }
 
@@ -119,6 +124,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         lock (_lock)
         {
             _host.Decommit((nint)(Base + addr), len);
+            ForgetGuardsLocked(addr, addr + len);
             SetRange(addr, addr + len, GuestProt.None, "", remove: true);
             Coherence?.OnLayout(LayoutOp.Unmap, addr, addr + len, GuestProt.None, "");
         }
@@ -132,6 +138,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
         {
             if (!IsMappedLocked(addr, addr + len)) return false;
             if (Coherence == null) _host.Protect((nint)(Base + addr), len, ToHost(prot));
+            ForgetGuardsLocked(addr, addr + len);
             // a change that only adds rights anywhere in the range is a Widen, which other nodes may learn late
             // (asked only in a cluster: one node has no one to tell)
             bool widen = Coherence != null && PiecesLocked(addr, addr + len).All(p => (p.Prot & ~prot) == 0);
@@ -352,6 +359,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             else if (newTop < oldTop)
             {
                 _host.Decommit((nint)(Base + newTop), oldTop - newTop);
+                ForgetGuardsLocked(newTop, oldTop);
                 SetRange(newTop, oldTop, GuestProt.None, "", remove: true);
                 Coherence?.OnLayout(LayoutOp.Unmap, newTop, oldTop, GuestProt.None, "");
             }
@@ -373,6 +381,8 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             return false;
         // outside the lock: fetching pages waits for other nodes, which may need node 0's layout lock meanwhile
         Coherence?.MakeResident(addr, len, (need & GuestProt.Write) != 0);
+        // a write for the guest into a page holding translated code: the page becomes writable, its code stale
+        if ((need & GuestProt.Write) != 0) ReleaseCodeRange(addr, len);
         return true;
     }
 
@@ -466,6 +476,7 @@ public sealed unsafe class GuestSpace : IGuestCodeReader
             }
             _lastExec = v;
         }
+        if ((v.Prot & GuestProt.Write) != 0) GuardPage(pc);
         if (Coherence != null)
         {
             Coherence.EnsureReadable(pc);

@@ -78,6 +78,8 @@ internal static unsafe class Sys
         }
         ulong n = Math.Min(at, end) - addr;
         if (n > 0) c.Mem.Coherence?.MakeResident(addr, n, (prot & GuestProt.Write) != 0);
+        // the host kernel is about to write there (read() into a JIT's buffer): translated code in it is stale
+        if (n > 0 && (prot & GuestProt.Write) != 0) c.Mem.ReleaseCodeRange(addr, n);
         return n;
     }
 

@@ -277,6 +277,8 @@ public static unsafe partial class SyscallTable
     {
         // shared cluster memory: the host must not move the pages the nodes share by file offset
         if (c.Mem.Coherence != null) return MoveByCopy(c, old, oldLen, newLen, dest, prot, name);
+        // the host moves pages with their host protection: a write-protected code page must arrive writable
+        c.Mem.ReleaseCodeRange(old, oldLen, byWrite: false);
         long tmp = Call(Nr.Mremap, H(c, old), (long)oldLen, (long)oldLen, MremapMaymove | MremapDontunmap, 0);
         if (IsError(tmp)) return MoveByCopy(c, old, oldLen, newLen, dest, prot, name);
         long r = Call(Nr.Mremap, tmp, (long)oldLen, (long)newLen, MremapMaymove | MremapFixed, H(c, dest));
@@ -298,6 +300,7 @@ public static unsafe partial class SyscallTable
             if (!IsError(r0)) c.Mem.MapFixed(old, len, prot, name); // the source stays mapped, emptied
             return r0;
         }
+        c.Mem.ReleaseCodeRange(old, len, byWrite: false); // as in Move
         long r = Call(Nr.Mremap, H(c, old), (long)len, (long)len, MremapMaymove | MremapFixed | MremapDontunmap, H(c, dest));
         if (IsError(r)) return r;
         c.Mem.RecordMapping(dest, len, prot, name);
@@ -367,7 +370,8 @@ public static unsafe partial class SyscallTable
             if (passToHost)
             {
                 // MADV_DONTNEED on the host has the guest's semantics: private anonymous pages read back as
-                // zero, private file pages as the file's contents
+                // zero, private file pages as the file's contents; code translated from them is stale
+                if (advice is 4 or 8 or 9) c.Mem.ReleaseCodeRange(addr, plen, byWrite: false);
                 long r = Call(Nr.Madvise, H(c, addr), (long)plen, advice);
                 if (r < 0) return r;
             }

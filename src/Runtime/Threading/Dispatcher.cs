@@ -20,13 +20,26 @@ public static unsafe class Dispatcher
     {
         var ctx = new SyscallContext(process, thread);
         var cpu = thread.Cpu;
+        // a store faulted on a page of guest code that the guest may write (GuestSpace.CodeGuard.cs): the page was
+        // made writable and its translations dropped; the store runs again alone, from a fresh translation that
+        // does not protect the page again, before any block of it runs
+        bool rerunStore = false;
         while (!thread.Exited && !process.Exiting)
         {
             // -g: the debugger may hold this thread stopped here, or ask for one instruction only
             var debugger = process.Debugger;
             bool step = debugger != null && debugger.BeforeRun(thread);
             if (thread.Exited || process.Exiting) break;
-            var reason = step ? thread.Runner.Step(cpu) : thread.Runner.Run(cpu);
+            ExitReason reason;
+            if (rerunStore)
+            {
+                GuestSpace.FetchWithoutGuard = true;
+                try { reason = thread.Runner.StepFresh(cpu); }
+                finally { GuestSpace.FetchWithoutGuard = false; }
+                // an Interrupt exit (the invalidation raised every thread's ExitRequest) ran nothing: try again
+                rerunStore = reason == ExitReason.Interrupt;
+            }
+            else reason = step ? thread.Runner.Step(cpu) : thread.Runner.Run(cpu);
             thread.Exits[(int)reason & 15]++;
             switch (reason)
             {
@@ -55,6 +68,11 @@ public static unsafe class Dispatcher
                         // an address above the guest range was sent into the guard (EmitterContext.CheckAddress): the
                         // guest gets its own address, and nothing of the cluster's or the split pages' is involved
                         ulong addr = CpuOffsets.GuestFaultAddress(cpu, cpu->FaultAddr);
+                        if (addr == cpu->FaultAddr && (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0 && process.Space.ReleaseCodePage(addr))
+                        {
+                            rerunStore = true;
+                            break;
+                        }
                         if (addr == cpu->FaultAddr && ResolveFault(process, thread, cpu)) break;
                         cpu->FaultAddr = addr;
                         var vma = process.Space.Find(cpu->FaultAddr);
@@ -82,6 +100,12 @@ public static unsafe class Dispatcher
                         Synchronous(process, thread, SigBus, SignalDelivery.BusAdraln, addr, $"bus error: misaligned atomic or exclusive access to 0x{addr:x}, pc 0x{cpu->Pc:x}");
                         break;
                     }
+                case ExitReason.CodeModified:
+                    // a block of volatile code found its guest bytes changed at entry (GuestSpace.CodeGuard.cs): drop
+                    // what was translated from them; Pc is the block's start, nothing of it ran
+                    if (process.Translator.InvalidateRange(GuestSpace.PageDown(cpu->Pc), GuestSpace.PageDown(cpu->Pc) + GuestSpace.PageSize))
+                        process.RequestExitAll();
+                    break;
                 case ExitReason.Breakpoint:
                     Synchronous(process, thread, SigTrap, SignalDelivery.TrapBrkpt, cpu->Pc, $"breakpoint (brk) at pc 0x{cpu->Pc:x}");
                     break;
