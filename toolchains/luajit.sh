@@ -25,10 +25,7 @@ source toolchains/arm64-apt.sh
 arm64_apt_ready luajit
 
 # the closure (virtual packages, in <>, skipped)
-mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-        --no-replaces --no-enhances luajit:arm64 2>/dev/null |
-    sed -n 's/^ *\(Pre\)\{0,1\}Depends: //p; /^[a-z0-9]/p' | grep -v '^<' | sed 's/:arm64$//; s/ *$//' |
-    grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
+mapfile -t closure < <(arm64_closure luajit)
 [ ${#closure[@]} -gt 0 ] || { echo "luajit: apt-cache found no arm64 packages" >&2; exit 1; }
 
 debs=$OUT/debs

@@ -40,10 +40,7 @@ fi
 
 # 3. the arm64 closure: every package the programs depend on, recursively (virtual ones, in <>, are skipped;
 #    an alternative "A | B" lists both and both are fetched, which is harmless)
-mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-        --no-replaces --no-enhances "${PACKAGES[@]/%/:arm64}" 2>/dev/null |
-    sed -n 's/^ *\(Pre\)\{0,1\}Depends: //p; /^[a-z0-9]/p' | grep -v '^<' | sed 's/:arm64$//; s/ *$//' |
-    grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
+mapfile -t closure < <(arm64_closure "${PACKAGES[@]}")
 [ ${#closure[@]} -gt 0 ] || { echo "realprograms: apt-cache found no arm64 packages" >&2; exit 1; }
 
 debs=$OUT/debs
