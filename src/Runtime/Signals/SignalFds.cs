@@ -33,7 +33,7 @@ public static unsafe class SignalFds
     private static volatile int _count;
     private static GuestProcess? _process;
 
-    private const int EfdCloexec = 0x80000, EfdNonblock = 0x800, FGetfl = 3, FGetfd = 1, FdCloexec = 1, FDupfdCloexec = 1030;
+    private const int EfdCloexec = 0x80000, EfdNonblock = 0x800, FGetfl = 3, FGetfd = 1, FdCloexec = 1;
     private const short PollIn = 1;
 
     /// <summary>True when <paramref name="fd"/> is one of the guest's signalfds.</summary>
@@ -48,17 +48,16 @@ public static unsafe class SignalFds
     {
         long fd = HostSyscall.Call(Nr.Eventfd2, 0, flags & (EfdCloexec | EfdNonblock));
         if (fd < 0) return fd;
-        long mine = HostSyscall.Call(Nr.Fcntl, fd, FDupfdCloexec, EmulatorFds.Floor);
+        int mine = EmulatorFds.DupHigh((int)fd);
         if (mine < 0)
         {
             HostSyscall.Call(Nr.Close, fd);
             return mine;
         }
-        EmulatorFds.Add((int)mine);
         lock (_gate)
         {
             _process = process;
-            ByGuestFd[(int)fd] = new Fd { Mask = mask, Event = (int)mine };
+            ByGuestFd[(int)fd] = new Fd { Mask = mask, Event = mine };
             _count = ByGuestFd.Count;
         }
         Refresh();
@@ -204,12 +203,11 @@ public static unsafe class SignalFds
                     bool cloexec = (HostSyscall.Call(Nr.Fcntl, n, FGetfd) & FdCloexec) != 0;
                     HostSyscall.Call(Nr.Dup3, fresh, n, cloexec ? EfdCloexec : 0);
                 }
-                long mine = HostSyscall.Call(Nr.Fcntl, fresh, FDupfdCloexec, EmulatorFds.Floor);
+                int mine = EmulatorFds.DupHigh((int)fresh);
                 HostSyscall.Call(Nr.Close, fresh);
                 if (mine < 0) continue;
                 EmulatorFds.Close(s.Event);
-                EmulatorFds.Add((int)mine);
-                s.Event = (int)mine;
+                s.Event = mine;
                 s.Ready = false;
             }
         }

@@ -55,15 +55,25 @@ public static class EmulatorFds
     /// </summary>
     public static int MoveHigh(int fd, out int dupError)
     {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, Floor);
-        dupError = high < 0 ? errno : 0;
-        if (high >= 0)
+        int high = DupHigh(fd);
+        dupError = high < 0 ? -high : 0;
+        if (high < 0)
         {
-            close(fd);
-            fd = high;
+            Add(fd);
+            return fd;
         }
-        Add(fd);
-        return fd;
+        close(fd);
+        return high;
+    }
+
+    /// <summary>A close-on-exec copy of <paramref name="fd"/> at <see cref="Floor"/> or above, recorded as the
+    /// emulator's (the original stays open and is not recorded), or -errno.</summary>
+    public static int DupHigh(int fd)
+    {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, Floor);
+        if (high < 0) return -errno;
+        Add(high);
+        return high;
     }
 
     /// <summary>
