@@ -90,6 +90,10 @@ public static unsafe class HostSignalForwarder
         }
     }
 
+    /// <summary>For a notification the host kernel sends (a timer's, a message queue's): <see cref="Forward"/>s
+    /// <paramref name="guestSig"/> and returns the host signal to name in the sigevent, or 0 when it cannot be forwarded.</summary>
+    public static int Carrier(GuestProcess process, int guestSig) => Forward(process, guestSig) ? HostNumber(guestSig) : 0;
+
     /// <summary>From now on host signal HostNumber(<paramref name="guestSig"/>) reaches <paramref name="process"/> as
     /// <paramref name="guestSig"/> (one node only). False when the signal cannot be forwarded.</summary>
     public static bool Forward(GuestProcess process, int guestSig)

@@ -71,8 +71,8 @@ public static unsafe partial class SyscallTable
         {
             if (sig < 0 || sig > GuestSignals.NSig) return -EINVAL;
             if (c.Process.Cluster != null) return -ENOSYS;
-            int host = HostSignalForwarder.HostNumber(sig);
-            if (host == 0 || !HostSignalForwarder.Forward(c.Process, sig)) return -EINVAL;
+            int host = HostSignalForwarder.Carrier(c.Process, sig);
+            if (host == 0) return -EINVAL;
             BinaryPrimitives.WriteInt32LittleEndian(sev[8..], host);
         }
         else if (notify == SigevThread)

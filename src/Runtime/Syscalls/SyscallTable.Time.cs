@@ -74,8 +74,8 @@ public static unsafe partial class SyscallTable
         if (notify != SigevNone)
         {
             if (notify is not (SigevSignal or SigevThreadId)) return -EINVAL;
-            int host = Signals.HostSignalForwarder.HostNumber(guestSig);
-            if (host == 0 || !Signals.HostSignalForwarder.Forward(c.Process, guestSig)) return -EINVAL;
+            int host = Signals.HostSignalForwarder.Carrier(c.Process, guestSig);
+            if (host == 0) return -EINVAL;
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(sev[8..], host);
         }
         long r;
