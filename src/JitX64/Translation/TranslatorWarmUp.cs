@@ -41,8 +41,11 @@ public static class TranslatorWarmUp
     /// cgroup reads call) in the first milliseconds of a two-node run, while the main thread was starting a worker
     /// process. Not reproduced in 300 two-node and 3000 one-node starts; waiting costs at most the warm-up's ~2 ms
     /// and takes the overlap away.
+    /// The thread is forgotten once joined: a forked child, which has a copy of this field but not the thread, must not
+    /// join again (Join goes through the runtime's wait subsystem, whose lock a thread of the parent may have held at
+    /// the fork: a busybox subshell hung there).
     /// </summary>
-    public static void Finish() => _thread?.Join();
+    public static void Finish() => Interlocked.Exchange(ref _thread, null)?.Join();
 
     private sealed class NullWriter : CodeWriter
     {

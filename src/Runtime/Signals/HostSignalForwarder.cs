@@ -125,50 +125,34 @@ public static unsafe class HostSignalForwarder
     }
 
     /// <summary>
-    /// Runs <paramref name="fork"/> (a guest's fork) while no thread of the forwarder holds a lock: not <c>Gate</c>,
-    /// and not the pump in the middle of a delivery (which locks the target thread's pending signals and queues a
-    /// kick). A lock held by a thread the child does not have would stay held in the child forever (seen: a busybox
-    /// pipeline's child spinning on its thread's pending-signal lock while a SIGCHLD was being delivered).
+    /// Runs <paramref name="fork"/> (a guest's fork) with no guest thread in <c>Gate</c> and the pump parked
+    /// (<see cref="ForkGate"/>): a lock held by a thread the child does not have would stay held in the child forever
+    /// (seen: a busybox pipeline's child spinning on its thread's pending-signal lock while a SIGCHLD was being
+    /// delivered). The pump's delivery may need the locks the fork takes after this, so this comes first.
     /// </summary>
     public static T Quiet<T>(Func<T> fork)
     {
-        lock (Gate)
-            lock (PumpGate)
-                return fork();
+        lock (Gate) return ForkGate.Run(fork);
     }
 
-    /// <summary>Held by the pump while it delivers a record (<see cref="Quiet"/>).</summary>
-    private static readonly object PumpGate = new();
-
-    private static void StartPump(GuestProcess process, int readEnd) =>
-        new Thread(() => Pump(process, readEnd)) { IsBackground = true, Name = "dqemu-host-signals" }.Start();
+    private static void StartPump(GuestProcess process, int readEnd)
+    {
+        _pumpProcess = process;
+        _pumpFd = readEnd;
+        ForkGate.SetRunning(ForkGate.Pump, true);
+        if (!ForkGate.StartThread(&PumpEntry)) ForkGate.SetRunning(ForkGate.Pump, false);
+    }
 
     private static GuestProcess? _pumpProcess;
     private static int _pumpFd;
 
-    /// <summary>
-    /// The pump of a forked child, on a thread made with pthread_create rather than Thread.Start: Thread.Start waits
-    /// for the new thread through the runtime's wait subsystem, whose process-wide lock a thread of the parent may have
-    /// held at the fork (the child then hung there, about one fork in five in a busybox loop). A foreign thread entering
-    /// managed code through an UnmanagedCallersOnly entry attaches itself without that wait.
-    /// </summary>
-    private static void StartPumpAfterFork(GuestProcess process, int readEnd)
-    {
-        _pumpProcess = process;
-        _pumpFd = readEnd;
-        nint tid;
-        pthread_create(&tid, 0, &PumpEntry, 0);
-    }
-
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
     private static nint PumpEntry(nint arg)
     {
+        fixed (byte* name = "dqemu-signals\0"u8) HostSyscall.Call(HostSyscall.Nr.Prctl, 15, (long)name); // PR_SET_NAME
         Pump(_pumpProcess!, _pumpFd);
         return 0;
     }
-
-    [System.Runtime.InteropServices.DllImport("libc.so.6")]
-    private static extern int pthread_create(nint* thread, nint attr, delegate* unmanaged<nint, nint> start, nint arg);
 
     /// <summary>
     /// In a forked child: the pipe is the parent's (fork copied the descriptors, not the pump thread), so the child's
@@ -187,7 +171,7 @@ public static unsafe class HostSignalForwarder
             EmulatorFds.Close(writeEnd);
             EmulatorFds.Close(_readEnd);
             _readEnd = readEnd;
-            StartPumpAfterFork(process, _readEnd);
+            StartPump(process, _readEnd);
         }
     }
 
@@ -224,9 +208,13 @@ public static unsafe class HostSignalForwarder
             int got = 0;
             while (got < Size)
             {
-                long n = HostSyscall.Call(HostSyscall.Nr.Read, fd, (long)(rec + got), Size - got);
+                long n = ForkGate.Call(ForkGate.Pump, HostSyscall.Nr.Read, fd, (long)(rec + got), Size - got);
                 if (n == -Errno.EINTR) continue;
-                if (n <= 0) return;
+                if (n <= 0)
+                {
+                    ForkGate.SetRunning(ForkGate.Pump, false);
+                    return;
+                }
                 got += (int)n;
             }
             // siginfo: signo, errno, code, then three fields at 16, 20 and 24 (a sender's pid, uid and value; a child's
@@ -235,7 +223,7 @@ public static unsafe class HostSignalForwarder
             uint b = *(uint*)(rec + 20);
             ulong value = sig == SIGCHLD ? *(uint*)(rec + 24) : *(ulong*)(rec + 24);
             if (process.Exiting) continue;
-            lock (PumpGate) Deliver(process, new SigInfo(sig, code, a, b, value, 0));
+            Deliver(process, new SigInfo(sig, code, a, b, value, 0));
         }
     }
 

@@ -38,14 +38,72 @@ public static unsafe class ThreadInterrupter
         t.FutexWaiter?.Interrupt();
         if (t.HostTid == 0 || t.HostTid == (int)HostSyscall.Call(HostSyscall.Nr.Gettid)) return;
         Send(t);
-        ThreadPool.QueueUserWorkItem(static t =>
+        Repeats.Enqueue(t);
+        if (Interlocked.CompareExchange(ref _kickerStarted, 1, 0) == 0)
         {
-            for (int i = 0; i < 50 && !t.Exited && (Volatile.Read(ref t.Pending) & ~t.SignalMask) != 0; i++)
+            ForkGate.SetRunning(ForkGate.Kicker, true);
+            if (!ForkGate.StartThread(&KickerEntry))
             {
-                Thread.Sleep(2);
-                Send(t);
+                ForkGate.SetRunning(ForkGate.Kicker, false);
+                Volatile.Write(ref _kickerStarted, 0);
             }
-        }, t, preferLocal: false);
+        }
+        Interlocked.Exchange(ref *KickerWake, 1);
+        HostSyscall.Call(HostSyscall.Nr.Futex, (long)KickerWake, FutexWakePrivate, 1);
+    }
+
+    /// <summary>In a forked child: the kicker thread stayed in the parent, and so did the threads it was kicking.</summary>
+    public static void AfterFork()
+    {
+        Repeats.Clear();
+        Volatile.Write(ref _kickerStarted, 0);
+    }
+
+    // threads kicked lately, for the kicker to kick again; its wake-up word (native memory: a futex)
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<GuestThread> Repeats = new();
+    private static readonly int* KickerWake = (int*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(sizeof(int));
+    private static int _kickerStarted;
+    private const int FutexWaitPrivate = 128, FutexWakePrivate = 129, Repeat = 50;
+
+    [System.Runtime.InteropServices.UnmanagedCallersOnly]
+    private static nint KickerEntry(nint arg)
+    {
+        fixed (byte* name = "dqemu-kicker\0"u8) HostSyscall.Call(HostSyscall.Nr.Prctl, 15, (long)name); // PR_SET_NAME
+        Kicker();
+        return 0;
+    }
+
+    /// <summary>
+    /// Kicks each thread again every 2 ms, up to <see cref="Repeat"/> times, until it has taken its pending signals.
+    /// It blocks only in <see cref="ForkGate.Call"/>, so that a guest's fork never catches it elsewhere (the thread
+    /// pool, which did this before, ran its workers' managed code at any moment).
+    /// </summary>
+    private static void Kicker()
+    {
+        var live = new List<(GuestThread Thread, int Left)>();
+        long* twoMs = stackalloc long[2] { 0, 2_000_000 };
+        while (true)
+        {
+            Interlocked.Exchange(ref *KickerWake, 0);
+            while (Repeats.TryDequeue(out var t)) live.Add((t, Repeat));
+            if (live.Count == 0)
+            {
+                ForkGate.Call(ForkGate.Kicker, HostSyscall.Nr.Futex, (long)KickerWake, FutexWaitPrivate, 0);
+                continue;
+            }
+            ForkGate.Call(ForkGate.Kicker, HostSyscall.Nr.Nanosleep, (long)twoMs, 0);
+            for (int i = live.Count - 1; i >= 0; i--)
+            {
+                var (t, left) = live[i];
+                if (left == 0 || t.Exited || (Volatile.Read(ref t.Pending) & ~t.SignalMask) == 0)
+                {
+                    live.RemoveAt(i);
+                    continue;
+                }
+                Send(t);
+                live[i] = (t, left - 1);
+            }
+        }
     }
 
     private static void Send(GuestThread t)

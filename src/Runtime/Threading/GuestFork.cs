@@ -40,14 +40,12 @@ public static unsafe class GuestFork
         JitX64.Translation.TranslatorWarmUp.Finish();
         Console.Out.Flush();
         Console.Error.Flush();
-        int pid = process.Translator.Exclusive(() => process.Space.Exclusive(() =>
+        // the pump first: its delivery of a signal may need the locks taken after it
+        int pid = Signals.HostSignalForwarder.Quiet(() => process.Translator.Exclusive(() => process.Space.Exclusive(() =>
         {
             lock (process.SigHandlers)
-                return Signals.HostSignalForwarder.Quiet(() =>
-                {
-                    lock (thread.PendingInfo) return fork(); // another thread may be sending this one a signal
-                });
-        }));
+                lock (thread.PendingInfo) return fork(); // another thread may be sending this one a signal
+        })));
         if (pid < 0)
         {
             int err = Marshal.GetLastPInvokeError();
@@ -92,6 +90,8 @@ public static unsafe class GuestFork
         thread.Cpu->ExclSize = 0;
         if ((flags & CloneChildSettid) != 0) process.Space.TryWrite(childTid, thread.Tid);
         if ((flags & CloneChildCleartid) != 0) thread.ClearChildTid = childTid;
+        ForkGate.AfterForkInChild();
+        Signals.ThreadInterrupter.AfterFork();
         Signals.HostSignalForwarder.AfterFork(process);
         Signals.SignalFds.AfterFork();
         if (process.Debugger != null)
