@@ -128,7 +128,6 @@ public static unsafe class Emulator
             Counters = opts.Profile ? new BlockCounters() : null,
         });
         HostSyscall.Initialize(translator.Cache);
-        ForkGate.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
         ThreadInterrupter.Install(translator);
         return (space, translator, modules);

@@ -11,7 +11,14 @@ public static unsafe class HostSyscall
     public static void Initialize(CodeCache cache)
     {
         if (_thunk == null) _thunk = (delegate* unmanaged<long, long, long, long, long, long, long, long>)NativeThunks.CreateSyscall(cache);
+        if (_parking == null) _parking = (delegate* unmanaged<long, long, long, long, int*, int*, long>)NativeThunks.CreateParkingCall(cache);
     }
+
+    private static delegate* unmanaged<long, long, long, long, int*, int*, long> _parking;
+
+    /// <summary>A system call a guest's fork can wait out (<see cref="NativeThunks.CreateParkingCall"/>; used through
+    /// <see cref="Threading.ForkGate.Call"/>).</summary>
+    public static long Parking(long nr, long a0, long a1, long a2, int* gate, int* inside) => _parking(nr, a0, a1, a2, gate, inside);
 
     public static long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
         => _thunk(nr, a0, a1, a2, a3, a4, a5);
@@ -40,7 +47,7 @@ public static unsafe class HostSyscall
             Unlinkat = 263, Renameat = 264, Linkat = 265, Symlinkat = 266, Readlinkat = 267, Fchmodat = 268,
             Faccessat = 269, Pselect6 = 270, Ppoll = 271, SetRobustList = 273, GetRobustList = 274, Splice = 275,
             Tee = 276, SyncFileRange = 277, Utimensat = 280, EpollPwait = 281, Timerfd = 283, Eventfd = 284,
-            Fallocate = 285, TimerfdSettime = 286, TimerfdGettime = 287, Accept4 = 288, Eventfd2 = 290,
+            Fallocate = 285, TimerfdSettime = 286, TimerfdGettime = 287, Accept4 = 288, Eventfd2 = 290, Recvmmsg = 299, Sendmmsg = 307,
             EpollCreate1 = 291, Dup3 = 292, Pipe2 = 293, Preadv = 295, Pwritev = 296, Prlimit64 = 302, Syncfs = 306,
             Getcpu = 309, Renameat2 = 316, Getrandom = 318, MemfdCreate = 319, Statx = 332, Rseq = 334,
             Faccessat2 = 439, Clone3 = 435, CloseRange = 436;

@@ -673,6 +673,8 @@ public static unsafe partial class SyscallTable
         t.Add(211, "sendmsg", N, c => Msg(c, send: true));
         t.Add(212, "recvmsg", N, c => Msg(c, send: false));
         t.Add(242, "accept4", N, c => SockAddrOut(c, c.A1, c.A2, (a, l) => Call(Nr.Accept4, (int)c.A0, a, l, (int)c.A3)));
+        t.Add(243, "recvmmsg", N, c => Mmsg(c, send: false));
+        t.Add(269, "sendmmsg", N, c => Mmsg(c, send: true));
     }
 
     /// <summary>An optional (sockaddr*, socklen_t*) value-result pair.</summary>
@@ -718,28 +720,89 @@ public static unsafe partial class SyscallTable
     /// <summary>sendmsg/recvmsg: a host msghdr with the guest's name, iovecs and control buffer translated.</summary>
     private static long Msg(SyscallContext c, bool send)
     {
+        var hm = stackalloc ulong[7];
+        long* hiov = stackalloc long[2 * IovMax];
+        long e = MsgIn(c, c.A1, send, hm, hiov, IovMax);
+        if (e < 0) return e;
+        long r = Call(send ? Nr.Sendmsg : Nr.Recvmsg, (int)c.A0, (long)hm, (int)c.A2);
+        if (send) return ((long)c.A2 & MsgNosignal) != 0 ? r : Piped(c, r);
+        return r >= 0 && !MsgOut(c, c.A1, hm) ? -EFAULT : r;
+    }
+
+    /// <summary>
+    /// The guest's msghdr at <paramref name="addr"/> as a host one in <paramref name="hm"/> (7 words), its iovecs
+    /// translated into <paramref name="hiov"/> (room for <paramref name="room"/> of them, at least the header's count
+    /// when that is at most IovMax): 0, or -errno for a header, name, control buffer or
+    /// iovec the guest cannot access as the call needs.
+    /// </summary>
+    private static long MsgIn(SyscallContext c, ulong addr, bool send, ulong* hm, long* hiov, int room)
+    {
         var need = send ? GuestProt.Read : GuestProt.Write;
-        if (!Ok(c, c.A1, 56, send ? GuestProt.Read : GuestProt.Read | GuestProt.Write)) return -EFAULT;
+        if (!Ok(c, addr, 56, send ? GuestProt.Read : GuestProt.Read | GuestProt.Write)) return -EFAULT;
         Span<ulong> gm = stackalloc ulong[7];
-        if (!CopyIn(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(gm))) return -EFAULT;
+        if (!CopyIn(c, addr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(gm))) return -EFAULT;
         ulong name = gm[0], nameLen = (uint)gm[1], iov = gm[2], iovLen = gm[3], ctl = gm[4], ctlLen = gm[5];
         if (!OkOrNull(c, name, nameLen, need) || !OkOrNull(c, ctl, ctlLen, need)) return -EFAULT;
-        Span<long> hiov = stackalloc long[2 * IovMax];
-        long n = TranslateIov(c, iov, iovLen, need, hiov);
+        if (iovLen > IovMax) return -EINVAL;
+        if (iovLen > (ulong)room) return -EFAULT; // the header changed under the call
+        long n = TranslateIov(c, iov, iovLen, need, new Span<long>(hiov, 2 * room));
         if (n < 0) return n;
-        var hm = stackalloc ulong[7];
-        fixed (long* pi = hiov)
+        hm[0] = (ulong)HOrNull(c, name); hm[1] = nameLen;
+        hm[2] = (ulong)hiov; hm[3] = (ulong)n;
+        hm[4] = (ulong)HOrNull(c, ctl); hm[5] = ctlLen;
+        hm[6] = gm[6] & 0xffffffff;
+        return 0;
+    }
+
+    /// <summary>After a receive: msg_namelen (a u32 at 8), msg_controllen (at 40), msg_flags (an int at 48) go back.</summary>
+    private static bool MsgOut(SyscallContext c, ulong addr, ulong* hm)
+        => Store(c, addr + 8, (uint)hm[1]) && Store(c, addr + 40, hm[5]) && Store(c, addr + 48, (int)hm[6]);
+
+    /// <summary>
+    /// sendmmsg/recvmmsg: the vector's mmsghdrs (a msghdr and a u32 msg_len, 64 bytes on both architectures) translated
+    /// as sendmsg's, then one host call, so that batching, MSG_WAITFORONE and recvmmsg's timeout are the kernel's own.
+    /// As Linux, the vector is cut to UIO_MAXIOV entries, and an entry the guest cannot access ends it there: an error
+    /// when it is the first, else the entries before it are sent or filled. Each done entry gets its msg_len.
+    /// </summary>
+    private static long Mmsg(SyscallContext c, bool send)
+    {
+        const int Entry = 64;
+        int vlen = (int)Math.Min((uint)c.A2, (uint)IovMax);
+        // recvmmsg's timeout: Linux reads it first and writes the time left only after a datagram came
+        var rw = GuestProt.Read | GuestProt.Write;
+        long timeout = send ? 0 : HostArg(c, c.A4, 16, Ok(c, c.A4, 16, rw) ? rw : GuestProt.Read);
+        if (vlen == 0) return Call(send ? Nr.Sendmmsg : Nr.Recvmmsg, (int)c.A0, 0, 0, (int)c.A3, timeout);
+        byte* vec = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)(vlen * Entry));
+        var iovs = new List<nint>();
+        try
         {
-            hm[0] = (ulong)HOrNull(c, name); hm[1] = nameLen;
-            hm[2] = (ulong)pi; hm[3] = (ulong)n;
-            hm[4] = (ulong)HOrNull(c, ctl); hm[5] = ctlLen;
-            hm[6] = gm[6] & 0xffffffff;
-            long r = Call(send ? Nr.Sendmsg : Nr.Recvmsg, (int)c.A0, (long)hm, (int)c.A2);
-            if (send) return ((long)c.A2 & MsgNosignal) != 0 ? r : Piped(c, r);
-            // msg_namelen (a u32 at 8), msg_controllen (at 40), msg_flags (an int at 48) go back
-            if (r >= 0 && !(Store(c, c.A1 + 8, (uint)hm[1]) && Store(c, c.A1 + 40, hm[5]) && Store(c, c.A1 + 48, (int)hm[6])))
-                return -EFAULT;
-            return r;
+            int ready = 0;
+            for (; ready < vlen; ready++)
+            {
+                ulong g = c.A1 + (ulong)(ready * Entry);
+                int room = Load(c, g + 24, out ulong count) ? (int)Math.Clamp(count, 1UL, (ulong)IovMax) : 1;
+                long* hiov = (long*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(2 * room * sizeof(long)));
+                iovs.Add((nint)hiov);
+                long e = MsgIn(c, g, send, (ulong*)(vec + ready * Entry), hiov, room);
+                if (e < 0)
+                {
+                    if (ready == 0) return e;
+                    break;
+                }
+            }
+            long r = Call(send ? Nr.Sendmmsg : Nr.Recvmmsg, (int)c.A0, (long)vec, ready, (int)c.A3, timeout);
+            for (int i = 0; i < r; i++)
+            {
+                ulong g = c.A1 + (ulong)(i * Entry);
+                var hm = (ulong*)(vec + i * Entry);
+                if (!Store(c, g + 56, *(uint*)(vec + i * Entry + 56)) || (!send && !MsgOut(c, g, hm))) return i == 0 ? -EFAULT : i;
+            }
+            return send && ((long)c.A3 & MsgNosignal) == 0 ? Piped(c, r) : r;
+        }
+        finally
+        {
+            foreach (var p in iovs) System.Runtime.InteropServices.NativeMemory.Free((void*)p);
+            System.Runtime.InteropServices.NativeMemory.Free(vec);
         }
     }
 }

@@ -17,7 +17,7 @@ public static unsafe partial class SyscallTable
     private const long X64Syslog = 103, X64Capget = 125, X64Capset = 126, X64Personality = 135, X64PivotRoot = 155,
         X64Adjtimex = 159, X64Chroot = 161, X64ClockSettime = 227, X64IoprioSet = 251, X64IoprioGet = 252,
         X64Unshare = 272, X64ClockAdjtime = 305, X64Setns = 308, X64Kcmp = 312, X64SchedSetattr = 314,
-        X64SchedGetattr = 315, X64Membarrier = 324, X64PidfdOpen = 434, X64PidfdGetfd = 438;
+        X64SchedGetattr = 315, X64Membarrier = 324, X64PidfdOpen = 434, X64Vmsplice = 278, X64PidfdGetfd = 438;
     private const ulong TimexSize = 208, CapHeaderSize = 8, CapDataSize = 24, SchedAttrSize = 56;
 
     static partial void AddPassThrough(SyscallEntry?[] t)
@@ -30,6 +30,7 @@ public static unsafe partial class SyscallTable
         t.Add(51, "chroot", N, c => WithPath(c, c.A0, false, p => Call(X64Chroot, p)));
         t.Add(90, "capget", L, c => Call(X64Capget, HostArg(c, c.A0, CapHeaderSize, rw), HostArg(c, c.A1, CapDataSize, GuestProt.Write)));
         t.Add(91, "capset", L, c => Call(X64Capset, HostArg(c, c.A0, CapHeaderSize, rw), HostArg(c, c.A1, CapDataSize, GuestProt.Read)));
+        t.Add(75, "vmsplice", N, Vmsplice);
         t.Add(92, "personality", N, c => Call(X64Personality, (uint)c.A0));
         t.Add(97, "unshare", L, c => Call(X64Unshare, (long)c.A0));
         t.Add(112, "clock_settime", L, c => Call(X64ClockSettime, (int)c.A0, HostArg(c, c.A1, 16, GuestProt.Read)));
@@ -43,6 +44,23 @@ public static unsafe partial class SyscallTable
         t.Add(283, "membarrier", L, c => Call(X64Membarrier, (int)c.A0, (uint)c.A1, (int)c.A2));
         t.Add(434, "pidfd_open", N, c => Call(X64PidfdOpen, (int)c.A0, (uint)c.A1));
         t.Add(438, "pidfd_getfd", N, c => Call(X64PidfdGetfd, (int)c.A0, (int)c.A1, (uint)c.A2));
+    }
+
+    /// <summary>
+    /// vmsplice: the guest's iovecs translated, so the pipe refers to the guest's own pages as Linux's would refer to the
+    /// process's (a later store into them shows in what the pipe still holds, as natively). The pipe end says the
+    /// direction: a write end reads the buffers, a read end fills them.
+    /// </summary>
+    private static long Vmsplice(SyscallContext c)
+    {
+        const int FGetfl = 3, OAccmode = 3, ORdonly = 0;
+        long mode = Call(Host.HostSyscall.Nr.Fcntl, (int)c.A0, FGetfl);
+        if (mode < 0) return mode;
+        var need = (mode & OAccmode) == ORdonly ? GuestProt.Write : GuestProt.Read;
+        long* iov = stackalloc long[2 * IovMax];
+        long n = TranslateIov(c, c.A1, c.A2, need, new Span<long>(iov, 2 * IovMax));
+        if (n < 0) return n;
+        return Call(X64Vmsplice, (int)c.A0, (long)iov, n, (uint)c.A3);
     }
 
     /// <summary>

@@ -23,15 +23,9 @@ public static unsafe class ForkGate
     // [0]: a fork is under way; [slot]: that helper is inside a parking call. Native memory: the call's code takes it.
     private static readonly int* Words = (int*)NativeMemory.AllocZeroed(Slots * sizeof(int));
     private static readonly bool[] Running = new bool[Slots];
-    private static delegate* unmanaged<long, long, long, long, int*, int*, long> _call;
-
-    public static void Initialize(JitX64.Translation.CodeCache cache)
-    {
-        if (_call == null) _call = (delegate* unmanaged<long, long, long, long, int*, int*, long>)JitX64.Host.NativeThunks.CreateParkingCall(cache);
-    }
 
     /// <summary>A blocking system call of helper <paramref name="slot"/>: the kernel's result, -errno on failure.</summary>
-    public static long Call(int slot, long nr, long a0, long a1 = 0, long a2 = 0) => _call(nr, a0, a1, a2, Words, Words + slot);
+    public static long Call(int slot, long nr, long a0, long a1 = 0, long a2 = 0) => HostSyscall.Parking(nr, a0, a1, a2, Words, Words + slot);
 
     /// <summary>Helper <paramref name="slot"/> starts (before its thread does) or has ended.</summary>
     public static void SetRunning(int slot, bool running) => Volatile.Write(ref Running[slot], running);

@@ -37,6 +37,8 @@ public class SyscallSweepTests(ITestOutputHelper output)
         [199] = ("EAFNOSUPPORT", "EFAULT", "socketpair(0, 0, 0, NULL): Linux stores the fds (EFAULT) before it creates the sockets; qemu creates first"),
         [185] = (Ok, "EBADF", "mq_getsetattr(/dev/null, NULL, NULL): Linux refuses an fd that is not a queue; qemu returns 0 when both pointers are NULL"),
         [208] = ("ENOPROTOOPT", "ENOTSOCK", "setsockopt(/dev/null, 0, 0, NULL, 0): Linux looks the socket up first; qemu rejects level 0 itself"),
+        [243] = ("EFAULT", "ENOTSOCK", "recvmmsg(/dev/null, NULL, 0, 0, NULL): Linux looks the socket up first (ENOTSOCK, checked natively); qemu locks the vector first"),
+        [269] = ("EFAULT", "ENOTSOCK", "sendmmsg(/dev/null, NULL, 0, 0): as recvmmsg"),
         [232] = ("ENOMEM", Ok, "mincore(0, 0, NULL): Linux has no pages to report (success); qemu fails to lock the range at 0"),
         [278] = ("EFAULT", Ok, "getrandom(NULL, 0, 0): Linux copies 0 bytes (success); qemu locks NULL first"),
         // requests qemu does not pass to the kernel
@@ -52,14 +54,10 @@ public class SyscallSweepTests(ITestOutputHelper output)
         [184] = (NoSys, "EBADF", "mq_notify(/dev/null, NULL): not in qemu 7.2; Linux refuses an fd that is not a queue (MqueueTests checks it against Linux)"),
         [0x4400] = (NoSys, Ok, "the emulator's private hint call (dqemu_hint, SyscallTable.Thread.cs); Linux and qemu have no such number"),
         // calls qemu implements and the emulator does not (yet)
-        [75] = (Ok, NoSys, "vmsplice: not emulated (its iovecs point into guest memory a pipe would keep referring to)"),
         [27] = ("EINVAL", "EFAULT", "inotify_add_watch(0, NULL, 0): the emulator reads the path before the host checks the mask (Linux: EINVAL, as qemu)"),
         [209] = ("ENOPROTOOPT", "EFAULT", "getsockopt(/dev/null, 0, 0, NULL, NULL): the emulator reads the option length before the host looks the socket up (Linux: ENOTSOCK)"),
-        [243] = ("EFAULT", NoSys, "recvmmsg: not emulated yet (a vector of msghdrs to translate, as recvmsg's)"),
         [264] = ("EFAULT", NoSys, "name_to_handle_at: not emulated (struct file_handle is opaque; nothing has needed it)"),
         [265] = ("EFAULT", NoSys, "open_by_handle_at: as name_to_handle_at"),
-        [269] = ("EFAULT", NoSys, "sendmmsg: not emulated yet (as recvmmsg)"),
-        [424] = ("EBADF", NoSys, "pidfd_send_signal: not emulated (a pidfd for the emulator itself would need the guest's emulated signals, as kill does)"),
     };
 
     private static string Class(string result) => result switch
