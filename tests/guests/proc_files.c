@@ -6,7 +6,8 @@
 // environment ranges, the signal sets; /proc/<pid>/stat the same line; /proc/self/task/<tid>/stat and
 // /proc/thread-self/stat of a thread that named itself; /proc/cpuinfo in arm64's format with exactly the features
 // getauxval(AT_HWCAP/AT_HWCAP2) gives, one block per online CPU; /proc/self/smaps with the same regions as maps and
-// sizes that agree; /proc/self/status's Name, Threads, Pid, SigIgn and SigCgt.
+// sizes that agree; /proc/self/status's Name, Threads, Pid, SigIgn and SigCgt; /proc/self/comm, thread-self/comm and
+// task/<tid>/comm of the named worker; /proc/self/statm against maps, stat's code range and a written megabyte.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -207,6 +208,29 @@ int main(int argc, char **argv)
     }
     printf("smaps regions as maps: %d\n", same && regions > 3 && *sm == 0);
     printf("smaps sizes agree: %d\n", sizes);
+
+    static char comm[64];
+    printf("comm of the process and of thread-self: %d\n", slurp("/proc/self/comm", comm, sizeof comm) > 0
+           && strcmp(comm, "proc_files\n") == 0 && slurp("/proc/thread-self/comm", comm, sizeof comm) > 0
+           && strcmp(comm, "proc_files\n") == 0);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", worker_tid);
+    printf("task/<tid>/comm of the worker: %d\n", slurp(path, comm, sizeof comm) > 0 && strcmp(comm, "worker\n") == 0);
+
+    // statm: a megabyte written makes data and resident pages; the sizes are in pages
+    char *mega = malloc(1 << 20);
+    memset(mega, 1, 1 << 20);
+    slurp("/proc/self/maps", maps, sizeof maps);
+    vsize = 0;
+    for (char *l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (sscanf(l, "%lx-%lx", &s0, &e0) == 2) vsize += e0 - s0;
+    unsigned long sm_size = 0, sm_res = 0, sm_shared = 0, sm_text = 0, sm_lib = 1, sm_data = 0, sm_dt = 1;
+    slurp("/proc/self/statm", comm, sizeof comm);
+    int fields = sscanf(comm, "%lu %lu %lu %lu %lu %lu %lu", &sm_size, &sm_res, &sm_shared, &sm_text, &sm_lib, &sm_data, &sm_dt);
+    printf("statm size the sum of maps, text the code: %d\n", fields == 7 && sm_size * 4096 == vsize
+           && sm_text * 4096 == ((s.f[27] + 4095) & ~4095UL) - (s.f[26] & ~4095UL));
+    printf("statm resident, data, lib and dt: %d\n", sm_res >= 256 && sm_res <= sm_size && sm_shared <= sm_res
+           && sm_data >= 256 && sm_data < sm_size && sm_lib == 0 && sm_dt == 0 && mega[12345] == 1);
+    free(mega);
 
     slurp("/proc/self/status", buf, sizeof buf);
     char line[128];

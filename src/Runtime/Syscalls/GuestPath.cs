@@ -13,7 +13,7 @@ namespace Dqemu.Runtime.Syscalls;
 public static class GuestPath
 {
     /// <summary>The /proc entries answered for the guest (ProcFiles); <see cref="TaskStat"/> names a thread.</summary>
-    public enum Special { None, Exe, Maps, Cmdline, Auxv, Stat, TaskStat, Smaps, Status, Cpuinfo }
+    public enum Special { None, Exe, Maps, Cmdline, Auxv, Stat, TaskStat, Smaps, Status, Cpuinfo, Comm, TaskComm, Statm }
 
     private static readonly ConcurrentDictionary<string, byte[]> SysrootCache = new();
 
@@ -57,14 +57,14 @@ public static class GuestPath
             return HostSyscall.Call(HostSyscall.Nr.Faccessat, -100, (long)p, 0) == 0; // AT_FDCWD, F_OK
     }
 
-    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps, cmdline, auxv, stat, smaps and
-    /// status; /proc/cpuinfo.</summary>
+    /// <summary>Recognises /proc/self/exe, /proc/&lt;pid&gt;/exe and the same for maps, cmdline, auxv, stat, smaps,
+    /// status, comm and statm; /proc/cpuinfo.</summary>
     public static Special Classify(byte[] path, int pid) => Classify(path, pid, out _);
 
     /// <summary>
     /// As <see cref="Classify(byte[], int)"/>, and also /proc/{self,&lt;pid&gt;}/task/&lt;tid&gt;/stat and
     /// /proc/thread-self/stat (<see cref="Special.TaskStat"/>, <paramref name="tid"/> the thread; 0 for thread-self: the
-    /// caller's).
+    /// caller's), and the same for comm (<see cref="Special.TaskComm"/>).
     /// </summary>
     public static Special Classify(byte[] path, int pid, out int tid)
     {
@@ -76,6 +76,7 @@ public static class GuestPath
         s = s[6..];
         if (s.SequenceEqual("cpuinfo"u8)) return Special.Cpuinfo;
         if (s.SequenceEqual("thread-self/stat"u8)) return Special.TaskStat;
+        if (s.SequenceEqual("thread-self/comm"u8)) return Special.TaskComm;
         int slash = s.IndexOf((byte)'/');
         if (slash <= 0) return Special.None;
         var who = s[..slash];
@@ -88,14 +89,17 @@ public static class GuestPath
         if (what.SequenceEqual("stat"u8)) return Special.Stat;
         if (what.SequenceEqual("smaps"u8)) return Special.Smaps;
         if (what.SequenceEqual("status"u8)) return Special.Status;
-        // task/<tid>/stat: a decimal tid without leading zeros, as the directory names it
-        if (what.StartsWith("task/"u8) && what.EndsWith("/stat"u8) && what.Length > 10)
+        if (what.SequenceEqual("comm"u8)) return Special.Comm;
+        if (what.SequenceEqual("statm"u8)) return Special.Statm;
+        // task/<tid>/stat and task/<tid>/comm: a decimal tid without leading zeros, as the directory names it
+        bool stat = what.EndsWith("/stat"u8);
+        if (what.StartsWith("task/"u8) && (stat || what.EndsWith("/comm"u8)) && what.Length > 10)
         {
             var digits = what[5..^5];
             if (digits[0] != (byte)'0' && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 && digits.Length <= 9)
             {
                 tid = int.Parse(Encoding.ASCII.GetString(digits));
-                return Special.TaskStat;
+                return stat ? Special.TaskStat : Special.TaskComm;
             }
         }
         return Special.None;

@@ -316,6 +316,14 @@ public static unsafe partial class SyscallTable
                 // a thread of the guest's (not one of the emulator's own, which the host's task directory also lists)
                 if (!c.Process.Threads.TryGetValue(tid == 0 ? c.Thread.Tid : tid, out var thread)) return -ENOENT;
                 return ProcFiles.Stat(c.Process, thread) is { } taskStat ? SyntheticFile(taskStat, flags) : -ENOENT;
+            case GuestPath.Special.Statm:
+                return SyntheticFile(ProcFiles.Statm(c.Process), flags);
+            // comm read: the guest's thread names (opened for writing, the host's file, as before)
+            case GuestPath.Special.Comm when (flags & 3) == 0:
+                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Comm(c.Process, null) + "\n"), flags);
+            case GuestPath.Special.TaskComm when (flags & 3) == 0:
+                if (!c.Process.Threads.TryGetValue(tid == 0 ? c.Thread.Tid : tid, out var named)) return -ENOENT;
+                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Comm(c.Process, named) + "\n"), flags);
             default:
                 raw = GuestPath.Resolve(c.Process.Sysroot, raw);
                 break;

@@ -13,7 +13,7 @@ namespace Dqemu.Tests.Processes;
 public class ProcFilesTests(ITestOutputHelper output)
 {
     /// <summary>How many checks the guest makes with "check" (a check that silently went missing fails too).</summary>
-    private const int Checks = 27;
+    private const int Checks = 31;
 
     [Fact]
     public void ProcFilesDescribeTheGuest()
