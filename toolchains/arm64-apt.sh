@@ -1,4 +1,4 @@
-# Sourced by the scripts that fetch Debian arm64 packages (realprograms.sh, busybox.sh, luajit.sh): SUDO for the apt
+# Sourced by the scripts that fetch Debian arm64 packages (realprograms.sh, busybox.sh, arm64-sysroot.sh): SUDO for the apt
 # steps when not root; arm64_apt_ready PACKAGE, which makes arm64 a foreign architecture of dpkg (once) and refreshes
 # apt's lists when PACKAGE:arm64 is not known yet; arm64_closure PACKAGE..., which prints the packages those depend
 # on, recursively, themselves included, one a line.

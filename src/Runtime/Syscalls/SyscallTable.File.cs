@@ -585,8 +585,9 @@ public static unsafe partial class SyscallTable
     // ---- polling ----
 
     // The waits that take a signal mask (ppoll, pselect6, epoll_pwait/pwait2): the guest's mask is not a host mask
-    // (guest signals are emulated), so none goes to the host, but the arguments are checked as Linux checks them and in
-    // its order: the timeout (EFAULT, EINVAL), the mask (EINVAL for a size other than 8, EFAULT), then the call's own.
+    // (guest signals are emulated), so none goes to the host: it becomes the guest thread's for the wait (MaskedWait).
+    // The arguments are checked as Linux checks them and in its order: the timeout (EFAULT, EINVAL), the mask (EINVAL
+    // for a size other than 8, EFAULT), then the call's own.
     // A timeout the host writes the time left back to may be read-only: Linux then leaves it, as the host does.
 
     /// <summary>A timeout pointer: null when NULL or a valid timespec, else -EFAULT or -EINVAL.</summary>
@@ -612,7 +613,7 @@ public static unsafe partial class SyscallTable
         ulong nfds = c.A1;
         if (nfds > 1 << 20) return -EINVAL;
         long fds = HostBuffer(c, c.A0, nfds * 8, GuestProt.Read | GuestProt.Write).Ptr, tmo = HOrNull(c, c.A2);
-        return RetryEintr(c, () => Call(Nr.Ppoll, fds, (long)nfds, tmo, 0, 8));
+        return MaskedWait(c, c.A3, () => Call(Nr.Ppoll, fds, (long)nfds, tmo, 0, 8));
     }
 
     private static long Pselect6(SyscallContext c)
@@ -627,7 +628,7 @@ public static unsafe partial class SyscallTable
         var rw = GuestProt.Read | GuestProt.Write;
         long Set(ulong addr) => addr == 0 ? 0 : HostBuffer(c, addr, setBytes, rw).Ptr;
         long a = Set(c.A1), b = Set(c.A2), e = Set(c.A3), t = HOrNull(c, c.A4);
-        return RetryEintr(c, () => Call(Nr.Pselect6, n, a, b, e, t, 0));
+        return MaskedWait(c, pack[0], () => Call(Nr.Pselect6, n, a, b, e, t, 0));
     }
 
     private static long EpollCtl(SyscallContext c)
@@ -652,7 +653,7 @@ public static unsafe partial class SyscallTable
         fixed (HostEpollEvent* p = host)
         {
             long ev = (long)p, epfd = (int)c.A0, n = host.Length, tmo = timespec ? HOrNull(c, c.A3) : (int)c.A3;
-            r = RetryEintr(c, () => Call(timespec ? 441 : Nr.EpollPwait, epfd, ev, n, tmo, 0, 8));
+            r = MaskedWait(c, c.A4, () => Call(timespec ? 441 : Nr.EpollPwait, epfd, ev, n, tmo, 0, 8));
         }
         if (r <= 0) return r;
         var g = new GuestEpollEvent[r];

@@ -83,6 +83,30 @@ public static unsafe partial class SyscallTable
     }
 
     /// <summary>
+    /// The waits that take a signal mask (ppoll, pselect6, epoll_pwait/pwait2; the mask at <paramref name="setAddr"/>
+    /// already checked): the guest's mask is that one for the wait, as Linux swaps it in atomically. A signal it lets
+    /// through that is pending already ends the wait at once with EINTR; one that comes during it interrupts the host
+    /// call (the sender's kick). On EINTR for a guest signal its handler runs under the call's mask and its sigreturn
+    /// restores the old one (MaskAfterSuspend, as rt_sigsuspend); otherwise the old mask is back at once. GNU make -j
+    /// waits for SIGCHLD this way (blocked, and let through only inside pselect).
+    /// </summary>
+    internal static long MaskedWait(SyscallContext c, ulong setAddr, Func<long> call)
+    {
+        if (setAddr == 0 || !Load(c, setAddr, out ulong set)) return RetryEintr(c, call);
+        var t = c.Thread;
+        ulong old = t.SignalMask;
+        t.SignalMask = set & ~Unblockable;
+        long r = HasDeliverable(t) ? -EINTR : RetryEintr(c, call);
+        if (r == -EINTR && HasDeliverable(t))
+        {
+            t.MaskAfterSuspend = old;
+            t.HasMaskAfterSuspend = true;
+        }
+        else t.SignalMask = old;
+        return r;
+    }
+
+    /// <summary>
     /// rt_sigtimedwait(set, info, timeout, size): takes a pending signal of the set (lowest first) without running a
     /// handler, writes its siginfo, returns its number; EAGAIN when the timeout passes first, EINTR when a signal
     /// outside the set that the thread lets through arrives (its handler runs). Waits in naps a sender's kick cuts short.
