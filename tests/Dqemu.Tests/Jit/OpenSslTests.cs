@@ -9,7 +9,8 @@ namespace Dqemu.Tests.Jit;
 /// toolchains/openssl.sh into build/openssl/sysroot, never stored in the repository) picks its AES, SHA1/SHA2/SHA512,
 /// SHA3 and PMULL (GHASH) code from AT_HWCAP. Each command runs under qemu-aarch64 (the reference) and ./dqemu-native;
 /// stdout, output files and exit status must be equal, and the answers must be .NET's (the host's libcrypto) for the
-/// same input: digests, HMAC, AES-256-CBC both ways, AES-128-CTR, and GMAC (GCM's tag over data, PMULL's part).
+/// same input: digests, HMAC, AES-256-CBC both ways, AES-128-CTR, and GMAC (GCM's tag over data, PMULL's part);
+/// `openssl speed` for AES-128-GCM and SHA-256 runs as under qemu.
 /// </summary>
 public class OpenSslTests(ITestOutputHelper output)
 {
@@ -114,6 +115,35 @@ public class OpenSslTests(ITestOutputHelper output)
             for (int i = 15; i >= 0 && ++counter[i] == 0; i--) { }
         }
         Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir, "out.bin"))), "AES-128-CTR output differs from the host's");
+    }
+
+    /// <summary>
+    /// `openssl speed` for one second on 16 KiB blocks: under both emulators it ends normally and prints the same lines
+    /// but for the figures (which must be positive) and for the CPU capabilities OpenSSL found (qemu's -cpu max has more).
+    /// </summary>
+    [Theory]
+    [InlineData("-evp aes-128-gcm", "AES-128-GCM")]
+    [InlineData("sha256", "sha256")]
+    public void SpeedRunsLikeUnderQemu(string algorithm, string row)
+    {
+        var qemu = GuestRunner.FindOnPath("qemu-aarch64") ?? throw new InvalidOperationException("qemu-aarch64 not found on PATH");
+        GuestRunner.EnsureMade(Path.Combine(Root, ".complete"), "openssl.sh", "apt-get with arm64 as a foreign architecture (root or sudo)");
+        string[] args = ["-L", Root, Path.Combine(Root, "usr", "bin", "openssl"), "speed", "-seconds", "1", "-bytes", "16384", .. algorithm.Split(' ')];
+        var shapes = new List<string>();
+        foreach (var runner in new[] { qemu, GuestRunner.DqemuBinary })
+        {
+            var r = GuestRunner.Run(runner, args, GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(120));
+            output.WriteLine($"{Path.GetFileName(runner)}: {r.Describe()}\n{r.Stdout}");
+            Assert.False(r.TimedOut);
+            Assert.Equal(0, r.ExitCode);
+            var figure = System.Text.RegularExpressions.Regex.Match(r.Stdout, $@"^{System.Text.RegularExpressions.Regex.Escape(row)} +([0-9.]+)k$",
+                System.Text.RegularExpressions.RegexOptions.Multiline);
+            Assert.True(figure.Success && double.Parse(figure.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0,
+                $"no positive {row} figure");
+            shapes.Add(System.Text.RegularExpressions.Regex.Replace(
+                System.Text.RegularExpressions.Regex.Replace(r.Stdout, " +[0-9]+[.][0-9]+k", " N"), "OPENSSL_armcap=0x[0-9a-f]+", "CAPS"));
+        }
+        Assert.Equal(shapes[0], shapes[1]);
     }
 
     [Fact]
