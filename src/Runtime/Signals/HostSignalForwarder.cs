@@ -139,8 +139,7 @@ public static unsafe class HostSignalForwarder
     {
         _pumpProcess = process;
         _pumpFd = readEnd;
-        ForkGate.SetRunning(ForkGate.Pump, true);
-        if (!ForkGate.StartThread(&PumpEntry)) ForkGate.SetRunning(ForkGate.Pump, false);
+        ForkGate.Start(ForkGate.Pump, &PumpEntry);
     }
 
     private static GuestProcess? _pumpProcess;
@@ -149,6 +148,7 @@ public static unsafe class HostSignalForwarder
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
     private static nint PumpEntry(nint arg)
     {
+        ForkGate.EnterHelper();
         fixed (byte* name = "dqemu-signals\0"u8) HostSyscall.Call(HostSyscall.Nr.Prctl, 15, (long)name); // PR_SET_NAME
         Pump(_pumpProcess!, _pumpFd);
         return 0;
@@ -212,7 +212,7 @@ public static unsafe class HostSignalForwarder
                 if (n == -Errno.EINTR) continue;
                 if (n <= 0)
                 {
-                    ForkGate.SetRunning(ForkGate.Pump, false);
+                    ForkGate.Stopped(ForkGate.Pump);
                     return;
                 }
                 got += (int)n;

@@ -39,15 +39,8 @@ public static unsafe class ThreadInterrupter
         if (t.HostTid == 0 || t.HostTid == (int)HostSyscall.Call(HostSyscall.Nr.Gettid)) return;
         Send(t);
         Repeats.Enqueue(t);
-        if (Interlocked.CompareExchange(ref _kickerStarted, 1, 0) == 0)
-        {
-            ForkGate.SetRunning(ForkGate.Kicker, true);
-            if (!ForkGate.StartThread(&KickerEntry))
-            {
-                ForkGate.SetRunning(ForkGate.Kicker, false);
-                Volatile.Write(ref _kickerStarted, 0);
-            }
-        }
+        if (Interlocked.CompareExchange(ref _kickerStarted, 1, 0) == 0 && !ForkGate.Start(ForkGate.Kicker, &KickerEntry))
+            Volatile.Write(ref _kickerStarted, 0);
         Interlocked.Exchange(ref *KickerWake, 1);
         HostSyscall.Call(HostSyscall.Nr.Futex, (long)KickerWake, FutexWakePrivate, 1);
     }
@@ -68,6 +61,7 @@ public static unsafe class ThreadInterrupter
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
     private static nint KickerEntry(nint arg)
     {
+        ForkGate.EnterHelper();
         fixed (byte* name = "dqemu-kicker\0"u8) HostSyscall.Call(HostSyscall.Nr.Prctl, 15, (long)name); // PR_SET_NAME
         Kicker();
         return 0;

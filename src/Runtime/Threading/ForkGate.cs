@@ -22,15 +22,41 @@ public static unsafe class ForkGate
 
     // [0]: a fork is under way; [slot]: that helper is inside a parking call. Native memory: the call's code takes it.
     private static readonly int* Words = (int*)NativeMemory.AllocZeroed(Slots * sizeof(int));
-    private static readonly bool[] Running = new bool[Slots];
+    private static readonly int[] Running = new int[Slots];
+    [ThreadStatic] private static bool _isHelper;
 
     /// <summary>A blocking system call of helper <paramref name="slot"/>: the kernel's result, -errno on failure.</summary>
     public static long Call(int slot, long nr, long a0, long a1 = 0, long a2 = 0) => HostSyscall.Parking(nr, a0, a1, a2, Words, Words + slot);
 
-    /// <summary>Helper <paramref name="slot"/> starts (before its thread does) or has ended.</summary>
-    public static void SetRunning(int slot, bool running) => Volatile.Write(ref Running[slot], running);
+    /// <summary>
+    /// Starts helper <paramref name="slot"/> on a new host thread running <paramref name="entry"/> (which calls
+    /// <see cref="EnterHelper"/> first), not through Thread.Start (see above); false when pthread_create fails. It is
+    /// counted as running before its thread exists, so a fork from then on waits for it; a guest thread that would
+    /// start one while a fork is under way waits for the fork to end first (a helper starting another, as the pump
+    /// starting the kicker, does not: the fork waits for both).
+    /// </summary>
+    public static bool Start(int slot, delegate* unmanaged<nint, nint> entry)
+    {
+        while (true)
+        {
+            Interlocked.Exchange(ref Running[slot], 1);
+            if (_isHelper || Volatile.Read(ref Words[0]) == 0) break;
+            Interlocked.Exchange(ref Running[slot], 0);
+            while (Volatile.Read(ref Words[0]) != 0) HostSyscall.Call(HostSyscall.Nr.SchedYield);
+        }
+        nint tid;
+        if (pthread_create(&tid, 0, entry, 0) == 0) return true;
+        Volatile.Write(ref Running[slot], 0);
+        return false;
+    }
 
-    public static bool IsRunning(int slot) => Volatile.Read(ref Running[slot]);
+    /// <summary>Called first on a helper's thread.</summary>
+    public static void EnterHelper() => _isHelper = true;
+
+    /// <summary>Helper <paramref name="slot"/>'s thread ends.</summary>
+    public static void Stopped(int slot) => Volatile.Write(ref Running[slot], 0);
+
+    private static bool IsRunning(int slot) => Volatile.Read(ref Running[slot]) != 0;
 
     /// <summary>Runs <paramref name="fork"/> with every running helper parked. Callers serialize their forks.</summary>
     public static T Run<T>(Func<T> fork)
@@ -56,15 +82,8 @@ public static unsafe class ForkGate
         for (int slot = 1; slot < Slots; slot++)
         {
             Words[slot] = 0;
-            Volatile.Write(ref Running[slot], false);
+            Volatile.Write(ref Running[slot], 0);
         }
-    }
-
-    /// <summary>Starts <paramref name="entry"/> on a new host thread, not through Thread.Start (see above).</summary>
-    public static bool StartThread(delegate* unmanaged<nint, nint> entry)
-    {
-        nint tid;
-        return pthread_create(&tid, 0, entry, 0) == 0;
     }
 
     [DllImport("libc.so.6")]
