@@ -27,25 +27,7 @@ fi
 source toolchains/arm64-apt.sh
 arm64_apt_ready "$1"
 
-# the closure (virtual packages, in <>, skipped)
-mapfile -t closure < <(arm64_closure "$@")
-[ ${#closure[@]} -gt 0 ] || { echo "$NAME: apt-cache found no arm64 packages for $*" >&2; exit 1; }
-
-debs=$OUT/debs
-mkdir -p "$debs"
-rm -rf "$ROOT"
-mkdir -p "$ROOT"
-(
-    cd "$debs"
-    for p in "${closure[@]}"; do
-        compgen -G "${p}_*_arm64.deb" >/dev/null || compgen -G "${p}_*_all.deb" >/dev/null && continue
-        # an "Architecture: all" package is named without the architecture
-        apt-get download -qq "$p:arm64" >/dev/null 2>&1 || apt-get download -qq "$p" >/dev/null 2>&1 ||
-            { echo "$NAME: cannot download $p" >&2; exit 1; }
-    done
-)
-for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$ROOT"; done
-[ -e "$ROOT/lib/ld-linux-aarch64.so.1" ] || { echo "$NAME: no dynamic linker in $ROOT" >&2; exit 1; }
+arm64_unpack_closure "$NAME" "$OUT/debs" "$ROOT" "$@"
 [ -x "$ROOT/$PROGRAM" ] || { echo "$NAME: no $PROGRAM in $ROOT" >&2; exit 1; }
 touch "$STAMP"
-echo "$NAME: $ROOT ready (${#closure[@]} packages)"
+echo "$NAME: $ROOT ready ($ARM64_CLOSURE_COUNT packages)"

@@ -38,33 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 3. the arm64 closure: every package the programs depend on, recursively (virtual ones, in <>, are skipped;
-#    an alternative "A | B" lists both and both are fetched, which is harmless)
-mapfile -t closure < <(arm64_closure "${PACKAGES[@]}")
-[ ${#closure[@]} -gt 0 ] || { echo "realprograms: apt-cache found no arm64 packages" >&2; exit 1; }
-
-debs=$OUT/debs
-mkdir -p "$debs"
-rm -rf "$ROOT"
-mkdir -p "$ROOT"
-(
-    cd "$debs"
-    need=()
-    for p in "${closure[@]}"; do
-        compgen -G "${p}_*_arm64.deb" >/dev/null || compgen -G "${p}_*_all.deb" >/dev/null || need+=("$p:arm64")
-    done
-    if [ ${#need[@]} -gt 0 ]; then
-        echo "realprograms: downloading ${#need[@]} arm64 packages"
-        # one at a time; an "Architecture: all" package is named without the architecture
-        for p in "${need[@]}"; do
-            apt-get download -qq "$p" >/dev/null 2>&1 || apt-get download -qq "${p%:arm64}" >/dev/null 2>&1 ||
-                { echo "realprograms: cannot download $p" >&2; exit 1; }
-        done
-    fi
-)
-for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$ROOT"; done
-# merged /usr: Debian bookworm's packages put libraries in /lib and /usr/lib alike; the dynamic linker is
-# looked up at /lib/ld-linux-aarch64.so.1
-[ -e "$ROOT/lib/ld-linux-aarch64.so.1" ] || { echo "realprograms: no dynamic linker in $ROOT" >&2; exit 1; }
+# 3. the arm64 closure: every package the programs depend on, recursively, unpacked into one root
+arm64_unpack_closure realprograms "$OUT/debs" "$ROOT" "${PACKAGES[@]}"
 touch "$STAMP"
-echo "realprograms: $ROOT ready (${#closure[@]} packages)"
+echo "realprograms: $ROOT ready ($ARM64_CLOSURE_COUNT packages)"
