@@ -4,7 +4,7 @@
 // records (SI_QUEUE), a mask changed with signalfd(fd, ...), a blocking read on a dup of a closed signalfd getting a
 // child's SIGCHLD (its pid and exit status, CLD_EXITED), a blocking read interrupted by a handled SIGALRM (EINTR), a
 // blocking read woken by kill() from another thread (SI_USER), and a forked child that reads its own signal while
-// the parent's signalfd stays empty. Output unbuffered.
+// the parent's signalfd stays empty; readv of two records across two iovecs. Output unbuffered.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,6 +161,19 @@ int main(void)
     printf("parent after the child: readable %d, read %s\n", readable(ufd), strerror((int)-rd(ufd, sizeof si)));
     n = rd(sfd, sizeof si); // the second child's SIGCHLD
     printf("second child's SIGCHLD: %ld bytes, signo %d\n", n, (int)si[0].ssi_signo);
+
+    // readv: the iovecs read as one buffer, the second record crossing from the first iovec into the second
+    union sigval v1 = {.sival_int = 71}, v2 = {.sival_int = 72};
+    sigqueue(getpid(), SIGUSR1, v1);
+    sigqueue(getpid(), SIGCHLD, v2); // not a real-time one: qemu 7.2 reports those renumbered in ssi_signo
+    static struct signalfd_siginfo two[2];
+    struct iovec iov[2] = {{two, 200}, {(char *)two + 200, sizeof two - 200}};
+    n = readv(sfd, iov, 2);
+    printf("readv of two records across two iovecs: %ld bytes, signos %d %d, values %d %d\n", n, (int)two[0].ssi_signo,
+           (int)two[1].ssi_signo, two[0].ssi_int, two[1].ssi_int);
+    struct iovec small[2] = {{two, 60}, {(char *)two + 60, 60}};
+    printf("readv with room for none: %s; with room and none pending: %s\n", readv(sfd, small, 2) < 0 ? strerror(errno) : "read",
+           readv(sfd, iov, 2) < 0 ? strerror(errno) : "read");
     printf("done\n");
     return 0;
 }

@@ -55,7 +55,7 @@ public static unsafe partial class SyscallTable
         t.Add(62, "lseek", N, c => Call(Nr.Lseek, (int)c.A0, (long)c.A1, (int)c.A2));
         t.Add(63, "read", N, c => Signals.SignalFds.Owns((int)c.A0) ? SignalfdRead(c) : ReadLike(c, Nr.Read, false));
         t.Add(64, "write", N, c => Signals.SignalFds.Owns((int)c.A0) ? -EINVAL : WriteLike(c, Nr.Write, false)); // a signalfd has no write
-        t.Add(65, "readv", N, c => VectorIo(c, Nr.Readv, GuestProt.Write, false));
+        t.Add(65, "readv", N, c => Signals.SignalFds.Owns((int)c.A0) ? SignalfdReadv(c) : VectorIo(c, Nr.Readv, GuestProt.Write, false));
         t.Add(66, "writev", N, c => VectorIo(c, Nr.Writev, GuestProt.Read, false));
         t.Add(67, "pread64", N, c => ReadLike(c, Nr.Pread64, true));
         t.Add(68, "pwrite64", N, c => WriteLike(c, Nr.Pwrite64, true));

@@ -39,10 +39,45 @@ public static unsafe partial class SyscallTable
     /// mask as whole records fit; EAGAIN when there is none and the fd is non-blocking; otherwise it waits, and a
     /// signal the thread lets through ends the wait with EINTR (restarted under SA_RESTART, as read is).
     /// </summary>
-    private static long SignalfdRead(SyscallContext c)
+    private static long SignalfdRead(SyscallContext c) => SignalfdRead(c, c.A2, (i, rec) => CopyOut(c, c.A1 + i * SignalfdRecord, rec));
+
+    /// <summary>
+    /// readv() on a signalfd: Linux reads a signalfd through its iovecs as through one buffer of their total length, a
+    /// record crossing from one iovec into the next. A record that cannot be written ends it, as in read().
+    /// </summary>
+    private static long SignalfdReadv(SyscallContext c)
+    {
+        if (c.A2 > IovMax) return -EINVAL;
+        var g = new ulong[2 * (int)c.A2];
+        if (!CopyIn(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g.AsSpan()))) return -EFAULT;
+        ulong total = 0;
+        for (int i = 0; i < (int)c.A2; i++)
+            if ((long)g[2 * i + 1] < 0 || (total += g[2 * i + 1]) > long.MaxValue) return -EINVAL;
+        return SignalfdRead(c, total, (index, rec) =>
+        {
+            // the record's bytes at [index * 128, + 128) of the iovecs taken end to end
+            ulong at = index * SignalfdRecord, done = 0;
+            for (int i = 0; i < (int)c.A2 && done < SignalfdRecord; i++)
+            {
+                ulong b = g[2 * i], l = g[2 * i + 1];
+                if (at >= l)
+                {
+                    at -= l;
+                    continue;
+                }
+                ulong n = Math.Min(l - at, SignalfdRecord - done);
+                if (!CopyOut(c, b + at, rec.AsSpan((int)done, (int)n))) return false;
+                done += n;
+                at = 0;
+            }
+            return done == SignalfdRecord;
+        });
+    }
+
+    private static long SignalfdRead(SyscallContext c, ulong length, Func<ulong, byte[], bool> write)
     {
         int fd = (int)c.A0;
-        ulong room = c.A2 / SignalfdRecord;
+        ulong room = length / SignalfdRecord;
         if (room == 0) return -EINVAL;
         bool readyButNotMine = false;
         while (true)
@@ -51,7 +86,7 @@ public static unsafe partial class SyscallTable
             while (got < room && SignalFds.TryTake(c.Process, c.Thread, mask, out var info))
             {
                 // a record that cannot be written is lost, as in Linux (it was dequeued first)
-                if (!CopyOut(c, c.A1 + got * SignalfdRecord, SignalfdSiginfo(info))) return got > 0 ? (long)(got * SignalfdRecord) : -EFAULT;
+                if (!write(got, SignalfdSiginfo(info))) return got > 0 ? (long)(got * SignalfdRecord) : -EFAULT;
                 got++;
             }
             if (got > 0) return (long)(got * SignalfdRecord);
