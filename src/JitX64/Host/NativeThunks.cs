@@ -27,8 +27,8 @@ public static class NativeThunks
     }
 
     /// <summary>
-    /// long Call(long nr, long a0, long a1, long a2, int* gate, int* inside): one raw system call that a fork can wait
-    /// out. *gate is set by a thread about to fork; *inside says the calling thread is in this code. Only code reached
+    /// long Call(long nr, long a0, long a1, long a2, int* gate, int* inside): one raw system call (of up to three
+    /// arguments; the fourth is 0) that a fork can wait out. *gate is set by a thread about to fork; *inside says the calling thread is in this code. Only code reached
     /// through an unmanaged call is certainly outside the .NET runtime's cooperative mode: a thread the forked child
     /// does not have must not be in that mode at the fork, nor inside a lock or the runtime's wait subsystem, or the
     /// child hangs in its next garbage collection or contended lock. So the thread says it is here (*inside = 1), and
@@ -48,6 +48,7 @@ public static class NativeThunks
         a.mov(rdi, rsi);
         a.mov(rsi, rdx);
         a.mov(rdx, rcx);
+        a.xor(r10d, r10d);                    // a fourth argument of 0 (a futex wait's timeout: none)
         a.syscall();                          // clobbers rcx and r11 only
         a.mov(r9, rax);                       // its result, kept across the futex calls
         a.Label(ref leave);
