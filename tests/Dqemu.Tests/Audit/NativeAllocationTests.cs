@@ -19,11 +19,30 @@ public sealed partial class NativeAllocationTests(ITestOutputHelper output)
 {
     private const int ShortRun = 1000, LongRun = 5000;
 
+    /// <summary>
+    /// An allocation on the fault or message path shows in every pair of runs; a one-off (some buffer grown once, at a
+    /// moment that fell into one run of the two) in one. So a pair over the bounds is measured again, up to three pairs,
+    /// and the last decides (over ucx about one pair in five had 100-224 KB more in one run, 11-26 B a fault, while the
+    /// pairs around it gave -0.7 to 1.4).
+    /// </summary>
     [Theory]
     [MemberData(nameof(Transports))]
     public void TheEmulatorsFaultPathAllocatesNothingPerFaultOrMessage(string transport)
     {
         var g = ThreadedGuests.LoadBench("par_pingpong");
+        var (perFault, perMessage) = MeasurePair(g, transport);
+        for (int pair = 2; pair <= 3 && (perFault > MaxBytesPerFault || perMessage > MaxBytesPerMessage); pair++)
+        {
+            output.WriteLine($"over the bounds: measuring pair {pair}");
+            (perFault, perMessage) = MeasurePair(g, transport);
+        }
+        Assert.True(perFault <= MaxBytesPerFault, $"{transport}: {perFault:F1} B allocated per remote fault in the emulator (bound {MaxBytesPerFault})");
+        Assert.True(perMessage <= MaxBytesPerMessage, $"{transport}: {perMessage:F1} B allocated per message in the emulator (bound {MaxBytesPerMessage})");
+    }
+
+    /// <summary>Bytes a remote fault and a message, by difference of a short and a long run.</summary>
+    private (double PerFault, double PerMessage) MeasurePair(ThreadedGuests.Guest g, string transport)
+    {
         var a = Run(g, transport, ShortRun);
         var b = Run(g, transport, LongRun);
         long bytes = b.Bytes - a.Bytes, faults = b.Faults - a.Faults, messages = b.Messages - a.Messages;
@@ -31,8 +50,7 @@ public sealed partial class NativeAllocationTests(ITestOutputHelper output)
         output.WriteLine($"{transport}: {ShortRun} rounds {a}; {LongRun} rounds {b}; difference {bytes} B over {faults} remote faults " +
                          $"and {messages} messages: {perFault:F1} B a fault, {perMessage:F1} B a message");
         Assert.True(faults >= LongRun - ShortRun, $"only {faults} more remote faults in {LongRun - ShortRun} more rounds: the threads did not hand the page over");
-        Assert.True(perFault <= MaxBytesPerFault, $"{transport}: {perFault:F1} B allocated per remote fault in the emulator (bound {MaxBytesPerFault})");
-        Assert.True(perMessage <= MaxBytesPerMessage, $"{transport}: {perMessage:F1} B allocated per message in the emulator (bound {MaxBytesPerMessage})");
+        return (perFault, perMessage);
     }
 
     private const double MaxBytesPerFault = 8, MaxBytesPerMessage = 4;
