@@ -252,14 +252,9 @@ public static unsafe partial class SyscallTable
         if (count > IovMax) return -EINVAL;
         if (count == 0) return 0;
         Span<ulong> g = stackalloc ulong[2 * (int)count];
-        if (!CopyIn(c, iov, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g))) return -EFAULT;
+        long total = LoadIov(c, iov, g);
+        if (total < 0) return total;
         int n = 0;
-        ulong total = 0;
-        for (int i = 0; i < (int)count; i++)
-        {
-            ulong l = g[2 * i + 1];
-            if ((long)l < 0 || (total += l) > long.MaxValue) return -EINVAL;
-        }
         for (int i = 0; i < (int)count; i++)
         {
             ulong b = g[2 * i], l = g[2 * i + 1];
@@ -271,6 +266,20 @@ public static unsafe partial class SyscallTable
             if (p != (long)(c.Mem.Base + b)) break;
         }
         return n;
+    }
+
+    /// <summary>
+    /// The guest's iovec array at <paramref name="iov"/> into <paramref name="g"/> (pairs of guest base and length, as
+    /// many as it holds): their total length, or -EFAULT when the array cannot be read, -EINVAL for a length that is
+    /// negative as a ssize_t or a total past SSIZE_MAX, as Linux checks them.
+    /// </summary>
+    internal static long LoadIov(SyscallContext c, ulong iov, Span<ulong> g)
+    {
+        if (!CopyIn(c, iov, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g))) return -EFAULT;
+        ulong total = 0;
+        for (int i = 0; i + 1 < g.Length; i += 2)
+            if ((long)g[i + 1] < 0 || (total += g[i + 1]) > long.MaxValue) return -EINVAL;
+        return (long)total;
     }
 
     private static long VectorIo(SyscallContext c, long nr, GuestProt need, bool positional, bool flags = false)
@@ -322,8 +331,8 @@ public static unsafe partial class SyscallTable
             case GuestPath.Special.Comm when (flags & 3) == 0:
                 return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Comm(c.Process, null) + "\n"), flags);
             case GuestPath.Special.TaskComm when (flags & 3) == 0:
-                if (!c.Process.Threads.TryGetValue(tid == 0 ? c.Thread.Tid : tid, out var named)) return -ENOENT;
-                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Comm(c.Process, named) + "\n"), flags);
+                if (!c.Process.Threads.TryGetValue(tid == 0 ? c.Thread.Tid : tid, out thread)) return -ENOENT;
+                return SyntheticFile(Encoding.UTF8.GetBytes(ProcFiles.Comm(c.Process, thread) + "\n"), flags);
             default:
                 raw = GuestPath.Resolve(c.Process.Sysroot, raw);
                 break;

@@ -49,11 +49,9 @@ public static unsafe partial class SyscallTable
     {
         if (c.A2 > IovMax) return -EINVAL;
         var g = new ulong[2 * (int)c.A2];
-        if (!CopyIn(c, c.A1, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g.AsSpan()))) return -EFAULT;
-        ulong total = 0;
-        for (int i = 0; i < (int)c.A2; i++)
-            if ((long)g[2 * i + 1] < 0 || (total += g[2 * i + 1]) > long.MaxValue) return -EINVAL;
-        return SignalfdRead(c, total, (index, rec) =>
+        long total = LoadIov(c, c.A1, g);
+        if (total < 0) return total;
+        return SignalfdRead(c, (ulong)total, (index, rec) =>
         {
             // the record's bytes at [index * 128, + 128) of the iovecs taken end to end
             ulong at = index * SignalfdRecord, done = 0;
