@@ -15,6 +15,9 @@ public static class Program
         JitX64.Translation.TranslatorWarmUp.Start();
         try
         {
+            if (JitX64.Host.HostCpu.UnknownOff.FirstOrDefault() is string unknown)
+                throw new FatalException(ExitCodes.Usage,
+                    $"{JitX64.Host.HostCpu.OffVariable}: '{unknown}' is not one of {string.Join(", ", JitX64.Host.HostCpu.Names)}");
             var opts = Cli.Parse(args, Environment.GetEnvironmentVariable, BinfmtLaunch.PreserveArgv0);
             if (opts.Binfmt != null) return BinfmtEntry.Run(opts.Binfmt, Console.Out);
             if (opts.DiagnosePid is int pid)

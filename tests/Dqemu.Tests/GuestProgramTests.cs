@@ -73,8 +73,10 @@ public class GuestProgramTests(ITestOutputHelper output)
     /// "dqemu-native [dqemuOptions] binary ..." <paramref name="runs"/> times, each in a fresh working
     /// directory, and fails unless every run's stdout and exit status equal the reference's.
     /// </summary>
+    /// <param name="dqemuEnv">variables only the dqemu-native runs get (on top of the guest's environment).</param>
     internal static void AssertSameAsQemu(ITestOutputHelper output, string guest, string source, string binary,
-        IReadOnlyList<string> qemuOptions, IReadOnlyList<string> dqemuOptions, int runs = 1)
+        IReadOnlyList<string> qemuOptions, IReadOnlyList<string> dqemuOptions, int runs = 1,
+        IReadOnlyDictionary<string, string>? dqemuEnv = null)
     {
         var dqemu = GuestRunner.DqemuBinary;
 
@@ -97,6 +99,8 @@ public class GuestProgramTests(ITestOutputHelper output)
         guestArgs.AddRange(spec.Args);
 
         var expected = RunIn(guest + "-qemu", qemu, [.. qemuOptions, .. guestArgs], env, spec.Stdin, timeout);
+        foreach (var (k, v) in dqemuEnv ?? new Dictionary<string, string>())
+            env[k] = v;
         for (int run = 1; run <= runs; run++)
             CompareRun(output, guest, run, runs, expected, dqemu, [.. dqemuOptions, .. guestArgs], env, spec, timeout);
     }

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Host;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -357,7 +358,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
         int d = Rd(op), n = Rn(op), m = Rm(op), ra = Ra(op);
-        if (!HostFma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
+        if (!HostCpu.Fma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
         bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
         void Compute()
         {

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -40,7 +41,7 @@ public static partial class InstEmit
     private static void EmitPcmpgtq(EmitterContext ctx, AssemblerRegisterXMM dst, AssemblerRegisterXMM src)
     {
         var a = ctx.Asm;
-        if (HostSse42) { a.pcmpgtq(dst, src); return; }
+        if (HostCpu.Sse42) { a.pcmpgtq(dst, src); return; }
         a.movdqa(xmm2, dst); a.pcmpgtd(xmm2, src);   // high dwords: signed >
         a.movdqa(xmm3, dst); a.pcmpeqd(xmm3, src);   // high dwords: equal
         LoadConst(ctx, xmm5, SignLanes(32));

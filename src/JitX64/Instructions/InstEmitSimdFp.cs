@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -117,7 +118,7 @@ public static partial class InstEmit
             case (false, false, 1): // FMLA
             case (false, true, 1):  // FMLS
                 {
-                    if (!HostFma) break;
+                    if (!HostCpu.Fma) break;
                     void Compute()
                     {
                         LoadFpVec(ctx, xmm0, d, op, dbl);
@@ -183,7 +184,7 @@ public static partial class InstEmit
         int d = Rd(op), n = Rn(op), m = Rm(op);
         int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1);
         int index = dbl ? h : (h << 1 | l);
-        if ((opcode == 9 && u) || (opcode != 9 && !HostFma)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
+        if ((opcode == 9 && u) || (opcode != 9 && !HostCpu.Fma)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
         void Compute()
         {
             if (opcode == 9)

@@ -222,19 +222,5 @@ public static partial class InstEmit
     internal static void LoadConst(EmitterContext ctx, AssemblerRegisterXMM x, nint addr)
         => ctx.Asm.movdqa(x, Const(ctx, addr));
 
-    // Host features come from CPUID, not from Fma.IsSupported and friends: NativeAOT folds those to the
-    // compile-time baseline (no FMA3), which would send every fused multiply-add to the C# slow path.
-    private static readonly int Cpuid1Ecx = System.Runtime.Intrinsics.X86.X86Base.IsSupported
-        ? System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Ecx : 0;
-
-    /// <summary>FMA3 usable: the CPU has it (CPUID.1:ECX.FMA) and the OS saves AVX state (OSXSAVE, AVX).</summary>
-    internal static readonly bool HostFma = (Cpuid1Ecx & (1 << 12)) != 0 && (Cpuid1Ecx & (1 << 27)) != 0 && (Cpuid1Ecx & (1 << 28)) != 0;
-    /// <summary>SSE4.2 (pcmpgtq).</summary>
-    internal static readonly bool HostSse42 = (Cpuid1Ecx & (1 << 20)) != 0;
-    /// <summary>AES-NI (aesenc, aesenclast, aesdeclast, aesimc): CPUID.1:ECX.AESNI.</summary>
-    internal static readonly bool HostAes = (Cpuid1Ecx & (1 << 25)) != 0;
-    /// <summary>pclmulqdq: CPUID.1:ECX.PCLMULQDQ.</summary>
-    internal static readonly bool HostPclmul = (Cpuid1Ecx & (1 << 1)) != 0;
-
     internal static AssemblerRegisterXMM Xmm(int i) => new(Register.XMM0 + i);
 }
