@@ -77,7 +77,7 @@ done
 #   tests/guests/dyn/dlopen_lib.c                     -> build/guests/dyn/dlopen_lib (dlopens the library
 #                                                        through its DT_RUNPATH $ORIGIN)
 DYN_GUESTS=(demo argv_env printf_fmt file_io string_mem fp_math setjmp tls signal_handler abort_sig mmap_mem
-    pipes stdin_echo mt_condvar mt_semaphore_tls mt_timed_cancel perf_hot
+    pipes stdin_echo mt_condvar mt_semaphore_tls mt_timed_cancel perf_hot proc_fork
     gdb_target) # gdb_target: GdbStubTests debugs it as a PIE too (gdb finds its load address in the auxv)
 BASE_FLAGS=(-O2 -pthread) # from here on: dynamic
 mkdir -p build/guests/dyn

@@ -26,6 +26,9 @@ public static class Cli
           -D logfile         -d and --strace output to logfile instead of stderr (env QEMU_LOG_FILENAME)
           --stats            print translation and execution statistics at exit
           --no-link          do not chain translated blocks (debugging)
+          --code-cache-size N[K|M]
+                             translated code kept at most, in MiB or with a K/M suffix (512K-2047M, default
+                             512M); a full cache is emptied and code is translated again as it runs
           --perf-map         write /tmp/perf-PID.map naming each translated block by its guest function, for
                              perf report (also qemu's -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
           --profile          count each translated block's executions; print the 20 most run, named, at exit
@@ -95,6 +98,7 @@ public static class Cli
                 case "--strace": case "-strace": o.Strace = true; break;
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
+                case "--code-cache-size": o.CodeCacheBytes = CodeCacheSize(Value(a)); break;
                 case "--perf-map": case "-perfmap": case "--perfmap": o.PerfMap = true; break;
                 case "--profile": o.Profile = true; break;
                 case "-d": SetLogItems(o, Value(a), "-d"); break;
@@ -141,6 +145,19 @@ public static class Cli
             throw new FatalException(ExitCodes.Usage, "-g (gdb) works on one node only, not with --cluster");
         if (o.GuestPath is null && o.NodeId is null) throw new FatalException(ExitCodes.Usage, "no guest program given (see --help)");
         return o;
+    }
+
+    /// <summary>--code-cache-size's value: MiB, or a number with a K or M suffix, within what the cache allows.</summary>
+    private static ulong CodeCacheSize(string value)
+    {
+        ulong unit = 1UL << 20;
+        string digits = value;
+        if (value.EndsWith('K') || value.EndsWith('k')) { unit = 1UL << 10; digits = value[..^1]; }
+        else if (value.EndsWith('M') || value.EndsWith('m')) digits = value[..^1];
+        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) || n > (4UL << 30) / unit
+            || n * unit < JitX64.Translation.CodeCache.MinSize || n * unit > (2047UL << 20))
+            throw new FatalException(ExitCodes.Usage, $"--code-cache-size takes a size from 512K to 2047M, not '{value}'");
+        return n * unit;
     }
 
     /// <summary>qemu's variables in qemu's order (its option table's); any value of QEMU_STRACE, even empty, turns it on.</summary>

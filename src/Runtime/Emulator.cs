@@ -126,6 +126,7 @@ public static unsafe class Emulator
             BlockEntryHook = BlockTrace.Hook(opts),
             CodeListener = perfMap,
             Counters = opts.Profile ? new BlockCounters() : null,
+            CodeCacheSize = opts.CodeCacheBytes ?? new TranslatorOptions().CodeCacheSize,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
@@ -133,9 +134,11 @@ public static unsafe class Emulator
         return (space, translator, modules);
     }
 
-    /// <summary>Drops translations of code that was unmapped or re-protected, and makes every thread notice.</summary>
+    /// <summary>Drops translations of code that was unmapped or re-protected, and makes every thread notice (also when
+    /// the translator empties a full code cache).</summary>
     public static void WatchLayout(GuestProcess process)
     {
+        process.Translator.ExitAll = process.RequestExitAll;
         process.Space.LayoutChanged = (start, end) =>
         {
             if (process.Translator.InvalidateRange(start, end)) process.RequestExitAll();
@@ -192,7 +195,7 @@ public static unsafe class Emulator
         sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}");
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
         if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
-        sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB");
+        sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB" + (t.Flushes > 0 ? $" (of {t.Cache.Size >> 10} KiB, emptied {t.Flushes} times)" : ""));
         var space = process.Space;
         if (space.CodePagesGuarded != 0) sb.AppendLine($"  code pages guarded     {space.CodePagesGuarded,10} (writable guest code, write-protected; {space.CodeWrites} released by writes, {space.VolatileCodePages} checked on entry instead)");
         // the emulator's own heap: translation allocates, and a collection in a short run is start-up time

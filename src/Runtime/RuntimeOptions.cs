@@ -19,6 +19,8 @@ public sealed class RuntimeOptions
     public string? LogFile { get; set; }
     public bool Stats { get; set; }
     public bool NoLink { get; set; }
+    /// <summary>--code-cache-size: the code cache in bytes (null: the translator's default).</summary>
+    public ulong? CodeCacheBytes { get; set; }
     /// <summary>--perf-map (or its environment variables, <see cref="Profiling.PerfMap.EnvironmentSwitches"/>): write
     /// /tmp/perf-PID.map as blocks are translated.</summary>
     public bool PerfMap { get; set; }

@@ -68,6 +68,39 @@ public class GuestProgramTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Guests that drop and retranslate code (self_modify rewrites it 300 times), fork (a child empties the cache it
+    /// inherited with only its own thread) or run many threads, with the smallest code cache (512 KiB), which they fill
+    /// and empty again while they run (Translator.Reuse.cs; DynamicGuestTests runs every dynamic guest so too).
+    /// </summary>
+    [Theory]
+    [InlineData("self_modify")]
+    [InlineData("proc_fork_storm")]
+    [InlineData("mt_many_threads")]
+    [InlineData("mt_thread_segv")]
+    [InlineData("mt_exit_while_running")]
+    public void MatchesQemuWithTheSmallestCodeCache(string guest)
+    {
+        GuestRunner.RequireRepoRoot();
+        AssertSameAsQemu(output, guest, Path.Combine(GuestRunner.GuestSourceDir, guest + ".c"), Path.Combine(GuestRunner.GuestBinaryDir, guest),
+            [], ["--code-cache-size", "512K"], runs: guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? 3 : 1);
+    }
+
+    [Theory]
+    [InlineData("511K")]
+    [InlineData("2048")]
+    [InlineData("0")]
+    [InlineData("12G")]
+    [InlineData("-1")]
+    [InlineData("99999999999999999999")]
+    public void ACodeCacheSizeOutOfRangeIsOneLineAndStatus64(string size)
+    {
+        var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--code-cache-size", size, Path.Combine(GuestRunner.GuestBinaryDir, "exit_ret42")],
+            GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal(64, r.ExitCode);
+        Assert.Equal($"dqemu-native: --code-cache-size takes a size from 512K to 2047M, not '{size}'\n", r.Stderr);
+    }
+
+    /// <summary>
     /// Runs <paramref name="binary"/> (arguments, stdin, environment and time limit from the directives in
     /// <paramref name="source"/>) as "qemu-aarch64 [qemuOptions] binary ..." once and as
     /// "dqemu-native [dqemuOptions] binary ..." <paramref name="runs"/> times, each in a fresh working

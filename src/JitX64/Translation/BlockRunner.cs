@@ -8,7 +8,13 @@ namespace Dqemu.JitX64.Translation;
 /// jump-cache misses refilled, so the caller's loop only sees events. CpuState is exact at every event returned
 /// (a host fault's state is restored here: <see cref="Translator.RestoreFaultState"/>).
 /// </summary>
-public sealed unsafe class BlockRunner
+/// <remarks>
+/// While it may run translated code or hold a pointer into it (a block to enter, an exit to link) the runner publishes
+/// its <see cref="Epoch"/>, the generation it works in, so that a flush of the code cache (Translator.Reuse.cs) waits for
+/// it. It publishes before it looks code up and checks the generation again after, so code it holds is never older than
+/// its epoch; when the generation moved it clears its jump cache and forgets the exit to link before it runs anything.
+/// </remarks>
+public sealed unsafe class BlockRunner : IDisposable
 {
     private readonly Translator _translator;
     private readonly JumpCache _jumpCache = new();
@@ -20,7 +26,59 @@ public sealed unsafe class BlockRunner
     public long BlocksTranslated;
     public long InstructionsTranslated;
 
-    public BlockRunner(Translator translator) => _translator = translator;
+    public BlockRunner(Translator translator)
+    {
+        _translator = translator;
+        translator.Register(this);
+    }
+
+    /// <summary>The generation + 1 this runner may hold code of; 0 while it holds none (outside Run, Step, StepFresh,
+    /// and while it waits for a flush).</summary>
+    internal long Epoch;
+
+    public void Dispose()
+    {
+        _translator.Unregister(this);
+        _jumpCache.Dispose();
+    }
+
+    /// <summary>Publishes the current generation as the epoch (clearing the jump cache first when it moved on): the
+    /// write is a full fence, and the generation is read again after it, so a flush that bumps it meanwhile either
+    /// sees this epoch or is seen here.</summary>
+    private void Hold()
+    {
+        while (true)
+        {
+            int g = _translator.Generation;
+            if (g != _generation)
+            {
+                // translations were dropped: neither this table nor a link may point at old code any more
+                _generation = g;
+                _jumpCache.Clear();
+            }
+            Interlocked.Exchange(ref Epoch, g + 1L);
+            if (_translator.Generation == g) return;
+        }
+    }
+
+    /// <summary>Under the translator's lock, after a wait for a flush: holds <paramref name="generation"/> (no flush can
+    /// move it while the lock is held; the runner's own check after its lookup clears what is stale).</summary>
+    internal void HoldLocked(int generation) => Interlocked.Exchange(ref Epoch, generation + 1L);
+
+    /// <summary>Holds no code: a flush need not wait for this runner.</summary>
+    internal void LetGo() => Volatile.Write(ref Epoch, 0);
+
+    /// <summary>The code at Pc, looked up (or translated) under an epoch equal to the current generation.</summary>
+    private nint LookupHeld(CpuState* cpu)
+    {
+        while (true)
+        {
+            nint code = Lookup(cpu->Pc);
+            if (_generation == _translator.Generation && Volatile.Read(ref Epoch) == _generation + 1L) return code;
+            Hold();
+            cpu->LinkSite = 0; // an exit of older code: never patched now
+        }
+    }
 
     public JumpCache JumpCache => _jumpCache;
 
@@ -34,7 +92,7 @@ public sealed unsafe class BlockRunner
 
     private nint Lookup(ulong pc)
     {
-        nint code = _translator.GetOrTranslate(pc, out int n);
+        nint code = _translator.GetOrTranslate(pc, out int n, this);
         if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
         return code;
     }
@@ -44,39 +102,37 @@ public sealed unsafe class BlockRunner
     /// <summary>A jump cache that stays empty: a single step's branch exits find nothing in it and come back here.</summary>
     private static readonly JumpCache s_empty = new();
 
-    private void CheckGeneration()
-    {
-        if (_generation != _translator.Generation)
-        {
-            // translations were dropped: neither this table nor a link may point at old code any more
-            _generation = _translator.Generation;
-            _jumpCache.Clear();
-        }
-    }
-
     /// <summary>
     /// Runs the one guest instruction at Pc (a debugger's single step, <see cref="Translator.GetOrTranslateStep"/>)
     /// and returns its exit: Branch or Indirect when it ran and Pc is the next instruction (nothing is linked), an
     /// event as <see cref="Run"/> returns it, or Interrupt when ExitRequest was set before it could run.
     /// </summary>
-    public ExitReason Step(CpuState* cpu)
-    {
-        CheckGeneration();
-        return RunAlone(cpu, _translator.GetOrTranslateStep(cpu->Pc));
-    }
+    public ExitReason Step(CpuState* cpu) => RunAlone(cpu, fresh: false);
 
-    /// <summary>Runs a one-instruction block with an empty jump cache and links nothing (<see cref="Step"/>).</summary>
-    private ExitReason RunAlone(CpuState* cpu, nint code)
+    /// <summary>Runs a one-instruction block (<see cref="Translator.GetOrTranslateStep"/>, or with
+    /// <paramref name="fresh"/> <see cref="Translator.TranslateOnce"/>) with an empty jump cache and links nothing.</summary>
+    private ExitReason RunAlone(CpuState* cpu, bool fresh)
     {
-        ulong own = cpu->JumpCache;
-        cpu->JumpCache = (ulong)s_empty.Address;
-        ExitReason reason;
-        try { reason = (ExitReason)_translator.Stubs.Run(cpu, code); }
-        finally { cpu->JumpCache = own; }
-        Entries++;
-        cpu->LinkSite = 0;
-        if (reason == ExitReason.SegFault && cpu->FaultHostRip != 0) _translator.RestoreFaultState(cpu);
-        return reason;
+        Hold();
+        try
+        {
+            nint code;
+            do
+            {
+                if (_generation != _translator.Generation) Hold();
+                code = fresh ? _translator.TranslateOnce(cpu->Pc, this) : _translator.GetOrTranslateStep(cpu->Pc, this);
+            } while (_generation != _translator.Generation || Volatile.Read(ref Epoch) != _generation + 1L);
+            ulong own = cpu->JumpCache;
+            cpu->JumpCache = (ulong)s_empty.Address;
+            ExitReason reason;
+            try { reason = (ExitReason)_translator.Stubs.Run(cpu, code); }
+            finally { cpu->JumpCache = own; }
+            Entries++;
+            cpu->LinkSite = 0;
+            if (reason == ExitReason.SegFault && cpu->FaultHostRip != 0) _translator.RestoreFaultState(cpu);
+            return reason;
+        }
+        finally { LetGo(); }
     }
 
     /// <summary>
@@ -84,43 +140,44 @@ public sealed unsafe class BlockRunner
     /// returns its exit as <see cref="Step"/> does: how a store that faulted on write-protected guest code runs again
     /// once its page is writable, without a block of that page (which would protect it again) around it.
     /// </summary>
-    public ExitReason StepFresh(CpuState* cpu)
-    {
-        CheckGeneration();
-        return RunAlone(cpu, _translator.TranslateOnce(cpu->Pc));
-    }
+    public ExitReason StepFresh(CpuState* cpu) => RunAlone(cpu, fresh: true);
 
     public ExitReason Run(CpuState* cpu)
     {
-        CheckGeneration();
-        nint code = Lookup(cpu->Pc);
-        while (true)
+        Hold();
+        try
         {
-            Entries++;
-            var reason = (ExitReason)_translator.Stubs.Run(cpu, code);
-            switch (reason)
+            cpu->LinkSite = 0;
+            nint code = LookupHeld(cpu);
+            while (true)
             {
-                case ExitReason.Branch:
-                    LinkExits++;
-                    code = Lookup(cpu->Pc);
-                    // an exit that cannot be patched finds its target in the jump cache from now on
-                    if (!_translator.Link(cpu->LinkSite, code, _generation) && _generation == _translator.Generation)
-                        _jumpCache.Set(cpu->Pc, code);
-                    cpu->LinkSite = 0;
-                    break;
-                case ExitReason.Indirect:
-                    IndirectMisses++;
-                    code = Lookup(cpu->Pc);
-                    if (_generation == _translator.Generation) _jumpCache.Set(cpu->Pc, code);
-                    break;
-                case ExitReason.SegFault when cpu->FaultHostRip != 0:
-                    // a host fault in a block: the guest PC and the registers the block held in host registers go
-                    // back into CpuState before anyone looks at it
-                    _translator.RestoreFaultState(cpu);
-                    return reason;
-                default:
-                    return reason;
+                Entries++;
+                var reason = (ExitReason)_translator.Stubs.Run(cpu, code);
+                switch (reason)
+                {
+                    case ExitReason.Branch:
+                        LinkExits++;
+                        code = LookupHeld(cpu); // clears LinkSite when the generation moved
+                        // an exit that cannot be patched finds its target in the jump cache from now on
+                        if (!_translator.Link(cpu->LinkSite, code, _generation) && _generation == _translator.Generation)
+                            _jumpCache.Set(cpu->Pc, code);
+                        cpu->LinkSite = 0;
+                        break;
+                    case ExitReason.Indirect:
+                        IndirectMisses++;
+                        code = LookupHeld(cpu);
+                        if (_generation == _translator.Generation) _jumpCache.Set(cpu->Pc, code);
+                        break;
+                    case ExitReason.SegFault when cpu->FaultHostRip != 0:
+                        // a host fault in a block: the guest PC and the registers the block held in host registers go
+                        // back into CpuState before anyone looks at it
+                        _translator.RestoreFaultState(cpu);
+                        return reason;
+                    default:
+                        return reason;
+                }
             }
         }
+        finally { LetGo(); }
     }
 }

@@ -71,7 +71,7 @@ public sealed unsafe class JitStubs
         SegFaultExit = placed + at[2];
         WildAddress = placed + at[3];
         // in list order: enter, segfault-exit (falls into exit), exit, split redirect, wild address
-        ulong end = (ulong)cache.Base + cache.Used;
+        ulong end = cache.LastEnd;
         cache.NameStub(Enter, SegFaultExit, "dqemu:enter");
         cache.NameStub(SegFaultExit, SplitRedirect, "dqemu:exit");
         cache.NameStub(SplitRedirect, WildAddress, "dqemu:split-redirect");

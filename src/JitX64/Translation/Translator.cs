@@ -12,7 +12,7 @@ namespace Dqemu.JitX64.Translation;
 /// Turns guest basic blocks into host code: decode with the table, let each row's emitter write x86-64
 /// through the <see cref="EmitterContext"/>, place the result in the <see cref="CodeCache"/>.
 /// </summary>
-public sealed class Translator
+public sealed partial class Translator
 {
     private readonly IGuestCodeReader _code;
     private readonly EmitterContext _ctx;
@@ -33,10 +33,10 @@ public sealed class Translator
     /// <summary>The instruction of the last <see cref="RegisterConflicts"/> (address and disassembly), for the report.</summary>
     public string? LastConflict;
 
-    /// <summary>Bumped by every <see cref="InvalidateRange"/> that dropped translations and every <see cref="MarkSplitAware"/> that added an address.</summary>
+    /// <summary>Bumped by every drop of translations (<see cref="InvalidateRange"/> that hit a block, breakpoints,
+    /// <see cref="MarkSplitAware"/> that added an address, a code-cache flush).</summary>
     public int Generation => Volatile.Read(ref _generation);
     private int _generation;
-    private readonly HashSet<ulong> _codePages = new();
     /// <summary>Guest instruction addresses whose accesses go through the split-page redirect, with their slot in
     /// each thread's redirect cache (<see cref="CpuOffsets.SplitCache"/>; <see cref="JitStubs.NoSplitSlot"/> once the
     /// slots are used up). Under _lock.</summary>
@@ -63,8 +63,9 @@ public sealed class Translator
     public nint GetOrTranslate(ulong pc) => GetOrTranslate(pc, out _);
 
     /// <summary>As <see cref="GetOrTranslate(ulong)"/>; <paramref name="translated"/> is the number of guest
-    /// instructions this call translated (0 when the block existed).</summary>
-    public nint GetOrTranslate(ulong pc, out int translated)
+    /// instructions this call translated (0 when the block existed). <paramref name="runner"/>, the caller's, lets go
+    /// of its epoch while the call waits for the cache to be emptied (Translator.Reuse.cs).</summary>
+    public nint GetOrTranslate(ulong pc, out int translated, BlockRunner? runner = null)
     {
         translated = 0;
         nint code = Cache.Lookup(pc);
@@ -75,7 +76,7 @@ public sealed class Translator
             if (code != 0) return code;
             long t0 = Stopwatch.GetTimestamp();
             long before = InstructionsTranslated;
-            code = TranslateLocked(pc);
+            code = TranslateWithRoom(pc, runner);
             translated = (int)(InstructionsTranslated - before);
             TranslationTicks += Stopwatch.GetTimestamp() - t0;
             Cache.Publish(pc, code);
@@ -89,14 +90,12 @@ public sealed class Translator
     /// is kept apart from the ordinary ones (never linked to, never in the code cache's lookup) and its branch
     /// exits find nothing in a jump cache the runner leaves empty (<see cref="BlockRunner.Step"/>).
     /// </summary>
-    public nint GetOrTranslateStep(ulong pc)
+    public nint GetOrTranslateStep(ulong pc, BlockRunner? runner = null)
     {
         lock (_lock)
         {
-            if (_stepBlocks.TryGetValue(pc, out nint code)) return code;
-            _stepping = true;
-            try { code = TranslateLocked(pc); }
-            finally { _stepping = false; }
+            if (!_flushing && _stepBlocks.TryGetValue(pc, out nint code)) return code;
+            code = TranslateWithRoom(pc, runner, stepping: true);
             _stepBlocks[pc] = code;
             return code;
         }
@@ -105,16 +104,15 @@ public sealed class Translator
     /// <summary>
     /// A one-instruction block for <paramref name="pc"/> as <see cref="GetOrTranslateStep"/> makes, translated afresh
     /// and kept nowhere: the dispatcher re-runs with it a store that faulted on a write-protected page of guest code
-    /// (self-modifying code), from the bytes as they are now. Each call takes code-cache space (there is no eviction);
-    /// it is called once per such fault, each of which also drops every translation.
+    /// (self-modifying code), from the bytes as they are now. Each call takes code-cache space, given back when the
+    /// cache is emptied (Translator.Reuse.cs); it is called once per such fault, each of which also drops the blocks of
+    /// the page written.
     /// </summary>
-    public nint TranslateOnce(ulong pc)
+    public nint TranslateOnce(ulong pc, BlockRunner? runner = null)
     {
         lock (_lock)
         {
-            _stepping = true;
-            try { return TranslateLocked(pc); }
-            finally { _stepping = false; }
+            return TranslateWithRoom(pc, runner, stepping: true);
         }
     }
 
@@ -122,7 +120,11 @@ public sealed class Translator
     /// translation meanwhile (a guest's fork: the child must not inherit the lock held by a thread it does not have).</summary>
     public T Exclusive<T>(Func<T> action)
     {
-        lock (_lock) return action();
+        lock (_lock)
+        {
+            while (_flushing) Monitor.Wait(_lock); // a flush lets go of the lock while it waits for the runners
+            return action();
+        }
     }
 
     /// <summary>Drops every debugger breakpoint (a forked child runs without the debugger, as under qemu).</summary>
@@ -139,8 +141,8 @@ public sealed class Translator
     /// <summary>
     /// Sets or clears a debugger breakpoint at <paramref name="pc"/>. A block never runs into a breakpoint: it ends
     /// before it, and a block starting at one is a <see cref="ExitReason.DebugStop"/> exit, so guest memory is never
-    /// patched. A change drops every translation as <see cref="InvalidateRange"/> does (blocks are linked to each other,
-    /// so one block cannot be replaced alone); the caller raises each thread's ExitRequest. True when the set changed.
+    /// patched. A change drops every translation (the blocks that would end at the address are not known); the caller
+    /// raises each thread's ExitRequest. True when the set changed.
     /// </summary>
     public bool SetBreakpoint(ulong pc, bool set)
     {
@@ -153,6 +155,29 @@ public sealed class Translator
     }
 
     private readonly int[] _slotOrder = new int[32];
+
+    /// <summary><see cref="TranslateLocked"/> with room for the block: the cache is emptied first when it is nearly
+    /// full, and again if the block still did not fit. <paramref name="stepping"/>: a one-instruction block
+    /// (<see cref="_stepping"/>, set only around the translation itself: the lock is let go while a flush waits).</summary>
+    private nint TranslateWithRoom(ulong start, BlockRunner? runner, bool stepping = false)
+    {
+        MakeRoomLocked(runner);
+        try { return TranslateLocked(start, stepping); }
+        catch (CodeCacheFullException)
+        {
+            runner?.LetGo();
+            FlushLocked();
+            runner?.HoldLocked(Generation);
+            return TranslateLocked(start, stepping);
+        }
+    }
+
+    private nint TranslateLocked(ulong start, bool stepping)
+    {
+        _stepping = stepping;
+        try { return TranslateLocked(start); }
+        finally { _stepping = false; }
+    }
 
     private unsafe nint TranslateLocked(ulong start)
     {
@@ -220,17 +245,18 @@ public sealed class Translator
         }
 
         var offsets = new uint[_firstHostInsn.Count];
-        ulong host = Cache.Place(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
+        ulong host = Cache.PlaceBlock(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
         var slots = new sbyte[nCached];
         for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
-        ulong hostEnd = (ulong)Cache.Base + Cache.Used;
-        _blockMaps.Add(new BlockMap(host, hostEnd, start, offsets, ctx.DirtyAt.ToArray(), slots, Generation));
+        ulong hostEnd = Cache.LastEnd;
+        var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, ctx.DirtyAt.ToArray(), slots, _dropAlls);
+        _blockMaps.Add(map);
         Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
-        for (ulong page = start >> 12; page <= (pc + 3) >> 12; page++) _codePages.Add(page);
+        AddLiveLocked(map);
         BlocksTranslated++;
         InstructionsTranslated += count;
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
-        if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.Used - (host - (ulong)Cache.Base))));
+        if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.LastEnd - host)));
         return (nint)host;
     }
 
@@ -381,10 +407,15 @@ public sealed class Translator
     private bool _volatileSeen;
     private readonly List<BlockMap> _blockMaps = new(); // in host address order: blocks are placed upwards
 
-    /// <summary>One placed block: host range [HostStart, HostEnd), guest start, each guest instruction's host offset
-    /// and the guest register slots its code holds only in host registers (write-back: <see cref="RestoreFaultState"/>),
-    /// the slot cached in each pool register (<see cref="EmitterContext.CachePool"/> order), and the Generation it belongs to.</summary>
-    private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, uint[] HostOffsets, uint[] Dirty, sbyte[] PoolSlots, int Generation);
+    /// <summary>One placed block: host range [HostStart, HostEnd), guest range [GuestStart, GuestLast], each guest
+    /// instruction's host offset and the guest register slots its code holds only in host registers (write-back:
+    /// <see cref="RestoreFaultState"/>), the slot cached in each pool register (<see cref="EmitterContext.CachePool"/>
+    /// order), and the count of drops of everything it was made after (Translator.Drop.cs). Dropped: its guest range was
+    /// invalidated (its code stays in place for a thread still inside it).</summary>
+    private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, uint[] Dirty, sbyte[] PoolSlots, int DropAlls)
+    {
+        public bool Dropped;
+    }
 
     /// <summary>The block whose host code starts at or below <paramref name="hostRip"/>, or null. Under _lock.</summary>
     private BlockMap? BlockAtOrBelow(ulong hostRip)
@@ -408,14 +439,14 @@ public sealed class Translator
         lock (_lock)
         {
             var m = BlockAtOrBelow(hostRip);
-            return m != null && hostRip < m.HostEnd && m.Generation == Generation;
+            return m != null && hostRip < m.HostEnd && !m.Dropped && m.DropAlls == _dropAlls;
         }
     }
 
     /// <summary>
     /// Makes the guest instruction at <paramref name="pc"/> split-aware: from now on its translations look up
     /// the split-page table (<see cref="CpuOffsets.SplitMap"/>) and redirect accesses to split pages. When pc
-    /// is newly added every translation is dropped as <see cref="InvalidateRange"/> does on a hit (the caller
+    /// is newly added every translation is dropped (the caller
     /// raises each thread's ExitRequest; runners clear their jump caches on the new Generation), and true is
     /// returned; false when it was split-aware already.
     /// </summary>
@@ -498,38 +529,6 @@ public sealed class Translator
         }
     }
 
-    /// <summary>
-    /// The guest range [start, end) was unmapped, remapped or lost execute permission: when any code was
-    /// translated from it, every translation is dropped (simple and rare: dlclose, JITs). Old host code stays
-    /// in place, so threads still inside it finish their block; callers must also raise each thread's
-    /// ExitRequest, and runners clear their jump caches when they see the new <see cref="Generation"/>.
-    /// Returns true when translations were dropped.
-    /// </summary>
-    public bool InvalidateRange(ulong start, ulong end)
-    {
-        lock (_lock)
-        {
-            bool hit = false;
-            for (ulong page = start >> 12; page < (end + 4095) >> 12 && !hit; page++) hit = _codePages.Contains(page);
-            if (!hit) return false;
-            DropAllLocked();
-            return true;
-        }
-    }
-
-    /// <summary>Drops every translation (under _lock): old host code stays in place for threads still inside it;
-    /// runners see the new <see cref="Generation"/> and clear their jump caches.</summary>
-    private void DropAllLocked()
-    {
-        _codePages.Clear();
-        _stepBlocks.Clear();
-        Cache.ForgetAll();
-        Interlocked.Increment(ref _generation);
-    }
-
-    /// <summary>Links an exit whose stub reported <paramref name="site"/> to <paramref name="target"/>.</summary>
-    public bool Link(ulong site, nint target, int generation)
-        => Options.LinkBlocks && site != 0 && generation == Generation && CodeCache.Patch(site, (ulong)target);
 
     private static unsafe string HostDisassembly(ulong address, int length)
     {

@@ -79,6 +79,7 @@ public static unsafe class GuestFork
         thread.HostTid = (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
         thread.Tid = process.TidFor(thread.HostTid);
         process.BecomeForkChild(thread);
+        process.Translator.KeepOnlyRunner(thread.Runner);
         // a child starts with no pending signals (its mask and dispositions are the parent's)
         lock (thread.PendingInfo)
         {

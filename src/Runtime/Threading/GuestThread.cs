@@ -87,7 +87,7 @@ public sealed unsafe class GuestThread : IDisposable
 
     public void Dispose()
     {
-        Runner.JumpCache.Dispose();
+        Runner.Dispose();
         NativeMemory.AlignedFree(Cpu);
     }
 }

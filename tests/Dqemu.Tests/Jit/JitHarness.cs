@@ -76,6 +76,14 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
         return _runner.Run(_cpu);
     }
 
+    /// <summary>Runs from <paramref name="pc"/> with the translations, links and jump cache as they are (code written
+    /// to <see cref="Memory"/> by the caller).</summary>
+    public ExitReason RunFrom(ulong pc)
+    {
+        _cpu->Pc = pc;
+        return _runner.Run(_cpu);
+    }
+
     /// <summary>Runs and requires that execution reached the trailing BRK.</summary>
     public void RunToEnd(string source, ulong codeAddress = CodeAddress)
     {

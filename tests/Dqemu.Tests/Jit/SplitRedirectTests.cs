@@ -463,10 +463,9 @@ public unsafe class SplitRedirectTests
         for (int i = 0; i < code.Length; i++) p[i] = code[i];
         p[code.Length] = 0xD4200000;
         h.Translator.Cache.ForgetAll();
-        ulong before = h.Translator.Cache.Used;
         ulong host = (ulong)h.Translator.GetOrTranslate(Code);
-        ulong end = (ulong)h.Translator.Cache.Base + h.Translator.Cache.Used;
-        Assert.True(host >= (ulong)h.Translator.Cache.Base + before);
+        ulong end = h.Translator.Cache.LastEnd; // the block was placed last, in the blocks' part
+        Assert.InRange(host, (ulong)h.Translator.Cache.Base + Dqemu.JitX64.Translation.CodeCache.StubRegion, end - 1);
         return new ReadOnlySpan<byte>((void*)host, (int)(end - host)).ToArray();
     }
 
@@ -495,7 +494,7 @@ public unsafe class SplitRedirectTests
         Assert.NotEqual(0UL, host);
         Assert.True(t.IsCurrentCode(host));
         Assert.False(t.IsCurrentCode((ulong)t.Cache.Base)); // the stubs: no block
-        Assert.False(t.IsCurrentCode((ulong)t.Cache.Base + t.Cache.Used + 64));
+        Assert.False(t.IsCurrentCode(t.Cache.LastEnd + 64));
         int gen = t.Generation;
 
         Assert.True(t.MarkSplitAware(Code + 8));
