@@ -17,7 +17,8 @@ public static unsafe partial class SyscallTable
     private const long X64Syslog = 103, X64Capget = 125, X64Capset = 126, X64Personality = 135, X64PivotRoot = 155,
         X64Adjtimex = 159, X64Chroot = 161, X64ClockSettime = 227, X64IoprioSet = 251, X64IoprioGet = 252,
         X64Unshare = 272, X64ClockAdjtime = 305, X64Setns = 308, X64Kcmp = 312, X64SchedSetattr = 314,
-        X64SchedGetattr = 315, X64Membarrier = 324, X64PidfdOpen = 434, X64Vmsplice = 278, X64PidfdGetfd = 438;
+        X64SchedGetattr = 315, X64Membarrier = 324, X64PidfdOpen = 434, X64Vmsplice = 278, X64PidfdGetfd = 438,
+        X64NameToHandleAt = 303, X64OpenByHandleAt = 304;
     private const ulong TimexSize = 208, CapHeaderSize = 8, CapDataSize = 24, SchedAttrSize = 56;
 
     static partial void AddPassThrough(SyscallEntry?[] t)
@@ -42,8 +43,29 @@ public static unsafe partial class SyscallTable
         t.Add(274, "sched_setattr", L, c => Call(X64SchedSetattr, (int)c.A0, HostArg(c, c.A1, SchedAttrSize, GuestProt.Read), (uint)c.A2));
         t.Add(275, "sched_getattr", L, c => Call(X64SchedGetattr, (int)c.A0, HostArg(c, c.A1, Math.Min(c.A2, 4096), GuestProt.Write), (uint)c.A2, (uint)c.A3));
         t.Add(283, "membarrier", L, c => Call(X64Membarrier, (int)c.A0, (uint)c.A1, (int)c.A2));
+        t.Add(264, "name_to_handle_at", N, NameToHandleAt);
+        t.Add(265, "open_by_handle_at", N, c => Call(X64OpenByHandleAt, (int)c.A0, HostArg(c, c.A1, FileHandleSize(c, c.A1), GuestProt.Read),
+            GuestStructs.OpenFlagsToHost((int)c.A2)));
         t.Add(434, "pidfd_open", N, c => Call(X64PidfdOpen, (int)c.A0, (uint)c.A1));
         t.Add(438, "pidfd_getfd", N, c => Call(X64PidfdGetfd, (int)c.A0, (int)c.A1, (uint)c.A2));
+    }
+
+    /// <summary>
+    /// struct file_handle's size at <paramref name="addr"/>: {u32 handle_bytes; s32 handle_type; u8 f_handle[]}, the same
+    /// on both; the kernel reads handle_bytes first and writes or reads at most MAX_HANDLE_SZ (128) bytes after the
+    /// header. 8 when the word cannot be read (the host then faults on the header, EFAULT, as Linux does).
+    /// </summary>
+    private static ulong FileHandleSize(SyscallContext c, ulong addr)
+        => c.Process.Space.TryRead(addr, out uint bytes) ? 8 + Math.Min(bytes, 128u) : 8;
+
+    /// <summary>name_to_handle_at(dirfd, path, handle, mount_id, flags): the path as openat's (the -L prefix for an
+    /// absolute one; AT_EMPTY_PATH names dirfd itself), the handle and mount id written by the host.</summary>
+    private static long NameToHandleAt(SyscallContext c)
+    {
+        const long AtEmptyPath = 0x1000;
+        return WithPath(c, c.A1, true, p => Call(X64NameToHandleAt, (int)c.A0, p,
+            HostArg(c, c.A2, FileHandleSize(c, c.A2), GuestProt.Read | GuestProt.Write), HostArg(c, c.A3, 4, GuestProt.Write), (int)c.A4),
+            emptyOk: ((long)c.A4 & AtEmptyPath) != 0);
     }
 
     /// <summary>

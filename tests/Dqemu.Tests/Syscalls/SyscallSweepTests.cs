@@ -56,8 +56,6 @@ public class SyscallSweepTests(ITestOutputHelper output)
         // calls qemu implements and the emulator does not (yet)
         [27] = ("EINVAL", "EFAULT", "inotify_add_watch(0, NULL, 0): the emulator reads the path before the host checks the mask (Linux: EINVAL, as qemu)"),
         [209] = ("ENOPROTOOPT", "EFAULT", "getsockopt(/dev/null, 0, 0, NULL, NULL): the emulator reads the option length before the host looks the socket up (Linux: ENOTSOCK)"),
-        [264] = ("EFAULT", NoSys, "name_to_handle_at: not emulated (struct file_handle is opaque; nothing has needed it)"),
-        [265] = ("EFAULT", NoSys, "open_by_handle_at: as name_to_handle_at"),
     };
 
     private static string Class(string result) => result switch
