@@ -1,6 +1,7 @@
 // The crypto extension through the ACLE intrinsics: AES-128 (FIPS-197 C.1, key schedule with AESE as SubWord),
 // SHA-256 and SHA-1 of "abc" (FIPS 180 known answers) and of a generated 4 KiB buffer (hashlib's answers), PMULL/PMULL2 against a
-// C carry-less multiply, and the AT_HWCAP crypto bits AES, PMULL, SHA1 and SHA2.
+// C carry-less multiply, and the AT_HWCAP crypto bits AES and PMULL (with the argument "sha-bits", SHA1 and SHA2 too:
+// dqemu-native advertises them only on a host with SHA-NI, so the plain run's output does not depend on it).
 // CFLAGS: -march=armv8-a+crypto
 #include <arm_neon.h>
 #include <stdint.h>
@@ -146,9 +147,11 @@ static void pmull_test(void) {
     failures += bad != 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     unsigned long hw = getauxval(AT_HWCAP);
-    printf("hwcap aes=%lu pmull=%lu sha1=%lu sha2=%lu\n", (hw >> 3) & 1, (hw >> 4) & 1, (hw >> 5) & 1, (hw >> 6) & 1);
+    printf("hwcap aes=%lu pmull=%lu", (hw >> 3) & 1, (hw >> 4) & 1);
+    if (argc > 1 && strcmp(argv[1], "sha-bits") == 0) printf(" sha1=%lu sha2=%lu", (hw >> 5) & 1, (hw >> 6) & 1);
+    printf("\n");
     aes_test();
     sha_tests("abc", (const uint8_t *)"abc", 3,
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "a9993e364706816aba3e25717850c26c9cd0d89d");
