@@ -126,7 +126,7 @@ public static unsafe class Emulator
             BlockEntryHook = BlockTrace.Hook(opts),
             CodeListener = perfMap,
             Counters = opts.Profile ? new BlockCounters() : null,
-            CodeCacheSize = opts.CodeCacheBytes ?? new TranslatorOptions().CodeCacheSize,
+            CodeCacheSize = opts.CodeCacheBytes ?? TranslatorOptions.DefaultCodeCacheSize,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);

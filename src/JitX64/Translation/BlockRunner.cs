@@ -68,12 +68,21 @@ public sealed unsafe class BlockRunner : IDisposable
     /// <summary>Holds no code: a flush need not wait for this runner.</summary>
     internal void LetGo() => Volatile.Write(ref Epoch, 0);
 
+    /// <summary>What <see cref="LookupHeld"/> looks up: the block at Pc, a debugger's one-instruction block, or a fresh
+    /// one-instruction translation (<see cref="StepFresh"/>).</summary>
+    private enum Kind { Block, Step, Fresh }
+
     /// <summary>The code at Pc, looked up (or translated) under an epoch equal to the current generation.</summary>
-    private nint LookupHeld(CpuState* cpu)
+    private nint LookupHeld(CpuState* cpu, Kind kind = Kind.Block)
     {
         while (true)
         {
-            nint code = Lookup(cpu->Pc);
+            nint code = kind switch
+            {
+                Kind.Block => Lookup(cpu->Pc),
+                Kind.Step => _translator.GetOrTranslateStep(cpu->Pc, this),
+                _ => _translator.TranslateOnce(cpu->Pc, this),
+            };
             if (_generation == _translator.Generation && Volatile.Read(ref Epoch) == _generation + 1L) return code;
             Hold();
             cpu->LinkSite = 0; // an exit of older code: never patched now
@@ -107,21 +116,16 @@ public sealed unsafe class BlockRunner : IDisposable
     /// and returns its exit: Branch or Indirect when it ran and Pc is the next instruction (nothing is linked), an
     /// event as <see cref="Run"/> returns it, or Interrupt when ExitRequest was set before it could run.
     /// </summary>
-    public ExitReason Step(CpuState* cpu) => RunAlone(cpu, fresh: false);
+    public ExitReason Step(CpuState* cpu) => RunAlone(cpu, Kind.Step);
 
-    /// <summary>Runs a one-instruction block (<see cref="Translator.GetOrTranslateStep"/>, or with
-    /// <paramref name="fresh"/> <see cref="Translator.TranslateOnce"/>) with an empty jump cache and links nothing.</summary>
-    private ExitReason RunAlone(CpuState* cpu, bool fresh)
+    /// <summary>Runs a one-instruction block (<see cref="Translator.GetOrTranslateStep"/>, or
+    /// <see cref="Translator.TranslateOnce"/>) with an empty jump cache and links nothing.</summary>
+    private ExitReason RunAlone(CpuState* cpu, Kind kind)
     {
         Hold();
         try
         {
-            nint code;
-            do
-            {
-                if (_generation != _translator.Generation) Hold();
-                code = fresh ? _translator.TranslateOnce(cpu->Pc, this) : _translator.GetOrTranslateStep(cpu->Pc, this);
-            } while (_generation != _translator.Generation || Volatile.Read(ref Epoch) != _generation + 1L);
+            nint code = LookupHeld(cpu, kind);
             ulong own = cpu->JumpCache;
             cpu->JumpCache = (ulong)s_empty.Address;
             ExitReason reason;
@@ -140,7 +144,7 @@ public sealed unsafe class BlockRunner : IDisposable
     /// returns its exit as <see cref="Step"/> does: how a store that faulted on write-protected guest code runs again
     /// once its page is writable, without a block of that page (which would protect it again) around it.
     /// </summary>
-    public ExitReason StepFresh(CpuState* cpu) => RunAlone(cpu, fresh: true);
+    public ExitReason StepFresh(CpuState* cpu) => RunAlone(cpu, Kind.Fresh);
 
     public ExitReason Run(CpuState* cpu)
     {

@@ -1,8 +1,8 @@
 namespace Dqemu.JitX64.Translation;
 
 /// <summary>
-/// Emptying the code cache when it fills (qemu's tb_flush), for guests that translate without end: a JIT whose every
-/// mprotect drops every translation (LuaJIT), a long run of generated code. The blocks' part of the cache is reused
+/// Emptying the code cache when it fills (qemu's tb_flush), for guests that translate without end: a JIT that keeps
+/// writing new code or flipping its code area's protection (LuaJIT), a long run of generated code. The blocks' part of the cache is reused
 /// only once no thread can run, or be about to run, a block placed before: every <see cref="BlockRunner"/> publishes
 /// the <see cref="Generation"/> it works in (its epoch: Generation + 1, 0 while it runs no code) before it looks up
 /// code, and the flush, having dropped every translation, waits until each runner has let go or moved to the new
@@ -45,14 +45,15 @@ public sealed partial class Translator
     /// <summary>
     /// Under _lock, before a translation by <paramref name="runner"/> (null: a caller that runs no code): waits while
     /// another thread empties the cache, and empties it when the blocks' part has less than <see cref="FlushMargin"/>
-    /// left. The runner lets go of its epoch while it waits and holds the current one again on return.
+    /// left, or always when <paramref name="full"/> (a block did not fit). The runner lets go of its epoch while it
+    /// waits and holds the current one again on return.
     /// </summary>
-    private void MakeRoomLocked(BlockRunner? runner)
+    private void MakeRoomLocked(BlockRunner? runner, bool full = false)
     {
-        if (!_flushing && Cache.BlockRoom >= FlushMargin) return;
+        if (!full && !_flushing && Cache.BlockRoom >= FlushMargin) return;
         runner?.LetGo();
         while (_flushing) Monitor.Wait(_lock);
-        if (Cache.BlockRoom < FlushMargin) FlushLocked();
+        if (full || Cache.BlockRoom < FlushMargin) FlushLocked();
         runner?.HoldLocked(Generation);
     }
 

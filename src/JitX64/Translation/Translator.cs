@@ -94,7 +94,7 @@ public sealed partial class Translator
     {
         lock (_lock)
         {
-            if (!_flushing && _stepBlocks.TryGetValue(pc, out nint code)) return code;
+            if (_stepBlocks.TryGetValue(pc, out nint code)) return code;
             code = TranslateWithRoom(pc, runner, stepping: true);
             _stepBlocks[pc] = code;
             return code;
@@ -165,9 +165,7 @@ public sealed partial class Translator
         try { return TranslateLocked(start, stepping); }
         catch (CodeCacheFullException)
         {
-            runner?.LetGo();
-            FlushLocked();
-            runner?.HoldLocked(Generation);
+            MakeRoomLocked(runner, full: true);
             return TranslateLocked(start, stepping);
         }
     }

@@ -18,7 +18,9 @@ public sealed class TranslatorOptions
     /// every guest register in CpuState; 0 (the default) emits nothing.
     /// </summary>
     public nint BlockEntryHook { get; init; }
-    public ulong CodeCacheSize { get; init; } = 512UL << 20;
+    /// <summary>The code cache's size when none is asked for (--code-cache-size).</summary>
+    public const ulong DefaultCodeCacheSize = 512UL << 20;
+    public ulong CodeCacheSize { get; init; } = DefaultCodeCacheSize;
     /// <summary>--profile: each block counts its executions in a counter from here, or null.</summary>
     public BlockCounters? Counters { get; init; }
     /// <summary>Told of every stub and block placed in the code cache (the perf map), or null.</summary>
