@@ -29,6 +29,8 @@ public static class Cli
           --code-cache-size N[K|M]
                              translated code kept at most, in MiB or with a K/M suffix (512K-2047M, default
                              512M); a full cache is emptied and code is translated again as it runs
+          --tier-up N        translate a block quickly (no register cache) and again in full once it has run
+                             N times (0-1000000, default 4096; 0: every block in full at once)
           --perf-map         write /tmp/perf-PID.map naming each translated block by its guest function, for
                              perf report (also qemu's -perfmap, or DQEMU_PERF_MAP=1 / QEMU_PERFMAP=1 in the environment)
           --profile          count each translated block's executions; print the 20 most run, named, at exit
@@ -99,6 +101,11 @@ public static class Cli
                 case "--stats": o.Stats = true; break;
                 case "--no-link": o.NoLink = true; break;
                 case "--code-cache-size": o.CodeCacheBytes = CodeCacheSize(Value(a)); break;
+                case "--tier-up":
+                    if (!int.TryParse(Value(a), NumberStyles.None, CultureInfo.InvariantCulture, out int runs) || runs > 1_000_000)
+                        throw new FatalException(ExitCodes.Usage, $"--tier-up takes a number of runs from 0 to 1000000, not '{args[i]}'");
+                    o.TierUpAfter = runs;
+                    break;
                 case "--perf-map": case "-perfmap": case "--perfmap": o.PerfMap = true; break;
                 case "--profile": o.Profile = true; break;
                 case "-d": SetLogItems(o, Value(a), "-d"); break;

@@ -127,6 +127,7 @@ public static unsafe class Emulator
             CodeListener = perfMap,
             Counters = opts.Profile ? new BlockCounters() : null,
             CodeCacheSize = opts.CodeCacheBytes ?? TranslatorOptions.DefaultCodeCacheSize,
+            TierUpAfter = opts.TierUpAfter ?? TranslatorOptions.DefaultTierUpAfter,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);
@@ -192,7 +193,7 @@ public static unsafe class Emulator
         sb.AppendLine("dqemu-native stats:");
         sb.AppendLine($"  wall time              {Ms(Stopwatch.GetTimestamp() - started),10:F1} ms (set-up {Ms(setup - started):F1} ms)");
         sb.AppendLine($"  translation time       {Ms(t.TranslationTicks),10:F1} ms ({(t.InstructionsTranslated == 0 ? 0 : Ms(t.TranslationTicks) * 1000 / t.InstructionsTranslated):F2} us per guest insn)");
-        sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}");
+        sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}" + (t.BlocksTieredUp > 0 ? $" ({t.BlocksTieredUp} of them again, in full, once hot)" : ""));
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
         if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
         sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB" + (t.Flushes > 0 ? $" (of {t.Cache.Size >> 10} KiB, emptied {t.Flushes} times)" : ""));

@@ -21,6 +21,9 @@ public sealed class RuntimeOptions
     public bool NoLink { get; set; }
     /// <summary>--code-cache-size: the code cache in bytes (null: the translator's default).</summary>
     public ulong? CodeCacheBytes { get; set; }
+    /// <summary>--tier-up N: a block is translated quickly first and in full after N runs; 0 in full at once (null: the
+    /// translator's default, <see cref="JitX64.Translation.TranslatorOptions.DefaultTierUpAfter"/>).</summary>
+    public int? TierUpAfter { get; set; }
     /// <summary>--perf-map (or its environment variables, <see cref="Profiling.PerfMap.EnvironmentSwitches"/>): write
     /// /tmp/perf-PID.map as blocks are translated.</summary>
     public bool PerfMap { get; set; }

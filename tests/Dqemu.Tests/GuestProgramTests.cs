@@ -85,6 +85,55 @@ public class GuestProgramTests(ITestOutputHelper output)
             [], ["--code-cache-size", "512K"], runs: guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? 3 : 1);
     }
 
+    /// <summary>
+    /// Guests run with every block translated again, in full, after its first run (--tier-up 1: its quick translation
+    /// replaced while threads may be in it, the links into it moved, faults and signals in either tier), and with every
+    /// block in full at once (--tier-up 0, where the register cache is in every block: fault_regs checks what a signal
+    /// handler sees of it). Translator.Tiers.cs.
+    /// </summary>
+    [Theory]
+    [InlineData("fault_regs", 1)]
+    [InlineData("self_modify", 1)]
+    [InlineData("jit_codegen", 1)]
+    [InlineData("signal_handler", 1)]
+    [InlineData("sig_timers", 1)]
+    [InlineData("setjmp", 1)]
+    [InlineData("recursion", 1)]
+    [InlineData("switch_fnptr", 1)]
+    [InlineData("interp", 1)]
+    [InlineData("wild_pc", 1)]
+    [InlineData("simd_neon", 1)]
+    [InlineData("proc_fork", 1)]
+    [InlineData("mt_many_threads", 1)]
+    [InlineData("mt_atomic_inc", 1)]
+    [InlineData("mt_condvar", 1)]
+    [InlineData("mt_thread_segv", 1)]
+    [InlineData("mt_exit_while_running", 1)]
+    [InlineData("fault_regs", 0)]
+    [InlineData("interp", 0)]
+    [InlineData("simd_neon", 0)]
+    [InlineData("mt_many_threads", 0)]
+    public void MatchesQemuWithEachTierUpCount(string guest, int tierUpAfter)
+    {
+        GuestRunner.RequireRepoRoot();
+        AssertSameAsQemu(output, guest, Path.Combine(GuestRunner.GuestSourceDir, guest + ".c"), Path.Combine(GuestRunner.GuestBinaryDir, guest),
+            [], ["--tier-up", tierUpAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            runs: guest.StartsWith(ThreadedPrefix, StringComparison.Ordinal) ? 3 : 1);
+    }
+
+    [Theory]
+    [InlineData("1000001")]
+    [InlineData("-1")]
+    [InlineData("many")]
+    [InlineData("")]
+    public void ATierUpCountOutOfRangeIsOneLineAndStatus64(string count)
+    {
+        var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--tier-up", count, Path.Combine(GuestRunner.GuestBinaryDir, "exit_ret42")],
+            GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal(64, r.ExitCode);
+        Assert.Equal($"dqemu-native: --tier-up takes a number of runs from 0 to 1000000, not '{count}'\n", r.Stderr);
+    }
+
     [Theory]
     [InlineData("511K")]
     [InlineData("2048")]

@@ -27,4 +27,21 @@ public class StatsTests
         Assert.True(int.Parse(heap.Groups[1].Value) > 0, r.Stderr);
         Assert.Equal("0", heap.Groups[2].Value);
     }
+
+    /// <summary>Blocks translated again once hot (Translator.Tiers.cs) are counted; with --tier-up 0 there are none.</summary>
+    [Fact]
+    public void BlocksTranslatedAgainOnceHotAreCounted()
+    {
+        var guest = Path.Combine(GuestRunner.GuestBinaryDir, "sha256");
+        Assert.True(File.Exists(guest), $"{guest} is missing; run ./build.sh");
+        var tiered = GuestRunner.Run(GuestRunner.DqemuBinary, ["--stats", "--tier-up", "100", guest], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(0, tiered.ExitCode);
+        var m = Regex.Match(tiered.Stderr, @"blocks translated +(\d+) \((\d+) of them again, in full, once hot\)");
+        Assert.True(m.Success, tiered.Stderr);
+        Assert.InRange(int.Parse(m.Groups[2].Value), 1, int.Parse(m.Groups[1].Value) - 1);
+        var full = GuestRunner.Run(GuestRunner.DqemuBinary, ["--stats", "--tier-up", "0", guest], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(0, full.ExitCode);
+        Assert.Equal(tiered.Stdout, full.Stdout);
+        Assert.Matches(@"blocks translated +\d+\n", full.Stderr);
+    }
 }

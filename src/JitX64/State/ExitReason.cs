@@ -26,4 +26,7 @@ public enum ExitReason
     /// <summary>An exclusive, ordered or atomic access at Pc to an address not aligned to its size (guest SIGBUS,
     /// BUS_ADRALN); FaultAddr holds the guest address (<see cref="Instructions.LdSt"/>'s alignment check).</summary>
     Misaligned = 10,
+    /// <summary>A quick translation's countdown ran out (Translator.Tiers.cs): the block at Pc is translated again,
+    /// fully; nothing of it has run. <see cref="Translation.BlockRunner"/> handles it, the dispatcher never sees it.</summary>
+    TierUp = 11,
 }

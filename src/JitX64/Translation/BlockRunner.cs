@@ -68,9 +68,10 @@ public sealed unsafe class BlockRunner : IDisposable
     /// <summary>Holds no code: a flush need not wait for this runner.</summary>
     internal void LetGo() => Volatile.Write(ref Epoch, 0);
 
-    /// <summary>What <see cref="LookupHeld"/> looks up: the block at Pc, a debugger's one-instruction block, or a fresh
-    /// one-instruction translation (<see cref="StepFresh"/>).</summary>
-    private enum Kind { Block, Step, Fresh }
+    /// <summary>What <see cref="LookupHeld"/> looks up: the block at Pc, a debugger's one-instruction block, a fresh
+    /// one-instruction translation (<see cref="StepFresh"/>), or the full translation of a quick block whose countdown ran
+    /// out (Translator.Tiers.cs).</summary>
+    private enum Kind { Block, Step, Fresh, Full }
 
     /// <summary>The code at Pc, looked up (or translated) under an epoch equal to the current generation.</summary>
     private nint LookupHeld(CpuState* cpu, Kind kind = Kind.Block)
@@ -81,6 +82,7 @@ public sealed unsafe class BlockRunner : IDisposable
             {
                 Kind.Block => Lookup(cpu->Pc),
                 Kind.Step => _translator.GetOrTranslateStep(cpu->Pc, this),
+                Kind.Full => Full(cpu->Pc),
                 _ => _translator.TranslateOnce(cpu->Pc, this),
             };
             if (_generation == _translator.Generation && Volatile.Read(ref Epoch) == _generation + 1L) return code;
@@ -102,6 +104,13 @@ public sealed unsafe class BlockRunner : IDisposable
     private nint Lookup(ulong pc)
     {
         nint code = _translator.GetOrTranslate(pc, out int n, this);
+        if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
+        return code;
+    }
+
+    private nint Full(ulong pc)
+    {
+        nint code = _translator.TierUp(pc, out int n, this);
         if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
         return code;
     }
@@ -171,6 +180,14 @@ public sealed unsafe class BlockRunner : IDisposable
                         IndirectMisses++;
                         code = LookupHeld(cpu);
                         if (_generation == _translator.Generation) _jumpCache.Set(cpu->Pc, code);
+                        break;
+                    case ExitReason.TierUp:
+                        // a quick block ran its count (or was entered after its full translation replaced it): the
+                        // full one now, and in this thread's jump cache if the quick one was reached through it. Not
+                        // added there otherwise: an exit not linked yet that finds its target in the jump cache goes
+                        // there through the probe every time, and is never linked
+                        code = LookupHeld(cpu, Kind.Full);
+                        if (_generation == _translator.Generation) _jumpCache.Refresh(cpu->Pc, code);
                         break;
                     case ExitReason.SegFault when cpu->FaultHostRip != 0:
                         // a host fault in a block: the guest PC and the registers the block held in host registers go

@@ -116,7 +116,7 @@ public sealed unsafe class CodeCache
             ulong limit = block ? _size : StubRegion;
             ulong rip = (ulong)_base + used;
             var list = asm.Instructions;
-            if (_linear.TryLayout(list))
+            if (_linear.TryLayout(list, rip))
             {
                 ulong end = Reserve(used, _linear.Length, limit);
                 if (_linear.TryWrite(_base + used, rip))

@@ -81,17 +81,26 @@ public sealed partial class EmitterContext
         var siteEnd = Asm.CreateLabel();
         Asm.db(0xE9, 0, 0, 0, 0);
         Asm.Label(ref siteEnd);
-        // Not linked (yet, or never: a displacement straddling a cache line cannot be patched atomically):
-        // try the thread's jump cache before going back to the dispatcher.
-        int slot = (int)((target >> 2) & (JumpCache.Entries - 1)) * 16;
-        var miss = Asm.CreateLabel();
-        Asm.mov(rax, target);
-        Asm.mov(CpuField64(CpuOffsets.Pc), rax);
-        Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
-        Asm.cmp(__qword_ptr[rdx + slot], rax);
-        Asm.jne(miss);
-        Asm.jmp(__qword_ptr[rdx + slot + 8]);
-        Asm.Label(ref miss);
+        if (Options.LinkBlocks)
+        {
+            // Not linked yet: to the dispatcher, which links the site. Every site can be linked (LinearEncoder keeps
+            // its displacement inside one cache line), so the jump cache is not tried here: an exit that found its
+            // target there would go through the probe every time and never be linked.
+            StoreImm64(CpuField64(CpuOffsets.Pc), target);
+        }
+        else
+        {
+            // never linked (--no-link): the thread's jump cache before the dispatcher
+            int slot = (int)((target >> 2) & (JumpCache.Entries - 1)) * 16;
+            var miss = Asm.CreateLabel();
+            Asm.mov(rax, target);
+            Asm.mov(CpuField64(CpuOffsets.Pc), rax);
+            Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
+            Asm.cmp(__qword_ptr[rdx + slot], rax);
+            Asm.jne(miss);
+            Asm.jmp(__qword_ptr[rdx + slot + 8]);
+            Asm.Label(ref miss);
+        }
         Asm.lea(rax, __[linkVia.IsEmpty ? siteEnd : linkVia]);
         Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
         Asm.mov(eax, (int)ExitReason.Branch);

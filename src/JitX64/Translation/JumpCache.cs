@@ -32,6 +32,14 @@ public sealed unsafe class JumpCache : IDisposable
         _table[2 * i] = guestPc;
     }
 
+    /// <summary>Points the entry of <paramref name="guestPc"/>, if there is one, to <paramref name="host"/> (another
+    /// translation of the same guest code: the thread reached a replaced block through it). Only the owning thread.</summary>
+    public void Refresh(ulong guestPc, nint host)
+    {
+        int i = (int)((guestPc >> 2) & (Entries - 1));
+        if (_table[2 * i] == guestPc) _table[2 * i + 1] = (ulong)host;
+    }
+
     public void Dispose()
     {
         if (_table != null) { NativeMemory.AlignedFree(_table); _table = null; }

@@ -19,10 +19,17 @@ namespace Dqemu.JitX64.Translation;
 ///   relative - a RIP-relative memory operand (to a label or an absolute address): encoded in place.
 /// Anything else (a label id that names no instruction, a short-only branch out of reach, an encoder error) makes
 /// <see cref="TryLayout"/> return false, and the caller uses BlockEncoder for that list.
+///
+/// Link sites (the "jmp rel32" a block exit starts with, written as a 5-byte db E9, and a jcc the emitter gave in
+/// its near form, EmitterContext.BranchOnHostFlags) get a few bytes of nop before them where their displacement would
+/// straddle a 64-byte line: block linking rewrites it with one 4-byte store, which another core fetching the code
+/// sees whole only within one line (CodeCache.Patch). A site jcc and the site jmp right after it (its end is the
+/// jcc's link address) are kept together: the nop goes before the jcc.
 /// </summary>
 internal sealed unsafe class LinearEncoder
 {
     private enum Kind : byte { Plain, Label, Absolute, Relative }
+    private enum Site : byte { None, Jmp, Jcc }
 
     // Label ids are small (the Assembler numbers them from 1 after each Reset); absolute targets are host
     // addresses far above this.
@@ -34,6 +41,9 @@ internal sealed unsafe class LinearEncoder
     private int[] _target = new int[256];     // Label/Relative-to-label: the index of the labelled instruction, else -1
     private uint[] _offset = new uint[257];
     private int[] _plainAt = new int[256];    // Plain: where its bytes start in _plain
+    private Site[] _site = new Site[256];
+    private byte[] _pad = new byte[256];      // nop bytes before the instruction (link sites only)
+    private ulong _rip;
     private int[] _labelAt = new int[1024];   // label id -> instruction index + 1 (0: none)
     private byte[] _plain = new byte[16 * 1024];
     private readonly int[] _branchSize = new int[8192]; // by Code (Iced 1.22 has fewer than 5,000)
@@ -49,12 +59,14 @@ internal sealed unsafe class LinearEncoder
     /// <summary>Offset of instruction <paramref name="index"/> from the start (valid after a layout).</summary>
     public uint OffsetOf(int index) => _offset[index];
 
-    /// <summary>Classifies the list, encodes its plain instructions and fixes every branch's size.</summary>
-    public bool TryLayout(IReadOnlyList<Instruction> list)
+    /// <summary>Classifies the list, encodes its plain instructions and fixes every branch's size and every link site's
+    /// padding, for code that will run at <paramref name="rip"/>.</summary>
+    public bool TryLayout(IReadOnlyList<Instruction> list, ulong rip)
     {
         int n = list.Count;
         Reserve(n);
         _count = n;
+        _rip = rip;
         Array.Clear(_labelAt);
         // the Assembler's list is a List<Instruction>: copy it as a span, not element by element through the interface
         if (list is List<Instruction> l) System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l).CopyTo(_insns);
@@ -74,6 +86,8 @@ internal sealed unsafe class LinearEncoder
             ref var insn = ref _insns[i];
             insn.IP = 0;
             _target[i] = -1;
+            _site[i] = Site.None;
+            if (insn.Code == Code.DeclareByte && insn.DeclareDataCount == 5 && insn.GetDeclareByteValue(0) == 0xE9) _site[i] = Site.Jmp;
             if (insn.Op0Kind == OpKind.NearBranch64)
             {
                 ulong t = insn.NearBranch64;
@@ -84,6 +98,7 @@ internal sealed unsafe class LinearEncoder
                     _kind[i] = Kind.Label;
                     // the Assembler makes every branch to a label short; one given in its near form (a jcc that block
                     // linking patches, EmitterContext.BranchOnHostFlags) stays near
+                    if (insn.Code == insn.Code.ToNearBranch() && insn.FlowControl == FlowControl.ConditionalBranch) _site[i] = Site.Jcc;
                 }
                 else
                 {
@@ -154,6 +169,7 @@ internal sealed unsafe class LinearEncoder
         for (int i = 0; i < _count; i++)
         {
             byte* at = dst + _offset[i];
+            if (_pad[i] != 0) WriteNop(at - _pad[i], _pad[i]);
             if (_kind[i] == Kind.Plain)
             {
                 new ReadOnlySpan<byte>(_plain, _plainAt[i], _size[i]).CopyTo(new Span<byte>(at, _size[i]));
@@ -175,10 +191,31 @@ internal sealed unsafe class LinearEncoder
         uint off = 0;
         for (int i = 0; i < _count; i++)
         {
+            int pad = 0;
+            if (_site[i] == Site.Jcc && i + 1 < _count && _site[i + 1] == Site.Jmp)
+                while (Straddles(off + pad + _size[i]) || Straddles(off + pad + _size[i] + _size[i + 1])) pad++;
+            else if (_site[i] != Site.None && !(_site[i] == Site.Jmp && i > 0 && _site[i - 1] == Site.Jcc))
+                while (Straddles(off + pad + _size[i])) pad++;
+            _pad[i] = (byte)pad;
+            off += (uint)pad;
             _offset[i] = off;
             off += (uint)_size[i];
         }
         _offset[_count] = off;
+    }
+
+    /// <summary>True when the rel32 of a branch ending at offset <paramref name="end"/> would cross a 64-byte line.</summary>
+    private bool Straddles(long end) => ((_rip + (ulong)end - 4) & 63) > 60;
+
+    /// <summary>One nop of 1-3 bytes (a site needs at most 3 to move its displacement into one line).</summary>
+    private static void WriteNop(byte* at, int length)
+    {
+        switch (length)
+        {
+            case 1: at[0] = 0x90; break;
+            case 2: at[0] = 0x66; at[1] = 0x90; break;
+            default: at[0] = 0x0F; at[1] = 0x1F; at[2] = 0x00; break;
+        }
     }
 
     /// <summary>Bytes of a branch in form <paramref name="code"/> (measured once per form; prefixes are never used).</summary>
@@ -211,6 +248,8 @@ internal sealed unsafe class LinearEncoder
         Array.Resize(ref _size, m);
         Array.Resize(ref _target, m);
         Array.Resize(ref _plainAt, m);
+        Array.Resize(ref _site, m);
+        Array.Resize(ref _pad, m);
         Array.Resize(ref _offset, m + 1);
     }
 

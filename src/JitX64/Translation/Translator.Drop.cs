@@ -61,23 +61,38 @@ public sealed partial class Translator
             foreach (var m in hit)
             {
                 if (m.Dropped) continue; // on two pages of the range
-                m.Dropped = true;
+                DropBlockLocked(m);
                 BlocksDropped++;
-                for (ulong page = m.GuestStart >> 12; page <= m.GuestLast >> 12; page++)
-                    if (_livePages.TryGetValue(page, out var list) && list.Remove(m) && list.Count == 0) _livePages.Remove(page);
-                Cache.Forget(m.GuestStart, (nint)m.HostStart);
-                if (_linksTo.Remove(m.HostStart, out var sites))
-                    foreach (var (site, before) in sites)
-                    {
-                        CodeCache.Unpatch(site, before);
-                        _linkedSites.Remove(site);
-                    }
             }
             _stepBlocks.Clear();
             RangesDropped++;
             Interlocked.Increment(ref _generation);
             return true;
         }
+    }
+
+    /// <summary>Takes block <paramref name="m"/> out of the lookup and of its pages' lists (its code stays) and undoes the
+    /// links into it, or points them to <paramref name="replacement"/> when that is given (the host start of a new
+    /// translation of the same guest code, Translator.Tiers.cs). Under _lock.</summary>
+    private void DropBlockLocked(BlockMap m, ulong replacement = 0)
+    {
+        m.Dropped = true;
+        for (ulong page = m.GuestStart >> 12; page <= m.GuestLast >> 12; page++)
+            if (_livePages.TryGetValue(page, out var list) && list.Remove(m) && list.Count == 0) _livePages.Remove(page);
+        Cache.Forget(m.GuestStart, (nint)m.HostStart);
+        if (!_linksTo.Remove(m.HostStart, out var sites)) return;
+        List<(ulong Site, int Before)>? moved = null;
+        foreach (var (site, before) in sites)
+        {
+            // a site keeps the displacement it had before its first link, for an undo later
+            if (replacement != 0 && CodeCache.Patch(site, replacement, out _)) (moved ??= new()).Add((site, before));
+            else
+            {
+                CodeCache.Unpatch(site, before);
+                _linkedSites.Remove(site);
+            }
+        }
+        if (moved != null) _linksTo[replacement] = moved;
     }
 
     /// <summary>Drops every translation (under _lock): old host code stays in place for threads still inside it;
@@ -88,6 +103,7 @@ public sealed partial class Translator
         _linksTo.Clear();
         _linkedSites.Clear();
         _stepBlocks.Clear();
+        _replaced.Clear();
         _dropAlls++;
         Cache.ForgetAll();
         Interlocked.Increment(ref _generation);
@@ -103,7 +119,7 @@ public sealed partial class Translator
         if (!Options.LinkBlocks || site == 0) return false;
         lock (_lock)
         {
-            if (generation != Generation) return false;
+            if (generation != Generation || _replaced.Contains((ulong)target)) return false;
             if (_linkedSites.Contains(site)) return true; // another runner linked it (to the same block: one per pc)
             if (!CodeCache.Patch(site, (ulong)target, out int before)) return false;
             _linkedSites.Add(site);

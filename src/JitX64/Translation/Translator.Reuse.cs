@@ -78,6 +78,7 @@ public sealed partial class Translator
             }
             _blockMaps.Clear();
             Cache.ResetBlocks();
+            ReuseCountdownsLocked();
         }
         finally
         {

@@ -158,26 +158,30 @@ public sealed partial class Translator
 
     /// <summary><see cref="TranslateLocked"/> with room for the block: the cache is emptied first when it is nearly
     /// full, and again if the block still did not fit. <paramref name="stepping"/>: a one-instruction block
-    /// (<see cref="_stepping"/>, set only around the translation itself: the lock is let go while a flush waits).</summary>
-    private nint TranslateWithRoom(ulong start, BlockRunner? runner, bool stepping = false)
+    /// (<see cref="_stepping"/>, set only around the translation itself: the lock is let go while a flush waits);
+    /// <paramref name="full"/>: the full translation even when blocks start quick (Translator.Tiers.cs).</summary>
+    private nint TranslateWithRoom(ulong start, BlockRunner? runner, bool stepping = false, bool full = false)
     {
         MakeRoomLocked(runner);
-        try { return TranslateLocked(start, stepping); }
+        try { return TranslateLocked(start, stepping, full); }
         catch (CodeCacheFullException)
         {
             MakeRoomLocked(runner, full: true);
-            return TranslateLocked(start, stepping);
+            return TranslateLocked(start, stepping, full);
         }
     }
 
-    private nint TranslateLocked(ulong start, bool stepping)
+    private nint TranslateLocked(ulong start, bool stepping, bool full)
     {
         _stepping = stepping;
-        try { return TranslateLocked(start); }
+        try { return TranslateLocked(start, quick: !full && !stepping && Options.TierUpAfter > 0); }
         finally { _stepping = false; }
     }
 
-    private unsafe nint TranslateLocked(ulong start)
+    /// <summary>Translates the block at <paramref name="start"/>: fully (a planning pass, then the real one with the
+    /// register cache it chose), or when <paramref name="quick"/> in the real pass alone, uncached, with a countdown to
+    /// its translation in full (Translator.Tiers.cs).</summary>
+    private unsafe nint TranslateLocked(ulong start, bool quick)
     {
         var ctx = _ctx;
         var a = ctx.Asm;
@@ -186,13 +190,16 @@ public sealed partial class Translator
         // cache the most-used ones (write-back, see EmitterContext) in the real pass
         ctx.Reset(start);
         ctx.BeginPlanning();
-        EmitBody(start, null, out _, out _);
+        if (!quick) EmitBody(start, null, out _, out _);
         // code the guest may change without a fault (IGuestCodeReader.IsVolatile): decided once, in this pass; a page
         // that turns volatile later gets this block dropped by the invalidation that follows (it waits for _lock)
-        bool check = _volatileSeen;
+        // (a quick translation guesses from the first page, and is emitted again in the rare case it guessed wrong)
+        bool check = quick ? _code.IsVolatile(start) : _volatileSeen;
         bool loop = ctx.SelfLoop && Options.LinkBlocks && !_stepping;
-        int nCached = PlanCache(ctx, loop, out uint noPreload);
+        uint noPreload = 0;
+        int nCached = quick ? 0 : PlanCache(ctx, loop, out noPreload);
         if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
+        int* countdown = quick ? NewCountdownLocked() : null;
 
         StringBuilder? inAsm;
         ulong pc;
@@ -207,6 +214,15 @@ public sealed partial class Translator
             a.Label(ref entry);
             a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
             a.jne(interrupted);
+            var tierUp = countdown != null ? a.CreateLabel() : default;
+            if (countdown != null)
+            {
+                // rax is free and no host flag is live at the entry; <= 0 rather than == 0, so that a thread entering
+                // the block after its full translation replaced it leaves again (Translator.Tiers.cs)
+                a.mov(rax, (ulong)countdown);
+                a.sub(__dword_ptr[rax], 1);
+                a.jle(tierUp);
+            }
             var checkBytes = a.CreateLabel();
             var bytesChecked = a.CreateLabel();
             if (check)
@@ -232,8 +248,16 @@ public sealed partial class Translator
             ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
             a.mov(eax, (int)ExitReason.Interrupt);
             a.jmp(Stubs.Exit);
+            if (countdown != null)
+            {
+                a.Label(ref tierUp);
+                ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
+                a.mov(eax, (int)ExitReason.TierUp);
+                a.jmp(Stubs.Exit);
+            }
             if (check) EmitByteCheck(start, checkBytes, bytesChecked);
             ctx.EmitDeferred();
+            if (quick && check != _volatileSeen) { check = _volatileSeen; continue; }
             if (!ctx.Conflict || nCached == 0) break;
             // an emitter read a guest register in CpuState behind the register layer while the block held a newer
             // value: emit the block again without a cache (exact, slower; tests expect this never to happen)
@@ -247,7 +271,7 @@ public sealed partial class Translator
         var slots = new sbyte[nCached];
         for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
         ulong hostEnd = Cache.LastEnd;
-        var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, ctx.DirtyAt.ToArray(), slots, _dropAlls);
+        var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, ctx.DirtyAt.ToArray(), slots, _dropAlls) { Quick = quick };
         _blockMaps.Add(map);
         Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
         AddLiveLocked(map);
@@ -413,6 +437,8 @@ public sealed partial class Translator
     private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, uint[] Dirty, sbyte[] PoolSlots, int DropAlls)
     {
         public bool Dropped;
+        /// <summary>A quick translation, to be replaced by the full one when it is hot (Translator.Tiers.cs).</summary>
+        public bool Quick;
     }
 
     /// <summary>The block whose host code starts at or below <paramref name="hostRip"/>, or null. Under _lock.</summary>

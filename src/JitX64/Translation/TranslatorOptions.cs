@@ -10,6 +10,11 @@ public sealed class TranslatorOptions
     public bool CountBlocks { get; init; }
     /// <summary>Keep a block's most-used guest registers in host registers (write-back; see EmitterContext).</summary>
     public bool CacheRegisters { get; init; } = true;
+    /// <summary>Translate a block first in one quick pass and again, fully, after it has run this many times
+    /// (Translator.Tiers.cs); 0: every block fully at once (the tests' harness, which runs each block once or twice).</summary>
+    public int TierUpAfter { get; init; }
+    /// <summary>The runtime's <see cref="TierUpAfter"/> when --tier-up does not say.</summary>
+    public const int DefaultTierUpAfter = 4096;
     public bool LogInAsm { get; init; }
     public bool LogOutAsm { get; init; }
     public Action<string>? Log { get; init; }
