@@ -131,10 +131,17 @@ internal sealed unsafe class LinearEncoder
                 _plainAt[i] = plainLength;
                 fixed (byte* p = &_plain[plainLength])
                 {
-                    _sink.Target = p;
-                    _sink.Written = 0;
-                    if (!_encoder.TryEncode(insn, 0, out uint len, out _)) return false;
-                    _size[i] = (int)len;
+                    int direct = DirectEncoder.TryEncode(insn, p);
+                    if (direct == 0 || CheckDirect)
+                    {
+                        _sink.Target = p;
+                        _sink.Written = 0;
+                        if (!_encoder.TryEncode(insn, 0, out uint len, out _)) return false;
+                        if (direct != 0 && (direct != (int)len || !Same(p, insn, direct)))
+                            throw new InvalidOperationException($"DirectEncoder: {insn} differs from Iced's encoding");
+                        direct = (int)len;
+                    }
+                    _size[i] = direct;
                 }
                 plainLength += _size[i];
             }
@@ -184,6 +191,17 @@ internal sealed unsafe class LinearEncoder
             if (!_encoder.TryEncode(insn, rip + _offset[i], out uint len, out _) || len != (uint)_size[i]) return false;
         }
         return true;
+    }
+
+    /// <summary>Tests: every instruction <see cref="DirectEncoder"/> takes is encoded by Iced too, and a difference
+    /// throws (DirectEncoderTests translates guest code so).</summary>
+    internal static bool CheckDirect;
+
+    /// <summary>True when DirectEncoder writes the same <paramref name="length"/> bytes Iced just wrote at <paramref name="iced"/>.</summary>
+    private static bool Same(byte* iced, in Instruction insn, int length)
+    {
+        byte* mine = stackalloc byte[16];
+        return DirectEncoder.TryEncode(insn, mine) == length && new ReadOnlySpan<byte>(mine, length).SequenceEqual(new ReadOnlySpan<byte>(iced, length));
     }
 
     private void Place()
