@@ -102,6 +102,11 @@ internal sealed class Node0 : IMessageHandler
             psi.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (_opts.Stats) psi.ArgumentList.Add("--stats"); // the worker's translator counts blocks from the start
             if (_opts.PerfMap) psi.ArgumentList.Add("--perf-map"); // each node process writes its own map
+            if (_opts.TierUpAfter is int tierUp) // the workers started here translate as this node does
+            {
+                psi.ArgumentList.Add("--tier-up");
+                psi.ArgumentList.Add(tierUp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             psi.Environment[WorkerNode.ParentEnv] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
             try { _children[n] = Process.Start(psi); }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
