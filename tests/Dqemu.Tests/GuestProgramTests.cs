@@ -126,13 +126,8 @@ public class GuestProgramTests(ITestOutputHelper output)
     [InlineData("-1")]
     [InlineData("many")]
     [InlineData("")]
-    public void ATierUpCountOutOfRangeIsOneLineAndStatus64(string count)
-    {
-        var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--tier-up", count, Path.Combine(GuestRunner.GuestBinaryDir, "exit_ret42")],
-            GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(30));
-        Assert.Equal(64, r.ExitCode);
-        Assert.Equal($"dqemu-native: --tier-up takes a number of runs from 0 to 1000000, not '{count}'\n", r.Stderr);
-    }
+    public void ATierUpCountOutOfRangeIsOneLineAndStatus64(string count) =>
+        AssertUsageError("--tier-up", count, $"--tier-up takes a number of runs from 0 to 1000000, not '{count}'");
 
     [Theory]
     [InlineData("511K")]
@@ -141,12 +136,16 @@ public class GuestProgramTests(ITestOutputHelper output)
     [InlineData("12G")]
     [InlineData("-1")]
     [InlineData("99999999999999999999")]
-    public void ACodeCacheSizeOutOfRangeIsOneLineAndStatus64(string size)
+    public void ACodeCacheSizeOutOfRangeIsOneLineAndStatus64(string size) =>
+        AssertUsageError("--code-cache-size", size, $"--code-cache-size takes a size from 512K to 2047M, not '{size}'");
+
+    /// <summary>dqemu-native OPTION VALUE guest: status 64 and <paramref name="message"/> as its one line.</summary>
+    private static void AssertUsageError(string option, string value, string message)
     {
-        var r = GuestRunner.Run(GuestRunner.DqemuBinary, ["--code-cache-size", size, Path.Combine(GuestRunner.GuestBinaryDir, "exit_ret42")],
+        var r = GuestRunner.Run(GuestRunner.DqemuBinary, [option, value, Path.Combine(GuestRunner.GuestBinaryDir, "exit_ret42")],
             GuestRunner.StandardGuestEnvironment, timeout: TimeSpan.FromSeconds(30));
         Assert.Equal(64, r.ExitCode);
-        Assert.Equal($"dqemu-native: --code-cache-size takes a size from 512K to 2047M, not '{size}'\n", r.Stderr);
+        Assert.Equal($"dqemu-native: {message}\n", r.Stderr);
     }
 
     /// <summary>

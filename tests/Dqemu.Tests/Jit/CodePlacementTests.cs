@@ -166,16 +166,7 @@ public sealed unsafe class CodePlacementTests
     {
         using var h = new JitHarness();
         // two blocks (a block branching to itself is a loop inside the block: SelfLoopTests)
-        h.RunToEnd("""
-            mov x1, #50
-            mov x0, #0
-            loop:
-            add x0, x0, #3
-            b next
-            next:
-            subs x1, x1, #1
-            b.ne loop
-            """);
+        h.RunToEnd(TierUpTests.TwoBlockLoop(50));
         Assert.Equal(150UL, h.X(0));
         ulong loopHost = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
         ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 16);

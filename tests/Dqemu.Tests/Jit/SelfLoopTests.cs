@@ -36,20 +36,28 @@ public sealed unsafe class SelfLoopTests
 
         ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 12);
         Assert.NotEqual(0UL, host);
+        var backEdge = BackEdge(host);
+        // the back edge goes into the block, past its entry check and the preload (not to the block's start)
+        Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
+        Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
+    }
+
+    /// <summary>The back edge of the self-loop block at <paramref name="host"/>: the je after its cmp [rbx+ExitRequest], 0
+    /// (default when there is none in its first 400 bytes).</summary>
+    internal static Instruction BackEdge(ulong host)
+    {
         var code = new ReadOnlySpan<byte>((byte*)host, 512).ToArray();
         var d = Decoder.Create(64, new ByteArrayCodeReader(code));
         d.IP = host;
-        Instruction previous = default, backEdge = default;
+        Instruction previous = default;
         while (d.IP < host + 400)
         {
             d.Decode(out var i);
             if (i.Mnemonic == Mnemonic.Je && previous.Mnemonic == Mnemonic.Cmp && previous.MemoryBase == Register.RBX
-                && previous.MemoryDisplacement64 == CpuOffsets.ExitRequest) { backEdge = i; break; }
+                && previous.MemoryDisplacement64 == CpuOffsets.ExitRequest) return i;
             previous = i;
         }
-        // the back edge goes into the block, past its entry check and the preload (not to the block's start)
-        Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
-        Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
+        return default;
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed unsafe class TierUpTests
 
     // x1 times round two blocks, adding 3 to x0 each time: the first block (up to "b next") runs once, "next" (subs;
     // b.ne) x1 times, "loop" (add; b next) x1 - 1 times
-    private static string TwoBlockLoop(int times) => $"""
+    internal static string TwoBlockLoop(int times) => $"""
         mov x1, #{times}
         mov x0, #0
         loop:
@@ -93,14 +93,7 @@ public sealed unsafe class TierUpTests
         Assert.Equal(1, h.Translator.BlocksTieredUp);
         ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
         Assert.False(HasCountdown(host));
-        // the back edge: cmp [rbx+ExitRequest], 0; je into the block (SelfLoopTests)
-        Instruction previous = default, backEdge = default;
-        foreach (var i in Decode(host, 400))
-        {
-            if (i.Mnemonic == Mnemonic.Je && previous.Mnemonic == Mnemonic.Cmp && previous.MemoryBase == Register.RBX
-                && previous.MemoryDisplacement64 == CpuOffsets.ExitRequest) { backEdge = i; break; }
-            previous = i;
-        }
+        var backEdge = SelfLoopTests.BackEdge(host);
         Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
         Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
     }
