@@ -5,6 +5,7 @@ using System.Text;
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.State;
+using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Host;
 
 namespace Dqemu.Tests.Jit.Fuzz;
@@ -173,9 +174,13 @@ public static unsafe class FuzzRunner
 
     private static Worker NewHarness() => new(NewJitHarness());
 
+    /// <summary>DQEMU_FUZZ_TIER_UP=N translates each case as the runtime does with --tier-up N (default: in full at
+    /// once); a count above 1 keeps every case in its quick translation, which it runs once (Translator.Tiers.cs).</summary>
+    private static int TierUpAfter => int.TryParse(Environment.GetEnvironmentVariable("DQEMU_FUZZ_TIER_UP"), out int n) && n >= 0 ? n : 0;
+
     private static JitHarness NewJitHarness()
     {
-        var h = new JitHarness();
+        var h = new JitHarness(new TranslatorOptions { CodeCacheSize = 16UL << 20, TierUpAfter = TierUpAfter });
         const ulong mapped = 16UL << 20; // JitHarness' layout: all of the guest range mapped, not its guard
         LinuxHostMemory.Instance.Commit((nint)h.Memory(mapped), JitHarness.AddressLimit + 1 - mapped, HostProtection.ReadWrite);
         return h;

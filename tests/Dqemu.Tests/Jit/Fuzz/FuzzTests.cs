@@ -17,6 +17,7 @@ namespace Dqemu.Tests.Jit.Fuzz;
 ///   DQEMU_FUZZ_SEED=7         another seed (default 1)
 ///   DQEMU_FUZZ_FPSR=1         compare all of FPSR (its cumulative FP exception flags are not all modelled yet);
 ///                             FPSR.QC (saturation) is always compared
+///   DQEMU_FUZZ_TIER_UP=2      translate each case quickly (no register cache), as the runtime first does (--tier-up)
 ///   DQEMU_FUZZ_KEEP=1         keep each batch's generated source, state table and ELF in /tmp/dqemu-fuzz-*
 /// e.g.  DQEMU_FUZZ_CASES=100000 dotnet test tests/Dqemu.Tests -c Release --filter "FullyQualifiedName~Fuzz"
 /// A failure lists, per table row, how many cases differ, then full examples: the word, its row, its
