@@ -101,17 +101,14 @@ public sealed unsafe class BlockRunner : IDisposable
         if (cpu->NzcvHost == 0) cpu->NzcvHost = Flags.ArmToHost(0);
     }
 
-    private nint Lookup(ulong pc)
-    {
-        nint code = _translator.GetOrTranslate(pc, out int n, this);
-        if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
-        return code;
-    }
+    private nint Lookup(ulong pc) => Counted(_translator.GetOrTranslate(pc, out int n, this), n);
 
-    private nint Full(ulong pc)
+    private nint Full(ulong pc) => Counted(_translator.TierUp(pc, out int n, this), n);
+
+    /// <summary><paramref name="code"/>, after counting the <paramref name="translated"/> guest instructions it took.</summary>
+    private nint Counted(nint code, int translated)
     {
-        nint code = _translator.TierUp(pc, out int n, this);
-        if (n > 0) { BlocksTranslated++; InstructionsTranslated += n; }
+        if (translated > 0) { BlocksTranslated++; InstructionsTranslated += translated; }
         return code;
     }
 

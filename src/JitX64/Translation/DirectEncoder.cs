@@ -72,13 +72,10 @@ internal static unsafe class DirectEncoder
     private static int RmReg(byte* dst, in Instruction insn, int rmOp, int size, byte opcode, int reg, int immSize, ulong imm)
     {
         if (reg < 0) return 0;
-        int rex = size == 8 ? 0x48 : 0;
-        if (reg >= 8) rex |= 0x44;
-        byte* p = dst;
-        if (size == 2) *p++ = 0x66;
-        byte* rexAt = p;
-        p++; // the REX's place, dropped below when none is needed
-        *p++ = opcode;
+        int rex = (size == 8 ? 0x48 : 0) | (reg >= 8 ? 0x44 : 0);
+        // the r/m operand first: it decides the REX's X and B bits, which go before the opcode
+        int modrm, sib = -1, dispSize = 0;
+        long disp = 0;
         var kind = rmOp == 0 ? insn.Op0Kind : insn.Op1Kind;
         if (kind == OpKind.Register)
         {
@@ -86,7 +83,7 @@ internal static unsafe class DirectEncoder
                 size == 8 ? Register.RAX : size == 4 ? Register.EAX : Register.AX);
             if (rm < 0) return 0;
             if (rm >= 8) rex |= 0x41;
-            *p++ = (byte)(0xC0 | (reg & 7) << 3 | (rm & 7));
+            modrm = 0xC0 | (reg & 7) << 3 | (rm & 7);
         }
         else if (kind == OpKind.Memory)
         {
@@ -100,35 +97,34 @@ internal static unsafe class DirectEncoder
                 if (x >= 8) rex |= 0x42;
             }
             if (b >= 8) rex |= 0x41;
-            long disp = (long)insn.MemoryDisplacement64;
+            disp = (long)insn.MemoryDisplacement64;
             // as Iced: no displacement only when it is 0 and none was asked for (MemoryDisplSize 0), a dword when one
             // was (8), else the smallest
             int displSize = insn.MemoryDisplSize;
             if (disp != (int)disp || displSize is not (0 or 1 or 8) || displSize == 0 && disp != 0) return 0; // (Iced refuses the last)
             int mod = displSize == 8 ? 2 : disp == 0 && displSize == 0 && (b & 7) != 5 ? 0 : disp == (sbyte)disp ? 1 : 2;
-            if (mod < 0) return 0;
+            dispSize = mod == 1 ? 1 : mod == 2 ? 4 : 0;
             if (x < 0 && (b & 7) != 4)
-                *p++ = (byte)(mod << 6 | (reg & 7) << 3 | (b & 7));
+                modrm = mod << 6 | (reg & 7) << 3 | (b & 7);
             else
             {
                 int scale = insn.MemoryIndexScale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => -1 };
                 if (scale < 0) return 0;
-                *p++ = (byte)(mod << 6 | (reg & 7) << 3 | 4);
-                *p++ = (byte)(scale << 6 | (x < 0 ? 4 : x & 7) << 3 | (b & 7));
+                modrm = mod << 6 | (reg & 7) << 3 | 4;
+                sib = scale << 6 | (x < 0 ? 4 : x & 7) << 3 | (b & 7);
             }
-            if (mod == 1) *p++ = (byte)disp;
-            else if (mod == 2) { *(int*)p = (int)disp; p += 4; }
         }
         else return 0;
+        byte* p = dst;
+        if (size == 2) *p++ = 0x66;
+        if (rex != 0) *p++ = (byte)rex;
+        *p++ = opcode;
+        *p++ = (byte)modrm;
+        if (sib >= 0) *p++ = (byte)sib;
+        if (dispSize == 1) *p++ = (byte)disp;
+        else if (dispSize == 4) { *(int*)p = (int)disp; p += 4; }
         if (immSize == 1) *p++ = (byte)imm;
         else if (immSize == 4) { *(uint*)p = (uint)imm; p += 4; }
-        if (rex != 0) *rexAt = (byte)rex;
-        else
-        {
-            // no REX: move what follows its place down by one
-            for (byte* q = rexAt; q + 1 < p; q++) *q = q[1];
-            p--;
-        }
         return (int)(p - dst);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Dqemu.JitX64.Translation;
@@ -59,20 +58,15 @@ public sealed partial class Translator
             nint code = Cache.Lookup(pc);
             var quick = code == 0 ? null : BlockAtOrBelow((ulong)code);
             if (code != 0 && (quick == null || quick.HostStart != (ulong)code || !quick.Quick)) return code;
-            long t0 = Stopwatch.GetTimestamp();
-            long before = InstructionsTranslated;
-            int dropAlls = _dropAlls;
-            code = TranslateWithRoom(pc, runner, full: true);
-            // the quick block is still current unless a flush or an invalidation came while the lock was let go
-            if (quick != null && !quick.Dropped && quick.DropAlls == _dropAlls && dropAlls == _dropAlls)
+            code = TranslateAndPublishLocked(pc, runner, full: true, out translated);
+            // the quick block is still current unless a flush or an invalidation came while the lock was let go; its
+            // lookup entry is the full block's now (DropBlockLocked forgets only its own)
+            if (quick != null && !quick.Dropped && quick.DropAlls == _dropAlls)
             {
                 DropBlockLocked(quick, replacement: (ulong)code);
                 _replaced.Add(quick.HostStart);
             }
-            translated = (int)(InstructionsTranslated - before);
-            TranslationTicks += Stopwatch.GetTimestamp() - t0;
             BlocksTieredUp++;
-            Cache.Publish(pc, code);
             return code;
         }
     }

@@ -73,15 +73,21 @@ public sealed partial class Translator
         lock (_lock)
         {
             code = Cache.Lookup(pc);
-            if (code != 0) return code;
-            long t0 = Stopwatch.GetTimestamp();
-            long before = InstructionsTranslated;
-            code = TranslateWithRoom(pc, runner);
-            translated = (int)(InstructionsTranslated - before);
-            TranslationTicks += Stopwatch.GetTimestamp() - t0;
-            Cache.Publish(pc, code);
-            return code;
+            return code != 0 ? code : TranslateAndPublishLocked(pc, runner, full: false, out translated);
         }
+    }
+
+    /// <summary>Translates the block at <paramref name="pc"/> (in full when <paramref name="full"/>, else as blocks start:
+    /// Translator.Tiers.cs), counts its time and makes it the block the lookup finds. Under _lock.</summary>
+    private nint TranslateAndPublishLocked(ulong pc, BlockRunner? runner, bool full, out int translated)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        long before = InstructionsTranslated;
+        nint code = TranslateWithRoom(pc, runner, full: full);
+        translated = (int)(InstructionsTranslated - before);
+        TranslationTicks += Stopwatch.GetTimestamp() - t0;
+        Cache.Publish(pc, code);
+        return code;
     }
 
     /// <summary>
