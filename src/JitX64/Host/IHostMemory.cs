@@ -26,6 +26,14 @@ public interface IHostMemory
 
     void Protect(nint address, ulong size, HostProtection protection);
 
+    /// <summary>
+    /// Maps <paramref name="size"/> bytes of the open file <paramref name="fd"/> from <paramref name="offset"/> (both
+    /// page aligned, inside the file) privately at a fixed address inside a reservation, replacing what was there: a
+    /// page is read when first touched and becomes a private copy when written. False, with nothing changed, when this
+    /// memory cannot hold file pages (a cluster's shared guest memory) or the host refuses; the caller then copies.
+    /// </summary>
+    bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset);
+
     /// <summary>Returns a range to the reserved, inaccessible state, discarding its contents.</summary>
     void Decommit(nint address, ulong size);
 

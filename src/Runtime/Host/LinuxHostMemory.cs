@@ -26,6 +26,15 @@ public sealed unsafe class LinuxHostMemory : IHostMemory
         if (p == MAP_FAILED) throw new OutOfMemoryException($"cannot map {size} bytes at 0x{address:x} (errno {errno})");
     }
 
+    public bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset)
+    {
+        void* p = mmap((void*)address, (size_t)size, ToProt(protection), MAP_PRIVATE | MAP_FIXED, fd, (long)offset);
+        if (p != MAP_FAILED) return true;
+        // a failed MAP_FIXED may already have taken the old pages away: the range is zeroed memory again, as Commit leaves it
+        Commit(address, size, protection);
+        return false;
+    }
+
     public void Protect(nint address, ulong size, HostProtection protection)
     {
         if (mprotect((void*)address, (size_t)size, ToProt(protection)) != 0)

@@ -40,6 +40,8 @@ public sealed class ElfFile
     public ulong ShOff { get; private init; }
     public ushort ShEntSize { get; private init; }
     public ushort ShNum { get; private init; }
+    /// <summary>Read from a file on disk (<see cref="Load"/>), whose pages the loader may map, not parsed from memory.</summary>
+    public bool OnDisk { get; private set; }
 
     // the file's first bytes (all of it when it is short or was parsed from memory)
     private readonly byte[] _head;
@@ -94,7 +96,9 @@ public sealed class ElfFile
             long length = RandomAccess.GetLength(h);
             var head = new byte[(int)Math.Min(length, HeadBytes)];
             ReadFully(h, head, 0);
-            return Parse(path, head, length, (offset, dst) => ReadFully(h, dst, offset));
+            var elf = Parse(path, head, length, (offset, dst) => ReadFully(h, dst, offset));
+            elf.OnDisk = true;
+            return elf;
         }
         catch (IOException e) { throw new FatalException(ExitCodes.NoInput, $"{path}: cannot read ({e.Message})"); }
     }

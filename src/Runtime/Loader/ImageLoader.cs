@@ -34,13 +34,23 @@ public static class ImageLoader
         // copying the other would zero it; one call per stretch of contiguous pages
         foreach (var (from, to) in Contiguous(runs))
             space.MapFixed(from, to - from, GuestProt.Read | GuestProt.Write, elf.Path);
+        // a segment's whole pages that no other segment touches are the file's own pages, mapped as Linux maps them
+        // (the guest pays for a page when it touches it); the rest of its file bytes are copied
+        using var file = elf.OnDisk ? RegularFile.Open(elf.Path) : null;
         foreach (var p in loads)
-            for (ulong done = 0; done < p.FileSize;)
+        {
+            ulong at = p.VAddr + bias, fileEnd = at + p.FileSize;
+            var (from, to) = OwnFilePages(p, loads, bias);
+            if (file != null && from < to
+                && space.TryMapFilePages(from, to - from, GuestProt.Read | GuestProt.Write, (int)file.DangerousGetHandle(),
+                    GuestSpace.PageDown(p.Offset) + (from - GuestSpace.PageDown(at))))
             {
-                int chunk = (int)Math.Min(p.FileSize - done, CopyChunk);
-                elf.Read(p.Offset + done, space.Span(p.VAddr + bias + done, chunk));
-                done += (ulong)chunk;
+                Copy(elf, space, p.Offset, at, Math.Max(at, from) - at);
+                ulong tail = Math.Max(at, to);
+                Copy(elf, space, p.Offset + (tail - at), tail, fileEnd - tail);
             }
+            else Copy(elf, space, p.Offset, at, p.FileSize);
+        }
         foreach (var (from, to, prot) in runs)
             space.Protect(from, to - from, prot);
 
@@ -63,6 +73,36 @@ public static class ImageLoader
 
     // a span (copies of file bytes go through one) is at most int.MaxValue bytes
     private const int CopyChunk = 1 << 30;
+
+    /// <summary>Copies <paramref name="length"/> bytes of the file from <paramref name="offset"/> to guest <paramref name="at"/>.</summary>
+    private static void Copy(ElfFile elf, GuestSpace space, ulong offset, ulong at, ulong length)
+    {
+        for (ulong done = 0; done < length;)
+        {
+            int chunk = (int)Math.Min(length - done, CopyChunk);
+            elf.Read(offset + done, space.Span(at + done, chunk));
+            done += (ulong)chunk;
+        }
+    }
+
+    /// <summary>
+    /// The pages [From, To) (biased) that hold only segment <paramref name="p"/>'s file bytes (and, in its first page,
+    /// the file's bytes before them, as under Linux) and that no other segment touches: those can be the file's pages.
+    /// The page holding the end of its file bytes is not among them (past the end it has zeros, or another segment's
+    /// bytes). Empty when there are none, or when another segment lies inside (a malformed file: everything is copied).
+    /// </summary>
+    private static (ulong From, ulong To) OwnFilePages(ElfFile.ProgramHeader p, List<ElfFile.ProgramHeader> loads, ulong bias)
+    {
+        ulong from = GuestSpace.PageDown(p.VAddr) + bias, to = GuestSpace.PageDown(p.VAddr + p.FileSize) + bias;
+        bool Other(ulong page) => loads.Any(q => !q.Equals(p)
+            && GuestSpace.PageDown(q.VAddr) + bias <= page && page < GuestSpace.PageUp(q.VAddr + q.MemSize) + bias);
+        while (from < to && Other(from)) from += GuestSpace.PageSize;
+        while (from < to && Other(to - GuestSpace.PageSize)) to -= GuestSpace.PageSize;
+        if (from < to && loads.Any(q => !q.Equals(p)
+                && GuestSpace.PageDown(q.VAddr) + bias < to && from < GuestSpace.PageUp(q.VAddr + q.MemSize) + bias))
+            return (0, 0);
+        return (from, to);
+    }
 
     /// <summary>
     /// The pages the segments cover (biased), in ascending order, as maximal runs of one protection: a page two

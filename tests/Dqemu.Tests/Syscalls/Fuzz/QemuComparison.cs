@@ -82,8 +82,9 @@ public static class QemuComparison
         new("sched_getaffinity: the kernel copies min(len, its cpumask size) bytes; the host's mask (CONFIG_NR_CPUS) is "
             + "longer than qemu's, so a buffer that ends early holds qemu's mask but not the host's",
             (q, d) => q.Nr == 123 && Ok(q) && Is(d, EFAULT)),
-        new("a shared (not private) futex on the program's code: dqemu loads segments into anonymous memory, where the "
-            + "kernel keys a shared futex only on writable pages (EFAULT); Linux and qemu map the file",
+        new("a shared (not private) futex on the program's code: dqemu copies a segment's last page (and pages two "
+            + "segments share, and all of them on a cluster) into anonymous memory, where the kernel keys a shared futex "
+            + "only on writable pages (EFAULT); Linux and qemu map the file there too",
             (q, d) => q.Nr == 98 && ((int)q.Args[1] & 128) == 0 && (q.Args[0] < 0x1000_0000 || q.Args[4] < 0x1000_0000)
                 && Ok(q) && Is(d, EFAULT)),
         new("real-time signals to itself: qemu-aarch64 7.2 keeps guest signals 63 and 64 for itself (EINVAL) and queues "
