@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Dqemu.JitX64.Host;
 using Iced.Intel;
 
@@ -24,7 +23,7 @@ public sealed unsafe class CodeCache
     private ulong _used = StubRegion; // the blocks' cursor
     private ulong _committed;
     private readonly object _placeLock = new();
-    private readonly ConcurrentDictionary<ulong, nint> _blocks = new();
+    private readonly BlockTable _blocks = new();
     private readonly BufferWriter _writer = new();
 
     public CodeCache(IHostMemory host, ulong size, ICodeListener? listener = null)
@@ -53,15 +52,15 @@ public sealed unsafe class CodeCache
 
     public bool Contains(ulong hostAddress) => hostAddress >= (ulong)_base && hostAddress < (ulong)_base + _size;
 
-    public nint Lookup(ulong guestPc) => _blocks.TryGetValue(guestPc, out var p) ? p : 0;
+    public nint Lookup(ulong guestPc) => _blocks.Lookup(guestPc);
 
-    internal void Publish(ulong guestPc, nint code) => _blocks[guestPc] = code;
+    internal void Publish(ulong guestPc, nint code) => _blocks.Set(guestPc, code);
 
     /// <summary>Forgets every translation (the code stays until memory is reused; callers must unlink).</summary>
     public void ForgetAll() => _blocks.Clear();
 
     /// <summary>Forgets the translation of <paramref name="guestPc"/> when it is <paramref name="code"/> (the code stays).</summary>
-    public void Forget(ulong guestPc, nint code) => _blocks.TryRemove(new KeyValuePair<ulong, nint>(guestPc, code));
+    public void Forget(ulong guestPc, nint code) => _blocks.Remove(guestPc, code);
 
     /// <summary>
     /// Empties the blocks' part: the next block goes to its start again. Only when no thread can be running, or about to
@@ -192,6 +191,10 @@ public sealed unsafe class CodeCache
         Volatile.Write(ref *(int*)disp, (int)rel);
         return true;
     }
+
+    /// <summary>True when the rel32 ending at <paramref name="siteEnd"/> leads to <paramref name="target"/>.</summary>
+    public static bool Reaches(ulong siteEnd, ulong target) =>
+        (long)target - (long)siteEnd == Volatile.Read(ref *(int*)(siteEnd - 4));
 
     /// <summary>Gives a site <see cref="Patch(ulong, ulong, out int)"/> rewrote its displacement back (one atomic
     /// 4-byte store, as the patch was).</summary>

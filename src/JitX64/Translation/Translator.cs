@@ -274,10 +274,14 @@ public sealed partial class Translator
 
         var offsets = new uint[_firstHostInsn.Count];
         ulong host = Cache.PlaceBlock(a, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_firstHostInsn), offsets);
-        var slots = new sbyte[nCached];
+        // a block that caches nothing (every quick one) has no pool slots and nothing dirty: shared empty arrays, not two
+        // allocations per block (RestoreFaultState reads a missing entry as nothing dirty); every allocation here is a
+        // fresh page touched sooner or later, as a short run collects nothing
+        var slots = nCached == 0 ? [] : new sbyte[nCached];
         for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
         ulong hostEnd = Cache.LastEnd;
-        var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, ctx.DirtyAt.ToArray(), slots, _dropAlls) { Quick = quick };
+        var dirty = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ctx.DirtyAt).ContainsAnyExcept(0u) ? ctx.DirtyAt.ToArray() : [];
+        var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, dirty, slots, _dropAlls) { Quick = quick };
         _blockMaps.Add(map);
         Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
         AddLiveLocked(map);
@@ -443,6 +447,8 @@ public sealed partial class Translator
     private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, uint[] Dirty, sbyte[] PoolSlots, int DropAlls)
     {
         public bool Dropped;
+        /// <summary>The first of the exits linked into this block (Translator.Drop.cs), -1 for none. Under _lock.</summary>
+        public int FirstLink = -1;
         /// <summary>A quick translation, to be replaced by the full one when it is hot (Translator.Tiers.cs).</summary>
         public bool Quick;
     }
@@ -458,6 +464,10 @@ public sealed partial class Translator
         }
         return found < 0 ? null : _blockMaps[found];
     }
+
+    /// <summary>The block whose host code starts at <paramref name="hostStart"/>, or null. Under _lock.</summary>
+    private BlockMap? BlockStartingAt(ulong hostStart) =>
+        BlockAtOrBelow(hostStart) is { } m && m.HostStart == hostStart ? m : null;
 
     /// <summary>
     /// True when <paramref name="hostRip"/> lies in a block translated in the current <see cref="Generation"/>;
