@@ -34,6 +34,13 @@ public interface IHostMemory
     /// </summary>
     bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset);
 
+    /// <summary>
+    /// Backs a committed writable range with memory now, in one call, before it is written (best effort: nothing
+    /// happens where the host cannot). A first write to a fresh page otherwise takes a page fault of its own, ~10 µs on
+    /// the VMs measured here against ~5 µs for a page populated ahead.
+    /// </summary>
+    void Populate(nint address, ulong size);
+
     /// <summary>Returns a range to the reserved, inaccessible state, discarding its contents.</summary>
     void Decommit(nint address, ulong size);
 

@@ -157,16 +157,31 @@ public sealed unsafe class CodeCache
         return end;
     }
 
-    /// <summary>Commits [0, end) (the stubs' part is committed whole, with the first block).</summary>
+    /// <summary>Commits [0, end) (the stubs' part is committed whole, with the first block) and populates the pages up
+    /// to <see cref="PopulateAhead"/> past it, so that code is written into pages already there: a python3 start writes
+    /// 8 MiB of code, 2,000 page faults of ~10 µs each on these VMs when each page faults in on its first write.</summary>
     private void EnsureCommitted(ulong end)
     {
         end = Math.Max(end, StubRegion);
-        if (end <= _committed) return;
-        const ulong chunk = 4UL << 20;
-        ulong newCommitted = Math.Min(_size, (end + chunk - 1) & ~(chunk - 1));
-        _host.Commit((nint)(_base + _committed), newCommitted - _committed, HostProtection.All);
-        _committed = newCommitted;
+        if (end > _committed)
+        {
+            const ulong chunk = 4UL << 20;
+            ulong newCommitted = Math.Min(_size, (end + chunk - 1) & ~(chunk - 1));
+            _host.Commit((nint)(_base + _committed), newCommitted - _committed, HostProtection.All);
+            _committed = newCommitted;
+        }
+        if (end > _populated)
+        {
+            ulong to = Math.Min(_committed, (end + PopulateAhead + 4095) & ~4095UL);
+            ulong from = _populated & ~4095UL;
+            if (to > from) _host.Populate((nint)(_base + from), to - from);
+            _populated = to;
+        }
     }
+
+    // a small stretch: a short run should not back pages it never writes
+    private const ulong PopulateAhead = 128 << 10;
+    private ulong _populated;
 
     /// <summary>
     /// Points the "jmp rel32" or "jcc rel32" that ends at <paramref name="siteEnd"/> to <paramref name="target"/>. Skipped (and false)
