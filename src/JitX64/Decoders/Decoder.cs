@@ -19,29 +19,38 @@ public static class Decoder
         return null;
     }
 
-    // Each row is appended to exactly the buckets its fixed top bits allow (its free top bits enumerated as
-    // subsets), in the specificity order: the work is the size of the result. Testing every row against every
-    // bucket cost ~13 ms on a worker node's first guest thread, where it delayed the thread's start.
+    // Each row goes to exactly the buckets its fixed top bits allow (its free top bits enumerated as subsets), in the
+    // specificity order: the work is the size of the result. Testing every row against every bucket cost ~13 ms on a
+    // worker node's first guest thread, where it delayed the thread's start. Two passes (count, then fill arrays of
+    // the exact size): growing a list per bucket left as much garbage as the buckets hold, at every start.
     private static InstDescriptor[][] BuildBuckets(IReadOnlyList<InstDescriptor> all)
     {
         const int count = 1 << (32 - BucketShift);
-        const uint topBits = count - 1;
         var ordered = all.OrderByDescending(d => BitOperations.PopCount(d.Mask)).ToArray();
-        var lists = new List<InstDescriptor>?[count];
-        foreach (var d in ordered)
+        var sizes = new int[count];
+        InstDescriptor[][]? buckets = null;
+        for (int pass = 0; pass < 2; pass++)
         {
-            uint fixedTop = (d.Mask >> BucketShift) & topBits;
-            uint valueTop = (d.Value >> BucketShift) & fixedTop;
-            uint free = ~fixedTop & topBits;
-            uint subset = 0;
-            do
+            foreach (var d in ordered)
             {
-                (lists[valueTop | subset] ??= []).Add(d);
-                subset = (subset - free) & free; // the next subset of the free bits, 0 after the last
-            } while (subset != 0);
+                const uint topBits = count - 1;
+                uint fixedTop = (d.Mask >> BucketShift) & topBits;
+                uint valueTop = (d.Value >> BucketShift) & fixedTop;
+                uint free = ~fixedTop & topBits;
+                uint subset = 0;
+                do
+                {
+                    uint b = valueTop | subset;
+                    if (buckets == null) sizes[b]++;
+                    else buckets[b][sizes[b]++] = d;
+                    subset = (subset - free) & free; // the next subset of the free bits, 0 after the last
+                } while (subset != 0);
+            }
+            if (buckets != null) break;
+            buckets = new InstDescriptor[count][];
+            for (int b = 0; b < count; b++) buckets[b] = sizes[b] == 0 ? [] : new InstDescriptor[sizes[b]];
+            Array.Clear(sizes);
         }
-        var buckets = new InstDescriptor[count][];
-        for (int b = 0; b < count; b++) buckets[b] = lists[b]?.ToArray() ?? [];
-        return buckets;
+        return buckets!;
     }
 }

@@ -31,35 +31,59 @@ public static partial class OpCodeTable
 
     private static string SizeBits(int size) => size switch { 0 => "00", 1 => "01", 2 => "10", _ => "11" };
 
+    /// <summary>
+    /// <paramref name="pattern"/> with bit <paramref name="q"/> for 'Q', <paramref name="size"/>'s two bits for "ZZ" and
+    /// bit <paramref name="s"/> for 'S' (a letter given -1 stays), in one new string: the table is built at every start,
+    /// and a Replace per letter left a garbage string per row.
+    /// </summary>
+    private static string Fill(string pattern, int q, int size = -1, int s = -1) => string.Create(pattern.Length, (pattern, q, size, s),
+        static (dst, a) =>
+        {
+            bool high = true;
+            for (int i = 0; i < dst.Length; i++)
+            {
+                char c = a.pattern[i];
+                dst[i] = c switch
+                {
+                    'Q' when a.q >= 0 => (char)('0' + a.q),
+                    'S' when a.s >= 0 => (char)('0' + a.s),
+                    'Z' when a.size >= 0 => (char)('0' + ((a.size >> ((high = !high) ? 0 : 1)) & 1)),
+                    _ => c,
+                };
+            }
+        });
+
     /// <summary>One row per arrangement in <paramref name="arrs"/> (Q and "ZZ" filled in).</summary>
     private static void AddV(this List<InstDescriptor> t, string name, string pattern, InstEmitter e, string format, string arrs)
     {
-        foreach (var arr in arrs.Split(','))
+        string rowName = name.Replace("{2}", "") + " (vector)";
+        foreach (var range in arrs.AsSpan().Split(','))
         {
-            int idx = Array.IndexOf(Arr, arr);
+            int idx = Array.IndexOf(Arr, arrs[range]);
             int size = idx / 2, q = idx % 2;
-            string p = pattern.Replace("Q", q.ToString()).Replace("ZZ", SizeBits(size));
-            t.Add(name.Replace("{2}", "") + " (vector)", p, e, () => FormatV(format, size, q));
+            t.AddLazy(rowName, Fill(pattern, q, size), e, format, size, q);
         }
     }
 
     /// <summary>Scalar rows: one per element size in <paramref name="sizes"/> ("bhsd" letters).</summary>
     private static void AddSc(this List<InstDescriptor> t, string name, string pattern, InstEmitter e, string format, string sizes)
     {
+        string rowName = name + " (scalar)";
         foreach (char c in sizes)
         {
             int size = "bhsd".IndexOf(c);
-            t.Add(name + " (scalar)", pattern.Replace("ZZ", SizeBits(size)), e, () => FormatV(format, size, 0));
+            t.AddLazy(rowName, Fill(pattern, -1, size), e, format, size, 0);
         }
     }
 
     /// <summary>FP vector rows: 2s, 4s, 2d ('S' is sz, 'Q' is Q).</summary>
     private static void AddVF(this List<InstDescriptor> t, string name, string pattern, InstEmitter e, string format, bool singleOnly = false)
     {
+        string rowName = name + " (vector)";
         foreach (var (sz, q, arr) in new[] { (0, 0, "2s"), (0, 1, "4s"), (1, 1, "2d") })
         {
             if (singleOnly && sz == 1) continue;
-            t.Add(name + " (vector)", pattern.Replace("Q", q.ToString()).Replace("S", sz.ToString()), e, format.Replace("{T}", arr));
+            t.Add(rowName, Fill(pattern, q, s: sz), e, format.Replace("{T}", arr));
         }
     }
 
@@ -338,7 +362,7 @@ public static partial class OpCodeTable
             foreach (char c in sizes)
             {
                 int s = "bhsd".IndexOf(c);
-                t.Add(mn.ToUpperInvariant(), "01" + u + "111110" + immh[s] + opc + "1nnnnnddddd", e, () => FormatV(mn + " " + fmt.Replace("{es}", (8 << s).ToString()), s, 0));
+                t.AddLazy(mn.ToUpperInvariant(), "01" + u + "111110" + immh[s] + opc + "1nnnnnddddd", e, mn + " " + fmt.Replace("{es}", (8 << s).ToString()), s, 0);
             }
         }
         const string SR = "{Ed}, {En}, #{es}-{#h}", SL = "{Ed}, {En}, #{#h}";
@@ -370,14 +394,14 @@ public static partial class OpCodeTable
                     string p = head + size + l + m + rm + opc + h + "0nnnnnddddd";
                     string f = mn + " " + fmt.Replace("{i}", idx.ToString());
                     string nm = mn.Replace("{2}", "").ToUpperInvariant() + " (by element)";
-                    if (scalar) t.Add(nm, p, em, () => FormatV(f, s, 0));
+                    if (scalar) t.AddLazy(nm, p, em, f, s, 0);
                     else
                     {
                         string arrs = fp ? (s == 3 ? "2d" : Q2S) : (s == 1 ? Q4H : Q2S);
-                        foreach (var arr in arrs.Split(','))
+                        foreach (var range in arrs.AsSpan().Split(','))
                         {
-                            int ai = Array.IndexOf(Arr, arr);
-                            t.Add(nm, p.Replace("Q", (ai % 2).ToString()), em, () => FormatV(f, ai / 2, ai % 2));
+                            int ai = Array.IndexOf(Arr, arrs[range]);
+                            t.AddLazy(nm, Fill(p, ai % 2), em, f, ai / 2, ai % 2);
                         }
                     }
                 }

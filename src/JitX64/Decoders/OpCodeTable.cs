@@ -39,8 +39,9 @@ public static partial class OpCodeTable
     private static void Add(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string format)
         => t.Add(new InstDescriptor(name, pattern, emit, format));
 
-    private static void Add(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, Func<string> format)
-        => t.Add(new InstDescriptor(name, pattern, emit, format));
+    /// <summary>A SIMD row whose format is <see cref="FormatV"/>(<paramref name="template"/>, size, q), made on first use.</summary>
+    private static void AddLazy(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string template, int size, int q)
+        => t.Add(new InstDescriptor(name, pattern, emit, FormatV, template, size, q));
 
     private static void AddEnd(this List<InstDescriptor> t, string name, string pattern, InstEmitter emit, string format)
         => t.Add(new InstDescriptor(name, pattern, emit, format, endsBlock: true));
