@@ -11,7 +11,7 @@ namespace Dqemu.Runtime.Syscalls;
 /// <see cref="MoveRuntimeFdsHigh"/> (call it first thing in Main) makes the runtime open what it keeps above
 /// <see cref="Floor"/>; close, close_range and dup2/dup3 onto a recorded fd then leave it alone.
 /// </summary>
-public static class EmulatorFds
+public static partial class EmulatorFds
 {
     /// <summary>Emulator fds live at or above this number (guests rarely get that far).</summary>
     public const int Floor = 200;
@@ -85,37 +85,48 @@ public static class EmulatorFds
     /// </summary>
     public static void MoveRuntimeFdsHigh(Action warmUp)
     {
-        // File.OpenHandle goes straight to the runtime's statically linked System.Native: a P/Invoke into
-        // libc here would first bind its import, which seeds string hashing and so opens /dev/urandom low
-        var placeholders = new List<SafeFileHandle>();
+        // one open of /dev/null, then dup()s of it (Dup, bound at link time): 200 File.OpenHandle calls (open, fstat,
+        // a SafeHandle each) were ~1.4 ms of a static hello world's start
+        var first = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
+        int firstFd = (int)first.DangerousGetHandle();
+        var placeholders = new List<int>();
         int ceiling = Floor;
-        try
+        if (firstFd >= Floor) first.Dispose();
+        else
         {
             while (true)
             {
-                var h = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
-                if ((int)h.DangerousGetHandle() >= Floor) { h.Dispose(); break; }
-                placeholders.Add(h);
+                int fd = Dup(firstFd);
+                if (fd < 0)
+                {
+                    // a low RLIMIT_NOFILE: leave room for what the warm-up opens
+                    for (int i = 0; i < 32 && placeholders.Count > 0; i++)
+                    {
+                        close(placeholders[^1]);
+                        placeholders.RemoveAt(placeholders.Count - 1);
+                    }
+                    ceiling = placeholders.Count == 0 ? firstFd : placeholders.Max() + 1;
+                    if (placeholders.Count == 0) { first.Dispose(); firstFd = -1; }
+                    break;
+                }
+                if (fd >= Floor) { close(fd); break; }
+                placeholders.Add(fd);
             }
-        }
-        catch (IOException)
-        {
-            // a low RLIMIT_NOFILE: leave room for what the warm-up opens
-            for (int i = 0; i < 32 && placeholders.Count > 0; i++)
-            {
-                placeholders[^1].Dispose();
-                placeholders.RemoveAt(placeholders.Count - 1);
-            }
-            ceiling = placeholders.Count == 0 ? 3 : placeholders.Max(h => (int)h.DangerousGetHandle()) + 1;
         }
         try { warmUp(); }
         finally
         {
-            foreach (var h in placeholders) h.Dispose();
+            foreach (int fd in placeholders) close(fd);
+            if (firstFd >= 0 && firstFd < Floor) first.Dispose();
         }
         foreach (int fd in OpenFds())
             if (fd >= ceiling && fcntl(fd, F_GETFD) is int f && f >= 0 && (f & FD_CLOEXEC) != 0) Add(fd);
     }
+
+    // bound when the binary is linked (DirectPInvoke "libc"): Tmds.LibC's dup, bound at run time, seeded string
+    // hashing first, which opened /dev/urandom below the placeholders
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "dup")]
+    private static partial int Dup(int fd);
 
     /// <summary>The default warm-up: what the .NET runtime opens lazily and then keeps.</summary>
     public static void WarmUpRuntime()
