@@ -33,7 +33,8 @@ internal sealed class BlockTable
         var slots = Volatile.Read(ref _slots);
         ulong key = pc + 1;
         int mask = slots.Length - 1;
-        // never full (grown at three quarters), so an empty slot ends every probe
+        // never full (grown at five eighths: a miss, which every new block's lookup is, probes ~4 slots), so an empty
+        // slot ends every probe
         for (int i = Home(pc, mask); ; i = (i + 1) & mask)
         {
             ulong k = Volatile.Read(ref slots[i].Key);
@@ -54,7 +55,7 @@ internal sealed class BlockTable
                 Volatile.Write(ref slot.Code, code);
                 return;
             }
-            if ((_used + 1) * 4L > _slots.Length * 3L)
+            if ((_used + 1) * 8L > _slots.Length * 5L)
             {
                 // room for twice the live blocks: forgotten pcs are left behind, so a table full of them is only cleaned
                 Volatile.Write(ref _slots, Rehash(_slots, CapacityFor(2 * (_live + 1))));
@@ -104,7 +105,7 @@ internal sealed class BlockTable
     private static int CapacityFor(int entries)
     {
         int n = InitialSlots;
-        while (entries * 4L > n * 3L) n *= 2;
+        while (entries * 8L > n * 5L) n *= 2;
         return n;
     }
 

@@ -77,6 +77,7 @@ public sealed partial class Translator
                 if (waited.ElapsedMilliseconds >= 100) { ExitAll?.Invoke(); waited.Restart(); }
             }
             _blockMaps.Clear();
+            _blockStarts.Clear();
             Cache.ResetBlocks();
             ReuseCountdownsLocked();
         }
