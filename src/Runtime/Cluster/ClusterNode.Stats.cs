@@ -86,6 +86,10 @@ internal sealed partial class ClusterNode
                       $"remote wakes received {f.RemoteWakesReceived}, registrations {f.Registrations} (kept ones reused {f.ReusedRegistrations})");
         if (_process is { Options.Stats: true } p && Self != 0)
         {
+            // how this worker translated (node 0 passes it --tier-up, --no-link and --code-cache-size)
+            var tr = p.Translator;
+            sb.AppendLine($"    translator: blocks {(tr.Options.LinkBlocks ? "linked" : "not linked")}, tier-up after {tr.Options.TierUpAfter} runs, " +
+                          $"code cache used {tr.Cache.Used >> 10} KiB of {tr.Cache.Size >> 10} KiB, emptied {tr.Flushes} times");
             foreach (var t in p.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("    " + t.StatsLine());
             lock (p.FinishedThreadStats)
                 foreach (var line in p.FinishedThreadStats) sb.AppendLine("    " + line);

@@ -102,10 +102,17 @@ internal sealed class Node0 : IMessageHandler
             psi.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (_opts.Stats) psi.ArgumentList.Add("--stats"); // the worker's translator counts blocks from the start
             if (_opts.PerfMap) psi.ArgumentList.Add("--perf-map"); // each node process writes its own map
-            if (_opts.TierUpAfter is int tierUp) // the workers started here translate as this node does
+            // the workers started here translate as this node does
+            if (_opts.TierUpAfter is int tierUp)
             {
                 psi.ArgumentList.Add("--tier-up");
                 psi.ArgumentList.Add(tierUp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            if (_opts.NoLink || _opts.LogNoChain) psi.ArgumentList.Add("--no-link");
+            if (_opts.CodeCacheBytes is ulong cacheBytes)
+            {
+                psi.ArgumentList.Add("--code-cache-size");
+                psi.ArgumentList.Add((cacheBytes >> 10).ToString(System.Globalization.CultureInfo.InvariantCulture) + "K");
             }
             psi.Environment[WorkerNode.ParentEnv] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
             try { _children[n] = Process.Start(psi); }

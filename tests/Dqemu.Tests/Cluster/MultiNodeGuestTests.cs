@@ -151,6 +151,39 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The workers node 0 starts translate as it does: --no-link, --code-cache-size and --tier-up reach them, and each
+    /// worker's --stats says how it translated; without the options a worker links blocks, tiers up after the default
+    /// 4096 runs and has the default 512 MiB cache. mt_atomic_inc's output equals qemu-aarch64's both ways.
+    /// </summary>
+    [Fact]
+    public void WorkersTranslateWithNodeZerosOptions()
+    {
+        var g = ThreadedGuests.Load("mt_atomic_inc");
+        var expected = ThreadedGuests.Expected(g, null);
+        foreach (var (options, line) in new[]
+        {
+            (new[] { "--no-link", "--code-cache-size", "1M", "--tier-up", "7" }, "translator: blocks not linked, tier-up after 7 runs, code cache used "),
+            (Array.Empty<string>(), "translator: blocks linked, tier-up after 4096 runs, code cache used "),
+        })
+        {
+            using var cluster = new LoopbackCluster("tcp", 2, "");
+            var args = new List<string> { "--cluster", cluster.ConfigPath, "--stats" };
+            args.AddRange(options);
+            args.Add(g.Binary);
+            args.AddRange(g.Spec.Args);
+            var r = ThreadedGuests.RunIn(LoopbackCluster.Binary, args, g.Env, g.Spec.Stdin, g.ClusterTimeout);
+            output.WriteLine(r.Stderr);
+            ThreadedGuests.AssertSameResult(expected, r, $"mt_atomic_inc on 2 nodes with [{string.Join(' ', options)}]", LoopbackCluster.Binary, args, g.ClusterTimeout);
+            Assert.Empty(cluster.WaitForNoProcesses(Leftover));
+            var worker = r.Stderr.Split('\n').Where(l => l.Contains("translator: ", StringComparison.Ordinal)).ToList();
+            Assert.True(worker.Count == 1 && worker[0].Contains(line, StringComparison.Ordinal),
+                $"expected node 1's line '{line}...':\n{r.Stderr}");
+            string size = options.Length > 0 ? "of 1024 KiB" : "of 524288 KiB";
+            Assert.True(worker[0].Contains(size, StringComparison.Ordinal), $"expected '{size}': {worker[0]}");
+        }
+    }
+
+    /// <summary>
     /// Data forwarding on 2 nodes: mt_strided_read's upward reader on node 1 faults on consecutive pages, so the pages
     /// after them are read ahead and used (--stats: read ahead and used both above zero, and fewer read waits than
     /// without), with qemu-aarch64's output; forward_pages = false reads nothing ahead.
