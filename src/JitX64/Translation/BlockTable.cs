@@ -18,7 +18,7 @@ internal sealed class BlockTable
         public nint Code; // 0: forgotten
     }
 
-    private const int InitialSlots = 4096;
+    private const int InitialSlots = 1024;
     private Slot[] _slots = new Slot[InitialSlots];
     private int _used, _live; // slots holding a pc; those with code
     private readonly object _lock = new();

@@ -26,7 +26,7 @@ public sealed partial class Translator
         public int Next;
     }
 
-    private const int LinkChunkBits = 12;
+    private const int LinkChunkBits = 10;
     private readonly List<LinkRecord[]> _linkChunks = new();
     private int _linkCount, _freeLinks = -1;
 
