@@ -53,27 +53,43 @@ public static partial class InstEmit
             a.movmskps(eax, xmm7);
         }
         a.test(eax, laneMask);
-        a.jne(ctx.Cold(back, () => EmitRecomputeTowardZero(ctx, recompute)));
+        a.jne(ctx.Cold(back, () => EmitRecomputeTowardZero(ctx, recompute, packed: true)));
         a.Label(ref back);
     }
 
     /// <summary>Under FPCR.FZ: runs <paramref name="recompute"/> with MXCSR's rounding control set to toward zero
-    /// (FTZ and DAZ stay as FZ set them), then restores MXCSR, flags included. Without FZ nothing changes.</summary>
-    private static void EmitRecomputeTowardZero(EmitterContext ctx, Action recompute)
+    /// (FTZ and DAZ stay as FZ set them), then restores MXCSR, flags included. Without FZ nothing changes.
+    /// <paramref name="packed"/>: only the lanes xmm7 marks (those whose first result was the smallest normal) take the
+    /// recomputed value; the others keep their first result, rounded as FPCR says (taking every lane of the second,
+    /// rounded toward zero, was the fuzzer's FMLA/FMLS-by-element difference from qemu under FZ: 1 ulp in a lane next to
+    /// one that came out as the smallest normal).</summary>
+    private static void EmitRecomputeTowardZero(EmitterContext ctx, Action recompute, bool packed = false)
     {
         var a = ctx.Asm;
         var keep = a.CreateLabel();
         a.bt(EmitterContext.CpuField32(CpuOffsets.Fpcr), 24);
         a.jae(keep);
-        a.sub(rsp, 16);
+        a.sub(rsp, 48); // a multiple of 16: rsp stays aligned for a helper the recomputation may call
         a.stmxcsr(__dword_ptr[rsp]);
+        if (packed)
+        {
+            a.movdqu(__xmmword_ptr[rsp + 16], xmm0); // the first result
+            a.movdqu(__xmmword_ptr[rsp + 32], xmm7); // the lanes to take from the second
+        }
         a.mov(eax, __dword_ptr[rsp]);
         a.or(eax, 0x6000); // RC = 11, toward zero
         a.mov(__dword_ptr[rsp + 4], eax);
         a.ldmxcsr(__dword_ptr[rsp + 4]);
         recompute();
         a.ldmxcsr(__dword_ptr[rsp]);
-        a.add(rsp, 16);
+        if (packed)
+        {
+            a.movdqu(xmm7, __xmmword_ptr[rsp + 32]);
+            a.pand(xmm0, xmm7);
+            a.pandn(xmm7, __xmmword_ptr[rsp + 16]);
+            a.por(xmm0, xmm7);
+        }
+        a.add(rsp, 48);
         a.Label(ref keep);
     }
 }

@@ -174,6 +174,29 @@ public class FpScalarTests
             "msr fpcr, xzr", st);
     }
 
+    /// <summary>
+    /// Under FZ a vector result with one lane at the smallest normal is computed again toward zero for that lane only:
+    /// its neighbours keep FPCR's rounding. The differential fuzzer's cases (seed 20261209): FMLS by element toward
+    /// +inf, lane 2 = -2^-126 (lane 1, 130.77, came out 1 ulp low), and FMLA by element to nearest with DN, lane 0 tiny
+    /// (lane 1, 1.118e9, 1 ulp low); both against qemu-aarch64.
+    /// </summary>
+    [Theory]
+    [InlineData("fmls v16.4s, v14.4s, v30.s[0]", 0x01400000u, 14, 0xbf8f16256ffe2c4bUL, 0x4330000000000000UL,
+        16, 0x421545e55f800000UL, 0xaf4f417a80800000UL, 30, 0x2a9f9ea442a731baUL, 0xcf593e21c4603000UL)]
+    [InlineData("fmla v10.2s, v4.2s, v16.s[2]", 0x03000000u, 4, 0x43cba000aa3a3c27UL, 0x19ffed0e83616f52UL,
+        10, 0x4e85460a80800000UL, 0x3f8000017f7fffffUL, 16, 0xc27fb86cec7f70daUL, 0xbdc56777866aceefUL)]
+    public void ALaneAtTheSmallestNormalLeavesItsNeighboursRoundedAsFpcrSays(string insn, uint fpcr,
+        int a, ulong aLo, ulong aHi, int b, ulong bLo, ulong bHi, int c, ulong cLo, ulong cHi)
+    {
+        var st = MachineState.Random(3);
+        void V(int v, ulong lo, ulong hi) { st.V[2 * v] = lo; st.V[2 * v + 1] = hi; }
+        V(a, aLo, aHi);
+        V(b, bLo, bHi);
+        V(c, cLo, cHi);
+        st.X[28] = fpcr;
+        DiffTest.AssertSameAsQemu($"msr fpcr, x28\n{insn}\nmsr fpcr, xzr", st);
+    }
+
     [Fact]
     public void NanPrintsPositiveOnZeroDivZero()
     {
