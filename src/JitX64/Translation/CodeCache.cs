@@ -172,9 +172,8 @@ public sealed unsafe class CodeCache
         }
         if (end > _populated)
         {
-            ulong to = Math.Min(_committed, (end + PopulateAhead + 4095) & ~4095UL);
-            ulong from = _populated & ~4095UL;
-            if (to > from) _host.Populate((nint)(_base + from), to - from);
+            ulong to = Math.Min(_committed, (end + PopulateAhead + 4095) & ~4095UL); // page aligned, as _populated is
+            if (to > _populated) _host.Populate((nint)(_base + _populated), to - _populated);
             _populated = to;
         }
     }

@@ -138,7 +138,6 @@ public sealed partial class Translator
         _linkCount = 0;
         _freeLinks = -1;
         _stepBlocks.Clear();
-        _replaced.Clear();
         _dropAlls++;
         Cache.ForgetAll();
         Interlocked.Increment(ref _generation);
@@ -154,7 +153,7 @@ public sealed partial class Translator
         if (!Options.LinkBlocks || site == 0) return false;
         lock (_lock)
         {
-            if (generation != Generation || _replaced.Contains((ulong)target)) return false;
+            if (generation != Generation) return false;
             // another runner linked it (to the same block: one live block per pc in a generation, and a tier-up moves
             // the links into the quick block to the full one). An unlinked site never holds a block's address: a jmp's
             // is the next instruction, a jcc's the taken side's code in its own block.

@@ -20,10 +20,6 @@ public sealed partial class Translator
     /// <summary>Blocks translated again, fully, after their quick translation ran <see cref="TranslatorOptions.TierUpAfter"/> times.</summary>
     public long BlocksTieredUp;
 
-    /// <summary>The host starts of quick blocks replaced by their full translation (links to them are refused). Under
-    /// _lock; emptied with everything else when every translation is dropped.</summary>
-    private readonly HashSet<ulong> _replaced = new();
-
     // the countdowns of quick blocks: native memory of their own (a store into the code cache would be self-modifying
     // code to the CPU), in chunks given out again after the code cache is emptied, when no block that uses one is left
     private const int CountdownsPerChunk = 4096;
@@ -56,16 +52,13 @@ public sealed partial class Translator
         lock (_lock)
         {
             nint code = Cache.Lookup(pc);
-            var quick = code == 0 ? null : BlockAtOrBelow((ulong)code);
-            if (code != 0 && (quick == null || quick.HostStart != (ulong)code || !quick.Quick)) return code;
+            var quick = code == 0 ? null : BlockStartingAt((ulong)code);
+            if (code != 0 && quick is not { Quick: true }) return code;
             code = TranslateAndPublishLocked(pc, runner, full: true, out translated);
             // the quick block is still current unless a flush or an invalidation came while the lock was let go; its
             // lookup entry is the full block's now (DropBlockLocked forgets only its own)
-            if (quick != null && !quick.Dropped && quick.DropAlls == _dropAlls)
-            {
-                DropBlockLocked(quick, replacement: (ulong)code);
-                _replaced.Add(quick.HostStart);
-            }
+            // (dropped, it is refused as a link's target: Link)
+            if (quick != null && !quick.Dropped && quick.DropAlls == _dropAlls) DropBlockLocked(quick, replacement: (ulong)code);
             BlocksTieredUp++;
             return code;
         }

@@ -40,7 +40,7 @@ public static class ImageLoader
         foreach (var p in loads)
         {
             ulong at = p.VAddr + bias, fileEnd = at + p.FileSize;
-            var (from, to) = OwnFilePages(p, loads, bias);
+            var (from, to) = file != null ? OwnFilePages(p, loads, bias) : default;
             if (file != null && from < to
                 && space.TryMapFilePages(from, to - from, GuestProt.Read | GuestProt.Write, (int)file.DangerousGetHandle(),
                     GuestSpace.PageDown(p.Offset) + (from - GuestSpace.PageDown(at))))
@@ -94,14 +94,11 @@ public static class ImageLoader
     private static (ulong From, ulong To) OwnFilePages(ElfFile.ProgramHeader p, List<ElfFile.ProgramHeader> loads, ulong bias)
     {
         ulong from = GuestSpace.PageDown(p.VAddr) + bias, to = GuestSpace.PageDown(p.VAddr + p.FileSize) + bias;
-        bool Other(ulong page) => loads.Any(q => !q.Equals(p)
-            && GuestSpace.PageDown(q.VAddr) + bias <= page && page < GuestSpace.PageUp(q.VAddr + q.MemSize) + bias);
-        while (from < to && Other(from)) from += GuestSpace.PageSize;
-        while (from < to && Other(to - GuestSpace.PageSize)) to -= GuestSpace.PageSize;
-        if (from < to && loads.Any(q => !q.Equals(p)
-                && GuestSpace.PageDown(q.VAddr) + bias < to && from < GuestSpace.PageUp(q.VAddr + q.MemSize) + bias))
-            return (0, 0);
-        return (from, to);
+        // whether another segment's pages meet [lo, hi)
+        bool Other(ulong lo, ulong hi) => loads.Any(q => !q.Equals(p) && Pages(q, bias) is var (s, e) && s < hi && lo < e);
+        while (from < to && Other(from, from + GuestSpace.PageSize)) from += GuestSpace.PageSize;
+        while (from < to && Other(to - GuestSpace.PageSize, to)) to -= GuestSpace.PageSize;
+        return from < to && Other(from, to) ? (0, 0) : (from, to);
     }
 
     /// <summary>
@@ -113,7 +110,7 @@ public static class ImageLoader
         var edges = new List<(ulong At, GuestProt Prot, int Delta)>();
         foreach (var p in loads)
         {
-            ulong s = GuestSpace.PageDown(p.VAddr) + bias, e = GuestSpace.PageUp(p.VAddr + p.MemSize) + bias;
+            var (s, e) = Pages(p, bias);
             if (s == e) continue;
             edges.Add((s, Prot(p.Flags), 1));
             edges.Add((e, Prot(p.Flags), -1));
@@ -138,6 +135,10 @@ public static class ImageLoader
         }
         return runs;
     }
+
+    /// <summary>The pages segment <paramref name="p"/> covers, biased: [Start, End).</summary>
+    private static (ulong Start, ulong End) Pages(ElfFile.ProgramHeader p, ulong bias) =>
+        (GuestSpace.PageDown(p.VAddr) + bias, GuestSpace.PageUp(p.VAddr + p.MemSize) + bias);
 
     /// <summary>Runs merged where one ends where the next starts.</summary>
     private static IEnumerable<(ulong Start, ulong End)> Contiguous(List<(ulong Start, ulong End, GuestProt Prot)> runs)

@@ -105,8 +105,9 @@ public static partial class EmulatorFds
                         close(placeholders[^1]);
                         placeholders.RemoveAt(placeholders.Count - 1);
                     }
-                    ceiling = placeholders.Count == 0 ? firstFd : placeholders.Max() + 1;
-                    if (placeholders.Count == 0) { first.Dispose(); firstFd = -1; }
+                    // dup gives the lowest free fd, so the last placeholder is the highest
+                    ceiling = placeholders.Count == 0 ? firstFd : placeholders[^1] + 1;
+                    if (placeholders.Count == 0) first.Dispose();
                     break;
                 }
                 if (fd >= Floor) { close(fd); break; }
@@ -117,7 +118,7 @@ public static partial class EmulatorFds
         finally
         {
             foreach (int fd in placeholders) close(fd);
-            if (firstFd >= 0 && firstFd < Floor) first.Dispose();
+            first.Dispose(); // a SafeHandle closes its fd once, however often it is disposed
         }
         foreach (int fd in OpenFds())
             if (fd >= ceiling && fcntl(fd, F_GETFD) is int f && f >= 0 && (f & FD_CLOEXEC) != 0) Add(fd);
