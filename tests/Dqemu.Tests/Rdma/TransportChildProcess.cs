@@ -288,7 +288,9 @@ internal sealed class TransportChild : IDisposable
         return 0;
     }
 
-    /// <summary>Forms clusters of 2 and 3 nodes for 3 s without starting them; a line per failure, "formed N" at the end.</summary>
+    /// <summary>Forms clusters of 2 and 3 nodes for 3 s without starting them; a line per failure, "formed N" at the end.
+    /// Each formation gets the 10 s a user's cluster gets (connect_timeout's default): on CI's loaded 2-core machine a
+    /// 3-node formation once took over 2 s, while a formation that cannot finish without Start never finishes.</summary>
     private static int RunFormations(IChildConnector connector)
     {
         int formed = 0, failed = 0;
@@ -297,7 +299,7 @@ internal sealed class TransportChild : IDisposable
         {
             int n = 2 + formed % 2;
             var outcomes = TransportTestSupport.ConnectConcurrently<ITransport>(connector.ConnectChild, TransportTestSupport.FreeEndpoints(n),
-                                                                                Enumerable.Range(0, n), TimeSpan.FromSeconds(2));
+                                                                                Enumerable.Range(0, n), TimeSpan.FromSeconds(10));
             TransportTestSupport.DisposeAll(outcomes.Select(o => o.Transport), concurrently: true);
             formed++;
             var errors = outcomes.Where(o => o.Error != null).Select(o => o.Error!).ToList();
