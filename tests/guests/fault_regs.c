@@ -3,7 +3,8 @@
 // back to the guest's state at exits, and from the saved host registers at a fault). The handler prints the
 // interrupted pc's offset and the registers from the ucontext, then puts a value in the destination register and
 // resumes after the faulting instruction; the code goes on with the state the handler left. Also a fault in a loop
-// after many iterations, and a store fault with the stack pointer moved in the same block.
+// after many iterations, a store fault with the stack pointer moved in the same block, and loads that fault into
+// registers the block has just computed.
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
@@ -120,6 +121,38 @@ __asm__(".text\n"
         "  add x0, x0, x4\n"
         "  ret\n");
 
+// values built in place in x2..x5 (W and X forms: the translator may compute them in their host registers), then an
+// LDP into x3, x4 whose second word is on the unmapped page after edge, and (in the block the handler resumes) a load
+// into x2, just computed, that faults: the handler must see x2, x3 and x4 as they were before each faulting
+// instruction (a faulting load writes no register)
+uint64_t inplace(uint64_t *edge, uint64_t seed);
+__asm__(".text\n"
+        ".global inplace\n"
+        "inplace:\n"
+        "  mov x6, #6\n"
+        "  mov x7, #7\n"
+        "  mov x8, #8\n"
+        "  mov x9, #9\n"
+        "  mov x11, sp\n"
+        "  add x2, x1, #5\n"
+        "  add x3, x1, x1\n"
+        "  eor w2, w3, w2\n"
+        "  add x3, x3, x2, lsl #1\n"
+        "  add w4, w2, w3\n"
+        "  extr x5, x3, x3, #7\n"
+        "  add x2, x2, x5\n"
+        "  add x3, x3, x2\n"
+        "  add x4, x4, x3\n"
+        "  ldp x3, x4, [x0]\n"
+        "  add x2, x2, #1\n"
+        "  add x2, x2, x3\n"
+        "  ldr x2, [x0, #8]\n"
+        "  add x0, x2, x3\n"
+        "  add x0, x0, x4\n"
+        "  add x0, x0, x5\n"
+        "  add x0, x0, x10\n"
+        "  ret\n");
+
 extern char straight_code[], walk_done[];
 
 int main(void) {
@@ -147,6 +180,7 @@ int main(void) {
     for (int i = 0; i < 512; i++) two[i] = (uint64_t)i * i + 1;
     resume_at = (uintptr_t)walk_done;
     printf("walk = %llu\n", (unsigned long long)walk(two));
+    printf("inplace = %llu\n", (unsigned long long)inplace(two + 511, 9));
     printf("faults %d\n", faults);
     return 0;
 }

@@ -47,9 +47,11 @@ public static partial class InstEmit
                     return;
                 }
             }
-            ctx.LoadRsp(rcx, rn, sf);
-            if (imm != 0) IntAlu.RI(a, kind, rcx, imm, sf);
-            ctx.StoreRsp(rd, rcx, sf);
+            var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx);
+            if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf);
+            if (imm != 0) IntAlu.RI(a, kind, d, imm, sf);
+            else if (!sf && d != rcx && rn == rd) a.mov(R32(d), R32(d)); // a W move onto itself clears the upper half
+            ctx.StoreRsp(rd, d, sf);
             return;
         }
         // flag-setting: Rn may be SP, Rd 31 is XZR (CMP/CMN)
@@ -86,11 +88,12 @@ public static partial class InstEmit
 
         if (!setFlags && kind == GpOp.Add && type == 0 && amount >= 1 && amount <= 3 && rm != 31)
         {
-            ctx.LoadR(rcx, rn, sf);
-            ctx.LoadR(rdx, rm, sf);
+            var sum = ctx.ResultReg(rd, rcx, rm);
+            ctx.LoadFirst(sum, rn, sf);
+            var m = ctx.Operand(rm, rdx, sf);
             int scale = 1 << amount;
-            if (sf) a.lea(rcx, __[rcx + rdx * scale]); else a.lea(ecx, __[rcx + rdx * scale]);
-            ctx.StoreR(rd, rcx, sf);
+            if (sf) a.lea(sum, __[sum + m * scale]); else a.lea(R32(sum), __[sum + m * scale]);
+            ctx.StoreR(rd, sum, sf);
             return;
         }
         if (kind == GpOp.Sub && rn == 31 && !setFlags)
@@ -102,15 +105,18 @@ public static partial class InstEmit
             ctx.StoreR(rd, rcx, sf);
             return;
         }
-        ctx.LoadR(rcx, rn, sf);
-        if (amount == 0 || rm == 31) IntAlu.RG(ctx, kind, rcx, rm, sf);
+        // Rd = Rn + Rd: add Rn to Rd's copy in place
+        if (!setFlags && kind == GpOp.Add && amount == 0 && rm == rd && rn != rd && rn != 31) (rn, rm) = (rm, rn);
+        var d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+        ctx.LoadFirst(d, rn, sf);
+        if (amount == 0 || rm == 31) IntAlu.RG(ctx, kind, d, rm, sf);
         else
         {
             ctx.LoadR(rdx, rm, sf);
             IntAlu.Shift(a, type, rdx, amount, sf);
-            IntAlu.RR(a, kind, rcx, rdx, sf);
+            IntAlu.RR(a, kind, d, rdx, sf);
         }
-        ctx.StoreR(rd, rcx, sf);
+        ctx.StoreR(rd, d, sf);
         if (setFlags) IntAlu.Capture(ctx, kind);
     }
 
@@ -130,23 +136,25 @@ public static partial class InstEmit
         int shift = (int)Bits(op, 10, 3);
         if (shift > 4) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
 
-        ctx.LoadRsp(rcx, rn, sf);
+        // Rn 31 is SP here (LoadRsp); Rd's own host copy takes the sum when neither is SP
+        var d = setFlags || rn == 31 ? rcx : ctx.ResultReg(rd, rcx, rm);
+        if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf);
         IntAlu.LoadExtended(ctx, rdx, rm, option);
         if (!setFlags && kind == GpOp.Add && shift <= 3)
         {
-            if (sf) a.lea(rcx, __[rcx + rdx * (1 << shift)]); else a.lea(ecx, __[rcx + rdx * (1 << shift)]);
+            if (sf) a.lea(d, __[d + rdx * (1 << shift)]); else a.lea(R32(d), __[d + rdx * (1 << shift)]);
         }
         else
         {
             if (shift != 0) a.shl(rdx, (byte)shift);
-            IntAlu.RR(a, kind, rcx, rdx, sf);
+            IntAlu.RR(a, kind, d, rdx, sf);
         }
         if (setFlags)
         {
-            ctx.StoreR(rd, rcx, sf);
+            ctx.StoreR(rd, d, sf);
             IntAlu.Capture(ctx, kind);
         }
-        else ctx.StoreRsp(rd, rcx, sf);
+        else ctx.StoreRsp(rd, d, sf);
     }
 
     // ---------------- add/subtract with carry ----------------
@@ -203,19 +211,20 @@ public static partial class InstEmit
             ctx.CaptureFlagsLogic();
             return;
         }
-        ctx.LoadR(rcx, rn, sf);
-        if (fitsImm) IntAlu.RI(a, kind, rcx, (int)value, sf);
+        var d = setFlags ? rcx : ctx.ResultReg(rd, rcx);
+        ctx.LoadFirst(d, rn, sf);
+        if (fitsImm) IntAlu.RI(a, kind, d, (int)value, sf);
         else
         {
             a.mov(rdx, value);
-            IntAlu.RR(a, kind, rcx, rdx, sf);
+            IntAlu.RR(a, kind, d, rdx, sf);
         }
         if (setFlags)
         {
-            ctx.StoreR(rd, rcx, sf);
+            ctx.StoreR(rd, d, sf);
             ctx.CaptureFlagsLogic();
         }
-        else ctx.StoreRsp(rd, rcx, sf);
+        else ctx.StoreRsp(rd, d, sf);
     }
 
     // ---------------- logical (shifted register) ----------------
@@ -245,13 +254,17 @@ public static partial class InstEmit
                 ctx.StoreXImm(rd, invert ? (sf ? ulong.MaxValue : 0xffffffffUL) : 0);
                 return;
             }
-            ctx.LoadR(rcx, rm, sf);
-            IntAlu.Shift(a, type, rcx, amount, sf);
-            if (invert) { if (sf) a.not(rcx); else a.not(ecx); }
-            ctx.StoreR(rd, rcx, sf);
+            // a plain MOV stores its source as it is; a shift or a NOT builds the value in place (32-bit forms clear
+            // the upper half of an in-place update)
+            var mv = amount == 0 && !invert ? rcx : ctx.ResultReg(rd, rcx);
+            ctx.LoadFirst(mv, rm, sf);
+            IntAlu.Shift(a, type, mv, amount, sf);
+            if (invert) { if (sf) a.not(mv); else a.not(R32(mv)); }
+            ctx.StoreR(rd, mv, sf);
             return;
         }
 
+        AssemblerRegister64 d;
         if (amount == 0 && !invert && rm != 31)
         {
             if (setFlags && rd == 31 && rn != 31)
@@ -263,25 +276,29 @@ public static partial class InstEmit
                 ctx.CaptureFlagsLogic();
                 return;
             }
-            ctx.LoadR(rcx, rn, sf);
-            IntAlu.RG(ctx, kind, rcx, rm, sf);
+            // Rd = Rn op Rd (AND, ORR, EOR commute): op Rn into Rd's copy in place
+            if (!setFlags && rm == rd && rn != rd && rn != 31) (rn, rm) = (rm, rn);
+            d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+            ctx.LoadFirst(d, rn, sf);
+            IntAlu.RG(ctx, kind, d, rm, sf);
         }
         else
         {
-            ctx.LoadR(rcx, rn, sf);
+            d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+            ctx.LoadFirst(d, rn, sf);
             if (rm == 31)
             {
-                IntAlu.RI(a, kind, rcx, invert ? -1 : 0, sf);
+                IntAlu.RI(a, kind, d, invert ? -1 : 0, sf);
             }
             else
             {
                 ctx.LoadR(rdx, rm, sf);
                 IntAlu.Shift(a, type, rdx, amount, sf);
                 if (invert) { if (sf) a.not(rdx); else a.not(edx); }
-                IntAlu.RR(a, kind, rcx, rdx, sf);
+                IntAlu.RR(a, kind, d, rdx, sf);
             }
         }
-        ctx.StoreR(rd, rcx, sf);
+        ctx.StoreR(rd, d, sf);
         if (setFlags) ctx.CaptureFlagsLogic();
     }
 
@@ -306,34 +323,32 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int rd = Rd(op);
         if (rd == 31) return;
+        bool sf = Sf(op);
         int shift = 16 * (int)Bits(op, 21, 2);
         ulong imm = (ulong)Bits(op, 5, 16) << shift;
         ulong keep = ~(0xffffUL << shift);
-        if (!Sf(op))
+        var d = ctx.ResultReg(rd, rcx); // in Rd's host copy when it has one (MOVZ/MOVK chains build constants there)
+        ctx.LoadFirst(d, rd, sf);
+        if (!sf)
         {
-            ctx.LoadW(rcx, rd);
-            a.and(ecx, (int)(uint)keep);
-            if (imm != 0) a.or(ecx, (int)(uint)imm);
+            a.and(R32(d), (int)(uint)keep); // 32-bit: clears the upper half of an in-place update too
+            if (imm != 0) a.or(R32(d), (int)(uint)imm);
         }
         else
         {
-            if ((long)keep == (int)keep)
-            {
-                ctx.LoadX(rcx, rd);
-                a.and(rcx, (int)keep);
-            }
+            if ((long)keep == (int)keep) a.and(d, (int)keep);
             else
             {
-                a.mov(rcx, keep);
-                a.and(rcx, X(rd));
+                a.mov(rdx, keep);
+                a.and(d, rdx);
             }
             if (imm != 0)
             {
-                if (imm <= int.MaxValue) a.or(rcx, (int)imm);
-                else { a.mov(rdx, imm); a.or(rcx, rdx); }
+                if (imm <= int.MaxValue) a.or(d, (int)imm);
+                else { a.mov(rdx, imm); a.or(d, rdx); }
             }
         }
-        ctx.StoreX(rd, rcx);
+        ctx.StoreX(rd, d);
     }
 
     // ---------------- PC-relative addresses ----------------
@@ -423,13 +438,15 @@ public static partial class InstEmit
             return;
         }
         ctx.LoadFlagsToHost();
-        ctx.LoadR(rcx, rn, sf);
+        var d = ctx.ResultReg(rd, rcx, rm);
+        ctx.LoadFirst(d, rn, sf);
+        if (!sf && d != rcx && rn == rd) a.mov(R32(d), R32(d)); // the 64-bit CMOV may keep it: clear its upper half
         ctx.LoadR(rdx, rm, sf);
         // flag-neutral forms only: the host flags hold NZCV
         if (kind >= 2) { if (sf) a.not(rdx); else a.not(edx); }
         if (kind == 1 || kind == 3) { if (sf) a.lea(rdx, __[rdx + 1]); else a.lea(edx, __[rdx + 1]); }
-        ctx.CMovIfNot(cond, rcx, rdx);
-        ctx.StoreR(rd, rcx, sf);
+        ctx.CMovIfNot(cond, d, rdx);
+        ctx.StoreR(rd, d, sf);
     }
 
     // ---------------- data processing (1 source) ----------------
@@ -669,32 +686,36 @@ public static partial class InstEmit
         bool sf = Sf(op);
         int rd = Rd(op), rn = Rn(op), rm = Rm(op);
         if (rd == 31) return;
-        ctx.LoadR(rdx, rn, sf);
-        if (rm != 31 && rn != 31)
+        bool shifts = rm != 31 && rn != 31;
+        if (shifts) ctx.LoadW(rcx, rm); // the count first: then Rd's host copy can take the value whatever Rm is
+        var d = ctx.ResultReg(rd, rdx);
+        ctx.LoadFirst(d, rn, sf);
+        if (shifts)
         {
-            a.mov(ecx, W(rm));
             if (sf)
             {
                 switch (type)
                 {
-                    case 0: a.shl(rdx, cl); break;
-                    case 1: a.shr(rdx, cl); break;
-                    case 2: a.sar(rdx, cl); break;
-                    default: a.ror(rdx, cl); break;
+                    case 0: a.shl(d, cl); break;
+                    case 1: a.shr(d, cl); break;
+                    case 2: a.sar(d, cl); break;
+                    default: a.ror(d, cl); break;
                 }
             }
             else
             {
+                var d32 = R32(d);
                 switch (type)
                 {
-                    case 0: a.shl(edx, cl); break;
-                    case 1: a.shr(edx, cl); break;
-                    case 2: a.sar(edx, cl); break;
-                    default: a.ror(edx, cl); break;
+                    case 0: a.shl(d32, cl); break;
+                    case 1: a.shr(d32, cl); break;
+                    case 2: a.sar(d32, cl); break;
+                    default: a.ror(d32, cl); break;
                 }
             }
         }
-        ctx.StoreR(rd, rdx, sf);
+        else if (!sf && d != rdx && rn == rd) a.mov(R32(d), R32(d)); // a shift by XZR in place: clear the upper half
+        ctx.StoreR(rd, d, sf);
     }
 
     public static void Crc32b(EmitterContext ctx, uint op) => Crc32(ctx, op, 0, false);

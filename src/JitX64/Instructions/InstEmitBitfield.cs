@@ -24,24 +24,37 @@ public static partial class InstEmit
 
         if (r == 0 && (s == 7 || s == 15 || (s == 31 && sf)))
         {
-            // SXTB / SXTH / SXTW straight from the guest register file
-            int off = CpuOffsets.Xn(rn);
-            if (s == 31) a.movsxd(rcx, __dword_ptr[rbx + off]);
-            else if (sf) a.movsx(rcx, s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
-            else a.movsx(ecx, s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
-            ctx.StoreR(rd, rcx, sf);
+            // SXTB / SXTH / SXTW from Rn's host copy or straight from the guest register file
+            var t = ctx.ResultReg(rd, rcx);
+            if (ctx.Cached(rn) is { } h)
+            {
+                if (s == 31) a.movsxd(t, R32(h));
+                else if (sf) { if (s == 7) a.movsx(t, R8(h)); else a.movsx(t, R16(h)); }
+                else if (s == 7) a.movsx(R32(t), R8(h));
+                else a.movsx(R32(t), R16(h));
+            }
+            else
+            {
+                int off = CpuOffsets.Xn(rn);
+                if (s == 31) a.movsxd(t, __dword_ptr[rbx + off]);
+                else if (sf) a.movsx(t, s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
+                else a.movsx(R32(t), s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
+            }
+            ctx.StoreR(rd, t, sf);
             return;
         }
-        ctx.LoadR(rcx, rn, sf);
+        var d = ctx.ResultReg(rd, rcx);
+        ctx.LoadFirst(d, rn, sf);
         if (s == n - 1)
         {
-            IntAlu.Shift(a, 2, rcx, r, sf); // ASR
+            IntAlu.Shift(a, 2, d, r, sf); // ASR
+            if (r == 0 && !sf) a.mov(R32(d), R32(d)); // ASR #0 in place: clear the upper half
         }
         else
         {
-            ShiftField(a, r, s, n, sf, rightShift: 2); // SBFX / SBFIZ
+            ShiftField(a, d, r, s, n, sf, rightShift: 2); // SBFX / SBFIZ
         }
-        ctx.StoreR(rd, rcx, sf);
+        ctx.StoreR(rd, d, sf);
     }
 
     public static void Ubfm(EmitterContext ctx, uint op)
@@ -56,22 +69,34 @@ public static partial class InstEmit
 
         if (r == 0 && (s == 7 || s == 15 || s == 31))
         {
-            // UXTB / UXTH / (64-bit) UBFX #0, #32
-            int off = CpuOffsets.Xn(rn);
-            if (s == 7) a.movzx(ecx, __byte_ptr[rbx + off]);
-            else if (s == 15) a.movzx(ecx, __word_ptr[rbx + off]);
-            else a.mov(ecx, __dword_ptr[rbx + off]);
-            ctx.StoreR(rd, rcx, sf);
+            // UXTB / UXTH / (64-bit) UBFX #0, #32 from Rn's host copy or straight from the guest register file
+            var t = ctx.ResultReg(rd, rcx);
+            if (ctx.Cached(rn) is { } h)
+            {
+                if (s == 7) a.movzx(R32(t), R8(h));
+                else if (s == 15) a.movzx(R32(t), R16(h));
+                else a.mov(R32(t), R32(h));
+            }
+            else
+            {
+                int off = CpuOffsets.Xn(rn);
+                if (s == 7) a.movzx(R32(t), __byte_ptr[rbx + off]);
+                else if (s == 15) a.movzx(R32(t), __word_ptr[rbx + off]);
+                else a.mov(R32(t), __dword_ptr[rbx + off]);
+            }
+            ctx.StoreR(rd, t, sf);
             return;
         }
-        ctx.LoadR(rcx, rn, sf);
+        var d = ctx.ResultReg(rd, rcx);
+        ctx.LoadFirst(d, rn, sf);
         if (s == n - 1)
         {
-            IntAlu.Shift(a, 1, rcx, r, sf); // LSR
+            IntAlu.Shift(a, 1, d, r, sf); // LSR
+            if (r == 0 && !sf) a.mov(R32(d), R32(d)); // LSR #0 in place: clear the upper half
         }
         else if (s + 1 == r)
         {
-            IntAlu.Shift(a, 0, rcx, n - r, sf); // LSL
+            IntAlu.Shift(a, 0, d, n - r, sf); // LSL
         }
         else if (s >= r)
         {
@@ -79,30 +104,30 @@ public static partial class InstEmit
             int width = s - r + 1;
             if (width <= 31)
             {
-                IntAlu.Shift(a, 1, rcx, r, sf);
-                if (sf) a.and(rcx, (int)Ones(width)); else a.and(ecx, (int)Ones(width));
+                IntAlu.Shift(a, 1, d, r, sf);
+                if (sf) a.and(d, (int)Ones(width)); else a.and(R32(d), (int)Ones(width));
             }
             else
             {
-                ShiftField(a, r, s, n, sf, rightShift: 1);
+                ShiftField(a, d, r, s, n, sf, rightShift: 1);
             }
         }
         else
         {
-            ShiftField(a, r, s, n, sf, rightShift: 1); // UBFIZ
+            ShiftField(a, d, r, s, n, sf, rightShift: 1); // UBFIZ
         }
-        ctx.StoreR(rd, rcx, sf);
+        ctx.StoreR(rd, d, sf);
     }
 
     /// <summary>
-    /// The general bitfield move on rcx: a left shift puts field bit s on top, then a right shift (1 logical for
+    /// The general bitfield move on <paramref name="x"/>: a left shift puts field bit s on top, then a right shift (1 logical for
     /// UBFM, 2 arithmetic for SBFM) takes bits s..r to the bottom (s &gt;= r, *BFX) or bits s..0 to bit n-r
     /// (s &lt; r, *BFIZ).
     /// </summary>
-    private static void ShiftField(Iced.Intel.Assembler a, int r, int s, int n, bool sf, int rightShift)
+    private static void ShiftField(Iced.Intel.Assembler a, Iced.Intel.AssemblerRegister64 x, int r, int s, int n, bool sf, int rightShift)
     {
-        IntAlu.Shift(a, 0, rcx, n - 1 - s, sf);
-        IntAlu.Shift(a, rightShift, rcx, s >= r ? n - 1 - s + r : r - 1 - s, sf);
+        IntAlu.Shift(a, 0, x, n - 1 - s, sf);
+        IntAlu.Shift(a, rightShift, x, s >= r ? n - 1 - s + r : r - 1 - s, sf);
     }
 
     /// <summary>BFI / BFXIL: insert a field of Rn into Rd, keeping Rd's other bits.</summary>
@@ -174,21 +199,22 @@ public static partial class InstEmit
         int rd = Rd(op), rn = Rn(op), rm = Rm(op);
         int lsb = (int)Bits(op, 10, 6);
         if (rd == 31) return;
-        ctx.LoadR(rcx, rm, sf);
+        var d = lsb == 0 ? rcx : ctx.ResultReg(rd, rcx, rn == rm ? -1 : rn);
+        ctx.LoadFirst(d, rm, sf);
         if (lsb != 0)
         {
-            if (rn == rm) IntAlu.Shift(a, 3, rcx, lsb, sf);
+            if (rn == rm) IntAlu.Shift(a, 3, d, lsb, sf);
             else
             {
-                IntAlu.Shift(a, 1, rcx, lsb, sf);
+                IntAlu.Shift(a, 1, d, lsb, sf);
                 if (rn != 31)
                 {
                     ctx.LoadR(rdx, rn, sf);
                     IntAlu.Shift(a, 0, rdx, n - lsb, sf);
-                    if (sf) a.or(rcx, rdx); else a.or(ecx, edx);
+                    if (sf) a.or(d, rdx); else a.or(R32(d), edx);
                 }
             }
         }
-        ctx.StoreR(rd, rcx, sf);
+        ctx.StoreR(rd, d, sf);
     }
 }

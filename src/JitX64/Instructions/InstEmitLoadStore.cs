@@ -19,7 +19,8 @@ namespace Dqemu.JitX64.Instructions;
 /// Pre/post-index forms also leave the updated (unmasked) base in <see cref="NewBase"/> (rdi), written back
 /// to Rn by <see cref="Writeback"/> AFTER the access. That order is what qemu does for the CONSTRAINED
 /// UNPREDICTABLE Rt==Rn cases: a load with writeback ends with Rn = the new base, a store stores the old Rn.
-/// Data goes through rcx/rdx and xmm0/xmm1; rax is left to flag capture and the cmpxchg users.
+/// Data goes through rcx/rdx and xmm0/xmm1, or a loaded value straight into its register's host copy
+/// (EmitterContext.ResultReg); rax is left to flag capture and the cmpxchg users.
 /// </summary>
 internal static partial class LdSt
 {
@@ -261,9 +262,11 @@ internal static partial class LdSt
             return;
         }
         if (opc == 0) { StoreGpr(ctx, rt, size, disp); return; }
-        // opc 1: zero-extending; 2: sign-extend to X; 3: sign-extend to W (a 32-bit result)
-        LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
-        ctx.StoreX(rt, rcx);
+        // opc 1: zero-extending; 2: sign-extend to X; 3: sign-extend to W (a 32-bit result). Straight into Rt's host
+        // copy when it has one: a load that faults writes nothing, so the copy keeps the value the fault restores.
+        var d = ctx.ResultReg(rt, rcx);
+        LoadGprTo(ctx, d, size, signed: opc >= 2, to64: opc == 2, disp);
+        ctx.StoreX(rt, d);
     }
 
     /// <summary>log2 of the access size of a single-register form (4 for Q).</summary>
@@ -329,8 +332,9 @@ public static partial class InstEmit
             LdSt.WriteV(ctx, rt, xmm0);
             return;
         }
-        LdSt.LoadGprTo(ctx, rcx, opc == 1 ? 3 : 2, signed: opc == 2, to64: true);
-        ctx.StoreX(rt, rcx);
+        var d = ctx.ResultReg(rt, rcx);
+        LdSt.LoadGprTo(ctx, d, opc == 1 ? 3 : 2, signed: opc == 2, to64: true);
+        ctx.StoreX(rt, d);
     }
 
     /// <summary>PRFM/PRFUM in every form: a hint, nothing to do (and it never faults).</summary>

@@ -41,8 +41,10 @@ public static partial class InstEmit
         {
             bool signed = opc == 1; // LDPSW
             LdSt.LoadGprTo(ctx, rcx, scale, signed, to64: signed, disp: d);
-            LdSt.LoadGprTo(ctx, rdx, scale, signed, to64: signed, disp: d + bytes);
-            ctx.StoreX(rt2, rdx);
+            // the second straight into Rt2's host copy when it has one: if it faults, nothing was written yet
+            var second = ctx.ResultReg(rt2, rdx);
+            LdSt.LoadGprTo(ctx, second, scale, signed, to64: signed, disp: d + bytes);
+            ctx.StoreX(rt2, second);
             ctx.StoreX(rt, rcx); // Rt last: with Rt == Rt2 qemu leaves the first value
         }
         else

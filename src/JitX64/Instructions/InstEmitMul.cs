@@ -24,30 +24,32 @@ public static partial class InstEmit
             ctx.StoreR(rd, rcx, sf);
             return;
         }
-        ctx.LoadR(rcx, rn, sf);
-        if (ctx.Cached(rm) is { } h) { if (sf) a.imul(rcx, h); else a.imul(ecx, R32(h)); }
-        else if (sf) a.imul(rcx, X(rm)); else a.imul(ecx, W(rm));
-        AccumulateAndStore(ctx, rd, ra, sub, sf);
+        // the product in Rd's host copy when Rm and Ra, read after it, are other registers
+        var p = rd == rm || rd == ra ? rcx : ctx.ResultReg(rd, rcx);
+        ctx.LoadFirst(p, rn, sf);
+        if (ctx.Cached(rm) is { } h) { if (sf) a.imul(p, h); else a.imul(R32(p), R32(h)); }
+        else if (sf) a.imul(p, X(rm)); else a.imul(R32(p), W(rm));
+        AccumulateAndStore(ctx, rd, ra, sub, sf, p);
     }
 
-    /// <summary>Rd = Ra ± rcx (the product), width <paramref name="sf"/>.</summary>
-    private static void AccumulateAndStore(EmitterContext ctx, int rd, int ra, bool sub, bool sf)
+    /// <summary>Rd = Ra ± <paramref name="p"/> (the product), width <paramref name="sf"/>.</summary>
+    private static void AccumulateAndStore(EmitterContext ctx, int rd, int ra, bool sub, bool sf, Iced.Intel.AssemblerRegister64 p)
     {
         var a = ctx.Asm;
         if (!sub)
         {
-            if (ra != 31) IntAlu.RG(ctx, GpOp.Add, rcx, ra, sf);
-            ctx.StoreR(rd, rcx, sf);
+            if (ra != 31) IntAlu.RG(ctx, GpOp.Add, p, ra, sf);
+            ctx.StoreR(rd, p, sf);
         }
         else if (ra == 31)
         {
-            if (sf) a.neg(rcx); else a.neg(ecx);
-            ctx.StoreR(rd, rcx, sf);
+            if (sf) a.neg(p); else a.neg(R32(p));
+            ctx.StoreR(rd, p, sf);
         }
         else
         {
             ctx.LoadR(rdx, ra, sf);
-            if (sf) a.sub(rdx, rcx); else a.sub(edx, ecx);
+            if (sf) a.sub(rdx, p); else a.sub(edx, R32(p));
             ctx.StoreR(rd, rdx, sf);
         }
     }
@@ -80,7 +82,7 @@ public static partial class InstEmit
             a.mov(edx, W(rm));
         }
         a.imul(rcx, rdx);
-        AccumulateAndStore(ctx, rd, ra, sub, true);
+        AccumulateAndStore(ctx, rd, ra, sub, true, rcx);
     }
 
     public static void Smulh(EmitterContext ctx, uint op) => MulHigh(ctx, op, true);

@@ -90,6 +90,40 @@ public sealed partial class EmitterContext
         else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
     }
 
+    /// <summary>
+    /// The register an emitter builds Rd's new value in: Rd's own host copy when a write may go there alone (see
+    /// <see cref="HostCopyWritable"/>), else <paramref name="scratch"/>. Computing in the copy saves the funnel through a
+    /// scratch register (mov ecx, src; op ecx, src2; mov r13, rcx becomes op r13d, src2). <paramref name="readLater"/> is
+    /// a slot the emitter still reads after it first writes the result register: when that is Rd, its copy must keep
+    /// the old value and the scratch is used. The emitter loads its first source with <see cref="LoadFirst"/> and ends
+    /// with StoreR/StoreX(rd, the register), which then emits nothing. The planning pass always gets the scratch, so it
+    /// sees the layer's loads and stores as the real pass would have made them without the cache.
+    /// </summary>
+    public AssemblerRegister64 ResultReg(int rd, AssemblerRegister64 scratch, int readLater = -1)
+    {
+        if (_planning || rd == 31 || rd == readLater) return scratch;
+        return HostCopyWritable(rd) ?? scratch;
+    }
+
+    /// <summary>Loads Xr or Wr (zero-extended) into <paramref name="dst"/>, the register <see cref="ResultReg"/> gave,
+    /// unless it is r's own host copy already (an update of r in place: Rd = Rn). Then nothing is emitted and a W
+    /// operand's upper half is left as it was: the caller's 32-bit operation clears it.</summary>
+    public void LoadFirst(AssemblerRegister64 dst, int r, bool sf)
+    {
+        if (!_planning && r != 31 && _hostOf[r] >= 0 && CachePool[_hostOf[r]] == dst) return;
+        LoadR(dst, r, sf);
+    }
+
+    /// <summary>A register holding Xr or Wr for reading: its host copy, or <paramref name="scratch"/> loaded from
+    /// CpuState (31 reads as zero). A W operand's host copy may have its upper half set: use it in 32-bit forms only.</summary>
+    public AssemblerRegister64 Operand(int r, AssemblerRegister64 scratch, bool sf)
+    {
+        if (r != 31 && Cached(r) is { } h) return h;
+        if (r == 31) Asm.mov(R32(scratch), 0);
+        else { LayerLoad(r); if (sf) Asm.mov(scratch, X(r)); else Asm.mov(R32(scratch), W(r)); }
+        return scratch;
+    }
+
     /// <summary>The next instruction is this layer's own load of slot <paramref name="r"/> from CpuState (when it has
     /// no usable host copy, CpuState is current): the scans skip it, and in the planning pass it is not the emitter's
     /// fallback for the ask Cached just counted.</summary>
@@ -167,7 +201,7 @@ public sealed partial class EmitterContext
         NoteWrite(slot);
         if (HostCopyWritable(slot) is { } h)
         {
-            Asm.mov(h, src);
+            if (h != src) Asm.mov(h, src); // src == h: the value was built in the copy (ResultReg)
             WroteHostCopy(slot);
             return;
         }
