@@ -62,9 +62,10 @@ public static partial class InstEmit
         }
         else
         {
-            ctx.LoadRsp(rcx, rn, sf);
-            IntAlu.RI(a, kind, rcx, imm, sf);
-            ctx.StoreR(rd, rcx, sf);
+            var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx);
+            if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf);
+            IntAlu.RI(a, kind, d, imm, sf); // also with imm 0: the flags (and a W result's upper half cleared)
+            ctx.StoreR(rd, d, sf);
         }
         IntAlu.Capture(ctx, kind);
     }
@@ -106,8 +107,8 @@ public static partial class InstEmit
             return;
         }
         // Rd = Rn + Rd: add Rn to Rd's copy in place
-        if (!setFlags && kind == GpOp.Add && amount == 0 && rm == rd && rn != rd && rn != 31) (rn, rm) = (rm, rn);
-        var d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+        if (kind == GpOp.Add && amount == 0 && rm == rd && rd != 31 && rn != rd && rn != 31) (rn, rm) = (rm, rn);
+        var d = ctx.ResultReg(rd, rcx, rm); // Capture reads only the host flags the operation left
         ctx.LoadFirst(d, rn, sf);
         if (amount == 0 || rm == 31) IntAlu.RG(ctx, kind, d, rm, sf);
         else
@@ -137,7 +138,7 @@ public static partial class InstEmit
         if (shift > 4) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
 
         // Rn 31 is SP here (LoadRsp); Rd's own host copy takes the sum when neither is SP
-        var d = setFlags || rn == 31 ? rcx : ctx.ResultReg(rd, rcx, rm);
+        var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx, rm);
         if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf);
         IntAlu.LoadExtended(ctx, rdx, rm, option);
         if (!setFlags && kind == GpOp.Add && shift <= 3)
@@ -211,7 +212,7 @@ public static partial class InstEmit
             ctx.CaptureFlagsLogic();
             return;
         }
-        var d = setFlags ? rcx : ctx.ResultReg(rd, rcx);
+        var d = ctx.ResultReg(rd, rcx);
         ctx.LoadFirst(d, rn, sf);
         if (fitsImm) IntAlu.RI(a, kind, d, (int)value, sf);
         else
@@ -277,14 +278,14 @@ public static partial class InstEmit
                 return;
             }
             // Rd = Rn op Rd (AND, ORR, EOR commute): op Rn into Rd's copy in place
-            if (!setFlags && rm == rd && rn != rd && rn != 31) (rn, rm) = (rm, rn);
-            d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+            if (rm == rd && rd != 31 && rn != rd && rn != 31) (rn, rm) = (rm, rn);
+            d = ctx.ResultReg(rd, rcx, rm);
             ctx.LoadFirst(d, rn, sf);
             IntAlu.RG(ctx, kind, d, rm, sf);
         }
         else
         {
-            d = setFlags ? rcx : ctx.ResultReg(rd, rcx, rm);
+            d = ctx.ResultReg(rd, rcx, rm);
             ctx.LoadFirst(d, rn, sf);
             if (rm == 31)
             {
