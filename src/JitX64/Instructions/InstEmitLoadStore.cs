@@ -197,14 +197,14 @@ internal static partial class LdSt
         }
     }
 
-    /// <summary>Stores the low 2^size bytes of Xt (31 = zero) to [rsi+disp], through <paramref name="tmp"/>.</summary>
+    /// <summary>Stores the low 2^size bytes of Xt (31 = zero) to [rsi+disp], from its host copy or through
+    /// <paramref name="tmp"/>.</summary>
     public static void StoreGpr(EmitterContext ctx, int rt, int size, int disp = 0, AssemblerRegister64? tmp = null)
     {
         var a = ctx.Asm;
         var m = Mem(1 << size, disp);
         if (rt == 31) { a.mov(m, 0); return; }
-        var r = tmp ?? rcx;
-        ctx.LoadX(r, rt);
+        var r = ctx.Operand(rt, tmp ?? rcx, true); // Xt's host copy itself when it has one
         MovMemFromReg(a, m, 1 << size, r);
     }
 

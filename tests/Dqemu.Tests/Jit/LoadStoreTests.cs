@@ -124,6 +124,9 @@ public class LoadStoreTests
     // LDP with Rt == Rt2 (CONSTRAINED UNPREDICTABLE): qemu keeps the first value for GPRs, the second for SIMD
     [InlineData("ldp x10, x10, [x1]\nldp w11, w11, [x5, #8]\nldpsw x12, x12, [x1, #16]\nldp q1, q1, [x1, #32]\nldp d2, d2, [x1]")]
     [InlineData("ldr x10, [x5, w2, uxtw]\nldr x11, [x5, x3, lsl #3]\nldr w12, [x5, w3, sxtw #2]\nldrh w13, [x5, x3, sxtx #1]")]
+    // values the block computed, held in host registers (the register layer), stored from them at every size and
+    // loaded straight into them (EmitterContext.ResultReg), LDP's second register too
+    [InlineData("add x9, x9, #1\nadd x10, x10, #2\nadd x11, x11, #3\nadd x12, x12, #4\nstrb w9, [x1]\nstrh w10, [x1, #2]\nstr w11, [x1, #4]\nstr x12, [x1, #8]\nstp w9, w10, [x1, #16]\nstp x11, x12, [x1, #24]\nldrb w9, [x1, #9]\nldrsh x10, [x1, #2]\nldrsb w11, [x1, #8]\nldr w12, [x1, #12]\nadd x9, x9, x10\nadd x10, x10, x11\nadd x11, x11, x12\nldp x12, x9, [x1, #16]\nadd x12, x12, x9\nstrb w12, [x1, #40]\nstrh w11, [x1, #42]")]
     public void EdgeCases(string snippet) => Check(snippet);
 
     [Fact]
