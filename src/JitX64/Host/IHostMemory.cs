@@ -34,6 +34,10 @@ public interface IHostMemory
     /// </summary>
     bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset);
 
+    /// <summary>False when <see cref="TryMapFilePrivate"/> always refuses (a cluster's shared guest memory): a loader
+    /// need not open the file for it.</summary>
+    bool MapsFiles { get; }
+
     /// <summary>
     /// Backs a committed writable range with memory now, in one call, before it is written (best effort: nothing
     /// happens where the host cannot). A first write to a fresh page otherwise takes a page fault of its own, ~10 µs on

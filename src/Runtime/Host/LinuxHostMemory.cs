@@ -26,6 +26,8 @@ public sealed unsafe class LinuxHostMemory : IHostMemory
         if (p == MAP_FAILED) throw new OutOfMemoryException($"cannot map {size} bytes at 0x{address:x} (errno {errno})");
     }
 
+    public bool MapsFiles => true;
+
     public bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset)
     {
         void* p = mmap((void*)address, (size_t)size, ToProt(protection), MAP_PRIVATE | MAP_FIXED, fd, (long)offset);

@@ -58,6 +58,8 @@ public sealed unsafe class SharedGuestMemory : IHostMemory
     /// <summary>Never: every node's view and alias must be the one shared file, so file pages are copied in.</summary>
     public bool TryMapFilePrivate(nint address, ulong size, HostProtection protection, int fd, ulong offset) => false;
 
+    public bool MapsFiles => false;
+
     public void Populate(nint address, ulong size) => LinuxHostMemory.Instance.Populate(address, size);
 
     public void Protect(nint address, ulong size, HostProtection protection)

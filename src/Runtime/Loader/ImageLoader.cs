@@ -36,7 +36,7 @@ public static class ImageLoader
             space.MapFixed(from, to - from, GuestProt.Read | GuestProt.Write, elf.Path);
         // a segment's whole pages that no other segment touches are the file's own pages, mapped as Linux maps them
         // (the guest pays for a page when it touches it); the rest of its file bytes are copied
-        using var file = elf.OnDisk ? RegularFile.Open(elf.Path) : null;
+        using var file = elf.OnDisk && space.MapsFilePages ? RegularFile.Open(elf.Path) : null;
         foreach (var p in loads)
         {
             ulong at = p.VAddr + bias, fileEnd = at + p.FileSize;

@@ -108,6 +108,10 @@ public sealed unsafe partial class GuestSpace : IGuestCodeReader
         LayoutChanged?.Invoke(addr, addr + len);
     }
 
+    /// <summary>False when <see cref="TryMapFilePages"/> always refuses (shared guest memory, or a coherence engine
+    /// that must see every page change): the loader copies without opening the file.</summary>
+    public bool MapsFilePages => Coherence == null && _host.MapsFiles;
+
     /// <summary>
     /// Puts file pages under part of a range <see cref="MapFixed"/> mapped with <paramref name="prot"/> (its layout and
     /// name stay): <paramref name="len"/> bytes of <paramref name="fd"/> from <paramref name="offset"/>, page aligned and
@@ -119,7 +123,7 @@ public sealed unsafe partial class GuestSpace : IGuestCodeReader
     public bool TryMapFilePages(ulong addr, ulong len, GuestProt prot, int fd, ulong offset)
     {
         lock (_lock)
-            return Coherence == null && _host.TryMapFilePrivate((nint)(Base + addr), len, ToHost(prot), fd, offset);
+            return MapsFilePages && _host.TryMapFilePrivate((nint)(Base + addr), len, ToHost(prot), fd, offset);
     }
 
     /// <summary>Records a range the caller mapped on the host itself (file mappings).</summary>
