@@ -106,6 +106,25 @@ public static partial class InstEmit
             ctx.StoreR(rd, rcx, sf);
             return;
         }
+        if (setFlags && rd == 31 && kind == GpOp.Sub && rn != 31)
+        {
+            // CMP: Rn's host copy (or rcx loaded with it) against Rm, shifted; nothing is written
+            var left = ctx.Operand(rn, rcx, sf);
+            if (rm == 31) { if (sf) a.cmp(left, 0); else a.cmp(R32(left), 0); }
+            else if (amount == 0)
+            {
+                if (ctx.Cached(rm) is { } hm) { if (sf) a.cmp(left, hm); else a.cmp(R32(left), R32(hm)); }
+                else if (sf) a.cmp(left, X(rm)); else a.cmp(R32(left), W(rm));
+            }
+            else
+            {
+                ctx.LoadR(rdx, rm, sf);
+                IntAlu.Shift(a, type, rdx, amount, sf);
+                if (sf) a.cmp(left, rdx); else a.cmp(R32(left), edx);
+            }
+            IntAlu.Capture(ctx, kind);
+            return;
+        }
         // Rd = Rn + Rd: add Rn to Rd's copy in place
         if (kind == GpOp.Add && amount == 0 && rm == rd && rd != 31 && rn != rd && rn != 31) (rn, rm) = (rm, rn);
         var d = ctx.ResultReg(rd, rcx, rm); // Capture reads only the host flags the operation left
@@ -255,10 +274,10 @@ public static partial class InstEmit
                 ctx.StoreXImm(rd, invert ? (sf ? ulong.MaxValue : 0xffffffffUL) : 0);
                 return;
             }
-            // a plain MOV stores its source as it is; a shift or a NOT builds the value in place (32-bit forms clear
-            // the upper half of an in-place update)
-            var mv = amount == 0 && !invert ? rcx : ctx.ResultReg(rd, rcx);
-            ctx.LoadFirst(mv, rm, sf);
+            // into Rd's copy: a plain MOV loads its source there (MOV Wd, Wd clears the upper half with mov r32, r32); a
+            // shift or a NOT builds the value in place (their 32-bit forms clear the upper half)
+            var mv = ctx.ResultReg(rd, rcx);
+            if (amount == 0 && !invert) ctx.LoadR(mv, rm, sf); else ctx.LoadFirst(mv, rm, sf);
             IntAlu.Shift(a, type, mv, amount, sf);
             if (invert) { if (sf) a.not(mv); else a.not(R32(mv)); }
             ctx.StoreR(rd, mv, sf);
