@@ -27,7 +27,8 @@ internal static unsafe class InProcessLoader
     /// Any exception but the emulator's FatalException is the test's failure.</summary>
     public static LoadOutcome Load(byte[] file, string name, string? path = null)
     {
-        var space = new GuestSpace(LinuxHostMemory.Instance);
+        using var lease = new TestGuestSpace();
+        var space = lease.Space;
         var clock = Stopwatch.StartNew();
         try
         {
@@ -40,10 +41,6 @@ internal static unsafe class InProcessLoader
         catch (FatalException e)
         {
             return new LoadOutcome(e.ExitCode, e.Message, clock.Elapsed);
-        }
-        finally
-        {
-            LinuxHostMemory.Instance.Release((nint)space.Base, GuestSpace.ReservationSize);
         }
     }
 

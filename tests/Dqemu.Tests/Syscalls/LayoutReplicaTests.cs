@@ -1,4 +1,3 @@
-using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Memory;
 using Xunit;
 
@@ -17,12 +16,13 @@ public sealed unsafe class LayoutReplicaTests : IDisposable
     private const ulong At = 0x10_0000_0000;
     private const GuestProt R = GuestProt.Read, Rw = GuestProt.Read | GuestProt.Write, Rx = GuestProt.Read | GuestProt.Exec;
 
-    private readonly GuestSpace _space = new(LinuxHostMemory.Instance);
+    private readonly TestGuestSpace _lease = new();
+    private GuestSpace _space => _lease.Space;
     private readonly RecordingCoherence _coherence = new();
 
     public LayoutReplicaTests() => _space.Coherence = _coherence;
 
-    public void Dispose() => LinuxHostMemory.Instance.Release((nint)_space.Base, GuestSpace.Size + (1UL << 20));
+    public void Dispose() => _lease.Dispose();
 
     [Fact]
     public void MprotectThatOnlyAddsRightsIsAWidenAndOneThatTakesAnyAwayIsAProtect()

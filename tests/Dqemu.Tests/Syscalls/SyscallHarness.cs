@@ -19,6 +19,8 @@ public sealed unsafe class SyscallHarness : IDisposable
     public const ulong ScratchSize = 1 << 20;
     public const ulong BrkStart = 0x2000_0000;
 
+    private readonly TestGuestSpace _lease = new();
+
     public GuestSpace Space { get; }
     public Translator Translator { get; }
     public GuestProcess Process { get; private set; }
@@ -26,7 +28,7 @@ public sealed unsafe class SyscallHarness : IDisposable
 
     public SyscallHarness()
     {
-        Space = new GuestSpace(LinuxHostMemory.Instance);
+        Space = _lease.Space;
         Translator = new Translator(LinuxHostMemory.Instance, Space, new TranslatorOptions { CodeCacheSize = 4UL << 20 });
         HostSyscall.Initialize(Translator.Cache);
         GuardedCopy.Initialize(Translator.Cache);
@@ -67,7 +69,7 @@ public sealed unsafe class SyscallHarness : IDisposable
 
     public Span<byte> Bytes(ulong addr, int len) => Space.Span(addr, len);
 
-    public void Dispose() { }
+    public void Dispose() => _lease.Dispose();
 }
 
 [CollectionDefinition("Syscalls")]
