@@ -48,9 +48,8 @@ public static partial class InstEmit
                 }
             }
             var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx);
-            if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf);
+            if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf, opClears: imm != 0);
             if (imm != 0) IntAlu.RI(a, kind, d, imm, sf);
-            else if (!sf && d != rcx && rn == rd) a.mov(R32(d), R32(d)); // a W move onto itself clears the upper half
             ctx.StoreRsp(rd, d, sf);
             return;
         }
@@ -274,10 +273,9 @@ public static partial class InstEmit
                 ctx.StoreXImm(rd, invert ? (sf ? ulong.MaxValue : 0xffffffffUL) : 0);
                 return;
             }
-            // into Rd's copy: a plain MOV loads its source there (MOV Wd, Wd clears the upper half with mov r32, r32); a
-            // shift or a NOT builds the value in place (their 32-bit forms clear the upper half)
+            // into Rd's copy: a plain MOV loads its source there; a shift or a NOT builds the value in place
             var mv = ctx.ResultReg(rd, rcx);
-            if (amount == 0 && !invert) ctx.LoadR(mv, rm, sf); else ctx.LoadFirst(mv, rm, sf);
+            ctx.LoadFirst(mv, rm, sf, opClears: amount != 0 || invert);
             IntAlu.Shift(a, type, mv, amount, sf);
             if (invert) { if (sf) a.not(mv); else a.not(R32(mv)); }
             ctx.StoreR(rd, mv, sf);
@@ -459,8 +457,7 @@ public static partial class InstEmit
         }
         ctx.LoadFlagsToHost();
         var d = ctx.ResultReg(rd, rcx, rm);
-        ctx.LoadFirst(d, rn, sf);
-        if (!sf && d != rcx && rn == rd) a.mov(R32(d), R32(d)); // the 64-bit CMOV may keep it: clear its upper half
+        ctx.LoadFirst(d, rn, sf, opClears: false); // the 64-bit CMOV may keep it as it is
         ctx.LoadR(rdx, rm, sf);
         // flag-neutral forms only: the host flags hold NZCV
         if (kind >= 2) { if (sf) a.not(rdx); else a.not(edx); }
@@ -709,7 +706,7 @@ public static partial class InstEmit
         bool shifts = rm != 31 && rn != 31;
         if (shifts) ctx.LoadW(rcx, rm); // the count first: then Rd's host copy can take the value whatever Rm is
         var d = ctx.ResultReg(rd, rdx);
-        ctx.LoadFirst(d, rn, sf);
+        ctx.LoadFirst(d, rn, sf, opClears: shifts);
         if (shifts)
         {
             if (sf)
@@ -734,7 +731,6 @@ public static partial class InstEmit
                 }
             }
         }
-        else if (!sf && d != rdx && rn == rd) a.mov(R32(d), R32(d)); // a shift by XZR in place: clear the upper half
         ctx.StoreR(rd, d, sf);
     }
 

@@ -44,11 +44,10 @@ public static partial class InstEmit
             return;
         }
         var d = ctx.ResultReg(rd, rcx);
-        ctx.LoadFirst(d, rn, sf);
+        ctx.LoadFirst(d, rn, sf, opClears: r != 0 || s != n - 1); // ASR #0 emits no shift; every other form shifts
         if (s == n - 1)
         {
             IntAlu.Shift(a, 2, d, r, sf); // ASR
-            if (r == 0 && !sf) a.mov(R32(d), R32(d)); // ASR #0 in place: clear the upper half
         }
         else
         {
@@ -91,8 +90,7 @@ public static partial class InstEmit
         ctx.LoadFirst(d, rn, sf);
         if (s == n - 1)
         {
-            IntAlu.Shift(a, 1, d, r, sf); // LSR
-            if (r == 0 && !sf) a.mov(R32(d), R32(d)); // LSR #0 in place: clear the upper half
+            IntAlu.Shift(a, 1, d, r, sf); // LSR (#0 only in the 64-bit form: W r = 0, s = 31 is the move above)
         }
         else if (s + 1 == r)
         {

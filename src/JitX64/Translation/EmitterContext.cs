@@ -106,11 +106,16 @@ public sealed partial class EmitterContext
     }
 
     /// <summary>Loads Xr or Wr (zero-extended) into <paramref name="dst"/>, the register <see cref="ResultReg"/> gave,
-    /// unless it is r's own host copy already (an update of r in place: Rd = Rn). Then nothing is emitted and a W
-    /// operand's upper half is left as it was: the caller's 32-bit operation clears it.</summary>
-    public void LoadFirst(AssemblerRegister64 dst, int r, bool sf)
+    /// unless it is r's own host copy already (an update of r in place: Rd = Rn). Then no load is needed, and a W
+    /// operand's upper half, left as it was, is cleared (mov r32, r32) unless <paramref name="opClears"/>: the caller's
+    /// next operation is a 32-bit one that writes the register and so clears it itself.</summary>
+    public void LoadFirst(AssemblerRegister64 dst, int r, bool sf, bool opClears = true)
     {
-        if (!_planning && r != 31 && _hostOf[r] >= 0 && CachePool[_hostOf[r]] == dst) return;
+        if (!_planning && r != 31 && _hostOf[r] >= 0 && CachePool[_hostOf[r]] == dst)
+        {
+            if (!sf && !opClears) Asm.mov(R32(dst), R32(dst));
+            return;
+        }
         LoadR(dst, r, sf);
     }
 
