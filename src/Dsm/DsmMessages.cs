@@ -19,6 +19,8 @@ namespace Dqemu.Dsm;
 ///  0x108  Ack              R -> H     u64 page, u8 state         R installed the page: the transaction ends
 ///  0x109  Update           H -> X     u64 page                   a hint: X read the page after earlier writes and may
 ///                                                                 ask for it now (DsmNode.Update.cs); no answer
+///  0x10A  Batch            any        (u16 type, i32 length, body)*  the messages in order, as if sent one by one
+///                                                                 (DsmNode.Batch.cs); never nested
 /// </code>
 /// A home runs one transaction per page at a time; requests arriving meanwhile wait in a FIFO. Every message of a
 /// transaction is caused by the previous one, so no ordering between different node pairs is assumed.
@@ -38,6 +40,10 @@ public static class DsmMessages
     public const ushort Grant = 0x107;
     public const ushort Ack = 0x108;
     public const ushort Update = 0x109;
+    public const ushort Batch = 0x10A;
+
+    /// <summary>Size of the header before each message of a Batch (u16 type, i32 body length).</summary>
+    public const int BatchItemHeader = 6;
 
     /// <summary>Size of a ReadReq/WriteReq body.</summary>
     public const int RequestSize = 10;
@@ -64,8 +70,30 @@ public static class DsmMessages
         Grant => "Grant",
         Ack => "Ack",
         Update => "Update",
+        Batch => "Batch",
         _ => $"0x{type:x}",
     };
+
+    /// <summary>Reads the messages of a Batch body in order; a truncated item throws.</summary>
+    public ref struct BatchReader(ReadOnlySpan<byte> body)
+    {
+        private ReadOnlySpan<byte> _rest = body;
+
+        public bool Next(out ushort type, out ReadOnlySpan<byte> item)
+        {
+            item = default;
+            type = 0;
+            if (_rest.IsEmpty) return false;
+            if (_rest.Length < BatchItemHeader) throw new InvalidDataException($"a batch ends in {_rest.Length} stray bytes");
+            type = BinaryPrimitives.ReadUInt16LittleEndian(_rest);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(_rest[2..]);
+            if (length < 0 || length > _rest.Length - BatchItemHeader)
+                throw new InvalidDataException($"a batched {Name(type)} of {length} bytes overruns its batch");
+            item = _rest.Slice(BatchItemHeader, length);
+            _rest = _rest[(BatchItemHeader + length)..];
+            return true;
+        }
+    }
 
     /// <summary>The page every DSM message starts with.</summary>
     public static ulong PageOf(ReadOnlySpan<byte> body) => BinaryPrimitives.ReadUInt64LittleEndian(body);

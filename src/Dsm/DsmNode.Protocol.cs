@@ -19,7 +19,8 @@ public sealed partial class DsmNode
         {
             if (from < 0 || from >= _nodeCount || from == _self)
                 throw new ProtocolException($"message from unknown node {from}");
-            Dispatch(from, type, body);
+            if (type == DsmMessages.Batch) DispatchBatch(from, body);
+            else Dispatch(from, type, body);
         }
         catch (NodeLostException)
         {

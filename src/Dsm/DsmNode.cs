@@ -420,7 +420,8 @@ public sealed partial class DsmNode
         return buf[..9];
     }
 
-    /// <summary>Sends to another node, or handles the message inline when it is for this node.</summary>
+    /// <summary>Sends to another node (or queues it in this thread's batch, see DsmNode.Batch.cs), or handles the message
+    /// inline when it is for this node.</summary>
     private void Post(int node, ushort type, ReadOnlySpan<byte> body)
     {
         if (node == _self)
@@ -428,7 +429,8 @@ public sealed partial class DsmNode
             Dispatch(_self, type, body);
             return;
         }
-        _transport.Send(node, type, body);
+        if (Batching(out var batch)) Enqueue(batch, node, type, body);
+        else _transport.Send(node, type, body);
         Interlocked.Increment(ref _c.MessagesSent);
         Interlocked.Add(ref _c.BytesSent, body.Length);
     }
@@ -466,6 +468,7 @@ public sealed partial class DsmNode
         public long QueuedRequests, DeferredRequests;
         public long Prefetches, PrefetchHits, PrefetchWasted;
         public long UpdatesOffered, UpdatesReceived;
+        public long BatchedMessages, BatchesSent;
     }
 }
 

@@ -359,11 +359,13 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
     /// <summary>
     /// Asks for every mapped, readable, unsplit page of <paramref name="pages"/> without waiting (counted like
     /// read-ahead): for writing where <paramref name="forWriting"/> and the guest may write it, else for reading.
-    /// Returns how many requests went out. Not on a receive thread when the list is long (each request is a send).
+    /// Returns how many requests went out, in one batch (DsmNode.BeginBatch). Not on a receive thread when the list is
+    /// long (each request costs a home its work).
     /// </summary>
     public int PrefetchPages(ReadOnlySpan<ulong> pages, bool forWriting)
     {
         int asked = 0;
+        using var batch = Dsm.BeginBatch(); // the requests (and what this node's home sends for them) leave together
         foreach (ulong page in pages)
         {
             ulong addr = page * Page;
@@ -481,6 +483,7 @@ internal sealed unsafe class ClusterMemory : IPageStore, IGuestCoherence, IFutex
         {
             int depth = m.AdaptDepth();
             var need = write ? GuestProt.Write : GuestProt.Read;
+            using var batch = m.Dsm.BeginBatch();
             while ((_next - page) * _step <= (ulong)depth && !(_bounded && _next == _end + _step))
             {
                 ulong addr = _next * Page;

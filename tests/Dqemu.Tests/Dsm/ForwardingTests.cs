@@ -93,4 +93,102 @@ public class ForwardingTests
         Assert.False(c[0].Prefetch(9)); // node 0 holds every page at first
         Assert.Equal((0L, 0L, 0L), c[0].ForwardingCounts);
     }
+
+    // ---------------------------------------------------------------- bulk transfers (DsmNode.Batch.cs)
+
+    /// <summary>Eight pages prefetched in one batch by node 1: one transport message carries all requests (ReadReqs to
+    /// node 0 as home, and the Forwards node 1's own home sends node 0 for the odd pages), one carries every page back
+    /// (the replies to a batch are batched), one carries the Acks; the data and states are as page-by-page.</summary>
+    [Fact]
+    public void APrefetchRunInOneBatchTravelsAsOneMessageEachWay()
+    {
+        using var c = new TestCluster(2);
+        var rng = new Random(11);
+        var data = new Dictionary<ulong, byte[]>();
+        for (ulong p = 0x100; p < 0x108; p++)
+        {
+            data[p] = new byte[DsmNode.PageSize];
+            rng.NextBytes(data[p]);
+            c.Memory.Fill(0, p, data[p]);
+        }
+        c.Net.ClearLog();
+        using (c[1].BeginBatch())
+        {
+            using (c[1].BeginBatch()) // scopes nest: the inner one sends nothing
+                for (ulong p = 0x100; p < 0x104; p++) Assert.True(c[1].Prefetch(p));
+            Assert.Empty(c.Net.Sent);
+            for (ulong p = 0x104; p < 0x108; p++) Assert.True(c[1].Prefetch(p));
+            Assert.Empty(c.Net.Sent);
+        }
+        WaitFor(() => data.Keys.All(p => c[1].State(p) == PageState.Shared), "the prefetched pages");
+        c.Net.WaitIdle();
+        foreach (var (p, bytes) in data)
+        {
+            Assert.Equal(bytes, c.Memory.Copy(1, p));
+            Assert.Equal(PageState.Invalid, c.Memory.StateOf(1, p)); // closed until touched, as any prefetch
+            Assert.Equal(PageState.Shared, c[0].State(p));
+        }
+        var sent = c.Net.Sent;
+        Assert.Equal(new[] { (1, 0), (0, 1), (1, 0) }, sent.Select(m => (m.From, m.To)).ToArray());
+        Assert.All(sent, m => Assert.Equal(DsmMessages.Batch, m.Type));
+        // even pages: a ReadReq to their home, node 0; odd pages: node 1 is their home and asks node 0 to supply them
+        Assert.Equal(new[] { DsmMessages.ReadReq, DsmMessages.Forward }, Items(sent[0].Body).Select(i => i.Type).Distinct().Order());
+        Assert.Equal(new ulong[] { 0x100, 0x101, 0x102, 0x103, 0x104, 0x105, 0x106, 0x107 }, Items(sent[0].Body).Select(i => i.Page).Order());
+        Assert.Equal(Enumerable.Repeat(DsmMessages.PageData, 8), Items(sent[1].Body).Select(i => i.Type));
+        Assert.Equal(Enumerable.Repeat(DsmMessages.Ack, 4), Items(sent[2].Body).Select(i => i.Type)); // even pages: home 0
+        Assert.Equal((2L, 8L + 4), (c[1].BatchCounts.Batches, c[1].BatchCounts.Messages));
+        Assert.Equal((1L, 8L), (c[0].BatchCounts.Batches, c[0].BatchCounts.Messages));
+        c.AssertHealthy();
+    }
+
+    /// <summary>A batch is sent before it would pass <see cref="DsmNode.BatchLimit"/>: 40 pages of random data come back in
+    /// several batches, none over the limit, and all arrive intact.</summary>
+    [Fact]
+    public void ABatchIsSentBeforeItPassesTheLimit()
+    {
+        using var c = new TestCluster(2);
+        var rng = new Random(12);
+        var data = new Dictionary<ulong, byte[]>();
+        for (ulong p = 0x200; p < 0x228; p++)
+        {
+            data[p] = new byte[DsmNode.PageSize];
+            rng.NextBytes(data[p]);
+            c.Memory.Fill(0, p, data[p]);
+        }
+        c.Net.ClearLog();
+        using (c[1].BeginBatch())
+            foreach (ulong p in data.Keys) Assert.True(c[1].Prefetch(p, write: true));
+        WaitFor(() => data.Keys.All(p => c[1].State(p) == PageState.Modified), "the prefetched pages");
+        c.Net.WaitIdle();
+        foreach (var (p, bytes) in data) Assert.Equal(bytes, c.Memory.Copy(1, p));
+        var pageBatches = c.Net.Sent.Where(m => m.From == 0).ToArray();
+        Assert.True(pageBatches.Length >= 3, $"{pageBatches.Length} messages carried 40 random pages");
+        Assert.All(pageBatches, m => Assert.InRange(m.Body.Length, 1, DsmNode.BatchLimit));
+        Assert.Equal(40, pageBatches.Sum(m => m.Type == DsmMessages.Batch ? Items(m.Body).Count : 1));
+        c.AssertHealthy();
+    }
+
+    /// <summary>A Batch holding a Batch, or one whose last item is cut short, is a protocol error: the engine stops with a
+    /// message naming it, as for any malformed message.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AMalformedBatchStopsTheEngine(bool nested)
+    {
+        using var c = new TestCluster(2);
+        var item = new byte[DsmMessages.BatchItemHeader + 9];
+        BitConverter.TryWriteBytes(item.AsSpan(0, 2), nested ? DsmMessages.Batch : DsmMessages.Ack);
+        BitConverter.TryWriteBytes(item.AsSpan(2, 4), nested ? 9 : 20); // 20: more than the 9 bytes that follow
+        c[0].OnMessage(1, DsmMessages.Batch, item);
+        Assert.NotNull(c[0].Failure);
+        Assert.Contains(nested ? "a batch inside a batch" : "overruns its batch", c[0].Failure);
+    }
+
+    private static List<(ushort Type, ulong Page)> Items(byte[] body)
+    {
+        var items = new List<(ushort, ulong)>();
+        var reader = new DsmMessages.BatchReader(body);
+        while (reader.Next(out ushort type, out var item)) items.Add((type, DsmMessages.PageOf(item)));
+        return items;
+    }
 }

@@ -42,7 +42,7 @@ public readonly record struct ExploreOp(OpKind Kind, int Page, int Offset, int W
         OpKind.Read or OpKind.Write => $"{Kind} page#{Page}+{Offset}",
         OpKind.Pin => $"Pin{(Write ? "W" : "R")} page#{Page}x{Span}",
         OpKind.PinTwice => $"PinTwice{(Write ? "W" : SecondPinWrites ? "RW" : "R")} page#{Page}",
-        OpKind.Prefetch => $"Prefetch{(Write ? "W" : "R")} page#{Page}",
+        OpKind.Prefetch => $"Prefetch{(Write ? "W" : "R")} page#{Page} and the next (one batch)",
         OpKind.FutexWait => $"FutexWait word#{Word}",
         OpKind.Migrate => "Migrate",
         _ => $"FutexWake word#{Word} count {Count}{(WithPages ? " +page" : "")}",

@@ -13,7 +13,7 @@ namespace Dqemu.Tests.Explore;
 /// <param name="Rescues">waiting actors that got on only when the explorer, finding nothing to do, let every one look
 /// again: a message or event the explorer did not count as news for them (0 while its model of waits is right).</param>
 public sealed record ExploreOutcome(long Seed, string? Violation, int Steps, int ActorRuns, int Switches, int Rescues, ExploreScenario Scenario, IReadOnlyList<string>? Trace,
-    long UpdatesOffered = 0);
+    long UpdatesOffered = 0, long Batches = 0);
 
 /// <summary>
 /// Systematic exploration of the real <see cref="DsmNode"/> and <see cref="FutexEngine"/> of 2-3 nodes over a
@@ -69,7 +69,7 @@ public sealed class ProtocolExplorer : IDisposable
         string? violation = run.Explore();
         if (run.Wedged) _broken = violation;
         return new ExploreOutcome(seed, violation, run.Steps, run.ActorRuns, run.Switches, run.Rescues, scenario, trace ? run.Trace : null,
-            run.UpdatesOffered);
+            run.UpdatesOffered, run.Batches);
     }
 
     /// <summary>Set when a schedule left an actor blocked outside a poll: its thread cannot be used again.</summary>
@@ -148,6 +148,9 @@ public sealed class ProtocolExplorer : IDisposable
 
         /// <summary>Read-mostly pages the homes offered to readers (DsmOptions.PushUpdates).</summary>
         public long UpdatesOffered => _dsm.Sum(d => d.UpdateCounts.Offered);
+
+        /// <summary>Batches the engines sent (DsmNode.BeginBatch: prefetches, and replies to a batch).</summary>
+        public long Batches => _dsm.Sum(d => d.BatchCounts.Batches);
 
         public int Steps { get; private set; }
         public int ActorRuns { get; private set; }
@@ -408,7 +411,7 @@ public sealed class ProtocolExplorer : IDisposable
         private void NewsFor(ChannelMessage m)
         {
             foreach (var st in _actors)
-                if (st.Node == m.To && (m.IsDsm ? m.Subject >= st.PageLo && m.Subject <= st.PageHi : m.Subject == st.Addr)) st.News = true;
+                if (st.Node == m.To && (m.IsDsm ? m.Subjects().Any(p => p >= st.PageLo && p <= st.PageHi) : m.Subject == st.Addr)) st.News = true;
         }
 
         /// <summary>Moves whenever something is sent, a view changes or memory is stored to.</summary>
@@ -560,7 +563,13 @@ public sealed class ProtocolExplorer : IDisposable
                         PinTwice(st, op);
                         break;
                     case OpKind.Prefetch:
-                        _dsm[n].Prefetch(_s.Pages[op.Page], op.Write);
+                        // read-ahead asks for a run of pages in one batch (DsmNode.BeginBatch): this page and the next
+                        // one of the scenario, so that batches, and the replies batched where they arrive, are explored
+                        using (_dsm[n].BeginBatch())
+                        {
+                            _dsm[n].Prefetch(_s.Pages[op.Page], op.Write);
+                            if (op.Page + 1 < _s.Pages.Length) _dsm[n].Prefetch(_s.Pages[op.Page + 1], op.Write);
+                        }
                         break;
                     case OpKind.FutexWait:
                         FutexWait(st, op.Word);

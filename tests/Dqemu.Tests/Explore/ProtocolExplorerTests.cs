@@ -41,10 +41,13 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
         foreach (var t in workers) t.Join();
         var failed = results.Where(r => r.Failure is not null).Select(r => r.Failure!).ToArray();
         long schedules = results.Sum(r => r.Schedules), steps = results.Sum(r => r.Steps), kills = results.Sum(r => r.Kills), runs = results.Sum(r => r.ActorRuns), switches = results.Sum(r => r.Switches), rescues = results.Sum(r => r.Rescues);
+        long batched = results.Sum(r => r.Batched);
         output.WriteLine($"{schedules} schedules from seed {first}, {steps} steps ({(double)steps / Math.Max(1, schedules):F1} a schedule), " +
-                         $"{runs} actor turns ({switches} thread switches, {rescues} rescued by a sweep), {kills} with a node killed, longest {results.Max(r => r.Longest)} steps");
+                         $"{runs} actor turns ({switches} thread switches, {rescues} rescued by a sweep), {kills} with a node killed, longest {results.Max(r => r.Longest)} steps, " +
+                         $"{batched} with a batch of messages");
         Assert.True(failed.Length == 0, failed.FirstOrDefault());
         Assert.Equal(count, schedules);
+        Assert.True(count < 1000 || batched > count / 100, $"only {batched} of {count} schedules sent a batch: batching is not explored");
     }
 
     private static ExploreTotals ExploreLane(long first, long count, int stride)
@@ -61,6 +64,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
             totals.Switches += o.Switches;
             totals.Longest = Math.Max(totals.Longest, o.Steps);
             if (o.Scenario.Victim >= 0) totals.Kills++;
+            if (o.Batches > 0) totals.Batched++;
             if (o.Violation is not null)
             {
                 totals.Failure = Describe(explorer.Run(seed, trace: true), o);
@@ -192,7 +196,7 @@ public sealed class ProtocolExplorerTests(ITestOutputHelper output)
 
     private sealed class ExploreTotals
     {
-        public long Schedules, Steps, Kills, ActorRuns, Rescues, Switches;
+        public long Schedules, Steps, Kills, ActorRuns, Rescues, Switches, Batched;
         public int Longest;
         public string? Failure;
     }

@@ -7,13 +7,33 @@ namespace Dqemu.Tests.Explore;
 /// <summary>One message waiting in a channel of a <see cref="ScheduledNetwork"/>.</summary>
 public readonly record struct ChannelMessage(int From, int To, ushort Type, byte[] Body)
 {
-    /// <summary>The page (DSM) or futex address the message is about: both protocols put it in the first 8 bytes.</summary>
-    public ulong Subject => BinaryPrimitives.ReadUInt64LittleEndian(Body);
+    /// <summary>The page (DSM) or futex address the message is about: both protocols put it in the first 8 bytes (a
+    /// Batch's first message's page).</summary>
+    public ulong Subject => Subjects()[0];
+
+    /// <summary>Every page or futex address the message is about: one, or a Batch's pages in order.</summary>
+    public ulong[] Subjects()
+    {
+        if (Type != DsmMessages.Batch) return [BinaryPrimitives.ReadUInt64LittleEndian(Body)];
+        var pages = new List<ulong>();
+        var items = new DsmMessages.BatchReader(Body);
+        while (items.Next(out _, out var item)) pages.Add(DsmMessages.PageOf(item));
+        return [.. pages];
+    }
 
     public bool IsDsm => DsmMessages.IsDsmMessage(Type);
 
-    public override string ToString() =>
-        $"{From}->{To} {(IsDsm ? DsmMessages.Name(Type) : FutexMessages.Name(Type))} 0x{Subject:x}";
+    public override string ToString() => Type == DsmMessages.Batch
+        ? $"{From}->{To} Batch of {string.Join(", ", BatchItems())}"
+        : $"{From}->{To} {(IsDsm ? DsmMessages.Name(Type) : FutexMessages.Name(Type))} 0x{Subject:x}";
+
+    private List<string> BatchItems()
+    {
+        var names = new List<string>();
+        var items = new DsmMessages.BatchReader(Body);
+        while (items.Next(out ushort type, out var item)) names.Add($"{DsmMessages.Name(type)} 0x{DsmMessages.PageOf(item):x}");
+        return names;
+    }
 }
 
 /// <summary>
@@ -67,7 +87,7 @@ public sealed class ScheduledNetwork
     {
         foreach (var c in _channels)
             foreach (var m in c)
-                if (m.IsDsm && m.Subject == page) return true;
+                if (m.IsDsm && m.Subjects().Contains(page)) return true;
         return false;
     }
 
