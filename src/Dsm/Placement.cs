@@ -8,6 +8,9 @@ public enum PlacementPolicy
     /// <summary>Fill a node's cores before using the next node; once every core is busy, the least loaded node
     /// (threads per core) takes the thread ("fill").</summary>
     Fill,
+    /// <summary>On the node of the thread that creates it (placement = "auto" by default: threads start next to the data
+    /// their creator prepared, and the automatic policy spreads those that turn out not to work with the others).</summary>
+    Local,
 }
 
 /// <summary>
@@ -49,12 +52,13 @@ public sealed class Placement
     public int NodeCount => _cores.Length;
     public int Cores(int node) => _cores[node];
 
-    /// <summary>The names the cluster file uses: "round-robin" and "fill".</summary>
+    /// <summary>The names the cluster file uses: "round-robin", "fill" and "local".</summary>
     public static PlacementPolicy Parse(string name) => name switch
     {
         "round-robin" => PlacementPolicy.RoundRobin,
         "fill" => PlacementPolicy.Fill,
-        _ => throw new ArgumentException($"unknown placement '{name}' (round-robin or fill)", nameof(name)),
+        "local" => PlacementPolicy.Local,
+        _ => throw new ArgumentException($"unknown placement '{name}' (round-robin, fill or local)", nameof(name)),
     };
 
     /// <summary>Guest threads currently counted on <paramref name="node"/>.</summary>
@@ -71,21 +75,32 @@ public sealed class Placement
         lock (_lock) _rules[threadIndex] = CheckNode(node);
     }
 
-    /// <summary>Chooses the node for a new thread and counts the thread there; <paramref name="ruled"/> says a rule
-    /// chose it (an automatic policy then leaves the thread where it is).</summary>
-    public int Place(out bool ruled)
+    /// <summary>Chooses the node for a new thread created by a thread of node <paramref name="creator"/> and counts the
+    /// thread there; <paramref name="ruled"/> says a rule chose it (an automatic policy then leaves the thread where it
+    /// is).</summary>
+    public int Place(int creator, out bool ruled)
     {
         lock (_lock)
         {
+            CheckNode(creator);
             ruled = _rules.TryGetValue(_created++, out int node);
-            if (!ruled) node = Policy == PlacementPolicy.RoundRobin ? NextRoundRobin() : NextFill();
+            if (!ruled)
+                node = Policy switch
+                {
+                    PlacementPolicy.RoundRobin => NextRoundRobin(),
+                    PlacementPolicy.Fill => NextFill(),
+                    _ => creator,
+                };
             _running[node]++;
             return node;
         }
     }
 
-    /// <summary>Chooses the node for a new thread and counts the thread there.</summary>
-    public int Place() => Place(out _);
+    /// <summary><see cref="Place(int, out bool)"/> for a thread created on node 0.</summary>
+    public int Place(out bool ruled) => Place(0, out ruled);
+
+    /// <summary>Chooses the node for a new thread created on node 0 and counts the thread there.</summary>
+    public int Place() => Place(0, out _);
 
     /// <summary>A thread moved from <paramref name="from"/> to <paramref name="to"/> (live migration; see <see cref="Remove"/>
     /// for the order of reports).</summary>

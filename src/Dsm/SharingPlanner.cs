@@ -10,13 +10,17 @@ namespace Dqemu.Dsm;
 /// fetch that page from another node. Counts are not negative.</param>
 /// <param name="Stalled">The share of the window (0 to 1) the thread did not run guest code: waiting for remote pages
 /// or wakes, spinning for answers, or off the CPU while its node served other nodes or ran other work.</param>
+/// <param name="Syncs">Futex words the thread waited on or woke in the window: guest address to how many calls (null:
+/// none). Threads that meet at the same words (a barrier, a lock they contend, a semaphore they hand over) work
+/// together, on one node or not: unlike page faults this shows between threads of one node too.</param>
 public readonly record struct ThreadSample(int Tid, int Node, bool Active, bool Pinned, IReadOnlyDictionary<ulong, int> PageFaults,
-    double Stalled = 0);
+    double Stalled = 0, IReadOnlyDictionary<ulong, int>? Syncs = null);
 
 /// <summary>A proposed migration of guest thread <paramref name="Tid"/> from node <paramref name="From"/> to node
 /// <paramref name="To"/> (never equal); <paramref name="Crowding"/> when it puts more active threads on
-/// <paramref name="To"/> than its fair share.</summary>
-public readonly record struct ThreadMove(int Tid, int From, int To, bool Crowding = false);
+/// <paramref name="To"/> than its fair share; <paramref name="Spread"/> when it takes threads that work with nobody
+/// elsewhere (or a whole group that is all on one node) off a node holding more than its share.</summary>
+public readonly record struct ThreadMove(int Tid, int From, int To, bool Crowding = false, bool Spread = false);
 
 /// <summary>
 /// The locality-aware placement policy (<c>placement = "auto"</c>): from one window of remote page faults, proposes
@@ -45,16 +49,27 @@ public static class SharingPlanner
     /// </summary>
     public const double CrowdGain = 1.25;
 
+    /// <summary>The least <see cref="SyncWeight"/> that ties two threads together: two meetings at a futex word in one
+    /// window (one could be a start-up barrier or a lock taken once).</summary>
+    public const int DefaultMinSync = 2;
+
     /// <summary>
     /// How much two threads share: over the pages both faulted on, the sum of the smaller of their two counts. The
     /// smaller count because a page that one thread fetched once and the other a hundred times shows one exchange, not a
     /// hundred. Symmetric; non-positive counts add nothing; saturates at <see cref="int.MaxValue"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A sample has no <see cref="ThreadSample.PageFaults"/>.</exception>
-    public static int Weight(ThreadSample a, ThreadSample b)
+    public static int Weight(ThreadSample a, ThreadSample b) => Overlap(
+        a.PageFaults ?? throw new ArgumentException($"thread {a.Tid} has no page-fault map", nameof(a)),
+        b.PageFaults ?? throw new ArgumentException($"thread {b.Tid} has no page-fault map", nameof(b)));
+
+    /// <summary>How much two threads synchronise with each other: over the futex words both used, the sum of the smaller
+    /// of their two counts (as <see cref="Weight"/>; a thread with no <see cref="ThreadSample.Syncs"/> has 0).</summary>
+    public static int SyncWeight(ThreadSample a, ThreadSample b) =>
+        a.Syncs is { } sa && b.Syncs is { } sb ? Overlap(sa, sb) : 0;
+
+    private static int Overlap(IReadOnlyDictionary<ulong, int> fa, IReadOnlyDictionary<ulong, int> fb)
     {
-        var fa = a.PageFaults ?? throw new ArgumentException($"thread {a.Tid} has no page-fault map", nameof(a));
-        var fb = b.PageFaults ?? throw new ArgumentException($"thread {b.Tid} has no page-fault map", nameof(b));
         // Walk the smaller map, look up in the larger.
         if (fa.Count > fb.Count) (fa, fb) = (fb, fa);
         long sum = 0;
@@ -72,12 +87,15 @@ public static class SharingPlanner
     /// <list type="number">
     /// <item>Validate the arguments.</item>
     /// <item>Edges: every pair of active threads on different nodes whose <see cref="Weight"/> is at least
-    /// <paramref name="minShared"/>.</item>
+    /// <paramref name="minShared"/>, and every pair of active threads, wherever they are, whose <see cref="SyncWeight"/>
+    /// is at least <paramref name="minSync"/>; an edge weighs the sum of the two.</item>
     /// <item>Groups: the connected components of that graph with at least two threads; a group's weight is the sum of
     /// its edges' weights. Whole components, because moving only part of a chain of sharers just moves the wire
     /// traffic elsewhere.</item>
     /// <item>Capacity: with A active threads, node n may hold ceil(A * cores[n] / total cores) of them (at least 1).
-    /// Each node's load starts as its active threads that are in no group: those stay where they are.</item>
+    /// Each node's load starts as its active threads that are in no group, except, with <paramref name="spread"/>, on a
+    /// node holding more active threads than its cap: there the unpinned ones are loose (they work with nobody) and are
+    /// placed last, below.</item>
     /// <item>Groups by decreasing weight (ties: smallest member tid first), so the heaviest sharing gets the room. The
     /// candidate nodes are all nodes, or, when the group has a pinned member, only that member's node (a group with
     /// pinned members on two nodes cannot be joined and is skipped). A candidate fits if its load plus the group's size
@@ -92,6 +110,11 @@ public static class SharingPlanner
     /// there, then the lowest id. A group placed this way adds its size to the node's load.</item>
     /// <item>A skipped group, or one that goes nowhere, stays as it is and adds each member to its current node's
     /// load.</item>
+    /// <item>Loose threads, by tid, each as a group of one (never crowded): it stays where it is if its node still has
+    /// room, else goes to the fitting node with the lowest load (then the lowest id), else stays.</item>
+    /// <item>Spreading: a move of a group whose members were all on one node (a loose thread, or co-located threads
+    /// that work together) is marked <see cref="ThreadMove.Spread"/>: it gives up nothing that is shared across the
+    /// wire now, only the node's crowding, so the caller may ask for more than one window's evidence.</item>
     /// </list>
     /// A thread is never moved to its own node; pinned and inactive threads never move.
     /// </summary>
@@ -99,11 +122,14 @@ public static class SharingPlanner
     /// <param name="coresPerNode">Cores each node offers to guest threads, by node id (1 to
     /// <see cref="DsmNode.MaxNodes"/> nodes, each at least 1 core).</param>
     /// <param name="minShared">The least pair weight that counts as sharing (at least 1).</param>
+    /// <param name="minSync">The least pair <see cref="SyncWeight"/> that counts as working together (at least 1).</param>
+    /// <param name="spread">Loose threads on a node beyond its share may move (threads that start on their creator's
+    /// node); without it they stay where they are (threads that start spread).</param>
     /// <returns>The moves, sorted by tid; empty when nothing is worth moving.</returns>
     /// <exception cref="ArgumentException">Bad node list, a node id out of range, a duplicate tid, a missing fault
-    /// map or a negative fault count.</exception>
+    /// map or a negative fault or sync count.</exception>
     public static IReadOnlyList<ThreadMove> Plan(IReadOnlyList<ThreadSample> threads, IReadOnlyList<int> coresPerNode,
-        int minShared = DefaultMinShared)
+        int minShared = DefaultMinShared, int minSync = DefaultMinSync, bool spread = false)
     {
         ArgumentNullException.ThrowIfNull(threads);
         ArgumentNullException.ThrowIfNull(coresPerNode);
@@ -118,6 +144,7 @@ public static class SharingPlanner
             totalCores += coresPerNode[n];
         }
         if (minShared < 1) throw new ArgumentOutOfRangeException(nameof(minShared), minShared, "must be at least 1");
+        if (minSync < 1) throw new ArgumentOutOfRangeException(nameof(minSync), minSync, "must be at least 1");
         var tids = new HashSet<int>();
         foreach (var t in threads)
         {
@@ -130,6 +157,10 @@ public static class SharingPlanner
             foreach (var (page, count) in t.PageFaults)
                 if (count < 0)
                     throw new ArgumentException($"thread {t.Tid} has {count} faults on page {page:x}", nameof(threads));
+            if (t.Syncs is { } syncs)
+                foreach (var (addr, count) in syncs)
+                    if (count < 0)
+                        throw new ArgumentException($"thread {t.Tid} has {count} futex calls on {addr:x}", nameof(threads));
         }
 
         // Active threads sorted by tid, so every later step is independent of the input order.
@@ -143,9 +174,10 @@ public static class SharingPlanner
         for (int i = 0; i < a; i++)
             for (int j = i + 1; j < a; j++)
             {
-                if (active[i].Node == active[j].Node) continue;
-                int w = Weight(active[i], active[j]);
-                if (w < minShared) continue;
+                int w = active[i].Node == active[j].Node ? 0 : Weight(active[i], active[j]);
+                int sync = SyncWeight(active[i], active[j]);
+                if (w < minShared && sync < minSync) continue;
+                w = (int)Math.Min(int.MaxValue, (long)w + sync);
                 edges.Add((i, j, w));
                 int ri = Find(parent, i), rj = Find(parent, j);
                 if (ri != rj) parent[Math.Max(ri, rj)] = Math.Min(ri, rj);
@@ -170,8 +202,17 @@ public static class SharingPlanner
         var cap = new long[nodes];
         for (int n = 0; n < nodes; n++) cap[n] = Math.Max(1, (a * (long)coresPerNode[n] + totalCores - 1) / totalCores);
         var load = new long[nodes];
+        var onNode = new long[nodes];
+        foreach (var t in active) onNode[t.Node]++;
+        // loose: in no group, unpinned, on a node holding more than its share; placed after the groups
+        var loose = new List<int>();
         for (int i = 0; i < a; i++)
-            if (!inGroup[i]) load[active[i].Node]++;
+        {
+            if (inGroup[i]) continue;
+            if (spread && !active[i].Pinned && onNode[active[i].Node] > cap[active[i].Node]) loose.Add(i);
+            else load[active[i].Node]++;
+        }
+        foreach (int i in loose) groups.Add((Root: i, Weight: 0, Members: [i]));
 
         var moves = new List<ThreadMove>();
         var here = new int[nodes];
@@ -198,7 +239,7 @@ public static class SharingPlanner
                     // Strictly better only, so the lowest id wins full ties.
                     if (best < 0 || here[n] > here[best] || (here[n] == here[best] && load[n] < load[best])) best = n;
                 }
-                if (best < 0)
+                if (best < 0 && g.Members.Length > 1)
                 {
                     double working = 0, bestSurplus = 0;
                     foreach (int k in g.Members) working += 1 - active[k].Stalled;
@@ -219,8 +260,9 @@ public static class SharingPlanner
                 continue;
             }
             bool crowding = load[best] + g.Members.Length > cap[best];
+            bool together = g.Members.All(k => active[k].Node == active[g.Members[0]].Node);
             foreach (int k in g.Members)
-                if (active[k].Node != best) moves.Add(new ThreadMove(active[k].Tid, active[k].Node, best, crowding));
+                if (active[k].Node != best) moves.Add(new ThreadMove(active[k].Tid, active[k].Node, best, crowding, together));
             load[best] += g.Members.Length;
         }
 

@@ -73,6 +73,17 @@ public sealed class ClusterConfig
     public Dictionary<int, int> PlacementRules { get; } = new();
     /// <summary>The automatic locality-aware policy (placement = "auto", Cluster/ClusterNode.AutoPlacement.cs).</summary>
     public bool AutoPlacement => Placement == "auto";
+    /// <summary>Where placement = "auto" starts a new thread before the policy has seen it work: "local" (on its creator's
+    /// node; the policy spreads it later) or "round-robin" (as placement = "round-robin"; the policy gathers sharers).</summary>
+    public string AutoStart { get; private set; } = "local";
+
+    /// <summary>How clone() chooses the node of a new thread (node 0's <see cref="Dqemu.Dsm.Placement"/>).</summary>
+    public Dqemu.Dsm.PlacementPolicy InitialPlacement => Placement switch
+    {
+        "fill" => Dqemu.Dsm.PlacementPolicy.Fill,
+        "auto" when AutoStart == "local" => Dqemu.Dsm.PlacementPolicy.Local,
+        _ => Dqemu.Dsm.PlacementPolicy.RoundRobin,
+    };
 
     private ClusterConfig(string path) => Path = path;
 
@@ -189,6 +200,7 @@ public sealed class ClusterConfig
                 case "compress": Compress = Choice(kv, "auto", "zstd", "none"); break;
                 case "wait_spin_us": WaitSpinUs = Number(kv, 0, 1_000_000); break;
                 case "placement": Placement = Choice(kv, "round-robin", "fill", "auto"); break;
+                case "auto_start": AutoStart = Choice(kv, "local", "round-robin"); break;
                 case "directory": Directory = Choice(kv, "distributed", "node0"); break;
                 case "split_pages": SplitPages = kv.Value is BooleanValueSyntax sp ? sp.Value : throw Error(kv, "split_pages must be true or false"); break;
                 case "forward_pages": ForwardPages = kv.Value is BooleanValueSyntax fp ? fp.Value : throw Error(kv, "forward_pages must be true or false"); break;

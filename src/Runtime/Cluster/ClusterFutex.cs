@@ -21,6 +21,8 @@ internal sealed unsafe class ClusterFutex(GuestSpace space, FutexEngine engine, 
     {
         int cmd = op & CmdMask;
         if ((uaddr & 3) != 0) return -Errno.EINVAL;
+        caller.NoteSync(uaddr);
+        if (cmd == WakeOpOp) caller.NoteSync(uaddr2);
         switch (cmd)
         {
             case Wait:

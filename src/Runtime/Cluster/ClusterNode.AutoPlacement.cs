@@ -5,17 +5,24 @@ using Dqemu.Runtime.Threading;
 
 namespace Dqemu.Runtime.Cluster;
 
-// placement = "auto": DQEMU's locality-aware scheduling driven by what the coherence protocol sees. Every node counts,
-// per guest thread, the pages it had to fetch from another node; every 50 ms the workers send node 0 those counts and
-// node 0 (SharingPlanner) moves threads that fault on the same pages from different nodes onto one node, within each
-// node's fair share of the running threads, or beyond it when they lose most of their time to coherence ("crowding",
-// done only when two windows in a row propose the same crowding moves). A thread that moved stays put for a second;
-// one placed by a rule or a hint is never moved by the policy.
+// placement = "auto": DQEMU's locality-aware scheduling driven by what the coherence protocol and the futex engine see.
+// New threads start on their creator's node (auto_start = "local", the default; or round-robin). Every node counts, per
+// guest thread, the pages it had to fetch from another node and the futex words it waited on or woke; every 50 ms the
+// workers send node 0 those counts and node 0 (SharingPlanner) moves threads that fault on the same pages from
+// different nodes, or meet at the same futex words, onto one node, within each node's fair share of the running
+// threads, or beyond it when they lose most of their time to coherence ("crowding"); and it spreads threads that work
+// with nobody off a node holding more than its share. Crowding and spreading go ahead only when two windows in a row
+// propose the same moves. A thread that moved stays put for a second; a crowded thread is not spread again; one placed
+// by a rule or a hint is never moved by the policy.
 internal sealed unsafe partial class ClusterNode
 {
     private const int SamplePeriodMs = 50;
     /// <summary>Pages per thread a report carries: the most faulted ones.</summary>
     private const int ReportPages = 64;
+    /// <summary>The share of a window a thread blocked in a syscall at the sample must have run to count as active.</summary>
+    private const double MinBusy = 0.05;
+    /// <summary>Futex words per thread a report carries: the most used ones.</summary>
+    private const int ReportSyncs = 16;
     /// <summary>A thread the policy moved is not moved again for this long (a pattern that changes must not make
     /// threads bounce between nodes faster than they gain from moving).</summary>
     private const long MoveCooldownMs = 1000;
@@ -32,7 +39,12 @@ internal sealed unsafe partial class ClusterNode
     /// for only when the next window proposes it again: the stalled shares are one window's estimate, and one window
     /// of bad luck (a burst of faults, a CPU that ran at half speed) must not pack a program onto one node.</summary>
     private HashSet<ThreadMove> _crowdingProposed = new();
-    private long _crowded;
+    /// <summary>Node 0 (on the placement thread): the spreading moves the last window proposed, confirmed the same way.</summary>
+    private HashSet<ThreadMove> _spreadProposed = new();
+    /// <summary>Node 0 (on the placement thread): threads a crowding packed together. They are not spread again: the
+    /// crowding showed that they share what the futex words did not tell, and spreading them would undo it.</summary>
+    private readonly HashSet<int> _crowdedTids = new();
+    private long _crowded, _spread;
 
     private long _lastSample;
 
@@ -77,32 +89,42 @@ internal sealed unsafe partial class ClusterNode
         {
             if (t.Exited) continue;
             var faults = Interlocked.Exchange(ref t.FaultPages, new Dictionary<ulong, int>());
-            double stalled = 0;
+            var syncs = Interlocked.Exchange(ref t.SyncAddrs, new Dictionary<ulong, int>());
+            double stalled = 0, busy = 0;
             if (t.CpuClock != Host.ThreadCpuTime.NoClock)
             {
                 long cpu = Host.ThreadCpuTime.Read(t.CpuClock), overhead = Volatile.Read(ref t.OverheadCpuNs);
                 if (t.SampledCpuNs > 0 && cpu > 0)
+                {
                     stalled = Math.Clamp(1 - ((cpu - t.SampledCpuNs) - (overhead - t.SampledOverheadNs)) / windowNs, 0, 1);
+                    busy = (cpu - t.SampledCpuNs) / windowNs;
+                }
                 (t.SampledCpuNs, t.SampledOverheadNs) = (cpu, overhead);
             }
-            Dictionary<ulong, int> top;
-            if (faults == null) top = new();
-            else lock (faults) top = faults.OrderByDescending(kv => kv.Value).Take(ReportPages).ToDictionary(kv => kv.Key, kv => kv.Value);
-            // a thread blocked in a syscall (a join, a futex wait) takes no CPU: it does not count against a node
-            bool active = top.Count > 0 || !t.InSyscall;
-            samples.Add(new ThreadSample(t.Tid, Self, active, t.Pinned, top, stalled));
+            var top = Top(faults, ReportPages);
+            // a thread blocked in a syscall (a join, a futex wait) takes no CPU: it does not count against a node; one
+            // that blocks often but ran a good part of the window (handing work back and forth with others) does
+            bool active = top.Count > 0 || !t.InSyscall || busy >= MinBusy;
+            samples.Add(new ThreadSample(t.Tid, Self, active, t.Pinned, top, stalled, Top(syncs, ReportSyncs)));
         }
         return samples;
+    }
+
+    /// <summary>The <paramref name="n"/> largest counts of a thread's map (locked: its thread may still add to it).</summary>
+    private static Dictionary<ulong, int> Top(Dictionary<ulong, int>? counts, int n)
+    {
+        if (counts == null) return new();
+        lock (counts) return counts.OrderByDescending(kv => kv.Value).Take(n).ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
     /// <summary>A sample's stalled share travels as a u16 in units of 1/10000.</summary>
     private const int StallScale = 10000;
 
     // Sharing body: [i32 threads] then per thread [i32 tid][u8 flags: 1 active, 2 pinned][u16 pages][u16 stalled]
-    // and pages x [u64 page][i32 faults].
+    // [u16 syncs], pages x [u64 page][i32 faults] and syncs x [u64 futex address][i32 calls].
     private static byte[] EncodeSamples(List<ThreadSample> samples)
     {
-        int size = 4 + samples.Sum(s => 9 + 12 * s.PageFaults.Count);
+        int size = 4 + samples.Sum(s => 11 + 12 * (s.PageFaults.Count + (s.Syncs?.Count ?? 0)));
         var b = new byte[size];
         BinaryPrimitives.WriteInt32LittleEndian(b, samples.Count);
         int at = 4;
@@ -112,15 +134,25 @@ internal sealed unsafe partial class ClusterNode
             b[at + 4] = (byte)((s.Active ? 1 : 0) | (s.Pinned ? 2 : 0));
             BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 5), (ushort)s.PageFaults.Count);
             BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 7), (ushort)Math.Round(Math.Clamp(s.Stalled, 0, 1) * StallScale));
-            at += 9;
-            foreach (var (page, n) in s.PageFaults)
+            BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 9), (ushort)(s.Syncs?.Count ?? 0));
+            at += 11;
+            foreach (var (key, n) in s.PageFaults.Concat(s.Syncs ?? new Dictionary<ulong, int>()))
             {
-                BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(at), page);
+                BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(at), key);
                 BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(at + 8), n);
                 at += 12;
             }
         }
         return b;
+    }
+
+    /// <summary>Reads <paramref name="count"/> [u64 key][i32 count] entries at <paramref name="at"/>.</summary>
+    private static Dictionary<ulong, int> DecodeCounts(ReadOnlySpan<byte> b, ref int at, int count)
+    {
+        var counts = new Dictionary<ulong, int>(count);
+        for (int k = 0; k < count; k++, at += 12)
+            counts[BinaryPrimitives.ReadUInt64LittleEndian(b[at..])] = BinaryPrimitives.ReadInt32LittleEndian(b[(at + 8)..]);
+        return counts;
     }
 
     private void OnSharing(int from, ReadOnlySpan<byte> b)
@@ -135,11 +167,11 @@ internal sealed unsafe partial class ClusterNode
             byte flags = b[at + 4];
             int m = BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 5)..]);
             double stalled = Math.Min(1.0, BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 7)..]) / (double)StallScale);
-            at += 9;
-            var pages = new Dictionary<ulong, int>(m);
-            for (int k = 0; k < m; k++, at += 12)
-                pages[BinaryPrimitives.ReadUInt64LittleEndian(b[at..])] = BinaryPrimitives.ReadInt32LittleEndian(b[(at + 8)..]);
-            samples.Add(new ThreadSample(tid, from, (flags & 1) != 0, (flags & 2) != 0, pages, stalled));
+            int syncCount = BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 9)..]);
+            at += 11;
+            var pages = DecodeCounts(b, ref at, m);
+            var syncs = DecodeCounts(b, ref at, syncCount);
+            samples.Add(new ThreadSample(tid, from, (flags & 1) != 0, (flags & 2) != 0, pages, stalled, syncs));
         }
         lock (_hintLock) _reports[from] = samples;
     }
@@ -158,7 +190,7 @@ internal sealed unsafe partial class ClusterNode
                 foreach (var s in report!)
                 {
                     if (_moving.Contains(s.Tid)) continue;
-                    bool cooling = _lastMoved.TryGetValue(s.Tid, out long moved) && now - moved < MoveCooldownMs;
+                    bool cooling = _lastMoved.TryGetValue(s.Tid, out long moved) && now - moved < MoveCooldownMs || _crowdedTids.Contains(s.Tid);
                     // a thread that moved between two reports shows up in both: where node 0 last knew it wins
                     if (byTid.ContainsKey(s.Tid) && (!_location.TryGetValue(s.Tid, out int at) || at != s.Node)) continue;
                     byTid[s.Tid] = s with { Pinned = s.Pinned || cooling };
@@ -167,22 +199,43 @@ internal sealed unsafe partial class ClusterNode
             Array.Clear(_reports);
         }
         var samples = byTid.Values.OrderBy(s => s.Tid).ToList();
-        var moves = samples.Count < 2 ? [] : SharingPlanner.Plan(samples, _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
-        var proposed = _crowdingProposed;
-        _crowdingProposed = moves.Where(m => m.Crowding).ToHashSet();
-        // a crowding goes ahead when all its moves to that node were proposed the window before as well
-        var crowdingNow = moves.Where(m => m.Crowding).GroupBy(m => m.To).Where(g => g.All(proposed.Contains)).SelectMany(g => g).ToList();
+        var moves = samples.Count < 2 ? [] : SharingPlanner.Plan(samples, _ctx.Config.Nodes.Select(n => n.Cores).ToArray(),
+            spread: _ctx.Config.InitialPlacement == PlacementPolicy.Local);
+        var crowdingNow = Confirmed(moves.Where(m => m.Crowding), ref _crowdingProposed);
+        var spreadNow = Confirmed(moves.Where(m => m.Spread && !m.Crowding), ref _spreadProposed);
         if (TracePlacement && samples.Count >= 2)
             Console.Error.WriteLine("dqemu-native: placement window: " + string.Join("; ", samples.Where(s => s.Active).Select(s =>
                 $"{s.Tid}@{s.Node} stalled {s.Stalled:0.00} faults {s.PageFaults.Values.Sum()} " +
-                $"shares {string.Join(",", samples.Where(o => o.Active && o.Node != s.Node).Select(o => $"{o.Tid}:{SharingPlanner.Weight(s, o)}"))}")) +
-                (moves.Count > 0 ? " -> " + string.Join(", ", moves.Select(m =>
-                    $"{m.Tid} to {m.To}{(m.Crowding ? crowdingNow.Contains(m) ? " (crowding)" : " (crowding, proposed)" : "")}")) : ""));
+                $"shares {string.Join(",", samples.Where(o => o.Active && o.Node != s.Node).Select(o => $"{o.Tid}:{SharingPlanner.Weight(s, o)}"))} " +
+                $"syncs {string.Join(",", samples.Where(o => o.Active && o.Tid != s.Tid).Select(o => $"{o.Tid}:{SharingPlanner.SyncWeight(s, o)}"))}")) +
+                (moves.Count > 0 ? " -> " + string.Join(", ", moves.Select(m => $"{m.Tid} to {m.To}" + (
+                    m.Crowding ? crowdingNow.Contains(m) ? " (crowding)" : " (crowding, proposed)"
+                    : m.Spread ? spreadNow.Contains(m) ? " (spreading)" : " (spreading, proposed)" : ""))) : ""));
         if (crowdingNow.Count > 0)
         {
             Interlocked.Increment(ref _crowded);
             _crowdingProposed.Clear();
+            // the group stays together from now on: the threads that moved and those they share with where they went
+            var movers = samples.Where(s => crowdingNow.Any(m => m.Tid == s.Tid)).ToList();
+            foreach (var s in samples)
+                if (movers.Any(o => o.Tid == s.Tid || (crowdingNow.Any(m => m.Tid == o.Tid && m.To == s.Node) &&
+                    (SharingPlanner.Weight(s, o) >= SharingPlanner.DefaultMinShared || SharingPlanner.SyncWeight(s, o) >= SharingPlanner.DefaultMinSync))))
+                    _crowdedTids.Add(s.Tid);
         }
-        foreach (var m in moves.Where(m => !m.Crowding).Concat(crowdingNow)) RequestMove(m.Tid, m.From, m.To);
+        if (spreadNow.Count > 0)
+        {
+            Interlocked.Increment(ref _spread);
+            _spreadProposed.Clear();
+        }
+        foreach (var m in moves.Where(m => !m.Crowding && !m.Spread).Concat(crowdingNow).Concat(spreadNow)) RequestMove(m.Tid, m.From, m.To);
+    }
+
+    /// <summary>The moves of <paramref name="moves"/> to nodes all of whose moves <paramref name="proposed"/> (the
+    /// window before) holds as well; <paramref name="proposed"/> becomes this window's moves.</summary>
+    private static List<ThreadMove> Confirmed(IEnumerable<ThreadMove> moves, ref HashSet<ThreadMove> proposed)
+    {
+        var before = proposed;
+        proposed = moves.ToHashSet();
+        return proposed.GroupBy(m => m.To).Where(g => g.All(before.Contains)).SelectMany(g => g).ToList();
     }
 }

@@ -15,8 +15,7 @@ internal sealed unsafe partial class ClusterNode
     {
         Join(process);
         main.Cpu->SplitMap = SplitTable; // created before the cluster was attached; later threads take it from it
-        _placement = new Dqemu.Dsm.Placement(_ctx.Config.Placement == "fill" ? Dqemu.Dsm.PlacementPolicy.Fill : Dqemu.Dsm.PlacementPolicy.RoundRobin,
-            _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
+        _placement = new Dqemu.Dsm.Placement(_ctx.Config.InitialPlacement, _ctx.Config.Nodes.Select(n => n.Cores).ToArray());
         _placement.Add(0);
         foreach (var (index, node) in _ctx.Config.PlacementRules) _placement.SetRule(index, node);
         var b = new List<byte>(new byte[8]);

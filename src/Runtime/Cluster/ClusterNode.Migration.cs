@@ -410,7 +410,7 @@ internal sealed unsafe partial class ClusterNode
         if (Self == 0)
             lock (_hintLock)
                 line += $"; placement {_ctx.Config.Placement}: hints {_hints}, moves asked {_movesAsked}, done {_movesDone}, not done {_movesRefused}" +
-                        (_ctx.Config.AutoPlacement ? $"; crowded {Interlocked.Read(ref _crowded)}" : "");
+                        (_ctx.Config.AutoPlacement ? $"; crowded {Interlocked.Read(ref _crowded)}, spread {Interlocked.Read(ref _spread)}" : "");
         return line;
     }
 }

@@ -11,7 +11,7 @@ internal sealed unsafe partial class ClusterNode
 {
     public long StartThread(ReadOnlySpan<byte> image, uint mxcsr, ulong flags, ulong parentTid, ulong childTid, ulong signalMask)
     {
-        int placed = Self == 0 ? PlaceOnNode0() : BinaryPrimitives.ReadInt32LittleEndian(Call(0, ClusterMessages.Place, NewRequest(0), RpcTimeout, "a thread placement"));
+        int placed = Self == 0 ? PlaceOnNode0(0) : BinaryPrimitives.ReadInt32LittleEndian(Call(0, ClusterMessages.Place, NewRequest(0), RpcTimeout, "a thread placement"));
         int target = placed & PlacedNodeMask;
         if (target == Self) return (placed & PlacedByRule) != 0 ? IClusterProcess.StartHerePinned : IClusterProcess.StartHere;
         var b = NewRequest(37 + CpuOffsets.ShippedSize);
@@ -28,10 +28,11 @@ internal sealed unsafe partial class ClusterNode
 
     /// <summary>Node 0 places every new thread of the cluster and counts those that run elsewhere, so the guest ends
     /// when its last thread anywhere does. The answer is the node, with <see cref="PlacedByRule"/> for a thread a
-    /// [[placement]] rule put there (it stays there: pinned).</summary>
-    private int PlaceOnNode0()
+    /// [[placement]] rule put there (it stays there: pinned). <paramref name="creator"/> is the node whose thread called
+    /// clone().</summary>
+    private int PlaceOnNode0(int creator)
     {
-        int node = _placement!.Place(out bool ruled);
+        int node = _placement!.Place(creator, out bool ruled);
         if (node != 0) P.AddRemoteThread();
         return node | (ruled ? PlacedByRule : 0);
     }
@@ -41,7 +42,7 @@ internal sealed unsafe partial class ClusterNode
     private void OnPlace(int from, ReadOnlySpan<byte> request)
     {
         Span<byte> a = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(a, PlaceOnNode0());
+        BinaryPrimitives.WriteInt32LittleEndian(a, PlaceOnNode0(from));
         Answer(from, request, a);
     }
 

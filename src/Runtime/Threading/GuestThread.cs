@@ -55,6 +55,16 @@ public sealed unsafe class GuestThread : IDisposable
     /// <summary>Remote page faults by page since the placement policy last looked (cluster placement = "auto";
     /// null otherwise). Lock it to use it: the policy's sampler swaps it out from another thread.</summary>
     public Dictionary<ulong, int>? FaultPages;
+    /// <summary>Futex words this thread waited on or woke, with how many calls, since the policy last looked (with
+    /// <see cref="FaultPages"/>; null otherwise): threads meeting at the same words work together. Swapped out like it.</summary>
+    public Dictionary<ulong, int>? SyncAddrs;
+
+    /// <summary>Counts a futex call of this thread on <paramref name="addr"/> for the placement policy (when it looks).</summary>
+    public void NoteSync(ulong addr)
+    {
+        if (SyncAddrs is not { } syncs) return;
+        lock (syncs) syncs[addr] = syncs.GetValueOrDefault(addr) + 1;
+    }
     /// <summary>With <see cref="FaultPages"/> (placement = "auto"): this thread's CPU clock (set on its host thread,
     /// <see cref="Host.ThreadCpuTime.NoClock"/> before), and the CPU nanoseconds it spent outside guest code
     /// (resolving remote faults, in syscalls, which includes spinning for another node's answer). Their difference is

@@ -1,3 +1,4 @@
+using Dqemu.Dsm;
 using Dqemu.Runtime;
 using Dqemu.Runtime.Cluster;
 using Xunit;
@@ -248,6 +249,25 @@ public class ClusterConfigTests
         }
         var bad = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", "[cluster]\nplacement = \"near\"\n" + nodes));
         Assert.Contains("\"auto\"", bad.Message);
+    }
+
+    /// <summary>auto_start: where placement = "auto" starts new threads ("local" by default, or "round-robin"); the
+    /// other placements ignore it.</summary>
+    [Fact]
+    public void AutoStartChoosesTheInitialPlacement()
+    {
+        const string nodes = "[[node]]\nid = 0\naddress = \"127.0.0.1:7400\"\n[[node]]\nid = 1\naddress = \"127.0.0.1:7401\"\n";
+        PlacementPolicy Initial(string cluster) => ClusterConfig.Parse("c.toml", "[cluster]\n" + cluster + nodes).InitialPlacement;
+        Assert.Equal(PlacementPolicy.RoundRobin, Initial(""));
+        Assert.Equal(PlacementPolicy.Fill, Initial("placement = \"fill\"\n"));
+        Assert.Equal(PlacementPolicy.Local, Initial("placement = \"auto\"\n"));
+        Assert.Equal(PlacementPolicy.Local, Initial("placement = \"auto\"\nauto_start = \"local\"\n"));
+        Assert.Equal(PlacementPolicy.RoundRobin, Initial("placement = \"auto\"\nauto_start = \"round-robin\"\n"));
+        Assert.Equal(PlacementPolicy.RoundRobin, Initial("auto_start = \"local\"\n"));
+        var e = Assert.Throws<FatalException>(() => ClusterConfig.Parse("c.toml", "[cluster]\nauto_start = \"near\"\n" + nodes));
+        Assert.Equal(ExitCodes.Config, e.ExitCode);
+        Assert.StartsWith("c.toml:2:", e.Message);
+        Assert.Contains("auto_start must be one of", e.Message);
     }
 
     /// <summary>TOML 1.0: "Defining a key multiple times is invalid", in whatever form the key is written; the later

@@ -212,9 +212,10 @@ public partial class ClusterRunTests(ITestOutputHelper output)
     /// line naming it, exits 69 within 5 s, prints nothing else but strace lines (no trace, no second report), and
     /// nothing is left. "split": par_false_sharing's two threads on different nodes, their page split after 4
     /// hand-offs; "forward": par_prodcons with read-ahead and forward_wakes (every round a wake naming 8 pages and the
-    /// consumer's node fetching them); "migrate": par_pairs under placement = "auto", whose first plans (50-150 ms in)
-    /// moves a thread of each pair, the kill coming 150 ms after the first clone, around those moves; "crowd":
-    /// par_prodcons under placement = "auto" (its two threads are crowded onto one node after 2-3 windows). Apart from
+    /// consumer's node fetching them); "migrate": par_pairs under placement = "auto" started round-robin, whose first
+    /// plans (50-150 ms in) move a thread of each pair, the kill coming 150 ms after the first clone, around those moves;
+    /// "crowd": par_prodcons under placement = "auto" started round-robin (its two threads are crowded onto one node
+    /// after 2-3 windows). Apart from
     /// "migrate" the kill comes 300 ms after the guest created its first thread.
     /// </summary>
     [Theory]
@@ -231,8 +232,8 @@ public partial class ClusterRunTests(ITestOutputHelper output)
         {
             "split" => (ThreadedGuests.LoadBench("par_false_sharing").Binary, new[] { "2", "40000000000" }, "split_pages = true\nsplit_after = 4"),
             "forward" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "forward_pages = true\nforward_wakes = true"),
-            "migrate" => (ThreadedGuests.LoadBench("par_pairs").Binary, new[] { "100000" }, "placement = \"auto\""),
-            "crowd" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "placement = \"auto\""),
+            "migrate" => (ThreadedGuests.LoadBench("par_pairs").Binary, new[] { "100000" }, "placement = \"auto\"\nauto_start = \"round-robin\""),
+            "crowd" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "placement = \"auto\"\nauto_start = \"round-robin\""),
             _ => throw new ArgumentException(optimization),
         };
         var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);

@@ -284,20 +284,56 @@ public class MultiNodeGuestTests(ITestOutputHelper output)
     /// <summary>
     /// Locality-aware placement, automatic: par_pairs's two pairs of threads that hand messages to each other through
     /// their pair's page are created so that round-robin splits both pairs over the 2 nodes; with placement = "auto"
-    /// node 0 sees from the threads' remote faults which ones share, and moves one thread of each pair (live
-    /// migration): at least two moves done, far fewer remote faults than the two per round a split pair costs, and
-    /// qemu-aarch64's output.
+    /// started round-robin (auto_start) node 0 sees from the threads' remote faults which ones share, and moves one
+    /// thread of each pair (live migration): at least two moves done, far fewer remote faults than the two per round a
+    /// split pair costs, and qemu-aarch64's output.
     /// </summary>
     [Theory]
     [MemberData(nameof(Transports))]
     public void SharingPairsAreColocatedByAutoPlacement(string transport)
     {
-        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), [$"{PairRounds / 1000}"], transport, "placement = \"auto\"",
-            ", placement auto");
+        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), [$"{PairRounds / 1000}"], transport,
+            "placement = \"auto\"\nauto_start = \"round-robin\"", ", placement auto started round-robin");
         var (_, _, done) = PlacementCounts(lines);
         Assert.True(done >= 2, $"expected at least the two moves that co-locate the pairs, got {done}:\n{string.Join('\n', lines)}");
         long faults = RemoteFaults(lines);
         Assert.True(faults < PairRounds, $"{faults} remote faults for {PairRounds} rounds: the pairs were not co-located for long\n{string.Join('\n', lines)}");
+    }
+
+    /// <summary>
+    /// placement = "auto" as it starts by default: every thread on its creator's node (node 0). par_pairs's four threads
+    /// then crowd node 0, each pair meeting at its own semaphores: node 0 spreads one whole pair to node 1 once two windows
+    /// in a row propose it ("spread 1" in --stats, its two moves done), the pairs are never split (fewer remote faults
+    /// than a quarter of the rounds), and the output is qemu-aarch64's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void PairsStartedTogetherAreSpreadAsPairs(string transport)
+    {
+        // long enough for two sampling windows to agree (co-located pairs hand over every ~20 us: 50,000 rounds ~2 s)
+        const int rounds = 50_000;
+        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_pairs"), [$"{rounds / 1000}"], transport, "placement = \"auto\"",
+            ", placement auto");
+        var (_, _, done) = PlacementCounts(lines);
+        Assert.True(done >= 2, $"expected one pair (two moves) spread to node 1, got {done} moves:\n{string.Join('\n', lines)}");
+        Assert.True(SumOver(lines, @"crowded \d+, spread (\d+)") >= 1, $"no spread counted:\n{string.Join('\n', lines)}");
+        long faults = RemoteFaults(lines);
+        Assert.True(faults < rounds / 4, $"{faults} remote faults for {rounds} rounds: a pair was split\n{string.Join('\n', lines)}");
+    }
+
+    /// <summary>
+    /// placement = "auto", default start: par_mandel's two threads compute their bands without ever meeting (no futex
+    /// word, no shared page), both on node 0 at first; node 0 spreads one to node 1 (a move done, "spread" counted) and
+    /// the checksum is qemu-aarch64's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public void ThreadsThatNeverMeetAreSpreadByAutoPlacement(string transport)
+    {
+        var lines = RunOnTwoNodesWithStats(ThreadedGuests.LoadBench("par_mandel"), ["2"], transport, "placement = \"auto\"", ", placement auto");
+        var (_, _, done) = PlacementCounts(lines);
+        Assert.True(done >= 1, $"neither thread was spread to node 1:\n{string.Join('\n', lines)}");
+        Assert.True(SumOver(lines, @"crowded \d+, spread (\d+)") >= 1, $"no spread counted:\n{string.Join('\n', lines)}");
     }
 
     /// <summary>

@@ -92,4 +92,20 @@ public class PlacementTests
         Assert.Equal(PlacementPolicy.Fill, Placement.Parse("fill"));
         Assert.Throws<ArgumentException>(() => Placement.Parse("random"));
     }
+
+    [Fact]
+    public void LocalPlacesOnTheCreatorsNodeAndRulesStillWin()
+    {
+        var p = new Placement(PlacementPolicy.Local, [1, 1, 2]);
+        p.Add(0);
+        Assert.Equal(0, p.Place());                   // thread 1, created on node 0
+        Assert.Equal(2, p.Place(2, out bool ruled));  // thread 2, created by a thread of node 2
+        Assert.False(ruled);
+        p.SetRule(3, 1);
+        Assert.Equal(1, p.Place(2, out ruled));       // thread 3: its rule, not its creator's node
+        Assert.True(ruled);
+        Assert.Equal(new[] { 2, 1, 1 }, Enumerable.Range(0, 3).Select(p.Running).ToArray());
+        Assert.Equal(PlacementPolicy.Local, Placement.Parse("local"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.Place(3, out _));
+    }
 }

@@ -11,7 +11,8 @@ public class SharingPlannerTests
     private static Dictionary<ulong, int> Faults(int count, params ulong[] pages) => pages.ToDictionary(p => p, _ => count);
 
     private static ThreadSample T(int tid, int node, IReadOnlyDictionary<ulong, int>? faults = null, bool active = true,
-        bool pinned = false, double stalled = 0) => new(tid, node, active, pinned, faults ?? NoFaults, stalled);
+        bool pinned = false, double stalled = 0, IReadOnlyDictionary<ulong, int>? syncs = null) =>
+        new(tid, node, active, pinned, faults ?? NoFaults, stalled, syncs);
 
     /// <summary>Active threads that share nothing, tids from <paramref name="firstTid"/>, all on <paramref name="node"/>.</summary>
     private static IEnumerable<ThreadSample> Loners(int firstTid, int node, int count) =>
@@ -274,5 +275,78 @@ public class SharingPlannerTests
         var threads = new[] { T(1, 0, Faults(100, 0x10), stalled: stalled), T(2, 1, Faults(100, 0x10)) };
         var ex = Assert.Throws<ArgumentException>(() => SharingPlanner.Plan(threads, [1, 1]));
         Assert.Contains("thread 1", ex.Message);
+    }
+
+    // ---------------------------------------------------------------- futex words and spreading (auto_start = "local")
+
+    [Fact]
+    public void SyncWeightSumsTheSmallerCountOverCommonWords()
+    {
+        var a = T(1, 0, syncs: new Dictionary<ulong, int> { [0x100] = 3, [0x200] = 10 });
+        var b = T(2, 0, syncs: new Dictionary<ulong, int> { [0x200] = 4, [0x300] = 50 });
+        Assert.Equal(4, SharingPlanner.SyncWeight(a, b));
+        Assert.Equal(4, SharingPlanner.SyncWeight(b, a));
+        Assert.Equal(0, SharingPlanner.SyncWeight(a, T(3, 0)));   // no futex calls at all
+        Assert.Equal(0, SharingPlanner.Weight(a, b));             // and no page in common
+    }
+
+    [Fact]
+    public void LooseThreadsSpreadOffANodeBeyondItsShare()
+    {
+        // Two busy threads started on node 0 that never meet (blackscholes, swaptions): fair share 1 each on two 1-core
+        // nodes. With spreading the higher tid goes to the empty node; without, nothing moves (the old policy).
+        ThreadSample[] threads = [T(1, 0), T(2, 0)];
+        Assert.Equal(new[] { new ThreadMove(2, 0, 1, Spread: true) }, SharingPlanner.Plan(threads, [1, 1], spread: true));
+        Assert.Empty(SharingPlanner.Plan(threads, [1, 1]));
+        // A node within its share keeps its threads; a pinned loose thread stays too.
+        Assert.Empty(SharingPlanner.Plan([T(1, 0), T(2, 1)], [1, 1], spread: true));
+        Assert.Equal(new[] { new ThreadMove(1, 0, 1, Spread: true) },
+            SharingPlanner.Plan([T(1, 0), T(2, 0, pinned: true)], [1, 1], spread: true));
+    }
+
+    [Fact]
+    public void ThreadsMeetingAtAFutexWordStayTogether()
+    {
+        // fluidanimate's two workers on node 0 meet at the frame barriers ~25 times a window: one group of 2, larger
+        // than the fair share of 1; each runs half the time (stalled 0.5), so one core already does all the group does.
+        var barrier = new Dictionary<ulong, int> { [0x4000] = 25 };
+        ThreadSample[] threads = [T(1, 0, stalled: 0.5, syncs: barrier), T(2, 0, stalled: 0.5, syncs: barrier)];
+        Assert.Empty(SharingPlanner.Plan(threads, [1, 1], spread: true));
+        // One meeting in a window is no evidence (a start-up barrier): they spread.
+        var once = new Dictionary<ulong, int> { [0x4000] = 1 };
+        threads = [T(1, 0, stalled: 0.5, syncs: once), T(2, 0, stalled: 0.5, syncs: once)];
+        Assert.Equal(new[] { new ThreadMove(2, 0, 1, Spread: true) }, SharingPlanner.Plan(threads, [1, 1], spread: true));
+        Assert.Empty(SharingPlanner.Plan(threads, [1, 1], minSync: 1, spread: true));
+    }
+
+    [Fact]
+    public void PairsMeetingAtTheirOwnWordsSpreadAsPairs()
+    {
+        // par_pairs started on node 0: pairs {1, 2} and {3, 4} hand over through their own semaphores. Fair share 2 per
+        // node: the heavier pair stays, the other moves whole, both of its threads marked as a spread.
+        var a = new Dictionary<ulong, int> { [0x10_000] = 40 };
+        var b = new Dictionary<ulong, int> { [0x20_000] = 30 };
+        ThreadSample[] threads = [T(1, 0, syncs: a), T(2, 0, syncs: a), T(3, 0, syncs: b), T(4, 0, syncs: b)];
+        Assert.Equal(new[] { new ThreadMove(3, 0, 1, Spread: true), new ThreadMove(4, 0, 1, Spread: true) },
+            SharingPlanner.Plan(threads, [1, 1], spread: true));
+    }
+
+    [Fact]
+    public void AFutexWordSharedAcrossNodesTiesThreadsLikeSharedPages()
+    {
+        // Thread 1 on node 0 and thread 2 on node 1 meet at a word and share no page; a loner runs on node 0. Fair share
+        // ceil(3 / 2) = 2: the pair fits only on node 1, so thread 1 joins thread 2 there (a co-location, no spread).
+        var word = new Dictionary<ulong, int> { [0x8000] = 5 };
+        ThreadSample[] threads = [T(1, 0, syncs: word), T(2, 1, syncs: word), T(3, 0)];
+        Assert.Equal(new[] { new ThreadMove(1, 0, 1) }, SharingPlanner.Plan(threads, [1, 1]));
+    }
+
+    [Fact]
+    public void ANegativeSyncCountIsRefused()
+    {
+        var threads = new[] { T(1, 0, syncs: new Dictionary<ulong, int> { [0x10] = -1 }), T(2, 1) };
+        var ex = Assert.Throws<ArgumentException>(() => SharingPlanner.Plan(threads, [1, 1]));
+        Assert.Contains("thread 1", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SharingPlanner.Plan([T(1, 0), T(2, 1)], [1, 1], minSync: 0));
     }
 }

@@ -64,16 +64,17 @@ public class ParsecTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// placement = "auto" crowding: streamcluster's two threads on two 1-CPU loopback nodes (tcp) fetch each other's
-    /// pages so often that they do more on one core; node 0's policy packs them onto one node (--stats: crowded at
-    /// least once, a move done), and the output is still qemu-aarch64's.
+    /// placement = "auto" crowding: streamcluster's two threads, started round-robin (auto_start) on two 1-CPU loopback
+    /// nodes (tcp), fetch each other's pages so often that they do more on one core; node 0's policy packs them onto one
+    /// node (--stats: crowded at least once, a move done), and the output is still qemu-aarch64's.
     /// </summary>
     [Fact]
     public void HeavySharersAreCrowdedOntoOneNodeByAutoPlacement()
     {
         if (Reference("streamcluster") is not var (spec, binary, args, expected)) return;
         // each node on a CPU of its own, as in the benchmarks (with two CPUs per node the threads barely stall)
-        using var cluster = new LoopbackCluster("tcp", 2, "placement = \"auto\"", i => $"cpus = \"{i % Environment.ProcessorCount}\"");
+        using var cluster = new LoopbackCluster("tcp", 2, "placement = \"auto\"\nauto_start = \"round-robin\"",
+            i => $"cpus = \"{i % Environment.ProcessorCount}\"");
         var got = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--stats", binary, .. args], spec,
             "dqemu-native, 2 nodes, placement auto", out string stderr);
         Check(spec, expected, got, "2 nodes, placement auto");
@@ -81,6 +82,24 @@ public class ParsecTests(ITestOutputHelper output)
         Assert.True(m.Success, $"no placement line in node 0's --stats:\n{Tail(stderr)}");
         Assert.True(int.Parse(m.Groups[1].Value) >= 1 && int.Parse(m.Groups[2].Value) >= 1,
             $"streamcluster's threads were not crowded onto one node: {m.Value}");
+    }
+
+    /// <summary>
+    /// placement = "auto" as it starts by default: fluidanimate's two threads start on node 0 with the data the main
+    /// thread read, and meet at the frame barriers every window, so node 0 never spreads them (--stats: no move asked,
+    /// none spread; two 1-CPU loopback nodes over tcp); the output is qemu-aarch64's.
+    /// </summary>
+    [Fact]
+    public void ThreadsMeetingAtBarriersAreNotSpreadByAutoPlacement()
+    {
+        if (Reference("fluidanimate") is not var (spec, binary, args, expected)) return;
+        using var cluster = new LoopbackCluster("tcp", 2, "placement = \"auto\"", i => $"cpus = \"{i % Environment.ProcessorCount}\"");
+        var got = RunIn(LoopbackCluster.Binary, ["--cluster", cluster.ConfigPath, "--stats", binary, .. args], spec,
+            "dqemu-native, 2 nodes, placement auto", out string stderr);
+        Check(spec, expected, got, "2 nodes, placement auto");
+        var m = System.Text.RegularExpressions.Regex.Match(stderr, @"moves asked (\d+), done \d+, not done \d+; crowded \d+, spread (\d+)");
+        Assert.True(m.Success, $"no placement line in node 0's --stats:\n{Tail(stderr)}");
+        Assert.True(m.Groups[1].Value == "0" && m.Groups[2].Value == "0", $"fluidanimate's threads were moved: {m.Value}");
     }
 
     /// <summary>
