@@ -102,6 +102,7 @@ internal sealed unsafe partial class ClusterNode
                 (t.SampledCpuNs, t.SampledOverheadNs) = (cpu, overhead);
             }
             var top = Top(faults, ReportPages);
+            t.MeasureOverhead = top.Count > 0;
             // a thread blocked in a syscall (a join, a futex wait) takes no CPU: it does not count against a node; one
             // that blocks often but ran a good part of the window (handing work back and forth with others) does
             bool active = top.Count > 0 || !t.InSyscall || busy >= MinBusy;

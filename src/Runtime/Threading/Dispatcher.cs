@@ -45,7 +45,7 @@ public static unsafe class Dispatcher
             {
                 case ExitReason.Syscall:
                     cpu->ExclSize = 0; // the return from the exception clears the exclusive monitor (Linux; qemu-aarch64 too)
-                    if (thread.FaultPages == null) DoSyscall(ctx);
+                    if (!thread.MeasureOverhead) DoSyscall(ctx);
                     else
                     {
                         long before = ThreadCpuTime.Nanoseconds();
@@ -141,7 +141,7 @@ public static unsafe class Dispatcher
         // since (they lead only to inaccessible shadow pages); it refills as it goes
         if (cpu->FaultAddr >= Memory.GuestSpace.ShadowStart)
             System.Runtime.InteropServices.NativeMemory.Clear((byte*)cpu + CpuOffsets.SplitCache, CpuOffsets.SplitCacheSlots * 16);
-        long faultStart = thread.FaultPages != null ? ThreadCpuTime.Nanoseconds() : 0;
+        long faultStart = thread.MeasureOverhead ? ThreadCpuTime.Nanoseconds() : 0;
         bool write = (cpu->FaultError & CpuOffsets.FaultErrorWrite) != 0;
         Volatile.Write(ref thread.WaitingForPage, cpu->FaultAddr | (write ? 1UL : 0));
         bool resolved = process.Cluster?.ResolveFault(cpu->FaultAddr, write, cpu->Pc, cpu->FaultHostRip) == true;
@@ -151,7 +151,7 @@ public static unsafe class Dispatcher
         if (thread.FaultPages is { } pages)
         {
             lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
-            thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
+            if (faultStart != 0) thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
         }
         return true;
     }

@@ -71,6 +71,11 @@ public sealed unsafe class GuestThread : IDisposable
     /// the guest work the policy weighs.</summary>
     public int CpuClock = Host.ThreadCpuTime.NoClock;
     public long OverheadCpuNs;
+    /// <summary>The dispatcher adds to <see cref="OverheadCpuNs"/> only while this is set: the placement sampler sets it
+    /// for a thread that faulted on remote pages in its last window (only such a thread's stalled share decides
+    /// anything, a crowding of threads on several nodes), because reading a thread CPU clock is a system call (~1.3 us
+    /// here, twice per syscall: streamcluster's ~6,500 futex calls a second per thread lost 4% to it).</summary>
+    public volatile bool MeasureOverhead;
     /// <summary>The placement sampler's last readings of the two (on the node the thread runs on).</summary>
     public long SampledCpuNs, SampledOverheadNs;
     /// <summary>How often the dispatcher saw each <see cref="ExitReason"/>.</summary>
