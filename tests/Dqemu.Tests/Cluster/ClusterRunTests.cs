@@ -215,8 +215,9 @@ public partial class ClusterRunTests(ITestOutputHelper output)
     /// consumer's node fetching them); "migrate": par_pairs under placement = "auto" started round-robin, whose first
     /// plans (50-150 ms in) move a thread of each pair, the kill coming 150 ms after the first clone, around those moves;
     /// "crowd": par_prodcons under placement = "auto" started round-robin (its two threads are crowded onto one node
-    /// after 2-3 windows). Apart from
-    /// "migrate" the kill comes 300 ms after the guest created its first thread.
+    /// after 2-3 windows); "spread": par_pairs under placement = "auto" started locally, one pair spread to node 1 about
+    /// 150 ms in, the kill coming then. Apart from
+    /// "migrate" and "spread" the kill comes 300 ms after the guest created its first thread.
     /// </summary>
     [Theory]
     [InlineData("split", "tcp")]
@@ -226,6 +227,7 @@ public partial class ClusterRunTests(ITestOutputHelper output)
     [InlineData("migrate", "tcp")]
     [InlineData("migrate", "ucx")]
     [InlineData("crowd", "tcp")]
+    [InlineData("spread", "tcp")]
     public void KillingAWorkerWhileAnOptimizationWorksEndsNode0With69(string optimization, string transport)
     {
         var (binary, args, extra) = optimization switch
@@ -234,6 +236,7 @@ public partial class ClusterRunTests(ITestOutputHelper output)
             "forward" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "forward_pages = true\nforward_wakes = true"),
             "migrate" => (ThreadedGuests.LoadBench("par_pairs").Binary, new[] { "100000" }, "placement = \"auto\"\nauto_start = \"round-robin\""),
             "crowd" => (ThreadedGuests.LoadBench("par_prodcons").Binary, new[] { "10000000" }, "placement = \"auto\"\nauto_start = \"round-robin\""),
+            "spread" => (ThreadedGuests.LoadBench("par_pairs").Binary, new[] { "1000" }, "placement = \"auto\""),
             _ => throw new ArgumentException(optimization),
         };
         var env = new Dictionary<string, string>(GuestRunner.StandardGuestEnvironment);
@@ -242,7 +245,7 @@ public partial class ClusterRunTests(ITestOutputHelper output)
         var node0 = run.Process;
         run.WaitForGuest();
         int pid = cluster.WaitForWorker(1, TimeSpan.FromSeconds(5));
-        Thread.Sleep(optimization == "migrate" ? 150 : 300);
+        Thread.Sleep(optimization is "migrate" or "spread" ? 150 : 300);
         Assert.False(node0.HasExited, $"the guest ended before the kill; make it run longer:\n{run.Stderr}");
         var sw = Stopwatch.StartNew();
         Process.GetProcessById(pid).Kill(); // SIGKILL
