@@ -4,18 +4,17 @@ using Dqemu.Rdma;
 
 namespace Dqemu.Dsm;
 
-// Bulk transfers: many protocol messages to one peer in one transport message. A run of pages moving between two nodes
-// (a read-ahead window, a handover of thousands of pages) costs a request, a reply and an Ack per page; sent one by
-// one, each is a system call and a wake-up of the peer's receive thread, which on loopback costs more than the bytes.
-// Inside a batch (BeginBatch on the sending thread, and around every received Batch) the messages for other nodes
-// queue per destination and leave together when the batch ends. Nothing changes for the protocol: a Batch delivers
-// its messages in order, one after another, as if they had been sent one by one on the same connection (the
-// transport's per-pair order), only later; and no handler waits for an answer, so holding replies back until the
-// batch ends cannot deadlock.
+// Bulk transfers: many protocol requests to one peer in one transport message. A run of pages asked for at once (a
+// read-ahead window, a handover of thousands of pages) costs a request per page; sent one by one, each is a system call
+// and a wake-up of the peer's receive thread, which on loopback costs more than the bytes. Inside a batch (BeginBatch
+// on the asking thread) the messages for other nodes, the requests and what this node's own home sends for them, queue
+// per destination and leave together when the batch ends. The replies are not batched (see DispatchBatch). Nothing
+// changes for the protocol: a Batch delivers its messages in order, one after another, as if they had been sent one by
+// one on the same connection (the transport's per-pair order), only later; and nothing waits inside a batch.
 public sealed partial class DsmNode
 {
-    /// <summary>Body bytes after which a batch to one node is sent at once (bounded so that a receive thread's reply
-    /// never waits long on a full socket).</summary>
+    /// <summary>Body bytes after which a batch to one node is sent at once (bounded so that no send waits long on a full
+    /// socket).</summary>
     public const int BatchLimit = 64 << 10;
 
     [ThreadStatic] private static Batch? t_batch;
@@ -105,10 +104,12 @@ public sealed partial class DsmNode
         b.Add(node, type, body);
     }
 
-    /// <summary>A received Batch: its messages are handled in order, and what they send to other nodes leaves together.</summary>
+    /// <summary>A received Batch: its messages are handled in order. What they send goes out one by one, as it is ready:
+    /// a reader waiting for the first page of a window must not wait for the last (par_scan, 2048 pages read ahead a
+    /// round: with the replies batched too a round took 1.16x as long as with no batches at all; with the requests
+    /// batched only, 0.84x).</summary>
     private void DispatchBatch(int from, ReadOnlySpan<byte> body)
     {
-        using var scope = BeginBatch();
         var items = new DsmMessages.BatchReader(body);
         while (items.Next(out ushort type, out var item))
         {
