@@ -90,7 +90,7 @@ public sealed partial class DsmNode
         {
             // the transport reports the loss (OnNodeLost), which stops the engine: nobody waits for these any more
         }
-        catch (Exception ex) when (ex is not ObjectDisposedException)
+        catch (Exception ex)
         {
             Fail($"node {_self}: a batch of {count} messages to node {node}: {ex.Message}");
         }
