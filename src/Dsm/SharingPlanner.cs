@@ -68,6 +68,19 @@ public static class SharingPlanner
     public static int SyncWeight(ThreadSample a, ThreadSample b) =>
         a.Syncs is { } sa && b.Syncs is { } sb ? Overlap(sa, sb) : 0;
 
+    /// <summary>
+    /// The weight of the edge that ties two active threads together in <see cref="Plan"/>, 0 when none: their
+    /// <see cref="Weight"/> when they run on different nodes (threads of one node fetch nothing from each other) if it
+    /// reaches <paramref name="minShared"/>, or their <see cref="SyncWeight"/> wherever they run if that reaches
+    /// <paramref name="minSync"/>; an edge weighs the sum of the two.
+    /// </summary>
+    public static int EdgeWeight(ThreadSample a, ThreadSample b, int minShared = DefaultMinShared, int minSync = DefaultMinSync)
+    {
+        int w = a.Node == b.Node ? 0 : Weight(a, b);
+        int sync = SyncWeight(a, b);
+        return w < minShared && sync < minSync ? 0 : (int)Math.Min(int.MaxValue, (long)w + sync);
+    }
+
     private static int Overlap(IReadOnlyDictionary<ulong, int> fa, IReadOnlyDictionary<ulong, int> fb)
     {
         // Walk the smaller map, look up in the larger.
@@ -174,10 +187,8 @@ public static class SharingPlanner
         for (int i = 0; i < a; i++)
             for (int j = i + 1; j < a; j++)
             {
-                int w = active[i].Node == active[j].Node ? 0 : Weight(active[i], active[j]);
-                int sync = SyncWeight(active[i], active[j]);
-                if (w < minShared && sync < minSync) continue;
-                w = (int)Math.Min(int.MaxValue, (long)w + sync);
+                int w = EdgeWeight(active[i], active[j], minShared, minSync);
+                if (w == 0) continue;
                 edges.Add((i, j, w));
                 int ri = Find(parent, i), rj = Find(parent, j);
                 if (ri != rj) parent[Math.Max(ri, rj)] = Math.Min(ri, rj);

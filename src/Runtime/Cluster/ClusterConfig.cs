@@ -78,12 +78,7 @@ public sealed class ClusterConfig
     public string AutoStart { get; private set; } = "local";
 
     /// <summary>How clone() chooses the node of a new thread (node 0's <see cref="Dqemu.Dsm.Placement"/>).</summary>
-    public Dqemu.Dsm.PlacementPolicy InitialPlacement => Placement switch
-    {
-        "fill" => Dqemu.Dsm.PlacementPolicy.Fill,
-        "auto" when AutoStart == "local" => Dqemu.Dsm.PlacementPolicy.Local,
-        _ => Dqemu.Dsm.PlacementPolicy.RoundRobin,
-    };
+    public Dqemu.Dsm.PlacementPolicy InitialPlacement => Dqemu.Dsm.Placement.Parse(Placement == "auto" ? AutoStart : Placement);
 
     private ClusterConfig(string path) => Path = path;
 

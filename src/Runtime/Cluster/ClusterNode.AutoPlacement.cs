@@ -216,12 +216,13 @@ internal sealed unsafe partial class ClusterNode
         {
             Interlocked.Increment(ref _crowded);
             _crowdingProposed.Clear();
-            // the group stays together from now on: the threads that moved and those they share with where they went
-            var movers = samples.Where(s => crowdingNow.Any(m => m.Tid == s.Tid)).ToList();
-            foreach (var s in samples)
-                if (movers.Any(o => o.Tid == s.Tid || (crowdingNow.Any(m => m.Tid == o.Tid && m.To == s.Node) &&
-                    (SharingPlanner.Weight(s, o) >= SharingPlanner.DefaultMinShared || SharingPlanner.SyncWeight(s, o) >= SharingPlanner.DefaultMinSync))))
-                    _crowdedTids.Add(s.Tid);
+            // the group stays together from now on: the threads that moved and those they are tied to where they went
+            foreach (var m in crowdingNow)
+            {
+                _crowdedTids.Add(m.Tid);
+                foreach (var s in samples)
+                    if (s.Node == m.To && SharingPlanner.EdgeWeight(s, byTid[m.Tid]) > 0) _crowdedTids.Add(s.Tid);
+            }
         }
         if (spreadNow.Count > 0)
         {

@@ -148,11 +148,8 @@ public static unsafe class Dispatcher
         Volatile.Write(ref thread.WaitingForPage, 0);
         if (!resolved) return false;
         thread.PageFaults++;
-        if (thread.FaultPages is { } pages)
-        {
-            lock (pages) pages[cpu->FaultAddr >> 12] = pages.GetValueOrDefault(cpu->FaultAddr >> 12) + 1;
-            if (faultStart != 0) thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
-        }
+        thread.NoteFault(cpu->FaultAddr >> 12);
+        if (faultStart != 0) thread.OverheadCpuNs += ThreadCpuTime.Nanoseconds() - faultStart;
         return true;
     }
 

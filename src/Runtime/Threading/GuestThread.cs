@@ -60,10 +60,16 @@ public sealed unsafe class GuestThread : IDisposable
     public Dictionary<ulong, int>? SyncAddrs;
 
     /// <summary>Counts a futex call of this thread on <paramref name="addr"/> for the placement policy (when it looks).</summary>
-    public void NoteSync(ulong addr)
+    public void NoteSync(ulong addr) => Count(SyncAddrs, addr);
+
+    /// <summary>Counts a fault of this thread resolved by the cluster on <paramref name="page"/> (when the policy looks).</summary>
+    public void NoteFault(ulong page) => Count(FaultPages, page);
+
+    /// <summary>One more for <paramref name="key"/> in a map the placement sampler swaps out from another thread.</summary>
+    private static void Count(Dictionary<ulong, int>? counts, ulong key)
     {
-        if (SyncAddrs is not { } syncs) return;
-        lock (syncs) syncs[addr] = syncs.GetValueOrDefault(addr) + 1;
+        if (counts is null) return;
+        lock (counts) counts[key] = counts.GetValueOrDefault(key) + 1;
     }
     /// <summary>With <see cref="FaultPages"/> (placement = "auto"): this thread's CPU clock (set on its host thread,
     /// <see cref="Host.ThreadCpuTime.NoClock"/> before), and the CPU nanoseconds it spent outside guest code
