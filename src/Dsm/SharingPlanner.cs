@@ -49,9 +49,36 @@ public static class SharingPlanner
     /// </summary>
     public const double CrowdGain = 1.25;
 
-    /// <summary>The least <see cref="SyncWeight"/> that ties two threads together: two meetings at a futex word in one
-    /// window (one could be a start-up barrier or a lock taken once).</summary>
+    /// <summary>The least <see cref="SyncWeight"/> that ties two threads together: two meetings at a futex word in the
+    /// counts the runtime plans with, this window's and the one before (<see cref="WithEarlierSyncs"/>); one could be a
+    /// start-up barrier or a lock taken once.</summary>
     public const int DefaultMinSync = 2;
+
+    /// <summary>
+    /// <paramref name="samples"/> with each thread's futex counts summed with its counts of the window before
+    /// (<paramref name="earlier"/>, by tid; a thread not in it keeps its own). Threads that meet at a barrier less often
+    /// than once a window (canneal's temperature steps: 1 or 2 a window, in turn) would look loose in every other
+    /// window, and two such windows in a row spread them, only for the crowding to pack them again once their shared
+    /// data had followed; over two windows they stay tied. Threads that never meet stay as loose as before.
+    /// </summary>
+    public static IReadOnlyList<ThreadSample> WithEarlierSyncs(IReadOnlyList<ThreadSample> samples,
+        IReadOnlyDictionary<int, IReadOnlyDictionary<ulong, int>> earlier)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(earlier);
+        var merged = new ThreadSample[samples.Count];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var s = samples[i];
+            if (!earlier.TryGetValue(s.Tid, out var before) || before.Count == 0) { merged[i] = s; continue; }
+            var sum = new Dictionary<ulong, int>(before);
+            if (s.Syncs != null)
+                foreach (var (word, n) in s.Syncs)
+                    sum[word] = sum.TryGetValue(word, out int m) ? (int)Math.Min(int.MaxValue, (long)m + n) : n;
+            merged[i] = s with { Syncs = sum };
+        }
+        return merged;
+    }
 
     /// <summary>
     /// How much two threads share: over the pages both faulted on, the sum of the smaller of their two counts. The

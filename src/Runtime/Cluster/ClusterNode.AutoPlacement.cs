@@ -9,7 +9,7 @@ namespace Dqemu.Runtime.Cluster;
 // New threads start on their creator's node (auto_start = "local", the default; or round-robin). Every node counts, per
 // guest thread, the pages it had to fetch from another node and the futex words it waited on or woke; every 50 ms the
 // workers send node 0 those counts and node 0 (SharingPlanner) moves threads that fault on the same pages from
-// different nodes, or meet at the same futex words, onto one node, within each node's fair share of the running
+// different nodes, or meet at the same futex words (counted over the last two windows), onto one node, within each node's fair share of the running
 // threads, or beyond it when they lose most of their time to coherence ("crowding"); and it spreads threads that work
 // with nobody off a node holding more than its share. Crowding and spreading go ahead only when two windows in a row
 // propose the same moves. A thread that moved stays put for a second; a crowded thread is not spread again; one placed
@@ -45,6 +45,9 @@ internal sealed unsafe partial class ClusterNode
     /// crowding showed that they share what the futex words did not tell, and spreading them would undo it.</summary>
     private readonly HashSet<int> _crowdedTids = new();
     private long _crowded, _spread;
+    /// <summary>Node 0 (on the placement thread): each thread's futex counts of the window planned with last, added to
+    /// the next window's (<see cref="SharingPlanner.WithEarlierSyncs"/>).</summary>
+    private Dictionary<int, IReadOnlyDictionary<ulong, int>> _earlierSyncs = new();
 
     private long _lastSample;
 
@@ -199,7 +202,10 @@ internal sealed unsafe partial class ClusterNode
             }
             Array.Clear(_reports);
         }
-        var samples = byTid.Values.OrderBy(s => s.Tid).ToList();
+        var window = byTid.Values.OrderBy(s => s.Tid).ToList();
+        var samples = SharingPlanner.WithEarlierSyncs(window, _earlierSyncs);
+        _earlierSyncs = window.Where(s => s.Syncs is { Count: > 0 }).ToDictionary(s => s.Tid, s => s.Syncs!);
+        byTid = samples.ToDictionary(s => s.Tid);
         var moves = samples.Count < 2 ? [] : SharingPlanner.Plan(samples, _ctx.Config.Nodes.Select(n => n.Cores).ToArray(),
             spread: _ctx.Config.InitialPlacement == PlacementPolicy.Local);
         var crowdingNow = Confirmed(moves.Where(m => m.Crowding), ref _crowdingProposed);

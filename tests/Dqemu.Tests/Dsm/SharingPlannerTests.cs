@@ -320,6 +320,29 @@ public class SharingPlannerTests
     }
 
     [Fact]
+    public void MeetingsOfTheWindowBeforeCountWithThisWindows()
+    {
+        // canneal's workers meet at a barrier once or twice a window, in turn: a window with one meeting alone spreads
+        // them, the same window added to the one before (two meetings) keeps them together.
+        var once = new Dictionary<ulong, int> { [0x4000] = 1 };
+        ThreadSample[] window = [T(1, 0, stalled: 0.5, syncs: once), T(2, 0, stalled: 0.5, syncs: once)];
+        Assert.Equal(new[] { new ThreadMove(2, 0, 1, Spread: true) }, SharingPlanner.Plan(window, [1, 1], spread: true));
+        var earlier = new Dictionary<int, IReadOnlyDictionary<ulong, int>> { [1] = once, [2] = once };
+        var merged = SharingPlanner.WithEarlierSyncs(window, earlier);
+        Assert.Equal(2, SharingPlanner.SyncWeight(merged[0], merged[1]));
+        Assert.Empty(SharingPlanner.Plan(merged, [1, 1], spread: true));
+        // counts add per word; a word of the window before only, or of this window only, is kept as it is
+        var before = new Dictionary<int, IReadOnlyDictionary<ulong, int>> { [1] = new Dictionary<ulong, int> { [0x4000] = 3, [0x5000] = 7 } };
+        var one = SharingPlanner.WithEarlierSyncs([T(1, 0, syncs: new Dictionary<ulong, int> { [0x4000] = 2, [0x6000] = 1 })], before);
+        Assert.Equal(new Dictionary<ulong, int> { [0x4000] = 5, [0x5000] = 7, [0x6000] = 1 }, one[0].Syncs);
+        // threads that never met stay loose, and a thread with no earlier counts keeps its sample
+        ThreadSample[] loners = [T(1, 0), T(2, 0)];
+        Assert.Equal(loners, SharingPlanner.WithEarlierSyncs(loners, new Dictionary<int, IReadOnlyDictionary<ulong, int>>()));
+        Assert.Equal(new[] { new ThreadMove(2, 0, 1, Spread: true) },
+            SharingPlanner.Plan(SharingPlanner.WithEarlierSyncs(loners, new Dictionary<int, IReadOnlyDictionary<ulong, int>> { [3] = once }), [1, 1], spread: true));
+    }
+
+    [Fact]
     public void PairsMeetingAtTheirOwnWordsSpreadAsPairs()
     {
         // par_pairs started on node 0: pairs {1, 2} and {3, 4} hand over through their own semaphores. Fair share 2 per
