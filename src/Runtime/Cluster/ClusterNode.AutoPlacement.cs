@@ -9,9 +9,9 @@ namespace Dqemu.Runtime.Cluster;
 // New threads start on their creator's node (auto_start = "local", the default; or round-robin). Every node counts, per
 // guest thread, the pages it had to fetch from another node and the futex words it waited on or woke; every 50 ms the
 // workers send node 0 those counts and node 0 (SharingPlanner) moves threads that fault on the same pages from
-// different nodes, or meet at the same futex words (counted over the last two windows), onto one node, within each node's fair share of the running
-// threads, or beyond it when they lose most of their time to coherence ("crowding"); and it spreads threads that work
-// with nobody off a node holding more than its share. Crowding and spreading go ahead only when two windows in a row
+// different nodes, or meet at the same futex words (counted over the last two windows), onto one node, within each
+// node's fair share of the running threads, or beyond it when they lose most of their time to coherence ("crowding");
+// and it spreads threads that work with nobody off a node holding more than its share. Crowding and spreading go ahead only when two windows in a row
 // propose the same moves. A thread that moved stays put for a second; a crowded thread is not spread again; one placed
 // by a rule or a hint is never moved by the policy.
 internal sealed unsafe partial class ClusterNode

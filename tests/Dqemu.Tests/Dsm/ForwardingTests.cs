@@ -104,7 +104,15 @@ public class ForwardingTests
     public void APrefetchRunInOneBatchAsksInOneMessage()
     {
         using var c = new TestCluster(2);
-        var data = RandomPages(c, 0x100, 8, seed: 11);
+        var rng = new Random(11);
+        var data = new Dictionary<ulong, byte[]>();
+        for (ulong p = 0x100; p < 0x108; p++)
+        {
+            data[p] = new byte[DsmNode.PageSize];
+            rng.NextBytes(data[p]);
+            c.Memory.Fill(0, p, data[p]);
+        }
+        c.Net.ClearLog();
         using (c[1].BeginBatch())
         {
             using (c[1].BeginBatch()) // scopes nest: the inner one sends nothing
@@ -167,22 +175,6 @@ public class ForwardingTests
         c[0].OnMessage(1, DsmMessages.Batch, item);
         Assert.NotNull(c[0].Failure);
         Assert.Contains(nested ? "a batch inside a batch" : "overruns its batch", c[0].Failure);
-    }
-
-    /// <summary>Fills <paramref name="count"/> pages from <paramref name="first"/> on node 0 with random bytes (node 0
-    /// holds them all at first) and clears the network's log; returns each page's bytes.</summary>
-    private static Dictionary<ulong, byte[]> RandomPages(TestCluster c, ulong first, int count, int seed)
-    {
-        var rng = new Random(seed);
-        var data = new Dictionary<ulong, byte[]>();
-        for (ulong p = first; p < first + (ulong)count; p++)
-        {
-            data[p] = new byte[DsmNode.PageSize];
-            rng.NextBytes(data[p]);
-            c.Memory.Fill(0, p, data[p]);
-        }
-        c.Net.ClearLog();
-        return data;
     }
 
     private static List<(ushort Type, ulong Page)> Items(byte[] body)
