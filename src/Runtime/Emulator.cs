@@ -196,6 +196,8 @@ public static unsafe class Emulator
         sb.AppendLine($"  blocks translated      {t.BlocksTranslated,10}" + (t.BlocksTieredUp > 0 ? $" ({t.BlocksTieredUp} of them again, in full, once hot)" : ""));
         sb.AppendLine($"  guest insns translated {t.InstructionsTranslated,10}");
         if (t.RegisterConflicts != 0) sb.AppendLine($"  blocks redone uncached {t.RegisterConflicts,10} (register-layer conflicts: a translator bug)");
+        if (t.FlagConflicts != 0) sb.AppendLine($"  blocks redone unplanned {t.FlagConflicts,9} (flag-plan conflicts: a translator bug; last at {t.LastConflict})");
+        sb.AppendLine($"  flag captures dropped  {t.FlagCapturesDropped,10} (and {t.FlagStoresDropped} kept in host flags only)");
         sb.AppendLine($"  code cache used        {t.Cache.Used / 1024,10} KiB" + (t.Flushes > 0 ? $" (of {t.Cache.Size >> 10} KiB, emptied {t.Flushes} times)" : ""));
         var space = process.Space;
         if (space.CodePagesGuarded != 0) sb.AppendLine($"  code pages guarded     {space.CodePagesGuarded,10} (writable guest code, write-protected; {space.CodeWrites} released by writes, {space.VolatileCodePages} checked on entry instead)");

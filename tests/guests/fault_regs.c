@@ -153,6 +153,37 @@ __asm__(".text\n"
         "  add x0, x0, x10\n"
         "  ret\n");
 
+// flags set in straight-line code with faulting loads among them: a compare nothing reads (the translator may drop
+// it), one only a CSEL reads (it may never reach the guest's state), a CCMP and a CSET, then an ADDS whose flags are
+// live at the first fault and a SUBS whose flags are live at the second: the handler must see each one's NZCV
+uint64_t flagsfn(volatile uint64_t *bad, uint64_t a, uint64_t b);
+__asm__(".text\n"
+        ".global flagsfn\n"
+        "flagsfn:\n"
+        "  mov x6, #6\n"
+        "  mov x7, #7\n"
+        "  mov x8, #8\n"
+        "  mov x9, #9\n"
+        "  mov x11, sp\n"
+        "  cmp x1, x2\n"
+        "  cmp x2, x1\n"
+        "  csel x3, x1, x2, lt\n"
+        "  ccmp x3, x2, #4, ne\n"
+        "  cset x5, eq\n"
+        "  adds x4, x1, x2\n"
+        "  ldr x10, [x0]\n"
+        "  cmn x4, #1\n"
+        "  sub x2, x4, #1\n"
+        "  cset x3, hi\n"
+        "  subs x1, x1, x2\n"
+        "  ldr x10, [x0, #8]\n"
+        "  add x0, x3, x5\n"
+        "  add x0, x0, x4\n"
+        "  add x0, x0, x10\n"
+        "  add x0, x0, x2\n"
+        "  add x0, x0, x1\n"
+        "  ret\n");
+
 extern char straight_code[], walk_done[];
 
 int main(void) {
@@ -181,6 +212,10 @@ int main(void) {
     resume_at = (uintptr_t)walk_done;
     printf("walk = %llu\n", (unsigned long long)walk(two));
     printf("inplace = %llu\n", (unsigned long long)inplace(two + 511, 9));
+    static const uint64_t pairs[][2] = {{5, 9}, {9, 5}, {-3ULL, 2}, {1ULL << 63, 1ULL << 63}, {0, 0}, {-1ULL, 1}};
+    for (int i = 0; i < 6; i++)
+        printf("flagsfn(%llx, %llx) = %llu\n", (unsigned long long)pairs[i][0], (unsigned long long)pairs[i][1],
+               (unsigned long long)flagsfn(none, pairs[i][0], pairs[i][1]));
     printf("faults %d\n", faults);
     return 0;
 }

@@ -388,7 +388,8 @@ public static partial class InstEmit
 
     /// <summary>
     /// NZCV = cond ? flags(Rn op operand) : #nzcv, without branches: the condition goes to sil, the compare
-    /// is captured into eax, and a cmov picks the immediate flags when the condition failed.
+    /// (a CMP on Rn's host copy where it has one) is captured into ax, and a cmov picks the immediate flags when the
+    /// condition failed; 16 bits are stored, as a capture stores them.
     /// </summary>
     private static void CondCompare(EmitterContext ctx, uint op, GpOp kind, bool immediate)
     {
@@ -400,6 +401,14 @@ public static partial class InstEmit
 
         void Compare()
         {
+            if (kind == GpOp.Sub)
+            {
+                var left = ctx.Operand(rn, rcx, sf);
+                if (immediate || rm == 31) { int imm = immediate ? rm : 0; if (sf) a.cmp(left, imm); else a.cmp(R32(left), imm); }
+                else if (ctx.Cached(rm) is { } hm) { if (sf) a.cmp(left, hm); else a.cmp(R32(left), R32(hm)); }
+                else if (sf) a.cmp(left, X(rm)); else a.cmp(R32(left), W(rm));
+                return;
+            }
             ctx.LoadR(rcx, rn, sf);
             if (immediate) IntAlu.RI(a, kind, rcx, rm, sf);
             else IntAlu.RG(ctx, kind, rcx, rm, sf);
@@ -411,9 +420,7 @@ public static partial class InstEmit
             IntAlu.Capture(ctx, kind);
             return;
         }
-        ctx.LoadFlagsToHost();
-        ctx.SetIf(cond, sil);
-        a.xor(eax, eax);
+        ctx.SetIf(ctx.LoadCondition(cond), sil);
         Compare();
         if (kind == GpOp.Add) a.cmc(); // stored C is inverted
         a.lahf();
@@ -421,7 +428,7 @@ public static partial class InstEmit
         a.mov(edx, (int)Flags.ArmToHost(nzcv << 28));
         a.test(sil, sil);
         a.cmovz(eax, edx);
-        a.mov(CpuField32(CpuOffsets.Nzcv), eax);
+        ctx.StoreNzcvHost(ax);
     }
 
     // ---------------- conditional select ----------------
@@ -448,21 +455,21 @@ public static partial class InstEmit
         if (rn == 31 && rm == 31 && (kind == 1 || kind == 2))
         {
             // CSET / CSETM: !cond as 1 or all ones
-            ctx.LoadFlagsToHost();
+            var c = ctx.LoadCondition(cond ^ 1);
             a.mov(ecx, 0);
-            ctx.SetIf(cond ^ 1, cl);
+            ctx.SetIf(c, cl);
             if (kind == 2) { if (sf) a.neg(rcx); else a.neg(ecx); }
             ctx.StoreR(rd, rcx, sf);
             return;
         }
-        ctx.LoadFlagsToHost();
+        var hc = ctx.LoadCondition(cond);
         var d = ctx.ResultReg(rd, rcx, rm);
         ctx.LoadFirst(d, rn, sf, opClears: false); // the 64-bit CMOV may keep it as it is
         ctx.LoadR(rdx, rm, sf);
         // flag-neutral forms only: the host flags hold NZCV
         if (kind >= 2) { if (sf) a.not(rdx); else a.not(edx); }
         if (kind == 1 || kind == 3) { if (sf) a.lea(rdx, __[rdx + 1]); else a.lea(edx, __[rdx + 1]); }
-        ctx.CMovIfNot(cond, d, rdx);
+        ctx.CMovUnless(hc, d, rdx);
         ctx.StoreR(rd, d, sf);
     }
 

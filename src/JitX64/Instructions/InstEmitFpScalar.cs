@@ -292,7 +292,7 @@ public static partial class InstEmit
         a.cmova(eax, ecx);                                // greater
         a.mov(ecx, (int)Flags.ArmToHost(0b0011u << 28));
         a.cmovp(eax, ecx);                                // unordered
-        a.mov(EmitterContext.CpuField32(CpuOffsets.Nzcv), eax);
+        ctx.StoreNzcvHost(eax);
     }
 
     /// <summary>Compares Vn with Vm or +0.0; the signalling forms (FCMPE, FCCMPE) use comis, which raises
@@ -333,10 +333,10 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int cond = (int)Bits(op, 12, 4);
         int d = Rd(op);
-        ctx.LoadFlagsToHost();
+        var hc = cond < 14 ? ctx.LoadCondition(cond) : default;
         if (FpDbl(op)) { a.mov(rcx, EmitterContext.VD(Rn(op))); a.mov(rdx, EmitterContext.VD(Rm(op))); }
         else { a.mov(ecx, EmitterContext.VS(Rn(op))); a.mov(edx, EmitterContext.VS(Rm(op))); }
-        ctx.CMovIfNot(cond, rcx, rdx);
+        if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
         a.mov(EmitterContext.VD(d), rcx);
         ctx.ClearVHigh(d);
     }

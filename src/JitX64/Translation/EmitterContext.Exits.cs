@@ -145,8 +145,7 @@ public sealed partial class EmitterContext
     public void BranchIf(int cond, ulong taken)
     {
         if (cond >= 14) { BranchTo(taken); return; }
-        LoadFlagsToHost();
-        BranchOnHostFlags(HostJcc[cond], taken);
+        BranchOnHostFlags(HostJcc[(int)LoadCondition(cond)], taken);
     }
 
     /// <summary>

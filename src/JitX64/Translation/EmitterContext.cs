@@ -32,8 +32,6 @@ public sealed partial class EmitterContext
     public TranslatorOptions Options { get; }
     internal JitStubs Stubs { get; }
 
-    private int _flagsCapturedAt = -1;
-
     internal EmitterContext(JitStubs stubs, TranslatorOptions options)
     {
         Asm = new Assembler(64);
@@ -53,6 +51,7 @@ public sealed partial class EmitterContext
         _deferredWild.Clear();
         _coldPaths.Clear();
         _flagsCapturedAt = -1;
+        _nzcvStale = false;
         ClearApiMarks();
         _inLoop = false;
         _lastAddressValid = false;
@@ -429,6 +428,7 @@ public sealed partial class EmitterContext
         _touched.Clear();
         _plannedDirect.Clear();
         _plannedOps.Clear();
+        _flagUses.Clear();
         _planning = true;
         _insnIndex = 0;
     }
@@ -440,12 +440,13 @@ public sealed partial class EmitterContext
         _dirty = 0;
         DirtyAt.Clear();
         Conflict = false;
+        FlagConflict = false;
     }
 
     internal void BeginInstruction(uint op)
     {
         uint spill = 0;
-        if (_planning) { _plannedOps.Add(op); _busy = 0; }
+        if (_planning) { _plannedOps.Add(op); _busy = 0; _flagUse = FlagUse.None; }
         else if (_insnIndex < _touched.Count && _plannedOps[_insnIndex] == op)
         {
             _busy = _touched[_insnIndex];
@@ -453,7 +454,14 @@ public sealed partial class EmitterContext
             for (int k = 0; k < _cachedCount; k++)
                 if ((_busy & (1 << k)) != 0) spill |= 1u << _cachedSlots[k];
         }
-        else { _busy = -1; spill = ~0u; } // not the instruction planned (guest code changed meanwhile): leave every copy alone
+        else
+        {
+            // not the instruction planned (guest code changed meanwhile): leave every copy alone, and the flag plan,
+            // made for other code, does not hold
+            _busy = -1;
+            spill = ~0u;
+            if (UseFlagPlan) NoteFlagConflict();
+        }
         _insnIndex++;
         if ((spill & _dirty) != 0)
         {
@@ -483,6 +491,7 @@ public sealed partial class EmitterContext
                 var insn = list[i];
                 var fc = insn.FlowControl;
                 branches |= fc != FlowControl.Next;
+                if (fc != FlowControl.Next || TouchesGuestMemoryOrNzcv(insn, IsApiAccess(i))) _flagUse |= FlagUse.Barrier;
                 foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
                 {
                     int k = PoolIndexOf(u.Register);
@@ -497,6 +506,7 @@ public sealed partial class EmitterContext
             }
             _touched.Add(mask);
             _plannedDirect.Add(direct);
+            _flagUses.Add(_flagUse);
             InsnBranches.Add(branches);
             return;
         }
@@ -534,7 +544,11 @@ public sealed partial class EmitterContext
     /// block linking patches, since a linked exit goes straight to the next block). Leaves the slots dirty: a side
     /// exit (<see cref="InstEmit.EmitFaultExit"/>) is followed by more of the block. Host flags are kept.
     /// </summary>
-    public void SpillDirty() => SpillSlots(_dirty);
+    public void SpillDirty()
+    {
+        CheckNzcvCurrent();
+        SpillSlots(_dirty);
+    }
 
     /// <summary>
     /// The guest-register slots <paramref name="insn"/> reads and writes in CpuState. Only an explicit [rbx + ...]
@@ -593,6 +607,24 @@ public sealed partial class EmitterContext
 
     private readonly InstructionInfoFactory _infoFactory = new();
 
+    /// <summary>Planning pass: <paramref name="insn"/> may access guest memory (which may fault) or reach CpuState's
+    /// NZCV other than through the flag functions (<paramref name="api"/>: one of theirs). Only CpuState ([rbx + d])
+    /// and the host stack are known not to be guest memory.</summary>
+    private static bool TouchesGuestMemoryOrNzcv(in Instruction insn, bool api)
+    {
+        if (insn.Mnemonic == Mnemonic.Lea || insn.Mnemonic == Mnemonic.Nop) return false;
+        for (int k = 0; k < insn.OpCount; k++)
+        {
+            if (insn.GetOpKind(k) != OpKind.Memory) continue;
+            var b = insn.MemoryBase;
+            if (b == Register.RSP || b == Register.RIP) return false;
+            if (b != Register.RBX || insn.MemoryIndex != Register.None) return true;
+            long d = (long)insn.MemoryDisplacement64;
+            return !api && d < CpuOffsets.Nzcv + 4 && d + 16 > CpuOffsets.Nzcv;
+        }
+        return false;
+    }
+
     // ---- SIMD&FP registers ----
 
     public static AssemblerMemoryOperand V(int n) => __xmmword_ptr[rbx + CpuOffsets.Vn(n)];
@@ -635,6 +667,7 @@ public sealed partial class EmitterContext
     /// </summary>
     public int CheckAddress(int span, int disp = 0)
     {
+        CheckNzcvCurrent();
         var wild = Asm.CreateLabel();
         var back = Asm.CreateLabel();
         Asm.cmp(rsi, r14);
@@ -692,6 +725,7 @@ public sealed partial class EmitterContext
         }
         _lastAddressEnd = list.Count;
         AddressesReused++;
+        CheckNzcvCurrent(); // the access that follows may fault
         return true;
     }
 
@@ -770,6 +804,7 @@ public sealed partial class EmitterContext
     /// </summary>
     public Label Cold(Label back, Action body)
     {
+        CheckNzcvCurrent();
         var entry = Asm.CreateLabel();
         _coldPaths.Add((entry, back, body, _dirty));
         _lastAddressValid = false; // the body calls a helper and comes back to back: rsi is not kept
@@ -832,6 +867,7 @@ public sealed partial class EmitterContext
     /// <summary>Calls a native helper (System V ABI). Clobbers every caller-saved register.</summary>
     public void CallHelper(nint function)
     {
+        CheckNzcvCurrent();
         Asm.mov(rax, (ulong)function);
         Asm.call(rax);
     }

@@ -27,6 +27,13 @@ public sealed partial class Translator
     /// <summary>Blocks emitted again without a register cache because an emitter read a guest register in CpuState
     /// behind the register layer while the block held a newer value (<see cref="EmitterContext"/>); 0 is expected.</summary>
     public long RegisterConflicts;
+    /// <summary>Blocks emitted again without their flag plan because the real pass found it did not hold (see
+    /// EmitterContext.Flags.cs); 0 is expected.</summary>
+    public long FlagConflicts;
+    /// <summary>Flag captures (see EmitterContext.Flags.cs) emitted without their store to CpuState, and without
+    /// anything at all, because of flag liveness.</summary>
+    public long FlagStoresDropped => _ctx.FlagStoresDropped;
+    public long FlagCapturesDropped => _ctx.FlagCapturesDropped;
     /// <summary>Loads and stores that used the address a previous one left in rsi instead of computing it again
     /// (<see cref="EmitterContext"/>, "address reuse").</summary>
     public long AddressesReused => _ctx.AddressesReused;
@@ -204,6 +211,8 @@ public sealed partial class Translator
         bool loop = ctx.SelfLoop && Options.LinkBlocks && !_stepping;
         uint noPreload = 0;
         int nCached = quick ? 0 : PlanCache(ctx, loop, out noPreload);
+        // flag liveness (EmitterContext.Flags.cs): from the planning pass's record of the block
+        bool flagPlan = !quick && Options.FlagLiveness && ctx.PlanFlags();
         if (loop) noPreload = 0; // the loop head is reached with every cached register loaded
         int* countdown = quick ? NewCountdownLocked() : null;
 
@@ -215,6 +224,7 @@ public sealed partial class Translator
         {
             ctx.Reset(start);
             ctx.BeginRealPass();
+            ctx.UseFlagPlan = flagPlan;
             var interrupted = a.CreateLabel();
             var entry = a.CreateLabel();
             a.Label(ref entry);
@@ -264,6 +274,15 @@ public sealed partial class Translator
             if (check) EmitByteCheck(start, checkBytes, bytesChecked);
             ctx.EmitDeferred();
             if (quick && check != _volatileSeen) { check = _volatileSeen; continue; }
+            if (ctx.FlagConflict)
+            {
+                // the flag plan did not hold for the code the real pass emitted: emit the block again without it
+                // (exact, slower; tests expect this never to happen)
+                FlagConflicts++;
+                LastConflict = _code.TryFetch(ctx.ConflictPc, out uint w) ? $"0x{ctx.ConflictPc:x}: {Disassembler.Disassemble(w, ctx.ConflictPc)}" : $"0x{ctx.ConflictPc:x}";
+                flagPlan = false;
+                continue;
+            }
             if (!ctx.Conflict || nCached == 0) break;
             // an emitter read a guest register in CpuState behind the register layer while the block held a newer
             // value: emit the block again without a cache (exact, slower; tests expect this never to happen)

@@ -30,8 +30,9 @@ public sealed class FuzzReport
     /// <summary>Cases qemu raised a signal for, by the row of the word that raised it.</summary>
     public ConcurrentDictionary<string, int> SignalsPerRow { get; } = new();
     public ConcurrentBag<Mismatch> Mismatches { get; } = new();
-    /// <summary>Blocks the translator had to emit again without its register cache (Translator.RegisterConflicts):
-    /// an emitter read a guest register behind the register layer while the block held a newer value.</summary>
+    /// <summary>Blocks the translator had to emit again without its register cache (Translator.RegisterConflicts: an
+    /// emitter read a guest register behind the register layer while the block held a newer value) or without its
+    /// flag plan (Translator.FlagConflicts).</summary>
     public long RegisterConflicts;
     public ConcurrentBag<string> ConflictExamples { get; } = new();
     private string ConflictNote => ConflictExamples.IsEmpty ? "" : $" (e.g. {string.Join(", ", ConflictExamples.Take(6))})";
@@ -159,7 +160,7 @@ public static unsafe class FuzzRunner
         /// <summary>Adds the translator's counts to the report and disposes the harness.</summary>
         public void Retire(FuzzReport report)
         {
-            Interlocked.Add(ref report.RegisterConflicts, Harness.Translator.RegisterConflicts);
+            Interlocked.Add(ref report.RegisterConflicts, Harness.Translator.RegisterConflicts + Harness.Translator.FlagConflicts);
             if (Harness.Translator.LastConflict is { } at) report.ConflictExamples.Add(at);
             Harness.Dispose();
         }

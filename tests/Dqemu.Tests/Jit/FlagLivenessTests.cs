@@ -1,0 +1,125 @@
+using Dqemu.JitX64.Translation;
+using Xunit;
+
+namespace Dqemu.Tests.Jit;
+
+/// <summary>
+/// Flag liveness (EmitterContext.Flags.cs): in a block translated in full a capture of NZCV that nothing reads emits
+/// nothing, one that only readers finding it in the host flags read skips its store, and every other capture stays.
+/// Each case checks the registers and NZCV against the program's own answer (worked out by hand below), how many
+/// captures the plan dropped, and that no block had to be emitted again. The guests fault_regs (a signal handler's
+/// NZCV at faults between flag writes) and the differential fuzzer check the rest against qemu-aarch64.
+/// </summary>
+public sealed class FlagLivenessTests
+{
+    private static (JitHarness H, long Dropped, long HostOnly) Run(string code, Action<JitHarness> setup, bool liveness = true)
+    {
+        var h = new JitHarness(new TranslatorOptions { FlagLiveness = liveness });
+        setup(h);
+        long dropped = h.Translator.FlagCapturesDropped, hostOnly = h.Translator.FlagStoresDropped;
+        h.RunToEnd(code);
+        Assert.Equal(0, h.Translator.FlagConflicts);
+        return (h, h.Translator.FlagCapturesDropped - dropped, h.Translator.FlagStoresDropped - hostOnly);
+    }
+
+    private const uint N = 8u << 28, Z = 4u << 28, C = 2u << 28, V = 1u << 28;
+
+    [Fact]
+    public void ACompareNothingReadsIsDroppedAndOneReadInTheHostFlagsIsNotStored()
+    {
+        // cmp x1, x2 (5 - 9) is overwritten unread; cmp x2, x1 (9 - 5: N=0 Z=0 C=1 V=0) is read by the csel alone
+        // (ge holds: x3 = x1 = 5); adds x4 (5 + 9 = 14, no carry) is the block's last write: live at its end
+        var (h, dropped, hostOnly) = Run("cmp x1, x2\ncmp x2, x1\ncsel x3, x1, x2, ge\nadds x4, x1, x2",
+            h => { h.X(1) = 5; h.X(2) = 9; });
+        using (h)
+        {
+            Assert.Equal(5UL, h.X(3));
+            Assert.Equal(14UL, h.X(4));
+            Assert.Equal(0u, h.Nzcv);
+            Assert.Equal(1, dropped);
+            Assert.Equal(1, hostOnly);
+        }
+    }
+
+    [Fact]
+    public void AFlagValueIsStoredBeforeAnAccessThatMayFault()
+    {
+        // subs's flags (3 - 3: Z=1 C=1) are overwritten by the cmp, but a load sits between: a fault there would show
+        // them to a signal handler, so the capture stays; the cmp (3 - 4: N=1, C=0) ends the block
+        var (h, dropped, hostOnly) = Run("subs x1, x1, x2\nldr x5, [x0]\ncmp x2, x3",
+            h => { h.X(0) = JitHarness.DataAddress; h.X(1) = 3; h.X(2) = 3; h.X(3) = 4; h.WriteU64(JitHarness.DataAddress, 77); });
+        using (h)
+        {
+            Assert.Equal(0UL, h.X(1));
+            Assert.Equal(77UL, h.X(5));
+            Assert.Equal(N, h.Nzcv);
+            Assert.Equal(0, dropped);
+            Assert.Equal(0, hostOnly);
+        }
+    }
+
+    [Fact]
+    public void AReaderAfterAnOperationThatClobbersTheHostFlagsReadsTheStoredValue()
+    {
+        // cmp x1, #0 (Z=1 C=1) is read by the cset after an add that changes the host flags: it must be stored;
+        // cset hi (C=1 and Z=0) is 0; the last cmn (7 + 1 = 8: nothing set) ends the block
+        var (h, dropped, hostOnly) = Run("cmp x1, #0\nadd x2, x2, #7\ncset x3, hi\ncset x4, eq\ncmn x2, #1",
+            h => { h.X(1) = 0; h.X(2) = 0; h.X(3) = 9; });
+        using (h)
+        {
+            Assert.Equal(7UL, h.X(2));
+            Assert.Equal(0UL, h.X(3));
+            Assert.Equal(1UL, h.X(4));
+            Assert.Equal(0u, h.Nzcv);
+            Assert.Equal(0, dropped);
+            Assert.Equal(0, hostOnly);
+        }
+    }
+
+    [Fact]
+    public void ACarryChainKeepsEveryCarryItReads()
+    {
+        // adds (all ones + 1: C=1, Z=1) feeds adcs (0 + 0 + C = 1) feeds adc (2 + 3 + 0); the tst (x1 & x1 = 0: Z=1)
+        // overwrites adcs's flags unread after the adc
+        var (h, dropped, hostOnly) = Run("adds x1, x1, x2\nadcs x3, x3, x4\nadc x5, x5, x6\ntst x1, x1",
+            h => { h.X(1) = ulong.MaxValue; h.X(2) = 1; h.X(3) = 0; h.X(4) = 0; h.X(5) = 2; h.X(6) = 3; });
+        using (h)
+        {
+            Assert.Equal(0UL, h.X(1));
+            Assert.Equal(1UL, h.X(3));
+            Assert.Equal(5UL, h.X(5));
+            Assert.Equal(Z, h.Nzcv);
+            Assert.Equal(0, dropped);
+            Assert.Equal(2, hostOnly); // adds and adcs: each read by the next instruction in the host flags
+        }
+    }
+
+    [Fact]
+    public void WithoutLivenessEveryCaptureIsStored()
+    {
+        var (h, dropped, hostOnly) = Run("cmp x1, x2\ncmp x2, x1\ncsel x3, x1, x2, ge\nadds x4, x1, x2",
+            h => { h.X(1) = 5; h.X(2) = 9; }, liveness: false);
+        using (h)
+        {
+            Assert.Equal(5UL, h.X(3));
+            Assert.Equal(0u, h.Nzcv);
+            Assert.Equal(0, dropped);
+            Assert.Equal(0, hostOnly);
+        }
+    }
+
+    [Theory]
+    [InlineData("ccmp x1, x2, #0, eq", 4, 4, Z | C)]   // eq holds (cmp x1, x2 equal): compare 4 - 4
+    [InlineData("ccmp x1, x3, #9, ne", 4, 4, N | V)]   // ne fails: #9 = N, V
+    [InlineData("ccmn x1, x3, #2, hs", 4, 4, 0u)]       // hs holds (C=1 after 4 - 4): 4 + 1, nothing set
+    public void AConditionalCompareReadsTheCompareBeforeIt(string ccmp, ulong a, ulong b, uint nzcv)
+    {
+        // the cmp before it is read by the ccmp in the host flags (not stored) and the ccmp's result ends the block
+        var (h, _, hostOnly) = Run($"cmp x1, x2\n{ccmp}", h => { h.X(1) = a; h.X(2) = b; h.X(3) = 1; });
+        using (h)
+        {
+            Assert.Equal(nzcv, h.Nzcv);
+            Assert.Equal(1, hostOnly);
+        }
+    }
+}
