@@ -141,12 +141,30 @@ public sealed partial class EmitterContext
         BlockEnded = true;
     }
 
-    /// <summary>Ends the block with "if cond goto taken else fall through to the next instruction".</summary>
+    /// <summary>"If cond goto taken else go on with the next instruction": ends the block, or in a superblock leaves
+    /// by a side exit (<see cref="BranchOnHostFlags"/>).</summary>
     public void BranchIf(int cond, ulong taken)
     {
         if (cond >= 14) { BranchTo(taken); return; }
-        BranchOnHostFlags(HostJcc[(int)LoadCondition(cond)], taken);
+        BranchOnHostFlags(HostJcc[(int)LoadCondition(cond)], taken, flagsAreNzcv: true);
     }
+
+    // ---- superblocks ----
+    //
+    // A block translated in full goes on past its conditional branches (B.cond, CBZ/CBNZ, TBZ/TBNZ): the branch is a
+    // side exit and the block continues with the fall-through, its cached registers still in host registers and its
+    // flags where they were. Only blocks translated in full (hot ones, Translator.Tiers.cs) do: a quick translation
+    // of code that may never run stays short. The side exit is a jcc to an out-of-line stub, after the block's last
+    // exit, which spills the registers dirty at the branch (and captures NZCV when the flag plan left it in the host
+    // flags alone: a B.cond's jcc keeps them) and leaves through a linkable jmp. The guest range stays contiguous, so a fault maps to its instruction as
+    // in any block.
+
+    /// <summary>Set by the translator per block: conditional branches are side exits and the block goes on.</summary>
+    internal bool ContinuePastBranches { get; set; }
+
+    private readonly List<(Label Stub, ulong Taken, uint Dirty, bool CaptureFlags)> _sideExits = new();
+    // instruction indices of side-exit jccs that leave the host flags holding NZCV for the code after them (B.cond's)
+    private readonly HashSet<int> _flagKeepingJccs = new();
 
     /// <summary>
     /// Ends the block after the caller set the host flags: <paramref name="nearJcc"/> (a jcc's rel32 form, e.g.
@@ -154,8 +172,14 @@ public sealed partial class EmitterContext
     /// The jcc is the taken side's link site: once linked it jumps straight to the target block, not through a
     /// second jmp (it stays in its rel32 form: LinearEncoder only shortens branches the Assembler made short).
     /// </summary>
-    public void BranchOnHostFlags(Code nearJcc, ulong taken)
+    public void BranchOnHostFlags(Code nearJcc, ulong taken, bool flagsAreNzcv = false)
     {
+        // a branch to the block's own start ends it in both passes (the real pass may make it the loop's back edge)
+        if (ContinuePastBranches && taken != BlockStart)
+        {
+            SideExit(nearJcc, taken, flagsAreNzcv);
+            return;
+        }
         if (LoopsBack(taken))
         {
             var back = Asm.CreateLabel();
@@ -173,5 +197,39 @@ public sealed partial class EmitterContext
         BranchTo(Pc + 4, default);
         Asm.Label(ref t);
         BranchTo(taken, jccEnd);
+    }
+
+    /// <summary>A side exit of a superblock (see above): the jcc goes to a stub that spills and leaves for
+    /// <paramref name="taken"/> by a linkable jmp. <paramref name="flagsAreNzcv"/>:
+    /// the host flags hold NZCV (a B.cond), which the code after the jcc may still read there.</summary>
+    private void SideExit(Code nearJcc, ulong taken, bool flagsAreNzcv)
+    {
+        bool capture = _nzcvStale;
+        if (capture && !flagsAreNzcv) NoteFlagConflict(); // a CBZ's own compare is in the host flags: the plan must have stored NZCV
+        if (flagsAreNzcv) _flagKeepingJccs.Add(Asm.Instructions.Count);
+        var stub = Asm.CreateLabel();
+        Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), stub.Id));
+        _sideExits.Add((stub, taken, _dirty, capture));
+    }
+
+    /// <summary>The side exits' out-of-line code (EmitDeferred).</summary>
+    private void EmitSideExits()
+    {
+        foreach (var (stub, taken, dirty, capture) in _sideExits)
+        {
+            var s = stub;
+            Asm.Label(ref s);
+            if (capture)
+            {
+                // the jcc that came here left the flags as they were: NZCV in the stored convention
+                Asm.lahf();
+                Asm.seto(al);
+                MarkApiAccess();
+                Asm.mov(NzcvMem, ax);
+            }
+            SpillSlots(dirty);
+            BranchTo(taken, default);
+        }
+        _sideExits.Clear();
     }
 }

@@ -113,7 +113,9 @@ public sealed partial class EmitterContext
         for (int i = _flagsCapturedAt; i < list.Count; i++)
         {
             var insn = list[i];
-            if (insn.RflagsModified != RflagsBits.None || insn.FlowControl != FlowControl.Next || insn.IP != 0) return false;
+            if (insn.RflagsModified != RflagsBits.None || insn.IP != 0) return false;
+            // a superblock's side exit after a B.cond leaves the flags to the code after it
+            if (insn.FlowControl != FlowControl.Next && !_flagKeepingJccs.Contains(i)) return false;
         }
         return true;
     }

@@ -50,6 +50,8 @@ public sealed partial class EmitterContext
         _deferredRedirects.Clear();
         _deferredWild.Clear();
         _coldPaths.Clear();
+        _sideExits.Clear();
+        _flagKeepingJccs.Clear();
         _flagsCapturedAt = -1;
         _nzcvStale = false;
         ClearApiMarks();
@@ -491,7 +493,8 @@ public sealed partial class EmitterContext
                 var insn = list[i];
                 var fc = insn.FlowControl;
                 branches |= fc != FlowControl.Next;
-                if (fc != FlowControl.Next || TouchesGuestMemoryOrNzcv(insn, IsApiAccess(i))) _flagUse |= FlagUse.Barrier;
+                if ((fc != FlowControl.Next && !_flagKeepingJccs.Contains(i)) || TouchesGuestMemoryOrNzcv(insn, IsApiAccess(i)))
+                    _flagUse |= FlagUse.Barrier;
                 foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
                 {
                     int k = PoolIndexOf(u.Register);
@@ -815,6 +818,7 @@ public sealed partial class EmitterContext
     internal void EmitDeferred()
     {
         var a = Asm;
+        EmitSideExits();
         foreach (var (entry, back, body, dirty) in _coldPaths)
         {
             var e = entry;

@@ -202,6 +202,8 @@ public sealed partial class Translator
         // planning pass: emit once without a register cache to count each guest register's reads, then
         // cache the most-used ones (write-back, see EmitterContext) in the real pass
         ctx.Reset(start);
+        // superblocks (EmitterContext.Exits.cs): blocks translated in full go on past their conditional branches
+        ctx.ContinuePastBranches = !quick && !_stepping && Options.LinkBlocks && Options.Superblocks;
         ctx.BeginPlanning();
         if (!quick) EmitBody(start, null, out _, out _);
         // code the guest may change without a fault (IGuestCodeReader.IsVolatile): decided once, in this pass; a page

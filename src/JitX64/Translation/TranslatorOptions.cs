@@ -13,6 +13,9 @@ public sealed class TranslatorOptions
     /// <summary>In a block translated in full, capture NZCV only where it is read before being written again, and
     /// store it to CpuState only where something may read it there (EmitterContext.Flags.cs).</summary>
     public bool FlagLiveness { get; init; } = true;
+    /// <summary>A block translated in full goes on past its conditional branches, which leave by side exits
+    /// (EmitterContext.Exits.cs, "superblocks").</summary>
+    public bool Superblocks { get; init; } = true;
     /// <summary>Translate a block first in one quick pass and again, fully, after it has run this many times
     /// (Translator.Tiers.cs); 0: every block fully at once (the tests' harness, which runs each block once or twice).</summary>
     public int TierUpAfter { get; init; }

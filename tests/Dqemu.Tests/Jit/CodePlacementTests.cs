@@ -164,7 +164,8 @@ public sealed unsafe class CodePlacementTests
     [Fact]
     public void ATakenConditionalBranchIsLinkedAtItsJccNotThroughASecondJump()
     {
-        using var h = new JitHarness();
+        // blocks that end at their conditional branch (without superblocks; a superblock's side exit: the next test)
+        using var h = new JitHarness(new TranslatorOptions { Superblocks = false });
         // two blocks (a block branching to itself is a loop inside the block: SelfLoopTests)
         h.RunToEnd(TierUpTests.TwoBlockLoop(50));
         Assert.Equal(150UL, h.X(0));
@@ -184,6 +185,24 @@ public sealed unsafe class CodePlacementTests
         }
         Assert.Equal(Code.Jne_rel32_64, jne.Code);
         Assert.Equal(loopHost, jne.NearBranchTarget);
+        Assert.NotEqual(0UL, (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 24));
+    }
+
+    [Fact]
+    public void ASuperblocksSideExitIsLinkedFromItsStubAndTheBlockGoesOn()
+    {
+        using var h = new JitHarness();
+        h.RunToEnd(TierUpTests.TwoBlockLoop(50));
+        Assert.Equal(150UL, h.X(0));
+        ulong loopHost = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
+        ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 16);
+        // the b.ne's jcc goes forward to its stub, whose linked jmp goes straight to the loop block
+        var jne = TierUpTests.Decode(host, 200).First(i => i.Mnemonic == Mnemonic.Jne && i.IP > host + 8);
+        Assert.True(jne.NearBranchTarget > jne.IP);
+        Assert.Equal(loopHost, TierUpTests.TakenTarget(host));
+        // and the block went on past it to the BRK after the b.ne, which has no block of its own (without superblocks
+        // the fall-through is one: the previous test's harness)
+        Assert.Equal(0UL, (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 24));
     }
 
     [Fact]
