@@ -5,23 +5,30 @@ namespace Dqemu.JitX64.Translation;
 /// <summary>
 /// A guest thread's direct-mapped table from guest PC to host code, read by translated code on indirect
 /// branches. One per thread, so no synchronisation is needed on the hot path.
+///
+/// 65,536 entries (guest code 256 KiB apart shares one): with 4,096, sqlite3's interpreter loop had two hot targets
+/// in one entry and left its blocks for the dispatcher 2.4 million times in a 0.5 s run (2,228 with this size). The
+/// table is calloc'd (glibc maps a block this large fresh, so it costs a page only where an entry is used) and an empty
+/// entry is all zero; guest PC 0, the one PC an empty entry's tag could match, indexes entry 0, whose tag is kept at
+/// ulong.MaxValue while it is empty.
 /// </summary>
 public sealed unsafe class JumpCache : IDisposable
 {
-    public const int Entries = 4096;
+    public const int Entries = 65536;
     private ulong* _table;
 
     public JumpCache()
     {
-        _table = (ulong*)NativeMemory.AlignedAlloc(Entries * 16, 64);
-        Clear();
+        _table = (ulong*)NativeMemory.AllocZeroed(Entries * 16);
+        _table[0] = ulong.MaxValue;
     }
 
     public nint Address => (nint)_table;
 
     public void Clear()
     {
-        for (int i = 0; i < Entries; i++) { _table[2 * i] = ulong.MaxValue; _table[2 * i + 1] = 0; }
+        NativeMemory.Clear(_table, Entries * 16);
+        _table[0] = ulong.MaxValue;
     }
 
     public void Set(ulong guestPc, nint host)
@@ -42,6 +49,6 @@ public sealed unsafe class JumpCache : IDisposable
 
     public void Dispose()
     {
-        if (_table != null) { NativeMemory.AlignedFree(_table); _table = null; }
+        if (_table != null) { NativeMemory.Free(_table); _table = null; }
     }
 }
