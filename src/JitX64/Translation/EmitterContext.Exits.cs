@@ -156,13 +156,14 @@ public sealed partial class EmitterContext
     // flags where they were. Only blocks translated in full (hot ones, Translator.Tiers.cs) do: a quick translation
     // of code that may never run stays short. The side exit is a jcc to an out-of-line stub, after the block's last
     // exit, which spills the registers dirty at the branch (and captures NZCV when the flag plan left it in the host
-    // flags alone: a B.cond's jcc keeps them) and leaves through a linkable jmp. The guest range stays contiguous, so a fault maps to its instruction as
+    // flags alone: a B.cond's jcc keeps them) and leaves through a linkable jmp; with nothing to spill or capture the
+    // jcc itself is the link site, as at a block's end. The guest range stays contiguous, so a fault maps to its instruction as
     // in any block.
 
     /// <summary>Set by the translator per block: conditional branches are side exits and the block goes on.</summary>
     internal bool ContinuePastBranches { get; set; }
 
-    private readonly List<(Label Stub, ulong Taken, uint Dirty, bool CaptureFlags)> _sideExits = new();
+    private readonly List<(Label Stub, ulong Taken, uint Dirty, bool CaptureFlags, Label Site)> _sideExits = new();
     // instruction indices of side-exit jccs that leave the host flags holding NZCV for the code after them (B.cond's)
     private readonly HashSet<int> _flagKeepingJccs = new();
 
@@ -200,25 +201,47 @@ public sealed partial class EmitterContext
     }
 
     /// <summary>A side exit of a superblock (see above): the jcc goes to a stub that spills and leaves for
-    /// <paramref name="taken"/> by a linkable jmp. <paramref name="flagsAreNzcv"/>:
+    /// <paramref name="taken"/> by a linkable jmp, or with nothing to spill or capture is the link site itself. <paramref name="flagsAreNzcv"/>:
     /// the host flags hold NZCV (a B.cond), which the code after the jcc may still read there.</summary>
     private void SideExit(Code nearJcc, ulong taken, bool flagsAreNzcv)
     {
         bool capture = _nzcvStale;
         if (capture && !flagsAreNzcv) NoteFlagConflict(); // a CBZ's own compare is in the host flags: the plan must have stored NZCV
         if (flagsAreNzcv) _flagKeepingJccs.Add(Asm.Instructions.Count);
+        if (_dirty == 0 && !capture)
+        {
+            // nothing to spill or capture: the jcc itself is the link site (near form, 6 bytes), its unlinked way out
+            // is out of line. A label the caller left pending is on the jcc as well: it names the same place.
+            var site = Asm.CurrentLabel;
+            if (site.IsEmpty) { site = Asm.CreateLabel(); Asm.Label(ref site); }
+            var t = Asm.CreateLabel();
+            Asm.AddInstruction(Instruction.CreateBranch(nearJcc, t.Id));
+            _sideExits.Add((t, taken, 0, false, site));
+            return;
+        }
         var stub = Asm.CreateLabel();
         Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), stub.Id));
-        _sideExits.Add((stub, taken, _dirty, capture));
+        _sideExits.Add((stub, taken, _dirty, capture, default));
     }
 
     /// <summary>The side exits' out-of-line code (EmitDeferred).</summary>
     private void EmitSideExits()
     {
-        foreach (var (stub, taken, dirty, capture) in _sideExits)
+        foreach (var (stub, taken, dirty, capture, site) in _sideExits)
         {
             var s = stub;
             Asm.Label(ref s);
+            if (!site.IsEmpty)
+            {
+                // a jcc that is its own link site, not linked yet: the dispatcher patches the rel32 ending 6 bytes on
+                StoreImm64(CpuField64(CpuOffsets.Pc), taken);
+                Asm.lea(rax, __[site]);
+                Asm.add(rax, 6);
+                Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
+                Asm.mov(eax, (int)ExitReason.Branch);
+                Asm.jmp(Stubs.Exit);
+                continue;
+            }
             if (capture)
             {
                 // the jcc that came here left the flags as they were: NZCV in the stored convention

@@ -196,13 +196,39 @@ public sealed unsafe class CodePlacementTests
         Assert.Equal(150UL, h.X(0));
         ulong loopHost = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
         ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 16);
-        // the b.ne's jcc goes forward to its stub, whose linked jmp goes straight to the loop block
+        // the b.ne (x1 is dirty at it: subs wrote its host copy) goes forward to its stub, whose linked jmp goes
+        // straight to the loop block
         var jne = TierUpTests.Decode(host, 200).First(i => i.Mnemonic == Mnemonic.Jne && i.IP > host + 8);
         Assert.True(jne.NearBranchTarget > jne.IP);
         Assert.Equal(loopHost, TierUpTests.TakenTarget(host));
         // and the block went on past it to the BRK after the b.ne, which has no block of its own (without superblocks
         // the fall-through is one: the previous test's harness)
         Assert.Equal(0UL, (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 24));
+    }
+
+    [Fact]
+    public void ASideExitWithNothingToSpillIsLinkedAtItsJcc()
+    {
+        using var h = new JitHarness();
+        // "next" compares without writing a register: nothing is dirty at its b.ne, so the jcc is the link site
+        h.RunToEnd("""
+            mov x1, #50
+            mov x0, #0
+            loop:
+            add x0, x0, #3
+            sub x1, x1, #1
+            b next
+            next:
+            cmp x1, #0
+            b.ne loop
+            """);
+        Assert.Equal(150UL, h.X(0));
+        ulong loopHost = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
+        ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 20);
+        var jne = TierUpTests.Decode(host, 200).First(i => i.Mnemonic == Mnemonic.Jne && i.IP > host + 8);
+        Assert.Equal(Code.Jne_rel32_64, jne.Code);
+        Assert.Equal(loopHost, jne.NearBranchTarget);
+        Assert.Equal(0UL, (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 28)); // the block went on past it
     }
 
     [Fact]
