@@ -126,6 +126,33 @@ public sealed unsafe class CodePlacementTests
     }
 
     [Fact]
+    public void EveryConditionsJccIsWrittenAsBlockEncoderWritesIt()
+    {
+        // LinearEncoder writes jcc, jmp and call itself: all 16 conditions, short (in reach) and near (out of reach);
+        // PlaceAndCompare checks every instruction against BlockEncoder's
+        var cache = NewCache();
+        var a = new Assembler(64);
+        var back = a.CreateLabel();
+        var far = a.CreateLabel();
+        a.Label(ref back);
+        a.nop();
+        for (int cc = 0; cc < 16; cc++)
+        {
+            a.AddInstruction(Instruction.CreateBranch(Code.Jo_rel8_64 + 3 * cc, back.Id));
+            a.AddInstruction(Instruction.CreateBranch(Code.Jo_rel8_64 + 3 * cc, far.Id));
+        }
+        for (int i = 0; i < 40; i++) a.mov(__qword_ptr[rbx + 8 * i], rax);
+        a.Label(ref far);
+        a.ret();
+        var (_, placed) = PlaceAndCompare(cache, a, [], new uint[0]);
+        var jccs = placed.Where(i => i.FlowControl == FlowControl.ConditionalBranch).ToList();
+        Assert.Equal(32, jccs.Count);
+        Assert.Contains(jccs, i => i.Code.ToShortBranch() == i.Code);
+        Assert.Contains(jccs, i => i.Code.ToNearBranch() == i.Code);
+        Assert.Equal(16, jccs.Select(i => i.ConditionCode).Distinct().Count());
+    }
+
+    [Fact]
     public void AShortOnlyBranchOutOfReachGoesThroughBlockEncoder()
     {
         var cache = NewCache();
