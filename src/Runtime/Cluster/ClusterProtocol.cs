@@ -5,8 +5,8 @@ using Dqemu.Rdma;
 namespace Dqemu.Runtime.Cluster;
 
 /// <summary>
-/// The runtime's own control messages between nodes (types 0x10-0x1F; the DSM uses 0x100-0x1FF).
-/// Milestone 1 needs three:
+/// The runtime's own control messages between nodes (types 0x10-0x1F; the DSM uses 0x100-0x1FF) for a run's end
+/// and a node's loss (0x13-0x1C, the runtime's messages, are in ClusterMessages.cs; docs/architecture.md lists all):
 /// <list type="bullet">
 /// <item><see cref="Stop"/> (node 0 -> worker, empty): the guest has ended; answer with <see cref="Stopped"/>
 /// and leave once node 0 closes its connections.</item>
