@@ -16,6 +16,10 @@ public sealed unsafe class JumpCache : IDisposable
 {
     public const int Entries = 65536;
     private ulong* _table;
+    // the entries set since the last clear, so that a clear (every drop of translations: self-modifying code, a JIT
+    // guest) stores into those alone instead of touching the whole MiB; -1 once more were set than this list holds
+    private readonly int[] _used = new int[4096];
+    private int _usedCount;
 
     public JumpCache()
     {
@@ -27,13 +31,17 @@ public sealed unsafe class JumpCache : IDisposable
 
     public void Clear()
     {
-        NativeMemory.Clear(_table, Entries * 16);
+        if (_usedCount < 0) NativeMemory.Clear(_table, Entries * 16);
+        else
+            for (int k = 0; k < _usedCount; k++) { _table[2 * _used[k]] = 0; _table[2 * _used[k] + 1] = 0; }
+        _usedCount = 0;
         _table[0] = ulong.MaxValue;
     }
 
     public void Set(ulong guestPc, nint host)
     {
         int i = (int)((guestPc >> 2) & (Entries - 1));
+        if (_usedCount >= 0) { if (_usedCount < _used.Length) _used[_usedCount++] = i; else _usedCount = -1; }
         _table[2 * i] = ulong.MaxValue; // never a torn pair visible as a hit
         _table[2 * i + 1] = (ulong)host;
         _table[2 * i] = guestPc;
