@@ -91,7 +91,7 @@ public sealed partial class EmitterContext
         else
         {
             // never linked (--no-link): the thread's jump cache before the dispatcher
-            int slot = (int)((target >> 2) & (JumpCache.Entries - 1)) * 16;
+            int slot = JumpCache.IndexOf(target) * 16;
             var miss = Asm.CreateLabel();
             Asm.mov(rax, target);
             Asm.mov(CpuField64(CpuOffsets.Pc), rax);
@@ -101,11 +101,19 @@ public sealed partial class EmitterContext
             Asm.jmp(__qword_ptr[rdx + slot + 8]);
             Asm.Label(ref miss);
         }
-        Asm.lea(rax, __[linkVia.IsEmpty ? siteEnd : linkVia]);
+        ExitToLink(linkVia.IsEmpty ? siteEnd : linkVia, 0);
+        BlockEnded = true;
+    }
+
+    /// <summary>A Branch exit to the dispatcher, which links the site whose rel32 ends <paramref name="past"/> bytes after
+    /// <paramref name="at"/> (CpuState.LinkSite); Pc is the caller's to set.</summary>
+    private void ExitToLink(Label at, int past)
+    {
+        Asm.lea(rax, __[at]);
+        if (past != 0) Asm.add(rax, past);
         Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
         Asm.mov(eax, (int)ExitReason.Branch);
         Asm.jmp(Stubs.Exit);
-        BlockEnded = true;
     }
 
     /// <summary>
@@ -235,21 +243,11 @@ public sealed partial class EmitterContext
             {
                 // a jcc that is its own link site, not linked yet: the dispatcher patches the rel32 ending 6 bytes on
                 StoreImm64(CpuField64(CpuOffsets.Pc), taken);
-                Asm.lea(rax, __[site]);
-                Asm.add(rax, 6);
-                Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
-                Asm.mov(eax, (int)ExitReason.Branch);
-                Asm.jmp(Stubs.Exit);
+                ExitToLink(site, 6);
                 continue;
             }
-            if (capture)
-            {
-                // the jcc that came here left the flags as they were: NZCV in the stored convention
-                Asm.lahf();
-                Asm.seto(al);
-                MarkApiAccess();
-                Asm.mov(NzcvMem, ax);
-            }
+            // the jcc that came here left the flags as they were: NZCV in the stored convention
+            if (capture) StoreHostFlags();
             SpillSlots(dirty);
             BranchTo(taken, default);
         }

@@ -120,25 +120,25 @@ public sealed partial class EmitterContext
         return true;
     }
 
+    /// <summary>Planning pass: adds <paramref name="use"/> to the instruction's record; anything after its own write
+    /// (a read, a second write) makes it <see cref="FlagUse.Tangled"/>.</summary>
+    private void PlanFlagUse(FlagUse use)
+    {
+        if ((_flagUse & (FlagUse.Capture | FlagUse.WriteOther)) != 0) _flagUse |= FlagUse.Tangled;
+        _flagUse |= use;
+    }
+
     /// <summary>Notes a read of NZCV. <paramref name="inHost"/>: the host flags hold it, CpuState's copy is not read.</summary>
     private void NoteFlagRead(bool inHost)
     {
-        if (_planning)
-        {
-            if ((_flagUse & (FlagUse.Capture | FlagUse.WriteOther)) != 0) _flagUse |= FlagUse.Tangled;
-            _flagUse |= inHost ? FlagUse.Read : FlagUse.Read | FlagUse.ReadMemory;
-        }
+        if (_planning) PlanFlagUse(inHost ? FlagUse.Read : FlagUse.Read | FlagUse.ReadMemory);
         else if (!inHost && _nzcvStale) NoteFlagConflict();
     }
 
     /// <summary>Notes a write of the whole of NZCV other than a capture; CpuState is current after it.</summary>
     private void NoteFlagWrite()
     {
-        if (_planning)
-        {
-            if ((_flagUse & (FlagUse.Capture | FlagUse.WriteOther)) != 0) _flagUse |= FlagUse.Tangled;
-            _flagUse |= FlagUse.WriteOther;
-        }
+        if (_planning) PlanFlagUse(FlagUse.WriteOther);
         _nzcvStale = false;
         _flagsCapturedAt = -1;
     }
@@ -164,11 +164,7 @@ public sealed partial class EmitterContext
     private void Capture(CarryFix fix)
     {
         int plan = 0;
-        if (_planning)
-        {
-            if ((_flagUse & (FlagUse.Capture | FlagUse.WriteOther)) != 0) _flagUse |= FlagUse.Tangled;
-            _flagUse |= FlagUse.Capture;
-        }
+        if (_planning) PlanFlagUse(FlagUse.Capture);
         else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1];
         if (plan == 2)
         {
@@ -188,12 +184,18 @@ public sealed partial class EmitterContext
             _flagsCapturedAt = Asm.Instructions.Count;
             return;
         }
+        StoreHostFlags();
+        _nzcvStale = false;
+        _flagsCapturedAt = Asm.Instructions.Count;
+    }
+
+    /// <summary>lahf; seto al; mov [nzcv], ax: stores the host flags, in the stored convention, as NZCV. Clobbers rax.</summary>
+    private void StoreHostFlags()
+    {
         Asm.lahf();
         Asm.seto(al);
         MarkApiAccess();
         Asm.mov(NzcvMem, ax);
-        _nzcvStale = false;
-        _flagsCapturedAt = Asm.Instructions.Count;
     }
 
     /// <summary>Stores NZCV in the host layout (see <see cref="Flags"/>) from <paramref name="src"/>.</summary>

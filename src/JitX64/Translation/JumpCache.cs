@@ -29,6 +29,9 @@ public sealed unsafe class JumpCache : IDisposable
 
     public nint Address => (nint)_table;
 
+    /// <summary>The entry of <paramref name="guestPc"/>, as translated code computes it ((pc &gt;&gt; 2) mod Entries).</summary>
+    public static int IndexOf(ulong guestPc) => (int)((guestPc >> 2) & (Entries - 1));
+
     public void Clear()
     {
         if (_usedCount < 0) NativeMemory.Clear(_table, Entries * 16);
@@ -40,7 +43,7 @@ public sealed unsafe class JumpCache : IDisposable
 
     public void Set(ulong guestPc, nint host)
     {
-        int i = (int)((guestPc >> 2) & (Entries - 1));
+        int i = IndexOf(guestPc);
         if (_usedCount >= 0) { if (_usedCount < _used.Length) _used[_usedCount++] = i; else _usedCount = -1; }
         _table[2 * i] = ulong.MaxValue; // never a torn pair visible as a hit
         _table[2 * i + 1] = (ulong)host;
@@ -51,7 +54,7 @@ public sealed unsafe class JumpCache : IDisposable
     /// translation of the same guest code: the thread reached a replaced block through it). Only the owning thread.</summary>
     public void Refresh(ulong guestPc, nint host)
     {
-        int i = (int)((guestPc >> 2) & (Entries - 1));
+        int i = IndexOf(guestPc);
         if (_table[2 * i] == guestPc) _table[2 * i + 1] = (ulong)host;
     }
 
