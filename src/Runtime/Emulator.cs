@@ -128,6 +128,7 @@ public static unsafe class Emulator
             Counters = opts.Profile ? new BlockCounters() : null,
             CodeCacheSize = opts.CodeCacheBytes ?? TranslatorOptions.DefaultCodeCacheSize,
             TierUpAfter = opts.TierUpAfter ?? TranslatorOptions.DefaultTierUpAfter,
+            EveryBlocksTranslated = ManagedHeapPrefault.Ahead,
         });
         HostSyscall.Initialize(translator.Cache);
         HostFaultHandler.Install(space, translator);

@@ -12,6 +12,7 @@ public static class Program
             Diagnosis.StartIfAsked();
         });
         BinfmtLaunch.Init();
+        Host.ManagedHeapPrefault.Start();
         JitX64.Translation.TranslatorWarmUp.Start();
         try
         {

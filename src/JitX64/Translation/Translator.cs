@@ -307,7 +307,7 @@ public sealed partial class Translator
         _blockStarts.Add(host);
         Cache.Listener?.BlockPlaced(host, hostEnd - host, start);
         AddLiveLocked(map);
-        BlocksTranslated++;
+        if (++BlocksTranslated % TranslatorOptions.HeapHookBlocks == 0) Options.EveryBlocksTranslated?.Invoke();
         InstructionsTranslated += count;
         if (inAsm != null) Options.Log?.Invoke($"IN: block 0x{start:x}\n{inAsm}");
         if (Options.LogOutAsm) Options.Log?.Invoke(HostDisassembly(host, (int)(Cache.LastEnd - host)));

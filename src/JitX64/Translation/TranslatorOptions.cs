@@ -34,6 +34,10 @@ public sealed class TranslatorOptions
     public ulong CodeCacheSize { get; init; } = DefaultCodeCacheSize;
     /// <summary>--profile: each block counts its executions in a counter from here, or null.</summary>
     public BlockCounters? Counters { get; init; }
+    /// <summary>Called every <see cref="HeapHookBlocks"/> blocks translated, or null: the runtime keeps the pages the
+    /// managed heap allocates next populated (Runtime's ManagedHeapPrefault), as a block's translation allocates ~250 bytes.</summary>
+    public Action? EveryBlocksTranslated { get; init; }
+    public const int HeapHookBlocks = 32;
     /// <summary>Told of every stub and block placed in the code cache (the perf map), or null.</summary>
     public ICodeListener? CodeListener { get; init; }
 }
