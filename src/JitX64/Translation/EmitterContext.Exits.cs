@@ -126,13 +126,8 @@ public sealed partial class EmitterContext
         SpillDirty();
         if (target != rax) Asm.mov(rax, target);
         Asm.mov(CpuField64(CpuOffsets.Pc), rax);
-        Asm.mov(ecx, eax);
-        Asm.and(ecx, (JumpCache.Entries - 1) << 2);
-        Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
         var miss = Asm.CreateLabel();
-        Asm.cmp(__qword_ptr[rdx + rcx * 4], rax);
-        Asm.jne(miss);
-        Asm.jmp(__qword_ptr[rdx + rcx * 4 + 8]);
+        JumpCache.EmitProbe(Asm, miss);
         Asm.Label(ref miss);
         Asm.mov(eax, (int)ExitReason.Indirect);
         Asm.jmp(Stubs.Exit);

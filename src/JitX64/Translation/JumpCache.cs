@@ -1,4 +1,7 @@
 using System.Runtime.InteropServices;
+using Dqemu.JitX64.State;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Translation;
 
@@ -31,6 +34,20 @@ public sealed unsafe class JumpCache : IDisposable
 
     /// <summary>The entry of <paramref name="guestPc"/>, as translated code computes it ((pc &gt;&gt; 2) mod Entries).</summary>
     public static int IndexOf(ulong guestPc) => (int)((guestPc >> 2) & (Entries - 1));
+
+    /// <summary>
+    /// The probe translated code makes for the guest pc in rax (CpuState in rbx): on a hit it jumps to the entry's host
+    /// code, else it goes to <paramref name="miss"/>. Clobbers rcx and rdx.
+    /// </summary>
+    internal static void EmitProbe(Assembler a, Label miss)
+    {
+        a.mov(ecx, eax);
+        a.and(ecx, (Entries - 1) << 2);
+        a.mov(rdx, __qword_ptr[rbx + CpuOffsets.JumpCache]);
+        a.cmp(__qword_ptr[rdx + rcx * 4], rax);
+        a.jne(miss);
+        a.jmp(__qword_ptr[rdx + rcx * 4 + 8]);
+    }
 
     public void Clear()
     {
