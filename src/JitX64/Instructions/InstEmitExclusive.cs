@@ -249,9 +249,7 @@ internal static partial class LdSt
             if (offset != 0) a.add(rax, (int)offset);
             a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rax);
             a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
-            ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), pc);
-            a.mov(eax, (int)ExitReason.Misaligned);
-            a.jmp(ctx.Stubs.Exit);
+            ctx.ExitWith(ExitReason.Misaligned, pc);
         }));
         a.Label(ref back);
     }

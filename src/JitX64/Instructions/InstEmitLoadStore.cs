@@ -275,18 +275,6 @@ internal static partial class LdSt
         int size = (int)(op >> 30);
         return Bits(op, 26, 1) != 0 && (Bits(op, 22, 2) & 2) != 0 ? 4 : size;
     }
-
-    /// <summary>Leaves for the dispatcher with a guest SIGSEGV at the current instruction (address in rsi).</summary>
-    public static void EmitFaultExit(EmitterContext ctx)
-    {
-        var a = ctx.Asm;
-        ctx.SpillDirty();
-        a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rsi);
-        a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
-        ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), ctx.Pc);
-        a.mov(eax, (int)ExitReason.SegFault);
-        a.jmp(ctx.Stubs.Exit);
-    }
 }
 
 public static partial class InstEmit

@@ -39,6 +39,9 @@ internal static unsafe class DirectEncoder
             case Code.Add_rm64_imm32: return RmReg(dst, insn, 0, 8, 0x81, 0, 4, insn.Immediate32);
             case Code.Mov_r32_imm32: return RegInOpcode(dst, Gpr(insn.Op0Register, Register.EAX), false, 0xB8, 4, insn.Immediate32);
             case Code.Mov_r64_imm64: return RegInOpcode(dst, Gpr(insn.Op0Register, Register.RAX), true, 0xB8, 8, insn.Immediate64);
+            // a compact exit's data (EmitterContext.Exits.cs)
+            case Code.DeclareQword when insn.DeclareDataCount == 1: *(ulong*)dst = insn.GetDeclareQwordValue(0); return 8;
+            case Code.DeclareDword when insn.DeclareDataCount == 1: *(uint*)dst = insn.GetDeclareDwordValue(0); return 4;
             case Code.Lahf: dst[0] = 0x9F; return 1;
             case Code.Sahf: dst[0] = 0x9E; return 1;
             case Code.Seto_rm8:

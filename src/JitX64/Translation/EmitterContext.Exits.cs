@@ -64,9 +64,7 @@ public sealed partial class EmitterContext
         Asm.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
         Asm.je(_loopHead);
         SpillDirty();
-        StoreImm64(CpuField64(CpuOffsets.Pc), BlockStart);
-        Asm.mov(eax, (int)ExitReason.Interrupt);
-        Asm.jmp(Stubs.Exit);
+        ExitWith(ExitReason.Interrupt, BlockStart);
         BlockEnded = true;
     }
 
@@ -86,7 +84,10 @@ public sealed partial class EmitterContext
             // Not linked yet: to the dispatcher, which links the site. Every site can be linked (LinearEncoder keeps
             // its displacement inside one cache line), so the jump cache is not tried here: an exit that found its
             // target there would go through the probe every time and never be linked.
-            StoreImm64(CpuField64(CpuOffsets.Pc), target);
+            if (linkVia.IsEmpty) ExitToLinkHere(target);
+            else ExitToLink(linkVia, 0, target);
+            BlockEnded = true;
+            return;
         }
         else
         {
@@ -101,19 +102,37 @@ public sealed partial class EmitterContext
             Asm.jmp(__qword_ptr[rdx + slot + 8]);
             Asm.Label(ref miss);
         }
-        ExitToLink(linkVia.IsEmpty ? siteEnd : linkVia, 0);
+        ExitToLink(linkVia.IsEmpty ? siteEnd : linkVia, 0, target);
         BlockEnded = true;
     }
 
-    /// <summary>A Branch exit to the dispatcher, which links the site whose rel32 ends <paramref name="past"/> bytes after
-    /// <paramref name="at"/> (CpuState.LinkSite); Pc is the caller's to set.</summary>
-    private void ExitToLink(Label at, int past)
+    // ---- compact exits (JitStubs.LinkExit, LinkExitAt, PcExit): a call to a shared stub and the exit's data ----
+
+    /// <summary>A Branch exit to <paramref name="target"/> whose link site is the rel32 ending right here (the jmp just
+    /// emitted): "call LinkExit; dq target".</summary>
+    private void ExitToLinkHere(ulong target)
+    {
+        Asm.call(Stubs.LinkExit);
+        Asm.AddInstruction(Instruction.CreateDeclareQword(target));
+    }
+
+    /// <summary>A Branch exit to <paramref name="target"/>, which the dispatcher links at the site whose rel32 ends
+    /// <paramref name="past"/> bytes after <paramref name="at"/> (CpuState.LinkSite).</summary>
+    private void ExitToLink(Label at, int past, ulong target)
     {
         Asm.lea(rax, __[at]);
         if (past != 0) Asm.add(rax, past);
-        Asm.mov(CpuField64(CpuOffsets.LinkSite), rax);
-        Asm.mov(eax, (int)ExitReason.Branch);
-        Asm.jmp(Stubs.Exit);
+        Asm.call(Stubs.LinkExitAt);
+        Asm.AddInstruction(Instruction.CreateDeclareQword(target));
+    }
+
+    /// <summary>Leaves for the dispatcher with <paramref name="reason"/> and guest PC <paramref name="pc"/> (the caller has
+    /// spilled what the exit needs): "call PcExit; dq pc; dd reason".</summary>
+    public void ExitWith(ExitReason reason, ulong pc)
+    {
+        Asm.call(Stubs.PcExit);
+        Asm.AddInstruction(Instruction.CreateDeclareQword(pc));
+        Asm.AddInstruction(Instruction.CreateDeclareDword((uint)reason));
     }
 
     /// <summary>
@@ -138,9 +157,7 @@ public sealed partial class EmitterContext
     public void ExitBlock(ExitReason reason, ulong pc)
     {
         SpillDirty();
-        StoreImm64(CpuField64(CpuOffsets.Pc), pc);
-        Asm.mov(eax, (int)reason);
-        Asm.jmp(Stubs.Exit);
+        ExitWith(reason, pc);
         BlockEnded = true;
     }
 
@@ -237,8 +254,7 @@ public sealed partial class EmitterContext
             if (!site.IsEmpty)
             {
                 // a jcc that is its own link site, not linked yet: the dispatcher patches the rel32 ending 6 bytes on
-                StoreImm64(CpuField64(CpuOffsets.Pc), taken);
-                ExitToLink(site, 6);
+                ExitToLink(site, 6, taken);
                 continue;
             }
             // the jcc that came here left the flags as they were: NZCV in the stored convention

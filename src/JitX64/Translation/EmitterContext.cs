@@ -545,7 +545,7 @@ public sealed partial class EmitterContext
     /// <summary>
     /// Stores every dirty slot to CpuState: emitted before each way out of the block (before the jmp or jcc that
     /// block linking patches, since a linked exit goes straight to the next block). Leaves the slots dirty: a side
-    /// exit (<see cref="InstEmit.EmitFaultExit"/>) is followed by more of the block. Host flags are kept.
+    /// exit (EmitterContext.Exits.cs) is followed by more of the block. Host flags are kept.
     /// </summary>
     public void SpillDirty()
     {

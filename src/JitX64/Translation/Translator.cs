@@ -263,15 +263,11 @@ public sealed partial class Translator
             EmitBody(start, inAsm, out pc, out count);
 
             a.Label(ref interrupted);
-            ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
-            a.mov(eax, (int)ExitReason.Interrupt);
-            a.jmp(Stubs.Exit);
+            ctx.ExitWith(ExitReason.Interrupt, start);
             if (countdown != null)
             {
                 a.Label(ref tierUp);
-                ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
-                a.mov(eax, (int)ExitReason.TierUp);
-                a.jmp(Stubs.Exit);
+                ctx.ExitWith(ExitReason.TierUp, start);
             }
             if (check) EmitByteCheck(start, checkBytes, bytesChecked);
             ctx.EmitDeferred();
@@ -340,9 +336,7 @@ public sealed partial class Translator
         }
         a.jmp(bytesChecked);
         a.Label(ref modified);
-        _ctx.StoreImm64(EmitterContext.CpuField64(CpuOffsets.Pc), start);
-        a.mov(eax, (int)ExitReason.CodeModified);
-        a.jmp(Stubs.Exit);
+        _ctx.ExitWith(ExitReason.CodeModified, start);
     }
 
     /// <summary>
