@@ -75,17 +75,23 @@ public sealed partial class EmitterContext
     /// </summary>
     private void BranchTo(ulong target, Label linkVia)
     {
+        if (Options.LinkBlocks && !linkVia.IsEmpty)
+        {
+            // the jcc before is the site: no jmp of its own, only the exit the jcc reaches until it is linked
+            ExitToLink(linkVia, 0, target);
+            BlockEnded = true;
+            return;
+        }
         // the label goes after the jmp: a label the caller left pending may already sit on the jmp
         var siteEnd = Asm.CreateLabel();
-        Asm.db(0xE9, 0, 0, 0, 0);
+        Asm.AddInstruction(LinkSiteJmp); // a 5-byte db E9: how LinearEncoder knows a link site
         Asm.Label(ref siteEnd);
         if (Options.LinkBlocks)
         {
             // Not linked yet: to the dispatcher, which links the site. Every site can be linked (LinearEncoder keeps
             // its displacement inside one cache line), so the jump cache is not tried here: an exit that found its
             // target there would go through the probe every time and never be linked.
-            if (linkVia.IsEmpty) ExitToLinkHere(target);
-            else ExitToLink(linkVia, 0, target);
+            ExitToLinkHere(target);
             BlockEnded = true;
             return;
         }
@@ -105,6 +111,9 @@ public sealed partial class EmitterContext
         ExitToLink(linkVia.IsEmpty ? siteEnd : linkVia, 0, target);
         BlockEnded = true;
     }
+
+    /// <summary>A link site's "jmp rel32" to the next instruction, as data (made once: Assembler.db takes a new array).</summary>
+    private static readonly Instruction LinkSiteJmp = Instruction.CreateDeclareByte(0xE9, 0, 0, 0, 0);
 
     // ---- compact exits (JitStubs.LinkExit, LinkExitAt, PcExit): a call to a shared stub and the exit's data ----
 

@@ -122,7 +122,9 @@ internal sealed unsafe class LinearEncoder
                     _target[i] = _labelAt[(int)t] - 1;
                 }
                 _kind[i] = Kind.Relative;
-                // the length does not depend on the distance (always a disp32): measure it with a near target
+                // the length does not depend on the distance (always a disp32): measure it with a near target, except
+                // for the lea of every jcc exit (7 bytes, written by TryWriteLea)
+                if (IsRipLea(insn)) { _size[i] = 7; continue; }
                 var probe = insn;
                 probe.MemoryDisplacement64 = 0x10000;
                 if (!Measure(probe, 0x10000, out int size)) return false;
@@ -197,6 +199,7 @@ internal sealed unsafe class LinearEncoder
             if (_kind[i] == Kind.Label) insn.NearBranch64 = target;
             else if (_kind[i] == Kind.Relative && _target[i] >= 0) insn.MemoryDisplacement64 = target;
             if (_kind[i] != Kind.Relative && TryWriteBranch(insn, at, rip + _offset[i], _size[i])) continue;
+            if (_kind[i] == Kind.Relative && IsRipLea(insn) && TryWriteLea(insn, at, rip + _offset[i])) continue;
             _sink.Target = at;
             _sink.Written = 0;
             if (!_encoder.TryEncode(insn, rip + _offset[i], out uint len, out _) || len != (uint)_size[i]) return false;
@@ -237,6 +240,29 @@ internal sealed unsafe class LinearEncoder
             if (!_encoder.TryEncode(insn, ip, out uint len, out _) || len != (uint)n || !new ReadOnlySpan<byte>(iced, n).SequenceEqual(new ReadOnlySpan<byte>(at, n)))
                 throw new InvalidOperationException($"LinearEncoder: {insn} at 0x{ip:x} differs from Iced's encoding");
         }
+        return true;
+    }
+
+    /// <summary>lea r64, [rip + disp32]: the only RIP-relative form the translator emits often (a jcc exit's site address).</summary>
+    private static bool IsRipLea(in Instruction insn) => insn.Code == Code.Lea_r64_m && insn.MemoryBase == Register.RIP;
+
+    /// <summary>Writes a RIP-relative lea (<see cref="IsRipLea"/>) as Iced's Encoder would (checked by <see cref="CheckDirect"/>):
+    /// REX.W (with R for r8-r15), 8D, modrm 00 reg 101, disp32 from the end of the instruction.</summary>
+    private bool TryWriteLea(in Instruction insn, byte* at, ulong ip)
+    {
+        long disp = (long)(insn.MemoryDisplacement64 - (ip + 7));
+        if (disp != (int)disp) return false;
+        int reg = insn.Op0Register - Register.RAX;
+        at[0] = (byte)(0x48 | (reg >= 8 ? 4 : 0));
+        at[1] = 0x8D;
+        at[2] = (byte)(0x05 | ((reg & 7) << 3));
+        *(int*)(at + 3) = (int)disp;
+        if (!CheckDirect) return true;
+        byte* iced = stackalloc byte[16];
+        _sink.Target = iced;
+        _sink.Written = 0;
+        if (!_encoder.TryEncode(insn, ip, out uint len, out _) || len != 7 || !new ReadOnlySpan<byte>(iced, 7).SequenceEqual(new ReadOnlySpan<byte>(at, 7)))
+            throw new InvalidOperationException($"LinearEncoder: {insn} at 0x{ip:x} differs from Iced's encoding");
         return true;
     }
 

@@ -593,10 +593,11 @@ public sealed partial class Translator
     }
 
 
-    private static unsafe string HostDisassembly(ulong address, int length)
+    private unsafe string HostDisassembly(ulong address, int length)
     {
         var bytes = new ReadOnlySpan<byte>((void*)address, length).ToArray();
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes), address);
+        var reader = new ByteArrayCodeReader(bytes);
+        var decoder = Iced.Intel.Decoder.Create(64, reader, address);
         var formatter = new NasmFormatter();
         var output = new StringOutput();
         var sb = new StringBuilder($"OUT: [size={length}]\n");
@@ -606,6 +607,17 @@ public sealed partial class Translator
             var insn = decoder.Decode();
             formatter.Format(insn, output);
             sb.Append($"0x{insn.IP:x16}:  {output.ToStringAndReset()}\n");
+            // a compact exit's data follows its call (EmitterContext.Exits.cs): shown as data, not decoded as code
+            if (insn.Code != Code.Call_rel32_64) continue;
+            ulong target = insn.NearBranch64;
+            int data = target == Stubs.LinkExit || target == Stubs.LinkExitAt ? 8 : target == Stubs.PcExit ? 12 : 0;
+            if (data == 0 || decoder.IP + (ulong)data > end) continue;
+            ulong at = decoder.IP;
+            int offset = (int)(at - address);
+            sb.Append($"0x{at:x16}:  dq 0x{BitConverter.ToUInt64(bytes, offset):x}\n");
+            if (data == 12) sb.Append($"0x{at + 8:x16}:  dd {BitConverter.ToUInt32(bytes, offset + 8)}\n");
+            decoder.IP = at + (ulong)data;
+            reader.Position = offset + data;
         }
         return sb.ToString();
     }
