@@ -73,6 +73,7 @@ public sealed partial class EmitterContext
     {
         if (r == 31) Asm.mov(R32(dst), 0);
         else if (Cached(r) is { } h) Asm.mov(dst, h);
+        else if (HoldsJustStored(dst, r)) return;
         else { LayerLoad(r); Asm.mov(dst, X(r)); }
     }
 
@@ -80,6 +81,7 @@ public sealed partial class EmitterContext
     public void LoadXsp(AssemblerRegister64 dst, int r)
     {
         if (Cached(r) is { } h) Asm.mov(dst, h);
+        else if (HoldsJustStored(dst, r)) return;
         else { LayerLoad(r); Asm.mov(dst, X(r)); }
     }
 
@@ -88,7 +90,24 @@ public sealed partial class EmitterContext
     {
         if (r == 31) Asm.mov(R32(dst), 0);
         else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
+        else if (HoldsJustStored(dst, r)) Asm.mov(R32(dst), R32(dst));
         else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
+    }
+
+    /// <summary>
+    /// True when the last host instruction stored <paramref name="dst"/> whole to Xr's slot in CpuState and nothing can
+    /// jump in between (no label pending): a load of Xr into dst would read back what dst holds (the previous guest
+    /// instruction's result, as in "add x1, x28, x1; sub x1, x1, #16" translated uncached). Not in the planning pass,
+    /// whose record of each instruction's host code the real pass follows.
+    /// </summary>
+    private bool HoldsJustStored(AssemblerRegister64 dst, int r)
+    {
+        if (_planning || !Asm.CurrentLabel.IsEmpty) return false;
+        var list = Asm.Instructions;
+        if (list.Count == 0) return false;
+        var last = list[list.Count - 1];
+        return last.Code == Code.Mov_rm64_r64 && last.Op1Register == dst.Value && last.MemoryBase == Register.RBX
+            && last.MemoryIndex == Register.None && (long)last.MemoryDisplacement64 == CpuOffsets.Xn(r);
     }
 
     /// <summary>
@@ -126,6 +145,7 @@ public sealed partial class EmitterContext
     {
         if (r != 31 && Cached(r) is { } h) return h;
         if (r == 31) Asm.mov(R32(scratch), 0);
+        else if (HoldsJustStored(scratch, r)) { if (!sf) Asm.mov(R32(scratch), R32(scratch)); }
         else { LayerLoad(r); if (sf) Asm.mov(scratch, X(r)); else Asm.mov(R32(scratch), W(r)); }
         return scratch;
     }
@@ -149,6 +169,7 @@ public sealed partial class EmitterContext
     {
         if (sf) LoadXsp(dst, r);
         else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
+        else if (HoldsJustStored(dst, r)) Asm.mov(R32(dst), R32(dst));
         else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
     }
 
