@@ -39,9 +39,9 @@ public interface IHostMemory
     bool MapsFiles { get; }
 
     /// <summary>
-    /// Backs a committed writable range with memory now, in one call, before it is written (best effort: nothing
-    /// happens where the host cannot). A first write to a fresh page otherwise takes a page fault of its own, ~10 µs on
-    /// the VMs measured here against ~5 µs for a page populated ahead.
+    /// Backs a committed writable range with memory before it is written, now or in the background (best effort: nothing
+    /// happens where the host cannot). The range must stay mapped for the life of the process (the code cache's).
+    /// A first write to a fresh page otherwise takes a page fault of its own, ~10 µs on the VMs measured here.
     /// </summary>
     void Populate(nint address, ulong size);
 

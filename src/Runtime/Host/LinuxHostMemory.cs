@@ -38,9 +38,9 @@ public sealed unsafe class LinuxHostMemory : IHostMemory
     }
 
     // MADV_POPULATE_WRITE (Linux 5.14): older kernels answer EINVAL, and the pages fault in one by one as before
-    private const int MadvPopulateWrite = 23;
+    internal const int MadvPopulateWrite = 23;
 
-    public void Populate(nint address, ulong size) => madvise((void*)address, (size_t)size, MadvPopulateWrite);
+    public void Populate(nint address, ulong size) => PageToucher.Request(address, size);
 
     public void Protect(nint address, ulong size, HostProtection protection)
     {
