@@ -203,7 +203,9 @@ public static unsafe class Emulator
         var space = process.Space;
         if (space.CodePagesGuarded != 0) sb.AppendLine($"  code pages guarded     {space.CodePagesGuarded,10} (writable guest code, write-protected; {space.CodeWrites} released by writes, {space.VolatileCodePages} checked on entry instead)");
         // the emulator's own heap: translation allocates, and a collection in a short run is start-up time
-        sb.AppendLine($"  managed heap           {GC.GetTotalAllocatedBytes() / 1024,10} KiB allocated, {GC.CollectionCount(0)} collections (gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)})");
+        var atStart = ManagedHeapPrefault.StartCollections;
+        sb.AppendLine($"  managed heap           {GC.GetTotalAllocatedBytes() / 1024,10} KiB allocated, {GC.CollectionCount(0) - atStart.Gen0} collections " +
+                      $"(gen1 {GC.CollectionCount(1) - atStart.Gen1}, gen2 {GC.CollectionCount(2) - atStart.Gen2}); {atStart.Gen0} at start-up, committing gen0 ahead");
         foreach (var th in process.Threads.Values.OrderBy(x => x.Tid)) sb.AppendLine("  " + th.StatsLine());
         lock (process.FinishedThreadStats)
             foreach (var line in process.FinishedThreadStats) sb.AppendLine("  " + line);

@@ -62,7 +62,8 @@ internal sealed partial class ClusterNode
         sb.AppendLine($"    remote faults: read {Waits(d.ReadWaits)}; write {Waits(d.WriteWaits)}");
         // what the whole process allocated on the managed heap, start-up included (the heap audit compares two runs of
         // different lengths: tests/Dqemu.Tests/Audit/NativeAllocationTests.cs)
-        sb.AppendLine($"    managed heap: {GC.GetTotalAllocatedBytes(precise: true)} bytes allocated, {GC.CollectionCount(0)} collections");
+        sb.AppendLine($"    managed heap: {GC.GetTotalAllocatedBytes(precise: true)} bytes allocated, " +
+                      $"{GC.CollectionCount(0) - Host.ManagedHeapPrefault.StartCollections.Gen0} collections ({Host.ManagedHeapPrefault.StartCollections.Gen0} at start-up)");
         sb.AppendLine($"    syscalls delegated {Interlocked.Read(ref _delegated)} ({(Self == 0 ? "served for other nodes" : "sent to node 0")}), " +
                       (Self == 0 ? "" : $"layout queries {Interlocked.Read(ref _layoutQueries)}, ") +
                       $"signals forwarded {Interlocked.Read(ref _signalsForwarded)}");

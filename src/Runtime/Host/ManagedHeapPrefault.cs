@@ -10,7 +10,8 @@ namespace Dqemu.Runtime.Host;
 /// through MADV_POPULATE_WRITE, and the GC clears each piece of gen0 it hands out, so every page a run allocates was
 /// one fault: a static hello world allocates ~2.7 MiB (the decoder table, Iced's encoder tables), ~700 faults, ~7 ms
 /// of 14; python3's start allocates 13 MiB as it translates. At start the GC is asked to commit gen0 ahead (a no-GC
-/// region started and ended at once, while the heap is nearly empty: the memory stays committed until a collection,
+/// region started and ended at once, while the heap is nearly empty, which costs one collection of that nearly empty
+/// heap, counted apart in --stats: the memory stays committed until a collection,
 /// and the 64 MiB gen0 budget makes a short run collect nothing); the part past the allocation point is then populated
 /// a slice at a time, at start and each time the translator has made a few dozen blocks (<see cref="Ahead"/>). GC
 /// regions of 64 MiB (Runtime.csproj) keep gen0 in the one region committed ahead: with the default 4 MiB regions gen0
@@ -30,6 +31,9 @@ public static unsafe class ManagedHeapPrefault
     private static ulong _end;          // end of the committed read-write range holding gen0's allocation point
     private static ulong _populatedTo;  // [allocation point at start, _populatedTo) is populated
 
+    /// <summary>The collections (gen0, gen1, gen2) the no-GC region's start made: --stats counts the run's own apart.</summary>
+    public static (int Gen0, int Gen1, int Gen2) StartCollections { get; private set; }
+
     /// <summary>Commits gen0 ahead and populates its first slices (3 MiB: what every start allocates).
     /// Call first thing, on the main thread.</summary>
     public static void Start()
@@ -41,6 +45,10 @@ public static unsafe class ManagedHeapPrefault
         catch (InvalidOperationException)
         {
             return; // already in a no-GC region or refused: nothing committed ahead, nothing to do
+        }
+        finally
+        {
+            StartCollections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         }
         ulong at = AllocationPoint();
         if (!TryFindWritable(at, out ulong end)) return;

@@ -16,7 +16,7 @@ namespace Dqemu.Runtime.Host;
 /// </summary>
 internal static unsafe class PageToucher
 {
-    private static readonly object Lock = new();
+    internal static readonly object Lock = new(); // internal: PageToucherTests holds it as a parent's thread might have
     private static readonly Queue<(nint Address, ulong Size)> Pending = new();
     private static Thread? _thread;
 
