@@ -11,18 +11,20 @@ namespace Dqemu.Runtime.Host;
 /// so the translator, on the other CPU, writes code into pages that cost nothing more. Only for ranges that stay
 /// mapped for the life of the process (the code cache is never unmapped): the reads would fault on a range unmapped
 /// under them.
-/// In a forked child the thread is gone; a request that cannot take the lock at once (its holder may have been a
-/// thread of the parent) is populated in place, as before there was a thread.
+/// In a forked child the thread is gone: its requests, and any request that cannot take the lock at once (its holder
+/// may have been a thread of the parent), are populated in place, as before there was a thread.
 /// </summary>
 internal static unsafe class PageToucher
 {
     internal static readonly object Lock = new(); // internal: PageToucherTests holds it as a parent's thread might have
     private static readonly Queue<(nint Address, ulong Size)> Pending = new();
     private static Thread? _thread;
+    private static int _threadPid;
 
     public static void Request(nint address, ulong size)
     {
-        if (!Monitor.TryEnter(Lock))
+        // a forked child has the parent's _thread but not the thread: its requests are populated in place
+        if ((_thread != null && getpid() != _threadPid) || !Monitor.TryEnter(Lock))
         {
             Populate(address, size);
             return;
@@ -32,6 +34,7 @@ internal static unsafe class PageToucher
             Pending.Enqueue((address, size));
             if (_thread == null)
             {
+                _threadPid = getpid();
                 _thread = new Thread(Run) { IsBackground = true, Name = "dqemu-pages" };
                 _thread.Start();
             }
