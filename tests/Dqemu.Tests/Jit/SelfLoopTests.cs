@@ -40,6 +40,19 @@ public sealed unsafe class SelfLoopTests
         // the back edge goes into the block, past its entry check and the preload (not to the block's start)
         Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
         Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
+
+        // the loop's straight-line body, from the loop head to its first branch (the b.ne), stores no guest register:
+        // the cached ones are spilled only on the way out (a compact exit's call after the b.ne once counted as a
+        // helper call and spilled every dirty register ahead of the b.ne, in every iteration)
+        var code = new ReadOnlySpan<byte>((byte*)backEdge.NearBranchTarget, 256).ToArray();
+        var d = Decoder.Create(64, new ByteArrayCodeReader(code));
+        d.IP = backEdge.NearBranchTarget;
+        int stores = 0, length = 0;
+        for (d.Decode(out var i); i.FlowControl == FlowControl.Next && length++ < 64; d.Decode(out i))
+            if (i.Op0Kind == OpKind.Memory && i.MemoryBase == Register.RBX && i.MemoryDisplacement64 < (ulong)CpuOffsets.Xn(31) && i.Mnemonic == Mnemonic.Mov)
+                stores++;
+        Assert.True(length < 64, "no branch found after the loop head");
+        Assert.Equal(0, stores);
     }
 
     /// <summary>The back edge of the self-loop block at <paramref name="host"/>: the je after its cmp [rbx+ExitRequest], 0
