@@ -173,8 +173,11 @@ public sealed unsafe class CodeCache
         if (end + PopulateAhead / 2 > _populated)
         {
             ulong to = Math.Min(_committed, (end + PopulateAhead + 4095) & ~4095UL); // page aligned, as _populated is
-            if (to > _populated) _host.Populate((nint)(_base + _populated), to - _populated);
-            _populated = Math.Max(_populated, to);
+            if (to > _populated)
+            {
+                _host.Populate((nint)(_base + _populated), to - _populated);
+                _populated = to;
+            }
         }
     }
 

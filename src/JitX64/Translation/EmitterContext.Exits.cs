@@ -75,11 +75,11 @@ public sealed partial class EmitterContext
     /// </summary>
     private void BranchTo(ulong target, Label linkVia)
     {
+        BlockEnded = true;
         if (Options.LinkBlocks && !linkVia.IsEmpty)
         {
             // the jcc before is the site: no jmp of its own, only the exit the jcc reaches until it is linked
             ExitToLink(linkVia, 0, target);
-            BlockEnded = true;
             return;
         }
         // the label goes after the jmp: a label the caller left pending may already sit on the jmp
@@ -92,24 +92,19 @@ public sealed partial class EmitterContext
             // its displacement inside one cache line), so the jump cache is not tried here: an exit that found its
             // target there would go through the probe every time and never be linked.
             ExitToLinkHere(target);
-            BlockEnded = true;
             return;
         }
-        else
-        {
-            // never linked (--no-link): the thread's jump cache before the dispatcher
-            int slot = JumpCache.IndexOf(target) * 16;
-            var miss = Asm.CreateLabel();
-            Asm.mov(rax, target);
-            Asm.mov(CpuField64(CpuOffsets.Pc), rax);
-            Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
-            Asm.cmp(__qword_ptr[rdx + slot], rax);
-            Asm.jne(miss);
-            Asm.jmp(__qword_ptr[rdx + slot + 8]);
-            Asm.Label(ref miss);
-        }
+        // never linked (--no-link): the thread's jump cache before the dispatcher
+        int slot = JumpCache.IndexOf(target) * 16;
+        var miss = Asm.CreateLabel();
+        Asm.mov(rax, target);
+        Asm.mov(CpuField64(CpuOffsets.Pc), rax);
+        Asm.mov(rdx, CpuField64(CpuOffsets.JumpCache));
+        Asm.cmp(__qword_ptr[rdx + slot], rax);
+        Asm.jne(miss);
+        Asm.jmp(__qword_ptr[rdx + slot + 8]);
+        Asm.Label(ref miss);
         ExitToLink(linkVia.IsEmpty ? siteEnd : linkVia, 0, target);
-        BlockEnded = true;
     }
 
     /// <summary>A link site's "jmp rel32" to the next instruction, as data (made once: Assembler.db takes a new array).</summary>

@@ -72,9 +72,7 @@ public sealed partial class EmitterContext
     public void LoadX(AssemblerRegister64 dst, int r)
     {
         if (r == 31) Asm.mov(R32(dst), 0);
-        else if (Cached(r) is { } h) Asm.mov(dst, h);
-        else if (HoldsJustStored(dst, r)) return;
-        else { LayerLoad(r); Asm.mov(dst, X(r)); }
+        else LoadXsp(dst, r);
     }
 
     /// <summary>Loads Xr where 31 means SP.</summary>
@@ -89,7 +87,13 @@ public sealed partial class EmitterContext
     public void LoadW(AssemblerRegister64 dst, int r)
     {
         if (r == 31) Asm.mov(R32(dst), 0);
-        else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
+        else LoadWsp(dst, r);
+    }
+
+    /// <summary>Loads Wr zero-extended where 31 means WSP.</summary>
+    private void LoadWsp(AssemblerRegister64 dst, int r)
+    {
+        if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
         else if (HoldsJustStored(dst, r)) Asm.mov(R32(dst), R32(dst));
         else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
     }
@@ -168,9 +172,7 @@ public sealed partial class EmitterContext
     public void LoadRsp(AssemblerRegister64 dst, int r, bool sf)
     {
         if (sf) LoadXsp(dst, r);
-        else if (Cached(r) is { } h) Asm.mov(R32(dst), R32(h));
-        else if (HoldsJustStored(dst, r)) Asm.mov(R32(dst), R32(dst));
-        else { LayerLoad(r); Asm.mov(R32(dst), W(r)); }
+        else LoadWsp(dst, r);
     }
 
     /// <summary>Writes Xr (a write to 31 is discarded).</summary>
@@ -579,7 +581,7 @@ public sealed partial class EmitterContext
 
     /// <summary>A call of one of the compact exits' stubs (EmitterContext.Exits.cs): an exit, not a helper call.</summary>
     private bool IsCompactExit(in Instruction insn) =>
-        insn.Code == Code.Call_rel32_64 && insn.NearBranch64 is var t && (t == Stubs.LinkExit || t == Stubs.LinkExitAt || t == Stubs.PcExit);
+        insn.Code == Code.Call_rel32_64 && Stubs.CompactExitData(insn.NearBranch64) != 0;
 
     /// <summary>
     /// The guest-register slots <paramref name="insn"/> reads and writes in CpuState. Only an explicit [rbx + ...]

@@ -29,6 +29,10 @@ public sealed unsafe class JitStubs
     public ulong LinkExitAt { get; }
     public ulong PcExit { get; }
 
+    /// <summary>The bytes of data that follow a call of <paramref name="target"/>: 8 (pc) for LinkExit and LinkExitAt,
+    /// 12 (pc, reason) for PcExit, 0 for any other target (not a compact exit).</summary>
+    public int CompactExitData(ulong target) => target == LinkExit || target == LinkExitAt ? 8 : target == PcExit ? 12 : 0;
+
     /// <summary>
     /// The split-page redirect of the checked address in rsi (entry format at <see cref="CpuOffsets.SplitMap"/>),
     /// called by split-aware instructions whose cache slot missed, with one pushed argument: span | slot &lt;&lt; 16

@@ -609,8 +609,7 @@ public sealed partial class Translator
             sb.Append($"0x{insn.IP:x16}:  {output.ToStringAndReset()}\n");
             // a compact exit's data follows its call (EmitterContext.Exits.cs): shown as data, not decoded as code
             if (insn.Code != Code.Call_rel32_64) continue;
-            ulong target = insn.NearBranch64;
-            int data = target == Stubs.LinkExit || target == Stubs.LinkExitAt ? 8 : target == Stubs.PcExit ? 12 : 0;
+            int data = Stubs.CompactExitData(insn.NearBranch64);
             if (data == 0 || decoder.IP + (ulong)data > end) continue;
             ulong at = decoder.IP;
             int offset = (int)(at - address);

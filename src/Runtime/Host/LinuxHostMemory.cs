@@ -38,9 +38,12 @@ public sealed unsafe class LinuxHostMemory : IHostMemory
     }
 
     // MADV_POPULATE_WRITE (Linux 5.14): older kernels answer EINVAL, and the pages fault in one by one as before
-    internal const int MadvPopulateWrite = 23;
+    private const int MadvPopulateWrite = 23;
 
     public void Populate(nint address, ulong size) => PageToucher.Request(address, size);
+
+    /// <summary>Populates [address, address + size) now, in one call (best effort, as <see cref="Populate"/>).</summary>
+    internal static void PopulateNow(nint address, ulong size) => madvise((void*)address, (size_t)size, MadvPopulateWrite);
 
     public void Protect(nint address, ulong size, HostProtection protection)
     {

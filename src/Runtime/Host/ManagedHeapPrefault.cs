@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
 
 namespace Dqemu.Runtime.Host;
 
@@ -26,7 +24,6 @@ public static unsafe class ManagedHeapPrefault
     private const long CommitAhead = 24L << 20;
     /// <summary>Kept populated past the allocation point; a slice populates up to this again once it is half used.</summary>
     private const ulong Slice = 1UL << 20;
-    private const int MadvPopulateWrite = 23;
 
     private static ulong _end;          // end of the committed read-write range holding gen0's allocation point
     private static ulong _populatedTo;  // [allocation point at start, _populatedTo) is populated
@@ -71,7 +68,7 @@ public static unsafe class ManagedHeapPrefault
         to = Math.Min((to + 4095) & ~4095UL, _end);
         if (to <= from) return;
         _populatedTo = to;
-        madvise((void*)from, (size_t)(to - from), MadvPopulateWrite);
+        LinuxHostMemory.PopulateNow((nint)from, to - from);
     }
 
     /// <summary>Where gen0 allocates now: the address of a new one-byte array.</summary>

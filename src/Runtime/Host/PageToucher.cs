@@ -1,4 +1,3 @@
-using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
 namespace Dqemu.Runtime.Host;
@@ -26,7 +25,7 @@ internal static unsafe class PageToucher
         // a forked child has the parent's _thread but not the thread: its requests are populated in place
         if ((_thread != null && getpid() != _threadPid) || !Monitor.TryEnter(Lock))
         {
-            Populate(address, size);
+            LinuxHostMemory.PopulateNow(address, size);
             return;
         }
         try
@@ -56,12 +55,9 @@ internal static unsafe class PageToucher
                 while (Pending.Count == 0) Monitor.Wait(Lock);
                 range = Pending.Dequeue();
             }
-            Populate(range.address, range.size);
+            LinuxHostMemory.PopulateNow(range.address, range.size);
             byte* p = (byte*)range.address;
             for (ulong at = 0; at < range.size; at += 4096) _ = Volatile.Read(ref p[at]);
         }
     }
-
-    private static void Populate(nint address, ulong size) =>
-        madvise((void*)address, (size_t)size, LinuxHostMemory.MadvPopulateWrite);
 }
