@@ -2,7 +2,7 @@ using Dqemu.JitX64.Translation;
 
 namespace Dqemu.JitX64.Decoders;
 
-public delegate void InstEmitter(EmitterContext ctx, uint op);
+public delegate void InstEmitter(EmitterContext ctx, A64Op op);
 
 /// <summary>
 /// One row of the A64 table. The pattern is 32 characters, bit 31 first: '0'/'1' fixed, '-' ignored,

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using System.Numerics;
 using Dqemu.JitX64.State;
 
@@ -42,7 +43,7 @@ internal static unsafe class CryptoSoft
     private static uint Parity(uint x, uint y, uint z) => x ^ y ^ z;
     private static uint Majority(uint x, uint y, uint z) => (x & y) | ((x | y) & z);
 
-    private static void ShaImpl(CpuState* c, uint op)
+    private static void ShaImpl(CpuState* c, A64Op op)
     {
         int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
         bool twoReg = ((op >> 21) & 1) != 0; // bits 21..17 are 10100 in the two-register group, bit 21 is 0 in the three-register one
@@ -133,7 +134,7 @@ internal static unsafe class CryptoSoft
     private static ulong Ror64(ulong x, int k) => BitOperations.RotateRight(x, k);
 
     /// <summary>SHA512H, SHA512H2, SHA512SU1 (three-register group, opcode = bits 11..10) and SHA512SU0.</summary>
-    private static void Sha512Impl(CpuState* c, uint op)
+    private static void Sha512Impl(CpuState* c, A64Op op)
     {
         int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
         ulong* pd = GuestRegs.V(c, d), pn = GuestRegs.V(c, n), pm = GuestRegs.V(c, m);

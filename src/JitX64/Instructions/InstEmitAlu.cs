@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using System.Runtime.InteropServices;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
@@ -19,16 +20,16 @@ public static partial class InstEmit
 {
     // ---------------- add/subtract (immediate) ----------------
 
-    public static void Add_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Add, false);
-    public static void Adds_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Add, true);
-    public static void Sub_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Sub, false);
-    public static void Subs_Imm(EmitterContext ctx, uint op) => AddSubImm(ctx, op, GpOp.Sub, true);
+    public static void Add_Imm(EmitterContext ctx, A64Op op) => AddSubImm(ctx, op, GpOp.Add, false);
+    public static void Adds_Imm(EmitterContext ctx, A64Op op) => AddSubImm(ctx, op, GpOp.Add, true);
+    public static void Sub_Imm(EmitterContext ctx, A64Op op) => AddSubImm(ctx, op, GpOp.Sub, false);
+    public static void Subs_Imm(EmitterContext ctx, A64Op op) => AddSubImm(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubImm(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void AddSubImm(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn;
         int imm = (int)Bits(op, 10, 12) << (Bits(op, 22, 1) != 0 ? 12 : 0);
         if (!setFlags)
         {
@@ -71,16 +72,16 @@ public static partial class InstEmit
 
     // ---------------- add/subtract (shifted register) ----------------
 
-    public static void Add_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Add, false);
-    public static void Adds_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Add, true);
-    public static void Sub_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Sub, false);
-    public static void Subs_Shift(EmitterContext ctx, uint op) => AddSubShift(ctx, op, GpOp.Sub, true);
+    public static void Add_Shift(EmitterContext ctx, A64Op op) => AddSubShift(ctx, op, GpOp.Add, false);
+    public static void Adds_Shift(EmitterContext ctx, A64Op op) => AddSubShift(ctx, op, GpOp.Add, true);
+    public static void Sub_Shift(EmitterContext ctx, A64Op op) => AddSubShift(ctx, op, GpOp.Sub, false);
+    public static void Subs_Shift(EmitterContext ctx, A64Op op) => AddSubShift(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubShift(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void AddSubShift(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         int type = (int)Bits(op, 22, 2);
         int amount = (int)Bits(op, 10, 6);
         if (type == 3 || (!sf && amount > 31)) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
@@ -141,16 +142,16 @@ public static partial class InstEmit
 
     // ---------------- add/subtract (extended register) ----------------
 
-    public static void Add_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Add, false);
-    public static void Adds_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Add, true);
-    public static void Sub_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Sub, false);
-    public static void Subs_Ext(EmitterContext ctx, uint op) => AddSubExt(ctx, op, GpOp.Sub, true);
+    public static void Add_Ext(EmitterContext ctx, A64Op op) => AddSubExt(ctx, op, GpOp.Add, false);
+    public static void Adds_Ext(EmitterContext ctx, A64Op op) => AddSubExt(ctx, op, GpOp.Add, true);
+    public static void Sub_Ext(EmitterContext ctx, A64Op op) => AddSubExt(ctx, op, GpOp.Sub, false);
+    public static void Subs_Ext(EmitterContext ctx, A64Op op) => AddSubExt(ctx, op, GpOp.Sub, true);
 
-    private static void AddSubExt(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void AddSubExt(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         int option = (int)Bits(op, 13, 3);
         int shift = (int)Bits(op, 10, 3);
         if (shift > 4) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
@@ -178,15 +179,15 @@ public static partial class InstEmit
 
     // ---------------- add/subtract with carry ----------------
 
-    public static void Adc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Adc, false);
-    public static void Adcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Adc, true);
-    public static void Sbc(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Sbb, false);
-    public static void Sbcs(EmitterContext ctx, uint op) => AdcSbc(ctx, op, GpOp.Sbb, true);
+    public static void Adc(EmitterContext ctx, A64Op op) => AdcSbc(ctx, op, GpOp.Adc, false);
+    public static void Adcs(EmitterContext ctx, A64Op op) => AdcSbc(ctx, op, GpOp.Adc, true);
+    public static void Sbc(EmitterContext ctx, A64Op op) => AdcSbc(ctx, op, GpOp.Sbb, false);
+    public static void Sbcs(EmitterContext ctx, A64Op op) => AdcSbc(ctx, op, GpOp.Sbb, true);
 
-    private static void AdcSbc(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void AdcSbc(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (!setFlags && rd == 31) return;
         ctx.LoadR(rcx, rn, sf);
         if (kind == GpOp.Adc) ctx.LoadCarryToHostCf(); else ctx.LoadBorrowToHostCf();
@@ -197,17 +198,17 @@ public static partial class InstEmit
 
     // ---------------- logical (immediate) ----------------
 
-    public static void And_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.And, false);
-    public static void Orr_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.Or, false);
-    public static void Eor_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.Xor, false);
-    public static void Ands_Imm(EmitterContext ctx, uint op) => LogicalImm(ctx, op, GpOp.And, true);
+    public static void And_Imm(EmitterContext ctx, A64Op op) => LogicalImm(ctx, op, GpOp.And, false);
+    public static void Orr_Imm(EmitterContext ctx, A64Op op) => LogicalImm(ctx, op, GpOp.Or, false);
+    public static void Eor_Imm(EmitterContext ctx, A64Op op) => LogicalImm(ctx, op, GpOp.Xor, false);
+    public static void Ands_Imm(EmitterContext ctx, A64Op op) => LogicalImm(ctx, op, GpOp.And, true);
 
-    private static void LogicalImm(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void LogicalImm(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
-        if (LogicalImmediate(op) is not ulong value) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op);
+        if (op.LogicalImmediate is not ulong value) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn;
         if (!sf) value &= 0xffffffff;
 
         if (!setFlags && kind == GpOp.Or && rn == 31)
@@ -248,17 +249,17 @@ public static partial class InstEmit
 
     // ---------------- logical (shifted register) ----------------
 
-    public static void And_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.And, false);
-    public static void Orr_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.Or, false);
-    public static void Eor_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.Xor, false);
-    public static void Ands_Shift(EmitterContext ctx, uint op) => LogicalShift(ctx, op, GpOp.And, true);
+    public static void And_Shift(EmitterContext ctx, A64Op op) => LogicalShift(ctx, op, GpOp.And, false);
+    public static void Orr_Shift(EmitterContext ctx, A64Op op) => LogicalShift(ctx, op, GpOp.Or, false);
+    public static void Eor_Shift(EmitterContext ctx, A64Op op) => LogicalShift(ctx, op, GpOp.Xor, false);
+    public static void Ands_Shift(EmitterContext ctx, A64Op op) => LogicalShift(ctx, op, GpOp.And, true);
 
     /// <summary>AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS; bit 21 (N) inverts the shifted operand.</summary>
-    private static void LogicalShift(EmitterContext ctx, uint op, GpOp kind, bool setFlags)
+    private static void LogicalShift(EmitterContext ctx, A64Op op, GpOp kind, bool setFlags)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         int type = (int)Bits(op, 22, 2);
         int amount = (int)Bits(op, 10, 6);
         bool invert = Bits(op, 21, 1) != 0;
@@ -322,26 +323,26 @@ public static partial class InstEmit
 
     // ---------------- move wide ----------------
 
-    public static void Movz(EmitterContext ctx, uint op)
+    public static void Movz(EmitterContext ctx, A64Op op)
     {
         int hw = (int)Bits(op, 21, 2);
-        ctx.StoreXImm(Rd(op), (ulong)Bits(op, 5, 16) << (16 * hw));
+        ctx.StoreXImm(op.Rd, (ulong)Bits(op, 5, 16) << (16 * hw));
     }
 
-    public static void Movn(EmitterContext ctx, uint op)
+    public static void Movn(EmitterContext ctx, A64Op op)
     {
         int hw = (int)Bits(op, 21, 2);
         ulong v = ~((ulong)Bits(op, 5, 16) << (16 * hw));
-        if (!Sf(op)) v &= 0xffffffff;
-        ctx.StoreXImm(Rd(op), v);
+        if (!op.Sf) v &= 0xffffffff;
+        ctx.StoreXImm(op.Rd, v);
     }
 
-    public static void Movk(EmitterContext ctx, uint op)
+    public static void Movk(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rd = Rd(op);
+        int rd = op.Rd;
         if (rd == 31) return;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         int shift = 16 * (int)Bits(op, 21, 2);
         ulong imm = (ulong)Bits(op, 5, 16) << shift;
         ulong keep = ~(0xffffUL << shift);
@@ -371,31 +372,31 @@ public static partial class InstEmit
 
     // ---------------- PC-relative addresses ----------------
 
-    private static long AdrOffset(uint op) => SignExtend((Bits(op, 5, 19) << 2) | Bits(op, 29, 2), 21);
+    private static long AdrOffset(A64Op op) => SignExtend((Bits(op, 5, 19) << 2) | Bits(op, 29, 2), 21);
 
-    public static void Adr(EmitterContext ctx, uint op)
-        => ctx.StoreXImm(Rd(op), ctx.Pc + (ulong)AdrOffset(op));
+    public static void Adr(EmitterContext ctx, A64Op op)
+        => ctx.StoreXImm(op.Rd, ctx.Pc + (ulong)AdrOffset(op));
 
-    public static void Adrp(EmitterContext ctx, uint op)
-        => ctx.StoreXImm(Rd(op), (ctx.Pc & ~0xfffUL) + (ulong)(AdrOffset(op) << 12));
+    public static void Adrp(EmitterContext ctx, A64Op op)
+        => ctx.StoreXImm(op.Rd, (ctx.Pc & ~0xfffUL) + (ulong)(AdrOffset(op) << 12));
 
     // ---------------- conditional compare ----------------
 
-    public static void Ccmn_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Add, false);
-    public static void Ccmp_Reg(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Sub, false);
-    public static void Ccmn_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Add, true);
-    public static void Ccmp_Imm(EmitterContext ctx, uint op) => CondCompare(ctx, op, GpOp.Sub, true);
+    public static void Ccmn_Reg(EmitterContext ctx, A64Op op) => CondCompare(ctx, op, GpOp.Add, false);
+    public static void Ccmp_Reg(EmitterContext ctx, A64Op op) => CondCompare(ctx, op, GpOp.Sub, false);
+    public static void Ccmn_Imm(EmitterContext ctx, A64Op op) => CondCompare(ctx, op, GpOp.Add, true);
+    public static void Ccmp_Imm(EmitterContext ctx, A64Op op) => CondCompare(ctx, op, GpOp.Sub, true);
 
     /// <summary>
     /// NZCV = cond ? flags(Rn op operand) : #nzcv, without branches: the condition goes to sil, the compare
     /// (a CMP on Rn's host copy where it has one) is captured into ax, and a cmov picks the immediate flags when the
     /// condition failed; 16 bits are stored, as a capture stores them.
     /// </summary>
-    private static void CondCompare(EmitterContext ctx, uint op, GpOp kind, bool immediate)
+    private static void CondCompare(EmitterContext ctx, A64Op op, GpOp kind, bool immediate)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rn = op.Rn, rm = op.Rm;
         int cond = (int)Bits(op, 12, 4);
         uint nzcv = op & 15;
 
@@ -433,17 +434,17 @@ public static partial class InstEmit
 
     // ---------------- conditional select ----------------
 
-    public static void Csel(EmitterContext ctx, uint op) => CondSelect(ctx, op, 0);
-    public static void Csinc(EmitterContext ctx, uint op) => CondSelect(ctx, op, 1);
-    public static void Csinv(EmitterContext ctx, uint op) => CondSelect(ctx, op, 2);
-    public static void Csneg(EmitterContext ctx, uint op) => CondSelect(ctx, op, 3);
+    public static void Csel(EmitterContext ctx, A64Op op) => CondSelect(ctx, op, 0);
+    public static void Csinc(EmitterContext ctx, A64Op op) => CondSelect(ctx, op, 1);
+    public static void Csinv(EmitterContext ctx, A64Op op) => CondSelect(ctx, op, 2);
+    public static void Csneg(EmitterContext ctx, A64Op op) => CondSelect(ctx, op, 3);
 
     /// <summary>Rd = cond ? Rn : f(Rm) with f = identity, +1, NOT, negate (kind 0..3).</summary>
-    private static void CondSelect(EmitterContext ctx, uint op, int kind)
+    private static void CondSelect(EmitterContext ctx, A64Op op, int kind)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         int cond = (int)Bits(op, 12, 4);
         if (rd == 31) return;
         if (cond >= 14)
@@ -475,13 +476,13 @@ public static partial class InstEmit
 
     // ---------------- data processing (1 source) ----------------
 
-    public static void Rbit_Gp(EmitterContext ctx, uint op)
+    public static void Rbit_Gp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op);
+        bool sf = op.Sf;
+        int rd = op.Rd;
         if (rd == 31) return;
-        ctx.LoadR(rcx, Rn(op), sf);
+        ctx.LoadR(rcx, op.Rn, sf);
         if (sf)
         {
             a.bswap(rcx);
@@ -521,13 +522,13 @@ public static partial class InstEmit
         else a.lea(ecx, __[rdx + rcx * (1 << k)]);
     }
 
-    public static void Rev16_Gp(EmitterContext ctx, uint op)
+    public static void Rev16_Gp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op);
+        bool sf = op.Sf;
+        int rd = op.Rd;
         if (rd == 31) return;
-        ctx.LoadR(rcx, Rn(op), sf);
+        ctx.LoadR(rcx, op.Rn, sf);
         if (sf)
         {
             a.mov(rax, 0x00FF00FF00FF00FFUL);
@@ -547,32 +548,32 @@ public static partial class InstEmit
     }
 
     /// <summary>REV32 (64-bit) and REV (32-bit): byte-reverse each word.</summary>
-    public static void Rev32_Gp(EmitterContext ctx, uint op)
+    public static void Rev32_Gp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op);
+        bool sf = op.Sf;
+        int rd = op.Rd;
         if (rd == 31) return;
-        ctx.LoadR(rcx, Rn(op), sf);
+        ctx.LoadR(rcx, op.Rn, sf);
         if (sf) { a.bswap(rcx); a.ror(rcx, 32); }
         else a.bswap(ecx);
         ctx.StoreR(rd, rcx, sf);
     }
 
-    public static void Rev64_Gp(EmitterContext ctx, uint op)
+    public static void Rev64_Gp(EmitterContext ctx, A64Op op)
     {
-        int rd = Rd(op);
+        int rd = op.Rd;
         if (rd == 31) return;
-        ctx.LoadX(rcx, Rn(op));
+        ctx.LoadX(rcx, op.Rn);
         ctx.Asm.bswap(rcx);
         ctx.StoreX(rd, rcx);
     }
 
-    public static void Clz_Gp(EmitterContext ctx, uint op)
+    public static void Clz_Gp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn;
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, sf ? 64UL : 32UL); return; }
         // bsr leaves the destination undefined for a zero source: select 2*width-1 then, which the final
@@ -595,11 +596,11 @@ public static partial class InstEmit
     }
 
     /// <summary>CLS(x) = CLZ((x ^ (x &lt;&lt; 1)) | 1): never a zero source for bsr.</summary>
-    public static void Cls_Gp(EmitterContext ctx, uint op)
+    public static void Cls_Gp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn;
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, sf ? 63UL : 31UL); return; }
         ctx.LoadR(rcx, rn, sf);
@@ -624,11 +625,11 @@ public static partial class InstEmit
 
     // ---------------- data processing (2 source) ----------------
 
-    public static void Udiv(EmitterContext ctx, uint op)
+    public static void Udiv(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (rd == 31) return;
         if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
         var done = a.CreateLabel();
@@ -655,11 +656,11 @@ public static partial class InstEmit
         a.mov(X(rd), rax);
     }
 
-    public static void Sdiv(EmitterContext ctx, uint op)
+    public static void Sdiv(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (rd == 31) return;
         if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
         var normal = a.CreateLabel();
@@ -698,17 +699,17 @@ public static partial class InstEmit
         a.mov(X(rd), rax);
     }
 
-    public static void Lslv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 0);
-    public static void Lsrv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 1);
-    public static void Asrv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 2);
-    public static void Rorv(EmitterContext ctx, uint op) => ShiftVariable(ctx, op, 3);
+    public static void Lslv(EmitterContext ctx, A64Op op) => ShiftVariable(ctx, op, 0);
+    public static void Lsrv(EmitterContext ctx, A64Op op) => ShiftVariable(ctx, op, 1);
+    public static void Asrv(EmitterContext ctx, A64Op op) => ShiftVariable(ctx, op, 2);
+    public static void Rorv(EmitterContext ctx, A64Op op) => ShiftVariable(ctx, op, 3);
 
     /// <summary>x86 masks a cl count to 6 (64-bit) or 5 (32-bit) bits, exactly the A64 "amount mod width".</summary>
-    private static void ShiftVariable(EmitterContext ctx, uint op, int type)
+    private static void ShiftVariable(EmitterContext ctx, A64Op op, int type)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (rd == 31) return;
         bool shifts = rm != 31 && rn != 31;
         if (shifts) ctx.LoadW(rcx, rm); // the count first: then Rd's host copy can take the value whatever Rm is
@@ -741,23 +742,23 @@ public static partial class InstEmit
         ctx.StoreR(rd, d, sf);
     }
 
-    public static void Crc32b(EmitterContext ctx, uint op) => Crc32(ctx, op, 0, false);
-    public static void Crc32h(EmitterContext ctx, uint op) => Crc32(ctx, op, 1, false);
-    public static void Crc32w(EmitterContext ctx, uint op) => Crc32(ctx, op, 2, false);
-    public static void Crc32x(EmitterContext ctx, uint op) => Crc32(ctx, op, 3, false);
-    public static void Crc32cb(EmitterContext ctx, uint op) => Crc32(ctx, op, 0, true);
-    public static void Crc32ch(EmitterContext ctx, uint op) => Crc32(ctx, op, 1, true);
-    public static void Crc32cw(EmitterContext ctx, uint op) => Crc32(ctx, op, 2, true);
-    public static void Crc32cx(EmitterContext ctx, uint op) => Crc32(ctx, op, 3, true);
+    public static void Crc32b(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 0, false);
+    public static void Crc32h(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 1, false);
+    public static void Crc32w(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 2, false);
+    public static void Crc32x(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 3, false);
+    public static void Crc32cb(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 0, true);
+    public static void Crc32ch(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 1, true);
+    public static void Crc32cw(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 2, true);
+    public static void Crc32cx(EmitterContext ctx, A64Op op) => Crc32(ctx, op, 3, true);
 
     /// <summary>
     /// CRC32C maps onto SSE4.2 crc32 (same reflected Castagnoli polynomial, no pre/post inversion). CRC32
     /// (polynomial 0x04C11DB7) runs a byte-at-a-time table loop inline: no helper call.
     /// </summary>
-    private static void Crc32(EmitterContext ctx, uint op, int size, bool castagnoli)
+    private static void Crc32(EmitterContext ctx, A64Op op, int size, bool castagnoli)
     {
         var a = ctx.Asm;
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (rd == 31) return;
         ctx.LoadW(rcx, rn);
         if (castagnoli)

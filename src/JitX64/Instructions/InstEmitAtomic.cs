@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -13,15 +14,15 @@ namespace Dqemu.JitX64.Instructions;
 public static partial class InstEmit
 {
     /// <summary>CAS/CASA/CASL/CASAL (B/H/W/X): Rs = old value; memory = Rt when old == Rs.</summary>
-    public static void Cas(EmitterContext ctx, uint op)
+    public static void Cas(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int size = (int)(op >> 30);
-        int rs = Rm(op);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
-        LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op));
+        int rs = op.Rm;
+        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << size);
+        LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn);
         ctx.LoadX(rax, rs);
-        ctx.LoadX(rcx, Rd(op));
+        ctx.LoadX(rcx, op.Rd);
         var m = LdSt.Mem(1 << size);
         switch (size)
         {
@@ -34,13 +35,13 @@ public static partial class InstEmit
     }
 
     /// <summary>CASP/CASPA/CASPL/CASPAL: W pairs by one 64-bit LOCK CMPXCHG, X pairs by LOCK CMPXCHG16B.</summary>
-    public static void Casp(EmitterContext ctx, uint op)
+    public static void Casp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rs = Rm(op), rt = Rd(op);
+        int rs = op.Rm, rt = op.Rd;
         if (((rs | rt) & 1) != 0) { Undefined(ctx, op); return; }
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, Bits(op, 30, 1) == 0 ? 8 : 16);
-        LdSt.EmitCheckAlign(ctx, Bits(op, 30, 1) == 0 ? 8 : 16, Rn(op)); // the whole pair
+        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, Bits(op, 30, 1) == 0 ? 8 : 16);
+        LdSt.EmitCheckAlign(ctx, Bits(op, 30, 1) == 0 ? 8 : 16, op.Rn); // the whole pair
         if (Bits(op, 30, 1) == 0)
         {
             // memory holds Rs at the lower address: the 64-bit value is R(s+1):R(s)
@@ -73,16 +74,16 @@ public static partial class InstEmit
     /// LDADD, LDCLR, LDEOR, LDSET, LDSMAX, LDSMIN, LDUMAX, LDUMIN, SWP (o3:opc = bits 15..12), any size and
     /// ordering: Rt = old value, memory = old op Rs. With Rt = XZR (the ST* aliases) the plain LOCK forms serve.
     /// </summary>
-    public static void AtomicOp(EmitterContext ctx, uint op)
+    public static void AtomicOp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int size = (int)(op >> 30);
         int kind = (int)Bits(op, 12, 4);
-        int rs = Rm(op), rt = Rd(op);
+        int rs = op.Rm, rt = op.Rd;
         bool x = size == 3;
         var m = LdSt.Mem(1 << size);
-        LdSt.Address(ctx, Rn(op), 0, LdSt.Index.Offset, 1 << size);
-        LdSt.EmitCheckAlign(ctx, 1 << size, Rn(op));
+        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << size);
+        LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn);
         ctx.LoadX(rcx, rs);
 
         if (kind == 8 || kind == 0 || (rt == 31 && kind <= 3))

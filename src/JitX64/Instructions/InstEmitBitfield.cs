@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -12,12 +13,12 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    public static void Sbfm(EmitterContext ctx, uint op)
+    public static void Sbfm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         int n = sf ? 64 : 32;
-        int rd = Rd(op), rn = Rn(op);
+        int rd = op.Rd, rn = op.Rn;
         int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, 0); return; }
@@ -56,12 +57,12 @@ public static partial class InstEmit
         ctx.StoreR(rd, d, sf);
     }
 
-    public static void Ubfm(EmitterContext ctx, uint op)
+    public static void Ubfm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         int n = sf ? 64 : 32;
-        int rd = Rd(op), rn = Rn(op);
+        int rd = op.Rd, rn = op.Rn;
         int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, 0); return; }
@@ -129,12 +130,12 @@ public static partial class InstEmit
     }
 
     /// <summary>BFI / BFXIL: insert a field of Rn into Rd, keeping Rd's other bits.</summary>
-    public static void Bfm(EmitterContext ctx, uint op)
+    public static void Bfm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         int n = sf ? 64 : 32;
-        int rd = Rd(op), rn = Rn(op);
+        int rd = op.Rd, rn = op.Rn;
         int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
         if (rd == 31) return;
 
@@ -189,12 +190,12 @@ public static partial class InstEmit
     }
 
     /// <summary>EXTR: (Rn:Rm) &gt;&gt; lsb; ROR (immediate) when Rn == Rm.</summary>
-    public static void Extr(EmitterContext ctx, uint op)
+    public static void Extr(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         int n = sf ? 64 : 32;
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         int lsb = (int)Bits(op, 10, 6);
         if (rd == 31) return;
         var d = lsb == 0 ? rcx : ctx.ResultReg(rd, rcx, rn == rm ? -1 : rn);

@@ -7,16 +7,16 @@ namespace Dqemu.JitX64.Instructions;
 
 public static partial class InstEmit
 {
-    public static void B(EmitterContext ctx, uint op)
+    public static void B(EmitterContext ctx, A64Op op)
         => ctx.BranchTo(ctx.Pc + (ulong)(SignExtend(op & 0x3ffffff, 26) * 4));
 
-    public static void Bl(EmitterContext ctx, uint op)
+    public static void Bl(EmitterContext ctx, A64Op op)
     {
         ctx.StoreXImm(30, ctx.Pc + 4);
         B(ctx, op);
     }
 
-    public static void B_Cond(EmitterContext ctx, uint op)
+    public static void B_Cond(EmitterContext ctx, A64Op op)
     {
         ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
         int cond = (int)(op & 15);
@@ -24,33 +24,33 @@ public static partial class InstEmit
         else ctx.BranchIf(cond, target);
     }
 
-    public static void Cbz(EmitterContext ctx, uint op) => CompareAndBranch(ctx, op, nonZero: false);
-    public static void Cbnz(EmitterContext ctx, uint op) => CompareAndBranch(ctx, op, nonZero: true);
+    public static void Cbz(EmitterContext ctx, A64Op op) => CompareAndBranch(ctx, op, nonZero: false);
+    public static void Cbnz(EmitterContext ctx, A64Op op) => CompareAndBranch(ctx, op, nonZero: true);
 
-    private static void CompareAndBranch(EmitterContext ctx, uint op, bool nonZero)
+    private static void CompareAndBranch(EmitterContext ctx, A64Op op, bool nonZero)
     {
         var a = ctx.Asm;
         ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
-        int rt = Rd(op);
+        int rt = op.Rd;
         if (rt == 31)
         {
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
             return;
         }
-        if (ctx.Cached(rt) is { } h) { if (Sf(op)) a.test(h, h); else a.test(EmitterContext.R32(h), EmitterContext.R32(h)); }
-        else if (Sf(op)) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
+        if (ctx.Cached(rt) is { } h) { if (op.Sf) a.test(h, h); else a.test(EmitterContext.R32(h), EmitterContext.R32(h)); }
+        else if (op.Sf) a.cmp(EmitterContext.X(rt), 0); else a.cmp(EmitterContext.W(rt), 0);
         ctx.BranchOnHostFlags(nonZero ? Iced.Intel.Code.Jne_rel32_64 : Iced.Intel.Code.Je_rel32_64, target);
     }
 
-    public static void Tbz(EmitterContext ctx, uint op) => TestBitAndBranch(ctx, op, nonZero: false);
-    public static void Tbnz(EmitterContext ctx, uint op) => TestBitAndBranch(ctx, op, nonZero: true);
+    public static void Tbz(EmitterContext ctx, A64Op op) => TestBitAndBranch(ctx, op, nonZero: false);
+    public static void Tbnz(EmitterContext ctx, A64Op op) => TestBitAndBranch(ctx, op, nonZero: true);
 
-    private static void TestBitAndBranch(EmitterContext ctx, uint op, bool nonZero)
+    private static void TestBitAndBranch(EmitterContext ctx, A64Op op, bool nonZero)
     {
         var a = ctx.Asm;
         ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 14), 14) * 4);
         int bit = (int)((Bits(op, 31, 1) << 5) | Bits(op, 19, 5));
-        int rt = Rd(op);
+        int rt = op.Rd;
         if (rt == 31)
         {
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
@@ -61,20 +61,20 @@ public static partial class InstEmit
         ctx.BranchOnHostFlags(nonZero ? Iced.Intel.Code.Jb_rel32_64 : Iced.Intel.Code.Jae_rel32_64, target);
     }
 
-    public static void Br(EmitterContext ctx, uint op)
+    public static void Br(EmitterContext ctx, A64Op op)
     {
-        ctx.LoadX(rax, Rn(op));
+        ctx.LoadX(rax, op.Rn);
         ctx.BranchIndirect(rax);
     }
 
-    public static void Blr(EmitterContext ctx, uint op)
+    public static void Blr(EmitterContext ctx, A64Op op)
     {
         // read before writing X30 (BLR X30 branches to the old value), and not into rax: StoreXImm goes
         // through rax when the return address does not fit an imm32 (code above 2 GiB, e.g. ld.so)
-        ctx.LoadX(rcx, Rn(op));
+        ctx.LoadX(rcx, op.Rn);
         ctx.StoreXImm(30, ctx.Pc + 4);
         ctx.BranchIndirect(rcx);
     }
 
-    public static void Ret(EmitterContext ctx, uint op) => Br(ctx, op);
+    public static void Ret(EmitterContext ctx, A64Op op) => Br(ctx, op);
 }

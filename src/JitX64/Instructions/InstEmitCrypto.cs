@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -15,7 +16,7 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    public static void Aes(EmitterContext ctx, uint op)
+    public static void Aes(EmitterContext ctx, A64Op op)
     {
         if (!HostCpu.Aes) { Undefined(ctx, op); return; }
         var a = ctx.Asm;
@@ -45,7 +46,7 @@ public static partial class InstEmit
     }
 
     /// <summary>PMULL/PMULL2 Vd.1Q: the 64 x 64 -> 128-bit carry-less product of the low (PMULL2: high) doublewords.</summary>
-    public static void Pmull64(EmitterContext ctx, uint op)
+    public static void Pmull64(EmitterContext ctx, A64Op op)
     {
         if (!HostCpu.Pclmul) { Undefined(ctx, op); return; }
         var a = ctx.Asm;
@@ -63,7 +64,7 @@ public static partial class InstEmit
     /// a,b,c,d and Sn = e); x86 keeps SHA1's state and message words from the top lane down, and SHA256's as ABEF and
     /// CDGH, so the operands are shuffled in and out. Every operand is read before Vd is written.
     /// </summary>
-    public static void Sha(EmitterContext ctx, uint op)
+    public static void Sha(EmitterContext ctx, A64Op op)
     {
         if (!HostCpu.Sha) { EmitSoft(ctx, op, CryptoSoft.Sha); return; }
         int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
@@ -196,13 +197,13 @@ public static partial class InstEmit
     }
 
     /// <summary>SHA512H, SHA512H2, SHA512SU0, SHA512SU1, through the C# implementation.</summary>
-    public static void Sha512(EmitterContext ctx, uint op) => EmitSoft(ctx, op, CryptoSoft.Sha512);
+    public static void Sha512(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, CryptoSoft.Sha512);
 
     /// <summary>
     /// FEAT_SHA3: EOR3 Vd = Vn ^ Vm ^ Va; BCAX Vd = Vn ^ (Vm &amp; ~Va); RAX1 Vd.2D = Vn ^ ROL(Vm, 1);
     /// XAR Vd.2D = ROR(Vn ^ Vm, imm6). Every operand is loaded before Vd is written.
     /// </summary>
-    public static void Sha3(EmitterContext ctx, uint op)
+    public static void Sha3(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31), ra = (int)((op >> 10) & 31);

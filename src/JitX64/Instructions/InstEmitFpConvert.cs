@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -14,12 +15,12 @@ namespace Dqemu.JitX64.Instructions;
 public static partial class InstEmit
 {
     /// <summary>FCVT{N,P,M,Z,A}{S,U} Rd, Fn (integer) and FCVTZ{S,U} Rd, Fn, #fbits (fixed point).</summary>
-    public static void FpCvtToInt(EmitterContext ctx, uint op)
+    public static void FpCvtToInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         uint type = Bits(op, 22, 2);
-        int d = Rd(op);
+        int d = op.Rd;
         if (type >= 2) { if (d != 31) EmitSoft(ctx, op, FpSoft.ToInt); return; } // half precision
         bool dbl = type == 1;
         bool fixedPoint = ((op >> 21) & 1) == 0;
@@ -28,7 +29,7 @@ public static partial class InstEmit
         if (fixedPoint && !sf && ((op >> 15) & 1) == 0) { Undefined(ctx, op); return; }
         if (d == 31) return; // only FPSR would change, and FPSR flags are not tracked
 
-        LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+        LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (fixedPoint)
         {
             int fbits = 64 - (int)Bits(op, 10, 6);
@@ -73,16 +74,16 @@ public static partial class InstEmit
     }
 
     /// <summary>SCVTF/UCVTF Fd, Rn (integer, and fixed point when bit 21 is clear).</summary>
-    public static void FpCvtFromInt(EmitterContext ctx, uint op)
+    public static void FpCvtFromInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
+        bool sf = op.Sf;
         uint type = Bits(op, 22, 2);
         if (type >= 2) { EmitSoft(ctx, op, FpSoft.FromInt); return; }
         bool dbl = type == 1;
         bool fixedPoint = ((op >> 21) & 1) == 0;
         bool unsigned = ((op >> 16) & 1) != 0;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (fixedPoint && !sf && ((op >> 15) & 1) == 0) { Undefined(ctx, op); return; }
 
         a.xorps(xmm0, xmm0);
@@ -140,34 +141,34 @@ public static partial class InstEmit
     // ---- FMOV (general) ----
 
     /// <summary>FMOV Wd, Sn / Xd, Dn.</summary>
-    public static void FmovToGeneral(EmitterContext ctx, uint op)
+    public static void FmovToGeneral(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        if (sf) a.mov(rcx, EmitterContext.VD(Rn(op))); else a.mov(ecx, EmitterContext.VS(Rn(op)));
-        ctx.StoreR(Rd(op), rcx, sf);
+        bool sf = op.Sf;
+        if (sf) a.mov(rcx, EmitterContext.VD(op.Rn)); else a.mov(ecx, EmitterContext.VS(op.Rn));
+        ctx.StoreR(op.Rd, rcx, sf);
     }
 
     /// <summary>FMOV Sd, Wn / Dd, Xn: the rest of Vd is zeroed.</summary>
-    public static void FmovFromGeneral(EmitterContext ctx, uint op)
+    public static void FmovFromGeneral(EmitterContext ctx, A64Op op)
     {
-        int d = Rd(op);
-        ctx.LoadR(rcx, Rn(op), Sf(op));
+        int d = op.Rd;
+        ctx.LoadR(rcx, op.Rn, op.Sf);
         ctx.Asm.mov(EmitterContext.VD(d), rcx);
         ctx.ClearVHigh(d);
     }
 
     /// <summary>FMOV Xd, Vn.D[1].</summary>
-    public static void FmovToGeneralHigh(EmitterContext ctx, uint op)
+    public static void FmovToGeneralHigh(EmitterContext ctx, A64Op op)
     {
-        ctx.Asm.mov(rcx, EmitterContext.VHigh(Rn(op)));
-        ctx.StoreX(Rd(op), rcx);
+        ctx.Asm.mov(rcx, EmitterContext.VHigh(op.Rn));
+        ctx.StoreX(op.Rd, rcx);
     }
 
     /// <summary>FMOV Vd.D[1], Xn: the low half of Vd is kept.</summary>
-    public static void FmovFromGeneralHigh(EmitterContext ctx, uint op)
+    public static void FmovFromGeneralHigh(EmitterContext ctx, A64Op op)
     {
-        ctx.LoadX(rcx, Rn(op));
-        ctx.Asm.mov(EmitterContext.VHigh(Rd(op)), rcx);
+        ctx.LoadX(rcx, op.Rn);
+        ctx.Asm.mov(EmitterContext.VHigh(op.Rd), rcx);
     }
 }

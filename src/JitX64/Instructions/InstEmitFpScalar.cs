@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
@@ -31,7 +32,7 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    private static bool FpDbl(uint op) => ((op >> 22) & 1) != 0;
+    private static bool FpDbl(A64Op op) => ((op >> 22) & 1) != 0;
 
     private static void LoadFpScalar(EmitterContext ctx, AssemblerRegisterXMM x, int n, bool dbl)
     {
@@ -45,7 +46,7 @@ public static partial class InstEmit
     /// can round up to the smallest normal (multiply, divide, fused multiply-add) pass <paramref name="fzRecompute"/>,
     /// which computes xmm0 again: FPCR.FZ's tiny-before-rounding rule (<see cref="EmitFzTinyScalar"/>).
     /// </summary>
-    internal static void FpScalarResult(EmitterContext ctx, uint op, int soft, bool dbl, int d, Action? fzRecompute = null)
+    internal static void FpScalarResult(EmitterContext ctx, A64Op op, int soft, bool dbl, int d, Action? fzRecompute = null)
     {
         var a = ctx.Asm;
         var done = a.CreateLabel();
@@ -66,11 +67,11 @@ public static partial class InstEmit
     // ---- FP data-processing (2 source) ----
 
     /// <summary>FMUL, FDIV, FADD, FSUB, FNMUL (opcode in bits 15..12).</summary>
-    public static void FpDp2(EmitterContext ctx, uint op)
+    public static void FpDp2(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         uint opc = Bits(op, 12, 4);
         void Compute()
         {
@@ -98,12 +99,12 @@ public static partial class InstEmit
     }
 
     /// <summary>FMAX, FMIN, FMAXNM, FMINNM: SSE max/min on ordered operands, C# when either is NaN.</summary>
-    public static void FpMaxMin(EmitterContext ctx, uint op)
+    public static void FpMaxMin(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
         bool min = ((op >> 12) & 1) != 0;
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         LoadFpScalar(ctx, xmm0, n, dbl);
         LoadFpScalar(ctx, xmm1, m, dbl);
         var done = a.CreateLabel();
@@ -138,50 +139,50 @@ public static partial class InstEmit
 
     // ---- FP data-processing (1 source) ----
 
-    public static void FpMovReg(EmitterContext ctx, uint op)
+    public static void FpMovReg(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (FpDbl(op)) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
     }
 
-    public static void FpAbs(EmitterContext ctx, uint op)
+    public static void FpAbs(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
     }
 
-    public static void FpNeg(EmitterContext ctx, uint op)
+    public static void FpNeg(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
     }
 
-    public static void FpSqrt(EmitterContext ctx, uint op)
+    public static void FpSqrt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
-        LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+        LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (dbl) a.sqrtsd(xmm0, xmm0); else a.sqrtss(xmm0, xmm0);
-        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, Rd(op));
+        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, op.Rd);
     }
 
     /// <summary>FCVT between precisions (type in bits 23..22, target in opc bits 16..15). Half goes to C#.</summary>
-    public static void FpCvtPrecision(EmitterContext ctx, uint op)
+    public static void FpCvtPrecision(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         uint from = Bits(op, 22, 2), to = Bits(op, 15, 2);
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (from == to || from == 2 || to == 2) { Undefined(ctx, op); return; }
         if (from == 0 && to == 1)
         {
@@ -199,7 +200,7 @@ public static partial class InstEmit
     }
 
     /// <summary>FRINTN/P/M/Z/A/X/I (rmode in bits 17..15).</summary>
-    public static void FpRoundInt(EmitterContext ctx, uint op)
+    public static void FpRoundInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
@@ -207,17 +208,17 @@ public static partial class InstEmit
         if (rm == 5) { Undefined(ctx, op); return; }
         if (rm == 4)
         {
-            LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+            LoadFpScalar(ctx, xmm0, op.Rn, dbl);
             EmitRoundTiesAway(ctx, dbl);
         }
         else
         {
             a.xorps(xmm0, xmm0);
             byte imm = RoundImm(rm);
-            if (dbl) a.roundsd(xmm0, EmitterContext.VD(Rn(op)), imm);
-            else a.roundss(xmm0, EmitterContext.VS(Rn(op)), imm);
+            if (dbl) a.roundsd(xmm0, EmitterContext.VD(op.Rn), imm);
+            else a.roundss(xmm0, EmitterContext.VS(op.Rn), imm);
         }
-        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, Rd(op));
+        FpScalarResult(ctx, op, FpSoft.Dp1, dbl, op.Rd);
     }
 
     /// <summary>
@@ -297,23 +298,23 @@ public static partial class InstEmit
 
     /// <summary>Compares Vn with Vm or +0.0; the signalling forms (FCMPE, FCCMPE) use comis, which raises
     /// Invalid Operation for quiet NaNs too, as A64 does.</summary>
-    private static void EmitFcmpCore(EmitterContext ctx, uint op, bool withZero, bool signalling)
+    private static void EmitFcmpCore(EmitterContext ctx, A64Op op, bool withZero, bool signalling)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
-        LoadFpScalar(ctx, xmm0, Rn(op), dbl);
+        LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (withZero) a.xorps(xmm1, xmm1);
-        else LoadFpScalar(ctx, xmm1, Rm(op), dbl);
+        else LoadFpScalar(ctx, xmm1, op.Rm, dbl);
         if (signalling) { if (dbl) a.comisd(xmm0, xmm1); else a.comiss(xmm0, xmm1); }
         else { if (dbl) a.ucomisd(xmm0, xmm1); else a.ucomiss(xmm0, xmm1); }
         EmitNzcvFromUcomis(ctx);
     }
 
     /// <summary>FCMP/FCMPE (bit 3: compare with +0.0, bit 4: signalling).</summary>
-    public static void Fcmp(EmitterContext ctx, uint op) => EmitFcmpCore(ctx, op, ((op >> 3) & 1) != 0, ((op >> 4) & 1) != 0);
+    public static void Fcmp(EmitterContext ctx, A64Op op) => EmitFcmpCore(ctx, op, ((op >> 3) & 1) != 0, ((op >> 4) & 1) != 0);
 
     /// <summary>FCCMP/FCCMPE: NZCV = cond ? compare(n, m) : #nzcv.</summary>
-    public static void Fccmp(EmitterContext ctx, uint op)
+    public static void Fccmp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int cond = (int)Bits(op, 12, 4);
@@ -328,23 +329,23 @@ public static partial class InstEmit
     }
 
     /// <summary>FCSEL: Vd = cond ? Vn : Vm (scalar).</summary>
-    public static void Fcsel(EmitterContext ctx, uint op)
+    public static void Fcsel(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int cond = (int)Bits(op, 12, 4);
-        int d = Rd(op);
+        int d = op.Rd;
         var hc = cond < 14 ? ctx.LoadCondition(cond) : default;
-        if (FpDbl(op)) { a.mov(rcx, EmitterContext.VD(Rn(op))); a.mov(rdx, EmitterContext.VD(Rm(op))); }
-        else { a.mov(ecx, EmitterContext.VS(Rn(op))); a.mov(edx, EmitterContext.VS(Rm(op))); }
+        if (FpDbl(op)) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
+        else { a.mov(ecx, EmitterContext.VS(op.Rn)); a.mov(edx, EmitterContext.VS(op.Rm)); }
         if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
         a.mov(EmitterContext.VD(d), rcx);
         ctx.ClearVHigh(d);
     }
 
     /// <summary>FMOV (scalar, immediate).</summary>
-    public static void FpMovImm(EmitterContext ctx, uint op)
+    public static void FpMovImm(EmitterContext ctx, A64Op op)
     {
-        int d = Rd(op);
+        int d = op.Rd;
         ulong v = FpExpandImm(Bits(op, 13, 8), FpDbl(op) ? 64 : 32);
         ctx.StoreImm64(EmitterContext.VD(d), v);
         ctx.ClearVHigh(d);
@@ -353,11 +354,11 @@ public static partial class InstEmit
     // ---- FP data-processing (3 source) ----
 
     /// <summary>FMADD, FMSUB, FNMADD, FNMSUB: fused (FMA3 when the host has it, else C#).</summary>
-    public static void FpMulAdd(EmitterContext ctx, uint op)
+    public static void FpMulAdd(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = FpDbl(op);
-        int d = Rd(op), n = Rn(op), m = Rm(op), ra = Ra(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm, ra = op.Ra;
         if (!HostCpu.Fma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
         bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
         void Compute()
@@ -393,7 +394,7 @@ internal static unsafe class FpSoft
 
     private static ulong ReadScalar(CpuState* c, int n, int es) => GuestRegs.V(c, n)[0] & Mask(es);
 
-    private static void Dp1Impl(CpuState* c, uint op)
+    private static void Dp1Impl(CpuState* c, A64Op op)
     {
         int es = TypeSize((op >> 22) & 3);
         uint opcode = (op >> 15) & 63;
@@ -420,7 +421,7 @@ internal static unsafe class FpSoft
         GuestRegs.SetScalar(c, (int)(op & 31), r);
     }
 
-    private static void Dp2Impl(CpuState* c, uint op)
+    private static void Dp2Impl(CpuState* c, A64Op op)
     {
         int es = TypeSize((op >> 22) & 3);
         ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
@@ -440,7 +441,7 @@ internal static unsafe class FpSoft
         GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.Binary(kind, x, y, es, c->Fpcr));
     }
 
-    private static void Dp3Impl(CpuState* c, uint op)
+    private static void Dp3Impl(CpuState* c, A64Op op)
     {
         int es = TypeSize((op >> 22) & 3);
         ulong n = ReadScalar(c, (int)((op >> 5) & 31), es);
@@ -454,7 +455,7 @@ internal static unsafe class FpSoft
     }
 
     /// <summary>FCVT[NPMZA][SU] to a general register, integer and fixed-point forms.</summary>
-    private static void ToIntImpl(CpuState* c, uint op)
+    private static void ToIntImpl(CpuState* c, A64Op op)
     {
         int es = TypeSize((op >> 22) & 3);
         bool sf = (op >> 31) != 0;
@@ -475,7 +476,7 @@ internal static unsafe class FpSoft
     }
 
     /// <summary>SCVTF/UCVTF from a general register (integer and fixed-point), used for half precision.</summary>
-    private static void FromIntImpl(CpuState* c, uint op)
+    private static void FromIntImpl(CpuState* c, A64Op op)
     {
         int es = TypeSize((op >> 22) & 3);
         bool sf = (op >> 31) != 0;

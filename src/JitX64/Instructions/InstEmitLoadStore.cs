@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -249,11 +250,11 @@ internal static partial class LdSt
     /// The access of the single-register forms (unsigned offset, unscaled, pre/post, unprivileged, register
     /// offset): size = bits 31..30, V = bit 26, opc = bits 23..22. The address is already in rsi.
     /// </summary>
-    public static void Access(EmitterContext ctx, uint op, int disp)
+    public static void Access(EmitterContext ctx, A64Op op, int disp)
     {
         int size = (int)(op >> 30);
         int opc = (int)Bits(op, 22, 2);
-        int rt = Rd(op);
+        int rt = op.Rd;
         if (Bits(op, 26, 1) != 0)
         {
             int scale = (opc & 2) != 0 ? 4 : size;
@@ -270,7 +271,7 @@ internal static partial class LdSt
     }
 
     /// <summary>log2 of the access size of a single-register form (4 for Q).</summary>
-    public static int Scale(uint op)
+    public static int Scale(A64Op op)
     {
         int size = (int)(op >> 30);
         return Bits(op, 26, 1) != 0 && (Bits(op, 22, 2) & 2) != 0 ? 4 : size;
@@ -280,36 +281,36 @@ internal static partial class LdSt
 public static partial class InstEmit
 {
     /// <summary>LDR/STR (and every size/sign variant, GPR and SIMD&amp;FP) with an unsigned scaled 12-bit offset.</summary>
-    public static void LdStUImm(EmitterContext ctx, uint op)
+    public static void LdStUImm(EmitterContext ctx, A64Op op)
     {
         long offset = (long)Bits(op, 10, 12) << LdSt.Scale(op);
-        int disp = LdSt.Address(ctx, Rn(op), offset, LdSt.Index.Offset, 1 << LdSt.Scale(op), reuse: true);
+        int disp = LdSt.Address(ctx, op.Rn, offset, LdSt.Index.Offset, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
     }
 
     /// <summary>The signed 9-bit forms: bits 11..10 = 00 unscaled (LDUR), 01 post-index, 10 unprivileged (LDTR), 11 pre-index.</summary>
-    public static void LdStImm9(EmitterContext ctx, uint op)
+    public static void LdStImm9(EmitterContext ctx, A64Op op)
     {
         long offset = SignExtend(Bits(op, 12, 9), 9);
         var mode = Bits(op, 10, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
-        int disp = LdSt.Address(ctx, Rn(op), offset, mode, 1 << LdSt.Scale(op), reuse: true);
+        int disp = LdSt.Address(ctx, op.Rn, offset, mode, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
-        LdSt.Writeback(ctx, Rn(op), mode);
+        LdSt.Writeback(ctx, op.Rn, mode);
     }
 
     /// <summary>Register offset: [Xn|SP, Rm{, extend {#amount}}], amount = S ? access size : 0.</summary>
-    public static void LdStReg(EmitterContext ctx, uint op)
+    public static void LdStReg(EmitterContext ctx, A64Op op)
     {
         int shift = Bits(op, 12, 1) != 0 ? LdSt.Scale(op) : 0;
-        LdSt.AddressIndexed(ctx, Rn(op), Rm(op), (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op), reuse: true);
+        LdSt.AddressIndexed(ctx, op.Rn, op.Rm, (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, 0);
     }
 
     /// <summary>LDR (literal): W, X, SW and S, D, Q by opc (bits 31..30) and V.</summary>
-    public static void LdrLit(EmitterContext ctx, uint op)
+    public static void LdrLit(EmitterContext ctx, A64Op op)
     {
         int opc = (int)(op >> 30);
-        int rt = Rd(op);
+        int rt = op.Rd;
         bool simd = Bits(op, 26, 1) != 0;
         // S/D/Q = 4/8/16 bytes; W, SW = 4; X = 8
         int span = simd ? 4 << opc : opc == 1 ? 8 : 4;
@@ -326,5 +327,5 @@ public static partial class InstEmit
     }
 
     /// <summary>PRFM/PRFUM in every form: a hint, nothing to do (and it never faults).</summary>
-    public static void Prfm(EmitterContext ctx, uint op) { }
+    public static void Prfm(EmitterContext ctx, A64Op op) { }
 }

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
@@ -11,12 +12,12 @@ public static partial class InstEmit
     /// offset, 01 post-index, 10 offset, 11 pre-index, L = bit 22. Both values are loaded before either
     /// register is written (a fault on the second leaves Rt alone), then the registers, then the base.
     /// </summary>
-    public static void LdStPair(EmitterContext ctx, uint op)
+    public static void LdStPair(EmitterContext ctx, A64Op op)
     {
         int opc = (int)(op >> 30);
         bool simd = Bits(op, 26, 1) != 0;
         bool load = Bits(op, 22, 1) != 0;
-        int rt = Rd(op), rt2 = Rt2(op), rn = Rn(op);
+        int rt = op.Rd, rt2 = op.Rt2, rn = op.Rn;
         int scale = simd ? 2 + opc : 2 + (opc >> 1);
         int bytes = 1 << scale;
         long offset = SignExtend(Bits(op, 15, 7), 7) << scale;

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -12,11 +13,11 @@ public static partial class InstEmit
     /// LD1-4/ST1-4 (multiple structures), with no offset, post-index by the transfer size (Rm = 31) or by Xm.
     /// Q = bit 30, L = bit 22, post = bit 23, opcode = bits 15..12, size = bits 11..10. Registers wrap mod 32.
     /// </summary>
-    public static void SimdLdStMulti(EmitterContext ctx, uint op)
+    public static void SimdLdStMulti(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool q = Bits(op, 30, 1) != 0, load = Bits(op, 22, 1) != 0, post = Bits(op, 23, 1) != 0;
-        int rt = Rd(op), rn = Rn(op), rm = Rm(op);
+        int rt = op.Rd, rn = op.Rn, rm = op.Rm;
         int size = (int)Bits(op, 10, 2);
         (int rpt, int selem) = Bits(op, 12, 4) switch
         {
@@ -77,12 +78,12 @@ public static partial class InstEmit
     /// LD1-4/ST1-4 (single structure, one lane) and LD1R-LD4R, with the same offset forms. opcode = bits 15..13,
     /// S = bit 12, R = bit 21; selem = opcode&lt;0&gt;:R + 1. Other lanes and the rest of the register are kept.
     /// </summary>
-    public static void SimdLdStSingle(EmitterContext ctx, uint op)
+    public static void SimdLdStSingle(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int q = (int)Bits(op, 30, 1);
         bool load = Bits(op, 22, 1) != 0, post = Bits(op, 23, 1) != 0;
-        int rt = Rd(op), rn = Rn(op), rm = Rm(op);
+        int rt = op.Rd, rn = op.Rn, rm = op.Rm;
         int opcode = (int)Bits(op, 13, 3);
         int s12 = (int)Bits(op, 12, 1);
         int size = (int)Bits(op, 10, 2);

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using static Dqemu.JitX64.Decoders.A64Bits;
 using static Dqemu.JitX64.Translation.EmitterContext;
@@ -8,14 +9,14 @@ namespace Dqemu.JitX64.Instructions;
 /// <summary>Data processing (3 source): MADD/MSUB, the widening multiply-adds, SMULH/UMULH.</summary>
 public static partial class InstEmit
 {
-    public static void Madd(EmitterContext ctx, uint op) => MulAdd(ctx, op, false);
-    public static void Msub(EmitterContext ctx, uint op) => MulAdd(ctx, op, true);
+    public static void Madd(EmitterContext ctx, A64Op op) => MulAdd(ctx, op, false);
+    public static void Msub(EmitterContext ctx, A64Op op) => MulAdd(ctx, op, true);
 
-    private static void MulAdd(EmitterContext ctx, uint op, bool sub)
+    private static void MulAdd(EmitterContext ctx, A64Op op, bool sub)
     {
         var a = ctx.Asm;
-        bool sf = Sf(op);
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op), ra = Ra(op);
+        bool sf = op.Sf;
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm, ra = op.Ra;
         if (rd == 31) return;
         if (rn == 31 || rm == 31)
         {
@@ -54,16 +55,16 @@ public static partial class InstEmit
         }
     }
 
-    public static void Smaddl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, true, false);
-    public static void Smsubl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, true, true);
-    public static void Umaddl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, false, false);
-    public static void Umsubl(EmitterContext ctx, uint op) => MulAddLong(ctx, op, false, true);
+    public static void Smaddl(EmitterContext ctx, A64Op op) => MulAddLong(ctx, op, true, false);
+    public static void Smsubl(EmitterContext ctx, A64Op op) => MulAddLong(ctx, op, true, true);
+    public static void Umaddl(EmitterContext ctx, A64Op op) => MulAddLong(ctx, op, false, false);
+    public static void Umsubl(EmitterContext ctx, A64Op op) => MulAddLong(ctx, op, false, true);
 
     /// <summary>Xd = Xa ± ext(Wn) * ext(Wm): the 64-bit product of two 32-bit operands fits one imul.</summary>
-    private static void MulAddLong(EmitterContext ctx, uint op, bool signed, bool sub)
+    private static void MulAddLong(EmitterContext ctx, A64Op op, bool signed, bool sub)
     {
         var a = ctx.Asm;
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op), ra = Ra(op);
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm, ra = op.Ra;
         if (rd == 31) return;
         if (rn == 31 || rm == 31)
         {
@@ -85,13 +86,13 @@ public static partial class InstEmit
         AccumulateAndStore(ctx, rd, ra, sub, true, rcx);
     }
 
-    public static void Smulh(EmitterContext ctx, uint op) => MulHigh(ctx, op, true);
-    public static void Umulh(EmitterContext ctx, uint op) => MulHigh(ctx, op, false);
+    public static void Smulh(EmitterContext ctx, A64Op op) => MulHigh(ctx, op, true);
+    public static void Umulh(EmitterContext ctx, A64Op op) => MulHigh(ctx, op, false);
 
-    private static void MulHigh(EmitterContext ctx, uint op, bool signed)
+    private static void MulHigh(EmitterContext ctx, A64Op op, bool signed)
     {
         var a = ctx.Asm;
-        int rd = Rd(op), rn = Rn(op), rm = Rm(op);
+        int rd = op.Rd, rn = op.Rn, rm = op.Rm;
         if (rd == 31) return;
         if (rn == 31 || rm == 31) { ctx.StoreXImm(rd, 0); return; }
         a.mov(rax, X(rn));

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -16,10 +17,10 @@ public static partial class InstEmit
 {
     internal enum IntOp { Add, Sub, CmEq, CmGt, CmHi, CmGe, CmHs, CmTst, SMax, SMin, UMax, UMin, Mul, SAbd, UAbd, SQAdd, UQAdd, SQSub, UQSub, URHAdd }
 
-    private static bool SimdScalar(uint op) => ((op >> 28) & 1) != 0;
+    private static bool SimdScalar(A64Op op) => ((op >> 28) & 1) != 0;
     /// <summary>Q for vector forms; scalar forms (bit 28 set) always work on 64 bits.</summary>
-    private static bool SimdQ(uint op) => ((op >> 30) & 1) != 0 && !SimdScalar(op);
-    private static int SimdSize(uint op) => (int)((op >> 22) & 3);
+    private static bool SimdQ(A64Op op) => ((op >> 30) & 1) != 0 && !SimdScalar(op);
+    private static int SimdSize(A64Op op) => (int)((op >> 22) & 3);
 
     /// <summary>Sign bit of every <paramref name="es"/>-bit lane.</summary>
     private static nint SignLanes(int es) => SimdConst.Dup(es switch
@@ -170,7 +171,7 @@ public static partial class InstEmit
     }
 
     /// <summary>Stores xmm0 as the result: vector (Q), or a scalar of <paramref name="es"/> bits.</summary>
-    private static void StoreSimdResult(EmitterContext ctx, uint op, int d, int es, AssemblerRegisterXMM x)
+    private static void StoreSimdResult(EmitterContext ctx, A64Op op, int d, int es, AssemblerRegisterXMM x)
     {
         if (!SimdScalar(op) || es == 64) { StoreVec(ctx, d, x, SimdQ(op)); return; }
         StoreScalarElem(ctx, d, x, es);
@@ -204,13 +205,13 @@ public static partial class InstEmit
     ];
 
     /// <summary>Advanced SIMD three-same (integer part), vector and scalar.</summary>
-    public static void SimdThreeSame(EmitterContext ctx, uint op)
+    public static void SimdThreeSame(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 11, 5);
         bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
         int es = 8 << SimdSize(op);
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         if (opcode == 3) { SimdLogic3(ctx, op); return; }
         if (opcode is 20 or 21 or 23)
         {
@@ -276,10 +277,10 @@ public static partial class InstEmit
     /// every count element equals the first one the shift is one SSE shift by an xmm count (SSE gives 0, or
     /// the sign for arithmetic shifts, for counts past the width, as A64 does); per-lane counts go to C#.
     /// </summary>
-    private static void EmitShiftByRegister(EmitterContext ctx, uint op, bool u, int es, bool q)
+    private static void EmitShiftByRegister(EmitterContext ctx, A64Op op, bool u, int es, bool q)
     {
         var a = ctx.Asm;
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         var slow = a.CreateLabel();
         var right = a.CreateLabel();
         var store = a.CreateLabel();
@@ -348,12 +349,12 @@ public static partial class InstEmit
     };
 
     /// <summary>AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF (size selects the operation).</summary>
-    private static void SimdLogic3(EmitterContext ctx, uint op)
+    private static void SimdLogic3(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
         int sel = SimdSize(op);
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         if (!u && sel == 2 && n == m)
         {
             // MOV (vector)
@@ -427,24 +428,24 @@ public static partial class InstEmit
     }
 
     /// <summary>ADDP (scalar): Dd = Vn.D[0] + Vn.D[1].</summary>
-    public static void SimdAddpScalar(EmitterContext ctx, uint op)
+    public static void SimdAddpScalar(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        a.mov(rcx, EmitterContext.VD(Rn(op)));
-        a.add(rcx, EmitterContext.VHigh(Rn(op)));
-        a.mov(EmitterContext.VD(Rd(op)), rcx);
-        ctx.ClearVHigh(Rd(op));
+        a.mov(rcx, EmitterContext.VD(op.Rn));
+        a.add(rcx, EmitterContext.VHigh(op.Rn));
+        a.mov(EmitterContext.VD(op.Rd), rcx);
+        ctx.ClearVHigh(op.Rd);
     }
 
     // ---- two-register miscellaneous (integer) ----
 
-    public static void SimdTwoMisc(EmitterContext ctx, uint op)
+    public static void SimdTwoMisc(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 12, 5);
         bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
         int size = SimdSize(op), es = 8 << size;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         switch (opcode)
         {
             case 0:
@@ -606,11 +607,11 @@ public static partial class InstEmit
     }
 
     /// <summary>SADDLP/UADDLP/SADALP/UADALP for byte and halfword sources.</summary>
-    private static void EmitAddLongPairwise(EmitterContext ctx, uint op, bool u, int es, bool q, bool accumulate)
+    private static void EmitAddLongPairwise(EmitterContext ctx, A64Op op, bool u, int es, bool q, bool accumulate)
     {
         var a = ctx.Asm;
-        int d = Rd(op);
-        LoadVec(ctx, xmm0, Rn(op), q);
+        int d = op.Rd;
+        LoadVec(ctx, xmm0, op.Rn, q);
         if (es == 8)
         {
             LoadConst(ctx, xmm1, SimdConst.Dup(0x0101010101010101UL));
@@ -655,7 +656,7 @@ public static partial class InstEmit
     }
 
     /// <summary>Writes a narrowed result (low 64 bits of xmm0): XTN-style to the low half with the upper zeroed, "2" forms to the upper half.</summary>
-    private static void StoreNarrowResult(EmitterContext ctx, uint op, int d)
+    private static void StoreNarrowResult(EmitterContext ctx, A64Op op, int d)
     {
         if (((op >> 30) & 1) != 0) ctx.Asm.movq(EmitterContext.VHigh(d), xmm0);
         else StoreVec64(ctx, d, xmm0);
@@ -675,13 +676,13 @@ public static partial class InstEmit
 
     // ---- across lanes ----
 
-    public static void SimdAcross(EmitterContext ctx, uint op)
+    public static void SimdAcross(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 12, 5);
         bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
         int es = 8 << SimdSize(op);
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         int bytes = q ? 16 : 8;
         if (opcode == 3)
         {
@@ -742,13 +743,13 @@ public static partial class InstEmit
 
     // ---- three different ----
 
-    public static void SimdThreeDiff(EmitterContext ctx, uint op)
+    public static void SimdThreeDiff(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 12, 4);
         bool u = ((op >> 29) & 1) != 0, part2 = ((op >> 30) & 1) != 0;
         int es = 8 << SimdSize(op), wes = es * 2;
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         switch (opcode)
         {
             case 0: case 1: case 2: case 3: // [SU]ADDL, [SU]ADDW, [SU]SUBL, [SU]SUBW
@@ -828,20 +829,20 @@ public static partial class InstEmit
     // ---- by element (integer) ----
 
     /// <summary>MUL, MLA, MLS by element (H and S); the long and saturating forms go soft.</summary>
-    public static void SimdIndexedInt(EmitterContext ctx, uint op)
+    public static void SimdIndexedInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 12, 4);
         bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
         int size = SimdSize(op), es = 8 << size;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         bool isMul = opcode == 8 && !u, isMla = opcode == 0 && u, isMls = opcode == 4 && u;
         bool isMull = opcode is 2 or 6 or 10;
         if (!(isMul || isMla || isMls || isMull) || SimdScalar(op)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
         int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1), mb = (int)((op >> 20) & 1);
         int index, mreg;
         if (size == 1) { index = h << 2 | l << 1 | mb; mreg = (int)Bits(op, 16, 4); }
-        else { index = h << 1 | l; mreg = Rm(op); }
+        else { index = h << 1 | l; mreg = op.Rm; }
         if (isMull)
         {
             bool part2 = ((op >> 30) & 1) != 0;

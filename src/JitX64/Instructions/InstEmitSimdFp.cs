@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -23,12 +24,12 @@ public static partial class InstEmit
     /// xmm0 holds the result. If any live lane is NaN, calls <paramref name="soft"/> (which writes Vd);
     /// otherwise stores xmm0 (vector, scalar element, or narrowed half).
     /// </summary>
-    private static void FpVecResult(EmitterContext ctx, uint op, int soft, bool dbl, FpStore kind = FpStore.Vector, int? laneMask = null, bool? qOverride = null,
+    private static void FpVecResult(EmitterContext ctx, A64Op op, int soft, bool dbl, FpStore kind = FpStore.Vector, int? laneMask = null, bool? qOverride = null,
         Action? fzRecompute = null)
     {
         var a = ctx.Asm;
         bool scalar = SimdScalar(op), q = qOverride ?? SimdQ(op);
-        int d = Rd(op);
+        int d = op.Rd;
         var done = a.CreateLabel();
         a.movaps(xmm7, xmm0);
         if (dbl) { a.cmpunordpd(xmm7, xmm7); a.movmskpd(eax, xmm7); }
@@ -44,7 +45,7 @@ public static partial class InstEmit
     }
 
     /// <summary>Loads an FP vector operand: scalar forms load just the element (zero above).</summary>
-    private static void LoadFpVec(EmitterContext ctx, AssemblerRegisterXMM x, int n, uint op, bool dbl)
+    private static void LoadFpVec(EmitterContext ctx, AssemblerRegisterXMM x, int n, A64Op op, bool dbl)
     {
         if (SimdScalar(op)) LoadFpScalar(ctx, x, n, dbl);
         else LoadVec(ctx, x, n, SimdQ(op));
@@ -63,13 +64,13 @@ public static partial class InstEmit
     }
 
     /// <summary>Advanced SIMD three-same, FP part (bits 15..11 = 11xxx), vector and scalar.</summary>
-    public static void SimdFpThreeSame(EmitterContext ctx, uint op)
+    public static void SimdFpThreeSame(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opc = (int)Bits(op, 11, 3);
         bool u = ((op >> 29) & 1) != 0, hi = ((op >> 23) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
         bool q = SimdQ(op), scalar = SimdScalar(op);
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         int soft = SimdSoft.ThreeSame;
         switch ((u, hi, opc))
         {
@@ -177,11 +178,11 @@ public static partial class InstEmit
     }
 
     /// <summary>FMUL, FMLA, FMLS by element (vector and scalar). FMULX goes soft.</summary>
-    public static void SimdFpIndexed(EmitterContext ctx, uint op)
+    public static void SimdFpIndexed(EmitterContext ctx, A64Op op)
     {
         int opcode = (int)Bits(op, 12, 4);
         bool u = ((op >> 29) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1);
         int index = dbl ? h : (h << 1 | l);
         if ((opcode == 9 && u) || (opcode != 9 && !HostCpu.Fma)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
@@ -206,13 +207,13 @@ public static partial class InstEmit
     }
 
     /// <summary>Advanced SIMD two-register misc, FP part (vector and scalar).</summary>
-    public static void SimdFpTwoMisc(EmitterContext ctx, uint op)
+    public static void SimdFpTwoMisc(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 12, 5);
         bool u = ((op >> 29) & 1) != 0, hi = ((op >> 23) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
         bool q = SimdQ(op), scalar = SimdScalar(op);
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         int soft = SimdSoft.TwoMisc;
         switch ((opcode, hi))
         {
@@ -301,10 +302,10 @@ public static partial class InstEmit
     }
 
     /// <summary>Truncating conversion of xmm0's lanes to integers with the saturation check (C# on overflow).</summary>
-    private static void EmitFpToIntVector(EmitterContext ctx, uint op, bool unsigned, bool dbl, bool q, bool scalar, int soft)
+    private static void EmitFpToIntVector(EmitterContext ctx, A64Op op, bool unsigned, bool dbl, bool q, bool scalar, int soft)
     {
         var a = ctx.Asm;
-        int d = Rd(op);
+        int d = op.Rd;
         var ok = a.CreateLabel();
         var done = a.CreateLabel();
         if (!dbl)
@@ -343,10 +344,10 @@ public static partial class InstEmit
     }
 
     /// <summary>SCVTF/UCVTF (vector and scalar, integer in the SIMD register).</summary>
-    private static void EmitIntToFpVector(EmitterContext ctx, uint op, bool unsigned, bool dbl, bool q, bool scalar)
+    private static void EmitIntToFpVector(EmitterContext ctx, A64Op op, bool unsigned, bool dbl, bool q, bool scalar)
     {
         var a = ctx.Asm;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         if (!dbl)
         {
             LoadFpVec(ctx, xmm0, n, op, false);
@@ -402,13 +403,13 @@ public static partial class InstEmit
     }
 
     /// <summary>FADDP (scalar): the two lanes of Vn added.</summary>
-    public static void SimdFaddpScalar(EmitterContext ctx, uint op)
+    public static void SimdFaddpScalar(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool dbl = ((op >> 22) & 1) != 0;
-        int n = Rn(op);
+        int n = op.Rn;
         if (dbl) { a.movsd(xmm0, EmitterContext.VD(n)); a.addsd(xmm0, EmitterContext.VHigh(n)); }
         else { a.movss(xmm0, EmitterContext.VS(n)); a.addss(xmm0, __dword_ptr[rbx + State.CpuOffsets.Vn(n) + 4]); }
-        FpScalarResult(ctx, op, SimdSoft.ScalarPairwise, dbl, Rd(op));
+        FpScalarResult(ctx, op, SimdSoft.ScalarPairwise, dbl, op.Rd);
     }
 }

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using System.Runtime.InteropServices;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
@@ -7,7 +8,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Dqemu.JitX64.Instructions;
 
 /// <summary>A C# implementation of one instruction (or one slow path of it) working on the guest state.</summary>
-public unsafe delegate void SoftImpl(CpuState* cpu, uint op);
+public unsafe delegate void SoftImpl(CpuState* cpu, A64Op op);
 
 /// <summary>
 /// Slow paths of the FP/SIMD emitters: translated code calls <see cref="Entry"/> with (cpu, instruction word,
@@ -37,7 +38,7 @@ internal static unsafe class SoftRegistry
     }
 
     [UnmanagedCallersOnly]
-    public static void Entry(CpuState* cpu, uint op, int index) => _impls[index](cpu, op);
+    public static void Entry(CpuState* cpu, uint word, int index) => _impls[index](cpu, new A64Op(word));
 
     public static nint EntryPointer => (nint)(delegate* unmanaged<CpuState*, uint, int, void>)&Entry;
 }
@@ -133,13 +134,13 @@ public static partial class InstEmit
     /// fast path raised before branching here (invalid for signalling NaNs and invalid operations,
     /// conversion overflow, ...) stay.
     /// </summary>
-    internal static void EmitSoft(EmitterContext ctx, uint op, int index)
+    internal static void EmitSoft(EmitterContext ctx, A64Op op, int index)
     {
         var a = ctx.Asm;
         a.sub(rsp, 16);
         a.stmxcsr(__dword_ptr[rsp]);
         a.mov(rdi, rbx);
-        a.mov(esi, (int)op);
+        a.mov(esi, (int)op.Word);
         a.mov(edx, index);
         ctx.CallHelper(SoftRegistry.EntryPointer);
         a.ldmxcsr(__dword_ptr[rsp]);

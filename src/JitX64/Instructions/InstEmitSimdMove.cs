@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -18,7 +19,7 @@ public static partial class InstEmit
     private static AssemblerMemoryOperand VElem64(int n, int i) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8 * i];
 
     /// <summary>Element size (0..3) and index from an imm5 field (lowest set bit gives the size).</summary>
-    private static (int size, int index) Imm5(uint op)
+    private static (int size, int index) Imm5(A64Op op)
     {
         uint imm5 = Bits(op, 16, 5);
         int size = System.Numerics.BitOperations.TrailingZeroCount(imm5);
@@ -64,11 +65,11 @@ public static partial class InstEmit
     }
 
     /// <summary>DUP Vd.T, Vn.Ts[i].</summary>
-    public static void DupElement(EmitterContext ctx, uint op)
+    public static void DupElement(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
         bool q = SimdQ(op);
-        int n = Rn(op);
+        int n = op.Rn;
         switch (size)
         {
             case 2:
@@ -84,60 +85,60 @@ public static partial class InstEmit
                 EmitBroadcastRax(ctx, size);
                 break;
         }
-        StoreVec(ctx, Rd(op), xmm0, q);
+        StoreVec(ctx, op.Rd, xmm0, q);
     }
 
     /// <summary>DUP Vd.T, Wn/Xn.</summary>
-    public static void DupGeneral(EmitterContext ctx, uint op)
+    public static void DupGeneral(EmitterContext ctx, A64Op op)
     {
         var (size, _) = Imm5(op);
-        if (size == 3) ctx.LoadX(rax, Rn(op)); else ctx.LoadW(rax, Rn(op));
+        if (size == 3) ctx.LoadX(rax, op.Rn); else ctx.LoadW(rax, op.Rn);
         EmitBroadcastRax(ctx, size);
-        StoreVec(ctx, Rd(op), xmm0, SimdQ(op));
+        StoreVec(ctx, op.Rd, xmm0, SimdQ(op));
     }
 
     /// <summary>DUP (scalar) / MOV Bd|Hd|Sd|Dd, Vn.T[i].</summary>
-    public static void DupScalar(EmitterContext ctx, uint op)
+    public static void DupScalar(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        int d = Rd(op);
-        LoadElemZx(ctx, rcx, Rn(op), size, index);
+        int d = op.Rd;
+        LoadElemZx(ctx, rcx, op.Rn, size, index);
         ctx.Asm.mov(EmitterContext.VD(d), rcx);
         ctx.ClearVHigh(d);
     }
 
     /// <summary>INS Vd.Ts[i], Wn/Xn (MOV element from general); the other lanes are kept.</summary>
-    public static void InsGeneral(EmitterContext ctx, uint op)
+    public static void InsGeneral(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        ctx.LoadX(rcx, Rn(op));
-        StoreElem(ctx, rcx, Rd(op), size, index);
+        ctx.LoadX(rcx, op.Rn);
+        StoreElem(ctx, rcx, op.Rd, size, index);
     }
 
     /// <summary>INS Vd.Ts[i], Vn.Ts[j].</summary>
-    public static void InsElement(EmitterContext ctx, uint op)
+    public static void InsElement(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
         int src = (int)(Bits(op, 11, 4) >> size);
-        LoadElemZx(ctx, rcx, Rn(op), size, src);
-        StoreElem(ctx, rcx, Rd(op), size, index);
+        LoadElemZx(ctx, rcx, op.Rn, size, src);
+        StoreElem(ctx, rcx, op.Rd, size, index);
     }
 
     /// <summary>UMOV Wd/Xd, Vn.Ts[i].</summary>
-    public static void Umov(EmitterContext ctx, uint op)
+    public static void Umov(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        LoadElemZx(ctx, rcx, Rn(op), size, index);
-        ctx.StoreX(Rd(op), rcx);
+        LoadElemZx(ctx, rcx, op.Rn, size, index);
+        ctx.StoreX(op.Rd, rcx);
     }
 
     /// <summary>SMOV Wd/Xd, Vn.Ts[i].</summary>
-    public static void Smov(EmitterContext ctx, uint op)
+    public static void Smov(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         var (size, index) = Imm5(op);
         bool x = ((op >> 30) & 1) != 0;
-        int n = Rn(op);
+        int n = op.Rn;
         if (x)
         {
             if (size == 0) a.movsx(rcx, VElem8(n, index));
@@ -149,7 +150,7 @@ public static partial class InstEmit
             if (size == 0) a.movsx(ecx, VElem8(n, index));
             else a.movsx(ecx, VElem16(n, index));
         }
-        ctx.StoreR(Rd(op), rcx, x);
+        ctx.StoreR(op.Rd, rcx, x);
     }
 
     // ---- modified immediate ----
@@ -180,13 +181,13 @@ public static partial class InstEmit
     }
 
     /// <summary>MOVI, MVNI, ORR, BIC (vector, immediate) and FMOV (vector, immediate).</summary>
-    public static void SimdModImm(EmitterContext ctx, uint op)
+    public static void SimdModImm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool q = ((op >> 30) & 1) != 0;
         uint opBit = (op >> 29) & 1, cmode = Bits(op, 12, 4);
         uint imm8 = (Bits(op, 16, 3) << 5) | Bits(op, 5, 5);
-        int d = Rd(op);
+        int d = op.Rd;
         ulong imm = AdvSimdExpandImm(opBit, cmode, imm8);
         bool logical = cmode < 12 && (cmode & 1) == 1; // ORR / BIC
         if (!logical)
@@ -207,12 +208,12 @@ public static partial class InstEmit
     // ---- EXT, permutes, table lookups ----
 
     /// <summary>EXT Vd, Vn, Vm, #imm: bytes imm.. of the concatenation Vm:Vn.</summary>
-    public static void Ext(EmitterContext ctx, uint op)
+    public static void Ext(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool q = SimdQ(op);
         int imm = (int)Bits(op, 11, 4);
-        int d = Rd(op), n = Rn(op), m = Rm(op);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         if (q)
         {
             a.movdqu(xmm0, EmitterContext.V(n));
@@ -231,15 +232,15 @@ public static partial class InstEmit
     }
 
     /// <summary>UZP1/UZP2, TRN1/TRN2, ZIP1/ZIP2 (opc in bits 14..12).</summary>
-    public static void Permute(EmitterContext ctx, uint op)
+    public static void Permute(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool q = SimdQ(op);
         int es = 8 << SimdSize(op);
         uint opc = Bits(op, 12, 3);
-        int d = Rd(op);
-        LoadVec(ctx, xmm0, Rn(op), q);
-        LoadVec(ctx, xmm1, Rm(op), q);
+        int d = op.Rd;
+        LoadVec(ctx, xmm0, op.Rn, q);
+        LoadVec(ctx, xmm1, op.Rm, q);
         bool second = (opc & 4) != 0;
         switch (opc & 3)
         {
@@ -289,14 +290,14 @@ public static partial class InstEmit
     }
 
     /// <summary>TBL/TBX with 1 to 4 table registers (len in bits 14..13, TBX when bit 12 is set).</summary>
-    public static void TableLookup(EmitterContext ctx, uint op)
+    public static void TableLookup(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         bool q = SimdQ(op);
         bool tbx = ((op >> 12) & 1) != 0;
         int len = (int)Bits(op, 13, 2) + 1;
-        int d = Rd(op), n = Rn(op);
-        LoadVec(ctx, xmm1, Rm(op), q); // indices
+        int d = op.Rd, n = op.Rn;
+        LoadVec(ctx, xmm1, op.Rm, q); // indices
         a.pxor(xmm0, xmm0);
         nint bias = SimdConst.Dup(0x7070707070707070UL);
         for (int j = 0; j < len; j++)

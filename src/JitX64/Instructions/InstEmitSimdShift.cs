@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
 using static Dqemu.JitX64.Decoders.A64Bits;
@@ -84,7 +85,7 @@ public static partial class InstEmit
     }
 
     /// <summary>Advanced SIMD shift by immediate, vector and scalar.</summary>
-    public static void SimdShiftImm(EmitterContext ctx, uint op)
+    public static void SimdShiftImm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
         int opcode = (int)Bits(op, 11, 5);
@@ -92,7 +93,7 @@ public static partial class InstEmit
         uint immh = Bits(op, 19, 4), immhb = Bits(op, 16, 7);
         int es = 8 << (31 - System.Numerics.BitOperations.LeadingZeroCount(immh));
         int rshift = 2 * es - (int)immhb, lshift = (int)immhb - es;
-        int d = Rd(op), n = Rn(op);
+        int d = op.Rd, n = op.Rn;
         switch (opcode)
         {
             case 0: case 2: case 4: case 6: // [SU]SHR, [SU]SRA, [SU]RSHR, [SU]RSRA
@@ -158,11 +159,11 @@ public static partial class InstEmit
     private static ulong A64BitsOnes(int es) => es == 64 ? ulong.MaxValue : (1UL << es) - 1;
 
     /// <summary>Register-controlled shifts and everything else in SimdSoft: one helper call.</summary>
-    public static void SimdSoftThreeSame(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.ThreeSame);
-    public static void SimdSoftThreeDiff(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.ThreeDiff);
-    public static void SimdSoftTwoMisc(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.TwoMisc);
-    public static void SimdSoftShiftImm(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.ShiftImm);
-    public static void SimdSoftIndexed(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.Indexed);
-    public static void SimdSoftAcross(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.Across);
-    public static void SimdSoftScalarPairwise(EmitterContext ctx, uint op) => EmitSoft(ctx, op, SimdSoft.ScalarPairwise);
+    public static void SimdSoftThreeSame(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ThreeSame);
+    public static void SimdSoftThreeDiff(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ThreeDiff);
+    public static void SimdSoftTwoMisc(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.TwoMisc);
+    public static void SimdSoftShiftImm(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ShiftImm);
+    public static void SimdSoftIndexed(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.Indexed);
+    public static void SimdSoftAcross(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.Across);
+    public static void SimdSoftScalarPairwise(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ScalarPairwise);
 }

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
@@ -23,27 +24,27 @@ public static partial class InstEmit
     /// <summary>CNTVCT_EL0 counts nanoseconds of the host's monotonic clock.</summary>
     public const ulong CounterFrequency = 1_000_000_000;
 
-    public static void Svc(EmitterContext ctx, uint op) => ctx.ExitBlock(ExitReason.Syscall, ctx.Pc + 4);
-    public static void Brk(EmitterContext ctx, uint op) => ctx.ExitBlock(ExitReason.Breakpoint, ctx.Pc);
-    public static void Undefined(EmitterContext ctx, uint op) => ctx.ExitBlock(ExitReason.Undefined, ctx.Pc);
-    public static void Nop(EmitterContext ctx, uint op) { }
+    public static void Svc(EmitterContext ctx, A64Op op) => ctx.ExitBlock(ExitReason.Syscall, ctx.Pc + 4);
+    public static void Brk(EmitterContext ctx, A64Op op) => ctx.ExitBlock(ExitReason.Breakpoint, ctx.Pc);
+    public static void Undefined(EmitterContext ctx, A64Op op) => ctx.ExitBlock(ExitReason.Undefined, ctx.Pc);
+    public static void Nop(EmitterContext ctx, A64Op op) { }
     /// <summary>ISB: the next instruction starts a block of its own (see the row in OpCodeTable.System.cs).</summary>
-    public static void Isb(EmitterContext ctx, uint op) => ctx.BranchTo(ctx.Pc + 4);
+    public static void Isb(EmitterContext ctx, A64Op op) => ctx.BranchTo(ctx.Pc + 4);
 
-    public static void Clrex(EmitterContext ctx, uint op)
+    public static void Clrex(EmitterContext ctx, A64Op op)
         => ctx.Asm.mov(EmitterContext.CpuField32(CpuOffsets.ExclSize), 0);
 
     /// <summary>DMB/DSB: on x86's TSO only the store->load order of a full barrier needs a fence.</summary>
-    public static void Barrier(EmitterContext ctx, uint op)
+    public static void Barrier(EmitterContext ctx, A64Op op)
     {
         uint types = Bits(op, 8, 2); // CRm<1:0>: 01 loads, 10 stores, 11 all
         if (types == 3) ctx.Asm.mfence();
     }
 
-    public static void Mrs(EmitterContext ctx, uint op)
+    public static void Mrs(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rt = Rd(op);
+        int rt = op.Rd;
         switch (Bits(op, 5, 15))
         {
             case SysReg.TpidrEl0: a.mov(rcx, EmitterContext.CpuField64(CpuOffsets.Tpidr)); break;
@@ -67,10 +68,10 @@ public static partial class InstEmit
         ctx.StoreX(rt, rcx);
     }
 
-    public static void Msr(EmitterContext ctx, uint op)
+    public static void Msr(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rt = Rd(op);
+        int rt = op.Rd;
         switch (Bits(op, 5, 15))
         {
             case SysReg.TpidrEl0:
@@ -144,10 +145,10 @@ public static partial class InstEmit
     }
 
     /// <summary>DC ZVA: zero the 64-byte block holding the address.</summary>
-    public static void DcZva(EmitterContext ctx, uint op)
+    public static void DcZva(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        ctx.LoadX(rsi, Rd(op));
+        ctx.LoadX(rsi, op.Rd);
         a.and(rsi, -64);
         ctx.CheckAddress(64); // the whole block: one 64-byte unit (shift 6) or more is redirected, smaller units fault
         a.pxor(xmm0, xmm0);

@@ -1,3 +1,4 @@
+using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 
 namespace Dqemu.JitX64.Instructions;
@@ -69,13 +70,13 @@ internal static unsafe class SimdSoft
     /// <summary>Writes a scalar element result (all other bits of Vd zero).</summary>
     private static void WriteScalar(CpuState* c, int d, ulong x, int es) => GuestRegs.SetScalar(c, d, x & Mask(es));
 
-    private static int Rd(uint op) => (int)(op & 31);
-    private static int Rn(uint op) => (int)((op >> 5) & 31);
-    private static int Rm(uint op) => (int)((op >> 16) & 31);
-    private static bool Q(uint op) => ((op >> 30) & 1) != 0;
-    private static bool U(uint op) => ((op >> 29) & 1) != 0;
-    private static bool IsScalar(uint op) => ((op >> 28) & 1) != 0;
-    private static int Size(uint op) => (int)((op >> 22) & 3);
+    private static int Rd(A64Op op) => (int)(op & 31);
+    private static int Rn(A64Op op) => (int)((op >> 5) & 31);
+    private static int Rm(A64Op op) => (int)((op >> 16) & 31);
+    private static bool Q(A64Op op) => ((op >> 30) & 1) != 0;
+    private static bool U(A64Op op) => ((op >> 29) & 1) != 0;
+    private static bool IsScalar(A64Op op) => ((op >> 28) & 1) != 0;
+    private static int Size(A64Op op) => (int)((op >> 22) & 3);
 
     // ---- integer lane operations ----
 
@@ -139,13 +140,13 @@ internal static unsafe class SimdSoft
         return 0;
     }
 
-    private static void ThreeSameImpl(CpuState* c, uint op)
+    private static void ThreeSameImpl(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 11) & 31);
         if (opcode >= 24) { FpThreeSame(c, op); return; }
         int es = 8 << Size(op);
-        Vec n = Read(c, Rn(op)), m = Read(c, Rm(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
         if (opcode == 3)
         {
             // logic: AND BIC ORR ORN / EOR BSL BIT BIF
@@ -162,7 +163,7 @@ internal static unsafe class SimdSoft
             };
             r.Lo = Logic(n.Lo, m.Lo, d.Lo);
             r.Hi = Logic(n.Hi, m.Hi, d.Hi);
-            Write(c, Rd(op), r, q);
+            Write(c, op.Rd, r, q);
             return;
         }
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
@@ -178,24 +179,24 @@ internal static unsafe class SimdSoft
                 ulong res = opcode == 23 ? (a + b) & Mask(es) : ThreeSameLane(c, opcode == 20 ? 12 : 13, u, es, a, b, 0);
                 Set(ref r, i, es, res);
             }
-            Write(c, Rd(op), r, q);
+            Write(c, op.Rd, r, q);
             return;
         }
         for (int i = 0; i < lanes; i++)
             Set(ref r, i, es, ThreeSameLane(c, opcode, u, es, Get(ref n, i, es), Get(ref m, i, es), Get(ref d, i, es)));
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     // ---- three different ----
 
-    private static void ThreeDiffImpl(CpuState* c, uint op)
+    private static void ThreeDiffImpl(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 12) & 15);
         int es = 8 << Size(op), wes = es * 2;
         int lanes = scalar ? 1 : 64 / es;
-        Vec n = Read(c, Rn(op)), m = Read(c, Rm(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
         int part = q ? lanes : 0; // "2" forms read the upper halves of narrow operands
         if (opcode is 4 or 6)
         {
@@ -208,8 +209,8 @@ internal static unsafe class SimdSoft
                 if (u) s += 1UL << (es - 1);
                 Set(ref r, part + i, es, (s & Mask(wes)) >> es);
             }
-            Write(c, Rd(op), r, true);
-            if (!q) GuestRegs.V(c, Rd(op))[1] = 0;
+            Write(c, op.Rd, r, true);
+            if (!q) GuestRegs.V(c, op.Rd)[1] = 0;
             return;
         }
         for (int i = 0; i < lanes; i++)
@@ -241,15 +242,15 @@ internal static unsafe class SimdSoft
             }
             Set(ref r, i, wes, v);
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, wes);
-        else Write(c, Rd(op), r, true);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, wes);
+        else Write(c, op.Rd, r, true);
     }
 
     private static Int128 SExtI(ulong v, int es) => SExt(v, es);
 
     // ---- two-register miscellaneous ----
 
-    private static void TwoMiscImpl(CpuState* c, uint op)
+    private static void TwoMiscImpl(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 12) & 31);
@@ -258,7 +259,7 @@ internal static unsafe class SimdSoft
         if (opcode == 22 || opcode == 23) { FpTwoMisc(c, op); return; }
         int es = 8 << size;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
-        Vec n = Read(c, Rn(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
         switch (opcode)
         {
             case 0:
@@ -355,8 +356,8 @@ internal static unsafe class SimdSoft
                             : Sat(c, Val(w, es * 2, u), es, u);                         // SQXTN/UQXTN
                         Set(ref r, part + i, es, v);
                     }
-                    if (scalar) { WriteScalar(c, Rd(op), r.Lo, es); return; }
-                    Write(c, Rd(op), r, q);
+                    if (scalar) { WriteScalar(c, op.Rd, r.Lo, es); return; }
+                    Write(c, op.Rd, r, q);
                     return;
                 }
             case 19: // SHLL
@@ -364,12 +365,12 @@ internal static unsafe class SimdSoft
                     int nl = 64 / es;
                     int part = q ? nl : 0;
                     for (int i = 0; i < nl; i++) Set(ref r, i, es * 2, (Get(ref n, part + i, es) << es) & Mask(es * 2));
-                    Write(c, Rd(op), r, true);
+                    Write(c, op.Rd, r, true);
                     return;
                 }
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     private static ulong ReverseByte(ulong x)
@@ -381,12 +382,12 @@ internal static unsafe class SimdSoft
 
     // ---- across lanes ----
 
-    private static void AcrossImpl(CpuState* c, uint op)
+    private static void AcrossImpl(CpuState* c, A64Op op)
     {
         bool q = Q(op), u = U(op);
         int opcode = (int)((op >> 12) & 31);
         int size = Size(op);
-        Vec n = Read(c, Rn(op));
+        Vec n = Read(c, op.Rn);
         if (opcode is 12 or 15)
         {
             // FMAXNMV/FMINNMV (12), FMAXV/FMINV (15): 4S, reduced pairwise as the Arm ARM does
@@ -395,7 +396,7 @@ internal static unsafe class SimdSoft
             uint fpcr = c->Fpcr;
             ulong a = SoftFloat.Binary(kind, Get(ref n, 0, 32), Get(ref n, 1, 32), 32, fpcr);
             ulong b = SoftFloat.Binary(kind, Get(ref n, 2, 32), Get(ref n, 3, 32), 32, fpcr);
-            WriteScalar(c, Rd(op), SoftFloat.Binary(kind, a, b, 32, fpcr), 32);
+            WriteScalar(c, op.Rd, SoftFloat.Binary(kind, a, b, 32, fpcr), 32);
             return;
         }
         int es = 8 << size;
@@ -412,12 +413,12 @@ internal static unsafe class SimdSoft
             };
         }
         int res = opcode == 3 ? es * 2 : es;
-        WriteScalar(c, Rd(op), (ulong)(long)acc & Mask(res), res);
+        WriteScalar(c, op.Rd, (ulong)(long)acc & Mask(res), res);
     }
 
     // ---- shift by immediate ----
 
-    private static void ShiftImmImpl(CpuState* c, uint op)
+    private static void ShiftImmImpl(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 11) & 31);
@@ -428,7 +429,7 @@ internal static unsafe class SimdSoft
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
         int rshift = es * 2 - (int)immhb;  // right shifts: 2*esize - immh:immb
         int lshift = (int)immhb - es;      // left shifts: immh:immb - esize
-        Vec n = Read(c, Rn(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
         ulong m = Mask(es);
         switch (opcode)
         {
@@ -485,8 +486,8 @@ internal static unsafe class SimdSoft
                         else v = Sat(c, ShiftReg(Val(w, wes, u), -sh, round, wes), nes, u);                                          // [SU]Q[R]SHRN
                         Set(ref r, part + i, nes, v);
                     }
-                    if (scalar) { WriteScalar(c, Rd(op), r.Lo, nes); return; }
-                    Write(c, Rd(op), r, q);
+                    if (scalar) { WriteScalar(c, op.Rd, r.Lo, nes); return; }
+                    Write(c, op.Rd, r, q);
                     return;
                 }
             case 20: // SSHLL/USHLL
@@ -496,22 +497,22 @@ internal static unsafe class SimdSoft
                     int part = q ? nl : 0;
                     for (int i = 0; i < nl; i++)
                         Set(ref r, i, wes, (ulong)(long)(Val(Get(ref n, part + i, es), es, u) << lshift) & Mask(wes));
-                    Write(c, Rd(op), r, true);
+                    Write(c, op.Rd, r, true);
                     return;
                 }
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     /// <summary>SCVTF/UCVTF (opcode 28) and FCVTZS/FCVTZU (31), fixed point, vector and scalar.</summary>
-    private static void FpFixedVector(CpuState* c, uint op, int es)
+    private static void FpFixedVector(CpuState* c, A64Op op, int es)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 11) & 31);
         int fbits = es * 2 - (int)((op >> 16) & 127);
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
-        Vec n = Read(c, Rn(op)), r = default;
+        Vec n = Read(c, op.Rn), r = default;
         uint fpcr = c->Fpcr;
         for (int i = 0; i < lanes; i++)
         {
@@ -521,13 +522,13 @@ internal static unsafe class SimdSoft
                 : SoftFloat.ToInt(x, es, fbits, u, es, SoftFloat.RoundZero, fpcr);
             Set(ref r, i, es, v);
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     // ---- vector x indexed element ----
 
-    private static void IndexedImpl(CpuState* c, uint op)
+    private static void IndexedImpl(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 12) & 15);
@@ -548,7 +549,7 @@ internal static unsafe class SimdSoft
             if (size == 1) { index = (int)(h << 2 | l << 1 | mbit); mreg = (int)((op >> 16) & 15); }
             else { index = (int)(h << 1 | l); mreg = (int)((op >> 16) & 31); }
         }
-        Vec n = Read(c, Rn(op)), mv = Read(c, mreg), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), mv = Read(c, mreg), d = Read(c, op.Rd), r = default;
         ulong e = Get(ref mv, index, es);
         uint fpcr = c->Fpcr;
         if (fp)
@@ -565,8 +566,8 @@ internal static unsafe class SimdSoft
                 };
                 Set(ref r, i, es, v);
             }
-            if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-            else Write(c, Rd(op), r, q);
+            if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+            else Write(c, op.Rd, r, q);
             return;
         }
         bool longOp = opcode is 2 or 3 or 6 or 7 or 10 or 11;
@@ -592,8 +593,8 @@ internal static unsafe class SimdSoft
                 };
                 Set(ref r, i, wes, v);
             }
-            if (scalar) WriteScalar(c, Rd(op), r.Lo, wes);
-            else Write(c, Rd(op), r, true);
+            if (scalar) WriteScalar(c, op.Rd, r.Lo, wes);
+            else Write(c, op.Rd, r, true);
             return;
         }
         {
@@ -612,15 +613,15 @@ internal static unsafe class SimdSoft
                 };
                 Set(ref r, i, es, v & Mask(es));
             }
-            if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-            else Write(c, Rd(op), r, q);
+            if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+            else Write(c, op.Rd, r, q);
         }
     }
 
     // ---- floating point groups ----
 
     /// <summary>FP three-same (opcode bits 15..11 = 11xxx), vector and scalar.</summary>
-    private static void FpThreeSame(CpuState* c, uint op)
+    private static void FpThreeSame(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 11) & 7);
@@ -628,7 +629,7 @@ internal static unsafe class SimdSoft
         int es = ((op >> 22) & 1) != 0 ? 64 : 32;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
         uint fpcr = c->Fpcr;
-        Vec n = Read(c, Rn(op)), m = Read(c, Rm(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
         bool pairwise = u && !a && opcode is 0 or 2 or 6 || u && a && opcode is 0 or 6;
         for (int i = 0; i < lanes; i++)
         {
@@ -673,12 +674,12 @@ internal static unsafe class SimdSoft
             };
             Set(ref r, i, es, v);
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     /// <summary>FP two-register miscellaneous (opcodes 12..31 with size&lt;1&gt; and U), vector and scalar.</summary>
-    private static void FpTwoMisc(CpuState* c, uint op)
+    private static void FpTwoMisc(CpuState* c, A64Op op)
     {
         bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
         int opcode = (int)((op >> 12) & 31);
@@ -686,7 +687,7 @@ internal static unsafe class SimdSoft
         bool sz = ((op >> 22) & 1) != 0;
         int es = sz ? 64 : 32;
         uint fpcr = c->Fpcr;
-        Vec n = Read(c, Rn(op)), d = Read(c, Rd(op)), r = default;
+        Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
         if (opcode is 22 or 23 && !hi)
         {
             // FCVTN/FCVTXN (22) and FCVTL (23): sz=0 half<->single, sz=1 single<->double
@@ -702,13 +703,13 @@ internal static unsafe class SimdSoft
                     ulong v = u ? ConvertToOdd(x, fpcr) : SoftFloat.Convert(x, wide, narrow, fpcr);
                     Set(ref r, part + i, narrow, v);
                 }
-                if (scalar) WriteScalar(c, Rd(op), r.Lo, narrow);
-                else Write(c, Rd(op), r, q);
+                if (scalar) WriteScalar(c, op.Rd, r.Lo, narrow);
+                else Write(c, op.Rd, r, q);
             }
             else
             {
                 for (int i = 0; i < nl; i++) Set(ref r, i, wide, SoftFloat.Convert(Get(ref n, part + i, narrow), narrow, wide, fpcr));
-                Write(c, Rd(op), r, true);
+                Write(c, op.Rd, r, true);
             }
             return;
         }
@@ -742,8 +743,8 @@ internal static unsafe class SimdSoft
             }
             Set(ref r, i, es, v);
         }
-        if (scalar) WriteScalar(c, Rd(op), r.Lo, es);
-        else Write(c, Rd(op), r, q);
+        if (scalar) WriteScalar(c, op.Rd, r.Lo, es);
+        else Write(c, op.Rd, r, q);
     }
 
     /// <summary>FCVTXN: double to single with round-to-odd.</summary>
@@ -875,12 +876,12 @@ internal static unsafe class SimdSoft
     }
 
     /// <summary>Scalar pairwise: ADDP (D), FADDP, FMAXNMP, FMINNMP, FMAXP, FMINP.</summary>
-    private static void ScalarPairwiseImpl(CpuState* c, uint op)
+    private static void ScalarPairwiseImpl(CpuState* c, A64Op op)
     {
         int opcode = (int)((op >> 12) & 31);
         bool u = U(op);
-        Vec n = Read(c, Rn(op));
-        if (!u) { WriteScalar(c, Rd(op), n.Lo + n.Hi, 64); return; }
+        Vec n = Read(c, op.Rn);
+        if (!u) { WriteScalar(c, op.Rd, n.Lo + n.Hi, 64); return; }
         bool sz = ((op >> 22) & 1) != 0, min = ((op >> 23) & 1) != 0;
         int es = sz ? 64 : 32;
         ulong a = Get(ref n, 0, es), b = Get(ref n, 1, es);
@@ -890,6 +891,6 @@ internal static unsafe class SimdSoft
             13 => SoftFloat.Op.Add,
             _ => min ? SoftFloat.Op.Min : SoftFloat.Op.Max,
         };
-        WriteScalar(c, Rd(op), SoftFloat.Binary(kind, a, b, es, c->Fpcr), es);
+        WriteScalar(c, op.Rd, SoftFloat.Binary(kind, a, b, es, c->Fpcr), es);
     }
 }

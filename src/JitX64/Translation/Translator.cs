@@ -436,7 +436,7 @@ public sealed partial class Translator
                 break;
             }
             ctx.BeginInstruction(op);
-            desc.Emit(ctx, op);
+            desc.Emit(ctx, new A64Op(op));
             ctx.EndInstruction();
             if (ctx.BlockEnded) break;
             pc += 4;
