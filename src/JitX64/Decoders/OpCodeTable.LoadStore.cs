@@ -5,7 +5,7 @@ namespace Dqemu.JitX64.Decoders;
 /// <summary>
 /// Loads and stores: single registers (GPR and SIMD&amp;FP) in every addressing form, literals, PRFM, pairs,
 /// and the Advanced SIMD structure forms. Rows are generated from small tables so every size/sign variant
-/// gets its own mnemonic in -d in_asm; the emitters decode size/opc/V from the word.
+/// gets its own mnemonic in -d in_asm; the emitters read size, opc and V from their fields.
 /// Field letters: t Rt, u Rt2, n Rn, m Rm, i immediate/lane index, o/f option bits 2 and 0 (f also sizes
 /// {Rm}), S the register-offset shift bit, L load, q Q, z size.
 /// </summary>

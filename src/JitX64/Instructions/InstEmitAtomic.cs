@@ -1,7 +1,6 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -17,12 +16,12 @@ public static partial class InstEmit
     public static void Cas(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int size = (int)(op >> 30);
-        int rs = op.Rm;
+        int size = op.LsSize;
+        int rs = op.Rs;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << size);
         LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn);
         ctx.LoadX(rax, rs);
-        ctx.LoadX(rcx, op.Rd);
+        ctx.LoadX(rcx, op.Rt);
         var m = LdSt.Mem(1 << size);
         switch (size)
         {
@@ -38,11 +37,11 @@ public static partial class InstEmit
     public static void Casp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rs = op.Rm, rt = op.Rd;
+        int rs = op.Rs, rt = op.Rt;
         if (((rs | rt) & 1) != 0) { Undefined(ctx, op); return; }
-        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, Bits(op, 30, 1) == 0 ? 8 : 16);
-        LdSt.EmitCheckAlign(ctx, Bits(op, 30, 1) == 0 ? 8 : 16, op.Rn); // the whole pair
-        if (Bits(op, 30, 1) == 0)
+        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, op.PairSz ? 16 : 8);
+        LdSt.EmitCheckAlign(ctx, op.PairSz ? 16 : 8, op.Rn); // the whole pair
+        if (!op.PairSz)
         {
             // memory holds Rs at the lower address: the 64-bit value is R(s+1):R(s)
             ctx.LoadW(rax, rs);
@@ -77,9 +76,9 @@ public static partial class InstEmit
     public static void AtomicOp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int size = (int)(op >> 30);
-        int kind = (int)Bits(op, 12, 4);
-        int rs = op.Rm, rt = op.Rd;
+        int size = op.LsSize;
+        int kind = op.AtomicOpc;
+        int rs = op.Rs, rt = op.Rt;
         bool x = size == 3;
         var m = LdSt.Mem(1 << size);
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << size);

@@ -2,7 +2,6 @@ using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -42,47 +41,47 @@ public static partial class InstEmit
     /// LDAPR is not checked, as qemu-aarch64 7.2 (the reference) does not check it.</summary>
     public static void Ldar(EmitterContext ctx, A64Op op)
     {
-        int size = (int)(op >> 30);
+        int size = op.LsSize;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << size);
-        if (Bits(op, 27, 3) == 1) LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn); // 001000: LDAR/LDLAR, 111000: LDAPR
+        if (op.MemGroup == 1) LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn); // 001000: LDAR/LDLAR, 111000: LDAPR
         LdSt.MovRegFromMem(ctx.Asm, rcx, 1 << size, LdSt.Mem(1 << size));
-        ctx.StoreX(op.Rd, rcx);
+        ctx.StoreX(op.Rt, rcx);
     }
 
     /// <summary>STLR/STLLR: a store that later loads cannot pass, as XCHG (see the class comment).</summary>
     public static void Stlr(EmitterContext ctx, A64Op op)
     {
-        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << (int)(op >> 30));
-        LdSt.EmitCheckAlign(ctx, 1 << (int)(op >> 30), op.Rn);
-        LdSt.EmitStoreRelease(ctx, op.Rd, (int)(op >> 30));
+        LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, 1 << op.LsSize);
+        LdSt.EmitCheckAlign(ctx, 1 << op.LsSize, op.Rn);
+        LdSt.EmitStoreRelease(ctx, op.Rt, op.LsSize);
     }
 
     /// <summary>LDAPUR* (RCpc, unscaled signed offset): a plain load of any size/sign, like LDUR.</summary>
     public static void Ldapur(EmitterContext ctx, A64Op op)
     {
-        int size = (int)(op >> 30);
-        int opc = (int)Bits(op, 22, 2);
-        long offset = SignExtend(Bits(op, 12, 9), 9);
+        int size = op.LsSize;
+        int opc = op.LsOpc;
+        long offset = op.SImm9;
         int disp = LdSt.Address(ctx, op.Rn, offset, LdSt.Index.Offset, 1 << size);
         LdSt.EmitCheckAlign(ctx, 1 << size, op.Rn, offset, disp);
         LdSt.LoadGprTo(ctx, rcx, size, signed: opc >= 2, to64: opc == 2, disp);
-        ctx.StoreX(op.Rd, rcx);
+        ctx.StoreX(op.Rt, rcx);
     }
 
     /// <summary>STLUR* (unscaled signed offset): a release store, as XCHG.</summary>
     public static void Stlur(EmitterContext ctx, A64Op op)
     {
-        long offset = SignExtend(Bits(op, 12, 9), 9);
-        int disp = LdSt.Address(ctx, op.Rn, offset, LdSt.Index.Offset, 1 << (int)(op >> 30));
-        LdSt.EmitCheckAlign(ctx, 1 << (int)(op >> 30), op.Rn, offset, disp);
-        LdSt.EmitStoreRelease(ctx, op.Rd, (int)(op >> 30), disp);
+        long offset = op.SImm9;
+        int disp = LdSt.Address(ctx, op.Rn, offset, LdSt.Index.Offset, 1 << op.LsSize);
+        LdSt.EmitCheckAlign(ctx, 1 << op.LsSize, op.Rn, offset, disp);
+        LdSt.EmitStoreRelease(ctx, op.Rt, op.LsSize, disp);
     }
 
     /// <summary>LDXR/LDAXR (B/H/W/X): load, and open the monitor on address, size and value.</summary>
     public static void Ldxr(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int bytes = 1 << (int)(op >> 30);
+        int bytes = 1 << op.LsSize;
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, bytes);
         LdSt.EmitCheckAlign(ctx, bytes, op.Rn);
@@ -90,15 +89,15 @@ public static partial class InstEmit
         a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
         a.mov(LdSt.ExclValue0, rcx);
         a.mov(LdSt.ExclSize, bytes);
-        ctx.StoreX(op.Rd, rcx);
+        ctx.StoreX(op.Rt, rcx);
     }
 
     /// <summary>LDXP/LDAXP: W pairs as one 64-bit load, X pairs as two 64-bit loads (STXP's CMPXCHG16B validates them).</summary>
     public static void Ldxp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool x = Bits(op, 30, 1) != 0;
-        int rt = op.Rd, rt2 = op.Rt2;
+        bool x = op.PairSz;
+        int rt = op.Rt, rt2 = op.Rt2;
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, x ? 16 : 8);
         LdSt.EmitCheckAlign(ctx, x ? 16 : 8, op.Rn); // the whole pair: a W pair is one doubleword
@@ -125,19 +124,19 @@ public static partial class InstEmit
     /// <summary>STXR/STLXR (B/H/W/X): Ws = 0 when the monitor matches and LOCK CMPXCHG from the loaded value succeeds, else 1.</summary>
     public static void Stxr(EmitterContext ctx, A64Op op)
     {
-        int bytes = 1 << (int)(op >> 30);
+        int bytes = 1 << op.LsSize;
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, bytes);
-        ctx.LoadX(rcx, op.Rd);
-        LdSt.EmitStoreExclusive(ctx, op.Rm, bytes, op.Rn);
+        ctx.LoadX(rcx, op.Rt);
+        LdSt.EmitStoreExclusive(ctx, op.Rs, bytes, op.Rn);
     }
 
     /// <summary>STXP/STLXP: W pairs as one 64-bit LOCK CMPXCHG, X pairs as LOCK CMPXCHG16B.</summary>
     public static void Stxp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool x = Bits(op, 30, 1) != 0;
-        int rt = op.Rd, rt2 = op.Rt2;
+        bool x = op.PairSz;
+        int rt = op.Rt, rt2 = op.Rt2;
         ctx.KeepGuestAddress = true;
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, x ? 16 : 8);
         if (!x)
@@ -146,12 +145,12 @@ public static partial class InstEmit
             a.shl(rcx, 32);
             ctx.LoadW(rdx, rt);
             a.or(rcx, rdx);
-            LdSt.EmitStoreExclusive(ctx, op.Rm, 8, op.Rn);
+            LdSt.EmitStoreExclusive(ctx, op.Rs, 8, op.Rn);
             return;
         }
         ctx.LoadX(rdi, rt);
         ctx.LoadX(rcx, rt2);
-        LdSt.EmitStoreExclusive(ctx, op.Rm, 16, op.Rn);
+        LdSt.EmitStoreExclusive(ctx, op.Rs, 16, op.Rn);
     }
 }
 

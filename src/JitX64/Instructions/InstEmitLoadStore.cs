@@ -2,7 +2,6 @@ using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -252,10 +251,10 @@ internal static partial class LdSt
     /// </summary>
     public static void Access(EmitterContext ctx, A64Op op, int disp)
     {
-        int size = (int)(op >> 30);
-        int opc = (int)Bits(op, 22, 2);
-        int rt = op.Rd;
-        if (Bits(op, 26, 1) != 0)
+        int size = op.LsSize;
+        int opc = op.LsOpc;
+        int rt = op.Rt;
+        if (op.V)
         {
             int scale = (opc & 2) != 0 ? 4 : size;
             if ((opc & 1) != 0) { LoadVecTo(ctx, xmm0, scale, disp); WriteV(ctx, rt, xmm0); }
@@ -273,8 +272,8 @@ internal static partial class LdSt
     /// <summary>log2 of the access size of a single-register form (4 for Q).</summary>
     public static int Scale(A64Op op)
     {
-        int size = (int)(op >> 30);
-        return Bits(op, 26, 1) != 0 && (Bits(op, 22, 2) & 2) != 0 ? 4 : size;
+        int size = op.LsSize;
+        return op.V && (op.LsOpc & 2) != 0 ? 4 : size;
     }
 }
 
@@ -283,7 +282,7 @@ public static partial class InstEmit
     /// <summary>LDR/STR (and every size/sign variant, GPR and SIMD&amp;FP) with an unsigned scaled 12-bit offset.</summary>
     public static void LdStUImm(EmitterContext ctx, A64Op op)
     {
-        long offset = (long)Bits(op, 10, 12) << LdSt.Scale(op);
+        long offset = (long)op.Imm12 << LdSt.Scale(op);
         int disp = LdSt.Address(ctx, op.Rn, offset, LdSt.Index.Offset, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
     }
@@ -291,8 +290,8 @@ public static partial class InstEmit
     /// <summary>The signed 9-bit forms: bits 11..10 = 00 unscaled (LDUR), 01 post-index, 10 unprivileged (LDTR), 11 pre-index.</summary>
     public static void LdStImm9(EmitterContext ctx, A64Op op)
     {
-        long offset = SignExtend(Bits(op, 12, 9), 9);
-        var mode = Bits(op, 10, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
+        long offset = op.SImm9;
+        var mode = op.Imm9Index switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
         int disp = LdSt.Address(ctx, op.Rn, offset, mode, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, disp);
         LdSt.Writeback(ctx, op.Rn, mode);
@@ -301,20 +300,20 @@ public static partial class InstEmit
     /// <summary>Register offset: [Xn|SP, Rm{, extend {#amount}}], amount = S ? access size : 0.</summary>
     public static void LdStReg(EmitterContext ctx, A64Op op)
     {
-        int shift = Bits(op, 12, 1) != 0 ? LdSt.Scale(op) : 0;
-        LdSt.AddressIndexed(ctx, op.Rn, op.Rm, (int)Bits(op, 13, 3), shift, 1 << LdSt.Scale(op), reuse: true);
+        int shift = op.IndexScaled ? LdSt.Scale(op) : 0;
+        LdSt.AddressIndexed(ctx, op.Rn, op.Rm, op.Option, shift, 1 << LdSt.Scale(op), reuse: true);
         LdSt.Access(ctx, op, 0);
     }
 
     /// <summary>LDR (literal): W, X, SW and S, D, Q by opc (bits 31..30) and V.</summary>
     public static void LdrLit(EmitterContext ctx, A64Op op)
     {
-        int opc = (int)(op >> 30);
-        int rt = op.Rd;
-        bool simd = Bits(op, 26, 1) != 0;
+        int opc = op.PairOpc;
+        int rt = op.Rt;
+        bool simd = op.V;
         // S/D/Q = 4/8/16 bytes; W, SW = 4; X = 8
         int span = simd ? 4 << opc : opc == 1 ? 8 : 4;
-        LdSt.AddressConst(ctx, ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4), span);
+        LdSt.AddressConst(ctx, ctx.Pc + (ulong)op.Offset19, span);
         if (simd)
         {
             LdSt.LoadVecTo(ctx, xmm0, 2 + opc);

@@ -1,6 +1,5 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -14,14 +13,14 @@ public static partial class InstEmit
     /// </summary>
     public static void LdStPair(EmitterContext ctx, A64Op op)
     {
-        int opc = (int)(op >> 30);
-        bool simd = Bits(op, 26, 1) != 0;
-        bool load = Bits(op, 22, 1) != 0;
-        int rt = op.Rd, rt2 = op.Rt2, rn = op.Rn;
+        int opc = op.PairOpc;
+        bool simd = op.V;
+        bool load = op.L;
+        int rt = op.Rt, rt2 = op.Rt2, rn = op.Rn;
         int scale = simd ? 2 + opc : 2 + (opc >> 1);
         int bytes = 1 << scale;
-        long offset = SignExtend(Bits(op, 15, 7), 7) << scale;
-        var mode = Bits(op, 23, 2) switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
+        long offset = op.SImm7 << scale;
+        var mode = op.PairIndex switch { 1 => LdSt.Index.Post, 3 => LdSt.Index.Pre, _ => LdSt.Index.Offset };
         int d = LdSt.Address(ctx, rn, offset, mode, 2 * bytes, reuse: true);
         if (simd)
         {
