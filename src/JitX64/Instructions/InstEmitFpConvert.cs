@@ -1,7 +1,6 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -19,27 +18,27 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         bool sf = op.Sf;
-        uint type = Bits(op, 22, 2);
+        int type = op.Ftype;
         int d = op.Rd;
         if (type >= 2) { if (d != 31) EmitSoft(ctx, op, FpSoft.ToInt); return; } // half precision
         bool dbl = type == 1;
-        bool fixedPoint = ((op >> 21) & 1) == 0;
-        uint rmode = Bits(op, 19, 2), opcode = Bits(op, 16, 3);
+        bool fixedPoint = op.FixedPoint;
+        int rmode = op.Rmode, opcode = op.ConvOpcode;
         bool unsigned = (opcode & 1) != 0;
-        if (fixedPoint && !sf && ((op >> 15) & 1) == 0) { Undefined(ctx, op); return; }
+        if (fixedPoint && !sf && op.Scale < 32) { Undefined(ctx, op); return; }
         if (d == 31) return; // only FPSR would change, and FPSR flags are not tracked
 
         LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (fixedPoint)
         {
-            int fbits = 64 - (int)Bits(op, 10, 6);
+            int fbits = op.FBits;
             if (dbl) { LoadConst64(ctx, xmm1, (ulong)(1023 + fbits) << 52); a.mulsd(xmm0, xmm1); }
             else { a.mov(eax, (127 + fbits) << 23); a.movd(xmm1, eax); a.mulss(xmm0, xmm1); }
         }
         else if (rmode == 0 && (opcode & 4) != 0) EmitRoundTiesAway(ctx, dbl, inexact: true);
         else if (rmode != 3)
         {
-            byte imm = RoundImm(rmode, inexact: true); // rmode 0/1/2 = nearest/+inf/-inf like FRINT's
+            byte imm = RoundImm((uint)rmode, inexact: true); // rmode 0/1/2 = nearest/+inf/-inf like FRINT's
             if (dbl) a.roundsd(xmm0, xmm0, imm); else a.roundss(xmm0, xmm0, imm);
         }
 
@@ -78,19 +77,19 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         bool sf = op.Sf;
-        uint type = Bits(op, 22, 2);
+        int type = op.Ftype;
         if (type >= 2) { EmitSoft(ctx, op, FpSoft.FromInt); return; }
         bool dbl = type == 1;
-        bool fixedPoint = ((op >> 21) & 1) == 0;
-        bool unsigned = ((op >> 16) & 1) != 0;
+        bool fixedPoint = op.FixedPoint;
+        bool unsigned = (op.ConvOpcode & 1) != 0;
         int d = op.Rd, n = op.Rn;
-        if (fixedPoint && !sf && ((op >> 15) & 1) == 0) { Undefined(ctx, op); return; }
+        if (fixedPoint && !sf && op.Scale < 32) { Undefined(ctx, op); return; }
 
         a.xorps(xmm0, xmm0);
         EmitIntToFp(ctx, n, sf, unsigned, dbl);
         if (fixedPoint)
         {
-            int fbits = 64 - (int)Bits(op, 10, 6);
+            int fbits = op.FBits;
             if (dbl) { LoadConst64(ctx, xmm1, (ulong)(1023 - fbits) << 52); a.mulsd(xmm0, xmm1); }
             else { a.mov(eax, (127 - fbits) << 23); a.movd(xmm1, eax); a.mulss(xmm0, xmm1); }
         }

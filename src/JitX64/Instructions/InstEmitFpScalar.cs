@@ -32,8 +32,6 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    private static bool FpDbl(A64Op op) => ((op >> 22) & 1) != 0;
-
     private static void LoadFpScalar(EmitterContext ctx, AssemblerRegisterXMM x, int n, bool dbl)
     {
         if (dbl) ctx.Asm.movsd(x, EmitterContext.VD(n));
@@ -70,9 +68,9 @@ public static partial class InstEmit
     public static void FpDp2(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
+        bool dbl = op.Sz;
         int d = op.Rd, n = op.Rn, m = op.Rm;
-        uint opc = Bits(op, 12, 4);
+        int opc = op.FpOpcode2;
         void Compute()
         {
             LoadFpScalar(ctx, xmm0, n, dbl);
@@ -102,8 +100,8 @@ public static partial class InstEmit
     public static void FpMaxMin(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
-        bool min = ((op >> 12) & 1) != 0;
+        bool dbl = op.Sz;
+        bool min = op.FpOpcode2 is 5 or 7; // FMIN, FMINNM
         int d = op.Rd, n = op.Rn, m = op.Rm;
         LoadFpScalar(ctx, xmm0, n, dbl);
         LoadFpScalar(ctx, xmm1, m, dbl);
@@ -143,7 +141,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (FpDbl(op)) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
+        if (op.Sz) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
     }
@@ -152,7 +150,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
+        if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
@@ -162,7 +160,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (FpDbl(op)) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
+        if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
         a.mov(EmitterContext.VD(d), rax);
         ctx.ClearVHigh(d);
@@ -171,7 +169,7 @@ public static partial class InstEmit
     public static void FpSqrt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
+        bool dbl = op.Sz;
         LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (dbl) a.sqrtsd(xmm0, xmm0); else a.sqrtss(xmm0, xmm0);
         FpScalarResult(ctx, op, FpSoft.Dp1, dbl, op.Rd);
@@ -181,7 +179,7 @@ public static partial class InstEmit
     public static void FpCvtPrecision(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        uint from = Bits(op, 22, 2), to = Bits(op, 15, 2);
+        int from = op.Ftype, to = op.FcvtTo;
         int d = op.Rd, n = op.Rn;
         if (from == to || from == 2 || to == 2) { Undefined(ctx, op); return; }
         if (from == 0 && to == 1)
@@ -203,8 +201,8 @@ public static partial class InstEmit
     public static void FpRoundInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
-        uint rm = Bits(op, 15, 3);
+        bool dbl = op.Sz;
+        int rm = op.FrintMode;
         if (rm == 5) { Undefined(ctx, op); return; }
         if (rm == 4)
         {
@@ -214,7 +212,7 @@ public static partial class InstEmit
         else
         {
             a.xorps(xmm0, xmm0);
-            byte imm = RoundImm(rm);
+            byte imm = RoundImm((uint)rm);
             if (dbl) a.roundsd(xmm0, EmitterContext.VD(op.Rn), imm);
             else a.roundss(xmm0, EmitterContext.VS(op.Rn), imm);
         }
@@ -301,7 +299,7 @@ public static partial class InstEmit
     private static void EmitFcmpCore(EmitterContext ctx, A64Op op, bool withZero, bool signalling)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
+        bool dbl = op.Sz;
         LoadFpScalar(ctx, xmm0, op.Rn, dbl);
         if (withZero) a.xorps(xmm1, xmm1);
         else LoadFpScalar(ctx, xmm1, op.Rm, dbl);
@@ -311,20 +309,20 @@ public static partial class InstEmit
     }
 
     /// <summary>FCMP/FCMPE (bit 3: compare with +0.0, bit 4: signalling).</summary>
-    public static void Fcmp(EmitterContext ctx, A64Op op) => EmitFcmpCore(ctx, op, ((op >> 3) & 1) != 0, ((op >> 4) & 1) != 0);
+    public static void Fcmp(EmitterContext ctx, A64Op op) => EmitFcmpCore(ctx, op, op.CmpWithZero, op.CmpSignalling);
 
     /// <summary>FCCMP/FCCMPE: NZCV = cond ? compare(n, m) : #nzcv.</summary>
     public static void Fccmp(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int cond = (int)Bits(op, 12, 4);
+        int cond = op.Cond;
         var doCmp = a.CreateLabel();
         var done = a.CreateLabel();
         ctx.JumpIf(cond, doCmp);
-        ctx.SetNzcvConst((op & 15) << 28);
+        ctx.SetNzcvConst((uint)op.Nzcv << 28);
         a.jmp(done);
         a.Label(ref doCmp);
-        EmitFcmpCore(ctx, op, false, ((op >> 4) & 1) != 0);
+        EmitFcmpCore(ctx, op, false, op.CmpSignalling);
         a.Label(ref done);
     }
 
@@ -332,10 +330,10 @@ public static partial class InstEmit
     public static void Fcsel(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int cond = (int)Bits(op, 12, 4);
+        int cond = op.Cond;
         int d = op.Rd;
         var hc = cond < 14 ? ctx.LoadCondition(cond) : default;
-        if (FpDbl(op)) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
+        if (op.Sz) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
         else { a.mov(ecx, EmitterContext.VS(op.Rn)); a.mov(edx, EmitterContext.VS(op.Rm)); }
         if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
         a.mov(EmitterContext.VD(d), rcx);
@@ -346,7 +344,7 @@ public static partial class InstEmit
     public static void FpMovImm(EmitterContext ctx, A64Op op)
     {
         int d = op.Rd;
-        ulong v = FpExpandImm(Bits(op, 13, 8), FpDbl(op) ? 64 : 32);
+        ulong v = FpExpandImm((uint)op.FpImm8, op.Sz ? 64 : 32);
         ctx.StoreImm64(EmitterContext.VD(d), v);
         ctx.ClearVHigh(d);
     }
@@ -357,10 +355,10 @@ public static partial class InstEmit
     public static void FpMulAdd(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = FpDbl(op);
+        bool dbl = op.Sz;
         int d = op.Rd, n = op.Rn, m = op.Rm, ra = op.Ra;
         if (!HostCpu.Fma) { EmitSoft(ctx, op, FpSoft.Dp3); return; }
-        bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
+        bool o1 = op.O1, o0 = op.O0;
         void Compute()
         {
             LoadFpScalar(ctx, xmm0, ra, dbl);
@@ -389,23 +387,23 @@ internal static unsafe class FpSoft
     public static readonly int ToInt = SoftRegistry.Register(ToIntImpl);
     public static readonly int FromInt = SoftRegistry.Register(FromIntImpl);
 
-    private static int TypeSize(uint type) => type switch { 0 => 32, 1 => 64, _ => 16 };
+    private static int TypeSize(int type) => type switch { 0 => 32, 1 => 64, _ => 16 };
     private static ulong Mask(int es) => es == 64 ? ulong.MaxValue : (1UL << es) - 1;
 
     private static ulong ReadScalar(CpuState* c, int n, int es) => GuestRegs.V(c, n)[0] & Mask(es);
 
     private static void Dp1Impl(CpuState* c, A64Op op)
     {
-        int es = TypeSize((op >> 22) & 3);
-        uint opcode = (op >> 15) & 63;
-        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
+        int es = TypeSize(op.Ftype);
+        int opcode = op.FpOpcode1;
+        ulong x = ReadScalar(c, op.Rn, es);
         uint fpcr = c->Fpcr;
         ulong r;
         if (opcode == 3) r = SoftFloat.Sqrt(x, es, fpcr);
-        else if (opcode is 4 or 5 or 7) r = SoftFloat.Convert(x, es, TypeSize(opcode & 3), fpcr);
+        else if (opcode is 4 or 5 or 7) r = SoftFloat.Convert(x, es, TypeSize(op.FcvtTo), fpcr);
         else if (opcode >= 8)
         {
-            int rm = (int)(opcode & 7);
+            int rm = op.FrintMode;
             int mode = rm switch
             {
                 0 => SoftFloat.RoundTieEven,
@@ -418,15 +416,15 @@ internal static unsafe class FpSoft
             r = SoftFloat.RoundInt(x, es, mode, fpcr);
         }
         else r = x;
-        GuestRegs.SetScalar(c, (int)(op & 31), r);
+        GuestRegs.SetScalar(c, op.Rd, r);
     }
 
     private static void Dp2Impl(CpuState* c, A64Op op)
     {
-        int es = TypeSize((op >> 22) & 3);
-        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
-        ulong y = ReadScalar(c, (int)((op >> 16) & 31), es);
-        var kind = ((op >> 12) & 15) switch
+        int es = TypeSize(op.Ftype);
+        ulong x = ReadScalar(c, op.Rn, es);
+        ulong y = ReadScalar(c, op.Rm, es);
+        var kind = op.FpOpcode2 switch
         {
             0 => SoftFloat.Op.Mul,
             1 => SoftFloat.Op.Div,
@@ -438,30 +436,30 @@ internal static unsafe class FpSoft
             7 => SoftFloat.Op.MinNum,
             _ => SoftFloat.Op.NMul,
         };
-        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.Binary(kind, x, y, es, c->Fpcr));
+        GuestRegs.SetScalar(c, op.Rd, SoftFloat.Binary(kind, x, y, es, c->Fpcr));
     }
 
     private static void Dp3Impl(CpuState* c, A64Op op)
     {
-        int es = TypeSize((op >> 22) & 3);
-        ulong n = ReadScalar(c, (int)((op >> 5) & 31), es);
-        ulong m = ReadScalar(c, (int)((op >> 16) & 31), es);
-        ulong a = ReadScalar(c, (int)((op >> 10) & 31), es);
-        bool o1 = ((op >> 21) & 1) != 0, o0 = ((op >> 15) & 1) != 0;
+        int es = TypeSize(op.Ftype);
+        ulong n = ReadScalar(c, op.Rn, es);
+        ulong m = ReadScalar(c, op.Rm, es);
+        ulong a = ReadScalar(c, op.Ra, es);
+        bool o1 = op.O1, o0 = op.O0;
         ulong sign = SoftFloat.SignBit(es);
         if (o1) a ^= sign;        // FNMADD, FNMSUB negate the addend
         if (o0 != o1) n ^= sign;  // FMSUB, FNMADD negate the product
-        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.MulAdd(a, n, m, es, c->Fpcr));
+        GuestRegs.SetScalar(c, op.Rd, SoftFloat.MulAdd(a, n, m, es, c->Fpcr));
     }
 
     /// <summary>FCVT[NPMZA][SU] to a general register, integer and fixed-point forms.</summary>
     private static void ToIntImpl(CpuState* c, A64Op op)
     {
-        int es = TypeSize((op >> 22) & 3);
-        bool sf = (op >> 31) != 0;
-        bool fixedPoint = ((op >> 21) & 1) == 0;
-        uint rmode = (op >> 19) & 3, opcode = (op >> 16) & 7;
-        int fbits = fixedPoint ? 64 - (int)((op >> 10) & 63) : 0;
+        int es = TypeSize(op.Ftype);
+        bool sf = op.Sf;
+        bool fixedPoint = op.FixedPoint;
+        int rmode = op.Rmode, opcode = op.ConvOpcode;
+        int fbits = fixedPoint ? op.FBits : 0;
         bool unsigned = (opcode & 1) != 0;
         int mode = rmode switch
         {
@@ -470,21 +468,21 @@ internal static unsafe class FpSoft
             2 => SoftFloat.RoundNegInf,
             _ => SoftFloat.RoundZero,
         };
-        ulong x = ReadScalar(c, (int)((op >> 5) & 31), es);
+        ulong x = ReadScalar(c, op.Rn, es);
         ulong r = SoftFloat.ToInt(x, es, fbits, unsigned, sf ? 64 : 32, mode, c->Fpcr);
-        GuestRegs.SetX(c, (int)(op & 31), r);
+        GuestRegs.SetX(c, op.Rd, r);
     }
 
     /// <summary>SCVTF/UCVTF from a general register (integer and fixed-point), used for half precision.</summary>
     private static void FromIntImpl(CpuState* c, A64Op op)
     {
-        int es = TypeSize((op >> 22) & 3);
-        bool sf = (op >> 31) != 0;
-        bool fixedPoint = ((op >> 21) & 1) == 0;
-        bool unsigned = ((op >> 16) & 1) != 0;
-        int fbits = fixedPoint ? 64 - (int)((op >> 10) & 63) : 0;
-        ulong v = GuestRegs.GetX(c, (int)((op >> 5) & 31));
+        int es = TypeSize(op.Ftype);
+        bool sf = op.Sf;
+        bool fixedPoint = op.FixedPoint;
+        bool unsigned = (op.ConvOpcode & 1) != 0;
+        int fbits = fixedPoint ? op.FBits : 0;
+        ulong v = GuestRegs.GetX(c, op.Rn);
         if (!sf) v = unsigned ? (uint)v : (ulong)(long)(int)(uint)v;
-        GuestRegs.SetScalar(c, (int)(op & 31), SoftFloat.FromInt(v, unsigned, fbits, es, c->Fpcr));
+        GuestRegs.SetScalar(c, op.Rd, SoftFloat.FromInt(v, unsigned, fbits, es, c->Fpcr));
     }
 }
