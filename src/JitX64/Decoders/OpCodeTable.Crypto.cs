@@ -40,10 +40,10 @@ public static partial class OpCodeTable
         t.Add("SHA512SU1", "11001110011mmmmm100010nnnnnddddd", InstEmit.Sha512, "sha512su1 {Vd}.2d, {Vn}.2d, {Vm}.2d");
         t.Add("SHA512SU0", "1100111011000000100000nnnnnddddd", InstEmit.Sha512, "sha512su0 {Vd}.2d, {Vn}.2d");
         // SHA3: RAX1 (above's group), the four-register EOR3 and BCAX (11001110 0 Op0 Rm 0 Ra Rn Rd), XAR (imm6)
-        t.Add("RAX1", "11001110011mmmmm100011nnnnnddddd", InstEmit.Sha3, "rax1 {Vd}.2d, {Vn}.2d, {Vm}.2d");
-        t.Add("EOR3", "11001110000mmmmm0aaaaannnnnddddd", InstEmit.Sha3, "eor3 {Vd}.16b, {Vn}.16b, {Vm}.16b, {Va}.16b");
-        t.Add("BCAX", "11001110001mmmmm0aaaaannnnnddddd", InstEmit.Sha3, "bcax {Vd}.16b, {Vn}.16b, {Vm}.16b, {Va}.16b");
-        t.Add("XAR", "11001110100mmmmmiiiiiinnnnnddddd", InstEmit.Sha3, "xar {Vd}.2d, {Vn}.2d, {Vm}.2d, {d#i}");
+        t.Add("RAX1", "11001110011mmmmm100011nnnnnddddd", InstEmit.Rax1, "rax1 {Vd}.2d, {Vn}.2d, {Vm}.2d");
+        t.Add("EOR3", "11001110000mmmmm0aaaaannnnnddddd", InstEmit.Eor3, "eor3 {Vd}.16b, {Vn}.16b, {Vm}.16b, {Va}.16b");
+        t.Add("BCAX", "11001110001mmmmm0aaaaannnnnddddd", InstEmit.Bcax, "bcax {Vd}.16b, {Vn}.16b, {Vm}.16b, {Va}.16b");
+        t.Add("XAR", "11001110100mmmmmiiiiiinnnnnddddd", InstEmit.Xar, "xar {Vd}.2d, {Vn}.2d, {Vm}.2d, {d#i}");
 
         // PMULL{2} Vd.1Q, Vn.1D/2D, Vm.1D/2D: Advanced SIMD three different, U=0 size=11 opcode=1110
         t.Add("PMULL (vector)", "00001110111mmmmm111000nnnnnddddd", InstEmit.Pmull64, "pmull {Vd}.1q, {Vn}.1d, {Vm}.1d");

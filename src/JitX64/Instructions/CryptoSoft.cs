@@ -45,11 +45,11 @@ internal static unsafe class CryptoSoft
 
     private static void ShaImpl(CpuState* c, A64Op op)
     {
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
-        bool twoReg = ((op >> 21) & 1) != 0; // bits 21..17 are 10100 in the two-register group, bit 21 is 0 in the three-register one
+        int d = op.Rd, n = op.Rn, m = op.Rm;
+        bool twoReg = op.ShaTwoRegister;
         if (twoReg)
         {
-            switch ((op >> 12) & 31)
+            switch (op.MiscOpcode)
             {
                 case 0: // SHA1H Sd, Sn
                     GuestRegs.SetScalar(c, d, Rol(Read(c, n).E0, 30));
@@ -79,7 +79,7 @@ internal static unsafe class CryptoSoft
                     }
             }
         }
-        int opc = (int)((op >> 12) & 7);
+        int opc = op.Sha3RegOpcode;
         switch (opc)
         {
             case 0: case 1: case 2: // SHA1C, SHA1P, SHA1M Qd, Sn, Vm.4S
@@ -136,17 +136,17 @@ internal static unsafe class CryptoSoft
     /// <summary>SHA512H, SHA512H2, SHA512SU1 (three-register group, opcode = bits 11..10) and SHA512SU0.</summary>
     private static void Sha512Impl(CpuState* c, A64Op op)
     {
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
+        int d = op.Rd, n = op.Rn, m = op.Rm;
         ulong* pd = GuestRegs.V(c, d), pn = GuestRegs.V(c, n), pm = GuestRegs.V(c, m);
         ulong x0 = pn[0], x1 = pn[1], y0 = pm[0], y1 = pm[1], w0 = pd[0], w1 = pd[1], r0, r1;
-        if ((op & 0xFFFFFC00) == 0xCEC08000) // SHA512SU0 Vd.2D, Vn.2D
+        if (op.Sha512TwoRegister) // SHA512SU0 Vd.2D, Vn.2D
         {
             r0 = w0 + (Ror64(w1, 1) ^ Ror64(w1, 8) ^ (w1 >> 7));
             r1 = w1 + (Ror64(x0, 1) ^ Ror64(x0, 8) ^ (x0 >> 7));
         }
         else
         {
-            switch ((op >> 10) & 3)
+            switch (op.Sha512Opcode)
             {
                 case 0: // SHA512H Qd, Qn, Vm.2D
                     {

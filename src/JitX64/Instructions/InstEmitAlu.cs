@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Dqemu.JitX64.Translation.EmitterContext;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -30,7 +29,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rd = op.Rd, rn = op.Rn;
-        int imm = (int)Bits(op, 10, 12) << (Bits(op, 22, 1) != 0 ? 12 : 0);
+        int imm = op.Imm12 << (op.Sh ? 12 : 0);
         if (!setFlags)
         {
             // Rd and Rn are SP when 31
@@ -82,8 +81,8 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rd = op.Rd, rn = op.Rn, rm = op.Rm;
-        int type = (int)Bits(op, 22, 2);
-        int amount = (int)Bits(op, 10, 6);
+        int type = op.Shift;
+        int amount = op.Imm6;
         if (type == 3 || (!sf && amount > 31)) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
         if (!setFlags && rd == 31) return;
 
@@ -152,8 +151,8 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rd = op.Rd, rn = op.Rn, rm = op.Rm;
-        int option = (int)Bits(op, 13, 3);
-        int shift = (int)Bits(op, 10, 3);
+        int option = op.Option;
+        int shift = op.Imm3;
         if (shift > 4) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
 
         // Rn 31 is SP here (LoadRsp); Rd's own host copy takes the sum when neither is SP
@@ -260,9 +259,9 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rd = op.Rd, rn = op.Rn, rm = op.Rm;
-        int type = (int)Bits(op, 22, 2);
-        int amount = (int)Bits(op, 10, 6);
-        bool invert = Bits(op, 21, 1) != 0;
+        int type = op.Shift;
+        int amount = op.Imm6;
+        bool invert = op.InvertRm;
         if (!sf && amount > 31) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
         if (!setFlags && rd == 31) return;
 
@@ -325,14 +324,14 @@ public static partial class InstEmit
 
     public static void Movz(EmitterContext ctx, A64Op op)
     {
-        int hw = (int)Bits(op, 21, 2);
-        ctx.StoreXImm(op.Rd, (ulong)Bits(op, 5, 16) << (16 * hw));
+        int hw = op.Hw;
+        ctx.StoreXImm(op.Rd, (ulong)op.Imm16 << (16 * hw));
     }
 
     public static void Movn(EmitterContext ctx, A64Op op)
     {
-        int hw = (int)Bits(op, 21, 2);
-        ulong v = ~((ulong)Bits(op, 5, 16) << (16 * hw));
+        int hw = op.Hw;
+        ulong v = ~((ulong)op.Imm16 << (16 * hw));
         if (!op.Sf) v &= 0xffffffff;
         ctx.StoreXImm(op.Rd, v);
     }
@@ -343,8 +342,8 @@ public static partial class InstEmit
         int rd = op.Rd;
         if (rd == 31) return;
         bool sf = op.Sf;
-        int shift = 16 * (int)Bits(op, 21, 2);
-        ulong imm = (ulong)Bits(op, 5, 16) << shift;
+        int shift = 16 * op.Hw;
+        ulong imm = (ulong)op.Imm16 << shift;
         ulong keep = ~(0xffffUL << shift);
         var d = ctx.ResultReg(rd, rcx); // in Rd's host copy when it has one (MOVZ/MOVK chains build constants there)
         ctx.LoadFirst(d, rd, sf);
@@ -372,13 +371,11 @@ public static partial class InstEmit
 
     // ---------------- PC-relative addresses ----------------
 
-    private static long AdrOffset(A64Op op) => SignExtend((Bits(op, 5, 19) << 2) | Bits(op, 29, 2), 21);
-
     public static void Adr(EmitterContext ctx, A64Op op)
-        => ctx.StoreXImm(op.Rd, ctx.Pc + (ulong)AdrOffset(op));
+        => ctx.StoreXImm(op.Rd, ctx.Pc + (ulong)op.AdrOffset);
 
     public static void Adrp(EmitterContext ctx, A64Op op)
-        => ctx.StoreXImm(op.Rd, (ctx.Pc & ~0xfffUL) + (ulong)(AdrOffset(op) << 12));
+        => ctx.StoreXImm(op.Rd, (ctx.Pc & ~0xfffUL) + (ulong)(op.AdrOffset << 12));
 
     // ---------------- conditional compare ----------------
 
@@ -397,21 +394,21 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rn = op.Rn, rm = op.Rm;
-        int cond = (int)Bits(op, 12, 4);
-        uint nzcv = op & 15;
+        int cond = op.Cond;
+        int nzcv = op.Nzcv;
 
         void Compare()
         {
             if (kind == GpOp.Sub)
             {
                 var left = ctx.Operand(rn, rcx, sf);
-                if (immediate || rm == 31) { int imm = immediate ? rm : 0; if (sf) a.cmp(left, imm); else a.cmp(R32(left), imm); }
+                if (immediate || rm == 31) { int imm = immediate ? op.Imm5 : 0; if (sf) a.cmp(left, imm); else a.cmp(R32(left), imm); }
                 else if (ctx.Cached(rm) is { } hm) { if (sf) a.cmp(left, hm); else a.cmp(R32(left), R32(hm)); }
                 else if (sf) a.cmp(left, X(rm)); else a.cmp(R32(left), W(rm));
                 return;
             }
             ctx.LoadR(rcx, rn, sf);
-            if (immediate) IntAlu.RI(a, kind, rcx, rm, sf);
+            if (immediate) IntAlu.RI(a, kind, rcx, op.Imm5, sf);
             else IntAlu.RG(ctx, kind, rcx, rm, sf);
         }
 
@@ -426,7 +423,7 @@ public static partial class InstEmit
         if (kind == GpOp.Add) a.cmc(); // stored C is inverted
         a.lahf();
         a.seto(al);
-        a.mov(edx, (int)Flags.ArmToHost(nzcv << 28));
+        a.mov(edx, (int)Flags.ArmToHost((uint)nzcv << 28));
         a.test(sil, sil);
         a.cmovz(eax, edx);
         ctx.StoreNzcvHost(ax);
@@ -445,7 +442,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool sf = op.Sf;
         int rd = op.Rd, rn = op.Rn, rm = op.Rm;
-        int cond = (int)Bits(op, 12, 4);
+        int cond = op.Cond;
         if (rd == 31) return;
         if (cond >= 14)
         {

@@ -19,7 +19,7 @@ public static partial class InstEmit
         bool sf = op.Sf;
         int n = sf ? 64 : 32;
         int rd = op.Rd, rn = op.Rn;
-        int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
+        int r = op.Immr, s = op.Imms;
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, 0); return; }
 
@@ -63,7 +63,7 @@ public static partial class InstEmit
         bool sf = op.Sf;
         int n = sf ? 64 : 32;
         int rd = op.Rd, rn = op.Rn;
-        int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
+        int r = op.Immr, s = op.Imms;
         if (rd == 31) return;
         if (rn == 31) { ctx.StoreXImm(rd, 0); return; }
 
@@ -136,7 +136,7 @@ public static partial class InstEmit
         bool sf = op.Sf;
         int n = sf ? 64 : 32;
         int rd = op.Rd, rn = op.Rn;
-        int r = (int)Bits(op, 16, 6), s = (int)Bits(op, 10, 6);
+        int r = op.Immr, s = op.Imms;
         if (rd == 31) return;
 
         int width, lsb;
@@ -196,7 +196,7 @@ public static partial class InstEmit
         bool sf = op.Sf;
         int n = sf ? 64 : 32;
         int rd = op.Rd, rn = op.Rn, rm = op.Rm;
-        int lsb = (int)Bits(op, 10, 6);
+        int lsb = op.Imm6;
         if (rd == 31) return;
         var d = lsb == 0 ? rcx : ctx.ResultReg(rd, rcx, rn == rm ? -1 : rn);
         ctx.LoadFirst(d, rm, sf);

@@ -1,6 +1,5 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -8,7 +7,7 @@ namespace Dqemu.JitX64.Instructions;
 public static partial class InstEmit
 {
     public static void B(EmitterContext ctx, A64Op op)
-        => ctx.BranchTo(ctx.Pc + (ulong)(SignExtend(op & 0x3ffffff, 26) * 4));
+        => ctx.BranchTo(ctx.Pc + (ulong)op.Offset26);
 
     public static void Bl(EmitterContext ctx, A64Op op)
     {
@@ -18,8 +17,8 @@ public static partial class InstEmit
 
     public static void B_Cond(EmitterContext ctx, A64Op op)
     {
-        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
-        int cond = (int)(op & 15);
+        ulong target = ctx.Pc + (ulong)op.Offset19;
+        int cond = op.BranchCond;
         if (cond >= 14) ctx.BranchTo(target);
         else ctx.BranchIf(cond, target);
     }
@@ -30,8 +29,8 @@ public static partial class InstEmit
     private static void CompareAndBranch(EmitterContext ctx, A64Op op, bool nonZero)
     {
         var a = ctx.Asm;
-        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 19), 19) * 4);
-        int rt = op.Rd;
+        ulong target = ctx.Pc + (ulong)op.Offset19;
+        int rt = op.Rt;
         if (rt == 31)
         {
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);
@@ -48,9 +47,9 @@ public static partial class InstEmit
     private static void TestBitAndBranch(EmitterContext ctx, A64Op op, bool nonZero)
     {
         var a = ctx.Asm;
-        ulong target = ctx.Pc + (ulong)(SignExtend(Bits(op, 5, 14), 14) * 4);
-        int bit = (int)((Bits(op, 31, 1) << 5) | Bits(op, 19, 5));
-        int rt = op.Rd;
+        ulong target = ctx.Pc + (ulong)op.Offset14;
+        int bit = op.TestBit;
+        int rt = op.Rt;
         if (rt == 31)
         {
             if (nonZero) ctx.BranchTo(ctx.Pc + 4); else ctx.BranchTo(target);

@@ -20,19 +20,19 @@ public static partial class InstEmit
     {
         if (!HostCpu.Aes) { Undefined(ctx, op); return; }
         var a = ctx.Asm;
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31);
-        switch ((op >> 12) & 3)
+        int d = op.Rd, n = op.Rn;
+        switch (op.MiscOpcode)
         {
-            case 0: // AESE: ShiftRows(SubBytes(Vd ^ Vn)) = aesenclast with a zero round key
-            case 1: // AESD: InvShiftRows(InvSubBytes(Vd ^ Vn)) = aesdeclast with a zero round key
+            case 0b00100: // AESE: ShiftRows(SubBytes(Vd ^ Vn)) = aesenclast with a zero round key
+            case 0b00101: // AESD: InvShiftRows(InvSubBytes(Vd ^ Vn)) = aesdeclast with a zero round key
                 a.movdqu(xmm0, EmitterContext.V(d));
                 a.movdqu(xmm1, EmitterContext.V(n));
                 a.pxor(xmm0, xmm1);
                 a.pxor(xmm1, xmm1);
-                if (((op >> 12) & 3) == 0) a.aesenclast(xmm0, xmm1);
+                if (op.MiscOpcode == 0b00100) a.aesenclast(xmm0, xmm1);
                 else a.aesdeclast(xmm0, xmm1);
                 break;
-            case 2: // AESMC: x86 has no bare MixColumns; aesdeclast undoes the ShiftRows/SubBytes that aesenc applies
+            case 0b00110: // AESMC: x86 has no bare MixColumns; aesdeclast undoes the ShiftRows/SubBytes that aesenc applies
                 a.movdqu(xmm0, EmitterContext.V(n));
                 a.pxor(xmm1, xmm1);
                 a.aesdeclast(xmm0, xmm1);
@@ -50,8 +50,8 @@ public static partial class InstEmit
     {
         if (!HostCpu.Pclmul) { Undefined(ctx, op); return; }
         var a = ctx.Asm;
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
-        bool part2 = ((op >> 30) & 1) != 0;
+        int d = op.Rd, n = op.Rn, m = op.Rm;
+        bool part2 = op.Q;
         a.movdqu(xmm0, EmitterContext.V(n));
         a.movdqu(xmm1, EmitterContext.V(m));
         a.pclmulqdq(xmm0, xmm1, (byte)(part2 ? 0x11 : 0x00));
@@ -67,18 +67,18 @@ public static partial class InstEmit
     public static void Sha(EmitterContext ctx, A64Op op)
     {
         if (!HostCpu.Sha) { EmitSoft(ctx, op, CryptoSoft.Sha); return; }
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31);
-        if (((op >> 21) & 1) == 0)
-            switch ((op >> 12) & 7)
+        int d = op.Rd, n = op.Rn, m = op.Rm;
+        if (!op.ShaTwoRegister)
+            switch (op.Sha3RegOpcode)
             {
-                case <= 2 and var f: Sha1Rounds(ctx, d, n, m, (int)f); return; // SHA1C, SHA1P, SHA1M
+                case <= 2 and var f: Sha1Rounds(ctx, d, n, m, f); return; // SHA1C, SHA1P, SHA1M
                 case 3: Sha1Su0(ctx, d, n, m); return;
                 case 4: Sha256Rounds(ctx, d, n, m, high: false); return; // SHA256H
                 case 5: Sha256Rounds(ctx, d, n, m, high: true); return;  // SHA256H2
                 default: Sha256Su1(ctx, d, n, m); return;
             }
         var a = ctx.Asm;
-        switch ((op >> 12) & 31)
+        switch (op.MiscOpcode)
         {
             case 0: // SHA1H Sd, Sn: ROL(Sn, 30), the rest of Vd cleared
                 a.mov(eax, EmitterContext.VS(n));
@@ -199,25 +199,32 @@ public static partial class InstEmit
     /// <summary>SHA512H, SHA512H2, SHA512SU0, SHA512SU1, through the C# implementation.</summary>
     public static void Sha512(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, CryptoSoft.Sha512);
 
+    public static void Eor3(EmitterContext ctx, A64Op op) => Sha3(ctx, op, Sha3Op.Eor3);
+    public static void Bcax(EmitterContext ctx, A64Op op) => Sha3(ctx, op, Sha3Op.Bcax);
+    public static void Rax1(EmitterContext ctx, A64Op op) => Sha3(ctx, op, Sha3Op.Rax1);
+    public static void Xar(EmitterContext ctx, A64Op op) => Sha3(ctx, op, Sha3Op.Xar);
+
+    private enum Sha3Op { Eor3, Bcax, Rax1, Xar }
+
     /// <summary>
     /// FEAT_SHA3: EOR3 Vd = Vn ^ Vm ^ Va; BCAX Vd = Vn ^ (Vm &amp; ~Va); RAX1 Vd.2D = Vn ^ ROL(Vm, 1);
     /// XAR Vd.2D = ROR(Vn ^ Vm, imm6). Every operand is loaded before Vd is written.
     /// </summary>
-    public static void Sha3(EmitterContext ctx, A64Op op)
+    private static void Sha3(EmitterContext ctx, A64Op op, Sha3Op kind)
     {
         var a = ctx.Asm;
-        int d = (int)(op & 31), n = (int)((op >> 5) & 31), m = (int)((op >> 16) & 31), ra = (int)((op >> 10) & 31);
+        int d = op.Rd, n = op.Rn, m = op.Rm, ra = op.Ra;
         a.movdqu(xmm0, EmitterContext.V(n));
         a.movdqu(xmm1, EmitterContext.V(m));
-        if ((op & 0xFFC00000) == 0xCE000000) // EOR3 (bit 21 clear), BCAX (set)
+        if (kind is Sha3Op.Eor3 or Sha3Op.Bcax)
         {
             a.movdqu(xmm2, EmitterContext.V(ra));
-            if (((op >> 21) & 1) == 0) { a.pxor(xmm0, xmm1); a.pxor(xmm0, xmm2); }
+            if (kind == Sha3Op.Eor3) { a.pxor(xmm0, xmm1); a.pxor(xmm0, xmm2); }
             else { a.pandn(xmm2, xmm1); a.pxor(xmm0, xmm2); }
         }
-        else if ((op & 0xFFE00000) == 0xCE800000) // XAR
+        else if (kind == Sha3Op.Xar)
         {
-            int r = (int)((op >> 10) & 63);
+            int r = op.Imm6;
             a.pxor(xmm0, xmm1);
             if (r != 0)
             {

@@ -2,7 +2,6 @@ using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -12,9 +11,9 @@ public static partial class InstEmit
     /// <summary>System register numbers as o0:op1:CRn:CRm:op2 (instruction bits 19..5).</summary>
     internal static class SysReg
     {
-        public const uint MidrEl1 = 0x4000, MpidrEl1 = 0x4005, CtrEl0 = 0x5801, DczidEl0 = 0x5807;
-        public const uint Nzcv = 0x5A10, Fpcr = 0x5A20, Fpsr = 0x5A21, TpidrEl0 = 0x5E82, TpidrroEl0 = 0x5E83;
-        public const uint CntfrqEl0 = 0x5F00, CntvctEl0 = 0x5F02, CntpctEl0 = 0x5F01;
+        public const int MidrEl1 = 0x4000, MpidrEl1 = 0x4005, CtrEl0 = 0x5801, DczidEl0 = 0x5807;
+        public const int Nzcv = 0x5A10, Fpcr = 0x5A20, Fpsr = 0x5A21, TpidrEl0 = 0x5E82, TpidrroEl0 = 0x5E83;
+        public const int CntfrqEl0 = 0x5F00, CntvctEl0 = 0x5F02, CntpctEl0 = 0x5F01;
     }
 
     /// <summary>A Cortex-A72-like identity; nothing reads it unless HWCAP_CPUID is advertised.</summary>
@@ -37,15 +36,15 @@ public static partial class InstEmit
     /// <summary>DMB/DSB: on x86's TSO only the store->load order of a full barrier needs a fence.</summary>
     public static void Barrier(EmitterContext ctx, A64Op op)
     {
-        uint types = Bits(op, 8, 2); // CRm<1:0>: 01 loads, 10 stores, 11 all
+        int types = op.CRm & 3; // CRm<1:0>: 01 loads, 10 stores, 11 all
         if (types == 3) ctx.Asm.mfence();
     }
 
     public static void Mrs(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rt = op.Rd;
-        switch (Bits(op, 5, 15))
+        int rt = op.Rt;
+        switch (op.SysReg)
         {
             case SysReg.TpidrEl0: a.mov(rcx, EmitterContext.CpuField64(CpuOffsets.Tpidr)); break;
             case SysReg.Nzcv: ctx.ReadNzcvArm(rcx); break;
@@ -71,8 +70,8 @@ public static partial class InstEmit
     public static void Msr(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int rt = op.Rd;
-        switch (Bits(op, 5, 15))
+        int rt = op.Rt;
+        switch (op.SysReg)
         {
             case SysReg.TpidrEl0:
                 ctx.LoadX(rcx, rt);
@@ -148,7 +147,7 @@ public static partial class InstEmit
     public static void DcZva(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        ctx.LoadX(rsi, op.Rd);
+        ctx.LoadX(rsi, op.Rt);
         a.and(rsi, -64);
         ctx.CheckAddress(64); // the whole block: one 64-byte unit (shift 6) or more is redirected, smaller units fault
         a.pxor(xmm0, xmm0);
