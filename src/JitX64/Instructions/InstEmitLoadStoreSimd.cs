@@ -1,7 +1,6 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -16,10 +15,10 @@ public static partial class InstEmit
     public static void SimdLdStMulti(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool q = Bits(op, 30, 1) != 0, load = Bits(op, 22, 1) != 0, post = Bits(op, 23, 1) != 0;
-        int rt = op.Rd, rn = op.Rn, rm = op.Rm;
-        int size = (int)Bits(op, 10, 2);
-        (int rpt, int selem) = Bits(op, 12, 4) switch
+        bool q = op.Q, load = op.L, post = op.PostIndex;
+        int rt = op.Rt, rn = op.Rn, rm = op.Rm;
+        int size = op.StructSize;
+        (int rpt, int selem) = op.StructOpcode switch
         {
             0 => (1, 4), 2 => (4, 1), 4 => (1, 3), 6 => (3, 1), 7 => (1, 1), 8 => (1, 2), 10 => (2, 1), _ => (0, 0),
         };
@@ -81,13 +80,13 @@ public static partial class InstEmit
     public static void SimdLdStSingle(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int q = (int)Bits(op, 30, 1);
-        bool load = Bits(op, 22, 1) != 0, post = Bits(op, 23, 1) != 0;
-        int rt = op.Rd, rn = op.Rn, rm = op.Rm;
-        int opcode = (int)Bits(op, 13, 3);
-        int s12 = (int)Bits(op, 12, 1);
-        int size = (int)Bits(op, 10, 2);
-        int selem = (((opcode & 1) << 1) | (int)Bits(op, 21, 1)) + 1;
+        int q = op.Q ? 1 : 0;
+        bool load = op.L, post = op.PostIndex;
+        int rt = op.Rt, rn = op.Rn, rm = op.Rm;
+        int opcode = op.SingleOpcode;
+        int s12 = op.StructS ? 1 : 0;
+        int size = op.StructSize;
+        int selem = (((opcode & 1) << 1) | (op.StructR ? 1 : 0)) + 1;
         int scale = opcode >> 1;
         var mode = post ? LdSt.Index.Post : LdSt.Index.Offset;
 

@@ -2,7 +2,6 @@ using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -67,8 +66,8 @@ public static partial class InstEmit
     public static void SimdFpThreeSame(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opc = (int)Bits(op, 11, 3);
-        bool u = ((op >> 29) & 1) != 0, hi = ((op >> 23) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
+        int opc = op.FpThreeSameOpcode;
+        bool u = op.U, hi = op.SizeHigh, dbl = op.Sz;
         bool q = SimdQ(op), scalar = SimdScalar(op);
         int d = op.Rd, n = op.Rn, m = op.Rm;
         int soft = SimdSoft.ThreeSame;
@@ -180,10 +179,10 @@ public static partial class InstEmit
     /// <summary>FMUL, FMLA, FMLS by element (vector and scalar). FMULX goes soft.</summary>
     public static void SimdFpIndexed(EmitterContext ctx, A64Op op)
     {
-        int opcode = (int)Bits(op, 12, 4);
-        bool u = ((op >> 29) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
+        int opcode = op.Opcode4;
+        bool u = op.U, dbl = op.Sz;
         int d = op.Rd, n = op.Rn, m = op.Rm;
-        int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1);
+        int h = op.IndexH ? 1 : 0, l = op.IndexL ? 1 : 0;
         int index = dbl ? h : (h << 1 | l);
         if ((opcode == 9 && u) || (opcode != 9 && !HostCpu.Fma)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
         void Compute()
@@ -210,8 +209,8 @@ public static partial class InstEmit
     public static void SimdFpTwoMisc(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 12, 5);
-        bool u = ((op >> 29) & 1) != 0, hi = ((op >> 23) & 1) != 0, dbl = ((op >> 22) & 1) != 0;
+        int opcode = op.MiscOpcode;
+        bool u = op.U, hi = op.SizeHigh, dbl = op.Sz;
         bool q = SimdQ(op), scalar = SimdScalar(op);
         int d = op.Rd, n = op.Rn;
         int soft = SimdSoft.TwoMisc;
@@ -270,7 +269,7 @@ public static partial class InstEmit
                 return;
             case (23, false): // FCVTL, FCVTL2 (single to double)
                 if (!dbl || u) break;
-                if (((op >> 30) & 1) != 0) a.movq(xmm0, EmitterContext.VHigh(n)); else a.movq(xmm0, EmitterContext.VD(n));
+                if (op.Q) a.movq(xmm0, EmitterContext.VHigh(n)); else a.movq(xmm0, EmitterContext.VD(n));
                 a.cvtps2pd(xmm0, xmm0);
                 FpVecResult(ctx, op, soft, true, FpStore.Vector, 3, qOverride: true); // always writes 128 bits
                 return;
@@ -406,7 +405,7 @@ public static partial class InstEmit
     public static void SimdFaddpScalar(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool dbl = ((op >> 22) & 1) != 0;
+        bool dbl = op.Sz;
         int n = op.Rn;
         if (dbl) { a.movsd(xmm0, EmitterContext.VD(n)); a.addsd(xmm0, EmitterContext.VHigh(n)); }
         else { a.movss(xmm0, EmitterContext.VS(n)); a.addss(xmm0, __dword_ptr[rbx + State.CpuOffsets.Vn(n) + 4]); }

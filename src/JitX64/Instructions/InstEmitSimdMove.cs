@@ -21,9 +21,9 @@ public static partial class InstEmit
     /// <summary>Element size (0..3) and index from an imm5 field (lowest set bit gives the size).</summary>
     private static (int size, int index) Imm5(A64Op op)
     {
-        uint imm5 = Bits(op, 16, 5);
+        int imm5 = op.Imm5;
         int size = System.Numerics.BitOperations.TrailingZeroCount(imm5);
-        return (size, (int)(imm5 >> (size + 1)));
+        return (size, imm5 >> (size + 1));
     }
 
     /// <summary>rcx = element (zero-extended) of Vn.</summary>
@@ -119,7 +119,7 @@ public static partial class InstEmit
     public static void InsElement(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        int src = (int)(Bits(op, 11, 4) >> size);
+        int src = op.Imm4 >> size;
         LoadElemZx(ctx, rcx, op.Rn, size, src);
         StoreElem(ctx, rcx, op.Rd, size, index);
     }
@@ -137,7 +137,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         var (size, index) = Imm5(op);
-        bool x = ((op >> 30) & 1) != 0;
+        bool x = op.Q;
         int n = op.Rn;
         if (x)
         {
@@ -184,11 +184,11 @@ public static partial class InstEmit
     public static void SimdModImm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool q = ((op >> 30) & 1) != 0;
-        uint opBit = (op >> 29) & 1, cmode = Bits(op, 12, 4);
-        uint imm8 = (Bits(op, 16, 3) << 5) | Bits(op, 5, 5);
+        bool q = op.Q;
+        uint opBit = op.U ? 1u : 0u;
+        int cmode = op.Cmode, imm8 = op.SimdImm8;
         int d = op.Rd;
-        ulong imm = AdvSimdExpandImm(opBit, cmode, imm8);
+        ulong imm = AdvSimdExpandImm(opBit, (uint)cmode, (uint)imm8);
         bool logical = cmode < 12 && (cmode & 1) == 1; // ORR / BIC
         if (!logical)
         {
@@ -212,7 +212,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         bool q = SimdQ(op);
-        int imm = (int)Bits(op, 11, 4);
+        int imm = op.Imm4;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (q)
         {
@@ -237,7 +237,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         bool q = SimdQ(op);
         int es = 8 << SimdSize(op);
-        uint opc = Bits(op, 12, 3);
+        int opc = op.PermuteOpcode;
         int d = op.Rd;
         LoadVec(ctx, xmm0, op.Rn, q);
         LoadVec(ctx, xmm1, op.Rm, q);
@@ -294,8 +294,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         bool q = SimdQ(op);
-        bool tbx = ((op >> 12) & 1) != 0;
-        int len = (int)Bits(op, 13, 2) + 1;
+        bool tbx = op.Tbx;
+        int len = op.TableLen + 1;
         int d = op.Rd, n = op.Rn;
         LoadVec(ctx, xmm1, op.Rm, q); // indices
         a.pxor(xmm0, xmm0);
