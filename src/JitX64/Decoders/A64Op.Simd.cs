@@ -7,7 +7,8 @@ public readonly partial struct A64Op
     public int ThreeSameOpcode => F(11, 5);
     /// <summary>opcode, bits 13..11 of three same (floating point, with U and bit 23; FP16 three same).</summary>
     public int FpThreeSameOpcode => F(11, 3);
-    /// <summary>opcode, bits 16..12 of two-register miscellaneous and across lanes (and the crypto two-register groups).</summary>
+    /// <summary>opcode, bits 16..12 of two-register miscellaneous, across lanes and scalar pairwise (and the crypto
+    /// two-register groups).</summary>
     public int MiscOpcode => F(12, 5);
     /// <summary>opcode, bits 15..12 of three different, by element (indexed) and modified immediate's cmode.</summary>
     public int Opcode4 => F(12, 4);
@@ -27,6 +28,8 @@ public readonly partial struct A64Op
     public int Immh => F(19, 4);
     /// <summary>immh:immb, bits 22..16 of shift by immediate.</summary>
     public int ImmHB => F(16, 7);
+    /// <summary>opcode, bits 15..11 of shift by immediate (vector and scalar).</summary>
+    public int ShiftOpcode => F(11, 5);
     /// <summary>imm4, bits 14..11: EXT's byte index; INS (element)'s source index.</summary>
     public int Imm4 => F(11, 4);
     /// <summary>len, bits 14..13 of TBL/TBX: the table has len + 1 registers.</summary>

@@ -2,7 +2,6 @@ using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Host;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -17,10 +16,10 @@ public static partial class InstEmit
 {
     internal enum IntOp { Add, Sub, CmEq, CmGt, CmHi, CmGe, CmHs, CmTst, SMax, SMin, UMax, UMin, Mul, SAbd, UAbd, SQAdd, UQAdd, SQSub, UQSub, URHAdd }
 
-    private static bool SimdScalar(A64Op op) => ((op >> 28) & 1) != 0;
+    private static bool SimdScalar(A64Op op) => op.Scalar;
     /// <summary>Q for vector forms; scalar forms (bit 28 set) always work on 64 bits.</summary>
-    private static bool SimdQ(A64Op op) => ((op >> 30) & 1) != 0 && !SimdScalar(op);
-    private static int SimdSize(A64Op op) => (int)((op >> 22) & 3);
+    private static bool SimdQ(A64Op op) => op.Q && !SimdScalar(op);
+    private static int SimdSize(A64Op op) => op.Size;
 
     /// <summary>Sign bit of every <paramref name="es"/>-bit lane.</summary>
     private static nint SignLanes(int es) => SimdConst.Dup(es switch
@@ -208,8 +207,8 @@ public static partial class InstEmit
     public static void SimdThreeSame(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 11, 5);
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
+        int opcode = op.ThreeSameOpcode;
+        bool u = op.U, q = SimdQ(op);
         int es = 8 << SimdSize(op);
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (opcode == 3) { SimdLogic3(ctx, op); return; }
@@ -352,7 +351,7 @@ public static partial class InstEmit
     private static void SimdLogic3(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
+        bool u = op.U, q = SimdQ(op);
         int sel = SimdSize(op);
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (!u && sel == 2 && n == m)
@@ -442,8 +441,8 @@ public static partial class InstEmit
     public static void SimdTwoMisc(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 12, 5);
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
+        int opcode = op.MiscOpcode;
+        bool u = op.U, q = SimdQ(op);
         int size = SimdSize(op), es = 8 << size;
         int d = op.Rd, n = op.Rn;
         switch (opcode)
@@ -658,7 +657,7 @@ public static partial class InstEmit
     /// <summary>Writes a narrowed result (low 64 bits of xmm0): XTN-style to the low half with the upper zeroed, "2" forms to the upper half.</summary>
     private static void StoreNarrowResult(EmitterContext ctx, A64Op op, int d)
     {
-        if (((op >> 30) & 1) != 0) ctx.Asm.movq(EmitterContext.VHigh(d), xmm0);
+        if (op.Q) ctx.Asm.movq(EmitterContext.VHigh(d), xmm0);
         else StoreVec64(ctx, d, xmm0);
     }
 
@@ -679,8 +678,8 @@ public static partial class InstEmit
     public static void SimdAcross(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 12, 5);
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
+        int opcode = op.MiscOpcode;
+        bool u = op.U, q = SimdQ(op);
         int es = 8 << SimdSize(op);
         int d = op.Rd, n = op.Rn;
         int bytes = q ? 16 : 8;
@@ -746,8 +745,8 @@ public static partial class InstEmit
     public static void SimdThreeDiff(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 12, 4);
-        bool u = ((op >> 29) & 1) != 0, part2 = ((op >> 30) & 1) != 0;
+        int opcode = op.Opcode4;
+        bool u = op.U, part2 = op.Q;
         int es = 8 << SimdSize(op), wes = es * 2;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         switch (opcode)
@@ -832,20 +831,20 @@ public static partial class InstEmit
     public static void SimdIndexedInt(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 12, 4);
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
+        int opcode = op.Opcode4;
+        bool u = op.U, q = SimdQ(op);
         int size = SimdSize(op), es = 8 << size;
         int d = op.Rd, n = op.Rn;
         bool isMul = opcode == 8 && !u, isMla = opcode == 0 && u, isMls = opcode == 4 && u;
         bool isMull = opcode is 2 or 6 or 10;
         if (!(isMul || isMla || isMls || isMull) || SimdScalar(op)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
-        int h = (int)((op >> 11) & 1), l = (int)((op >> 21) & 1), mb = (int)((op >> 20) & 1);
+        int h = op.IndexH ? 1 : 0, l = op.IndexL ? 1 : 0, mb = op.IndexM ? 1 : 0;
         int index, mreg;
-        if (size == 1) { index = h << 2 | l << 1 | mb; mreg = (int)Bits(op, 16, 4); }
+        if (size == 1) { index = h << 2 | l << 1 | mb; mreg = op.Rm4; }
         else { index = h << 1 | l; mreg = op.Rm; }
         if (isMull)
         {
-            bool part2 = ((op >> 30) & 1) != 0;
+            bool part2 = op.Q;
             LoadHalf(ctx, xmm0, n, part2);
             EmitBroadcastElement(ctx, xmm1, mreg, index, es);
             EmitMulLong(ctx, es, !u);

@@ -1,7 +1,6 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
 using Iced.Intel;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Dqemu.JitX64.Instructions;
@@ -88,11 +87,12 @@ public static partial class InstEmit
     public static void SimdShiftImm(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        int opcode = (int)Bits(op, 11, 5);
-        bool u = ((op >> 29) & 1) != 0, q = SimdQ(op);
-        uint immh = Bits(op, 19, 4), immhb = Bits(op, 16, 7);
+        int opcode = op.ShiftOpcode;
+        bool u = op.U, q = SimdQ(op);
+        uint immh = (uint)op.Immh;
+        int immhb = op.ImmHB;
         int es = 8 << (31 - System.Numerics.BitOperations.LeadingZeroCount(immh));
-        int rshift = 2 * es - (int)immhb, lshift = (int)immhb - es;
+        int rshift = 2 * es - immhb, lshift = immhb - es;
         int d = op.Rd, n = op.Rn;
         switch (opcode)
         {
@@ -145,7 +145,7 @@ public static partial class InstEmit
                 }
             case 20: // SSHLL, USHLL (SXTL, UXTL)
                 {
-                    bool part2 = ((op >> 30) & 1) != 0;
+                    bool part2 = op.Q;
                     LoadHalf(ctx, xmm0, n, part2);
                     EmitWiden(ctx, xmm0, es, !u);
                     EmitShiftLeftImm(ctx, xmm0, es * 2, lshift);

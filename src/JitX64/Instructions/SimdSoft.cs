@@ -70,14 +70,6 @@ internal static unsafe class SimdSoft
     /// <summary>Writes a scalar element result (all other bits of Vd zero).</summary>
     private static void WriteScalar(CpuState* c, int d, ulong x, int es) => GuestRegs.SetScalar(c, d, x & Mask(es));
 
-    private static int Rd(A64Op op) => (int)(op & 31);
-    private static int Rn(A64Op op) => (int)((op >> 5) & 31);
-    private static int Rm(A64Op op) => (int)((op >> 16) & 31);
-    private static bool Q(A64Op op) => ((op >> 30) & 1) != 0;
-    private static bool U(A64Op op) => ((op >> 29) & 1) != 0;
-    private static bool IsScalar(A64Op op) => ((op >> 28) & 1) != 0;
-    private static int Size(A64Op op) => (int)((op >> 22) & 3);
-
     // ---- integer lane operations ----
 
     private static Int128 ShiftReg(Int128 v, int shift, bool round, int es)
@@ -142,15 +134,15 @@ internal static unsafe class SimdSoft
 
     private static void ThreeSameImpl(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 11) & 31);
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.ThreeSameOpcode;
         if (opcode >= 24) { FpThreeSame(c, op); return; }
-        int es = 8 << Size(op);
+        int es = 8 << op.Size;
         Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
         if (opcode == 3)
         {
             // logic: AND BIC ORR ORN / EOR BSL BIT BIF
-            ulong Logic(ulong a, ulong b, ulong dd) => (Size(op), u) switch
+            ulong Logic(ulong a, ulong b, ulong dd) => (op.Size, u) switch
             {
                 (0, false) => a & b,
                 (1, false) => a & ~b,
@@ -192,9 +184,9 @@ internal static unsafe class SimdSoft
 
     private static void ThreeDiffImpl(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 12) & 15);
-        int es = 8 << Size(op), wes = es * 2;
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.Opcode4;
+        int es = 8 << op.Size, wes = es * 2;
         int lanes = scalar ? 1 : 64 / es;
         Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
         int part = q ? lanes : 0; // "2" forms read the upper halves of narrow operands
@@ -252,9 +244,9 @@ internal static unsafe class SimdSoft
 
     private static void TwoMiscImpl(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 12) & 31);
-        int size = Size(op);
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.MiscOpcode;
+        int size = op.Size;
         if (opcode >= 12 && !(opcode is 18 or 19 or 20)) { FpTwoMisc(c, op); return; }
         if (opcode == 22 || opcode == 23) { FpTwoMisc(c, op); return; }
         int es = 8 << size;
@@ -384,9 +376,9 @@ internal static unsafe class SimdSoft
 
     private static void AcrossImpl(CpuState* c, A64Op op)
     {
-        bool q = Q(op), u = U(op);
-        int opcode = (int)((op >> 12) & 31);
-        int size = Size(op);
+        bool q = op.Q, u = op.U;
+        int opcode = op.MiscOpcode;
+        int size = op.Size;
         Vec n = Read(c, op.Rn);
         if (opcode is 12 or 15)
         {
@@ -420,15 +412,16 @@ internal static unsafe class SimdSoft
 
     private static void ShiftImmImpl(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 11) & 31);
-        uint immh = (op >> 19) & 15, immhb = (op >> 16) & 127;
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.ShiftOpcode;
+        uint immh = (uint)op.Immh;
+        int immhb = op.ImmHB;
         int hb = 3 - System.Numerics.BitOperations.LeadingZeroCount(immh) + 28; // highest set bit of immh
         int es = 8 << hb;
         if (opcode is 28 or 31) { FpFixedVector(c, op, es); return; }
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
-        int rshift = es * 2 - (int)immhb;  // right shifts: 2*esize - immh:immb
-        int lshift = (int)immhb - es;      // left shifts: immh:immb - esize
+        int rshift = es * 2 - immhb;  // right shifts: 2*esize - immh:immb
+        int lshift = immhb - es;      // left shifts: immh:immb - esize
         Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
         ulong m = Mask(es);
         switch (opcode)
@@ -508,9 +501,9 @@ internal static unsafe class SimdSoft
     /// <summary>SCVTF/UCVTF (opcode 28) and FCVTZS/FCVTZU (31), fixed point, vector and scalar.</summary>
     private static void FpFixedVector(CpuState* c, A64Op op, int es)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 11) & 31);
-        int fbits = es * 2 - (int)((op >> 16) & 127);
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.ShiftOpcode;
+        int fbits = es * 2 - op.ImmHB;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
         Vec n = Read(c, op.Rn), r = default;
         uint fpcr = c->Fpcr;
@@ -530,24 +523,24 @@ internal static unsafe class SimdSoft
 
     private static void IndexedImpl(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 12) & 15);
-        int size = Size(op);
-        uint h = (op >> 11) & 1, l = (op >> 21) & 1, mbit = (op >> 20) & 1;
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.Opcode4;
+        int size = op.Size;
+        int h = op.IndexH ? 1 : 0, l = op.IndexL ? 1 : 0, mbit = op.IndexM ? 1 : 0;
         bool fp = opcode is 1 or 5 or 9; // FMLA, FMLS, FMUL/FMULX; the rest are integer
         int es, index, mreg;
         if (fp)
         {
             bool dbl = (size & 1) != 0;
             es = dbl ? 64 : 32;
-            index = dbl ? (int)h : (int)(h << 1 | l);
-            mreg = (int)((op >> 16) & 31);
+            index = dbl ? h : h << 1 | l;
+            mreg = op.Rm;
         }
         else
         {
             es = 8 << size;
-            if (size == 1) { index = (int)(h << 2 | l << 1 | mbit); mreg = (int)((op >> 16) & 15); }
-            else { index = (int)(h << 1 | l); mreg = (int)((op >> 16) & 31); }
+            if (size == 1) { index = h << 2 | l << 1 | mbit; mreg = op.Rm4; }
+            else { index = h << 1 | l; mreg = op.Rm; }
         }
         Vec n = Read(c, op.Rn), mv = Read(c, mreg), d = Read(c, op.Rd), r = default;
         ulong e = Get(ref mv, index, es);
@@ -623,10 +616,10 @@ internal static unsafe class SimdSoft
     /// <summary>FP three-same (opcode bits 15..11 = 11xxx), vector and scalar.</summary>
     private static void FpThreeSame(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 11) & 7);
-        bool a = ((op >> 23) & 1) != 0;
-        int es = ((op >> 22) & 1) != 0 ? 64 : 32;
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.FpThreeSameOpcode;
+        bool a = op.SizeHigh;
+        int es = op.Sz ? 64 : 32;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
         uint fpcr = c->Fpcr;
         Vec n = Read(c, op.Rn), m = Read(c, op.Rm), d = Read(c, op.Rd), r = default;
@@ -681,10 +674,10 @@ internal static unsafe class SimdSoft
     /// <summary>FP two-register miscellaneous (opcodes 12..31 with size&lt;1&gt; and U), vector and scalar.</summary>
     private static void FpTwoMisc(CpuState* c, A64Op op)
     {
-        bool scalar = IsScalar(op), q = Q(op) && !scalar, u = U(op);
-        int opcode = (int)((op >> 12) & 31);
-        bool hi = ((op >> 23) & 1) != 0;
-        bool sz = ((op >> 22) & 1) != 0;
+        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        int opcode = op.MiscOpcode;
+        bool hi = op.SizeHigh;
+        bool sz = op.Sz;
         int es = sz ? 64 : 32;
         uint fpcr = c->Fpcr;
         Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
@@ -878,11 +871,11 @@ internal static unsafe class SimdSoft
     /// <summary>Scalar pairwise: ADDP (D), FADDP, FMAXNMP, FMINNMP, FMAXP, FMINP.</summary>
     private static void ScalarPairwiseImpl(CpuState* c, A64Op op)
     {
-        int opcode = (int)((op >> 12) & 31);
-        bool u = U(op);
+        int opcode = op.MiscOpcode;
+        bool u = op.U;
         Vec n = Read(c, op.Rn);
         if (!u) { WriteScalar(c, op.Rd, n.Lo + n.Hi, 64); return; }
-        bool sz = ((op >> 22) & 1) != 0, min = ((op >> 23) & 1) != 0;
+        bool sz = op.Sz, min = op.SizeHigh;
         int es = sz ? 64 : 32;
         ulong a = Get(ref n, 0, es), b = Get(ref n, 1, es);
         var kind = opcode switch
