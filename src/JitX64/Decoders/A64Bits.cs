@@ -1,16 +1,9 @@
 namespace Dqemu.JitX64.Decoders;
 
-/// <summary>Field arithmetic the Arm ARM defines in pseudocode, shared by emitters and the disassembler.</summary>
+/// <summary>Arithmetic the Arm ARM defines in pseudocode (sign extension, bit masks, immediate expansion), shared by
+/// A64Op, the emitters and the disassembler. Fields of the instruction word are A64Op's.</summary>
 public static class A64Bits
 {
-    public static int Rd(uint op) => (int)(op & 31);
-    public static int Rn(uint op) => (int)((op >> 5) & 31);
-    public static int Rt2(uint op) => (int)((op >> 10) & 31);
-    public static int Rm(uint op) => (int)((op >> 16) & 31);
-    public static int Ra(uint op) => (int)((op >> 10) & 31);
-    public static bool Sf(uint op) => (op >> 31) != 0;
-    public static uint Bits(uint op, int lo, int width) => (op >> lo) & (uint)((1UL << width) - 1);
-
     public static long SignExtend(ulong value, int bits)
     {
         int shift = 64 - bits;
@@ -56,15 +49,6 @@ public static class A64Bits
         wmask = Replicate(Ror(welem, r, esize), esize, dataSize);
         tmask = Replicate(telem, esize, dataSize);
         return true;
-    }
-
-    /// <summary>The logical immediate of AND/ORR/EOR/ANDS (immediate), or null when reserved.</summary>
-    public static ulong? LogicalImmediate(uint op)
-    {
-        bool sf = Sf(op);
-        uint n = (op >> 22) & 1;
-        if (!sf && n != 0) return null;
-        return DecodeBitMasks(n, (op >> 10) & 63, (op >> 16) & 63, true, sf ? 64 : 32, out ulong w, out _) ? w : null;
     }
 
     /// <summary>VFPExpandImm for FMOV (scalar, immediate) and the FP forms of MOVI.</summary>

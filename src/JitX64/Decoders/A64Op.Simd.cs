@@ -38,7 +38,7 @@ public readonly partial struct A64Op
     public bool Tbx => B(12);
     /// <summary>opcode, bits 14..12 of permute (UZP1, TRN1, ZIP1, UZP2, TRN2, ZIP2).</summary>
     public int PermuteOpcode => F(12, 3);
-    /// <summary>opcode, bits 14..12 of the SHA three-register group and of the SHA-512 and SHA-3 groups.</summary>
+    /// <summary>opcode, bits 14..12 of the SHA1/SHA256 three-register group (SHA1C ... SHA256SU1).</summary>
     public int Sha3RegOpcode => F(12, 3);
     /// <summary>opcode, bits 11..10 of the SHA-512 two-register and three-register groups.</summary>
     public int Sha512Opcode => F(10, 2);

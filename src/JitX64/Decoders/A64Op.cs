@@ -6,7 +6,7 @@ namespace Dqemu.JitX64.Decoders;
 /// Every bit position lives here and in the OpCodeTable rows: emitters, and the C# implementations translated code
 /// calls, read fields by name and never the word (EmitterRulesTests holds them to it). A field belongs to the
 /// encoding groups named in its comment; read from another group it means nothing.
-/// The general fields are in this file, the groups' own in A64Op.{Alu,Memory,Fp,Simd,System}.cs.
+/// The general fields are in this file, the groups' own in A64Op.{Alu,Branch,Memory,Fp,Simd,Crypto}.cs.
 /// </summary>
 public readonly partial struct A64Op
 {
@@ -61,9 +61,6 @@ public readonly partial struct A64Op
     public int Nzcv => F(0, 4);
     /// <summary>imm5, bits 20..16 (CCMP immediate; DUP/INS/UMOV/SMOV's size and index).</summary>
     public int Imm5 => F(16, 5);
-
-    // TRANSITION: lets the emitters not yet moved to named fields still read the word; goes when they all have.
-    public static implicit operator uint(A64Op op) => op._word;
 
     public override string ToString() => $"0x{_word:x8}";
 }

@@ -50,11 +50,11 @@ public static class Disassembler
         switch (p)
         {
             case "adr":
-                return Hex(pc + (ulong)A64Bits.SignExtend((A64Bits.Bits(op, 5, 19) << 2) | A64Bits.Bits(op, 29, 2), 21));
+                return Hex(pc + (ulong)new A64Op(op).AdrOffset);
             case "adrp":
-                return Hex((pc & ~0xfffUL) + (ulong)(A64Bits.SignExtend((A64Bits.Bits(op, 5, 19) << 2) | A64Bits.Bits(op, 29, 2), 21) << 12));
+                return Hex((pc & ~0xfffUL) + (ulong)(new A64Op(op).AdrOffset << 12));
             case "bimm":
-                return A64Bits.LogicalImmediate(op) is ulong imm ? "#" + Hex(imm) : "#<reserved>";
+                return new A64Op(op).LogicalImmediate is ulong imm ? "#" + Hex(imm) : "#<reserved>";
         }
         int scale = 1;
         int star = p.IndexOf('*');

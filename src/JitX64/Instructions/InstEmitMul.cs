@@ -1,6 +1,5 @@
 using Dqemu.JitX64.Decoders;
 using Dqemu.JitX64.Translation;
-using static Dqemu.JitX64.Decoders.A64Bits;
 using static Dqemu.JitX64.Translation.EmitterContext;
 using static Iced.Intel.AssemblerRegisters;
 

@@ -4,8 +4,8 @@ using Dqemu.JitX64.State;
 namespace Dqemu.JitX64.Instructions;
 
 /// <summary>
-/// C# implementations of the Advanced SIMD encoding groups, one per group, decoding the instruction word
-/// like the Arm ARM pseudocode does. Translated code calls them for instructions without an SSE sequence
+/// C# implementations of the Advanced SIMD encoding groups, one per group, reading the instruction's A64Op fields
+/// the way the Arm ARM pseudocode does. Translated code calls them for instructions without an SSE sequence
 /// (saturating shifts, doubling multiplies, estimates, ...) and for the rare inputs where the SSE sequence
 /// would differ (NaN results, saturating conversions). Every function reads all its operands before it
 /// writes Vd, so Vd may alias a source. Saturating operations set FPSR.QC in CpuState (<see cref="Sat"/>);

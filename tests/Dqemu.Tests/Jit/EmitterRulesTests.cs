@@ -1,14 +1,19 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
+using Dqemu.JitX64.Decoders;
 using Xunit;
 
 namespace Dqemu.Tests.Jit;
 
 /// <summary>
-/// Rules the emitters keep, checked on their source (src/JitX64/Instructions): NZCV is reached only through the flag
-/// functions of the register layer (EmitterContext.Flags.cs). Flag liveness plans around what those functions record;
-/// a direct access to the field is still exact (the planning pass sees it and makes it a barrier) but keeps every
-/// capture before it, so a new one should go through the layer instead. (Direct reads of instruction bits and of other
-/// CpuState fields remain in several emitters: docs/architecture.md §6, item 6.)
+/// Rules the emitters keep, checked on their source (src/JitX64/Instructions) and on A64Op's type:
+/// - the instruction is read only through A64Op's named fields: no emitter, and no C# implementation translated code
+///   calls, sees the word (A64Op has no conversion to an integer; its Word is used only where EmitSoft hands it to
+///   the run-time call, and only SoftRegistry makes an A64Op of it again);
+/// - NZCV is reached only through the flag functions of the register layer (EmitterContext.Flags.cs). Flag liveness
+///   plans around what those functions record; a direct access to the field is still exact (the planning pass sees
+///   it and makes it a barrier) but keeps every capture before it, so a new one should go through the layer instead.
+/// (Direct accesses to other CpuState fields remain in several emitters: docs/architecture.md §6.)
 /// </summary>
 public sealed class EmitterRulesTests
 {
@@ -31,6 +36,39 @@ public sealed class EmitterRulesTests
     {
         var found = EmitterLines().Where(l => Direct.IsMatch(l.Text)).Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}").ToList();
         Assert.True(found.Count == 0, "emitters that reach NZCV directly:\n" + string.Join("\n", found));
+    }
+
+    // The word's ways out of A64Op, and the raw-word helpers and parameters an emitter would need to read bits itself.
+    private static readonly Regex WordRead = new(@"\.Word\b|\bnew A64Op\(|\buint (op|word|insn|instruction)\b|\bA64Bits\.(Rd|Rn|Rm|Ra|Rt2|Sf|Bits)\(|\bBits\(op\b");
+
+    // The two places the word may pass: EmitSoft's mov of it into the call's argument, SoftRegistry.Entry's A64Op of it.
+    private static readonly string[] WordPasses = ["a.mov(esi, (int)op.Word);", "=> _impls[index](cpu, new A64Op(word));"];
+
+    [Fact]
+    public void NoEmitterReadsTheInstructionWord()
+    {
+        var found = EmitterLines().Where(l => WordRead.IsMatch(l.Text) && !WordPasses.Any(p => l.Text.Contains(p)))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}").ToList();
+        Assert.True(found.Count == 0, "emitters that read the instruction word:\n" + string.Join("\n", found));
+        foreach (var pass in WordPasses) Assert.Single(EmitterLines(), l => l.Text.Contains(pass));
+
+        // and nothing converts an A64Op back into a number
+        var conversions = typeof(A64Op).GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+            .Where(m => m.Name is "op_Implicit" or "op_Explicit").Select(m => m.ToString()).ToList();
+        Assert.Empty(conversions);
+        // every row's emitter takes the typed operands
+        Assert.All(OpCodeTable.All, d => Assert.Equal(typeof(A64Op), d.Emit.Method.GetParameters()[1].ParameterType));
+    }
+
+    [Fact]
+    public void TheWordRuleFindsADirectRead()
+    {
+        Assert.Matches(WordRead, "uint imm = op.Word >> 10;");
+        Assert.Matches(WordRead, "private static int Size(uint op) => (int)((op >> 22) & 3);");
+        Assert.Matches(WordRead, "int rd = A64Bits.Rd(w);");
+        Assert.Matches(WordRead, "var again = new A64Op(x);");
+        Assert.DoesNotMatch(WordRead, "int size = op.LsSize, rt = op.Rt;");
+        Assert.DoesNotMatch(WordRead, "ulong? imm = op.LogicalImmediate;");
     }
 
     [Fact]

@@ -156,7 +156,7 @@ public static class InstructionFuzzer
                     if (Draw(row, r) is not uint w) { dead.Add(row); continue; }
                     if (IsAdr(w)) continue;
                     // a reserved logical immediate is SIGILL and would waste the whole run (the Integer class keeps them)
-                    if ((w & 0x1F800000) == 0x12000000 && A64Bits.LogicalImmediate(w) == null) continue;
+                    if ((w & 0x1F800000) == 0x12000000 && new A64Op(w).LogicalImmediate == null) continue;
                     words.Add(w);
                     last = row;
                     // now and then a conditional branch over the next word: in a block translated in full it is a side
