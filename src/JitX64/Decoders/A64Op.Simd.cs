@@ -3,6 +3,9 @@ namespace Dqemu.JitX64.Decoders;
 /// <summary>Fields of the Advanced SIMD groups (vector and scalar) and the crypto extensions.</summary>
 public readonly partial struct A64Op
 {
+    /// <summary>Q of the vector groups: the whole 128-bit vector. False in the scalar groups, which always work on at
+    /// most 64 bits (their bit 30 is a fixed 1).</summary>
+    public bool VectorQ => Q && !Scalar;
     /// <summary>opcode, bits 15..11 of three same (vector and scalar).</summary>
     public int ThreeSameOpcode => F(11, 5);
     /// <summary>opcode, bits 13..11 of three same (floating point, with U and bit 23; FP16 three same).</summary>

@@ -16,11 +16,6 @@ public static partial class InstEmit
 {
     internal enum IntOp { Add, Sub, CmEq, CmGt, CmHi, CmGe, CmHs, CmTst, SMax, SMin, UMax, UMin, Mul, SAbd, UAbd, SQAdd, UQAdd, SQSub, UQSub, URHAdd }
 
-    private static bool SimdScalar(A64Op op) => op.Scalar;
-    /// <summary>Q for vector forms; scalar forms (bit 28 set) always work on 64 bits.</summary>
-    private static bool SimdQ(A64Op op) => op.Q && !SimdScalar(op);
-    private static int SimdSize(A64Op op) => op.Size;
-
     /// <summary>Sign bit of every <paramref name="es"/>-bit lane.</summary>
     private static nint SignLanes(int es) => SimdConst.Dup(es switch
     {
@@ -172,7 +167,7 @@ public static partial class InstEmit
     /// <summary>Stores xmm0 as the result: vector (Q), or a scalar of <paramref name="es"/> bits.</summary>
     private static void StoreSimdResult(EmitterContext ctx, A64Op op, int d, int es, AssemblerRegisterXMM x)
     {
-        if (!SimdScalar(op) || es == 64) { StoreVec(ctx, d, x, SimdQ(op)); return; }
+        if (!op.Scalar || es == 64) { StoreVec(ctx, d, x, op.VectorQ); return; }
         StoreScalarElem(ctx, d, x, es);
     }
 
@@ -208,8 +203,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int opcode = op.ThreeSameOpcode;
-        bool u = op.U, q = SimdQ(op);
-        int es = 8 << SimdSize(op);
+        bool u = op.U, q = op.VectorQ;
+        int es = 8 << op.Size;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (opcode == 3) { SimdLogic3(ctx, op); return; }
         if (opcode is 20 or 21 or 23)
@@ -254,7 +249,7 @@ public static partial class InstEmit
             EmitIntOp(ctx, kind is IntOp.SQAdd or IntOp.UQAdd ? IntOp.Add : IntOp.Sub, es, xmm6, xmm1);
         }
         EmitIntOp(ctx, kind.Value, es, xmm0, xmm1);
-        if (saturating) EmitQcIfDiffer(ctx, xmm0, xmm6, SimdScalar(op) ? es / 8 : 16);
+        if (saturating) EmitQcIfDiffer(ctx, xmm0, xmm6, op.Scalar ? es / 8 : 16);
         if (opcode == 15)
         {
             // SABA/UABA accumulate
@@ -284,7 +279,7 @@ public static partial class InstEmit
         var right = a.CreateLabel();
         var store = a.CreateLabel();
         var done = a.CreateLabel();
-        bool single = SimdScalar(op) || (es == 64 && !q);
+        bool single = op.Scalar || (es == 64 && !q);
         if (!single)
         {
             LoadVec(ctx, xmm1, m, q);
@@ -351,8 +346,8 @@ public static partial class InstEmit
     private static void SimdLogic3(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool u = op.U, q = SimdQ(op);
-        int sel = SimdSize(op);
+        bool u = op.U, q = op.VectorQ;
+        int sel = op.Size;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (!u && sel == 2 && n == m)
         {
@@ -442,8 +437,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int opcode = op.MiscOpcode;
-        bool u = op.U, q = SimdQ(op);
-        int size = SimdSize(op), es = 8 << size;
+        bool u = op.U, q = op.VectorQ;
+        int size = op.Size, es = 8 << size;
         int d = op.Rd, n = op.Rn;
         switch (opcode)
         {
@@ -533,7 +528,7 @@ public static partial class InstEmit
                 return;
             case 18: // XTN (U=0), SQXTUN (U=1)
             case 20: // SQXTN (U=0), UQXTN (U=1)
-                if (SimdScalar(op)) break;
+                if (op.Scalar) break;
                 if (opcode == 18 && !u)
                 {
                     a.movdqu(xmm0, EmitterContext.V(n));
@@ -679,8 +674,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int opcode = op.MiscOpcode;
-        bool u = op.U, q = SimdQ(op);
-        int es = 8 << SimdSize(op);
+        bool u = op.U, q = op.VectorQ;
+        int es = 8 << op.Size;
         int d = op.Rd, n = op.Rn;
         int bytes = q ? 16 : 8;
         if (opcode == 3)
@@ -747,7 +742,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int opcode = op.Opcode4;
         bool u = op.U, part2 = op.Q;
-        int es = 8 << SimdSize(op), wes = es * 2;
+        int es = 8 << op.Size, wes = es * 2;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         switch (opcode)
         {
@@ -832,12 +827,12 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int opcode = op.Opcode4;
-        bool u = op.U, q = SimdQ(op);
-        int size = SimdSize(op), es = 8 << size;
+        bool u = op.U, q = op.VectorQ;
+        int size = op.Size, es = 8 << size;
         int d = op.Rd, n = op.Rn;
         bool isMul = opcode == 8 && !u, isMla = opcode == 0 && u, isMls = opcode == 4 && u;
         bool isMull = opcode is 2 or 6 or 10;
-        if (!(isMul || isMla || isMls || isMull) || SimdScalar(op)) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
+        if (!(isMul || isMla || isMls || isMull) || op.Scalar) { EmitSoft(ctx, op, SimdSoft.Indexed); return; }
         int h = op.IndexH ? 1 : 0, l = op.IndexL ? 1 : 0, mb = op.IndexM ? 1 : 0;
         int index, mreg;
         if (size == 1) { index = h << 2 | l << 1 | mb; mreg = op.Rm4; }

@@ -27,7 +27,7 @@ public static partial class InstEmit
         Action? fzRecompute = null)
     {
         var a = ctx.Asm;
-        bool scalar = SimdScalar(op), q = qOverride ?? SimdQ(op);
+        bool scalar = op.Scalar, q = qOverride ?? op.VectorQ;
         int d = op.Rd;
         var done = a.CreateLabel();
         a.movaps(xmm7, xmm0);
@@ -46,8 +46,8 @@ public static partial class InstEmit
     /// <summary>Loads an FP vector operand: scalar forms load just the element (zero above).</summary>
     private static void LoadFpVec(EmitterContext ctx, AssemblerRegisterXMM x, int n, A64Op op, bool dbl)
     {
-        if (SimdScalar(op)) LoadFpScalar(ctx, x, n, dbl);
-        else LoadVec(ctx, x, n, SimdQ(op));
+        if (op.Scalar) LoadFpScalar(ctx, x, n, dbl);
+        else LoadVec(ctx, x, n, op.VectorQ);
     }
 
     private static void FpArithPacked(EmitterContext ctx, int kind, bool dbl, AssemblerRegisterXMM dst, AssemblerRegisterXMM src)
@@ -68,7 +68,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int opc = op.FpThreeSameOpcode;
         bool u = op.U, hi = op.SizeHigh, dbl = op.Sz;
-        bool q = SimdQ(op), scalar = SimdScalar(op);
+        bool q = op.VectorQ, scalar = op.Scalar;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         int soft = SimdSoft.ThreeSame;
         switch ((u, hi, opc))
@@ -211,7 +211,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int opcode = op.MiscOpcode;
         bool u = op.U, hi = op.SizeHigh, dbl = op.Sz;
-        bool q = SimdQ(op), scalar = SimdScalar(op);
+        bool q = op.VectorQ, scalar = op.Scalar;
         int d = op.Rd, n = op.Rn;
         int soft = SimdSoft.TwoMisc;
         switch ((opcode, hi))

@@ -68,7 +68,7 @@ public static partial class InstEmit
     public static void DupElement(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        bool q = SimdQ(op);
+        bool q = op.VectorQ;
         int n = op.Rn;
         switch (size)
         {
@@ -94,7 +94,7 @@ public static partial class InstEmit
         var (size, _) = Imm5(op);
         if (size == 3) ctx.LoadX(rax, op.Rn); else ctx.LoadW(rax, op.Rn);
         EmitBroadcastRax(ctx, size);
-        StoreVec(ctx, op.Rd, xmm0, SimdQ(op));
+        StoreVec(ctx, op.Rd, xmm0, op.VectorQ);
     }
 
     /// <summary>DUP (scalar) / MOV Bd|Hd|Sd|Dd, Vn.T[i].</summary>
@@ -211,7 +211,7 @@ public static partial class InstEmit
     public static void Ext(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool q = SimdQ(op);
+        bool q = op.VectorQ;
         int imm = op.Imm4;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (q)
@@ -235,8 +235,8 @@ public static partial class InstEmit
     public static void Permute(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool q = SimdQ(op);
-        int es = 8 << SimdSize(op);
+        bool q = op.VectorQ;
+        int es = 8 << op.Size;
         int opc = op.PermuteOpcode;
         int d = op.Rd;
         LoadVec(ctx, xmm0, op.Rn, q);
@@ -293,7 +293,7 @@ public static partial class InstEmit
     public static void TableLookup(EmitterContext ctx, A64Op op)
     {
         var a = ctx.Asm;
-        bool q = SimdQ(op);
+        bool q = op.VectorQ;
         bool tbx = op.Tbx;
         int len = op.TableLen + 1;
         int d = op.Rd, n = op.Rn;

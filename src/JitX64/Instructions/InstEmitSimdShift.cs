@@ -88,7 +88,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int opcode = op.ShiftOpcode;
-        bool u = op.U, q = SimdQ(op);
+        bool u = op.U, q = op.VectorQ;
         uint immh = (uint)op.Immh;
         int immhb = op.ImmHB;
         int es = 8 << (31 - System.Numerics.BitOperations.LeadingZeroCount(immh));
@@ -133,7 +133,7 @@ public static partial class InstEmit
                 StoreVec(ctx, d, xmm0, q);
                 return;
             case 16: case 17: // SHRN, RSHRN (the U forms are saturating)
-                if (u || SimdScalar(op)) break;
+                if (u || op.Scalar) break;
                 {
                     int wes = es * 2;
                     a.movdqu(xmm0, EmitterContext.V(n));

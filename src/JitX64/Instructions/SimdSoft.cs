@@ -134,7 +134,7 @@ internal static unsafe class SimdSoft
 
     private static void ThreeSameImpl(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.ThreeSameOpcode;
         if (opcode >= 24) { FpThreeSame(c, op); return; }
         int es = 8 << op.Size;
@@ -184,7 +184,7 @@ internal static unsafe class SimdSoft
 
     private static void ThreeDiffImpl(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.Opcode4;
         int es = 8 << op.Size, wes = es * 2;
         int lanes = scalar ? 1 : 64 / es;
@@ -244,7 +244,7 @@ internal static unsafe class SimdSoft
 
     private static void TwoMiscImpl(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.MiscOpcode;
         int size = op.Size;
         if (opcode >= 12 && !(opcode is 18 or 19 or 20)) { FpTwoMisc(c, op); return; }
@@ -412,7 +412,7 @@ internal static unsafe class SimdSoft
 
     private static void ShiftImmImpl(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.ShiftOpcode;
         uint immh = (uint)op.Immh;
         int immhb = op.ImmHB;
@@ -501,7 +501,7 @@ internal static unsafe class SimdSoft
     /// <summary>SCVTF/UCVTF (opcode 28) and FCVTZS/FCVTZU (31), fixed point, vector and scalar.</summary>
     private static void FpFixedVector(CpuState* c, A64Op op, int es)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.ShiftOpcode;
         int fbits = es * 2 - op.ImmHB;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
@@ -523,7 +523,7 @@ internal static unsafe class SimdSoft
 
     private static void IndexedImpl(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.Opcode4;
         int size = op.Size;
         int h = op.IndexH ? 1 : 0, l = op.IndexL ? 1 : 0, mbit = op.IndexM ? 1 : 0;
@@ -616,7 +616,7 @@ internal static unsafe class SimdSoft
     /// <summary>FP three-same (opcode bits 15..11 = 11xxx), vector and scalar.</summary>
     private static void FpThreeSame(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.FpThreeSameOpcode;
         bool a = op.SizeHigh;
         int es = op.Sz ? 64 : 32;
@@ -674,7 +674,7 @@ internal static unsafe class SimdSoft
     /// <summary>FP two-register miscellaneous (opcodes 12..31 with size&lt;1&gt; and U), vector and scalar.</summary>
     private static void FpTwoMisc(CpuState* c, A64Op op)
     {
-        bool scalar = op.Scalar, q = op.Q && !scalar, u = op.U;
+        bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.MiscOpcode;
         bool hi = op.SizeHigh;
         bool sz = op.Sz;

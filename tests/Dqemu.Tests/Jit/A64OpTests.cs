@@ -146,6 +146,8 @@ public sealed class A64OpTests
         Assert.Equal((true, false, false, 2, 0b10000), (add.Q, add.U, add.Scalar, add.Size, add.ThreeSameOpcode));
         var cmhs = Op("cmhs d1, d2, d3");
         Assert.Equal((true, true, 3, 0b00111), (cmhs.Scalar, cmhs.U, cmhs.Size, cmhs.ThreeSameOpcode));
+        // the scalar groups' bit 30 is a fixed 1: they still work on 64 bits at most
+        Assert.Equal((true, false, true, false), (add.VectorQ, Op("add v1.2s, v2.2s, v3.2s").VectorQ, cmhs.Q, cmhs.VectorQ));
 
         var fmin = Op("fmin v1.2d, v2.2d, v3.2d"); // U 0, a 1, sz 1, opcode 11110
         Assert.Equal((true, true, 0b110), (fmin.SizeHigh, fmin.Sz, fmin.FpThreeSameOpcode));
