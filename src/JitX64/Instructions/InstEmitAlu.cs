@@ -773,13 +773,12 @@ public static partial class InstEmit
             }
             else
             {
-                int off = CpuOffsets.Xn(rm);
                 switch (size)
                 {
-                    case 0: a.crc32(ecx, __byte_ptr[rbx + off]); break;
-                    case 1: a.crc32(ecx, __word_ptr[rbx + off]); break;
-                    case 2: a.crc32(ecx, __dword_ptr[rbx + off]); break;
-                    default: a.crc32(rcx, __qword_ptr[rbx + off]); break;
+                    case 0: a.crc32(ecx, XPart(rm, 1)); break;
+                    case 1: a.crc32(ecx, XPart(rm, 2)); break;
+                    case 2: a.crc32(ecx, XPart(rm, 4)); break;
+                    default: a.crc32(rcx, X(rm)); break;
                 }
             }
             ctx.StoreX(rd, rcx);
@@ -791,13 +790,12 @@ public static partial class InstEmit
         if (rm == 31) a.xor(edx, edx);
         else
         {
-            int off = CpuOffsets.Xn(rm);
             switch (size)
             {
-                case 0: a.movzx(edx, __byte_ptr[rbx + off]); break;
-                case 1: a.movzx(edx, __word_ptr[rbx + off]); break;
-                case 2: a.mov(edx, __dword_ptr[rbx + off]); break;
-                default: a.mov(rdx, __qword_ptr[rbx + off]); break;
+                case 0: a.movzx(edx, XPart(rm, 1)); break;
+                case 1: a.movzx(edx, XPart(rm, 2)); break;
+                case 2: a.mov(edx, W(rm)); break;
+                default: a.mov(rdx, X(rm)); break;
             }
         }
         a.xor(ecx, edx);
@@ -1020,16 +1018,15 @@ internal static class IntAlu
             }
             return;
         }
-        int off = CpuOffsets.Xn(r);
         switch (option)
         {
-            case 0: a.movzx(R32(dst), __byte_ptr[rbx + off]); break;
-            case 1: a.movzx(R32(dst), __word_ptr[rbx + off]); break;
-            case 2: a.mov(R32(dst), __dword_ptr[rbx + off]); break;
-            case 4: a.movsx(dst, __byte_ptr[rbx + off]); break;
-            case 5: a.movsx(dst, __word_ptr[rbx + off]); break;
-            case 6: a.movsxd(dst, __dword_ptr[rbx + off]); break;
-            default: a.mov(dst, __qword_ptr[rbx + off]); break;
+            case 0: a.movzx(R32(dst), XPart(r, 1)); break;
+            case 1: a.movzx(R32(dst), XPart(r, 2)); break;
+            case 2: a.mov(R32(dst), W(r)); break;
+            case 4: a.movsx(dst, XPart(r, 1)); break;
+            case 5: a.movsx(dst, XPart(r, 2)); break;
+            case 6: a.movsxd(dst, W(r)); break;
+            default: a.mov(dst, X(r)); break;
         }
     }
 }

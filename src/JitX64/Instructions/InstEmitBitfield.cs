@@ -36,10 +36,9 @@ public static partial class InstEmit
             }
             else
             {
-                int off = CpuOffsets.Xn(rn);
-                if (s == 31) a.movsxd(t, __dword_ptr[rbx + off]);
-                else if (sf) a.movsx(t, s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
-                else a.movsx(R32(t), s == 7 ? __byte_ptr[rbx + off] : __word_ptr[rbx + off]);
+                if (s == 31) a.movsxd(t, W(rn));
+                else if (sf) a.movsx(t, XPart(rn, s == 7 ? 1 : 2));
+                else a.movsx(R32(t), XPart(rn, s == 7 ? 1 : 2));
             }
             ctx.StoreR(rd, t, sf);
             return;
@@ -79,10 +78,9 @@ public static partial class InstEmit
             }
             else
             {
-                int off = CpuOffsets.Xn(rn);
-                if (s == 7) a.movzx(R32(t), __byte_ptr[rbx + off]);
-                else if (s == 15) a.movzx(R32(t), __word_ptr[rbx + off]);
-                else a.mov(R32(t), __dword_ptr[rbx + off]);
+                if (s == 7) a.movzx(R32(t), XPart(rn, 1));
+                else if (s == 15) a.movzx(R32(t), XPart(rn, 2));
+                else a.mov(R32(t), W(rn));
             }
             ctx.StoreR(rd, t, sf);
             return;

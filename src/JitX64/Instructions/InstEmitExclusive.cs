@@ -23,7 +23,7 @@ namespace Dqemu.JitX64.Instructions;
 /// way the monitor is cleared. That is atomic with respect to every other guest thread on the host.
 ///
 /// Split pages: ExclAddr is always the masked guest address; a split-aware instruction (whose rsi may have been
-/// redirected to a unit's shadow page) takes it from CpuOffsets.SplitGuestAddr. So LDXR and STXR agree whether
+/// redirected to a unit's shadow page) takes it from CpuState.SplitGuestAddr. So LDXR and STXR agree whether
 /// or not each of them redirects: a STXR that does not redirect yet reaches the split page's closed view, faults,
 /// becomes split-aware and runs again (comparing addresses after the redirect instead would let it fail without
 /// touching memory, for ever: a livelock). The compare-exchange runs where rsi points, against the value the
@@ -86,9 +86,9 @@ public static partial class InstEmit
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, bytes);
         LdSt.EmitCheckAlign(ctx, bytes, op.Rn);
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
-        a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
-        a.mov(LdSt.ExclValue0, rcx);
-        a.mov(LdSt.ExclSize, bytes);
+        a.mov(EmitterContext.ExclAddr, LdSt.MonitorAddress(ctx));
+        a.mov(EmitterContext.ExclValue0, rcx);
+        a.mov(EmitterContext.ExclSize, bytes);
         ctx.StoreX(op.Rt, rcx);
     }
 
@@ -102,20 +102,20 @@ public static partial class InstEmit
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, x ? 16 : 8);
         LdSt.EmitCheckAlign(ctx, x ? 16 : 8, op.Rn); // the whole pair: a W pair is one doubleword
         a.mov(rcx, LdSt.Mem(8));
-        a.mov(LdSt.ExclAddr, LdSt.MonitorAddress(ctx));
-        a.mov(LdSt.ExclValue0, rcx);
+        a.mov(EmitterContext.ExclAddr, LdSt.MonitorAddress(ctx));
+        a.mov(EmitterContext.ExclValue0, rcx);
         if (x)
         {
             a.mov(rdx, LdSt.Mem(8, 8));
-            a.mov(LdSt.ExclValue1, rdx);
-            a.mov(LdSt.ExclSize, 16);
+            a.mov(EmitterContext.ExclValue1, rdx);
+            a.mov(EmitterContext.ExclSize, 16);
         }
         else
         {
             a.mov(rdx, rcx);
             a.shr(rdx, 32);
             a.mov(ecx, ecx);
-            a.mov(LdSt.ExclSize, 8);
+            a.mov(EmitterContext.ExclSize, 8);
         }
         ctx.StoreX(rt, rcx);
         ctx.StoreX(rt2, rdx);
@@ -156,10 +156,6 @@ public static partial class InstEmit
 
 internal static partial class LdSt
 {
-    public static AssemblerMemoryOperand ExclAddr => EmitterContext.CpuField64(CpuOffsets.ExclAddr);
-    public static AssemblerMemoryOperand ExclValue0 => EmitterContext.CpuField64(CpuOffsets.ExclValue);
-    public static AssemblerMemoryOperand ExclValue1 => EmitterContext.CpuField64(CpuOffsets.ExclValue + 8);
-    public static AssemblerMemoryOperand ExclSize => EmitterContext.CpuField32(CpuOffsets.ExclSize);
 
     /// <summary>The address the monitor records and compares: the masked guest address, which for a split-aware
     /// instruction is the one before its redirect (rax then holds it; rsi keeps where the access goes).</summary>
@@ -167,7 +163,7 @@ internal static partial class LdSt
     {
         if (!ctx.SplitAware) return rsi;
         if (!ctx.KeepGuestAddress) throw new InvalidOperationException("an exclusive emitter must set KeepGuestAddress before its address");
-        ctx.Asm.mov(rax, EmitterContext.CpuField64(CpuOffsets.SplitGuestAddr));
+        ctx.Asm.mov(rax, EmitterContext.SplitGuestAddr);
         return rax;
     }
 
@@ -198,18 +194,18 @@ internal static partial class LdSt
         var a = ctx.Asm;
         var done = a.CreateLabel();
         a.mov(r9d, 1);
-        a.cmp(ExclAddr, MonitorAddress(ctx));
+        a.cmp(EmitterContext.ExclAddr, MonitorAddress(ctx));
         a.jne(done);
         if (bytes > 1)
         {
-            a.cmp(ExclSize, 0);
+            a.cmp(EmitterContext.ExclSize, 0);
             a.je(done);
             EmitCheckAlign(ctx, bytes, rn);
         }
-        a.cmp(ExclSize, bytes);
+        a.cmp(EmitterContext.ExclSize, bytes);
         a.jne(done);
-        a.mov(rax, ExclValue0);
-        if (bytes == 16) a.mov(rdx, ExclValue1);
+        a.mov(rax, EmitterContext.ExclValue0);
+        if (bytes == 16) a.mov(rdx, EmitterContext.ExclValue1);
         var m = LdSt.Mem(bytes);
         switch (bytes)
         {
@@ -222,7 +218,7 @@ internal static partial class LdSt
         a.jne(done);
         a.xor(r9d, r9d);
         a.Label(ref done);
-        a.mov(LdSt.ExclSize, 0);
+        a.mov(EmitterContext.ExclSize, 0);
         ctx.StoreX(rs, r9);
     }
 
@@ -245,10 +241,10 @@ internal static partial class LdSt
         else { a.lea(eax, __[rsi + disp]); a.test(al, (byte)(bytes - 1)); }
         a.jne(ctx.Cold(back, () =>
         {
-            a.mov(rax, EmitterContext.CpuField64(CpuOffsets.Xn(rn)));
+            a.mov(rax, EmitterContext.X(rn));
             if (offset != 0) a.add(rax, (int)offset);
-            a.mov(EmitterContext.CpuField64(CpuOffsets.FaultAddr), rax);
-            a.mov(EmitterContext.CpuField64(CpuOffsets.FaultHostRip), 0); // no host fault: the dispatcher keeps Pc
+            a.mov(EmitterContext.FaultAddr, rax);
+            a.mov(EmitterContext.FaultHostRip, 0); // no host fault: the dispatcher keeps Pc
             ctx.ExitWith(ExitReason.Misaligned, pc);
         }));
         a.Label(ref back);

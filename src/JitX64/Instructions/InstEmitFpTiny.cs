@@ -67,7 +67,7 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         var keep = a.CreateLabel();
-        a.bt(EmitterContext.CpuField32(CpuOffsets.Fpcr), 24);
+        a.bt(EmitterContext.Fpcr, 24);
         a.jae(keep);
         a.sub(rsp, 48); // a multiple of 16: rsp stays aligned for a helper the recomputation may call
         a.stmxcsr(__dword_ptr[rsp]);

@@ -15,7 +15,7 @@ namespace Dqemu.JitX64.Instructions;
 /// it, and the fault handler treats the guard as guest memory (a guest SIGSEGV).
 /// Each address function takes the span the instruction's accesses cover from the address; for a split-aware
 /// instruction (EmitterContext.SplitAware) the displacement is folded into rsi and the split-page redirect may
-/// move rsi to a shadow page (EmitterContext.CheckAddress; entry format at CpuOffsets.SplitMap).
+/// move rsi to a shadow page (EmitterContext.CheckAddress; entry format at CpuState.SplitMap).
 /// Pre/post-index forms also leave the updated (unmasked) base in <see cref="NewBase"/> (rdi), written back
 /// to Rn by <see cref="Writeback"/> AFTER the access. That order is what qemu does for the CONSTRAINED
 /// UNPREDICTABLE Rt==Rn cases: a load with writeback ends with Rn = the new base, a store stores the old Rn.
@@ -138,20 +138,6 @@ internal static partial class LdSt
         _ => __xmmword_ptr[r15 + rsi + disp],
     };
 
-    /// <summary>A piece of Vn in CpuState: <paramref name="bytes"/> wide at byte <paramref name="offset"/>.</summary>
-    public static AssemblerMemoryOperand VPart(int n, int bytes, int offset)
-    {
-        int o = CpuOffsets.Vn(n) + offset;
-        return bytes switch
-        {
-            1 => __byte_ptr[rbx + o],
-            2 => __word_ptr[rbx + o],
-            4 => __dword_ptr[rbx + o],
-            8 => __qword_ptr[rbx + o],
-            _ => __xmmword_ptr[rbx + o],
-        };
-    }
-
     public static void MovRegFromMem(Assembler a, AssemblerRegister64 r, int bytes, AssemblerMemoryOperand m)
     {
         switch (bytes)
@@ -241,7 +227,7 @@ internal static partial class LdSt
             a.movdqu(Mem(16, disp), xmm0);
             return;
         }
-        MovRegFromMem(a, rcx, bytes, VPart(rt, bytes, 0));
+        MovRegFromMem(a, rcx, bytes, EmitterContext.VPart(rt, bytes, 0));
         MovMemFromReg(a, Mem(bytes, disp), bytes, rcx);
     }
 

@@ -55,7 +55,7 @@ public static partial class InstEmit
                 {
                     int reg = (rt + s) & 31;
                     var mem = LdSt.Mem(eb, (e * selem + s) * eb);
-                    var vec = LdSt.VPart(reg, eb, e * eb);
+                    var vec = EmitterContext.VPart(reg, eb, e * eb);
                     if (load)
                     {
                         LdSt.MovRegFromMem(a, rcx, eb, mem);
@@ -128,7 +128,7 @@ public static partial class InstEmit
         for (int s = 0; s < selem; s++)
         {
             var mem = LdSt.Mem(bytes, s * bytes);
-            var vec = LdSt.VPart((rt + s) & 31, bytes, index * bytes);
+            var vec = EmitterContext.VPart((rt + s) & 31, bytes, index * bytes);
             if (load)
             {
                 LdSt.MovRegFromMem(a, rcx, bytes, mem);

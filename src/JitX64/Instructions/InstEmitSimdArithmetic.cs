@@ -291,7 +291,7 @@ public static partial class InstEmit
             a.cmp(eax, q ? 0xFFFF : 0xFF);
             a.jne(slow);
         }
-        a.movsx(ecx, __byte_ptr[rbx + State.CpuOffsets.Vn(m)]);
+        a.movsx(ecx, EmitterContext.VB(m));
         LoadVec(ctx, xmm0, n, q);
         a.test(ecx, ecx);
         a.js(right);
@@ -579,7 +579,7 @@ public static partial class InstEmit
         a.pmovmskb(eax, exact);
         a.not(eax);
         a.test(eax, (1 << bytes) - 1);
-        a.jne(ctx.Cold(back, () => a.or(EmitterContext.CpuField32(State.CpuOffsets.Fpsr), unchecked((int)State.FpsrBits.QC))));
+        a.jne(ctx.Cold(back, () => a.or(EmitterContext.Fpsr, unchecked((int)State.FpsrBits.QC))));
         a.Label(ref back);
     }
 
@@ -872,23 +872,23 @@ public static partial class InstEmit
         switch (es)
         {
             case 8:
-                a.movzx(eax, __byte_ptr[rbx + State.CpuOffsets.Vn(m) + off]);
+                a.movzx(eax, EmitterContext.VPart(m, 1, off));
                 a.movd(x, eax);
                 a.pxor(xmm7, xmm7);
                 a.pshufb(x, xmm7);
                 break;
             case 16:
-                a.movzx(eax, __word_ptr[rbx + State.CpuOffsets.Vn(m) + off]);
+                a.movzx(eax, EmitterContext.VPart(m, 2, off));
                 a.movd(x, eax);
                 a.pshuflw(x, x, 0);
                 a.punpcklqdq(x, x);
                 break;
             case 32:
-                a.movd(x, __dword_ptr[rbx + State.CpuOffsets.Vn(m) + off]);
+                a.movd(x, EmitterContext.VPart(m, 4, off));
                 a.pshufd(x, x, 0);
                 break;
             default:
-                a.movq(x, __qword_ptr[rbx + State.CpuOffsets.Vn(m) + off]);
+                a.movq(x, EmitterContext.VPart(m, 8, off));
                 a.punpcklqdq(x, x);
                 break;
         }

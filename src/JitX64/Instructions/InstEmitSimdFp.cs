@@ -408,7 +408,7 @@ public static partial class InstEmit
         bool dbl = op.Sz;
         int n = op.Rn;
         if (dbl) { a.movsd(xmm0, EmitterContext.VD(n)); a.addsd(xmm0, EmitterContext.VHigh(n)); }
-        else { a.movss(xmm0, EmitterContext.VS(n)); a.addss(xmm0, __dword_ptr[rbx + State.CpuOffsets.Vn(n) + 4]); }
+        else { a.movss(xmm0, EmitterContext.VS(n)); a.addss(xmm0, EmitterContext.VPart(n, 4, 4)); }
         FpScalarResult(ctx, op, SimdSoft.ScalarPairwise, dbl, op.Rd);
     }
 }

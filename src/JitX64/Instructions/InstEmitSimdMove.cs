@@ -13,10 +13,10 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    private static AssemblerMemoryOperand VElem8(int n, int i) => __byte_ptr[rbx + CpuOffsets.Vn(n) + i];
-    private static AssemblerMemoryOperand VElem16(int n, int i) => __word_ptr[rbx + CpuOffsets.Vn(n) + 2 * i];
-    private static AssemblerMemoryOperand VElem32(int n, int i) => __dword_ptr[rbx + CpuOffsets.Vn(n) + 4 * i];
-    private static AssemblerMemoryOperand VElem64(int n, int i) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8 * i];
+    private static AssemblerMemoryOperand VElem8(int n, int i) => EmitterContext.VPart(n, 1, i);
+    private static AssemblerMemoryOperand VElem16(int n, int i) => EmitterContext.VPart(n, 2, 2 * i);
+    private static AssemblerMemoryOperand VElem32(int n, int i) => EmitterContext.VPart(n, 4, 4 * i);
+    private static AssemblerMemoryOperand VElem64(int n, int i) => EmitterContext.VPart(n, 8, 8 * i);
 
     /// <summary>Element size (0..3) and index from an imm5 field (lowest set bit gives the size).</summary>
     private static (int size, int index) Imm5(A64Op op)

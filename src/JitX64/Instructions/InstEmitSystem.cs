@@ -31,7 +31,7 @@ public static partial class InstEmit
     public static void Isb(EmitterContext ctx, A64Op op) => ctx.BranchTo(ctx.Pc + 4);
 
     public static void Clrex(EmitterContext ctx, A64Op op)
-        => ctx.Asm.mov(EmitterContext.CpuField32(CpuOffsets.ExclSize), 0);
+        => ctx.Asm.mov(EmitterContext.ExclSize, 0);
 
     /// <summary>DMB/DSB: on x86's TSO only the store->load order of a full barrier needs a fence.</summary>
     public static void Barrier(EmitterContext ctx, A64Op op)
@@ -46,9 +46,9 @@ public static partial class InstEmit
         int rt = op.Rt;
         switch (op.SysReg)
         {
-            case SysReg.TpidrEl0: a.mov(rcx, EmitterContext.CpuField64(CpuOffsets.Tpidr)); break;
+            case SysReg.TpidrEl0: a.mov(rcx, EmitterContext.Tpidr); break;
             case SysReg.Nzcv: ctx.ReadNzcvArm(rcx); break;
-            case SysReg.Fpcr: a.mov(ecx, EmitterContext.CpuField32(CpuOffsets.Fpcr)); break;
+            case SysReg.Fpcr: a.mov(ecx, EmitterContext.Fpcr); break;
             case SysReg.Fpsr: EmitReadFpsr(ctx); break;
             case SysReg.DczidEl0: a.mov(ecx, (int)DczidValue); break;
             case SysReg.CtrEl0: a.mov(ecx, unchecked((int)CtrValue)); a.mov(ecx, ecx); break;
@@ -75,7 +75,7 @@ public static partial class InstEmit
         {
             case SysReg.TpidrEl0:
                 ctx.LoadX(rcx, rt);
-                a.mov(EmitterContext.CpuField64(CpuOffsets.Tpidr), rcx);
+                a.mov(EmitterContext.Tpidr, rcx);
                 break;
             case SysReg.Nzcv:
                 ctx.LoadX(rsi, rt);
@@ -83,15 +83,15 @@ public static partial class InstEmit
                 break;
             case SysReg.Fpsr:
                 ctx.LoadW(rcx, rt);
-                a.mov(EmitterContext.CpuField32(CpuOffsets.Fpsr), ecx);
+                a.mov(EmitterContext.Fpsr, ecx);
                 // the cumulative flags now live in FPSR's word: start MXCSR's sticky flags afresh
-                a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
-                a.and(EmitterContext.CpuField32(CpuOffsets.Mxcsr), ~0x3f);
-                a.ldmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+                a.stmxcsr(EmitterContext.Mxcsr);
+                a.and(EmitterContext.Mxcsr, ~0x3f);
+                a.ldmxcsr(EmitterContext.Mxcsr);
                 break;
             case SysReg.Fpcr:
                 ctx.LoadW(rax, rt);
-                a.mov(EmitterContext.CpuField32(CpuOffsets.Fpcr), eax);
+                a.mov(EmitterContext.Fpcr, eax);
                 EmitFpcrToMxcsr(ctx);
                 break;
             default:
@@ -108,19 +108,19 @@ public static partial class InstEmit
         a.mov(ecx, eax); a.shr(ecx, 22); a.and(ecx, 1); a.shl(ecx, 1);
         a.mov(edx, eax); a.shr(edx, 23); a.and(edx, 1); a.or(ecx, edx);
         a.shl(ecx, 13);
-        a.or(ecx, CpuOffsets.DefaultMxcsr);
+        a.or(ecx, EmitterContext.DefaultMxcsr);
         var noFz = a.CreateLabel();
         a.bt(eax, 24);
         a.jae(noFz);
         a.or(ecx, 0x8040); // FTZ and DAZ: A64 FZ flushes inputs and results
         a.Label(ref noFz);
         // keep the exception flags raised so far
-        a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
-        a.mov(edx, EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.stmxcsr(EmitterContext.Mxcsr);
+        a.mov(edx, EmitterContext.Mxcsr);
         a.and(edx, 0x3f);
         a.or(ecx, edx);
-        a.mov(EmitterContext.CpuField32(CpuOffsets.Mxcsr), ecx);
-        a.ldmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.mov(EmitterContext.Mxcsr, ecx);
+        a.ldmxcsr(EmitterContext.Mxcsr);
     }
 
     /// <summary>
@@ -131,8 +131,8 @@ public static partial class InstEmit
     private static void EmitReadFpsr(EmitterContext ctx)
     {
         var a = ctx.Asm;
-        a.stmxcsr(EmitterContext.CpuField32(CpuOffsets.Mxcsr));
-        a.mov(eax, EmitterContext.CpuField32(CpuOffsets.Mxcsr));
+        a.stmxcsr(EmitterContext.Mxcsr);
+        a.mov(eax, EmitterContext.Mxcsr);
         a.mov(ecx, eax); a.and(ecx, 1);                                  // IE -> IOC
         a.mov(edx, eax); a.shr(edx, 1); a.and(edx, 0x1e); a.or(ecx, edx); // ZE,OE,UE,PE (bits 2..5) -> 1..4
         var noFz = a.CreateLabel();
@@ -140,7 +140,7 @@ public static partial class InstEmit
         a.jae(noFz);
         a.mov(edx, eax); a.and(edx, 2); a.shl(edx, 6); a.or(ecx, edx);     // DE -> IDC
         a.Label(ref noFz);
-        a.or(ecx, EmitterContext.CpuField32(CpuOffsets.Fpsr));
+        a.or(ecx, EmitterContext.Fpsr);
     }
 
     /// <summary>DC ZVA: zero the 64-byte block holding the address.</summary>

@@ -61,12 +61,7 @@ public sealed partial class EmitterContext
         _cachedCount = 0;
     }
 
-    // ---- guest general-purpose registers ----
-
-    public static AssemblerMemoryOperand X(int r) => __qword_ptr[rbx + CpuOffsets.Xn(r)];
-    public static AssemblerMemoryOperand W(int r) => __dword_ptr[rbx + CpuOffsets.Xn(r)];
-    public static AssemblerMemoryOperand CpuField64(int offset) => __qword_ptr[rbx + offset];
-    public static AssemblerMemoryOperand CpuField32(int offset) => __dword_ptr[rbx + offset];
+    // ---- guest general-purpose registers (their CpuState operands: EmitterContext.State.cs) ----
 
     /// <summary>Loads Xr (31 reads as zero) into <paramref name="dst"/>. Leaves host flags alone.</summary>
     public void LoadX(AssemblerRegister64 dst, int r)
@@ -658,14 +653,7 @@ public sealed partial class EmitterContext
         return false;
     }
 
-    // ---- SIMD&FP registers ----
-
-    public static AssemblerMemoryOperand V(int n) => __xmmword_ptr[rbx + CpuOffsets.Vn(n)];
-    public static AssemblerMemoryOperand VD(int n) => __qword_ptr[rbx + CpuOffsets.Vn(n)];
-    public static AssemblerMemoryOperand VS(int n) => __dword_ptr[rbx + CpuOffsets.Vn(n)];
-    public static AssemblerMemoryOperand VH(int n) => __word_ptr[rbx + CpuOffsets.Vn(n)];
-    public static AssemblerMemoryOperand VB(int n) => __byte_ptr[rbx + CpuOffsets.Vn(n)];
-    public static AssemblerMemoryOperand VHigh(int n) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8];
+    // ---- SIMD&FP registers (their CpuState operands: EmitterContext.State.cs) ----
 
     /// <summary>Zeroes bits 127..64 of Vn, as every scalar and 64-bit vector write does.</summary>
     public void ClearVHigh(int n) => Asm.mov(VHigh(n), 0);

@@ -13,7 +13,10 @@ namespace Dqemu.Tests.Jit;
 /// - NZCV is reached only through the flag functions of the register layer (EmitterContext.Flags.cs). Flag liveness
 ///   plans around what those functions record; a direct access to the field is still exact (the planning pass sees
 ///   it and makes it a barrier) but keeps every capture before it, so a new one should go through the layer instead.
-/// (Direct accesses to other CpuState fields remain in several emitters: docs/architecture.md §6.)
+/// - no emitter knows where a CpuState field lives: guest registers and the other fields are EmitterContext's named
+///   operands (EmitterContext.State.cs), never an offset of CpuOffsets or an address built on rbx.
+/// (Emitters still write SIMD&amp;FP registers and those fields through the operands, behind the register layer:
+/// docs/architecture.md §6.)
 /// </summary>
 public sealed class EmitterRulesTests
 {
@@ -58,6 +61,21 @@ public sealed class EmitterRulesTests
         Assert.Empty(conversions);
         // every row's emitter takes the typed operands
         Assert.All(OpCodeTable.All, d => Assert.Equal(typeof(A64Op), d.Emit.Method.GetParameters()[1].ParameterType));
+    }
+
+    private static readonly Regex OffsetUse = new(@"\bCpuOffsets\.|\bCpuField(32|64)\(|\[\s*rbx\s*\+|\brbx\s*\+\s*\w");
+
+    [Fact]
+    public void NoEmitterKnowsACpuStateOffset()
+    {
+        var found = EmitterLines().Where(l => !l.Text.TrimStart().StartsWith("///") && OffsetUse.IsMatch(l.Text))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}").ToList();
+        Assert.True(found.Count == 0, "emitters that address CpuState by offset:\n" + string.Join("\n", found));
+        Assert.Matches(OffsetUse, "a.movzx(eax, __byte_ptr[rbx + State.CpuOffsets.Vn(m) + off]);");
+        Assert.Matches(OffsetUse, "a.mov(EmitterContext.CpuField32(off), ecx);");
+        Assert.Matches(OffsetUse, "a.addss(xmm0, __dword_ptr[rbx + o]);");
+        Assert.DoesNotMatch(OffsetUse, "a.movd(x, EmitterContext.VPart(m, 4, off));");
+        Assert.DoesNotMatch(OffsetUse, "a.mov(r8, rbx);");
     }
 
     [Fact]

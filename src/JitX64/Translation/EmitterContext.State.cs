@@ -1,0 +1,72 @@
+using Dqemu.JitX64.State;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Dqemu.JitX64.Translation;
+
+/// <summary>
+/// CpuState as translated code names it: the guest's registers and the few other fields emitters touch (FPCR, FPSR,
+/// the saved MXCSR, TPIDR_EL0, the exclusive monitor, an alignment fault's address). Emitters use these operands and
+/// never an offset (EmitterRulesTests): where a field lives is the business of CpuState.cs and of this file. An
+/// operand on a guest register goes behind the register cache; the planning pass records the access, so a cached
+/// copy is spilled before it and reloaded after a write (EmitterContext.cs, "Register layer" in docs/architecture.md).
+/// </summary>
+public sealed partial class EmitterContext
+{
+    // ---- guest general-purpose registers ----
+    public static AssemblerMemoryOperand X(int r) => __qword_ptr[rbx + CpuOffsets.Xn(r)];
+    public static AssemblerMemoryOperand W(int r) => __dword_ptr[rbx + CpuOffsets.Xn(r)];
+    /// <summary>The low <paramref name="bytes"/> (1, 2, 4 or 8) of Xr: for the extending reads (UXTB, SXTH, CRC32B, ...).</summary>
+    public static AssemblerMemoryOperand XPart(int r, int bytes) => bytes switch
+    {
+        1 => __byte_ptr[rbx + CpuOffsets.Xn(r)],
+        2 => __word_ptr[rbx + CpuOffsets.Xn(r)],
+        4 => __dword_ptr[rbx + CpuOffsets.Xn(r)],
+        _ => __qword_ptr[rbx + CpuOffsets.Xn(r)],
+    };
+
+    // ---- SIMD&FP registers ----
+    public static AssemblerMemoryOperand V(int n) => __xmmword_ptr[rbx + CpuOffsets.Vn(n)];
+    public static AssemblerMemoryOperand VD(int n) => __qword_ptr[rbx + CpuOffsets.Vn(n)];
+    public static AssemblerMemoryOperand VS(int n) => __dword_ptr[rbx + CpuOffsets.Vn(n)];
+    public static AssemblerMemoryOperand VH(int n) => __word_ptr[rbx + CpuOffsets.Vn(n)];
+    public static AssemblerMemoryOperand VB(int n) => __byte_ptr[rbx + CpuOffsets.Vn(n)];
+    public static AssemblerMemoryOperand VHigh(int n) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8];
+    /// <summary>A piece of Vn: <paramref name="bytes"/> (1, 2, 4, 8 or 16) wide at byte <paramref name="offset"/> (an
+    /// element, a lane of a structure load, the upper single of a pair).</summary>
+    public static AssemblerMemoryOperand VPart(int n, int bytes, int offset)
+    {
+        int o = CpuOffsets.Vn(n) + offset;
+        return bytes switch
+        {
+            1 => __byte_ptr[rbx + o],
+            2 => __word_ptr[rbx + o],
+            4 => __dword_ptr[rbx + o],
+            8 => __qword_ptr[rbx + o],
+            _ => __xmmword_ptr[rbx + o],
+        };
+    }
+
+    // ---- other fields ----
+    public static AssemblerMemoryOperand Fpcr => CpuField32(CpuOffsets.Fpcr);
+    public static AssemblerMemoryOperand Fpsr => CpuField32(CpuOffsets.Fpsr);
+    /// <summary>The host MXCSR as translated code keeps it (rounding and flush-to-zero from FPCR, sticky flags for FPSR).</summary>
+    public static AssemblerMemoryOperand Mxcsr => CpuField32(CpuOffsets.Mxcsr);
+    /// <summary>MXCSR with every exception masked and round-to-nearest: the image MSR FPCR starts from.</summary>
+    public const int DefaultMxcsr = CpuOffsets.DefaultMxcsr;
+    public static AssemblerMemoryOperand Tpidr => CpuField64(CpuOffsets.Tpidr);
+    /// <summary>The exclusive monitor: the reserved (masked) guest address, the value(s) read and the size (0: open).</summary>
+    public static AssemblerMemoryOperand ExclAddr => CpuField64(CpuOffsets.ExclAddr);
+    public static AssemblerMemoryOperand ExclValue0 => CpuField64(CpuOffsets.ExclValue);
+    public static AssemblerMemoryOperand ExclValue1 => CpuField64(CpuOffsets.ExclValue + 8);
+    public static AssemblerMemoryOperand ExclSize => CpuField32(CpuOffsets.ExclSize);
+    /// <summary>The guest address of the last access CheckAddress redirected to a split page's shadow.</summary>
+    public static AssemblerMemoryOperand SplitGuestAddr => CpuField64(CpuOffsets.SplitGuestAddr);
+    /// <summary>What an exit for a guest alignment fault reports: the faulting address, and no host rip (so the
+    /// dispatcher keeps Pc as the exit left it).</summary>
+    public static AssemblerMemoryOperand FaultAddr => CpuField64(CpuOffsets.FaultAddr);
+    public static AssemblerMemoryOperand FaultHostRip => CpuField64(CpuOffsets.FaultHostRip);
+
+    public static AssemblerMemoryOperand CpuField64(int offset) => __qword_ptr[rbx + offset];
+    public static AssemblerMemoryOperand CpuField32(int offset) => __dword_ptr[rbx + offset];
+}
