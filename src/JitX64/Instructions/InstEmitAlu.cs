@@ -32,21 +32,8 @@ public static partial class InstEmit
         int imm = op.Imm12 << (op.Sh ? 12 : 0);
         if (!setFlags)
         {
-            // Rd and Rn are SP when 31
-            if (sf && rd == rn)
-            {
-                // x = x +/- imm on the register itself: its cached copy, or CpuState when it has none
-                if (ctx.CachedForUpdate(rd) is { } h)
-                {
-                    if (imm != 0) IntAlu.RI(a, kind, h, imm, true);
-                    return;
-                }
-                if (!ctx.IsCached(rd))
-                {
-                    if (imm != 0) IntAlu.MI(a, kind, X(rd), imm, true);
-                    return;
-                }
-            }
+            // Rd and Rn are SP when 31; x = x +/- imm on the register itself where it lives
+            if (sf && rd == rn && ctx.AddInPlace(rd, imm, kind == GpOp.Sub)) return;
             var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx);
             if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf, opClears: imm != 0);
             if (imm != 0) IntAlu.RI(a, kind, d, imm, sf);
@@ -650,7 +637,7 @@ public static partial class InstEmit
             a.div(ecx);
         }
         a.Label(ref done);
-        a.mov(X(rd), rax);
+        ctx.StoreX(rd, rax);
     }
 
     public static void Sdiv(EmitterContext ctx, A64Op op)
@@ -693,7 +680,7 @@ public static partial class InstEmit
             a.idiv(ecx);
         }
         a.Label(ref done);
-        a.mov(X(rd), rax);
+        ctx.StoreX(rd, rax);
     }
 
     public static void Lslv(EmitterContext ctx, A64Op op) => ShiftVariable(ctx, op, 0);
@@ -942,20 +929,6 @@ internal static class IntAlu
                 case GpOp.Adc: a.adc(d32, imm); break;
                 case GpOp.Sbb: a.sbb(d32, imm); break;
             }
-        }
-    }
-
-    /// <summary>In-place operation on a 64-bit guest register in CpuState.</summary>
-    public static void MI(Assembler a, GpOp op, AssemblerMemoryOperand m, int imm, bool sf)
-    {
-        switch (op)
-        {
-            case GpOp.Add: a.add(m, imm); break;
-            case GpOp.Sub: a.sub(m, imm); break;
-            case GpOp.And: a.and(m, imm); break;
-            case GpOp.Or: a.or(m, imm); break;
-            case GpOp.Xor: a.xor(m, imm); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op));
         }
     }
 

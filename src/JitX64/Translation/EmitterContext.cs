@@ -403,6 +403,22 @@ public sealed partial class EmitterContext
     }
 
     /// <summary>
+    /// Xr = Xr + imm (or - imm; 64-bit, flags dead) in place: on its host copy when that may be written here, or on
+    /// CpuState when the block does not cache the slot. False when neither applies: go through Load/Store then.
+    /// </summary>
+    public bool AddInPlace(int r, int imm, bool subtract)
+    {
+        if (CachedForUpdate(r) is { } h)
+        {
+            if (imm != 0) { if (subtract) Asm.sub(h, imm); else Asm.add(h, imm); }
+            return true;
+        }
+        if (IsCached(r)) return false;
+        if (imm != 0) { if (subtract) Asm.sub(X(r), imm); else Asm.add(X(r), imm); }
+        return true;
+    }
+
+    /// <summary>
     /// The host register holding guest slot <paramref name="r"/> (31 = SP), usable for a read at this point,
     /// or null (read CpuState then). Counts the read for the planning pass.
     /// </summary>

@@ -15,7 +15,9 @@ namespace Dqemu.Tests.Jit;
 ///   it and makes it a barrier) but keeps every capture before it, so a new one should go through the layer instead.
 /// - no emitter knows where a CpuState field lives: guest registers and the other fields are EmitterContext's named
 ///   operands (EmitterContext.State.cs), never an offset of CpuOffsets or an address built on rbx.
-/// (Emitters still write SIMD&amp;FP registers and those fields through the operands, behind the register layer:
+/// - a guest general-purpose register is written only through the layer (StoreX/StoreR/..., AddInPlace): an
+///   instruction whose destination is an X/W operand would change CpuState behind a cached copy.
+/// (Emitters still write SIMD&amp;FP registers and the other fields through the operands, behind the register layer:
 /// docs/architecture.md §6.)
 /// </summary>
 public sealed class EmitterRulesTests
@@ -76,6 +78,21 @@ public sealed class EmitterRulesTests
         Assert.Matches(OffsetUse, "a.addss(xmm0, __dword_ptr[rbx + o]);");
         Assert.DoesNotMatch(OffsetUse, "a.movd(x, EmitterContext.VPart(m, 4, off));");
         Assert.DoesNotMatch(OffsetUse, "a.mov(r8, rbx);");
+    }
+
+    // An x86 instruction whose first operand, the destination, is a guest GPR (compares and one-operand mul/div only read it).
+    private static readonly Regex GprWrite = new(@"\b(a|Asm)\.(?!(cmp|test|bt|mul|imul|div|idiv)\()[a-z0-9]+\((EmitterContext\.)?(X|W|XPart)\(");
+
+    [Fact]
+    public void NoEmitterWritesAGeneralRegisterBehindTheLayer()
+    {
+        var found = EmitterLines().Where(l => GprWrite.IsMatch(l.Text)).Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}").ToList();
+        Assert.True(found.Count == 0, "emitters that write a guest register behind the layer:\n" + string.Join("\n", found));
+        Assert.Matches(GprWrite, "a.mov(X(rd), rax);");
+        Assert.Matches(GprWrite, "ctx.Asm.add(EmitterContext.X(rd), 16);");
+        Assert.DoesNotMatch(GprWrite, "a.mov(rax, X(rn));");
+        Assert.DoesNotMatch(GprWrite, "a.cmp(EmitterContext.X(rt), 0);");
+        Assert.DoesNotMatch(GprWrite, "if (signed) a.imul(X(rm)); else a.mul(X(rm));");
     }
 
     [Fact]
