@@ -42,7 +42,7 @@ public static partial class InstEmit
                 a.aesimc(xmm0, EmitterContext.V(n));
                 break;
         }
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>PMULL/PMULL2 Vd.1Q: the 64 x 64 -> 128-bit carry-less product of the low (PMULL2: high) doublewords.</summary>
@@ -55,7 +55,7 @@ public static partial class InstEmit
         a.movdqu(xmm0, EmitterContext.V(n));
         a.movdqu(xmm1, EmitterContext.V(m));
         a.pclmulqdq(xmm0, xmm1, (byte)(part2 ? 0x11 : 0x00));
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>
@@ -84,14 +84,14 @@ public static partial class InstEmit
                 a.mov(eax, EmitterContext.VS(n));
                 a.rol(eax, 30);
                 a.movd(xmm0, eax);
-                a.movdqu(EmitterContext.V(d), xmm0);
+                ctx.StoreV(d, xmm0);
                 return;
             case 1: Sha1Su1(ctx, d, n); return;
             default: // SHA256SU0: Vd[i] + sigma0(W[i+1]) over W = Vd, Vn[0] is sha256msg1 exactly
                 a.movdqu(xmm0, EmitterContext.V(d));
                 a.movdqu(xmm1, EmitterContext.V(n));
                 a.sha256msg1(xmm0, xmm1);
-                a.movdqu(EmitterContext.V(d), xmm0);
+                ctx.StoreV(d, xmm0);
                 return;
         }
     }
@@ -118,7 +118,7 @@ public static partial class InstEmit
         a.paddd(xmm2, xmm3); // W0 + E
         a.sha1rnds4(xmm1, xmm2, (byte)function);
         a.pshufd(xmm1, xmm1, 0x1B);
-        a.movdqu(EmitterContext.V(d), xmm1);
+        ctx.StoreV(d, xmm1);
     }
 
     /// <summary>SHA1SU0 Vd, Vn, Vm: (Vn[1:0] : Vd[3:2]) ^ Vd ^ Vm.</summary>
@@ -131,7 +131,7 @@ public static partial class InstEmit
         a.palignr(xmm0, xmm1, 8);
         a.pxor(xmm0, xmm1);
         a.pxor(xmm0, xmm2);
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>SHA1SU1 Vd, Vn: T = Vd ^ (Vn >> 32); each word ROL 1, and the top one also ^ ROL(T[0], 2).</summary>
@@ -147,7 +147,7 @@ public static partial class InstEmit
         a.pslldq(xmm2, 12); // ROL(T[0], 1) alone in the top lane
         Rol1(ctx, xmm2, xmm1);
         a.pxor(xmm0, xmm2);
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>x = each 32-bit lane of x rotated left by 1 (t is clobbered).</summary>
@@ -179,7 +179,7 @@ public static partial class InstEmit
         a.pshufd(xmm0, xmm0, 0x0E);
         a.sha256rnds2(xmm3, xmm4);  // rounds 2-3: xmm3 = ABEF''
         a.shufps(xmm3, xmm4, high ? (byte)0x11 : (byte)0xBB); // e,f,g,h or a,b,c,d
-        a.movdqu(EmitterContext.V(d), xmm3);
+        ctx.StoreV(d, xmm3);
     }
 
     /// <summary>SHA256SU1 Vd, Vn, Vm: sha256msg2 of Vd + (Vm[0] : Vn[3:1]) with W14, W15 = Vm[2], Vm[3].</summary>
@@ -193,7 +193,7 @@ public static partial class InstEmit
         a.movdqu(xmm0, EmitterContext.V(d));
         a.paddd(xmm2, xmm0);
         a.sha256msg2(xmm2, xmm1);
-        a.movdqu(EmitterContext.V(d), xmm2);
+        ctx.StoreV(d, xmm2);
     }
 
     /// <summary>SHA512H, SHA512H2, SHA512SU0, SHA512SU1, through the C# implementation.</summary>
@@ -242,6 +242,6 @@ public static partial class InstEmit
             a.por(xmm1, xmm2);
             a.pxor(xmm0, xmm1);
         }
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 }

@@ -86,9 +86,7 @@ public static partial class InstEmit
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, bytes);
         LdSt.EmitCheckAlign(ctx, bytes, op.Rn);
         LdSt.MovRegFromMem(a, rcx, bytes, LdSt.Mem(bytes));
-        a.mov(EmitterContext.ExclAddr, LdSt.MonitorAddress(ctx));
-        a.mov(EmitterContext.ExclValue0, rcx);
-        a.mov(EmitterContext.ExclSize, bytes);
+        ctx.OpenMonitor(LdSt.MonitorAddress(ctx), rcx, null, bytes);
         ctx.StoreX(op.Rt, rcx);
     }
 
@@ -102,20 +100,17 @@ public static partial class InstEmit
         LdSt.Address(ctx, op.Rn, 0, LdSt.Index.Offset, x ? 16 : 8);
         LdSt.EmitCheckAlign(ctx, x ? 16 : 8, op.Rn); // the whole pair: a W pair is one doubleword
         a.mov(rcx, LdSt.Mem(8));
-        a.mov(EmitterContext.ExclAddr, LdSt.MonitorAddress(ctx));
-        a.mov(EmitterContext.ExclValue0, rcx);
         if (x)
         {
             a.mov(rdx, LdSt.Mem(8, 8));
-            a.mov(EmitterContext.ExclValue1, rdx);
-            a.mov(EmitterContext.ExclSize, 16);
+            ctx.OpenMonitor(LdSt.MonitorAddress(ctx), rcx, rdx, 16);
         }
         else
         {
+            ctx.OpenMonitor(LdSt.MonitorAddress(ctx), rcx, null, 8);
             a.mov(rdx, rcx);
             a.shr(rdx, 32);
             a.mov(ecx, ecx);
-            a.mov(EmitterContext.ExclSize, 8);
         }
         ctx.StoreX(rt, rcx);
         ctx.StoreX(rt2, rdx);
@@ -218,7 +213,7 @@ internal static partial class LdSt
         a.jne(done);
         a.xor(r9d, r9d);
         a.Label(ref done);
-        a.mov(EmitterContext.ExclSize, 0);
+        ctx.CloseMonitor();
         ctx.StoreX(rs, r9);
     }
 
@@ -243,8 +238,7 @@ internal static partial class LdSt
         {
             a.mov(rax, EmitterContext.X(rn));
             if (offset != 0) a.add(rax, (int)offset);
-            a.mov(EmitterContext.FaultAddr, rax);
-            a.mov(EmitterContext.FaultHostRip, 0); // no host fault: the dispatcher keeps Pc
+            ctx.SetAlignmentFault(rax);
             ctx.ExitWith(ExitReason.Misaligned, pc);
         }));
         a.Label(ref back);

@@ -93,7 +93,7 @@ public static partial class InstEmit
             if (dbl) { LoadConst64(ctx, xmm1, (ulong)(1023 - fbits) << 52); a.mulsd(xmm0, xmm1); }
             else { a.mov(eax, (127 - fbits) << 23); a.movd(xmm1, eax); a.mulss(xmm0, xmm1); }
         }
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>xmm0 (already zeroed) = Wn/Xn converted, rounded once by MXCSR. Clobbers rcx, rdx.</summary>
@@ -153,7 +153,7 @@ public static partial class InstEmit
     {
         int d = op.Rd;
         ctx.LoadR(rcx, op.Rn, op.Sf);
-        ctx.Asm.mov(EmitterContext.VD(d), rcx);
+        ctx.StoreVD(d, rcx);
         ctx.ClearVHigh(d);
     }
 
@@ -168,6 +168,6 @@ public static partial class InstEmit
     public static void FmovFromGeneralHigh(EmitterContext ctx, A64Op op)
     {
         ctx.LoadX(rcx, op.Rn);
-        ctx.Asm.mov(EmitterContext.VHigh(op.Rd), rcx);
+        ctx.StoreVHigh(op.Rd, rcx);
     }
 }

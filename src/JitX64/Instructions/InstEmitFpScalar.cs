@@ -51,7 +51,7 @@ public static partial class InstEmit
         if (dbl) a.ucomisd(xmm0, xmm0); else a.ucomiss(xmm0, xmm0);
         a.jp(ctx.Cold(done, () => EmitSoft(ctx, op, soft)));
         if (fzRecompute != null) EmitFzTinyScalar(ctx, dbl, fzRecompute);
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
         a.Label(ref done);
     }
 
@@ -109,7 +109,7 @@ public static partial class InstEmit
         if (dbl) a.ucomisd(xmm0, xmm1); else a.ucomiss(xmm0, xmm1);
         a.jp(ctx.Cold(done, () => EmitSoft(ctx, op, FpSoft.Dp2)));
         EmitMaxMinOrdered(ctx, dbl, min, packed: false);
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
         a.Label(ref done);
     }
 
@@ -142,7 +142,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
         if (op.Sz) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
-        a.mov(EmitterContext.VD(d), rax);
+        ctx.StoreVD(d, rax);
         ctx.ClearVHigh(d);
     }
 
@@ -152,7 +152,7 @@ public static partial class InstEmit
         int d = op.Rd, n = op.Rn;
         if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
-        a.mov(EmitterContext.VD(d), rax);
+        ctx.StoreVD(d, rax);
         ctx.ClearVHigh(d);
     }
 
@@ -162,7 +162,7 @@ public static partial class InstEmit
         int d = op.Rd, n = op.Rn;
         if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
-        a.mov(EmitterContext.VD(d), rax);
+        ctx.StoreVD(d, rax);
         ctx.ClearVHigh(d);
     }
 
@@ -336,7 +336,7 @@ public static partial class InstEmit
         if (op.Sz) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
         else { a.mov(ecx, EmitterContext.VS(op.Rn)); a.mov(edx, EmitterContext.VS(op.Rm)); }
         if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
-        a.mov(EmitterContext.VD(d), rcx);
+        ctx.StoreVD(d, rcx);
         ctx.ClearVHigh(d);
     }
 

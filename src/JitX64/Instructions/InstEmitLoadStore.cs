@@ -214,7 +214,7 @@ internal static partial class LdSt
     }
 
     /// <summary>Vt = xmm (all 128 bits: a scalar load has already zeroed the rest).</summary>
-    public static void WriteV(EmitterContext ctx, int rt, AssemblerRegisterXMM x) => ctx.Asm.movdqu(EmitterContext.V(rt), x);
+    public static void WriteV(EmitterContext ctx, int rt, AssemblerRegisterXMM x) => ctx.StoreV(rt, x);
 
     /// <summary>Stores the low 2^scale bytes of Vt to [rsi+disp]. Clobbers rcx or xmm0.</summary>
     public static void StoreVec(EmitterContext ctx, int rt, int scale, int disp = 0)

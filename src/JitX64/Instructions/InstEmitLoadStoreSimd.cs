@@ -59,7 +59,7 @@ public static partial class InstEmit
                     if (load)
                     {
                         LdSt.MovRegFromMem(a, rcx, eb, mem);
-                        LdSt.MovMemFromReg(a, vec, eb, rcx);
+                        ctx.StoreVPart(reg, eb, e * eb, rcx);
                     }
                     else
                     {
@@ -132,7 +132,7 @@ public static partial class InstEmit
             if (load)
             {
                 LdSt.MovRegFromMem(a, rcx, bytes, mem);
-                LdSt.MovMemFromReg(a, vec, bytes, rcx);
+                ctx.StoreVPart((rt + s) & 31, bytes, index * bytes, rcx);
             }
             else
             {
@@ -185,7 +185,7 @@ internal static partial class LdSt
                 if (!first) a.por(xmm4, xmm5);
                 first = false;
             }
-            if (load) a.movdqu(EmitterContext.V((rt + o) & 31), xmm4);
+            if (load) ctx.StoreV((rt + o) & 31, xmm4);
             else a.movdqu(Mem(16, 16 * o), xmm4);
         }
         return true;

@@ -175,10 +175,10 @@ public static partial class InstEmit
     internal static void StoreScalarElem(EmitterContext ctx, int d, AssemblerRegisterXMM x, int es)
     {
         var a = ctx.Asm;
-        if (es == 64) { a.movq(x, x); a.movdqu(EmitterContext.V(d), x); return; }
+        if (es == 64) { a.movq(x, x); ctx.StoreV(d, x); return; }
         a.movd(eax, x);
         if (es == 8) a.movzx(eax, al); else if (es == 16) a.movzx(eax, ax);
-        a.mov(EmitterContext.VD(d), rax);
+        ctx.StoreVD(d, rax);
         ctx.ClearVHigh(d);
     }
 
@@ -222,7 +222,7 @@ public static partial class InstEmit
                         : SimdConst.Bytes([0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15])));
                 a.pshufd(xmm1, xmm0, 0x4E);
                 EmitIntOp(ctx, pop, es, xmm0, xmm1);
-                a.movdqu(EmitterContext.V(d), xmm0);
+                ctx.StoreV(d, xmm0);
                 return;
             }
             LoadVec(ctx, xmm0, n, q);
@@ -427,7 +427,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         a.mov(rcx, EmitterContext.VD(op.Rn));
         a.add(rcx, EmitterContext.VHigh(op.Rn));
-        a.mov(EmitterContext.VD(op.Rd), rcx);
+        ctx.StoreVD(op.Rd, rcx);
         ctx.ClearVHigh(op.Rd);
     }
 
@@ -558,7 +558,7 @@ public static partial class InstEmit
                     if (q) a.movq(xmm0, EmitterContext.VHigh(n)); else a.movq(xmm0, EmitterContext.VD(n));
                     EmitWiden(ctx, xmm0, es, signed: false);
                     EmitShiftLeftImm(ctx, xmm0, es * 2, es);
-                    a.movdqu(EmitterContext.V(d), xmm0);
+                    ctx.StoreV(d, xmm0);
                     return;
                 }
         }
@@ -579,7 +579,7 @@ public static partial class InstEmit
         a.pmovmskb(eax, exact);
         a.not(eax);
         a.test(eax, (1 << bytes) - 1);
-        a.jne(ctx.Cold(back, () => a.or(EmitterContext.Fpsr, unchecked((int)State.FpsrBits.QC))));
+        a.jne(ctx.Cold(back, () => ctx.SetFpsrBits(State.FpsrBits.QC)));
         a.Label(ref back);
     }
 
@@ -652,7 +652,7 @@ public static partial class InstEmit
     /// <summary>Writes a narrowed result (low 64 bits of xmm0): XTN-style to the low half with the upper zeroed, "2" forms to the upper half.</summary>
     private static void StoreNarrowResult(EmitterContext ctx, A64Op op, int d)
     {
-        if (op.Q) ctx.Asm.movq(EmitterContext.VHigh(d), xmm0);
+        if (op.Q) ctx.StoreVHigh(d, xmm0);
         else StoreVec64(ctx, d, xmm0);
     }
 
@@ -754,7 +754,7 @@ public static partial class InstEmit
                     LoadHalf(ctx, xmm1, m, part2);
                     EmitWiden(ctx, xmm1, es, !u);
                     EmitIntOp(ctx, opcode >= 2 ? IntOp.Sub : IntOp.Add, wes, xmm0, xmm1);
-                    a.movdqu(EmitterContext.V(d), xmm0);
+                    ctx.StoreV(d, xmm0);
                     return;
                 }
             case 4: case 6: // ADDHN, SUBHN (the rounding forms go soft)
@@ -783,7 +783,7 @@ public static partial class InstEmit
                         a.movdqu(xmm1, EmitterContext.V(d));
                         EmitIntOp(ctx, IntOp.Add, wes, xmm0, xmm1);
                     }
-                    a.movdqu(EmitterContext.V(d), xmm0);
+                    ctx.StoreV(d, xmm0);
                     return;
                 }
             case 8: case 10: case 12: // [SU]MLAL, [SU]MLSL, [SU]MULL
@@ -797,7 +797,7 @@ public static partial class InstEmit
                         if (opcode == 8) EmitIntOp(ctx, IntOp.Add, wes, xmm0, xmm1);
                         else { EmitIntOp(ctx, IntOp.Sub, wes, xmm1, xmm0); a.movdqa(xmm0, xmm1); }
                     }
-                    a.movdqu(EmitterContext.V(d), xmm0);
+                    ctx.StoreV(d, xmm0);
                     return;
                 }
         }
@@ -849,7 +849,7 @@ public static partial class InstEmit
                 if (opcode == 2) EmitIntOp(ctx, IntOp.Add, es * 2, xmm0, xmm1);
                 else { EmitIntOp(ctx, IntOp.Sub, es * 2, xmm1, xmm0); a.movdqa(xmm0, xmm1); }
             }
-            a.movdqu(EmitterContext.V(d), xmm0);
+            ctx.StoreV(d, xmm0);
             return;
         }
         LoadVec(ctx, xmm0, n, q);

@@ -334,8 +334,8 @@ public static partial class InstEmit
             a.cvttsd2si(rdx, xmm1);
             if (unsigned) { a.test(rdx, rdx); a.js(done); } else { a.cmp(rdx, 1); a.jo(done); }
         }
-        a.mov(EmitterContext.VD(d), rcx);
-        if (scalar) ctx.ClearVHigh(d); else a.mov(EmitterContext.VHigh(d), rdx);
+        ctx.StoreVD(d, rcx);
+        if (scalar) ctx.ClearVHigh(d); else ctx.StoreVHigh(d, rdx);
         a.jmp(ok);
         a.Label(ref done);
         EmitSoft(ctx, op, soft);
@@ -376,7 +376,7 @@ public static partial class InstEmit
             EmitInt64ToDouble(ctx, xmm1, rcx, unsigned);
             a.unpcklpd(xmm0, xmm1);
         }
-        a.movdqu(EmitterContext.V(d), xmm0);
+        ctx.StoreV(d, xmm0);
     }
 
     /// <summary>x (zeroed) = rcx converted to double, signed or unsigned. Clobbers rdx.</summary>

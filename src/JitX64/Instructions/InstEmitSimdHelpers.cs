@@ -121,13 +121,13 @@ public static partial class InstEmit
     internal static void StoreVec(EmitterContext ctx, int d, AssemblerRegisterXMM x, bool q)
     {
         if (!q) ctx.Asm.movq(x, x);
-        ctx.Asm.movdqu(EmitterContext.V(d), x);
+        ctx.StoreV(d, x);
     }
 
     /// <summary>Stores the low 64 bits of x to Vd and zeroes bits 127..64.</summary>
     internal static void StoreVec64(EmitterContext ctx, int d, AssemblerRegisterXMM x)
     {
-        ctx.Asm.movq(EmitterContext.VD(d), x);
+        ctx.StoreVD(d, x);
         ctx.ClearVHigh(d);
     }
 

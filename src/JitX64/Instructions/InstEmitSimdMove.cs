@@ -40,16 +40,7 @@ public static partial class InstEmit
     }
 
     private static void StoreElem(EmitterContext ctx, AssemblerRegister64 r, int d, int size, int index)
-    {
-        var a = ctx.Asm;
-        switch (size)
-        {
-            case 0: a.mov(VElem8(d, index), EmitterContext.R8(r)); break;
-            case 1: a.mov(VElem16(d, index), EmitterContext.R16(r)); break;
-            case 2: a.mov(VElem32(d, index), EmitterContext.R32(r)); break;
-            default: a.mov(VElem64(d, index), r); break;
-        }
-    }
+        => ctx.StoreVPart(d, 1 << size, index << size, r);
 
     /// <summary>xmm0 = the low (size) bits of eax/rax in every lane.</summary>
     private static void EmitBroadcastRax(EmitterContext ctx, int size)
@@ -103,7 +94,7 @@ public static partial class InstEmit
         var (size, index) = Imm5(op);
         int d = op.Rd;
         LoadElemZx(ctx, rcx, op.Rn, size, index);
-        ctx.Asm.mov(EmitterContext.VD(d), rcx);
+        ctx.StoreVD(d, rcx);
         ctx.ClearVHigh(d);
     }
 
@@ -200,8 +191,8 @@ public static partial class InstEmit
         }
         if (opBit == 1) imm = ~imm; // BIC: and with the complement
         a.mov(rcx, imm);
-        if (opBit == 1) a.and(EmitterContext.VD(d), rcx); else a.or(EmitterContext.VD(d), rcx);
-        if (q) { if (opBit == 1) a.and(EmitterContext.VHigh(d), rcx); else a.or(EmitterContext.VHigh(d), rcx); }
+        if (opBit == 1) ctx.AndV64(d, false, rcx); else ctx.OrV64(d, false, rcx);
+        if (q) { if (opBit == 1) ctx.AndV64(d, true, rcx); else ctx.OrV64(d, true, rcx); }
         else ctx.ClearVHigh(d);
     }
 
@@ -219,7 +210,7 @@ public static partial class InstEmit
             a.movdqu(xmm0, EmitterContext.V(n));
             a.movdqu(xmm1, EmitterContext.V(m));
             if (imm != 0) a.palignr(xmm1, xmm0, (sbyte)imm); else a.movdqa(xmm1, xmm0);
-            a.movdqu(EmitterContext.V(d), xmm1);
+            ctx.StoreV(d, xmm1);
         }
         else
         {

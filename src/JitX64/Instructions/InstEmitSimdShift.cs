@@ -149,7 +149,7 @@ public static partial class InstEmit
                     LoadHalf(ctx, xmm0, n, part2);
                     EmitWiden(ctx, xmm0, es, !u);
                     EmitShiftLeftImm(ctx, xmm0, es * 2, lshift);
-                    a.movdqu(EmitterContext.V(d), xmm0);
+                    ctx.StoreV(d, xmm0);
                     return;
                 }
         }

@@ -31,7 +31,7 @@ public static partial class InstEmit
     public static void Isb(EmitterContext ctx, A64Op op) => ctx.BranchTo(ctx.Pc + 4);
 
     public static void Clrex(EmitterContext ctx, A64Op op)
-        => ctx.Asm.mov(EmitterContext.ExclSize, 0);
+        => ctx.CloseMonitor();
 
     /// <summary>DMB/DSB: on x86's TSO only the store->load order of a full barrier needs a fence.</summary>
     public static void Barrier(EmitterContext ctx, A64Op op)
@@ -75,7 +75,7 @@ public static partial class InstEmit
         {
             case SysReg.TpidrEl0:
                 ctx.LoadX(rcx, rt);
-                a.mov(EmitterContext.Tpidr, rcx);
+                ctx.StoreTpidr(rcx);
                 break;
             case SysReg.Nzcv:
                 ctx.LoadX(rsi, rt);
@@ -83,15 +83,15 @@ public static partial class InstEmit
                 break;
             case SysReg.Fpsr:
                 ctx.LoadW(rcx, rt);
-                a.mov(EmitterContext.Fpsr, ecx);
+                ctx.StoreFpsr(ecx);
                 // the cumulative flags now live in FPSR's word: start MXCSR's sticky flags afresh
-                a.stmxcsr(EmitterContext.Mxcsr);
-                a.and(EmitterContext.Mxcsr, ~0x3f);
+                ctx.SaveMxcsr();
+                ctx.ClearMxcsrFlags();
                 a.ldmxcsr(EmitterContext.Mxcsr);
                 break;
             case SysReg.Fpcr:
                 ctx.LoadW(rax, rt);
-                a.mov(EmitterContext.Fpcr, eax);
+                ctx.StoreFpcr(eax);
                 EmitFpcrToMxcsr(ctx);
                 break;
             default:
@@ -115,11 +115,11 @@ public static partial class InstEmit
         a.or(ecx, 0x8040); // FTZ and DAZ: A64 FZ flushes inputs and results
         a.Label(ref noFz);
         // keep the exception flags raised so far
-        a.stmxcsr(EmitterContext.Mxcsr);
+        ctx.SaveMxcsr();
         a.mov(edx, EmitterContext.Mxcsr);
         a.and(edx, 0x3f);
         a.or(ecx, edx);
-        a.mov(EmitterContext.Mxcsr, ecx);
+        ctx.StoreMxcsr(ecx);
         a.ldmxcsr(EmitterContext.Mxcsr);
     }
 
@@ -131,7 +131,7 @@ public static partial class InstEmit
     private static void EmitReadFpsr(EmitterContext ctx)
     {
         var a = ctx.Asm;
-        a.stmxcsr(EmitterContext.Mxcsr);
+        ctx.SaveMxcsr();
         a.mov(eax, EmitterContext.Mxcsr);
         a.mov(ecx, eax); a.and(ecx, 1);                                  // IE -> IOC
         a.mov(edx, eax); a.shr(edx, 1); a.and(edx, 0x1e); a.or(ecx, edx); // ZE,OE,UE,PE (bits 2..5) -> 1..4

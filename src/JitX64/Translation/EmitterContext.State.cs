@@ -62,10 +62,68 @@ public sealed partial class EmitterContext
     public static AssemblerMemoryOperand ExclSize => CpuField32(CpuOffsets.ExclSize);
     /// <summary>The guest address of the last access CheckAddress redirected to a split page's shadow.</summary>
     public static AssemblerMemoryOperand SplitGuestAddr => CpuField64(CpuOffsets.SplitGuestAddr);
-    /// <summary>What an exit for a guest alignment fault reports: the faulting address, and no host rip (so the
-    /// dispatcher keeps Pc as the exit left it).</summary>
     public static AssemblerMemoryOperand FaultAddr => CpuField64(CpuOffsets.FaultAddr);
     public static AssemblerMemoryOperand FaultHostRip => CpuField64(CpuOffsets.FaultHostRip);
+
+    // ---- writes ----
+    // The only way an emitter changes CpuState (the guest GPRs have StoreX/StoreR/... in EmitterContext.cs): the
+    // operands above are for reading (EmitterRulesTests holds emitters to it). SIMD&FP registers are not cached, so
+    // these write CpuState itself; they are where a cache of V registers in xmm would take over.
+
+    /// <summary>Vn = all 128 bits of <paramref name="x"/>.</summary>
+    public void StoreV(int n, AssemblerRegisterXMM x) => Asm.movdqu(V(n), x);
+    /// <summary>Bits 63..0 of Vn (bits 127..64 untouched: the caller clears or writes them).</summary>
+    public void StoreVD(int n, AssemblerRegister64 r) => Asm.mov(VD(n), r);
+    public void StoreVD(int n, AssemblerRegisterXMM x) => Asm.movq(VD(n), x);
+    /// <summary>Bits 127..64 of Vn.</summary>
+    public void StoreVHigh(int n, AssemblerRegister64 r) => Asm.mov(VHigh(n), r);
+    public void StoreVHigh(int n, AssemblerRegisterXMM x) => Asm.movq(VHigh(n), x);
+    /// <summary>The low <paramref name="bytes"/> (1, 2, 4, 8) of <paramref name="r"/> into Vn at byte
+    /// <paramref name="offset"/>: an element (INS, a structure load's lane).</summary>
+    public void StoreVPart(int n, int bytes, int offset, AssemblerRegister64 r)
+    {
+        var m = VPart(n, bytes, offset);
+        switch (bytes)
+        {
+            case 1: Asm.mov(m, R8(r)); break;
+            case 2: Asm.mov(m, R16(r)); break;
+            case 4: Asm.mov(m, R32(r)); break;
+            default: Asm.mov(m, r); break;
+        }
+    }
+    /// <summary>One 64-bit half of Vn &amp;= or |= <paramref name="r"/> in place (BIC and ORR, vector immediate).</summary>
+    public void AndV64(int n, bool high, AssemblerRegister64 r) => Asm.and(high ? VHigh(n) : VD(n), r);
+    public void OrV64(int n, bool high, AssemblerRegister64 r) => Asm.or(high ? VHigh(n) : VD(n), r);
+
+    public void StoreFpcr(AssemblerRegister32 r) => Asm.mov(Fpcr, r);
+    public void StoreFpsr(AssemblerRegister32 r) => Asm.mov(Fpsr, r);
+    /// <summary>FPSR |= <paramref name="bits"/> (a saturation's QC).</summary>
+    public void SetFpsrBits(uint bits) => Asm.or(Fpsr, unchecked((int)bits));
+    public void StoreTpidr(AssemblerRegister64 r) => Asm.mov(Tpidr, r);
+    /// <summary>The host MXCSR into CpuState (its sticky flags become FPSR's).</summary>
+    public void SaveMxcsr() => Asm.stmxcsr(Mxcsr);
+    public void StoreMxcsr(AssemblerRegister32 r) => Asm.mov(Mxcsr, r);
+    /// <summary>Clears the saved MXCSR's six exception flags (MSR FPSR writes new cumulative flags).</summary>
+    public void ClearMxcsrFlags() => Asm.and(Mxcsr, ~0x3f);
+
+    /// <summary>Opens the exclusive monitor: the (masked) address, the value read (two for a 16-byte pair) and the
+    /// size in bytes.</summary>
+    public void OpenMonitor(AssemblerRegister64 address, AssemblerRegister64 value0, AssemblerRegister64? value1, int bytes)
+    {
+        Asm.mov(ExclAddr, address);
+        Asm.mov(ExclValue0, value0);
+        if (value1 is { } v1) Asm.mov(ExclValue1, v1);
+        Asm.mov(ExclSize, bytes);
+    }
+    /// <summary>Closes the exclusive monitor (CLREX, a store-exclusive's end).</summary>
+    public void CloseMonitor() => Asm.mov(ExclSize, 0);
+    /// <summary>What an exit for a guest alignment fault reports: the faulting address, and no host rip, so the
+    /// dispatcher keeps Pc as the exit sets it.</summary>
+    public void SetAlignmentFault(AssemblerRegister64 address)
+    {
+        Asm.mov(FaultAddr, address);
+        Asm.mov(FaultHostRip, 0);
+    }
 
     public static AssemblerMemoryOperand CpuField64(int offset) => __qword_ptr[rbx + offset];
     public static AssemblerMemoryOperand CpuField32(int offset) => __dword_ptr[rbx + offset];
