@@ -149,16 +149,6 @@ internal static partial class LdSt
         }
     }
 
-    public static void MovMemFromReg(Assembler a, AssemblerMemoryOperand m, int bytes, AssemblerRegister64 r)
-    {
-        switch (bytes)
-        {
-            case 1: a.mov(m, EmitterContext.R8(r)); break;
-            case 2: a.mov(m, EmitterContext.R16(r)); break;
-            case 4: a.mov(m, EmitterContext.R32(r)); break;
-            default: a.mov(m, r); break;
-        }
-    }
 
     // ---- GPR data ----
 
@@ -191,7 +181,7 @@ internal static partial class LdSt
         var m = Mem(1 << size, disp);
         if (rt == 31) { a.mov(m, 0); return; }
         var r = ctx.Operand(rt, tmp ?? rcx, true); // Xt's host copy itself when it has one
-        MovMemFromReg(a, m, 1 << size, r);
+        EmitterContext.StoreSized(a, m, 1 << size, r);
     }
 
     // ---- SIMD&FP data ----
@@ -228,7 +218,7 @@ internal static partial class LdSt
             return;
         }
         MovRegFromMem(a, rcx, bytes, EmitterContext.VPart(rt, bytes, 0));
-        MovMemFromReg(a, Mem(bytes, disp), bytes, rcx);
+        EmitterContext.StoreSized(a, Mem(bytes, disp), bytes, rcx);
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public static partial class InstEmit
                     else
                     {
                         LdSt.MovRegFromMem(a, rcx, eb, vec);
-                        LdSt.MovMemFromReg(a, mem, eb, rcx);
+                        EmitterContext.StoreSized(a, mem, eb, rcx);
                     }
                 }
             if (load && !q)
@@ -137,7 +137,7 @@ public static partial class InstEmit
             else
             {
                 LdSt.MovRegFromMem(a, rcx, bytes, vec);
-                LdSt.MovMemFromReg(a, mem, bytes, rcx);
+                EmitterContext.StoreSized(a, mem, bytes, rcx);
             }
         }
         LdSt.Writeback(ctx, rn, mode);

@@ -17,13 +17,7 @@ public sealed partial class EmitterContext
     public static AssemblerMemoryOperand X(int r) => __qword_ptr[rbx + CpuOffsets.Xn(r)];
     public static AssemblerMemoryOperand W(int r) => __dword_ptr[rbx + CpuOffsets.Xn(r)];
     /// <summary>The low <paramref name="bytes"/> (1, 2, 4 or 8) of Xr: for the extending reads (UXTB, SXTH, CRC32B, ...).</summary>
-    public static AssemblerMemoryOperand XPart(int r, int bytes) => bytes switch
-    {
-        1 => __byte_ptr[rbx + CpuOffsets.Xn(r)],
-        2 => __word_ptr[rbx + CpuOffsets.Xn(r)],
-        4 => __dword_ptr[rbx + CpuOffsets.Xn(r)],
-        _ => __qword_ptr[rbx + CpuOffsets.Xn(r)],
-    };
+    public static AssemblerMemoryOperand XPart(int r, int bytes) => CpuPart(CpuOffsets.Xn(r), bytes);
 
     // ---- SIMD&FP registers ----
     public static AssemblerMemoryOperand V(int n) => __xmmword_ptr[rbx + CpuOffsets.Vn(n)];
@@ -34,18 +28,17 @@ public sealed partial class EmitterContext
     public static AssemblerMemoryOperand VHigh(int n) => __qword_ptr[rbx + CpuOffsets.Vn(n) + 8];
     /// <summary>A piece of Vn: <paramref name="bytes"/> (1, 2, 4, 8 or 16) wide at byte <paramref name="offset"/> (an
     /// element, a lane of a structure load, the upper single of a pair).</summary>
-    public static AssemblerMemoryOperand VPart(int n, int bytes, int offset)
+    public static AssemblerMemoryOperand VPart(int n, int bytes, int offset) => CpuPart(CpuOffsets.Vn(n) + offset, bytes);
+
+    /// <summary>CpuState's <paramref name="bytes"/> (1, 2, 4, 8 or 16) at <paramref name="offset"/>.</summary>
+    private static AssemblerMemoryOperand CpuPart(int offset, int bytes) => bytes switch
     {
-        int o = CpuOffsets.Vn(n) + offset;
-        return bytes switch
-        {
-            1 => __byte_ptr[rbx + o],
-            2 => __word_ptr[rbx + o],
-            4 => __dword_ptr[rbx + o],
-            8 => __qword_ptr[rbx + o],
-            _ => __xmmword_ptr[rbx + o],
-        };
-    }
+        1 => __byte_ptr[rbx + offset],
+        2 => __word_ptr[rbx + offset],
+        4 => __dword_ptr[rbx + offset],
+        8 => __qword_ptr[rbx + offset],
+        _ => __xmmword_ptr[rbx + offset],
+    };
 
     // ---- other fields ----
     public static AssemblerMemoryOperand Fpcr => CpuField32(CpuOffsets.Fpcr);
@@ -80,15 +73,18 @@ public sealed partial class EmitterContext
     public void StoreVHigh(int n, AssemblerRegisterXMM x) => Asm.movq(VHigh(n), x);
     /// <summary>The low <paramref name="bytes"/> (1, 2, 4, 8) of <paramref name="r"/> into Vn at byte
     /// <paramref name="offset"/>: an element (INS, a structure load's lane).</summary>
-    public void StoreVPart(int n, int bytes, int offset, AssemblerRegister64 r)
+    public void StoreVPart(int n, int bytes, int offset, AssemblerRegister64 r) => StoreSized(Asm, VPart(n, bytes, offset), bytes, r);
+
+    /// <summary>Stores the low <paramref name="bytes"/> (1, 2, 4, 8) of <paramref name="r"/> to <paramref name="m"/>
+    /// (guest memory for the load/store emitters, a piece of Vn for StoreVPart).</summary>
+    public static void StoreSized(Assembler a, AssemblerMemoryOperand m, int bytes, AssemblerRegister64 r)
     {
-        var m = VPart(n, bytes, offset);
         switch (bytes)
         {
-            case 1: Asm.mov(m, R8(r)); break;
-            case 2: Asm.mov(m, R16(r)); break;
-            case 4: Asm.mov(m, R32(r)); break;
-            default: Asm.mov(m, r); break;
+            case 1: a.mov(m, R8(r)); break;
+            case 2: a.mov(m, R16(r)); break;
+            case 4: a.mov(m, R32(r)); break;
+            default: a.mov(m, r); break;
         }
     }
     /// <summary>One 64-bit half of Vn &amp;= or |= <paramref name="r"/> in place (BIC and ORR, vector immediate).</summary>
