@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Dqemu.JitX64.Decoders;
 
 /// <summary>Fields of the Advanced SIMD groups (vector and scalar) and the crypto extensions.</summary>
@@ -33,6 +35,13 @@ public readonly partial struct A64Op
     public int ImmHB => F(16, 7);
     /// <summary>opcode, bits 15..11 of shift by immediate (vector and scalar).</summary>
     public int ShiftOpcode => F(11, 5);
+    /// <summary>esize of shift by immediate: 8 &lt;&lt; the highest set bit of immh (never 0 in that group).</summary>
+    public int ShiftEsize => 8 << (31 - BitOperations.LeadingZeroCount((uint)Immh));
+    /// <summary>The right shift of shift by immediate, 2 * esize - immh:immb (SSHR, SHRN, ...; the fbits of SCVTF and
+    /// FCVTZS, fixed point).</summary>
+    public int RightShift => 2 * ShiftEsize - ImmHB;
+    /// <summary>The left shift of shift by immediate, immh:immb - esize (SHL, SQSHL, SSHLL, ...).</summary>
+    public int LeftShift => ImmHB - ShiftEsize;
     /// <summary>imm4, bits 14..11: EXT's byte index; INS (element)'s source index.</summary>
     public int Imm4 => F(11, 4);
     /// <summary>len, bits 14..13 of TBL/TBX: the table has len + 1 registers.</summary>

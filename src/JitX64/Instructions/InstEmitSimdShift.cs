@@ -89,10 +89,8 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int opcode = op.ShiftOpcode;
         bool u = op.U, q = op.VectorQ;
-        uint immh = (uint)op.Immh;
-        int immhb = op.ImmHB;
-        int es = 8 << (31 - System.Numerics.BitOperations.LeadingZeroCount(immh));
-        int rshift = 2 * es - immhb, lshift = immhb - es;
+        int es = op.ShiftEsize;
+        int rshift = op.RightShift, lshift = op.LeftShift;
         int d = op.Rd, n = op.Rn;
         switch (opcode)
         {
@@ -111,11 +109,11 @@ public static partial class InstEmit
             case 8: // SRI
                 if (!u) break;
                 {
-                    ulong shifted = rshift >= es ? 0 : A64BitsOnes(es) >> rshift;
+                    ulong shifted = rshift >= es ? 0 : A64Bits.Ones(es) >> rshift;
                     LoadVec(ctx, xmm0, n, q);
                     EmitShiftRightLogicalImm(ctx, xmm0, es, rshift);
                     LoadVec(ctx, xmm1, d, q);
-                    a.pand(xmm1, Const(ctx, SimdConst.Dup(LaneMaskDup(es, ~shifted & A64BitsOnes(es)))));
+                    a.pand(xmm1, Const(ctx, SimdConst.Dup(LaneMaskDup(es, ~shifted & A64Bits.Ones(es)))));
                     a.por(xmm0, xmm1);
                     StoreVec(ctx, d, xmm0, q);
                     return;
@@ -125,9 +123,9 @@ public static partial class InstEmit
                 EmitShiftLeftImm(ctx, xmm0, es, lshift);
                 if (u)
                 {
-                    ulong shifted = (A64BitsOnes(es) << lshift) & A64BitsOnes(es);
+                    ulong shifted = (A64Bits.Ones(es) << lshift) & A64Bits.Ones(es);
                     LoadVec(ctx, xmm1, d, q);
-                    a.pand(xmm1, Const(ctx, SimdConst.Dup(LaneMaskDup(es, ~shifted & A64BitsOnes(es)))));
+                    a.pand(xmm1, Const(ctx, SimdConst.Dup(LaneMaskDup(es, ~shifted & A64Bits.Ones(es)))));
                     a.por(xmm0, xmm1);
                 }
                 StoreVec(ctx, d, xmm0, q);
@@ -156,7 +154,6 @@ public static partial class InstEmit
         EmitSoft(ctx, op, SimdSoft.ShiftImm);
     }
 
-    private static ulong A64BitsOnes(int es) => es == 64 ? ulong.MaxValue : (1UL << es) - 1;
 
     /// <summary>Register-controlled shifts and everything else in SimdSoft: one helper call.</summary>
     public static void SimdSoftThreeSame(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ThreeSame);

@@ -414,14 +414,10 @@ internal static unsafe class SimdSoft
     {
         bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.ShiftOpcode;
-        uint immh = (uint)op.Immh;
-        int immhb = op.ImmHB;
-        int hb = 3 - System.Numerics.BitOperations.LeadingZeroCount(immh) + 28; // highest set bit of immh
-        int es = 8 << hb;
-        if (opcode is 28 or 31) { FpFixedVector(c, op, es); return; }
+        int es = op.ShiftEsize;
+        if (opcode is 28 or 31) { FpFixedVector(c, op); return; }
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
-        int rshift = es * 2 - immhb;  // right shifts: 2*esize - immh:immb
-        int lshift = immhb - es;      // left shifts: immh:immb - esize
+        int rshift = op.RightShift, lshift = op.LeftShift;
         Vec n = Read(c, op.Rn), d = Read(c, op.Rd), r = default;
         ulong m = Mask(es);
         switch (opcode)
@@ -465,7 +461,6 @@ internal static unsafe class SimdSoft
                 {
                     int nes = es; // immh selects the narrow size
                     int wes = es * 2;
-                    int sh = wes - (int)immhb;
                     int nl = scalar ? 1 : 64 / nes;
                     int part = q ? nl : 0;
                     if (q) r.Lo = d.Lo;
@@ -474,9 +469,9 @@ internal static unsafe class SimdSoft
                     {
                         ulong w = Get(ref n, i, wes);
                         ulong v;
-                        if (opcode <= 17 && !u) v = (ulong)(long)ShiftReg(Val(w, wes, true), -sh, round, wes) & Mask(nes);      // SHRN/RSHRN
-                        else if (opcode <= 17) v = Sat(c, ShiftReg(Val(w, wes, false), -sh, round, wes), nes, true);                // SQSHRUN
-                        else v = Sat(c, ShiftReg(Val(w, wes, u), -sh, round, wes), nes, u);                                          // [SU]Q[R]SHRN
+                        if (opcode <= 17 && !u) v = (ulong)(long)ShiftReg(Val(w, wes, true), -rshift, round, wes) & Mask(nes);  // SHRN/RSHRN
+                        else if (opcode <= 17) v = Sat(c, ShiftReg(Val(w, wes, false), -rshift, round, wes), nes, true);                // SQSHRUN
+                        else v = Sat(c, ShiftReg(Val(w, wes, u), -rshift, round, wes), nes, u);                                          // [SU]Q[R]SHRN
                         Set(ref r, part + i, nes, v);
                     }
                     if (scalar) { WriteScalar(c, op.Rd, r.Lo, nes); return; }
@@ -499,11 +494,12 @@ internal static unsafe class SimdSoft
     }
 
     /// <summary>SCVTF/UCVTF (opcode 28) and FCVTZS/FCVTZU (31), fixed point, vector and scalar.</summary>
-    private static void FpFixedVector(CpuState* c, A64Op op, int es)
+    private static void FpFixedVector(CpuState* c, A64Op op)
     {
+        int es = op.ShiftEsize;
         bool scalar = op.Scalar, q = op.VectorQ, u = op.U;
         int opcode = op.ShiftOpcode;
-        int fbits = es * 2 - op.ImmHB;
+        int fbits = op.RightShift;
         int lanes = scalar ? 1 : (q ? 128 : 64) / es;
         Vec n = Read(c, op.Rn), r = default;
         uint fpcr = c->Fpcr;

@@ -163,7 +163,12 @@ public sealed class A64OpTests
         var movi = Op("movi v1.4s, #0xab, lsl #16"); // cmode 0100
         Assert.Equal((0b0100, 0xab), (movi.Cmode, movi.SimdImm8));
         var ushr = Op("ushr v1.2d, v2.2d, #3"); // immh:immb = 128 - 3
-        Assert.Equal((0b1111, 125), (ushr.Immh, ushr.ImmHB));
+        Assert.Equal((0b1111, 125, 64, 3), (ushr.Immh, ushr.ImmHB, ushr.ShiftEsize, ushr.RightShift));
+        var shl = Op("shl v1.8h, v2.8h, #5");
+        Assert.Equal((16, 5), (shl.ShiftEsize, shl.LeftShift));
+        var sqshrn = Op("sqshrn b1, h2, #7"); // immh gives the narrow size
+        Assert.Equal((8, 7), (sqshrn.ShiftEsize, sqshrn.RightShift));
+        Assert.Equal(12, Op("scvtf v1.4s, v2.4s, #12").RightShift); // fbits
 
         Assert.Equal(7, Op("ext v1.16b, v2.16b, v3.16b, #7").Imm4);
         var tbx = Op("tbx v1.16b, {v2.16b, v3.16b, v4.16b}, v5.16b");
