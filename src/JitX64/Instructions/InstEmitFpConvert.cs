@@ -38,7 +38,7 @@ public static partial class InstEmit
         else if (rmode == 0 && (opcode & 4) != 0) EmitRoundTiesAway(ctx, dbl, inexact: true);
         else if (rmode != 3)
         {
-            byte imm = RoundImm((uint)rmode, inexact: true); // rmode 0/1/2 = nearest/+inf/-inf like FRINT's
+            byte imm = RoundImm(rmode, inexact: true); // rmode 0/1/2 = nearest/+inf/-inf like FRINT's
             if (dbl) a.roundsd(xmm0, xmm0, imm); else a.roundss(xmm0, xmm0, imm);
         }
 

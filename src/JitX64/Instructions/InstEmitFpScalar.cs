@@ -212,7 +212,7 @@ public static partial class InstEmit
         else
         {
             a.xorps(xmm0, xmm0);
-            byte imm = RoundImm((uint)rm);
+            byte imm = RoundImm(rm);
             if (dbl) a.roundsd(xmm0, EmitterContext.VD(op.Rn), imm);
             else a.roundss(xmm0, EmitterContext.VS(op.Rn), imm);
         }
@@ -223,7 +223,7 @@ public static partial class InstEmit
     /// roundsd immediate for an A64 FRINT rmode (0 N, 1 P, 2 M, 3 Z, 6 X, 7 I): bit 3 suppresses the
     /// inexact flag, which only FRINTX raises (and conversions, which pass <paramref name="inexact"/>).
     /// </summary>
-    internal static byte RoundImm(uint rm, bool inexact = false)
+    internal static byte RoundImm(int rm, bool inexact = false)
     {
         byte imm = rm switch
         {

@@ -237,14 +237,14 @@ public static partial class InstEmit
                     if (opcode == 24 && !hi && u) EmitRoundTiesAway(ctx, dbl);
                     else
                     {
-                        uint rm = (opcode, hi, u) switch
+                        int rm = (opcode, hi, u) switch
                         {
-                            (24, false, false) => 0u,
-                            (25, false, false) => 2u,
-                            (25, false, true) => 6u,
-                            (24, true, _) => 1u,
-                            (25, true, false) => 3u,
-                            _ => 7u,
+                            (24, false, false) => 0,
+                            (25, false, false) => 2,
+                            (25, false, true) => 6,
+                            (24, true, _) => 1,
+                            (25, true, false) => 3,
+                            _ => 7,
                         };
                         byte imm = RoundImm(rm);
                         if (dbl) a.roundpd(xmm0, xmm0, imm); else a.roundps(xmm0, xmm0, imm);
@@ -258,7 +258,7 @@ public static partial class InstEmit
                     if (opcode == 28) EmitRoundTiesAway(ctx, dbl, inexact: true);
                     else if (!(opcode == 27 && hi))
                     {
-                        uint rm = (opcode, hi) switch { (26, false) => 0u, (27, false) => 2u, _ => 1u };
+                        int rm = (opcode, hi) switch { (26, false) => 0, (27, false) => 2, _ => 1 };
                         if (dbl) a.roundpd(xmm0, xmm0, RoundImm(rm, true)); else a.roundps(xmm0, xmm0, RoundImm(rm, true));
                     }
                     EmitFpToIntVector(ctx, op, u, dbl, q, scalar, soft);
