@@ -374,7 +374,7 @@ public static partial class InstEmit
     /// <summary>
     /// NZCV = cond ? flags(Rn op operand) : #nzcv, without branches: the condition goes to sil, the compare
     /// (a CMP on Rn's host copy where it has one) is captured into ax, and a cmov picks the immediate flags when the
-    /// condition failed; 16 bits are stored, as a capture stores them.
+    /// condition failed; that is NZCV, planned as a capture and left in the host flags for the reader after.
     /// </summary>
     private static void CondCompare(EmitterContext ctx, A64Op op, GpOp kind, bool immediate)
     {
@@ -413,7 +413,7 @@ public static partial class InstEmit
         a.mov(edx, (int)Flags.ArmToHost((uint)nzcv << 28));
         a.test(sil, sil);
         a.cmovz(eax, edx);
-        ctx.StoreNzcvHost(ax);
+        ctx.CaptureStoredLayout(eax);
     }
 
     // ---------------- conditional select ----------------

@@ -291,7 +291,7 @@ public static partial class InstEmit
         a.cmova(eax, ecx);                                // greater
         a.mov(ecx, (int)Flags.ArmToHost(0b0011u << 28));
         a.cmovp(eax, ecx);                                // unordered
-        ctx.StoreNzcvHost(eax);
+        ctx.CaptureStoredLayout(eax);
     }
 
     /// <summary>Compares Vn with Vm or +0.0; the signalling forms (FCMPE, FCCMPE) use comis, which raises

@@ -241,11 +241,13 @@ public sealed partial class EmitterContext
             var t = Asm.CreateLabel();
             Asm.AddInstruction(Instruction.CreateBranch(nearJcc, t.Id));
             _sideExits.Add((t, taken, 0, false, site));
+            OutOfLine(t);
             return;
         }
         var stub = Asm.CreateLabel();
         Asm.AddInstruction(Instruction.CreateBranch(nearJcc.ToShortBranch(), stub.Id));
         _sideExits.Add((stub, taken, _dirty, capture, default));
+        OutOfLine(stub);
     }
 
     /// <summary>The side exits' out-of-line code (EmitDeferred).</summary>

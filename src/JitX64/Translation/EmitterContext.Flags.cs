@@ -105,10 +105,11 @@ public sealed partial class EmitterContext
     }
 
     /// <summary>True when the host flags still hold NZCV: nothing emitted since its capture (or load) modified
-    /// flags, left the straight line, or is a jump target.</summary>
+    /// flags, left the straight line, or is a jump target, and no label is pending for what comes next.</summary>
     private bool HostFlagsHoldNzcv()
     {
-        if (_flagsCapturedAt < 0) return false;
+        // a label waiting for the next instruction makes it a jump target (FCCMP's join after its compare's capture)
+        if (_flagsCapturedAt < 0 || !Asm.CurrentLabel.IsEmpty) return false;
         var list = Asm.Instructions;
         for (int i = _flagsCapturedAt; i < list.Count; i++)
         {
@@ -189,6 +190,37 @@ public sealed partial class EmitterContext
         _flagsCapturedAt = Asm.Instructions.Count;
     }
 
+    /// <summary>
+    /// NZCV = <paramref name="packed"/>'s 16 bits, already in the stored layout (CCMP's choice between its compare's
+    /// flags and #nzcv), planned as a capture: the store only where CpuState must hold it, then the host flags are set
+    /// from it, so a B.cond, CSEL or CCMP right after reads them there instead of loading the field just stored (a
+    /// store-to-load round trip on the way to the branch). <paramref name="packed"/> must be eax; clobbers it.
+    /// </summary>
+    public void CaptureStoredLayout(AssemblerRegister32 packed)
+    {
+        if (packed != eax) throw new ArgumentException("the value must be in eax (sahf reads ah)", nameof(packed));
+        int plan = 0;
+        if (_planning) PlanFlagUse(FlagUse.Capture);
+        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1];
+        if (plan == 2)
+        {
+            FlagCapturesDropped++;
+            _nzcvStale = true;
+            _flagsCapturedAt = -1;
+            return;
+        }
+        if (plan == 1) { FlagStoresDropped++; _nzcvStale = true; }
+        else
+        {
+            MarkApiAccess();
+            Asm.mov(NzcvMem, ax);
+            _nzcvStale = false;
+        }
+        Asm.add(al, 0x7f); // OF = (al == 1), as a load of the field sets it
+        Asm.sahf();
+        _flagsCapturedAt = Asm.Instructions.Count;
+    }
+
     /// <summary>lahf; seto al; mov [nzcv], ax: stores the host flags, in the stored convention, as NZCV. Clobbers rax.</summary>
     private void StoreHostFlags()
     {
@@ -203,15 +235,6 @@ public sealed partial class EmitterContext
     {
         MarkApiAccess();
         Asm.mov(__dword_ptr[rbx + CpuOffsets.Nzcv], src);
-        NoteFlagWrite();
-    }
-
-    /// <summary>Stores NZCV in the host layout from <paramref name="src"/>'s 16 bits (the part a capture stores: the
-    /// rest of the field is never read).</summary>
-    public void StoreNzcvHost(AssemblerRegister16 src)
-    {
-        MarkApiAccess();
-        Asm.mov(NzcvMem, src);
         NoteFlagWrite();
     }
 

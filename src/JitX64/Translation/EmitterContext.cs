@@ -318,8 +318,13 @@ public sealed partial class EmitterContext
     /// <summary>Planning pass, per slot: instruction ordinal of the first access when it was a write, else -1.</summary>
     internal readonly int[] SlotFirstWrite = new int[32];
     private uint _accessed, _written;
-    /// <summary>Planning pass, per instruction: its emitter's code contains a branch of its own.</summary>
+    /// <summary>Planning pass, per instruction: its emitter's code contains a branch that may skip part of it (one to a
+    /// label of its own); a detour out of line that comes back to where it left (a cold path, an address check's or a
+    /// split redirect's call, see <see cref="OutOfLine"/>), a side exit and a helper call are not such branches.</summary>
     internal readonly List<bool> InsnBranches = new();
+    // planning pass: the labels of this block's out-of-line code (entered from the straight line, back before any write
+    // of the emitter that jumped there, or leaving the block)
+    private readonly HashSet<ulong> _outOfLine = new();
     private int _emitterStart, _scanFrom, _insnIndex;
     /// <summary>
     /// Per guest instruction of the block, the pool registers its emitter's own code uses (found in the
@@ -461,6 +466,7 @@ public sealed partial class EmitterContext
         Array.Fill(SlotFirstWrite, -1);
         _accessed = _written = 0;
         InsnBranches.Clear();
+        _outOfLine.Clear();
         _touched.Clear();
         _plannedDirect.Clear();
         _plannedOps.Clear();
@@ -522,11 +528,16 @@ public sealed partial class EmitterContext
             uint direct = 0;
             bool branches = false;
             var list = Asm.Instructions;
+            // label ids grow from 1: a branch target above the newest is an address (a stub), not a label
+            ulong newestLabel = Asm.CreateLabel().Id;
             for (int i = _emitterStart; i < list.Count; i++)
             {
                 var insn = list[i];
                 var fc = insn.FlowControl;
-                branches |= fc != FlowControl.Next;
+                branches |= fc is FlowControl.IndirectBranch or FlowControl.Return or FlowControl.Interrupt
+                        or FlowControl.XbeginXabortXend or FlowControl.Exception
+                    || (fc is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch
+                        && insn.NearBranch64 <= newestLabel && !_outOfLine.Contains(insn.NearBranch64));
                 if ((fc != FlowControl.Next && !_flagKeepingJccs.Contains(i)) || TouchesGuestMemoryOrNzcv(insn, IsApiAccess(i)))
                     _flagUse |= FlagUse.Barrier;
                 foreach (var u in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoMemoryUsage).GetUsedRegisters())
@@ -712,6 +723,7 @@ public sealed partial class EmitterContext
         Asm.AddInstruction(Instruction.CreateBranch(Code.Ja_rel8_64, wild.Id));
         Asm.Label(ref back);
         _deferredWild.Add((wild, back));
+        OutOfLine(wild);
         if (!SplitAware) return disp;
         if (disp != 0) Asm.add(rsi, disp);
         EmitSplitRedirect(span);
@@ -818,6 +830,7 @@ public sealed partial class EmitterContext
         a.add(rsi, __qword_ptr[rbx + key + 8]);
         a.Label(ref done);
         _deferredRedirects.Add((miss, done, span | slot << 16));
+        OutOfLine(miss);
     }
 
     /// <summary>The exclusive monitor needs the guest address of this instruction's access even when it redirects
@@ -844,8 +857,16 @@ public sealed partial class EmitterContext
         CheckNzcvCurrent();
         var entry = Asm.CreateLabel();
         _coldPaths.Add((entry, back, body, _dirty));
+        OutOfLine(entry);
         _lastAddressValid = false; // the body calls a helper and comes back to back: rsi is not kept
         return entry;
+    }
+
+    /// <summary>Planning pass: <paramref name="label"/> starts out-of-line code that comes back before the jumping
+    /// emitter writes a guest register, or leaves the block (see <see cref="InsnBranches"/>).</summary>
+    private void OutOfLine(Label label)
+    {
+        if (_planning) _outOfLine.Add(label.Id);
     }
 
     /// <summary>Emits the out-of-line code of this block (after its last exit): cold paths, split redirect misses.</summary>
