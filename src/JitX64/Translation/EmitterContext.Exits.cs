@@ -148,10 +148,11 @@ public sealed partial class EmitterContext
     {
         SpillDirty();
         if (target != rax) Asm.mov(rax, target);
-        Asm.mov(CpuField64(CpuOffsets.Pc), rax);
         var miss = Asm.CreateLabel();
         JumpCache.EmitProbe(Asm, miss);
         Asm.Label(ref miss);
+        // only the dispatcher reads Pc: a block entered on a hit knows its own, as one entered by a linked jmp does
+        Asm.mov(CpuField64(CpuOffsets.Pc), rax);
         Asm.mov(eax, (int)ExitReason.Indirect);
         Asm.jmp(Stubs.Exit);
         BlockEnded = true;
