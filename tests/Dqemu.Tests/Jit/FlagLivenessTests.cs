@@ -113,4 +113,36 @@ public sealed class FlagLivenessTests
         var h = Run($"cmp x1, x2\n{ccmp}", h => { h.X(1) = a; h.X(2) = b; h.X(3) = 1; }, null, 1);
         using (h) Assert.Equal(nzcv, h.Nzcv);
     }
+    [Theory]
+    [InlineData(5UL, 9UL, 3UL, 7UL)] // cmp 5 - 9: eq fails, ccmp gives #0: lt fails, x5 = x4 = 7
+    [InlineData(9UL, 9UL, 3UL, 3UL)] // eq holds, ccmp 3 - 7: N, lt holds, x5 = x3 = 3
+    [InlineData(9UL, 9UL, 8UL, 7UL)] // eq holds, ccmp 8 - 7: lt fails, x5 = x4 = 7
+    public void AConditionalComparesResultIsReadInTheHostFlags(ulong x1, ulong x2, ulong x3, ulong expected)
+    {
+        // the cmp's value is read by the ccmp alone, the ccmp's by the csel alone (the last cmp overwrites it): both
+        // stay in the host flags, so neither is stored; the last cmp (x1 - x1: Z, C) ends the block
+        var h = Run("cmp x1, x2\nccmp x3, x4, #0, eq\ncsel x5, x3, x4, lt\ncmp x1, x1",
+            h => { h.X(1) = x1; h.X(2) = x2; h.X(3) = x3; h.X(4) = 7; }, 0, 2);
+        using (h)
+        {
+            Assert.Equal(expected, h.X(5));
+            Assert.Equal(Z | C, h.Nzcv);
+        }
+    }
+
+    [Theory]
+    [InlineData(1UL, 2UL, 1UL)] // ne: fccmp's #4 (Z) without comparing, cset eq = 1
+    [InlineData(2UL, 2UL, 0UL)] // eq: 1.0 < 2.0 gives N, cset eq = 0
+    public void AFloatingConditionalComparesTwoWaysJoinBeforeTheReader(ulong x1, ulong x2, ulong expected)
+    {
+        // FCCMP's two ways (the constant, the compare) meet at a label before the cset: the compare's capture left
+        // NZCV in the host flags, the constant did not, so the cset must read the stored field
+        var h = Run("fmov d0, #1.0\nfmov d1, #2.0\ncmp x1, x2\nfccmp d0, d1, #4, eq\ncset x5, eq",
+            h => { h.X(1) = x1; h.X(2) = x2; }, null, null);
+        using (h)
+        {
+            Assert.Equal(expected, h.X(5));
+            Assert.Equal(expected == 1 ? Z : N, h.Nzcv);
+        }
+    }
 }

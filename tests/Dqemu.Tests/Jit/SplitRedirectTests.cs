@@ -613,6 +613,26 @@ public unsafe class SplitRedirectFaultTests
     }
 
     [Fact]
+    public void ALoadThatFaultsLeavesItsUnloadedDestinationAsItWas()
+    {
+        // x10's first access in the block is the load's write, so the register layer gives its host copy no entry
+        // load (RegisterLayerTests): when the load faults that copy holds nothing of the guest's, and CpuState must
+        // keep x10 from before; x12, written before the load and dirty there, is put back from the host copy
+        using var s = new SplitHarness(split: false);
+        s.H.X(1) = P;
+        s.H.X(10) = 0xABCD;
+        s.H.X(12) = 0x1234;
+        var r = RunProtected(s, "add x12, x12, #1\nldr x10, [x1, #0x88]\nadd x12, x10, x10\nadd x13, x10, #1");
+
+        Assert.Equal(JitX64.State.ExitReason.SegFault, r);
+        Assert.Equal(P + 0x88, s.H.Cpu->FaultAddr);
+        Assert.Equal(0xABCDUL, s.H.X(10));
+        Assert.Equal(0x1235UL, s.H.X(12));
+        Assert.Equal(0UL, s.H.X(13));
+        Assert.Equal(Code + 4, s.H.Translator.GuestPcForHost(s.H.Cpu->FaultHostRip));
+    }
+
+    [Fact]
     public void UnmarkedAccessFaultsInP()
     {
         using var s = new SplitHarness(shift: 6);
