@@ -32,11 +32,18 @@ public static partial class InstEmit
         int imm = op.Imm12 << (op.Sh ? 12 : 0);
         if (!setFlags)
         {
+            // LEA when the host flags hold NZCV: a B.cond or CCMP after this add then reads them there
+            bool keepFlags = imm != 0 && ctx.HostFlagsLive;
             // Rd and Rn are SP when 31; x = x +/- imm on the register itself where it lives
-            if (sf && rd == rn && ctx.AddInPlace(rd, imm, kind == GpOp.Sub)) return;
+            if (sf && rd == rn && !keepFlags && ctx.AddInPlace(rd, imm, kind == GpOp.Sub)) return;
             var d = rn == 31 ? rcx : ctx.ResultReg(rd, rcx);
             if (d == rcx) ctx.LoadRsp(rcx, rn, sf); else ctx.LoadFirst(d, rn, sf, opClears: imm != 0);
-            if (imm != 0) IntAlu.RI(a, kind, d, imm, sf);
+            if (keepFlags)
+            {
+                int disp = kind == GpOp.Sub ? -imm : imm;
+                if (sf) a.lea(d, __[d + disp]); else a.lea(R32(d), __[d + disp]);
+            }
+            else if (imm != 0) IntAlu.RI(a, kind, d, imm, sf);
             ctx.StoreRsp(rd, d, sf);
             return;
         }
@@ -73,7 +80,8 @@ public static partial class InstEmit
         if (type == 3 || (!sf && amount > 31)) { ctx.ExitBlock(ExitReason.Undefined, ctx.Pc); return; }
         if (!setFlags && rd == 31) return;
 
-        if (!setFlags && kind == GpOp.Add && type == 0 && amount >= 1 && amount <= 3 && rm != 31)
+        // LEA for a shift of 1-3, and for none when the host flags hold NZCV (LEA leaves them to a reader after it)
+        if (!setFlags && kind == GpOp.Add && type == 0 && rm != 31 && (amount is >= 1 and <= 3 || amount == 0 && ctx.HostFlagsLive))
         {
             var sum = ctx.ResultReg(rd, rcx, rm);
             ctx.LoadFirst(sum, rn, sf);
@@ -219,7 +227,13 @@ public static partial class InstEmit
         }
         var d = ctx.ResultReg(rd, rcx);
         ctx.LoadFirst(d, rn, sf);
-        if (fitsImm) IntAlu.RI(a, kind, d, (int)value, sf);
+        // AND with the low byte or half: a zero-extending move, shorter than AND's imm32 and leaving the host flags
+        // (NZCV a B.cond or CCMP after it reads there)
+        if (!setFlags && kind == GpOp.And && value is 0xff or 0xffff)
+        {
+            if (value == 0xff) a.movzx(R32(d), R8(d)); else a.movzx(R32(d), R16(d));
+        }
+        else if (fitsImm) IntAlu.RI(a, kind, d, (int)value, sf);
         else
         {
             a.mov(rdx, value);

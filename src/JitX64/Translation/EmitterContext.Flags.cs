@@ -121,6 +121,11 @@ public sealed partial class EmitterContext
         return true;
     }
 
+    /// <summary>True when the host flags hold NZCV now (see <see cref="HostFlagsHoldNzcv"/>): an emitter that does not
+    /// set NZCV then picks a form that leaves them alone where it has one (LEA for ADD/SUB #imm), so that a reader after
+    /// it (a B.cond, CCMP or CSEL) finds them there instead of loading the stored field.</summary>
+    public bool HostFlagsLive => HostFlagsHoldNzcv();
+
     /// <summary>Planning pass: adds <paramref name="use"/> to the instruction's record; anything after its own write
     /// (a read, a second write) makes it <see cref="FlagUse.Tangled"/>.</summary>
     private void PlanFlagUse(FlagUse use)

@@ -61,10 +61,30 @@ public sealed class FlagLivenessTests
     [Fact]
     public void AReaderAfterAnOperationThatClobbersTheHostFlagsReadsTheStoredValue()
     {
-        // cmp x1, #0 (Z=1 C=1) is read by the cset after an add that changes the host flags: it must be stored;
+        // cmp x1, #0 (Z=1 C=1) is read by the cset after an eor that changes the host flags: it must be stored;
         // cset hi (C=1 and Z=0) is 0; the last cmn (7 + 1 = 8: nothing set) ends the block
-        var h = Run("cmp x1, #0\nadd x2, x2, #7\ncset x3, hi\ncset x4, eq\ncmn x2, #1",
+        var h = Run("cmp x1, #0\neor x2, x2, #7\ncset x3, hi\ncset x4, eq\ncmn x2, #1",
             h => { h.X(1) = 0; h.X(2) = 0; h.X(3) = 9; }, 0, 0);
+        using (h)
+        {
+            Assert.Equal(7UL, h.X(2));
+            Assert.Equal(0UL, h.X(3));
+            Assert.Equal(1UL, h.X(4));
+            Assert.Equal(0u, h.Nzcv);
+        }
+    }
+
+    [Theory]
+    [InlineData("add x2, x2, #7")]          // LEA instead of ADD
+    [InlineData("sub w2, w2, #0xff9")]      // LEA, 32 bits (4096 - 4089)
+    [InlineData("add x2, x2, x6")]          // LEA for a register without shift
+    [InlineData("and x2, x5, #0xff")]       // MOVZX (0x107 & 0xff = 7)
+    public void AnOperationThatSetsNoFlagsLeavesThemInTheHostFlags(string between)
+    {
+        // as above, but the operation between the cmp and its readers has a form that leaves the host flags alone,
+        // which it picks while they hold NZCV: both csets read them there and the cmp's capture is not stored
+        var h = Run($"cmp x1, #0\n{between}\ncset x3, hi\ncset x4, eq\ncmn x2, #1",
+            h => { h.X(1) = 0; h.X(2) = between.StartsWith("sub") ? 0xFF9UL + 7 : 0; h.X(3) = 9; h.X(5) = 0x107; h.X(6) = 7; }, 0, 1);
         using (h)
         {
             Assert.Equal(7UL, h.X(2));
