@@ -53,8 +53,10 @@ public sealed partial class EmitterContext
 
     private FlagUse _flagUse;
     private readonly List<FlagUse> _flagUses = new();
-    /// <summary>Per guest instruction of the block, what its capture emits: 0 all of it, 1 no store, 2 nothing.</summary>
+    /// <summary>Per guest instruction of the block, what its capture emits: 0 all of it, 1 no store, 2 nothing; with
+    /// <see cref="PlanHostRead"/> when a reader finds the value in the host flags (planning pass).</summary>
     private byte[] _flagPlan = new byte[64];
+    private const byte PlanHostRead = 4;
     private int _flagPlanCount;
     /// <summary>Real pass: the block is emitted with the flag plan (PlanFlags made one and no conflict undid it).</summary>
     internal bool UseFlagPlan { get; set; }
@@ -79,26 +81,30 @@ public sealed partial class EmitterContext
         if (_flagPlan.Length < n) _flagPlan = new byte[Math.Max(n, 2 * _flagPlan.Length)];
         _flagPlanCount = n;
         bool memory = true, read = true, any = false;
+        bool hostRead = false; // some reader before the next write finds the value in the host flags
         for (int i = n - 1; i >= 0; i--)
         {
             var u = _flagUses[i];
             _flagPlan[i] = 0;
-            if ((u & (FlagUse.Barrier | FlagUse.Tangled)) != 0) { memory = read = true; continue; }
+            if ((u & (FlagUse.Barrier | FlagUse.Tangled)) != 0) { memory = read = true; hostRead = false; continue; }
             if ((u & FlagUse.Capture) != 0)
             {
                 _flagPlan[i] = (byte)(!read ? 2 : !memory ? 1 : 0);
                 any |= _flagPlan[i] != 0;
+                if (hostRead) _flagPlan[i] |= PlanHostRead;
             }
             if ((u & (FlagUse.Capture | FlagUse.WriteOther)) != 0)
             {
                 // before the write only its own reads count
                 memory = (u & FlagUse.ReadMemory) != 0;
                 read = (u & FlagUse.Read) != 0;
+                hostRead = read && !memory;
             }
             else if ((u & FlagUse.Read) != 0)
             {
                 read = true;
                 memory |= (u & FlagUse.ReadMemory) != 0;
+                hostRead |= (u & FlagUse.ReadMemory) == 0;
             }
         }
         return any;
@@ -171,7 +177,7 @@ public sealed partial class EmitterContext
     {
         int plan = 0;
         if (_planning) PlanFlagUse(FlagUse.Capture);
-        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1];
+        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1] & 3;
         if (plan == 2)
         {
             // nothing reads this value: CpuState keeps the older one, which nothing reads either
@@ -205,8 +211,14 @@ public sealed partial class EmitterContext
     {
         if (packed != eax) throw new ArgumentException("the value must be in eax (sahf reads ah)", nameof(packed));
         int plan = 0;
+        // without a plan (the planning pass, a quick block) the host flags are set for whatever reads next
+        bool hostRead = true;
         if (_planning) PlanFlagUse(FlagUse.Capture);
-        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1];
+        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount)
+        {
+            plan = _flagPlan[_insnIndex - 1] & 3;
+            hostRead = (_flagPlan[_insnIndex - 1] & PlanHostRead) != 0;
+        }
         if (plan == 2)
         {
             FlagCapturesDropped++;
@@ -220,6 +232,8 @@ public sealed partial class EmitterContext
             MarkApiAccess();
             Asm.mov(NzcvMem, ax);
             _nzcvStale = false;
+            // stored, and its readers all load it (bc's CCMP, a MADD, then B.HS): no host flags to set
+            if (!hostRead) { _flagsCapturedAt = -1; return; }
         }
         Asm.add(al, 0x7f); // OF = (al == 1), as a load of the field sets it
         Asm.sahf();

@@ -151,6 +151,23 @@ public sealed class FlagLivenessTests
     }
 
     [Theory]
+    [InlineData(4UL, 4UL, 1UL)] // eq holds: ccmp 4 - 3 (C), hs holds: x6 = 1
+    [InlineData(4UL, 5UL, 0UL)] // eq fails: #0, hs fails: x6 = 0
+    public void AConditionalCompareReadAfterAMultiplyIsStoredAndReadBack(ulong x1, ulong x2, ulong expected)
+    {
+        // bc's loop: the ccmp's value is read after a madd, whose imul changes the host flags, so it is stored and
+        // the cset reads the field (the ccmp sets no host flags for nobody); the cmp's is read by the ccmp in them
+        var h = Run("cmp x1, x2\nccmp x1, x3, #0, eq\nmadd x5, x1, x2, x3\ncset x6, hs",
+            h => { h.X(1) = x1; h.X(2) = x2; h.X(3) = 3; }, 0, 1);
+        using (h)
+        {
+            Assert.Equal(expected, h.X(6));
+            Assert.Equal(x1 * x2 + 3, h.X(5));
+            Assert.Equal(expected == 1 ? C : 0u, h.Nzcv);
+        }
+    }
+
+    [Theory]
     [InlineData(1UL, 2UL, 1UL)] // ne: fccmp's #4 (Z) without comparing, cset eq = 1
     [InlineData(2UL, 2UL, 0UL)] // eq: 1.0 < 2.0 gives N, cset eq = 0
     public void AFloatingConditionalComparesTwoWaysJoinBeforeTheReader(ulong x1, ulong x2, ulong expected)
