@@ -149,7 +149,6 @@ internal static partial class LdSt
         }
     }
 
-
     // ---- GPR data ----
 
     /// <summary>

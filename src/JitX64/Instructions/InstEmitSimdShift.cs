@@ -154,7 +154,6 @@ public static partial class InstEmit
         EmitSoft(ctx, op, SimdSoft.ShiftImm);
     }
 
-
     /// <summary>Register-controlled shifts and everything else in SimdSoft: one helper call.</summary>
     public static void SimdSoftThreeSame(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ThreeSame);
     public static void SimdSoftThreeDiff(EmitterContext ctx, A64Op op) => EmitSoft(ctx, op, SimdSoft.ThreeDiff);

@@ -173,19 +173,31 @@ public sealed partial class EmitterContext
 
     private enum CarryFix { None, Invert, Set }
 
-    private void Capture(CarryFix fix)
+    /// <summary>
+    /// The plan for this instruction's capture: 0 store it, 1 keep it in the host flags only, 2 drop it (counted, and
+    /// CpuState's older value, which nothing reads either, stays); 0 without a plan. <paramref name="hostRead"/>: a
+    /// reader finds the value in the host flags (true without a plan). The planning pass records the capture here.
+    /// </summary>
+    private int PlannedCapture(out bool hostRead)
     {
-        int plan = 0;
-        if (_planning) PlanFlagUse(FlagUse.Capture);
-        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount) plan = _flagPlan[_insnIndex - 1] & 3;
-        if (plan == 2)
+        hostRead = true;
+        if (_planning) { PlanFlagUse(FlagUse.Capture); return 0; }
+        if (!UseFlagPlan || _insnIndex - 1 >= _flagPlanCount) return 0;
+        int entry = _flagPlan[_insnIndex - 1];
+        hostRead = (entry & PlanHostRead) != 0;
+        if ((entry & 3) == 2)
         {
-            // nothing reads this value: CpuState keeps the older one, which nothing reads either
             FlagCapturesDropped++;
             _nzcvStale = true;
             _flagsCapturedAt = -1;
-            return;
         }
+        return entry & 3;
+    }
+
+    private void Capture(CarryFix fix)
+    {
+        int plan = PlannedCapture(out _);
+        if (plan == 2) return;
         if (fix == CarryFix.Invert) Asm.cmc();
         else if (fix == CarryFix.Set) Asm.stc();
         if (plan == 1)
@@ -210,22 +222,9 @@ public sealed partial class EmitterContext
     public void CaptureStoredLayout(AssemblerRegister32 packed)
     {
         if (packed != eax) throw new ArgumentException("the value must be in eax (sahf reads ah)", nameof(packed));
-        int plan = 0;
         // without a plan (the planning pass, a quick block) the host flags are set for whatever reads next
-        bool hostRead = true;
-        if (_planning) PlanFlagUse(FlagUse.Capture);
-        else if (UseFlagPlan && _insnIndex - 1 < _flagPlanCount)
-        {
-            plan = _flagPlan[_insnIndex - 1] & 3;
-            hostRead = (_flagPlan[_insnIndex - 1] & PlanHostRead) != 0;
-        }
-        if (plan == 2)
-        {
-            FlagCapturesDropped++;
-            _nzcvStale = true;
-            _flagsCapturedAt = -1;
-            return;
-        }
+        int plan = PlannedCapture(out bool hostRead);
+        if (plan == 2) return;
         if (plan == 1) { FlagStoresDropped++; _nzcvStale = true; }
         else
         {
@@ -235,9 +234,7 @@ public sealed partial class EmitterContext
             // stored, and its readers all load it (bc's CCMP, a MADD, then B.HS): no host flags to set
             if (!hostRead) { _flagsCapturedAt = -1; return; }
         }
-        Asm.add(al, 0x7f); // OF = (al == 1), as a load of the field sets it
-        Asm.sahf();
-        _flagsCapturedAt = Asm.Instructions.Count;
+        SetHostFlagsFromAx();
     }
 
     /// <summary>lahf; seto al; mov [nzcv], ax: stores the host flags, in the stored convention, as NZCV. Clobbers rax.</summary>
@@ -277,6 +274,13 @@ public sealed partial class EmitterContext
         // a 16-bit read: captures store 16 bits, and a wider load could not forward from that store
         MarkApiAccess();
         Asm.movzx(eax, NzcvMem);
+        SetHostFlagsFromAx();
+    }
+
+    /// <summary>Host flags = the stored layout in ax (SF ZF CF from ah by SAHF; OF from al, 1 or 0, by adding 0x7f);
+    /// they hold NZCV from here on.</summary>
+    private void SetHostFlagsFromAx()
+    {
         Asm.add(al, 0x7f);
         Asm.sahf();
         _flagsCapturedAt = Asm.Instructions.Count;

@@ -133,6 +133,7 @@ public sealed class FlagLivenessTests
         var h = Run($"cmp x1, x2\n{ccmp}", h => { h.X(1) = a; h.X(2) = b; h.X(3) = 1; }, null, 1);
         using (h) Assert.Equal(nzcv, h.Nzcv);
     }
+
     [Theory]
     [InlineData(5UL, 9UL, 3UL, 7UL)] // cmp 5 - 9: eq fails, ccmp gives #0: lt fails, x5 = x4 = 7
     [InlineData(9UL, 9UL, 3UL, 3UL)] // eq holds, ccmp 3 - 7: N, lt holds, x5 = x3 = 3

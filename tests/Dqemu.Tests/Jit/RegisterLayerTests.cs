@@ -8,8 +8,7 @@ namespace Dqemu.Tests.Jit;
 /// <summary>
 /// The register layer's entry loads (EmitterContext.cs, Translator.PlanCache): a cached guest register whose first
 /// access in the block is a write gets no load at the block's start, also when the writing emitter's code branches
-/// only out of line (a load's address check); one whose write an emitter's own branch may skip keeps its load. The
-/// values come from the programs' own arithmetic; the host code is read from the translator's -d out_asm log. The
+/// only out of line (a load's address check); one read before its write keeps its load. The values come from the programs' own arithmetic; the host code is read from the translator's -d out_asm log. The
 /// fault side (a faulting load whose destination was never loaded) is SplitRedirectFaultTests'.
 /// </summary>
 public sealed class RegisterLayerTests
