@@ -25,15 +25,15 @@ public static partial class InstEmit
         {
             case 0b00100: // AESE: ShiftRows(SubBytes(Vd ^ Vn)) = aesenclast with a zero round key
             case 0b00101: // AESD: InvShiftRows(InvSubBytes(Vd ^ Vn)) = aesdeclast with a zero round key
-                a.movdqu(xmm0, EmitterContext.V(d));
-                a.movdqu(xmm1, EmitterContext.V(n));
+                ctx.LoadV(xmm0, d);
+                ctx.LoadV(xmm1, n);
                 a.pxor(xmm0, xmm1);
                 a.pxor(xmm1, xmm1);
                 if (op.MiscOpcode == 0b00100) a.aesenclast(xmm0, xmm1);
                 else a.aesdeclast(xmm0, xmm1);
                 break;
             case 0b00110: // AESMC: x86 has no bare MixColumns; aesdeclast undoes the ShiftRows/SubBytes that aesenc applies
-                a.movdqu(xmm0, EmitterContext.V(n));
+                ctx.LoadV(xmm0, n);
                 a.pxor(xmm1, xmm1);
                 a.aesdeclast(xmm0, xmm1);
                 a.aesenc(xmm0, xmm1);
@@ -52,8 +52,8 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn, m = op.Rm;
         bool part2 = op.Q;
-        a.movdqu(xmm0, EmitterContext.V(n));
-        a.movdqu(xmm1, EmitterContext.V(m));
+        ctx.LoadV(xmm0, n);
+        ctx.LoadV(xmm1, m);
         a.pclmulqdq(xmm0, xmm1, (byte)(part2 ? 0x11 : 0x00));
         ctx.StoreV(d, xmm0);
     }
@@ -88,8 +88,8 @@ public static partial class InstEmit
                 return;
             case 1: Sha1Su1(ctx, d, n); return;
             default: // SHA256SU0: Vd[i] + sigma0(W[i+1]) over W = Vd, Vn[0] is sha256msg1 exactly
-                a.movdqu(xmm0, EmitterContext.V(d));
-                a.movdqu(xmm1, EmitterContext.V(n));
+                ctx.LoadV(xmm0, d);
+                ctx.LoadV(xmm1, n);
                 a.sha256msg1(xmm0, xmm1);
                 ctx.StoreV(d, xmm0);
                 return;
@@ -107,9 +107,9 @@ public static partial class InstEmit
     private static void Sha1Rounds(EmitterContext ctx, int d, int n, int m, int function)
     {
         var a = ctx.Asm;
-        a.movdqu(xmm1, EmitterContext.V(d));
+        ctx.LoadV(xmm1, d);
         a.pshufd(xmm1, xmm1, 0x1B); // a in the top lane
-        a.movdqu(xmm2, EmitterContext.V(m));
+        ctx.LoadV(xmm2, m);
         a.pshufd(xmm2, xmm2, 0x1B); // W0 in the top lane
         LoadConstDup32(ctx, xmm3, Sha1K[function]);
         a.psubd(xmm2, xmm3);
@@ -125,9 +125,9 @@ public static partial class InstEmit
     private static void Sha1Su0(EmitterContext ctx, int d, int n, int m)
     {
         var a = ctx.Asm;
-        a.movdqu(xmm0, EmitterContext.V(n));
-        a.movdqu(xmm1, EmitterContext.V(d));
-        a.movdqu(xmm2, EmitterContext.V(m));
+        ctx.LoadV(xmm0, n);
+        ctx.LoadV(xmm1, d);
+        ctx.LoadV(xmm2, m);
         a.palignr(xmm0, xmm1, 8);
         a.pxor(xmm0, xmm1);
         a.pxor(xmm0, xmm2);
@@ -138,8 +138,8 @@ public static partial class InstEmit
     private static void Sha1Su1(EmitterContext ctx, int d, int n)
     {
         var a = ctx.Asm;
-        a.movdqu(xmm0, EmitterContext.V(n));
-        a.movdqu(xmm1, EmitterContext.V(d));
+        ctx.LoadV(xmm0, n);
+        ctx.LoadV(xmm1, d);
         a.psrldq(xmm0, 4);
         a.pxor(xmm0, xmm1);
         Rol1(ctx, xmm0, xmm1);
@@ -168,9 +168,9 @@ public static partial class InstEmit
     private static void Sha256Rounds(EmitterContext ctx, int d, int n, int m, bool high)
     {
         var a = ctx.Asm;
-        a.movdqu(xmm1, EmitterContext.V(high ? n : d)); // X = a,b,c,d
-        a.movdqu(xmm2, EmitterContext.V(high ? d : n)); // Y = e,f,g,h
-        a.movdqu(xmm0, EmitterContext.V(m));             // sha256rnds2 reads W+K from xmm0
+        ctx.LoadV(xmm1, high ? n : d); // X = a,b,c,d
+        ctx.LoadV(xmm2, high ? d : n); // Y = e,f,g,h
+        ctx.LoadV(xmm0, m);             // sha256rnds2 reads W+K from xmm0
         a.movdqa(xmm3, xmm2);
         a.shufps(xmm3, xmm1, 0x11); // ABEF: f,e,b,a from the bottom lane
         a.movdqa(xmm4, xmm2);
@@ -186,11 +186,11 @@ public static partial class InstEmit
     private static void Sha256Su1(EmitterContext ctx, int d, int n, int m)
     {
         var a = ctx.Asm;
-        a.movdqu(xmm1, EmitterContext.V(m));
-        a.movdqu(xmm0, EmitterContext.V(n));
+        ctx.LoadV(xmm1, m);
+        ctx.LoadV(xmm0, n);
         a.movdqa(xmm2, xmm1);
         a.palignr(xmm2, xmm0, 4); // Vn[1], Vn[2], Vn[3], Vm[0]
-        a.movdqu(xmm0, EmitterContext.V(d));
+        ctx.LoadV(xmm0, d);
         a.paddd(xmm2, xmm0);
         a.sha256msg2(xmm2, xmm1);
         ctx.StoreV(d, xmm2);
@@ -214,11 +214,11 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn, m = op.Rm, ra = op.Ra;
-        a.movdqu(xmm0, EmitterContext.V(n));
-        a.movdqu(xmm1, EmitterContext.V(m));
+        ctx.LoadV(xmm0, n);
+        ctx.LoadV(xmm1, m);
         if (kind is Sha3Op.Eor3 or Sha3Op.Bcax)
         {
-            a.movdqu(xmm2, EmitterContext.V(ra));
+            ctx.LoadV(xmm2, ra);
             if (kind == Sha3Op.Eor3) { a.pxor(xmm0, xmm1); a.pxor(xmm0, xmm2); }
             else { a.pandn(xmm2, xmm1); a.pxor(xmm0, xmm2); }
         }

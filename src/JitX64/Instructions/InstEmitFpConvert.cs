@@ -142,19 +142,21 @@ public static partial class InstEmit
     /// <summary>FMOV Wd, Sn / Xd, Dn.</summary>
     public static void FmovToGeneral(EmitterContext ctx, A64Op op)
     {
-        var a = ctx.Asm;
         bool sf = op.Sf;
-        if (sf) a.mov(rcx, EmitterContext.VD(op.Rn)); else a.mov(ecx, EmitterContext.VS(op.Rn));
-        ctx.StoreR(op.Rd, rcx, sf);
+        var r = ctx.ResultReg(op.Rd, rcx);
+        if (sf) ctx.LoadV64(r, op.Rn); else ctx.LoadV32(r, op.Rn);
+        ctx.StoreR(op.Rd, r, sf);
     }
 
     /// <summary>FMOV Sd, Wn / Dd, Xn: the rest of Vd is zeroed.</summary>
     public static void FmovFromGeneral(EmitterContext ctx, A64Op op)
     {
-        int d = op.Rd;
-        ctx.LoadR(rcx, op.Rn, op.Sf);
-        ctx.StoreVD(d, rcx);
-        ctx.ClearVHigh(d);
+        if (op.Sf) ctx.StoreV64(op.Rd, ctx.Operand(op.Rn, rcx, true));
+        else
+        {
+            ctx.LoadW(rcx, op.Rn);
+            ctx.StoreV64(op.Rd, rcx);
+        }
     }
 
     /// <summary>FMOV Xd, Vn.D[1].</summary>

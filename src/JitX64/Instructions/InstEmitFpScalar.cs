@@ -34,8 +34,8 @@ public static partial class InstEmit
 {
     private static void LoadFpScalar(EmitterContext ctx, AssemblerRegisterXMM x, int n, bool dbl)
     {
-        if (dbl) ctx.Asm.movsd(x, EmitterContext.VD(n));
-        else ctx.Asm.movss(x, EmitterContext.VS(n));
+        if (dbl) ctx.LoadV64(x, n);
+        else ctx.LoadV32(x, n);
     }
 
     /// <summary>
@@ -74,7 +74,7 @@ public static partial class InstEmit
         void Compute()
         {
             LoadFpScalar(ctx, xmm0, n, dbl);
-            var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+            var src = ctx.VScalarOperand(m, xmm1, dbl);
             switch (opc)
             {
                 case 0:
@@ -87,8 +87,8 @@ public static partial class InstEmit
             }
             if (opc == 8)
             {
-                LoadSignMaskScalar(ctx, xmm1, dbl);
-                a.xorps(xmm0, xmm1);
+                LoadSignMaskScalar(ctx, xmm2, dbl);
+                a.xorps(xmm0, xmm2);
             }
         }
         Compute();
@@ -142,8 +142,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
         if (op.Sz) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
-        ctx.StoreVD(d, rax);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rax);
     }
 
     public static void FpAbs(EmitterContext ctx, A64Op op)
@@ -152,8 +151,7 @@ public static partial class InstEmit
         int d = op.Rd, n = op.Rn;
         if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
-        ctx.StoreVD(d, rax);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rax);
     }
 
     public static void FpNeg(EmitterContext ctx, A64Op op)
@@ -162,8 +160,7 @@ public static partial class InstEmit
         int d = op.Rd, n = op.Rn;
         if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
         else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
-        ctx.StoreVD(d, rax);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rax);
     }
 
     public static void FpSqrt(EmitterContext ctx, A64Op op)
@@ -336,8 +333,7 @@ public static partial class InstEmit
         if (op.Sz) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
         else { a.mov(ecx, EmitterContext.VS(op.Rn)); a.mov(edx, EmitterContext.VS(op.Rm)); }
         if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
-        ctx.StoreVD(d, rcx);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rcx);
     }
 
     /// <summary>FMOV (scalar, immediate).</summary>
@@ -363,7 +359,7 @@ public static partial class InstEmit
         {
             LoadFpScalar(ctx, xmm0, ra, dbl);
             LoadFpScalar(ctx, xmm1, n, dbl);
-            var src = dbl ? EmitterContext.VD(m) : EmitterContext.VS(m);
+            var src = ctx.VScalarOperand(m, xmm2, dbl);
             // xmm0 = a (+/-) n*m, negations as A64 applies them to the operands
             switch ((o1 ? 2 : 0) | (o0 ? 1 : 0))
             {

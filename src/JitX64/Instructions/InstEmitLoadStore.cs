@@ -212,11 +212,10 @@ internal static partial class LdSt
         int bytes = 1 << scale;
         if (scale == 4)
         {
-            a.movdqu(xmm0, EmitterContext.V(rt));
-            a.movdqu(Mem(16, disp), xmm0);
+            a.movdqu(Mem(16, disp), ctx.VOperand(rt, xmm0));
             return;
         }
-        MovRegFromMem(a, rcx, bytes, EmitterContext.VPart(rt, bytes, 0));
+        if (scale == 3) ctx.LoadV64(rcx, rt); else ctx.LoadV32(rcx, rt);
         EmitterContext.StoreSized(a, Mem(bytes, disp), bytes, rcx);
     }
 
@@ -232,7 +231,12 @@ internal static partial class LdSt
         if (op.V)
         {
             int scale = (opc & 2) != 0 ? 4 : size;
-            if ((opc & 1) != 0) { LoadVecTo(ctx, xmm0, scale, disp); WriteV(ctx, rt, xmm0); }
+            if ((opc & 1) != 0)
+            {
+                var x = ctx.VResultReg(rt, xmm0);
+                LoadVecTo(ctx, x, scale, disp);
+                WriteV(ctx, rt, x);
+            }
             else StoreVec(ctx, rt, scale, disp);
             return;
         }
@@ -291,8 +295,9 @@ public static partial class InstEmit
         LdSt.AddressConst(ctx, ctx.Pc + (ulong)op.Offset19, span);
         if (simd)
         {
-            LdSt.LoadVecTo(ctx, xmm0, 2 + opc);
-            LdSt.WriteV(ctx, rt, xmm0);
+            var x = ctx.VResultReg(rt, xmm0);
+            LdSt.LoadVecTo(ctx, x, 2 + opc);
+            LdSt.WriteV(ctx, rt, x);
             return;
         }
         var d = ctx.ResultReg(rt, rcx);

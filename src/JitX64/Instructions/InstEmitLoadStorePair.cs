@@ -27,9 +27,11 @@ public static partial class InstEmit
             if (load)
             {
                 LdSt.LoadVecTo(ctx, xmm0, scale, d);
-                LdSt.LoadVecTo(ctx, xmm1, scale, d + bytes);
+                // the second straight into Vt2's host copy when it has one: if it faults, nothing was written yet
+                var second = rt2 == rt ? xmm1 : ctx.VResultReg(rt2, xmm1);
+                LdSt.LoadVecTo(ctx, second, scale, d + bytes);
                 LdSt.WriteV(ctx, rt, xmm0);
-                LdSt.WriteV(ctx, rt2, xmm1);
+                LdSt.WriteV(ctx, rt2, second);
             }
             else
             {

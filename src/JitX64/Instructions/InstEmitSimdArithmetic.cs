@@ -178,8 +178,7 @@ public static partial class InstEmit
         if (es == 64) { a.movq(x, x); ctx.StoreV(d, x); return; }
         a.movd(eax, x);
         if (es == 8) a.movzx(eax, al); else if (es == 16) a.movzx(eax, ax);
-        ctx.StoreVD(d, rax);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rax);
     }
 
     // ---- three same ----
@@ -214,7 +213,7 @@ public static partial class InstEmit
             {
                 // the strlen/memchr idiom "umaxp v0.16b, v0.16b, v0.16b": both halves of the result are equal
                 // and the operations are commutative, so pair up [evens|odds] with [odds|evens]
-                a.movdqu(xmm0, EmitterContext.V(n));
+                ctx.LoadV(xmm0, n);
                 if (es == 32) a.pshufd(xmm0, xmm0, 0xD8);
                 else if (es < 32)
                     a.pshufb(xmm0, Const(ctx, es == 8
@@ -427,8 +426,7 @@ public static partial class InstEmit
         var a = ctx.Asm;
         a.mov(rcx, EmitterContext.VD(op.Rn));
         a.add(rcx, EmitterContext.VHigh(op.Rn));
-        ctx.StoreVD(op.Rd, rcx);
-        ctx.ClearVHigh(op.Rd);
+        ctx.StoreV64(op.Rd, rcx);
     }
 
     // ---- two-register miscellaneous (integer) ----
@@ -531,13 +529,13 @@ public static partial class InstEmit
                 if (op.Scalar) break;
                 if (opcode == 18 && !u)
                 {
-                    a.movdqu(xmm0, EmitterContext.V(n));
+                    ctx.LoadV(xmm0, n);
                     EmitNarrow(ctx, es * 2);
                     StoreNarrowResult(ctx, op, d);
                     return;
                 }
                 if (es == 32) break; // from 64-bit lanes: no SSE pack
-                a.movdqu(xmm0, EmitterContext.V(n));
+                ctx.LoadV(xmm0, n);
                 a.movdqa(xmm6, xmm0);
                 if (opcode == 20 && u)
                 {
@@ -555,7 +553,7 @@ public static partial class InstEmit
                 return;
             case 19: // SHLL: widen then shift by the element size
                 {
-                    if (q) a.movq(xmm0, EmitterContext.VHigh(n)); else a.movq(xmm0, EmitterContext.VD(n));
+                    if (q) a.movq(xmm0, EmitterContext.VHigh(n)); else ctx.LoadV64(xmm0, n);
                     EmitWiden(ctx, xmm0, es, signed: false);
                     EmitShiftLeftImm(ctx, xmm0, es * 2, es);
                     ctx.StoreV(d, xmm0);
@@ -749,7 +747,7 @@ public static partial class InstEmit
             case 0: case 1: case 2: case 3: // [SU]ADDL, [SU]ADDW, [SU]SUBL, [SU]SUBW
                 {
                     bool wide = (opcode & 1) != 0;
-                    if (wide) a.movdqu(xmm0, EmitterContext.V(n));
+                    if (wide) ctx.LoadV(xmm0, n);
                     else { LoadHalf(ctx, xmm0, n, part2); EmitWiden(ctx, xmm0, es, !u); }
                     LoadHalf(ctx, xmm1, m, part2);
                     EmitWiden(ctx, xmm1, es, !u);
@@ -760,8 +758,8 @@ public static partial class InstEmit
             case 4: case 6: // ADDHN, SUBHN (the rounding forms go soft)
                 if (u) break;
                 {
-                    a.movdqu(xmm0, EmitterContext.V(n));
-                    a.movdqu(xmm1, EmitterContext.V(m));
+                    ctx.LoadV(xmm0, n);
+                    ctx.LoadV(xmm1, m);
                     EmitIntOp(ctx, opcode == 4 ? IntOp.Add : IntOp.Sub, wes, xmm0, xmm1);
                     if (wes == 16) a.psrlw(xmm0, 8); else if (wes == 32) a.psrld(xmm0, 16); else a.psrlq(xmm0, 32);
                     EmitNarrow(ctx, wes);
@@ -780,7 +778,7 @@ public static partial class InstEmit
                     else { a.pshufd(xmm1, xmm0, 0xF5); a.psrad(xmm1, 31); a.pxor(xmm0, xmm1); a.psubq(xmm0, xmm1); }
                     if (opcode == 5)
                     {
-                        a.movdqu(xmm1, EmitterContext.V(d));
+                        ctx.LoadV(xmm1, d);
                         EmitIntOp(ctx, IntOp.Add, wes, xmm0, xmm1);
                     }
                     ctx.StoreV(d, xmm0);
@@ -793,7 +791,7 @@ public static partial class InstEmit
                     EmitMulLong(ctx, es, !u);
                     if (opcode != 12)
                     {
-                        a.movdqu(xmm1, EmitterContext.V(d));
+                        ctx.LoadV(xmm1, d);
                         if (opcode == 8) EmitIntOp(ctx, IntOp.Add, wes, xmm0, xmm1);
                         else { EmitIntOp(ctx, IntOp.Sub, wes, xmm1, xmm0); a.movdqa(xmm0, xmm1); }
                     }
@@ -845,7 +843,7 @@ public static partial class InstEmit
             EmitMulLong(ctx, es, !u);
             if (opcode != 10)
             {
-                a.movdqu(xmm1, EmitterContext.V(d));
+                ctx.LoadV(xmm1, d);
                 if (opcode == 2) EmitIntOp(ctx, IntOp.Add, es * 2, xmm0, xmm1);
                 else { EmitIntOp(ctx, IntOp.Sub, es * 2, xmm1, xmm0); a.movdqa(xmm0, xmm1); }
             }

@@ -269,14 +269,14 @@ public static partial class InstEmit
                 return;
             case (23, false): // FCVTL, FCVTL2 (single to double)
                 if (!dbl || u) break;
-                if (op.Q) a.movq(xmm0, EmitterContext.VHigh(n)); else a.movq(xmm0, EmitterContext.VD(n));
+                if (op.Q) a.movq(xmm0, EmitterContext.VHigh(n)); else ctx.LoadV64(xmm0, n);
                 a.cvtps2pd(xmm0, xmm0);
                 FpVecResult(ctx, op, soft, true, FpStore.Vector, 3, qOverride: true); // always writes 128 bits
                 return;
             case (22, false): // FCVTN, FCVTN2 (double to single)
                 if (!dbl || u || scalar) break;
                 {
-                    void Compute() { a.movdqu(xmm0, EmitterContext.V(n)); a.cvtpd2ps(xmm0, xmm0); }
+                    void Compute() { ctx.LoadV(xmm0, n); a.cvtpd2ps(xmm0, xmm0); }
                     Compute();
                     FpVecResult(ctx, op, soft, false, FpStore.Narrow, 3, fzRecompute: Compute); // a double just below 2^-126 rounds up
                 }

@@ -113,23 +113,19 @@ public static partial class InstEmit
     /// <summary>Loads Vn: the whole register when <paramref name="q"/>, else the low 64 bits (upper zeroed).</summary>
     internal static void LoadVec(EmitterContext ctx, AssemblerRegisterXMM x, int n, bool q)
     {
-        if (q) ctx.Asm.movdqu(x, EmitterContext.V(n));
-        else ctx.Asm.movq(x, EmitterContext.VD(n));
+        if (q) ctx.LoadV(x, n);
+        else ctx.LoadV64(x, n);
     }
 
-    /// <summary>Stores a vector result: 128 bits, or the low 64 with bits 127..64 of Vd zeroed (clobbers x's upper half).</summary>
+    /// <summary>Stores a vector result: 128 bits, or the low 64 with bits 127..64 of Vd zeroed.</summary>
     internal static void StoreVec(EmitterContext ctx, int d, AssemblerRegisterXMM x, bool q)
     {
-        if (!q) ctx.Asm.movq(x, x);
-        ctx.StoreV(d, x);
+        if (q) ctx.StoreV(d, x);
+        else ctx.StoreV64(d, x);
     }
 
     /// <summary>Stores the low 64 bits of x to Vd and zeroes bits 127..64.</summary>
-    internal static void StoreVec64(EmitterContext ctx, int d, AssemblerRegisterXMM x)
-    {
-        ctx.StoreVD(d, x);
-        ctx.ClearVHigh(d);
-    }
+    internal static void StoreVec64(EmitterContext ctx, int d, AssemblerRegisterXMM x) => ctx.StoreV64(d, x);
 
     /// <summary>x = the 64-bit constant in its low half, zero above (through rax).</summary>
     internal static void LoadConst64(EmitterContext ctx, AssemblerRegisterXMM x, ulong value)

@@ -94,8 +94,7 @@ public static partial class InstEmit
         var (size, index) = Imm5(op);
         int d = op.Rd;
         LoadElemZx(ctx, rcx, op.Rn, size, index);
-        ctx.StoreVD(d, rcx);
-        ctx.ClearVHigh(d);
+        ctx.StoreV64(d, rcx);
     }
 
     /// <summary>INS Vd.Ts[i], Wn/Xn (MOV element from general); the other lanes are kept.</summary>
@@ -185,15 +184,15 @@ public static partial class InstEmit
         {
             bool invert = opBit == 1 && cmode < 14; // MVNI
             if (invert) imm = ~imm;
-            ctx.StoreImm64(EmitterContext.VD(d), imm);
-            if (q) ctx.StoreImm64(EmitterContext.VHigh(d), imm); else ctx.ClearVHigh(d);
+            if (q) LoadConstDup64(ctx, xmm0, imm); else LoadConst64(ctx, xmm0, imm);
+            StoreVec(ctx, d, xmm0, q);
             return;
         }
         if (opBit == 1) imm = ~imm; // BIC: and with the complement
-        a.mov(rcx, imm);
-        if (opBit == 1) ctx.AndV64(d, false, rcx); else ctx.OrV64(d, false, rcx);
-        if (q) { if (opBit == 1) ctx.AndV64(d, true, rcx); else ctx.OrV64(d, true, rcx); }
-        else ctx.ClearVHigh(d);
+        LoadConstDup64(ctx, xmm1, imm);
+        LoadVec(ctx, xmm0, d, q);
+        if (opBit == 1) a.pand(xmm0, xmm1); else a.por(xmm0, xmm1);
+        StoreVec(ctx, d, xmm0, q);
     }
 
     // ---- EXT, permutes, table lookups ----
@@ -207,15 +206,15 @@ public static partial class InstEmit
         int d = op.Rd, n = op.Rn, m = op.Rm;
         if (q)
         {
-            a.movdqu(xmm0, EmitterContext.V(n));
-            a.movdqu(xmm1, EmitterContext.V(m));
+            ctx.LoadV(xmm0, n);
+            ctx.LoadV(xmm1, m);
             if (imm != 0) a.palignr(xmm1, xmm0, (sbyte)imm); else a.movdqa(xmm1, xmm0);
             ctx.StoreV(d, xmm1);
         }
         else
         {
-            a.movq(xmm0, EmitterContext.VD(n));
-            a.movq(xmm1, EmitterContext.VD(m));
+            ctx.LoadV64(xmm0, n);
+            ctx.LoadV64(xmm1, m);
             a.punpcklqdq(xmm0, xmm1);
             if (imm != 0) a.psrldq(xmm0, (sbyte)imm);
             StoreVec64(ctx, d, xmm0);
@@ -293,7 +292,7 @@ public static partial class InstEmit
         nint bias = SimdConst.Dup(0x7070707070707070UL);
         for (int j = 0; j < len; j++)
         {
-            a.movdqu(xmm2, EmitterContext.V((n + j) & 31));
+            ctx.LoadV(xmm2, (n + j) & 31);
             a.movdqa(xmm3, xmm1);
             if (j > 0) a.psubb(xmm3, Const(ctx, SimdConst.Dup(0x1010101010101010UL * (ulong)j)));
             a.paddusb(xmm3, Const(ctx, bias)); // >= 16 (or wrapped negative) sets bit 7: pshufb gives 0

@@ -134,7 +134,7 @@ public static partial class InstEmit
                 if (u || op.Scalar) break;
                 {
                     int wes = es * 2;
-                    a.movdqu(xmm0, EmitterContext.V(n));
+                    ctx.LoadV(xmm0, n);
                     if (opcode == 17) EmitShiftRightRounding(ctx, xmm0, wes, rshift, false);
                     else EmitShiftRightLogicalImm(ctx, xmm0, wes, rshift);
                     EmitNarrow(ctx, wes);

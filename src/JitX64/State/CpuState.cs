@@ -38,6 +38,7 @@ public unsafe struct CpuState
     [FieldOffset(CpuOffsets.SplitMap)] public ulong SplitMap;
     [FieldOffset(CpuOffsets.FaultRegs)] public fixed ulong FaultRegs[CpuOffsets.FaultRegCount];
     [FieldOffset(CpuOffsets.WildAddr)] public ulong WildAddr;
+    [FieldOffset(CpuOffsets.FaultVRegs)] public fixed ulong FaultVRegs[2 * CpuOffsets.FaultVRegCount];
 
     public ulong Sp { get => X[31]; set => X[31] = value; }
 
@@ -149,7 +150,15 @@ public static class CpuOffsets
     /// </summary>
     public const int SplitCache = 1024;
     public const int SplitCacheSlots = 64;
-    public const int Size = SplitCache + SplitCacheSlots * 16;
+
+    /// <summary>
+    /// The register cache's xmm registers at a host fault in translated code (xmm8..xmm15, <c>EmitterContext.XmmPool</c>
+    /// order), saved by the exit the SIGSEGV handler sends the thread to: guest V registers a block holds only there
+    /// are copied to V[] from here by <c>Translator.RestoreFaultState</c>.
+    /// </summary>
+    public const int FaultVRegs = SplitCache + SplitCacheSlots * 16;
+    public const int FaultVRegCount = 8;
+    public const int Size = FaultVRegs + FaultVRegCount * 16;
 
     public static int Xn(int n) => X0 + n * 8;
     public static int Vn(int n) => V0 + n * 16;

@@ -44,7 +44,7 @@ public sealed partial class EmitterContext
         _loopHead = Asm.CreateLabel();
         Asm.Label(ref _loopHead);
         for (int k = 0; k < _cachedCount; k++)
-            if (SlotWrites[_cachedSlots[k]] > 0) _dirty |= 1u << _cachedSlots[k];
+            if (SlotWrites[_cachedSlots[k]] > 0) _dirty |= 1ul << _cachedSlots[k];
     }
 
     /// <summary>True when a branch to <paramref name="target"/> is this block's back edge, emitted as
@@ -188,7 +188,7 @@ public sealed partial class EmitterContext
     /// <summary>Set by the translator per block: conditional branches are side exits and the block goes on.</summary>
     internal bool ContinuePastBranches { get; set; }
 
-    private readonly List<(Label Stub, ulong Taken, uint Dirty, bool CaptureFlags, Label Site)> _sideExits = new();
+    private readonly List<(Label Stub, ulong Taken, ulong Dirty, bool CaptureFlags, Label Site)> _sideExits = new();
     // instruction indices of side-exit jccs that leave the host flags holding NZCV for the code after them (B.cond's)
     private readonly HashSet<int> _flagKeepingJccs = new();
 

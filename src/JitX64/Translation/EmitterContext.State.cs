@@ -58,14 +58,137 @@ public sealed partial class EmitterContext
     public static AssemblerMemoryOperand FaultAddr => CpuField64(CpuOffsets.FaultAddr);
     public static AssemblerMemoryOperand FaultHostRip => CpuField64(CpuOffsets.FaultHostRip);
 
-    // ---- writes ----
-    // The only way an emitter changes CpuState (the guest GPRs have StoreX/StoreR/... in EmitterContext.cs): the
-    // operands above are for reading (EmitterRulesTests holds emitters to it). SIMD&FP registers are not cached, so
-    // these write CpuState itself; they are where a cache of V registers in xmm would take over.
+    // ---- SIMD&FP registers through the register layer ----
+    // A block's most-used V registers live in xmm8-xmm15 (write-back, like the GPRs: EmitterContext.cs). These reach
+    // the host copy when there is one; the operands above (V(n), VD(n), VPart, ...) and the partial writes below reach
+    // CpuState, which the layer keeps current for them (a dirty copy is spilled before, a written one reloaded after),
+    // so they stay correct and cost a spill or a reload where a block caches the register.
+
+    /// <summary>A register holding all 128 bits of Vn for reading: its host copy, or <paramref name="scratch"/> loaded
+    /// from CpuState.</summary>
+    public AssemblerRegisterXMM VOperand(int n, AssemblerRegisterXMM scratch)
+    {
+        if (CachedV(n) is { } h) return h;
+        Asm.movdqu(scratch, V(n));
+        return scratch;
+    }
+
+    /// <summary><paramref name="dst"/> = Vn (128 bits).</summary>
+    public void LoadV(AssemblerRegisterXMM dst, int n)
+    {
+        if (CachedV(n) is { } h) { if (h != dst) Asm.movdqa(dst, h); }
+        else Asm.movdqu(dst, V(n));
+    }
+
+    /// <summary><paramref name="dst"/> = bits 63..0 of Vn, zero above.</summary>
+    public void LoadV64(AssemblerRegisterXMM dst, int n)
+    {
+        if (CachedV(n) is { } h) Asm.movq(dst, h);
+        else Asm.movq(dst, VD(n));
+    }
+
+    /// <summary><paramref name="dst"/> = bits 31..0 of Vn, zero above (a single-precision operand).</summary>
+    public void LoadV32(AssemblerRegisterXMM dst, int n)
+    {
+        if (CachedV(n) is { } h) { Asm.xorps(dst, dst); Asm.movss(dst, h); }
+        else Asm.movss(dst, VS(n));
+    }
+
+    /// <summary>A register whose low 64 (<paramref name="dbl"/>) or 32 bits are those of Vn, for a scalar operation
+    /// that reads only them (ADDSD, UCOMISS, ...): its host copy, or <paramref name="scratch"/> loaded from CpuState.</summary>
+    public AssemblerRegisterXMM VScalarOperand(int n, AssemblerRegisterXMM scratch, bool dbl)
+    {
+        if (CachedV(n) is { } h) return h;
+        if (dbl) Asm.movsd(scratch, VD(n)); else Asm.movss(scratch, VS(n));
+        return scratch;
+    }
+
+    /// <summary><paramref name="dst"/> = bits 63..0 of Vn.</summary>
+    public void LoadV64(AssemblerRegister64 dst, int n)
+    {
+        if (CachedV(n) is { } h) Asm.movq(dst, h);
+        else Asm.mov(dst, VD(n));
+    }
+
+    /// <summary><paramref name="dst"/> = bits 31..0 of Vn (zero-extended into the whole register).</summary>
+    public void LoadV32(AssemblerRegister64 dst, int n)
+    {
+        if (CachedV(n) is { } h) Asm.movd(R32(dst), h);
+        else Asm.mov(R32(dst), VS(n));
+    }
+
+    /// <summary>Vn's host copy usable for a read here, or null: then the caller's next instruction is the layer's own
+    /// read of CpuState (current then). Counts the read for the planning pass.</summary>
+    private AssemblerRegisterXMM? CachedV(int n)
+    {
+        int slot = VSlot0 + n;
+        if (!_planning && UsableCopy(slot) is int k and >= 0) return XmmPool[k - CachePool.Length];
+        if (_planning) NoteRead(slot);
+        LayerLoad(slot);
+        return null;
+    }
+
+    /// <summary>Vn's host copy when a write may go there alone (write-back), else null: the caller writes CpuState with
+    /// the layer's own store then.</summary>
+    private AssemblerRegisterXMM? WritableV(int n)
+    {
+        int slot = VSlot0 + n;
+        NoteWrite(slot);
+        if (WritableCopy(slot) is int k and >= 0)
+        {
+            WroteHostCopy(slot);
+            return XmmPool[k - CachePool.Length];
+        }
+        return null;
+    }
+
+    /// <summary>After a write of Vn to CpuState by the layer's own stores (marked as they were emitted).</summary>
+    private void WroteV(int n) => WroteMemory(VSlot0 + n);
+
+    /// <summary>The register to build Vn's new value in: its host copy when a write may go there alone, else
+    /// <paramref name="scratch"/>; the emitter ends with <see cref="StoreV"/>(n, it), which then emits nothing. Only for
+    /// a value whose computation cannot fault after it starts writing the register (a load's one access), and only
+    /// for the last register an instruction writes: a fault restores the copy as it was before the instruction.</summary>
+    public AssemblerRegisterXMM VResultReg(int n, AssemblerRegisterXMM scratch) =>
+        WritableCopy(VSlot0 + n) is int k and >= 0 ? XmmPool[k - CachePool.Length] : scratch;
 
     /// <summary>Vn = all 128 bits of <paramref name="x"/>.</summary>
-    public void StoreV(int n, AssemblerRegisterXMM x) => Asm.movdqu(V(n), x);
-    /// <summary>Bits 63..0 of Vn (bits 127..64 untouched: the caller clears or writes them).</summary>
+    public void StoreV(int n, AssemblerRegisterXMM x)
+    {
+        if (WritableV(n) is { } h) { if (h != x) Asm.movdqa(h, x); return; }
+        MarkApiAccess();
+        Asm.movdqu(V(n), x);
+        WroteV(n);
+    }
+
+    /// <summary>Vn = bits 63..0 of <paramref name="x"/>, bits 127..64 zeroed (a scalar D or a 64-bit vector result).</summary>
+    public void StoreV64(int n, AssemblerRegisterXMM x)
+    {
+        if (WritableV(n) is { } h) { Asm.movq(h, x); return; }
+        MarkApiAccess();
+        Asm.movq(VD(n), x);
+        MarkApiAccess();
+        Asm.mov(VHigh(n), 0);
+        WroteV(n);
+    }
+
+    /// <summary>Vn = <paramref name="r"/> zero-extended to 128 bits (FMOV Dd, Xn; DUP to a scalar).</summary>
+    public void StoreV64(int n, AssemblerRegister64 r)
+    {
+        if (WritableV(n) is { } h) { Asm.movq(h, r); return; }
+        MarkApiAccess();
+        Asm.mov(VD(n), r);
+        MarkApiAccess();
+        Asm.mov(VHigh(n), 0);
+        WroteV(n);
+    }
+
+    // ---- other writes ----
+    // The only way an emitter changes CpuState (the guest GPRs have StoreX/StoreR/... in EmitterContext.cs): the
+    // operands above are for reading (EmitterRulesTests holds emitters to it). The partial writes of a V register here
+    // write CpuState behind the register layer, which accounts for them (a cached copy is reloaded after).
+
+    /// <summary>Bits 63..0 of Vn (bits 127..64 untouched: the caller clears or writes them).</summary
     public void StoreVD(int n, AssemblerRegister64 r) => Asm.mov(VD(n), r);
     public void StoreVD(int n, AssemblerRegisterXMM x) => Asm.movq(VD(n), x);
     /// <summary>Bits 127..64 of Vn.</summary>
@@ -87,10 +210,6 @@ public sealed partial class EmitterContext
             default: a.mov(m, r); break;
         }
     }
-    /// <summary>One 64-bit half of Vn &amp;= or |= <paramref name="r"/> in place (BIC and ORR, vector immediate).</summary>
-    public void AndV64(int n, bool high, AssemblerRegister64 r) => Asm.and(high ? VHigh(n) : VD(n), r);
-    public void OrV64(int n, bool high, AssemblerRegister64 r) => Asm.or(high ? VHigh(n) : VD(n), r);
-
     public void StoreFpcr(AssemblerRegister32 r) => Asm.mov(Fpcr, r);
     public void StoreFpsr(AssemblerRegister32 r) => Asm.mov(Fpsr, r);
     /// <summary>FPSR |= <paramref name="bits"/> (a saturation's QC).</summary>

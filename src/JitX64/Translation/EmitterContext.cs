@@ -13,7 +13,8 @@ namespace Dqemu.JitX64.Translation;
 ///   rbx = CpuState*, r15 = host address of guest address 0, r14 = guest address mask.
 ///   rax, rcx, rdx, rsi, rdi, r8-r11 are scratch for emitters; r12, r13, rbp are reserved. The register
 ///   cache below also keeps guest registers in r12, r13, rbp and r8-r11; it steps aside for any emitter
-///   whose own code uses one of them, so emitters need not know about it.
+///   whose own code uses one of them, so emitters need not know about it. Emitters use xmm0-xmm7; xmm8-xmm15
+///   hold cached SIMD&amp;FP registers (as caller-saved registers, reloaded after any helper call).
 ///   Flag capture and condition evaluation use rax (and nothing else), so keep live values out of rax
 ///   across them. rsp is 16-byte aligned, so helpers may be called directly.
 /// </summary>
@@ -56,6 +57,7 @@ public sealed partial class EmitterContext
         _nzcvStale = false;
         ClearApiMarks();
         _inLoop = false;
+        _deferred = false;
         _lastAddressValid = false;
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
@@ -206,8 +208,8 @@ public sealed partial class EmitterContext
 
     private void NoteRead(int r)
     {
-        if ((_written & (1u << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
-        _accessed |= 1u << r;
+        if ((_written & (1ul << r)) != 0) SlotRawReads[r]++; else SlotReads[r]++;
+        _accessed |= 1ul << r;
         _asked[r]++;
     }
 
@@ -215,9 +217,9 @@ public sealed partial class EmitterContext
     {
         if (!_planning) return;
         SlotWrites[slot]++;
-        if ((_accessed & (1u << slot)) == 0) SlotFirstWrite[slot] = _insnIndex - 1;
-        _accessed |= 1u << slot;
-        _written |= 1u << slot;
+        if ((_accessed & (1ul << slot)) == 0) SlotFirstWrite[slot] = _insnIndex - 1;
+        _accessed |= 1ul << slot;
+        _written |= 1ul << slot;
     }
 
     private void StoreSlot(int slot, AssemblerRegister64 src)
@@ -237,21 +239,31 @@ public sealed partial class EmitterContext
     /// <summary>The host copy of <paramref name="slot"/> when a write may go there alone (write-back): the slot is
     /// cached, its register is not the emitter's own, and no helper call or direct write in this emitter has made
     /// the copy one that <see cref="EndInstruction"/> reloads.</summary>
-    private AssemblerRegister64? HostCopyWritable(int slot)
+    private AssemblerRegister64? HostCopyWritable(int slot) => WritableCopy(slot) is int k and >= 0 ? CachePool[k] : null;
+
+    /// <summary>Real pass: the pool index of <paramref name="slot"/>'s host copy when a write may go there alone, else -1:
+    /// as <see cref="UsableCopy"/>, and the emitter's code calls no helper anywhere (a call on one of its paths, even
+    /// after the write, is preceded by a spill and followed by a reload from CpuState, which the write would miss).</summary>
+    private int WritableCopy(int slot) => _planning || _emitterCalls ? -1 : UsableCopy(slot);
+
+    /// <summary>Real pass: the pool index of <paramref name="slot"/>'s host copy when it may be read or written here (the
+    /// slot is cached, its register is not the emitter's own, and no helper call or direct write in this emitter has made
+    /// the copy one that <see cref="EndInstruction"/> reloads), else -1.</summary>
+    private int UsableCopy(int slot)
     {
-        if (_planning || _hostOf[slot] < 0 || (_busy & (1 << _hostOf[slot])) != 0) return null;
+        int k = _hostOf[slot];
+        if (k < 0 || _deferred || (_busy & (1 << k)) != 0) return -1;
         ScanEmitted();
-        if (_callSeen || (_staleSlots & (1u << slot)) != 0) return null;
-        return CachePool[_hostOf[slot]];
+        return _callSeen || (_staleSlots & (1ul << slot)) != 0 ? -1 : k;
     }
 
-    private void WroteHostCopy(int slot) => _dirty |= 1u << slot;
+    private void WroteHostCopy(int slot) => _dirty |= 1ul << slot;
 
     /// <summary>A write went to CpuState: it is the newest value (a cached copy is reloaded after the emitter).</summary>
     private void WroteMemory(int slot)
     {
-        _dirty &= ~(1u << slot);
-        if (_hostOf[slot] >= 0) _staleSlots |= 1u << slot;
+        _dirty &= ~(1ul << slot);
+        if (_hostOf[slot] >= 0) _staleSlots |= 1ul << slot;
     }
 
     /// <summary>Stores a 64-bit constant to memory, through rax only when it does not fit an imm32.</summary>
@@ -268,18 +280,21 @@ public sealed partial class EmitterContext
     // ---- guest register cache ----
     //
     // Up to seven guest registers of a block (slot 31 = SP; chosen by Translator.PlanCache from a planning
-    // pass over the block) are kept in r12, r13, rbp and r8-r11, loaded at block entry unless the block
-    // writes them first. The cache is WRITE-BACK: a write through this layer goes to the host copy only and marks
-    // the slot dirty; dirty slots are stored to CpuState (spilled) where something else may read it:
+    // pass over the block) are kept in r12, r13, rbp and r8-r11, and up to eight SIMD&FP registers (slots 32..63) in
+    // xmm8-xmm15, loaded at block entry unless the block writes them first. The cache is WRITE-BACK: a write through
+    // this layer goes to the host copy only and marks the slot dirty; dirty slots are stored to CpuState (spilled)
+    // where something else may read it:
     //   - before every exit of the block (SpillDirty, emitted ahead of the jmp or jcc that gets linked);
     //   - before an emitter whose own code uses the slot's host register, calls a helper, or reaches the slot in
-    //     CpuState directly (the planning pass records each of these per instruction; BeginInstruction spills);
+    //     CpuState directly (the planning pass records each of these per instruction; BeginInstruction spills; an
+    //     emitter that calls a helper anywhere writes CpuState, not a copy, which is reloaded after it);
     //   - before a cold path's body (Cold).
     // A host fault in the middle of the block (a guest access to a page this node does not hold, or a guest
-    // SIGSEGV) leaves through the signal handler, which saves the pool registers in CpuOffsets.FaultRegs; the
-    // translator keeps, per guest instruction, the dirty slots at its access (Translator.RestoreFaultState puts
-    // them back), so CpuState is exact at every fault as well.
-    // Writes that bypass this layer (a memory operand X(n) written by an emitter, or a helper call that may change
+    // SIGSEGV) leaves through the signal handler, which saves the general pool registers in CpuOffsets.FaultRegs
+    // (the exit it sends the thread to saves xmm8-xmm15 in CpuOffsets.FaultVRegs); the translator keeps, per guest
+    // instruction, the dirty slots at its access (Translator.RestoreFaultState puts them back), so CpuState is exact
+    // at every fault as well.
+    // Writes that bypass this layer (a memory operand X(n) or VPart(n, ...) written by an emitter, or a helper call that may change
     // CpuState) are found by scanning the instructions each emitter produced: inside that emitter later reads of
     // such a register go to memory, and after the emitter the copy is reloaded. An emitter that READS X(n) in
     // CpuState behind the layer while the slot is dirty (one the planning pass did not see) is caught by the same
@@ -288,7 +303,20 @@ public sealed partial class EmitterContext
     // lea rdx, [rbx + X(n)]) except inside a helper it calls.
 
     internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
-    private static readonly Register[] CachePoolIds = { Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8 };
+    /// <summary>The SIMD&amp;FP registers' pool: emitters use xmm0-xmm7 only, so xmm8-xmm15 hold guest V registers.
+    /// Pool index <see cref="CachePool"/>.Length + k is XmmPool[k].</summary>
+    internal static readonly AssemblerRegisterXMM[] XmmPool = { xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15 };
+    /// <summary>Slots: 0..30 = X0..X30, 31 = SP, <see cref="VSlot0"/> + n = Vn.</summary>
+    internal const int SlotCount = 64;
+    internal const int VSlot0 = 32;
+    /// <summary>Every pool register, general then xmm (the index a slot's <c>_hostOf</c> gives).</summary>
+    internal const int PoolCount = 15;
+    private static readonly Register[] CachePoolIds =
+    {
+        Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8,
+        // Iced's full register of xmm8 is zmm8
+        Register.ZMM8, Register.ZMM9, Register.ZMM10, Register.ZMM11, Register.ZMM12, Register.ZMM13, Register.ZMM14, Register.ZMM15,
+    };
     // pool index of a full register (by Iced's Register number), or -1
     private static readonly sbyte[] PoolIndex = NewPoolIndex();
 
@@ -301,23 +329,28 @@ public sealed partial class EmitterContext
 
     private static sbyte[] NewPoolIndex()
     {
-        var t = new sbyte[256]; // Iced numbers its registers below 256
+        int size = 0;
+        foreach (var id in CachePoolIds) size = Math.Max(size, (int)id + 1);
+        var t = new sbyte[size];
         Array.Fill(t, (sbyte)-1);
         for (int k = 0; k < CachePoolIds.Length; k++) t[(int)CachePoolIds[k]] = (sbyte)k;
         return t;
     }
     private readonly int[] _hostOf = NewSlots();
     // the slots with a host copy in this block (the inverse of _hostOf, _cachedCount of them)
-    private readonly int[] _cachedSlots = new int[CachePool.Length];
+    private readonly int[] _cachedSlots = new int[PoolCount];
     private int _cachedCount;
     /// <summary>Planning pass, per slot: reads of a value loaded from CpuState (not yet written in the block).</summary>
-    internal readonly int[] SlotReads = new int[32];
+    internal readonly int[] SlotReads = new int[SlotCount];
     /// <summary>Planning pass, per slot: reads after a write in the block (a store-to-load round trip saved).</summary>
-    internal readonly int[] SlotRawReads = new int[32];
-    internal readonly int[] SlotWrites = new int[32];
+    internal readonly int[] SlotRawReads = new int[SlotCount];
+    internal readonly int[] SlotWrites = new int[SlotCount];
     /// <summary>Planning pass, per slot: instruction ordinal of the first access when it was a write, else -1.</summary>
-    internal readonly int[] SlotFirstWrite = new int[32];
-    private uint _accessed, _written;
+    internal readonly int[] SlotFirstWrite = new int[SlotCount];
+    /// <summary>Planning pass, per slot: instructions whose emitter reaches the slot in CpuState behind the layer (a helper
+    /// call not counted): each costs a cached copy a spill before or a reload after.</summary>
+    internal readonly int[] SlotDirect = new int[SlotCount];
+    private ulong _accessed, _written;
     /// <summary>Planning pass, per instruction: its emitter's code contains a branch that may skip part of it (one to a
     /// label of its own); a detour out of line that comes back to where it left (a cold path, an address check's or a
     /// split redirect's call, see <see cref="OutOfLine"/>), a side exit and a helper call are not such branches.</summary>
@@ -334,19 +367,25 @@ public sealed partial class EmitterContext
     private readonly List<int> _touched = new();
     /// <summary>Per guest instruction (planning pass): the slots its emitter reaches in CpuState behind the layer
     /// (all 32 when it calls a helper): dirty ones are spilled before it.</summary>
-    private readonly List<uint> _plannedDirect = new();
+    private readonly List<ulong> _plannedDirect = new();
     private readonly List<uint> _plannedOps = new();
     private bool _planning;
     private int _busy;
     private bool _callSeen;
-    private uint _staleSlots;
+    // real pass: the planning pass saw a helper call in this emitter's code (or did not plan it)
+    private bool _emitterCalls;
+    // real pass: emitting the block's out-of-line code, where no copy is used (a cold body starts with CpuState current)
+    private bool _deferred;
+    /// <summary>Per guest instruction (planning pass): its emitter's code calls a helper.</summary>
+    private readonly List<bool> _plannedCall = new();
+    private ulong _staleSlots;
     // planning pass, per slot: how often this emitter asked the layer about it (Cached/IsCached/Load*/CachedForUpdate);
     // that many memory operands on the slot are the layer's own fallback (no cache in planning), any more are direct
-    private readonly int[] _asked = new int[32];
+    private readonly int[] _asked = new int[SlotCount];
     /// <summary>Real pass: cached slots whose host copy is newer than CpuState.</summary>
-    private uint _dirty;
+    private ulong _dirty;
     /// <summary>Real pass, per guest instruction: the dirty slots while its code runs (after BeginInstruction's spill).</summary>
-    internal readonly List<uint> DirtyAt = new();
+    internal readonly List<ulong> DirtyAt = new();
     /// <summary>Real pass: an emitter read a dirty slot in CpuState behind the layer; the block must be redone uncached.</summary>
     internal bool Conflict { get; private set; }
     /// <summary>The guest instruction whose emitter first caused <see cref="Conflict"/>.</summary>
@@ -362,7 +401,7 @@ public sealed partial class EmitterContext
     private bool[] _apiMarks = new bool[1024];
     private readonly List<int> _apiMarked = new();
 
-    private static int[] NewSlots() { var a = new int[32]; Array.Fill(a, -1); return a; }
+    private static int[] NewSlots() { var a = new int[SlotCount]; Array.Fill(a, -1); return a; }
 
     /// <summary>Marks the next instruction emitted as the layer's own (a store or load of a slot it accounts for, or
     /// a stub that keeps every register): the scans skip it.</summary>
@@ -434,23 +473,25 @@ public sealed partial class EmitterContext
             NoteRead(r);
             return null;
         }
-        if (_hostOf[r] < 0 || (_busy & (1 << _hostOf[r])) != 0) return null;
-        ScanEmitted();
-        if (_callSeen || (_staleSlots & (1u << r)) != 0) return null;
-        return CachePool[_hostOf[r]];
+        return UsableCopy(r) is int k and >= 0 ? CachePool[k] : null;
     }
 
-    /// <summary>Sets the cached slots for the block being emitted and loads them (at the block's start).</summary>
-    internal void LoadCache(ReadOnlySpan<int> slots, uint noPreload)
+    /// <summary>Sets the cached slots for the block being emitted and loads them (at the block's start):
+    /// <paramref name="poolSlots"/>[k] is the slot pool register k holds (-1: none; X slots in the general registers,
+    /// V slots in the xmm ones).</summary>
+    internal void LoadCache(ReadOnlySpan<sbyte> poolSlots, ulong noPreload)
     {
         Array.Fill(_hostOf, -1);
         _cachedCount = 0;
         _dirty = 0;
-        for (int i = 0; i < slots.Length && i < CachePool.Length; i++)
+        for (int k = 0; k < poolSlots.Length; k++)
         {
-            _hostOf[slots[i]] = i;
-            _cachedSlots[_cachedCount++] = slots[i];
-            if ((noPreload & (1u << slots[i])) == 0) Asm.mov(CachePool[i], X(slots[i]));
+            int slot = poolSlots[k];
+            if (slot < 0) continue;
+            if ((slot >= VSlot0) != (k >= CachePool.Length)) throw new ArgumentException("slot in the wrong pool");
+            _hostOf[slot] = k;
+            _cachedSlots[_cachedCount++] = slot;
+            if ((noPreload & (1ul << slot)) == 0) Reload(slot);
         }
     }
 
@@ -464,11 +505,13 @@ public sealed partial class EmitterContext
         Array.Clear(SlotRawReads);
         Array.Clear(SlotWrites);
         Array.Fill(SlotFirstWrite, -1);
+        Array.Clear(SlotDirect);
         _accessed = _written = 0;
         InsnBranches.Clear();
         _outOfLine.Clear();
         _touched.Clear();
         _plannedDirect.Clear();
+        _plannedCall.Clear();
         _plannedOps.Clear();
         _flagUses.Clear();
         _planning = true;
@@ -487,21 +530,23 @@ public sealed partial class EmitterContext
 
     internal void BeginInstruction(uint op)
     {
-        uint spill = 0;
+        ulong spill = 0;
         if (_planning) { _plannedOps.Add(op); _busy = 0; _flagUse = FlagUse.None; }
         else if (_insnIndex < _touched.Count && _plannedOps[_insnIndex] == op)
         {
             _busy = _touched[_insnIndex];
             spill = _plannedDirect[_insnIndex];
+            _emitterCalls = _plannedCall[_insnIndex];
             for (int k = 0; k < _cachedCount; k++)
-                if ((_busy & (1 << k)) != 0) spill |= 1u << _cachedSlots[k];
+                if ((_busy & (1 << _hostOf[_cachedSlots[k]])) != 0) spill |= 1ul << _cachedSlots[k];
         }
         else
         {
             // not the instruction planned (guest code changed meanwhile): leave every copy alone, and the flag plan,
             // made for other code, does not hold
             _busy = -1;
-            spill = ~0u;
+            _emitterCalls = true;
+            spill = ~0ul;
             if (UseFlagPlan) NoteFlagConflict();
         }
         _insnIndex++;
@@ -525,8 +570,8 @@ public sealed partial class EmitterContext
         if (_planning)
         {
             int mask = 0;
-            uint direct = 0;
-            bool branches = false;
+            ulong direct = 0;
+            bool branches = false, calls = false;
             var list = Asm.Instructions;
             // label ids grow from 1: a branch target above the newest is an address (a stub), not a label
             ulong newestLabel = Asm.CreateLabel().Id;
@@ -549,14 +594,18 @@ public sealed partial class EmitterContext
                 // a helper call may read any slot; a compact exit's call (JitStubs.LinkExit...) leaves the block after
                 // its own spill, like a jmp to the exit: counting it as a helper spilled every dirty slot ahead of the
                 // instruction, inside a self-loop's body too (bc's hot loop ran 1.09x slower)
-                if (fc is FlowControl.Call or FlowControl.IndirectCall && !IsCompactExit(insn)) { direct = ~0u; continue; }
-                CpuStateSlots(insn, out uint read, out uint written);
-                uint slots = read | written;
-                for (int r = 0; slots != 0 && r < 32; r++)
-                    if ((slots & (1u << r)) != 0 && --_asked[r] < 0) direct |= 1u << r;
+                if (fc is FlowControl.Call or FlowControl.IndirectCall && !IsCompactExit(insn)) { direct = ~0ul; calls = true; continue; }
+                CpuStateSlots(insn, out ulong read, out ulong written);
+                ulong slots = read | written;
+                for (int r = 0; slots != 0 && r < SlotCount; r++)
+                    if ((slots & (1ul << r)) != 0 && --_asked[r] < 0) direct |= 1ul << r;
             }
             _touched.Add(mask);
             _plannedDirect.Add(direct);
+            _plannedCall.Add(calls);
+            if (direct != ~0ul)
+                for (int r = 0; r < SlotCount; r++)
+                    if ((direct & (1ul << r)) != 0) SlotDirect[r]++;
             _flagUses.Add(_flagUse);
             InsnBranches.Add(branches);
             return;
@@ -566,9 +615,9 @@ public sealed partial class EmitterContext
         for (int k = 0; k < _cachedCount; k++)
         {
             int r = _cachedSlots[k];
-            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1u << r)) != 0)
+            if (_callSeen || (_busy & (1 << _hostOf[r])) != 0 || (_staleSlots & (1ul << r)) != 0)
             {
-                if ((_dirty & (1u << r)) != 0) NoteConflict(); // a dirty copy cannot be reloaded (never happens: spilled)
+                if ((_dirty & (1ul << r)) != 0) NoteConflict(); // a dirty copy cannot be reloaded (never happens: spilled)
                 Reload(r);
             }
         }
@@ -576,17 +625,22 @@ public sealed partial class EmitterContext
 
     /// <summary>Loads cached slot <paramref name="r"/>'s host copy again from CpuState (current: dirty slots are
     /// spilled before anything that could make their copy stale).</summary>
-    private void Reload(int r) => Asm.mov(CachePool[_hostOf[r]], X(r));
+    private void Reload(int r)
+    {
+        if (r < VSlot0) Asm.mov(CachePool[_hostOf[r]], X(r));
+        else Asm.movdqu(XmmPool[_hostOf[r] - CachePool.Length], V(r - VSlot0));
+    }
 
     /// <summary>Stores the host copies of <paramref name="slots"/> to CpuState (they stay dirty for the caller to decide).</summary>
-    private void SpillSlots(uint slots)
+    private void SpillSlots(ulong slots)
     {
         for (int k = 0; k < _cachedCount; k++)
         {
             int r = _cachedSlots[k];
-            if ((slots & (1u << r)) == 0) continue;
+            if ((slots & (1ul << r)) == 0) continue;
             MarkApiAccess();
-            Asm.mov(X(r), CachePool[k]);
+            if (r < VSlot0) Asm.mov(X(r), CachePool[_hostOf[r]]);
+            else Asm.movdqu(V(r - VSlot0), XmmPool[_hostOf[r] - CachePool.Length]);
         }
     }
 
@@ -610,30 +664,38 @@ public sealed partial class EmitterContext
     /// operand can reach CpuState (emitters never use xlat, rbx's one implicit use); an address computation (lea)
     /// neither reads nor writes.
     /// </summary>
-    private void CpuStateSlots(in Instruction insn, out uint read, out uint written)
+    private void CpuStateSlots(in Instruction insn, out ulong read, out ulong written)
     {
         read = written = 0;
         if (insn.MemoryBase != Register.RBX) return;
         foreach (var m in _infoFactory.GetInfo(insn, InstructionInfoOptions.NoRegisterUsage).GetUsedMemory())
         {
             if (m.Base != Register.RBX) continue;
-            uint slots = SlotsOf(m);
+            ulong slots = SlotsOf(m);
             if (m.Access is OpAccess.Read or OpAccess.CondRead or OpAccess.ReadWrite or OpAccess.ReadCondWrite) read |= slots;
             if (m.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite) written |= slots;
         }
     }
 
-    /// <summary>The CpuState guest-register slots a memory operand on rbx covers (all when it has an index).</summary>
-    private static uint SlotsOf(in UsedMemory m)
+    /// <summary>The CpuState guest-register slots (X and V) a memory operand on rbx covers (all when it has an index).</summary>
+    private static ulong SlotsOf(in UsedMemory m)
     {
-        if (m.Index != Register.None) return ~0u;
+        if (m.Index != Register.None) return ~0ul;
         long d = (long)m.Displacement;
         int size = m.MemorySize.GetSize();
         if (size <= 0) size = 64;
-        if (d + size <= CpuOffsets.X0 || d >= CpuOffsets.X0 + 32 * 8) return 0;
-        uint slots = 0;
-        for (long o = Math.Max(d, CpuOffsets.X0) & ~7L; o < Math.Min(d + size, CpuOffsets.X0 + 32 * 8); o += 8)
-            slots |= 1u << (int)((o - CpuOffsets.X0) >> 3);
+        return SlotsIn(d, size, CpuOffsets.X0, 8, 0) | SlotsIn(d, size, CpuOffsets.V0, 16, VSlot0);
+    }
+
+    /// <summary>The slots of 32 registers of <paramref name="width"/> bytes from <paramref name="start"/> (numbered from
+    /// <paramref name="first"/>) that bytes [d, d + size) overlap.</summary>
+    private static ulong SlotsIn(long d, int size, int start, int width, int first)
+    {
+        int end = start + 32 * width;
+        if (d + size <= start || d >= end) return 0;
+        ulong slots = 0;
+        for (long o = Math.Max(d, start) & ~(long)(width - 1); o < Math.Min(d + size, end); o += width)
+            slots |= 1ul << (first + (int)((o - start) / width));
         return slots;
     }
 
@@ -651,7 +713,7 @@ public sealed partial class EmitterContext
                 _callSeen = true;
                 continue;
             }
-            CpuStateSlots(insn, out uint read, out uint written);
+            CpuStateSlots(insn, out ulong read, out ulong written);
             // reading a slot whose newest value is still in its host copy would see an old value
             if ((read & _dirty) != 0) NoteConflict();
             _staleSlots |= written;
@@ -753,10 +815,10 @@ public sealed partial class EmitterContext
     internal bool TryReuseAddress(in AddressKey key)
     {
         if (_planning || !_lastAddressValid || KeepGuestAddress || !key.Equals(_lastAddress)) return false;
-        uint slots = (1u << key.Rn) | (key.Rm is >= 0 and < 31 ? 1u << key.Rm : 0);
+        ulong slots = (1ul << key.Rn) | (key.Rm is >= 0 and < 31 ? 1ul << key.Rm : 0);
         int pool = 0; // the pool registers holding those slots
         for (int r = 0; r < 32; r++)
-            if ((slots & (1u << r)) != 0 && _hostOf[r] >= 0) pool |= 1 << _hostOf[r];
+            if ((slots & (1ul << r)) != 0 && _hostOf[r] >= 0) pool |= 1 << _hostOf[r];
         var list = Asm.Instructions;
         for (int i = _lastAddressEnd; i < list.Count; i++)
         {
@@ -769,7 +831,7 @@ public sealed partial class EmitterContext
                 int k = PoolIndexOf(u.Register);
                 if (u.Register.GetFullRegister() == Register.RSI || (k >= 0 && (pool & (1 << k)) != 0)) return _lastAddressValid = false;
             }
-            CpuStateSlots(insn, out _, out uint written);
+            CpuStateSlots(insn, out _, out ulong written);
             if ((written & slots) != 0) return _lastAddressValid = false;
         }
         _lastAddressEnd = list.Count;
@@ -842,7 +904,7 @@ public sealed partial class EmitterContext
     /// <summary>The out-of-line calls of <see cref="CheckAddress"/> for an address above the guest range.</summary>
     private readonly List<(Label Wild, Label Back)> _deferredWild = new();
 
-    private readonly List<(Label Entry, Label Back, Action Body, uint Dirty)> _coldPaths = new();
+    private readonly List<(Label Entry, Label Back, Action Body, ulong Dirty)> _coldPaths = new();
 
     /// <summary>
     /// Code run only in rare cases (a NaN result recomputed in C#, ...), placed out of line after the block's exits so
@@ -873,6 +935,7 @@ public sealed partial class EmitterContext
     internal void EmitDeferred()
     {
         var a = Asm;
+        _deferred = true;
         EmitSideExits();
         foreach (var (entry, back, body, dirty) in _coldPaths)
         {

@@ -67,6 +67,10 @@ public sealed unsafe class JitStubs
         a.ldmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
         a.jmp(rsi);
         a.Label(ref segv);
+        // the register cache's xmm copies as the fault left them (the handler returned here through sigreturn, which
+        // restored them): guest V registers the block had not stored yet are among them (Translator.RestoreFaultState)
+        for (int k = 0; k < CpuOffsets.FaultVRegCount; k++)
+            a.movdqu(__xmmword_ptr[rbx + CpuOffsets.FaultVRegs + 16 * k], EmitterContext.XmmPool[k]);
         a.mov(eax, (int)ExitReason.SegFault);
         a.Label(ref exit);
         // managed code expects the default MXCSR; the guest's (with its sticky exception flags, which are

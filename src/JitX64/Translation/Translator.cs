@@ -167,8 +167,6 @@ public sealed partial class Translator
         }
     }
 
-    private readonly int[] _slotOrder = new int[32];
-
     /// <summary><see cref="TranslateLocked"/> with room for the block: the cache is emptied first when it is nearly
     /// full, and again if the block still did not fit. <paramref name="stepping"/>: a one-instruction block
     /// (<see cref="_stepping"/>, set only around the translation itself: the lock is let go while a flush waits);
@@ -211,7 +209,7 @@ public sealed partial class Translator
         // (a quick translation guesses from the first page, and is emitted again in the rare case it guessed wrong)
         bool check = quick ? _code.IsVolatile(start) : _volatileSeen;
         bool loop = ctx.SelfLoop && Options.LinkBlocks && !_stepping;
-        uint noPreload = 0;
+        ulong noPreload = 0;
         int nCached = quick ? 0 : PlanCache(ctx, loop, out noPreload);
         // flag liveness (EmitterContext.Flags.cs): from the planning pass's record of the block
         bool flagPlan = !quick && Options.FlagLiveness && ctx.PlanFlags();
@@ -250,7 +248,7 @@ public sealed partial class Translator
             }
             if (Options.CountBlocks) a.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
             if (Options.BlockEntryHook != 0) EmitEntryHook(start, entry);
-            ctx.LoadCache(_slotOrder.AsSpan(0, nCached), noPreload);
+            ctx.LoadCache(nCached == 0 ? default : _poolSlots, noPreload);
             if (loop) ctx.BeginLoop();
             if (counter != null)
             {
@@ -294,10 +292,11 @@ public sealed partial class Translator
         // a block that caches nothing (every quick one) has no pool slots and nothing dirty: shared empty arrays, not two
         // allocations per block (RestoreFaultState reads a missing entry as nothing dirty); every allocation here is a
         // fresh page touched sooner or later, as a short run collects nothing
-        var slots = nCached == 0 ? [] : new sbyte[nCached];
-        for (int k = 0; k < nCached; k++) slots[k] = (sbyte)_slotOrder[k];
+        int poolUsed = EmitterContext.PoolCount;
+        while (nCached != 0 && _poolSlots[poolUsed - 1] < 0) poolUsed--;
+        var slots = nCached == 0 ? [] : _poolSlots.AsSpan(0, poolUsed).ToArray();
         ulong hostEnd = Cache.LastEnd;
-        var dirty = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ctx.DirtyAt).ContainsAnyExcept(0u) ? ctx.DirtyAt.ToArray() : [];
+        var dirty = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ctx.DirtyAt).ContainsAnyExcept(0ul) ? ctx.DirtyAt.ToArray() : [];
         var map = new BlockMap(host, hostEnd, start, pc + 3, offsets, dirty, slots, _dropAlls) { Quick = quick };
         _blockMaps.Add(map);
         _blockStarts.Add(host);
@@ -357,41 +356,59 @@ public sealed partial class Translator
         a.add(rsp, 16);
     }
 
-    private readonly int[] _slotScore = new int[32];
+    private readonly int[] _slotScore = new int[EmitterContext.SlotCount];
+    /// <summary>The plan PlanCache makes: the slot each pool register holds (<see cref="EmitterContext.CachePool"/>, then
+    /// <see cref="EmitterContext.XmmPool"/>), -1 for none.</summary>
+    private readonly sbyte[] _poolSlots = new sbyte[EmitterContext.PoolCount];
 
     /// <summary>
-    /// Puts the slots worth caching first in _slotOrder, best first. A read after a write in the block saves a
-    /// store-to-load round trip (the big win); a read of the entry value saves little, and the entry load
-    /// costs one, so those count for less; a second write saves a store (the cache writes back). In a block that loops
-    /// on itself (<paramref name="loop"/>) every access counts. A slot whose first access is an unconditional write needs no
-    /// entry load (<paramref name="noPreload"/>).
+    /// Chooses the slots worth caching into <see cref="_poolSlots"/>, best first in each pool, and returns how many. A read
+    /// after a write in the block saves a store-to-load round trip (the big win); a read of the entry value saves little,
+    /// and the entry load costs one, so those count for less; a second write saves a store (the cache writes back). In a
+    /// block that loops on itself (<paramref name="loop"/>) every access counts. A slot whose first access is an
+    /// unconditional write needs no entry load (<paramref name="noPreload"/>). A V register an emitter reaches in CpuState
+    /// behind the layer (one not moved to LoadV/StoreV) costs a spill or a reload there, so each such access counts
+    /// against it.
     /// </summary>
-    private int PlanCache(EmitterContext ctx, bool loop, out uint noPreload)
+    private int PlanCache(EmitterContext ctx, bool loop, out ulong noPreload)
     {
         noPreload = 0;
+        Array.Fill(_poolSlots, (sbyte)-1);
         if (!Options.CacheRegisters) return 0;
-        for (int r = 0; r < 32; r++)
+        for (int r = 0; r < EmitterContext.SlotCount; r++)
         {
             int fw = ctx.SlotFirstWrite[r];
             bool preload = !(fw >= 0 && fw < ctx.InsnBranches.Count && !ctx.InsnBranches[fw]);
-            if (!preload) noPreload |= 1u << r;
+            if (!preload) noPreload |= 1ul << r;
             int reads = ctx.SlotReads[r], raw = ctx.SlotRawReads[r];
             // write-back: every write but the last one's spill at the exit saves a store; in a self-loop the
             // preload and the spill are paid once, not per iteration, so every access counts
-            _slotScore[r] = loop ? 4 * raw + 2 * reads + 2 * ctx.SlotWrites[r]
-                : 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) + 2 * Math.Max(0, ctx.SlotWrites[r] - 1);
+            _slotScore[r] = (loop ? 4 * raw + 2 * reads + 2 * ctx.SlotWrites[r]
+                : 4 * raw + (reads > 0 ? reads - (preload ? 2 : 0) : 0) + 2 * Math.Max(0, ctx.SlotWrites[r] - 1))
+                - (r >= EmitterContext.VSlot0 ? 2 * ctx.SlotDirect[r] : 0);
         }
-        // the candidates, best first (insertion into a short list; ties keep the lower slot first)
+        int gprs = ChooseSlots(0, EmitterContext.VSlot0, 0, EmitterContext.CachePool.Length);
+        int vs = Options.CacheVectors
+            ? ChooseSlots(EmitterContext.VSlot0, EmitterContext.SlotCount, EmitterContext.CachePool.Length, EmitterContext.XmmPool.Length)
+            : 0;
+        return gprs + vs;
+    }
+
+    /// <summary>Puts the best of slots [<paramref name="from"/>, <paramref name="to"/>) with a score of at least 2 into
+    /// <see cref="_poolSlots"/>[<paramref name="pool"/>..], at most <paramref name="size"/>, best first (ties keep the lower
+    /// slot first); returns how many.</summary>
+    private int ChooseSlots(int from, int to, int pool, int size)
+    {
         int n = 0;
-        for (int r = 0; r < 32; r++)
+        for (int r = from; r < to; r++)
         {
             if (_slotScore[r] < 2) continue;
-            int at = Math.Min(n, EmitterContext.CachePool.Length);
-            while (at > 0 && _slotScore[_slotOrder[at - 1]] < _slotScore[r]) at--;
-            if (at >= EmitterContext.CachePool.Length) continue;
-            for (int j = Math.Min(n, EmitterContext.CachePool.Length - 1); j > at; j--) _slotOrder[j] = _slotOrder[j - 1];
-            _slotOrder[at] = r;
-            if (n < EmitterContext.CachePool.Length) n++;
+            int at = Math.Min(n, size);
+            while (at > 0 && _slotScore[_poolSlots[pool + at - 1]] < _slotScore[r]) at--;
+            if (at >= size) continue;
+            for (int j = Math.Min(n, size - 1); j > at; j--) _poolSlots[pool + j] = _poolSlots[pool + j - 1];
+            _poolSlots[pool + at] = (sbyte)r;
+            if (n < size) n++;
         }
         return n;
     }
@@ -462,7 +479,7 @@ public sealed partial class Translator
     /// <see cref="RestoreFaultState"/>), the slot cached in each pool register (<see cref="EmitterContext.CachePool"/>
     /// order), and the count of drops of everything it was made after (Translator.Drop.cs). Dropped: its guest range was
     /// invalidated (its code stays in place for a thread still inside it).</summary>
-    private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, uint[] Dirty, sbyte[] PoolSlots, int DropAlls)
+    private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, ulong[] Dirty, sbyte[] PoolSlots, int DropAlls)
     {
         public bool Dropped;
         /// <summary>The first of the exits linked into this block (Translator.Drop.cs), -1 for none. Under _lock.</summary>
@@ -585,9 +602,16 @@ public sealed partial class Translator
             int k = m == null ? -1 : InstructionAt(m, cpu->FaultHostRip);
             if (k < 0) return false;
             cpu->Pc = m!.GuestStart + (ulong)k * 4;
-            uint dirty = k < m.Dirty.Length ? m.Dirty[k] : 0;
+            ulong dirty = k < m.Dirty.Length ? m.Dirty[k] : 0;
             for (int p = 0; p < m.PoolSlots.Length; p++)
-                if ((dirty & (1u << m.PoolSlots[p])) != 0) cpu->X[m.PoolSlots[p]] = cpu->FaultRegs[p];
+            {
+                int slot = m.PoolSlots[p];
+                if (slot < 0 || (dirty & (1ul << slot)) == 0) continue;
+                if (slot < EmitterContext.VSlot0) { cpu->X[slot] = cpu->FaultRegs[p]; continue; }
+                int v = slot - EmitterContext.VSlot0, x = p - EmitterContext.CachePool.Length;
+                cpu->V[2 * v] = cpu->FaultVRegs[2 * x];
+                cpu->V[2 * v + 1] = cpu->FaultVRegs[2 * x + 1];
+            }
             return true;
         }
     }
