@@ -42,13 +42,15 @@ public static partial class InstEmit
             if (dbl) a.roundsd(xmm0, xmm0, imm); else a.roundss(xmm0, xmm0, imm);
         }
 
-        var fast = a.CreateLabel();
+        // the saturating cases in C#, out of line (a call in the instruction's own code would cost the block's cached
+        // registers a spill before it and a reload after it on every run)
         var done = a.CreateLabel();
+        Label Slow() => ctx.Cold(done, () => EmitSoft(ctx, op, FpSoft.ToInt));
         if (!unsigned)
         {
             if (sf) { if (dbl) a.cvttsd2si(rcx, xmm0); else a.cvttss2si(rcx, xmm0); a.cmp(rcx, 1); }
             else { if (dbl) a.cvttsd2si(ecx, xmm0); else a.cvttss2si(ecx, xmm0); a.cmp(ecx, 1); }
-            a.jno(fast); // only the 0x80..0 sentinel overflows when 1 is subtracted
+            a.jo(Slow()); // only the 0x80..0 sentinel overflows when 1 is subtracted
         }
         else
         {
@@ -56,18 +58,15 @@ public static partial class InstEmit
             if (sf)
             {
                 a.test(rcx, rcx);
-                a.jns(fast); // below 2^63 and not negative
+                a.js(Slow()); // 2^63 or above, or negative
             }
             else
             {
                 a.mov(rdx, rcx);
                 a.shr(rdx, 32);
-                a.je(fast); // fits 32 unsigned bits
+                a.jne(Slow()); // does not fit 32 unsigned bits
             }
         }
-        EmitSoft(ctx, op, FpSoft.ToInt);
-        a.jmp(done);
-        a.Label(ref fast);
         ctx.StoreR(d, rcx, sf);
         a.Label(ref done);
     }

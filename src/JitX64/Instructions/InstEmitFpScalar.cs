@@ -139,9 +139,8 @@ public static partial class InstEmit
 
     public static void FpMovReg(EmitterContext ctx, A64Op op)
     {
-        var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (op.Sz) a.mov(rax, EmitterContext.VD(n)); else a.mov(eax, EmitterContext.VS(n));
+        if (op.Sz) ctx.LoadV64(rax, n); else ctx.LoadV32(rax, n);
         ctx.StoreV64(d, rax);
     }
 
@@ -149,8 +148,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btr(rax, 63); }
-        else { a.mov(eax, EmitterContext.VS(n)); a.and(eax, 0x7FFFFFFF); }
+        if (op.Sz) { ctx.LoadV64(rax, n); a.btr(rax, 63); }
+        else { ctx.LoadV32(rax, n); a.and(eax, 0x7FFFFFFF); }
         ctx.StoreV64(d, rax);
     }
 
@@ -158,8 +157,8 @@ public static partial class InstEmit
     {
         var a = ctx.Asm;
         int d = op.Rd, n = op.Rn;
-        if (op.Sz) { a.mov(rax, EmitterContext.VD(n)); a.btc(rax, 63); }
-        else { a.mov(eax, EmitterContext.VS(n)); a.xor(eax, unchecked((int)0x80000000)); }
+        if (op.Sz) { ctx.LoadV64(rax, n); a.btc(rax, 63); }
+        else { ctx.LoadV32(rax, n); a.xor(eax, unchecked((int)0x80000000)); }
         ctx.StoreV64(d, rax);
     }
 
@@ -181,13 +180,13 @@ public static partial class InstEmit
         if (from == to || from == 2 || to == 2) { Undefined(ctx, op); return; }
         if (from == 0 && to == 1)
         {
-            a.movss(xmm0, EmitterContext.VS(n));
+            ctx.LoadV32(xmm0, n);
             a.cvtss2sd(xmm0, xmm0);
             FpScalarResult(ctx, op, FpSoft.Dp1, true, d);
         }
         else if (from == 1 && to == 0)
         {
-            void Compute() { a.xorps(xmm0, xmm0); a.cvtsd2ss(xmm0, EmitterContext.VD(n)); }
+            void Compute() { a.xorps(xmm0, xmm0); a.cvtsd2ss(xmm0, ctx.VScalarOperand(n, xmm1, true)); }
             Compute();
             FpScalarResult(ctx, op, FpSoft.Dp1, false, d, Compute); // a double just below 2^-126 rounds up to it
         }
@@ -210,8 +209,9 @@ public static partial class InstEmit
         {
             a.xorps(xmm0, xmm0);
             byte imm = RoundImm(rm);
-            if (dbl) a.roundsd(xmm0, EmitterContext.VD(op.Rn), imm);
-            else a.roundss(xmm0, EmitterContext.VS(op.Rn), imm);
+            var src = ctx.VScalarOperand(op.Rn, xmm1, dbl);
+            if (dbl) a.roundsd(xmm0, src, imm);
+            else a.roundss(xmm0, src, imm);
         }
         FpScalarResult(ctx, op, FpSoft.Dp1, dbl, op.Rd);
     }
@@ -330,8 +330,8 @@ public static partial class InstEmit
         int cond = op.Cond;
         int d = op.Rd;
         var hc = cond < 14 ? ctx.LoadCondition(cond) : default;
-        if (op.Sz) { a.mov(rcx, EmitterContext.VD(op.Rn)); a.mov(rdx, EmitterContext.VD(op.Rm)); }
-        else { a.mov(ecx, EmitterContext.VS(op.Rn)); a.mov(edx, EmitterContext.VS(op.Rm)); }
+        if (op.Sz) { ctx.LoadV64(rcx, op.Rn); ctx.LoadV64(rdx, op.Rm); }
+        else { ctx.LoadV32(rcx, op.Rn); ctx.LoadV32(rdx, op.Rm); }
         if (cond < 14) ctx.CMovUnless(hc, rcx, rdx); // AL and NV: always Vn
         ctx.StoreV64(d, rcx);
     }
@@ -341,8 +341,8 @@ public static partial class InstEmit
     {
         int d = op.Rd;
         ulong v = FpExpandImm((uint)op.FpImm8, op.Sz ? 64 : 32);
-        ctx.StoreImm64(EmitterContext.VD(d), v);
-        ctx.ClearVHigh(d);
+        ctx.Asm.mov(rax, v);
+        ctx.StoreV64(d, rax);
     }
 
     // ---- FP data-processing (3 source) ----
