@@ -152,12 +152,12 @@ public static class CpuOffsets
     public const int SplitCacheSlots = 64;
 
     /// <summary>
-    /// The register cache's xmm registers at a host fault in translated code (xmm8..xmm15, <c>EmitterContext.XmmPool</c>
-    /// order), saved by the exit the SIGSEGV handler sends the thread to: guest V registers a block holds only there
+    /// The register cache's xmm registers at a host fault in translated code (xmm8..xmm15 and xmm7..xmm4,
+    /// <c>EmitterContext.XmmPool</c> order), saved by the exit the SIGSEGV handler sends the thread to: guest V registers a block holds only there
     /// are copied to V[] from here by <c>Translator.RestoreFaultState</c>.
     /// </summary>
     public const int FaultVRegs = SplitCache + SplitCacheSlots * 16;
-    public const int FaultVRegCount = 8;
+    public const int FaultVRegCount = 12;
     public const int Size = FaultVRegs + FaultVRegCount * 16;
 
     public static int Xn(int n) => X0 + n * 8;

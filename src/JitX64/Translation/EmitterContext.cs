@@ -14,7 +14,8 @@ namespace Dqemu.JitX64.Translation;
 ///   rax, rcx, rdx, rsi, rdi, r8-r11 are scratch for emitters; r12, r13, rbp are reserved. The register
 ///   cache below also keeps guest registers in r12, r13, rbp and r8-r11; it steps aside for any emitter
 ///   whose own code uses one of them, so emitters need not know about it. Emitters use xmm0-xmm7; xmm8-xmm15
-///   hold cached SIMD&amp;FP registers (as caller-saved registers, reloaded after any helper call).
+///   and xmm7-xmm4 hold cached SIMD&amp;FP registers (the same stepping aside for xmm4-xmm7; all are caller-saved, so
+///   they are reloaded after any helper call).
 ///   Flag capture and condition evaluation use rax (and nothing else), so keep live values out of rax
 ///   across them. rsp is 16-byte aligned, so helpers may be called directly.
 /// </summary>
@@ -280,8 +281,8 @@ public sealed partial class EmitterContext
     // ---- guest register cache ----
     //
     // Up to seven guest registers of a block (slot 31 = SP; chosen by Translator.PlanCache from a planning
-    // pass over the block) are kept in r12, r13, rbp and r8-r11, and up to eight SIMD&FP registers (slots 32..63) in
-    // xmm8-xmm15, loaded at block entry unless the block writes them first. The cache is WRITE-BACK: a write through
+    // pass over the block) are kept in r12, r13, rbp and r8-r11, and up to twelve SIMD&FP registers (slots 32..63) in
+    // xmm8-xmm15 and xmm7-xmm4, loaded at block entry unless the block writes them first. The cache is WRITE-BACK: a write through
     // this layer goes to the host copy only and marks the slot dirty; dirty slots are stored to CpuState (spilled)
     // where something else may read it:
     //   - before every exit of the block (SpillDirty, emitted ahead of the jmp or jcc that gets linked);
@@ -291,7 +292,7 @@ public sealed partial class EmitterContext
     //   - before a cold path's body (Cold).
     // A host fault in the middle of the block (a guest access to a page this node does not hold, or a guest
     // SIGSEGV) leaves through the signal handler, which saves the general pool registers in CpuOffsets.FaultRegs
-    // (the exit it sends the thread to saves xmm8-xmm15 in CpuOffsets.FaultVRegs); the translator keeps, per guest
+    // (the exit it sends the thread to saves the xmm pool in CpuOffsets.FaultVRegs); the translator keeps, per guest
     // instruction, the dirty slots at its access (Translator.RestoreFaultState puts them back), so CpuState is exact
     // at every fault as well.
     // Writes that bypass this layer (a memory operand X(n) or VPart(n, ...) written by an emitter, or a helper call that may change
@@ -303,19 +304,21 @@ public sealed partial class EmitterContext
     // lea rdx, [rbx + X(n)]) except inside a helper it calls.
 
     internal static readonly AssemblerRegister64[] CachePool = { r12, r13, rbp, r11, r10, r9, r8 };
-    /// <summary>The SIMD&amp;FP registers' pool: emitters use xmm0-xmm7 only, so xmm8-xmm15 hold guest V registers.
-    /// Pool index <see cref="CachePool"/>.Length + k is XmmPool[k].</summary>
-    internal static readonly AssemblerRegisterXMM[] XmmPool = { xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15 };
+    /// <summary>The SIMD&amp;FP registers' pool: emitters use xmm0-xmm7 only, so xmm8-xmm15 hold guest V registers, and
+    /// xmm7-xmm4 (which fewer emitters use than xmm0-xmm3) more of them, stepped aside for an emitter that uses one as
+    /// r8-r11 are. Pool index <see cref="CachePool"/>.Length + k is XmmPool[k].</summary>
+    internal static readonly AssemblerRegisterXMM[] XmmPool = { xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15, xmm7, xmm6, xmm5, xmm4 };
     /// <summary>Slots: 0..30 = X0..X30, 31 = SP, <see cref="VSlot0"/> + n = Vn.</summary>
     internal const int SlotCount = 64;
     internal const int VSlot0 = 32;
     /// <summary>Every pool register, general then xmm (the index a slot's <c>_hostOf</c> gives).</summary>
-    internal const int PoolCount = 15;
+    internal const int PoolCount = 19;
     private static readonly Register[] CachePoolIds =
     {
         Register.R12, Register.R13, Register.RBP, Register.R11, Register.R10, Register.R9, Register.R8,
         // Iced's full register of xmm8 is zmm8
         Register.ZMM8, Register.ZMM9, Register.ZMM10, Register.ZMM11, Register.ZMM12, Register.ZMM13, Register.ZMM14, Register.ZMM15,
+        Register.ZMM7, Register.ZMM6, Register.ZMM5, Register.ZMM4,
     };
     // pool index of a full register (by Iced's Register number), or -1
     private static readonly sbyte[] PoolIndex = NewPoolIndex();

@@ -10,7 +10,7 @@ public sealed class TranslatorOptions
     public bool CountBlocks { get; init; }
     /// <summary>Keep a block's most-used guest registers in host registers (write-back; see EmitterContext).</summary>
     public bool CacheRegisters { get; init; } = true;
-    /// <summary>With <see cref="CacheRegisters"/>, keep the block's most-used SIMD&amp;FP registers in xmm8-xmm15 as well.</summary>
+    /// <summary>With <see cref="CacheRegisters"/>, keep the block's most-used SIMD&amp;FP registers in xmm registers as well (EmitterContext.XmmPool).</summary>
     public bool CacheVectors { get; init; } = true;
     /// <summary>In a block translated in full, capture NZCV only where it is read before being written again, and
     /// store it to CpuState only where something may read it there (EmitterContext.Flags.cs).</summary>
