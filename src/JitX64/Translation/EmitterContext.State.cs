@@ -167,9 +167,7 @@ public sealed partial class EmitterContext
         if (WritableV(n) is { } h) { Asm.movq(h, x); return; }
         MarkApiAccess();
         Asm.movq(VD(n), x);
-        MarkApiAccess();
-        Asm.mov(VHigh(n), 0);
-        WroteV(n);
+        ClearVHighWritten(n);
     }
 
     /// <summary>Vn = <paramref name="r"/> zero-extended to 128 bits (FMOV Dd, Xn; DUP to a scalar).</summary>
@@ -178,6 +176,12 @@ public sealed partial class EmitterContext
         if (WritableV(n) is { } h) { Asm.movq(h, r); return; }
         MarkApiAccess();
         Asm.mov(VD(n), r);
+        ClearVHighWritten(n);
+    }
+
+    /// <summary>StoreV64's end when it wrote bits 63..0 of Vn in CpuState: bits 127..64 zeroed there too.</summary>
+    private void ClearVHighWritten(int n)
+    {
         MarkApiAccess();
         Asm.mov(VHigh(n), 0);
         WroteV(n);
