@@ -161,7 +161,7 @@ public static partial class InstEmit
     /// <summary>FMOV Xd, Vn.D[1].</summary>
     public static void FmovToGeneralHigh(EmitterContext ctx, A64Op op)
     {
-        ctx.Asm.mov(rcx, EmitterContext.VHigh(op.Rn));
+        ctx.LoadVElement(rcx, op.Rn, 3, 1);
         ctx.StoreX(op.Rd, rcx);
     }
 
@@ -169,6 +169,6 @@ public static partial class InstEmit
     public static void FmovFromGeneralHigh(EmitterContext ctx, A64Op op)
     {
         ctx.LoadX(rcx, op.Rn);
-        ctx.StoreVHigh(op.Rd, rcx);
+        ctx.StoreVElement(op.Rd, 3, 1, rcx);
     }
 }

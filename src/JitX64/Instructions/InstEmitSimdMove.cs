@@ -13,11 +13,6 @@ namespace Dqemu.JitX64.Instructions;
 /// </summary>
 public static partial class InstEmit
 {
-    private static AssemblerMemoryOperand VElem8(int n, int i) => EmitterContext.VPart(n, 1, i);
-    private static AssemblerMemoryOperand VElem16(int n, int i) => EmitterContext.VPart(n, 2, 2 * i);
-    private static AssemblerMemoryOperand VElem32(int n, int i) => EmitterContext.VPart(n, 4, 4 * i);
-    private static AssemblerMemoryOperand VElem64(int n, int i) => EmitterContext.VPart(n, 8, 8 * i);
-
     /// <summary>Element size (0..3) and index from an imm5 field (lowest set bit gives the size).</summary>
     private static (int size, int index) Imm5(A64Op op)
     {
@@ -28,19 +23,10 @@ public static partial class InstEmit
 
     /// <summary>rcx = element (zero-extended) of Vn.</summary>
     private static void LoadElemZx(EmitterContext ctx, AssemblerRegister64 r, int n, int size, int index)
-    {
-        var a = ctx.Asm;
-        switch (size)
-        {
-            case 0: a.movzx(EmitterContext.R32(r), VElem8(n, index)); break;
-            case 1: a.movzx(EmitterContext.R32(r), VElem16(n, index)); break;
-            case 2: a.mov(EmitterContext.R32(r), VElem32(n, index)); break;
-            default: a.mov(r, VElem64(n, index)); break;
-        }
-    }
+        => ctx.LoadVElement(r, n, size, index);
 
     private static void StoreElem(EmitterContext ctx, AssemblerRegister64 r, int d, int size, int index)
-        => ctx.StoreVPart(d, 1 << size, index << size, r);
+        => ctx.StoreVElement(d, size, index, r);
 
     /// <summary>xmm0 = the low (size) bits of eax/rax in every lane.</summary>
     private static void EmitBroadcastRax(EmitterContext ctx, int size)
@@ -64,12 +50,9 @@ public static partial class InstEmit
         switch (size)
         {
             case 2:
-                ctx.Asm.movd(xmm0, VElem32(n, index));
-                ctx.Asm.pshufd(xmm0, xmm0, 0);
-                break;
             case 3:
-                ctx.Asm.movq(xmm0, VElem64(n, index));
-                ctx.Asm.punpcklqdq(xmm0, xmm0);
+                // the element's dwords into every lane
+                ctx.Asm.pshufd(xmm0, ctx.VOperand(n, xmm0), (byte)(size == 2 ? index * 0x55 : index == 0 ? 0x44 : 0xEE));
                 break;
             default:
                 LoadElemZx(ctx, rax, n, size, index);
@@ -129,16 +112,17 @@ public static partial class InstEmit
         var (size, index) = Imm5(op);
         bool x = op.Q;
         int n = op.Rn;
+        LoadElemZx(ctx, rcx, n, size, index);
         if (x)
         {
-            if (size == 0) a.movsx(rcx, VElem8(n, index));
-            else if (size == 1) a.movsx(rcx, VElem16(n, index));
-            else a.movsxd(rcx, VElem32(n, index));
+            if (size == 0) a.movsx(rcx, cl);
+            else if (size == 1) a.movsx(rcx, cx);
+            else a.movsxd(rcx, ecx);
         }
         else
         {
-            if (size == 0) a.movsx(ecx, VElem8(n, index));
-            else a.movsx(ecx, VElem16(n, index));
+            if (size == 0) a.movsx(ecx, cl);
+            else a.movsx(ecx, cx);
         }
         ctx.StoreR(op.Rd, rcx, x);
     }

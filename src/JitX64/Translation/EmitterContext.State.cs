@@ -117,6 +117,57 @@ public sealed partial class EmitterContext
         else Asm.mov(R32(dst), VS(n));
     }
 
+    /// <summary><paramref name="dst"/> = element <paramref name="index"/> of Vn, 2^<paramref name="size"/> bytes wide,
+    /// zero-extended (UMOV, DUP and INS from an element, FMOV Xd, Vn.D[1]).</summary>
+    public void LoadVElement(AssemblerRegister64 dst, int n, int size, int index)
+    {
+        if (CachedV(n) is { } h)
+        {
+            switch (size)
+            {
+                case 0: Asm.pextrb(R32(dst), h, (byte)index); break;
+                case 1: Asm.pextrw(R32(dst), h, (byte)index); break;
+                case 2: if (index == 0) Asm.movd(R32(dst), h); else Asm.pextrd(R32(dst), h, (byte)index); break;
+                default: if (index == 0) Asm.movq(dst, h); else Asm.pextrq(dst, h, (byte)index); break;
+            }
+            return;
+        }
+        var m = VPart(n, 1 << size, index << size);
+        if (size < 2) Asm.movzx(R32(dst), m);
+        else if (size == 2) Asm.mov(R32(dst), m);
+        else Asm.mov(dst, m);
+    }
+
+    /// <summary>Element <paramref name="index"/> of Vn (2^<paramref name="size"/> bytes) = the low bytes of
+    /// <paramref name="r"/>, the other elements kept (INS, FMOV Vd.D[1], Xn): on the host copy in place when it may be
+    /// written here, else in CpuState (current then: a copy that may not be written was spilled before the emitter or
+    /// is already older than CpuState).</summary>
+    public void StoreVElement(int n, int size, int index, AssemblerRegister64 r)
+    {
+        int slot = VSlot0 + n;
+        if (_planning)
+        {
+            // a read and a write of the register: the copy must hold the rest of it (no "written first" skip of the
+            // entry load); the store below is the layer's own
+            NoteRead(slot);
+            _asked[slot]--;
+        }
+        if (WritableV(n) is { } h)
+        {
+            switch (size)
+            {
+                case 0: Asm.pinsrb(h, R32(r), (byte)index); break;
+                case 1: Asm.pinsrw(h, R32(r), (byte)index); break;
+                case 2: Asm.pinsrd(h, R32(r), (byte)index); break;
+                default: Asm.pinsrq(h, r, (byte)index); break;
+            }
+            return;
+        }
+        MarkApiAccess();
+        StoreSized(Asm, VPart(n, 1 << size, index << size), 1 << size, r);
+        WroteV(n);
+    }
+
     /// <summary>Vn's host copy usable for a read here, or null: then the caller's next instruction is the layer's own
     /// read of CpuState (current then). Counts the read for the planning pass.</summary>
     private AssemblerRegisterXMM? CachedV(int n)
