@@ -59,10 +59,10 @@ public sealed partial class EmitterContext
     public static AssemblerMemoryOperand FaultHostRip => CpuField64(CpuOffsets.FaultHostRip);
 
     // ---- SIMD&FP registers through the register layer ----
-    // A block's most-used V registers live in xmm8-xmm15 (write-back, like the GPRs: EmitterContext.cs). These reach
-    // the host copy when there is one; the operands above (V(n), VD(n), VPart, ...) and the partial writes below reach
-    // CpuState, which the layer keeps current for them (a dirty copy is spilled before, a written one reloaded after),
-    // so they stay correct and cost a spill or a reload where a block caches the register.
+    // A block's most-used V registers live in xmm registers (EmitterContext.XmmPool; write-back, like the GPRs:
+    // EmitterContext.cs). These reach the host copy when there is one; the operands above (V(n), VD(n), VPart, ...) and
+    // the partial writes below reach CpuState, which the layer keeps current for them (a dirty copy is spilled before,
+    // a written one reloaded after), so they stay correct and cost a spill or a reload where a block caches the register.
 
     /// <summary>A register holding all 128 bits of Vn for reading: its host copy, or <paramref name="scratch"/> loaded
     /// from CpuState.</summary>
