@@ -21,13 +21,6 @@ public static partial class InstEmit
         return (size, imm5 >> (size + 1));
     }
 
-    /// <summary>rcx = element (zero-extended) of Vn.</summary>
-    private static void LoadElemZx(EmitterContext ctx, AssemblerRegister64 r, int n, int size, int index)
-        => ctx.LoadVElement(r, n, size, index);
-
-    private static void StoreElem(EmitterContext ctx, AssemblerRegister64 r, int d, int size, int index)
-        => ctx.StoreVElement(d, size, index, r);
-
     /// <summary>xmm0 = the low (size) bits of eax/rax in every lane.</summary>
     private static void EmitBroadcastRax(EmitterContext ctx, int size)
     {
@@ -55,7 +48,7 @@ public static partial class InstEmit
                 ctx.Asm.pshufd(xmm0, ctx.VOperand(n, xmm0), (byte)(size == 2 ? index * 0x55 : index == 0 ? 0x44 : 0xEE));
                 break;
             default:
-                LoadElemZx(ctx, rax, n, size, index);
+                ctx.LoadVElement(rax, n, size, index);
                 EmitBroadcastRax(ctx, size);
                 break;
         }
@@ -76,7 +69,7 @@ public static partial class InstEmit
     {
         var (size, index) = Imm5(op);
         int d = op.Rd;
-        LoadElemZx(ctx, rcx, op.Rn, size, index);
+        ctx.LoadVElement(rcx, op.Rn, size, index);
         ctx.StoreV64(d, rcx);
     }
 
@@ -85,7 +78,7 @@ public static partial class InstEmit
     {
         var (size, index) = Imm5(op);
         ctx.LoadX(rcx, op.Rn);
-        StoreElem(ctx, rcx, op.Rd, size, index);
+        ctx.StoreVElement(op.Rd, size, index, rcx);
     }
 
     /// <summary>INS Vd.Ts[i], Vn.Ts[j].</summary>
@@ -93,15 +86,15 @@ public static partial class InstEmit
     {
         var (size, index) = Imm5(op);
         int src = op.Imm4 >> size;
-        LoadElemZx(ctx, rcx, op.Rn, size, src);
-        StoreElem(ctx, rcx, op.Rd, size, index);
+        ctx.LoadVElement(rcx, op.Rn, size, src);
+        ctx.StoreVElement(op.Rd, size, index, rcx);
     }
 
     /// <summary>UMOV Wd/Xd, Vn.Ts[i].</summary>
     public static void Umov(EmitterContext ctx, A64Op op)
     {
         var (size, index) = Imm5(op);
-        LoadElemZx(ctx, rcx, op.Rn, size, index);
+        ctx.LoadVElement(rcx, op.Rn, size, index);
         ctx.StoreX(op.Rd, rcx);
     }
 
@@ -112,7 +105,7 @@ public static partial class InstEmit
         var (size, index) = Imm5(op);
         bool x = op.Q;
         int n = op.Rn;
-        LoadElemZx(ctx, rcx, n, size, index);
+        ctx.LoadVElement(rcx, n, size, index);
         if (x)
         {
             if (size == 0) a.movsx(rcx, cl);

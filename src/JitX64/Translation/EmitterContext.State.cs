@@ -173,7 +173,7 @@ public sealed partial class EmitterContext
     private AssemblerRegisterXMM? CachedV(int n)
     {
         int slot = VSlot0 + n;
-        if (!_planning && UsableCopy(slot) is int k and >= 0) return XmmPool[k - CachePool.Length];
+        if (!_planning && UsableCopy(slot) is int k and >= 0) return XmmAt(k);
         if (_planning) NoteRead(slot);
         LayerLoad(slot);
         return null;
@@ -188,7 +188,7 @@ public sealed partial class EmitterContext
         if (WritableCopy(slot) is int k and >= 0)
         {
             WroteHostCopy(slot);
-            return XmmPool[k - CachePool.Length];
+            return XmmAt(k);
         }
         return null;
     }
@@ -201,7 +201,7 @@ public sealed partial class EmitterContext
     /// a value whose computation cannot fault after it starts writing the register (a load's one access), and only
     /// for the last register an instruction writes: a fault restores the copy as it was before the instruction.</summary>
     public AssemblerRegisterXMM VResultReg(int n, AssemblerRegisterXMM scratch) =>
-        WritableCopy(VSlot0 + n) is int k and >= 0 ? XmmPool[k - CachePool.Length] : scratch;
+        WritableCopy(VSlot0 + n) is int k and >= 0 ? XmmAt(k) : scratch;
 
     /// <summary>Vn = all 128 bits of <paramref name="x"/>.</summary>
     public void StoreV(int n, AssemblerRegisterXMM x)
@@ -243,9 +243,8 @@ public sealed partial class EmitterContext
     // operands above are for reading (EmitterRulesTests holds emitters to it). The partial writes of a V register here
     // write CpuState behind the register layer, which accounts for them (a cached copy is reloaded after).
 
-    /// <summary>Bits 63..0 of Vn (bits 127..64 untouched: the caller clears or writes them).</summary
+    /// <summary>Bits 63..0 of Vn (bits 127..64 untouched: the caller clears or writes them).</summary>
     public void StoreVD(int n, AssemblerRegister64 r) => Asm.mov(VD(n), r);
-    public void StoreVD(int n, AssemblerRegisterXMM x) => Asm.movq(VD(n), x);
     /// <summary>Bits 127..64 of Vn.</summary>
     public void StoreVHigh(int n, AssemblerRegister64 r) => Asm.mov(VHigh(n), r);
     public void StoreVHigh(int n, AssemblerRegisterXMM x) => Asm.movq(VHigh(n), x);

@@ -308,6 +308,8 @@ public sealed partial class EmitterContext
     /// xmm7-xmm4 (which fewer emitters use than xmm0-xmm3) more of them, stepped aside for an emitter that uses one as
     /// r8-r11 are. Pool index <see cref="CachePool"/>.Length + k is XmmPool[k].</summary>
     internal static readonly AssemblerRegisterXMM[] XmmPool = { xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15, xmm7, xmm6, xmm5, xmm4 };
+    /// <summary>The xmm register of pool index <paramref name="k"/> (<see cref="CachePool"/>.Length and above).</summary>
+    private static AssemblerRegisterXMM XmmAt(int k) => XmmPool[k - CachePool.Length];
     /// <summary>Slots: 0..30 = X0..X30, 31 = SP, <see cref="VSlot0"/> + n = Vn.</summary>
     internal const int SlotCount = 64;
     internal const int VSlot0 = 32;
@@ -369,7 +371,7 @@ public sealed partial class EmitterContext
     /// </summary>
     private readonly List<int> _touched = new();
     /// <summary>Per guest instruction (planning pass): the slots its emitter reaches in CpuState behind the layer
-    /// (all 32 when it calls a helper): dirty ones are spilled before it.</summary>
+    /// (all of them when it calls a helper): dirty ones are spilled before it.</summary>
     private readonly List<ulong> _plannedDirect = new();
     private readonly List<uint> _plannedOps = new();
     private bool _planning;
@@ -631,7 +633,7 @@ public sealed partial class EmitterContext
     private void Reload(int r)
     {
         if (r < VSlot0) Asm.mov(CachePool[_hostOf[r]], X(r));
-        else Asm.movdqu(XmmPool[_hostOf[r] - CachePool.Length], V(r - VSlot0));
+        else Asm.movdqu(XmmAt(_hostOf[r]), V(r - VSlot0));
     }
 
     /// <summary>Stores the host copies of <paramref name="slots"/> to CpuState (they stay dirty for the caller to decide).</summary>
@@ -643,7 +645,7 @@ public sealed partial class EmitterContext
             if ((slots & (1ul << r)) == 0) continue;
             MarkApiAccess();
             if (r < VSlot0) Asm.mov(X(r), CachePool[_hostOf[r]]);
-            else Asm.movdqu(V(r - VSlot0), XmmPool[_hostOf[r] - CachePool.Length]);
+            else Asm.movdqu(V(r - VSlot0), XmmAt(_hostOf[r]));
         }
     }
 

@@ -69,7 +69,8 @@ public sealed unsafe class JitStubs
         a.Label(ref segv);
         // the register cache's xmm copies as the fault left them (the handler returned here through sigreturn, which
         // restored them): guest V registers the block had not stored yet are among them (Translator.RestoreFaultState)
-        if (EmitterContext.XmmPool.Length != CpuOffsets.FaultVRegCount) throw new InvalidOperationException("FaultVRegs does not fit the xmm pool");
+        if (EmitterContext.XmmPool.Length != CpuOffsets.FaultVRegCount)
+            throw new InvalidOperationException("FaultVRegs does not fit the xmm pool");
         for (int k = 0; k < CpuOffsets.FaultVRegCount; k++)
             a.movdqu(__xmmword_ptr[rbx + CpuOffsets.FaultVRegs + 16 * k], EmitterContext.XmmPool[k]);
         a.mov(eax, (int)ExitReason.SegFault);

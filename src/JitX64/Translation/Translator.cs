@@ -477,8 +477,9 @@ public sealed partial class Translator
     /// <summary>One placed block: host range [HostStart, HostEnd), guest range [GuestStart, GuestLast], each guest
     /// instruction's host offset and the guest register slots its code holds only in host registers (write-back:
     /// <see cref="RestoreFaultState"/>), the slot cached in each pool register (<see cref="EmitterContext.CachePool"/>
-    /// order), and the count of drops of everything it was made after (Translator.Drop.cs). Dropped: its guest range was
-    /// invalidated (its code stays in place for a thread still inside it).</summary>
+    /// then <see cref="EmitterContext.XmmPool"/> order, -1 for none), and the count of drops of everything it was made
+    /// after (Translator.Drop.cs). Dropped: its guest range was invalidated (its code stays in place for a thread still
+    /// inside it).</summary>
     private sealed record BlockMap(ulong HostStart, ulong HostEnd, ulong GuestStart, ulong GuestLast, uint[] HostOffsets, ulong[] Dirty, sbyte[] PoolSlots, int DropAlls)
     {
         public bool Dropped;
