@@ -7,19 +7,19 @@ namespace Dqemu.JitX64.Instructions;
 public static partial class InstEmit
 {
     public static void B(EmitterContext ctx, A64Op op)
-        => ctx.BranchTo(ctx.Pc + (ulong)op.Offset26);
+        => ctx.Goto(ctx.Pc + (ulong)op.Offset26);
 
     public static void Bl(EmitterContext ctx, A64Op op)
     {
         ctx.StoreXImm(30, ctx.Pc + 4);
-        B(ctx, op);
+        ctx.Goto(ctx.Pc + (ulong)op.Offset26, call: true);
     }
 
     public static void B_Cond(EmitterContext ctx, A64Op op)
     {
         ulong target = ctx.Pc + (ulong)op.Offset19;
         int cond = op.BranchCond;
-        if (cond >= 14) ctx.BranchTo(target);
+        if (cond >= 14) ctx.Goto(target);
         else ctx.BranchIf(cond, target);
     }
 
@@ -75,5 +75,5 @@ public static partial class InstEmit
         ctx.BranchIndirect(rcx);
     }
 
-    public static void Ret(EmitterContext ctx, A64Op op) => Br(ctx, op);
+    public static void Ret(EmitterContext ctx, A64Op op) => ctx.Return(op.Rn);
 }

@@ -148,6 +148,14 @@ public sealed partial class EmitterContext
     {
         SpillDirty();
         if (target != rax) Asm.mov(rax, target);
+        LeaveForRax();
+        BlockEnded = true;
+    }
+
+    /// <summary>The way out of <see cref="BranchIndirect"/> once the registers are spilled: the jump-cache probe for
+    /// the guest address in rax, else an Indirect exit to the dispatcher.</summary>
+    private void LeaveForRax()
+    {
         var miss = Asm.CreateLabel();
         JumpCache.EmitProbe(Asm, miss);
         Asm.Label(ref miss);
@@ -155,7 +163,6 @@ public sealed partial class EmitterContext
         Asm.mov(CpuField64(CpuOffsets.Pc), rax);
         Asm.mov(eax, (int)ExitReason.Indirect);
         Asm.jmp(Stubs.Exit);
-        BlockEnded = true;
     }
 
     /// <summary>Returns to the dispatcher with <paramref name="reason"/> and guest PC <paramref name="pc"/>.</summary>
@@ -188,6 +195,7 @@ public sealed partial class EmitterContext
     /// <summary>Set by the translator per block: conditional branches are side exits and the block goes on.</summary>
     internal bool ContinuePastBranches { get; set; }
 
+    // Taken 0: a followed RET's miss (below), which leaves for the guest address in rcx
     private readonly List<(Label Stub, ulong Taken, ulong Dirty, bool CaptureFlags, Label Site)> _sideExits = new();
     // instruction indices of side-exit jccs that leave the host flags holding NZCV for the code after them (B.cond's)
     private readonly HashSet<int> _flagKeepingJccs = new();
@@ -267,8 +275,86 @@ public sealed partial class EmitterContext
             // the jcc that came here left the flags as they were: NZCV in the stored convention
             if (capture) StoreHostFlags();
             SpillSlots(dirty);
+            if (taken == 0)
+            {
+                Asm.mov(rax, rcx);
+                LeaveForRax();
+                continue;
+            }
             BranchTo(taken, default);
         }
         _sideExits.Clear();
+    }
+
+    // ---- followed branches ----
+    //
+    // In a superblock an unconditional direct branch (B, BL) need not end the block either: the translator may go on
+    // at its target (Translator.MayFollow decides in the planning pass, and the real pass follows the same ones), so
+    // the cached registers stay in host registers and no exit, link or block entry is paid. A followed BL notes its
+    // return address; the RET X30 that meets it compares X30 with that address instead of probing the jump cache and
+    // goes on inline there, leaving by an out-of-line stub (spill, then the probe) when X30 holds anything else: a
+    // return-address prediction made at translation time, checked in the generated code. The block's guest
+    // instructions are then no longer one range: the translator keeps each one's address (Translator.BlockMap.Pcs).
+
+    /// <summary>What a followed branch is (<see cref="MayFollow"/>).</summary>
+    internal enum FollowKind { Jump, Call, Return }
+
+    /// <summary>Set by the translator per block: whether the block may go on at this target of an unconditional
+    /// branch, call or return (the same answers in both passes); null: never.</summary>
+    internal Func<ulong, FollowKind, bool>? MayFollow { get; set; }
+
+    /// <summary>After an emitter: the guest address the block goes on at (a followed branch), 0 for the next
+    /// instruction.</summary>
+    internal ulong FollowedTo { get; private set; }
+
+    // the followed BLs whose RET has not been met yet, innermost last: the return address, and in the planning pass
+    // X30's count of writes through the layer after the BL and the BL's instruction index
+    private readonly List<(ulong Return, int Writes, int Index)> _inlineReturns = new();
+    // planning pass: the RETs (instruction indices) whose X30 nothing wrote since their BL: no check needed
+    private readonly HashSet<int> _knownReturns = new();
+
+    /// <summary>An unconditional branch to <paramref name="target"/> (B; BL, <paramref name="call"/>, after it wrote
+    /// X30): goes on there inside the block when the translator lets it, else ends the block as
+    /// <see cref="BranchTo(ulong)"/>.</summary>
+    public void Goto(ulong target, bool call = false)
+    {
+        if (target != BlockStart && MayFollow != null && MayFollow(target, call ? FollowKind.Call : FollowKind.Jump))
+        {
+            FollowedTo = target;
+            if (call) _inlineReturns.Add((Pc + 4, SlotWrites[30], _insnIndex - 1));
+            return;
+        }
+        BranchTo(target);
+    }
+
+    /// <summary>RET Xn: goes on inline at a followed BL's return address when Xn is X30 and holds it (see above),
+    /// else leaves for the address in Xn through the jump cache (<see cref="BranchIndirect"/>). X30 is compared with the
+    /// return address unless nothing wrote it since the BL (the planning pass's count of its writes, and no access
+    /// behind the layer or helper call in between). Clobbers rax, rcx, rdx.</summary>
+    public void Return(int rn)
+    {
+        if (rn == 30 && _inlineReturns.Count > 0)
+        {
+            var (expected, writes, index) = _inlineReturns[^1];
+            _inlineReturns.RemoveAt(_inlineReturns.Count - 1);
+            if (MayFollow != null && MayFollow(expected, FollowKind.Return))
+            {
+                if (_planning && SlotWrites[30] == writes && !ReachedBehindLayer(30, index))
+                    _knownReturns.Add(_insnIndex - 1);
+                FollowedTo = expected;
+                if (_knownReturns.Contains(_insnIndex - 1)) return;
+                CheckNzcvCurrent(); // the compare clobbers the host flags (the plan sees a barrier here)
+                LoadX(rcx, 30);
+                if (expected <= int.MaxValue) Asm.cmp(rcx, (int)expected);
+                else { Asm.mov(rax, expected); Asm.cmp(rcx, rax); }
+                var miss = Asm.CreateLabel();
+                Asm.jne(miss);
+                _sideExits.Add((miss, 0, _dirty, false, default));
+                OutOfLine(miss);
+                return;
+            }
+        }
+        LoadX(rax, rn);
+        BranchIndirect(rax);
     }
 }

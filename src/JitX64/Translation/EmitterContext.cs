@@ -53,6 +53,7 @@ public sealed partial class EmitterContext
         _deferredWild.Clear();
         _coldPaths.Clear();
         _sideExits.Clear();
+        _inlineReturns.Clear();
         _flagKeepingJccs.Clear();
         _flagsCapturedAt = -1;
         _nzcvStale = false;
@@ -375,6 +376,8 @@ public sealed partial class EmitterContext
     private readonly List<ulong> _plannedDirect = new();
     private readonly List<uint> _plannedOps = new();
     private bool _planning;
+    /// <summary>The planning pass is running (its decisions, such as Translator.MayFollow's, the real pass repeats).</summary>
+    internal bool Planning => _planning;
     private int _busy;
     private bool _callSeen;
     // real pass: the planning pass saw a helper call in this emitter's code (or did not plan it)
@@ -519,6 +522,7 @@ public sealed partial class EmitterContext
         _plannedCall.Clear();
         _plannedOps.Clear();
         _flagUses.Clear();
+        _knownReturns.Clear();
         _planning = true;
         _insnIndex = 0;
     }
@@ -555,6 +559,7 @@ public sealed partial class EmitterContext
             if (UseFlagPlan) NoteFlagConflict();
         }
         _insnIndex++;
+        FollowedTo = 0;
         if ((spill & _dirty) != 0)
         {
             SpillSlots(spill & _dirty);
@@ -626,6 +631,15 @@ public sealed partial class EmitterContext
                 Reload(r);
             }
         }
+    }
+
+    /// <summary>Planning pass: whether an instruction from index <paramref name="from"/> on reached
+    /// <paramref name="slot"/> in CpuState behind the layer or called a helper.</summary>
+    private bool ReachedBehindLayer(int slot, int from)
+    {
+        for (int i = Math.Max(from, 0); i < _plannedDirect.Count; i++)
+            if ((_plannedDirect[i] & (1ul << slot)) != 0) return true;
+        return false;
     }
 
     /// <summary>Loads cached slot <paramref name="r"/>'s host copy again from CpuState (current: dirty slots are

@@ -53,8 +53,9 @@ public sealed partial class Translator
 
     private void AddLiveLocked(BlockMap map)
     {
-        for (ulong page = map.GuestStart >> 12; page <= map.GuestLast >> 12; page++)
+        for (int i = 0; i < map.PageCount; i++)
         {
+            ulong page = map.PageAt(i);
             if (!_livePages.TryGetValue(page, out var list)) _livePages[page] = list = new List<BlockMap>();
             list.Add(map);
         }
@@ -101,8 +102,8 @@ public sealed partial class Translator
     private void DropBlockLocked(BlockMap m, ulong replacement = 0)
     {
         m.Dropped = true;
-        for (ulong page = m.GuestStart >> 12; page <= m.GuestLast >> 12; page++)
-            if (_livePages.TryGetValue(page, out var list) && list.Remove(m) && list.Count == 0) _livePages.Remove(page);
+        for (int k = 0; k < m.PageCount; k++)
+            if (_livePages.TryGetValue(m.PageAt(k), out var list) && list.Remove(m) && list.Count == 0) _livePages.Remove(m.PageAt(k));
         Cache.Forget(m.GuestStart, (nint)m.HostStart);
         int i = m.FirstLink;
         m.FirstLink = -1;

@@ -18,6 +18,9 @@ public sealed class TranslatorOptions
     /// <summary>A block translated in full goes on past its conditional branches, which leave by side exits
     /// (EmitterContext.Exits.cs, "superblocks").</summary>
     public bool Superblocks { get; init; } = true;
+    /// <summary>With <see cref="Superblocks"/>, a block goes on at the target of an unconditional direct branch (B, BL)
+    /// and at a followed BL's return address after its RET (EmitterContext.Exits.cs, "followed branches").</summary>
+    public bool FollowBranches { get; init; } = true;
     /// <summary>Translate a block first in one quick pass and again, fully, after it has run this many times
     /// (Translator.Tiers.cs); 0: every block fully at once (the tests' harness, which runs each block once or twice).</summary>
     public int TierUpAfter { get; init; }

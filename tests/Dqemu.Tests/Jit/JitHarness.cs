@@ -48,6 +48,11 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
     public ulong ReadU64(ulong guest) => *(ulong*)(_base + guest);
     public void WriteU64(ulong guest, ulong v) => *(ulong*)(_base + guest) = v;
 
+    /// <summary>Which guest code the translator is to treat as volatile (IGuestCodeReader.IsVolatile), or null: none.</summary>
+    public Func<ulong, bool>? Volatile { get; set; }
+
+    bool IGuestCodeReader.IsVolatile(ulong pc) => Volatile?.Invoke(pc) ?? false;
+
     public bool TryFetch(ulong pc, out uint word)
     {
         pc &= ReservationSize - 1; // code placed above the reservation (Run's codeAddress) aliases, as data does

@@ -633,6 +633,38 @@ public unsafe class SplitRedirectFaultTests
     }
 
     [Fact]
+    public void AFaultInAFollowedCalleeShowsItsPcAndTheCallersRegisters()
+    {
+        // the BL is followed (FollowedBranchTests): the callee's load faults inside the caller's block, where x12 and
+        // x30 are dirty in host registers; the fault's PC is the callee's instruction, not one counted from the block's start
+        using var s = new SplitHarness(split: false);
+        s.H.X(1) = P;
+        s.H.X(10) = 0xABCD;
+        s.H.X(12) = 0x1234;
+        var r = RunProtected(s, """
+            add x12, x12, #1
+            bl f
+            add x13, x10, #1
+            b end
+            f:
+            add x14, x12, #2
+            ldr x10, [x1, #0x88]
+            ret
+            end:
+            """);
+
+        Assert.Equal(JitX64.State.ExitReason.SegFault, r);
+        Assert.Equal(P + 0x88, s.H.Cpu->FaultAddr);
+        Assert.Equal(Code + 20, s.H.Translator.GuestPcForHost(s.H.Cpu->FaultHostRip));
+        Assert.Equal(0, s.H.Translator.Cache.Lookup(Code + 16)); // f has no block of its own: the fault was in Code's
+        Assert.Equal(0xABCDUL, s.H.X(10));
+        Assert.Equal(0x1235UL, s.H.X(12));
+        Assert.Equal(0UL, s.H.X(13));
+        Assert.Equal(0x1237UL, s.H.X(14));
+        Assert.Equal(Code + 8, s.H.X(30));
+    }
+
+    [Fact]
     public void UnmarkedAccessFaultsInP()
     {
         using var s = new SplitHarness(shift: 6);

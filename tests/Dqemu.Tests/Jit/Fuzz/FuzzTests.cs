@@ -62,7 +62,7 @@ public class FuzzTests(ITestOutputHelper output)
                 Assert.InRange(k.Code.Length, 2, InstructionFuzzer.MaxSequence);
                 for (int i = 0; i < k.Code.Length; i++)
                 {
-                    // a conditional branch over the next word, never the last word, or a word of the mixed classes
+                    // a branch over the next word, never the last word, or a word of the mixed classes
                     if (i < k.Code.Length - 1 && InstructionFuzzer.IsSkipBranch(k.Code[i])) continue;
                     Assert.Contains(InstructionFuzzer.ClassOf(k.Code[i]), new FuzzClass?[] { FuzzClass.Integer, FuzzClass.BitfieldMul, FuzzClass.FpScalar, FuzzClass.Simd, FuzzClass.Crypto, FuzzClass.Saturating });
                 }

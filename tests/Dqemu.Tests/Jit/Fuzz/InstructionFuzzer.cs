@@ -159,8 +159,9 @@ public static class InstructionFuzzer
                     if ((w & 0x1F800000) == 0x12000000 && new A64Op(w).LogicalImmediate == null) continue;
                     words.Add(w);
                     last = row;
-                    // now and then a conditional branch over the next word: in a block translated in full it is a side
-                    // exit (a superblock's), taken or not, with the flags the run left (EmitterContext.Exits.cs)
+                    // now and then a branch over the next word: in a block translated in full a conditional one is a
+                    // side exit (a superblock's), taken or not, with the flags the run left, and a B is followed
+                    // (EmitterContext.Exits.cs)
                     if (words.Count <= n - 2 && r.Next(5) == 0)
                     {
                         words.Add(SkipBranch(r));
@@ -187,21 +188,24 @@ public static class InstructionFuzzer
         return list;
     }
 
-    /// <summary>True for a word <see cref="SkipBranch"/> makes: B.cond, CBZ/CBNZ or TBZ/TBNZ to the word after next.</summary>
+    /// <summary>True for a word <see cref="SkipBranch"/> makes: B.cond, CBZ/CBNZ, TBZ/TBNZ or B to the word after next.</summary>
     public static bool IsSkipBranch(uint w) =>
-        (w & 0xFFFFFFF0u) == 0x54000040u || (w & 0x7EFFFFE0u) == 0x34000040u || (w & 0x7E07FFE0u) == 0x36000040u;
+        (w & 0xFFFFFFF0u) == 0x54000040u || (w & 0x7EFFFFE0u) == 0x34000040u || (w & 0x7E07FFE0u) == 0x36000040u
+        || w == 0x14000002u;
 
-    /// <summary>A conditional branch to the word after next (offset +8): B.cond on any condition, CBZ/CBNZ on a W or X
-    /// register, or TBZ/TBNZ on any bit.</summary>
+    /// <summary>A branch to the word after next (offset +8): B.cond on any condition, CBZ/CBNZ on a W or X register,
+    /// TBZ/TBNZ on any bit, or now and then an unconditional B, which a block translated in full follows (it goes on
+    /// at the target, past a word it never runs: EmitterContext.Exits.cs, "followed branches").</summary>
     private static uint SkipBranch(Random r)
     {
         const uint imm19 = 2u << 5, imm14 = 2u << 5;
         uint rt = (uint)r.Next(31);
-        return r.Next(3) switch
+        return r.Next(7) switch
         {
-            0 => 0x54000000u | imm19 | (uint)r.Next(14),
-            1 => 0x34000000u | (uint)r.Next(2) << 31 | (uint)r.Next(2) << 24 | imm19 | rt,
-            _ => 0x36000000u | (uint)r.Next(2) << 31 | (uint)r.Next(2) << 24 | (uint)r.Next(32) << 19 | imm14 | rt,
+            0 or 1 => 0x54000000u | imm19 | (uint)r.Next(14),
+            2 or 3 => 0x34000000u | (uint)r.Next(2) << 31 | (uint)r.Next(2) << 24 | imm19 | rt,
+            4 or 5 => 0x36000000u | (uint)r.Next(2) << 31 | (uint)r.Next(2) << 24 | (uint)r.Next(32) << 19 | imm14 | rt,
+            _ => 0x14000002u,
         };
     }
 
