@@ -115,6 +115,29 @@ public sealed unsafe class FollowedBranchTests
     }
 
     [Fact]
+    public void ABackwardJumpIsNotFollowed()
+    {
+        // "b top" goes back (a loop's back edge, most often): the first block ends there, and top's block loops on itself
+        var log = new System.Text.StringBuilder();
+        using var h = new JitHarness(new TranslatorOptions { CodeCacheSize = 16UL << 20, LogInAsm = true, Log = s => log.Append(s) });
+        h.X(1) = 3;
+        h.RunToEnd("""
+            b start
+            top:
+            add x0, x0, #2
+            subs x1, x1, #1
+            b.eq end
+            start:
+            b top
+            end:
+            """);
+        Assert.Equal(6UL, h.X(0));
+        var first = log.ToString().Split("IN: block ")[1]; // the block at Code: its guest instructions
+        Assert.Equal(["b", "b"], first.Split('\n').Skip(1).Where(l => l.Length > 0).Select(l => l.Split("  ")[2].Split(' ')[0]));
+        Assert.NotEqual(0, h.Translator.Cache.Lookup(Code + 4));
+    }
+
+    [Fact]
     public void ACalleeWithALoopIsNotFollowed()
     {
         using var h = new JitHarness();
