@@ -86,7 +86,16 @@ public sealed partial class EmitterContext
         {
             var u = _flagUses[i];
             _flagPlan[i] = 0;
-            if ((u & (FlagUse.Barrier | FlagUse.Tangled)) != 0) { memory = read = true; hostRead = false; continue; }
+            if ((u & (FlagUse.Barrier | FlagUse.Tangled)) != 0)
+            {
+                memory = read = true;
+                // a barrier that read NZCV in the host flags read it before anything of its own changed them (a read
+                // after would have found them changed and loaded the field): a self-loop's B.cond back edge. A
+                // CCMP before it then sets the host flags as well as storing (gawk's field-splitting loop loaded back
+                // what its CCMP had just stored)
+                hostRead = (u & (FlagUse.Tangled | FlagUse.Read | FlagUse.ReadMemory)) == FlagUse.Read;
+                continue;
+            }
             if ((u & FlagUse.Capture) != 0)
             {
                 _flagPlan[i] = (byte)(!read ? 2 : !memory ? 1 : 0);

@@ -168,6 +168,34 @@ public sealed class FlagLivenessTests
         }
     }
 
+    [Fact]
+    public unsafe void AConditionalCompareReadByALoopsBackEdgeSetsTheHostFlagsAsWellAsStoring()
+    {
+        // gawk's field-splitting loop: the b.hi back edge is an exit as well (the loop's ExitRequest check), so the
+        // ccmp's value is stored, and the b.hi reads it in the host flags the ccmp set, not by loading the field just
+        // stored. The loop runs over "abc" and stops at the space: (c - 9) & 0xff > 1 unless c is a space (ccmp #0)
+        var log = new System.Text.StringBuilder();
+        using var h = new JitHarness(new TranslatorOptions { CodeCacheSize = 16UL << 20, LogOutAsm = true, Log = s => log.Append(s) });
+        "abc def"u8.CopyTo(new Span<byte>(h.Memory(JitHarness.DataAddress), 7));
+        h.X(1) = JitHarness.DataAddress;
+        h.RunToEnd("""
+            mov x2, #0
+            loop:
+            ldrb w3, [x1], #1
+            sub w4, w3, #9
+            and w4, w4, #0xff
+            cmp w3, #0x20
+            ccmp w4, #1, #0, ne
+            add x2, x2, #1
+            b.hi loop
+            """);
+        Assert.Equal(0, h.Translator.FlagConflicts);
+        Assert.Equal(4UL, h.X(2));
+        Assert.Equal(JitHarness.DataAddress + 4, h.X(1));
+        Assert.Equal(0u, h.Nzcv);
+        Assert.DoesNotContain("movzx eax,word [rbx+108h]", log.ToString());
+    }
+
     [Theory]
     [InlineData(1UL, 2UL, 1UL)] // ne: fccmp's #4 (Z) without comparing, cset eq = 1
     [InlineData(2UL, 2UL, 0UL)] // eq: 1.0 < 2.0 gives N, cset eq = 0
