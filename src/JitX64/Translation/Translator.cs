@@ -438,10 +438,8 @@ public sealed partial class Translator
         _words.Clear();
         _pcs.Clear();
         _pcFrame.Clear();
-        _calls.Clear();
-        _calls.Add(start);
-        _frameStarts.Clear();
-        _frameStarts.Add(0);
+        _frames.Clear();
+        _frames.Add((start, 0));
         _volatileSeen = false;
         while (true)
         {
@@ -464,7 +462,7 @@ public sealed partial class Translator
             ctx.Pc = pc;
             _words.Add(op);
             _pcs.Add(pc);
-            _pcFrame.Add(_frameStarts[^1]);
+            _pcFrame.Add(_frames[^1].Start);
             if (!_volatileSeen && _code.IsVolatile(pc)) _volatileSeen = true;
             _firstHostInsn.Add(a.Instructions.Count);
             var desc = Decoders.Decoder.Decode(op);
@@ -501,10 +499,9 @@ public sealed partial class Translator
     /// <summary>The branches the planning pass followed: the instruction's index in the block and the target.</summary>
     private readonly List<(int Index, ulong Target)> _follows = new();
     private readonly Func<ulong, EmitterContext.FollowKind, bool> _mayFollow;
-    // planning pass: the followed calls the block is inside of (their targets; the block's start first), and for each
-    // instruction of _pcs the index in _pcs of the first instruction of the call it belongs to
-    private readonly List<ulong> _calls = new();
-    private readonly List<int> _frameStarts = new();
+    // planning pass: the followed calls the block is inside of, innermost last (the block itself first): the call's
+    // target and the index in _pcs of its first instruction; and for each instruction of _pcs that index of its call
+    private readonly List<(ulong Target, int Start)> _frames = new();
     private readonly List<int> _pcFrame = new();
 
     /// <summary>Longest callee a block follows a BL into (<see cref="IsShortCallee"/>).</summary>
@@ -557,7 +554,7 @@ public sealed partial class Translator
         if (_follows.Count >= MaxFollows || _pcs.Count >= Options.MaxBlockInstructions - 1
             || !_code.TryFetch(target, out _) || _code.IsVolatile(target))
             return false;
-        int frame = _frameStarts[^1];
+        int frame = _frames[^1].Start;
         switch (kind)
         {
             case EmitterContext.FollowKind.Jump:
@@ -568,14 +565,15 @@ public sealed partial class Translator
                     if (_pcs[i] == target && _pcFrame[i] == frame) return false;
                 break;
             case EmitterContext.FollowKind.Call:
-                if (_calls.Count > MaxFollowedCalls || _calls.Contains(target) || !IsShortCallee(target)) return false;
-                _calls.Add(target);
-                _frameStarts.Add(_pcs.Count); // the callee's first instruction comes next
+                if (_frames.Count > MaxFollowedCalls) return false;
+                foreach (var f in _frames)
+                    if (f.Target == target) return false;
+                if (!IsShortCallee(target)) return false;
+                _frames.Add((target, _pcs.Count)); // the callee's first instruction comes next
                 break;
             case EmitterContext.FollowKind.Return:
-                if (_calls.Count < 2) return false; // not from a followed call (the emitter does not ask then)
-                _calls.RemoveAt(_calls.Count - 1);
-                _frameStarts.RemoveAt(_frameStarts.Count - 1);
+                if (_frames.Count < 2) return false; // not from a followed call (the emitter does not ask then)
+                _frames.RemoveAt(_frames.Count - 1);
                 break;
         }
         _follows.Add((index, target));
