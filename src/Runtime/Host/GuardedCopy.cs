@@ -25,6 +25,9 @@ public static unsafe class GuardedCopy
         _copy = (delegate* unmanaged<void*, void*, nuint, nuint>)Thunk.Entry;
     }
 
+    /// <summary>Whether <see cref="Initialize"/> has placed the routine (<see cref="Copy"/> throws before).</summary>
+    public static bool Ready => _copy != null;
+
     /// <summary>Copies <paramref name="len"/> bytes; false when an access faulted (part may have been copied).</summary>
     public static bool Copy(void* dst, void* src, ulong len)
     {

@@ -11,7 +11,9 @@ namespace Dqemu.Runtime.Host;
 /// region started and ended at once, while the heap is nearly empty, which costs one collection of that nearly empty
 /// heap, counted apart in --stats: the memory stays committed until a collection,
 /// and the 64 MiB gen0 budget makes a short run collect nothing); the part past the allocation point is then populated
-/// a slice at a time, at start and each time the translator has made a few dozen blocks (<see cref="Ahead"/>). GC
+/// a slice at a time, at start and each time the translator has made a few dozen blocks (<see cref="Ahead"/>), the
+/// later slices on the page thread (<see cref="PageToucher"/>), which also reads each page once: a populated page's
+/// first access from user mode still costs ~6 µs on these VMs, which the GC's clearing used to pay here. GC
 /// regions of 64 MiB (Runtime.csproj) keep gen0 in the one region committed ahead: with the default 4 MiB regions gen0
 /// moved on to a region nobody had committed after 4 MiB, and python3 kept 2,300 of its 3,100 heap faults.
 /// Populating only ever touches memory the GC has committed (read-write, private, anonymous), so at worst it costs
@@ -51,7 +53,9 @@ public static unsafe class ManagedHeapPrefault
         if (!TryFindWritable(at, out ulong end)) return;
         _end = end;
         _populatedTo = at & ~4095UL;
-        Populate(at + 3 * Slice);
+        // here: the page thread reads only once GuardedCopy is placed, after this (reading what is left of this
+        // part once it is placed measured no faster: the start has used most of it by then)
+        Populate(at + 3 * Slice, here: true);
     }
 
     /// <summary>Populates the next slice when the allocation point has come within half a slice of the populated end.</summary>
@@ -59,16 +63,20 @@ public static unsafe class ManagedHeapPrefault
     {
         if (_end == 0) return;
         ulong at = AllocationPoint();
-        if (at + Slice / 2 >= _populatedTo && at < _end) Populate(at + Slice);
+        if (at + Slice / 2 >= _populatedTo && at < _end) Populate(at + Slice, here: false);
     }
 
-    private static void Populate(ulong to)
+    private static void Populate(ulong to, bool here)
     {
         ulong from = _populatedTo;
         to = Math.Min((to + 4095) & ~4095UL, _end);
         if (to <= from) return;
         _populatedTo = to;
-        LinuxHostMemory.PopulateNow((nint)from, to - from);
+        if (here) { LinuxHostMemory.PopulateNow((nint)from, to - from); return; }
+        // on the page thread, which reads each page as well: on these VMs a page populated by the kernel still costs
+        // ~6 µs at its first access from user mode, which would be the GC's clearing on this thread (python3's start
+        // 0.89x); gen0 may be decommitted by a collection meanwhile, so the reads go through GuardedCopy
+        PageToucher.Request((nint)from, to - from, mayUnmap: true);
     }
 
     /// <summary>Where gen0 allocates now: the address of a new one-byte array.</summary>
