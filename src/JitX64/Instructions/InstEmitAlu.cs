@@ -346,6 +346,13 @@ public static partial class InstEmit
         int shift = 16 * op.Hw;
         ulong imm = (ulong)op.Imm16 << shift;
         ulong keep = ~(0xffffUL << shift);
+        if (ctx.ImmediateFromPrevious(rd) is ulong known)
+        {
+            // the previous instruction set Rd to a constant (MOVZ, MOVN, MOVK): the new one whole
+            ulong v = (known & keep) | imm;
+            ctx.StoreXImm(rd, sf ? v : v & 0xffffffff);
+            return;
+        }
         var d = ctx.ResultReg(rd, rcx); // in Rd's host copy when it has one (MOVZ/MOVK chains build constants there)
         ctx.LoadFirst(d, rd, sf);
         if (!sf)

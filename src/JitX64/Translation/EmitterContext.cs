@@ -51,6 +51,7 @@ public sealed partial class EmitterContext
         SplitSlot = JitStubs.NoSplitSlot;
         _deferredRedirects.Clear();
         _deferredWild.Clear();
+        _immIndex = -1;
         _coldPaths.Clear();
         _sideExits.Clear();
         _inlineReturns.Clear();
@@ -198,6 +199,9 @@ public sealed partial class EmitterContext
     {
         if (r == 31) return;
         NoteWrite(r);
+        _immIndex = _insnIndex - 1;
+        _immSlot = r;
+        _immValue = value;
         if (HostCopyWritable(r) is { } h)
         {
             if (value <= uint.MaxValue) Asm.mov(R32(h), (uint)value); else Asm.mov(h, value);
@@ -207,6 +211,20 @@ public sealed partial class EmitterContext
         StoreImm64(X(r), value, layer: true);
         WroteMemory(r);
     }
+
+    // the last StoreXImm: its instruction's index in the block, the slot and the value
+    private int _immIndex = -1, _immSlot;
+    private ulong _immValue;
+
+    /// <summary>
+    /// Xr's value when the guest instruction just before this one in the block set it to an immediate
+    /// (<see cref="StoreXImm"/>: MOVZ, MOVN, a MOVK folded so, ADR), else null. MOVZ/MOVN then MOVK build a constant 16 bits
+    /// at a time (every 32-bit constant of sha256's rounds); knowing the value, MOVK stores the next one whole instead of
+    /// masking and merging (one instruction, not two, and no flags clobbered). Nothing can join between two instructions
+    /// of a block (its one loop head is its start), so the previous instruction's value is the one this one sees.
+    /// </summary>
+    public ulong? ImmediateFromPrevious(int r) =>
+        _immIndex >= 0 && _immIndex == _insnIndex - 2 && _immSlot == r ? _immValue : null;
 
     private void NoteRead(int r)
     {

@@ -71,6 +71,9 @@ public unsafe class AluTests
     [InlineData("ands x9, x1, x2\n mrs x20, nzcv\n ands w10, w3, w4, lsr #2\n mrs x21, nzcv\n bics x11, x5, x6\n mrs x22, nzcv\n bics w12, w7, w0, ror #4\n mrs x23, nzcv\n tst x1, x2\n mrs x24, nzcv\n tst w3, w4, asr #7\n mrs x25, nzcv\n tst x5, xzr\n mrs x26, nzcv\n ands x13, xzr, x1\n mrs x27, nzcv\n bics xzr, x6, x7, lsl #63\n mrs x28, nzcv")]
     // move wide, ADR/ADRP
     [InlineData("movz x9, #0x1234\n movz x10, #0xffff, lsl #16\n movz x11, #0x8000, lsl #32\n movz x12, #0xabcd, lsl #48\n movz w13, #0xffff, lsl #16\n movn x14, #0\n movn x15, #0x1234, lsl #48\n movn w16, #0\n movn w17, #0x8000, lsl #16\n movn w18, #0xffff\n movz xzr, #5\n movn x19, #0xffff, lsl #32")]
+    // MOVK right after MOVZ/MOVN/MOVK of the same register stores the whole constant (EmitterContext.ImmediateFromPrevious);
+    // after another register's, an ADR, or a gap, it merges into what the register holds
+    [InlineData("movz w9, #0x2f98\n movk w9, #0x428a, lsl #16\n movz x10, #0xbeef\n movk x10, #0xdead, lsl #16\n movk x10, #0xcafe, lsl #32\n movk x10, #0xf00d, lsl #48\n movn x11, #0\n movk x11, #0x1234, lsl #16\n movn w12, #0x1\n movk w12, #0\n movz x13, #0xffff, lsl #48\n movk w13, #0x55aa\n movn x14, #0x7, lsl #32\n movk w14, #0x8000, lsl #16\n movz w15, #0x1\n movk x15, #0x8000, lsl #48\n movz x16, #1\n movk x17, #2, lsl #16\n movz x18, #3\n add x19, x18, #1\n movk x18, #4, lsl #16\n adr x20, .\n movk x20, #0x5, lsl #32\n movz x21, #0x10\n movk x21, #0x20\n movk x21, #0x30, lsl #16\n movk x21, #0x40, lsl #16")]
     [InlineData("movk x1, #0x1234\n movk x2, #0xffff, lsl #16\n movk x3, #0x8000, lsl #16\n movk x4, #0x7fff, lsl #16\n movk x5, #0xabcd, lsl #32\n movk x6, #0, lsl #48\n movk w7, #0xffff\n movk w8, #0x8000, lsl #16\n movk w9, #0\n movk x10, #0xffff, lsl #48\n movk xzr, #1\n movk x11, #0x8001, lsl #32")]
     // (ADRP to another page is written as .inst: the in-process assembler leaves its relocation unresolved)
     [InlineData("adr x9, .\n adr x10, .+0x1000\n adr x11, .-4\n adrp x12, .\n .inst 0x9000080D\n .inst 0xF0FFFFEE\n adr x15, .+0xffffc\n adr xzr, .\n .inst 0xB0000030\n adr x17, .-0x100000")]
@@ -89,6 +92,25 @@ public unsafe class AluTests
     [InlineData("mov x2, #65\n lsl x9, x1, x2\n mov w3, #33\n lsr w10, w1, w3\n mov x4, #-1\n asr x11, x1, x4\n asr w12, w1, w4\n ror x13, x1, x4\n ror w14, w1, w3\n mov x5, #64\n lsl x15, x1, x5\n lsr w16, w1, w5\n mov x6, #32\n lsl w17, w1, w6\n ror x18, x1, x6")]
     [InlineData("crc32b w9, w1, w2\n crc32h w10, w3, w4\n crc32w w11, w5, w6\n crc32x w12, w7, x0\n crc32cb w13, w1, w2\n crc32ch w14, w3, w4\n crc32cw w15, w5, w6\n crc32cx w16, w7, x0\n crc32x w17, wzr, xzr\n crc32cw w18, w1, wzr\n crc32b w19, wzr, w3\n crc32cx w20, w4, x5")]
     public void MatchesQemu(string snippet) => IntStates.Check(snippet);
+
+    /// <summary>
+    /// A MOVK right after the MOVZ that began its register's constant stores the whole constant (sha256's round
+    /// constants are built so): one mov of 0x428a2f98, no masking and merging; 64-bit chains likewise. The values are
+    /// the constants the instructions spell.
+    /// </summary>
+    [Fact]
+    public void AMovkAfterAMovzStoresTheWholeConstant()
+    {
+        var log = new StringBuilder();
+        using var h = new JitHarness(new JitX64.Translation.TranslatorOptions { CodeCacheSize = 16UL << 20, LogOutAsm = true, Log = t => log.Append(t) });
+        h.RunToEnd("movz w6, #0x2f98\nmovk w6, #0x428a, lsl #16\nmovz x7, #0x3210\nmovk x7, #0x7654, lsl #16\nmovk x7, #0xba98, lsl #32\nmovk x7, #0xfedc, lsl #48");
+        Assert.Equal(0x428a2f98UL, h.X(6));
+        Assert.Equal(0xfedcba9876543210UL, h.X(7));
+        string code = log.ToString();
+        Assert.Contains(",428A2F98h", code);
+        Assert.Contains(",0FEDCBA9876543210h", code);
+        Assert.DoesNotContain(",428A0000h", code); // the or of the merging form
+    }
 
     /// <summary>
     /// Blocks of few registers, each written and read again, so the register layer keeps them all in host registers and
