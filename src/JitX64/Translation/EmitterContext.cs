@@ -199,20 +199,23 @@ public sealed partial class EmitterContext
     {
         if (r == 31) return;
         NoteWrite(r);
-        _immIndex = _insnIndex - 1;
-        _immSlot = r;
-        _immValue = value;
         if (HostCopyWritable(r) is { } h)
         {
             if (value <= uint.MaxValue) Asm.mov(R32(h), (uint)value); else Asm.mov(h, value);
             WroteHostCopy(r);
-            return;
         }
-        StoreImm64(X(r), value, layer: true);
-        WroteMemory(r);
+        else
+        {
+            StoreImm64(X(r), value, layer: true);
+            WroteMemory(r);
+        }
+        _immIndex = _insnIndex - 1;
+        _immSlot = r;
+        _immValue = value;
     }
 
-    // the last StoreXImm: its instruction's index in the block, the slot and the value
+    // the last StoreXImm whose value its slot still holds (any later write to the slot forgets it): its instruction's
+    // index in the block, the slot and the value
     private int _immIndex = -1, _immSlot;
     private ulong _immValue;
 
@@ -277,11 +280,16 @@ public sealed partial class EmitterContext
         return _callSeen || (_staleSlots & (1ul << slot)) != 0 ? -1 : k;
     }
 
-    private void WroteHostCopy(int slot) => _dirty |= 1ul << slot;
+    private void WroteHostCopy(int slot)
+    {
+        _dirty |= 1ul << slot;
+        if (slot == _immSlot) _immIndex = -1;
+    }
 
     /// <summary>A write went to CpuState: it is the newest value (a cached copy is reloaded after the emitter).</summary>
     private void WroteMemory(int slot)
     {
+        if (slot == _immSlot) _immIndex = -1;
         _dirty &= ~(1ul << slot);
         if (_hostOf[slot] >= 0) _staleSlots |= 1ul << slot;
     }
