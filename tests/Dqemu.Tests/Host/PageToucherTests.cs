@@ -17,22 +17,33 @@ public unsafe class PageToucherTests
     [DllImport("libc", SetLastError = true)]
     private static extern int mincore(void* addr, nuint length, byte* vec);
 
-    private static int Resident(nint address)
+    /// <summary>How many of the <paramref name="pages"/> pages at <paramref name="address"/> are resident (mincore).</summary>
+    internal static int Resident(nint address, int pages = Pages)
     {
-        byte* vec = stackalloc byte[Pages];
-        Assert.Equal(0, mincore((void*)address, Pages * 4096, vec));
+        byte* vec = stackalloc byte[pages];
+        Assert.Equal(0, mincore((void*)address, (nuint)pages * 4096, vec));
         int n = 0;
-        for (int i = 0; i < Pages; i++) n += vec[i] & 1;
+        for (int i = 0; i < pages; i++) n += vec[i] & 1;
         return n;
     }
 
-    private static nint FreshRange()
+    /// <summary>Committed read-write pages that nothing has touched yet (none resident).</summary>
+    internal static nint FreshRange(int pages = Pages)
     {
         var host = LinuxHostMemory.Instance;
-        nint p = host.Reserve(Pages * 4096);
-        host.Commit(p, Pages * 4096, HostProtection.Read | HostProtection.Write);
-        Assert.Equal(0, Resident(p));
+        nint p = host.Reserve((ulong)pages * 4096);
+        host.Commit(p, (ulong)pages * 4096, HostProtection.Read | HostProtection.Write);
+        Assert.Equal(0, Resident(p, pages));
         return p;
+    }
+
+    /// <summary>Waits (30 s at most) until all <paramref name="pages"/> pages at <paramref name="address"/> are resident:
+    /// the page thread works in the background.</summary>
+    internal static void AssertBecomesResident(nint address, int pages = Pages)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Resident(address, pages) < pages && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        Assert.Equal(pages, Resident(address, pages));
     }
 
     [Fact]
@@ -40,9 +51,7 @@ public unsafe class PageToucherTests
     {
         nint p = FreshRange();
         LinuxHostMemory.Instance.Populate(p, Pages * 4096);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Resident(p) < Pages && DateTime.UtcNow < deadline) Thread.Sleep(1);
-        Assert.Equal(Pages, Resident(p));
+        AssertBecomesResident(p);
     }
 
     [Fact]

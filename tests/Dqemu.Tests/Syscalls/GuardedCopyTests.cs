@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Dqemu.JitX64.Signal;
 using Dqemu.Runtime.Host;
 using Dqemu.Runtime.Memory;
@@ -119,9 +118,6 @@ public unsafe class GuardedCopyTests
         }
     }
 
-    [DllImport("libc")]
-    private static extern int mincore(void* addr, nuint length, byte* vec);
-
     /// <summary>
     /// The page thread reads gen0 ahead of the GC's allocation point (ManagedHeapPrefault), which a collection may
     /// decommit under it: such a range is read through the guarded copy, so a read of a page that is gone ends that
@@ -133,27 +129,14 @@ public unsafe class GuardedCopyTests
     public void ThePageThreadSurvivesARangeGoneUnderIt()
     {
         const int Pages = 16;
-        var host = LinuxHostMemory.Instance;
-        nint gone = host.Reserve(Pages * 4096);
-        nint fresh = host.Reserve(Pages * 4096);
-        host.Commit(fresh, Pages * 4096, JitX64.Host.HostProtection.Read | JitX64.Host.HostProtection.Write);
-        byte* vec = stackalloc byte[Pages];
-        int Resident()
-        {
-            Assert.Equal(0, mincore((void*)fresh, Pages * 4096, vec));
-            int n = 0;
-            for (int i = 0; i < Pages; i++) n += vec[i] & 1;
-            return n;
-        }
-        Assert.Equal(0, Resident());
+        nint gone = LinuxHostMemory.Instance.Reserve(Pages * 4096);
+        nint fresh = Host.PageToucherTests.FreshRange(Pages);
         Assert.True(GuardedCopy.Ready); // the harness placed it (else the thread would not read at all)
         WithFaultHandler(() =>
         {
             PageToucher.Request(gone, Pages * 4096, mayUnmap: true);
             PageToucher.Request(fresh, Pages * 4096, mayUnmap: true);
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (Resident() < Pages && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(1);
-            Assert.Equal(Pages, Resident());
+            Host.PageToucherTests.AssertBecomesResident(fresh, Pages);
         });
     }
 }
