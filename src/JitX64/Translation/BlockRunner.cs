@@ -36,6 +36,10 @@ public sealed unsafe class BlockRunner : IDisposable
     /// and while it waits for a flush).</summary>
     internal long Epoch;
 
+    /// <summary>Whether the runner's thread may be running translated code now (in Run, Step or StepFresh; not in a
+    /// syscall or anywhere else outside them). A full-fence read, for ThreadInterrupter.RequestExit.</summary>
+    public bool HoldsCode => Interlocked.Read(ref Epoch) != 0;
+
     public void Dispose()
     {
         _translator.Unregister(this);

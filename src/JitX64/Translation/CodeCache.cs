@@ -50,6 +50,9 @@ public sealed unsafe class CodeCache
     public int Resets { get; private set; }
     public int BlockCount => _blocks.Count;
 
+    /// <summary>Where the blocks' part begins: every block lies in [BlocksStart, Base + Size).</summary>
+    public ulong BlocksStart => (ulong)_base + StubRegion;
+
     public bool Contains(ulong hostAddress) => hostAddress >= (ulong)_base && hostAddress < (ulong)_base + _size;
 
     public nint Lookup(ulong guestPc) => _blocks.Lookup(guestPc);

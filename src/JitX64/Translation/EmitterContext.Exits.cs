@@ -24,7 +24,7 @@ public sealed partial class EmitterContext
     // ---- self-loops ----
     //
     // A block that branches back to its own start (the planning pass sees it: SelfLoop) is emitted as a loop when
-    // blocks are linked: its back edge checks ExitRequest and jumps to the point after the register cache's preload,
+    // blocks are linked: its back edge checks for an exit request (r14, JitStubs.EmitLoadLimit) and jumps to the point after the register cache's preload,
     // so the cached guest registers stay in host registers across iterations (no spill, no reload, no exit). For
     // the dirty masks to agree at the loop head whether it is reached from the block's entry or from the back edge,
     // every cached slot the block writes counts as dirty from the head on (BeginLoop): on entry those copies were
@@ -61,8 +61,8 @@ public sealed partial class EmitterContext
     private void LoopBack()
     {
         if (Options.CountBlocks) Asm.inc(__qword_ptr[rbx + CpuOffsets.BlocksRun]);
-        Asm.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
-        Asm.je(_loopHead);
+        Asm.test(r14, r14); // JitStubs.EmitLoadLimit: 0 when the thread is asked to leave
+        Asm.jne(_loopHead);
         SpillDirty();
         ExitWith(ExitReason.Interrupt, BlockStart);
         BlockEnded = true;

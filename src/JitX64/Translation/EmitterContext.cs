@@ -1037,6 +1037,17 @@ public sealed partial class EmitterContext
         CheckNzcvCurrent();
         Asm.mov(rax, (ulong)function);
         Asm.call(rax);
+        // the interrupt signal leaves a thread's r14 alone while it runs managed code, which keeps r14 as it found it:
+        // read the exit request again (host flags are the helper's anyway)
+        JitStubs.EmitLoadLimit(Asm);
+    }
+
+    /// <summary>A block's entry check: to <paramref name="asked"/> when the thread is asked to leave (r14 is 0 then:
+    /// <see cref="JitStubs.EmitLoadLimit"/>). Clobbers host flags.</summary>
+    internal void JumpIfAskedToLeave(Label asked)
+    {
+        Asm.test(r14, r14);
+        Asm.je(asked);
     }
 
     public static AssemblerRegister32 R32(AssemblerRegister64 r) => new(r.Value - Register.RAX + Register.EAX);

@@ -43,10 +43,10 @@ public sealed unsafe class JitStubs
 
     /// <summary>
     /// Called out of line by <see cref="EmitterContext.CheckAddress"/> when the guest address in rsi is above the limit
-    /// in r14: keeps it at <see cref="CpuOffsets.WildAddr"/>, clears its top byte (AArch64 TBI: a tagged pointer
+    /// in r14 (or r14 is 0: <see cref="EmitLoadLimit"/>): keeps it at <see cref="CpuOffsets.WildAddr"/>, clears its top byte (AArch64 TBI: a tagged pointer
     /// reaches the untagged address, as on Linux), and when it is still above the limit sends rsi to
     /// <see cref="CpuOffsets.WildTarget"/> bytes past it, in the guard, so the access faults. Only rsi and the flags
-    /// change.
+    /// change; an address within AddrLimit goes back unchanged.
     /// </summary>
     public ulong WildAddress { get; }
 
@@ -58,31 +58,19 @@ public sealed unsafe class JitStubs
         var a = new Assembler(64);
         var exit = a.CreateLabel();
         var segv = a.CreateLabel();
+        var guestContext = a.CreateLabel();
+        var epilogue = a.CreateLabel();
         // callee-saved registers plus one slot keep rsp 16-byte aligned inside translated code
         a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
+        // the caller's r14 is saved: from here to the epilogue r14 is translated code's limit (GuestContextStart)
+        a.Label(ref guestContext);
         a.sub(rsp, 8);
         a.mov(rbx, rdi);
         a.mov(r15, __qword_ptr[rbx + CpuOffsets.MemBase]);
-        a.mov(r14, __qword_ptr[rbx + CpuOffsets.AddrLimit]);
+        EmitLoadLimit(a);
         a.ldmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
         a.jmp(rsi);
-        a.Label(ref segv);
-        // the register cache's xmm copies as the fault left them (the handler returned here through sigreturn, which
-        // restored them): guest V registers the block had not stored yet are among them (Translator.RestoreFaultState)
-        if (EmitterContext.XmmPool.Length != CpuOffsets.FaultVRegCount)
-            throw new InvalidOperationException("FaultVRegs does not fit the xmm pool");
-        for (int k = 0; k < CpuOffsets.FaultVRegCount; k++)
-            a.movdqu(__xmmword_ptr[rbx + CpuOffsets.FaultVRegs + 16 * k], EmitterContext.XmmPool[k]);
-        a.mov(eax, (int)ExitReason.SegFault);
-        a.Label(ref exit);
-        // managed code expects the default MXCSR; the guest's (with its sticky exception flags, which are
-        // FPSR's cumulative bits) lives in CpuState until the next entry
-        a.stmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
-        a.mov(__dword_ptr[rsp], CpuOffsets.DefaultMxcsr);
-        a.ldmxcsr(__dword_ptr[rsp]);
-        a.add(rsp, 8);
-        a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
-        a.ret();
+        // the pieces translated code calls and returns from, and the exits, lie between Enter and the epilogue
         var linkExit = a.CreateLabel();
         var linkExitAt = a.CreateLabel();
         var pcExit = a.CreateLabel();
@@ -109,9 +97,28 @@ public sealed unsafe class JitStubs
         EmitSplitRedirect(a, ref redirect);
         var wild = a.CreateLabel();
         EmitWildAddress(a, ref wild);
-        Span<uint> at = stackalloc uint[7];
+        a.Label(ref segv);
+        // the register cache's xmm copies as the fault left them (the handler returned here through sigreturn, which
+        // restored them): guest V registers the block had not stored yet are among them (Translator.RestoreFaultState)
+        if (EmitterContext.XmmPool.Length != CpuOffsets.FaultVRegCount)
+            throw new InvalidOperationException("FaultVRegs does not fit the xmm pool");
+        for (int k = 0; k < CpuOffsets.FaultVRegCount; k++)
+            a.movdqu(__xmmword_ptr[rbx + CpuOffsets.FaultVRegs + 16 * k], EmitterContext.XmmPool[k]);
+        a.mov(eax, (int)ExitReason.SegFault);
+        a.Label(ref exit);
+        // managed code expects the default MXCSR; the guest's (with its sticky exception flags, which are
+        // FPSR's cumulative bits) lives in CpuState until the next entry
+        a.stmxcsr(__dword_ptr[rbx + CpuOffsets.Mxcsr]);
+        a.mov(__dword_ptr[rsp], CpuOffsets.DefaultMxcsr);
+        a.ldmxcsr(__dword_ptr[rsp]);
+        a.add(rsp, 8);
+        a.Label(ref epilogue);
+        a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
+        a.ret();
+        Span<uint> at = stackalloc uint[9];
         var placed = cache.Place(a, [redirect.InstructionIndex, exit.InstructionIndex, segv.InstructionIndex, wild.InstructionIndex,
-            linkExit.InstructionIndex, linkExitAt.InstructionIndex, pcExit.InstructionIndex], at);
+            linkExit.InstructionIndex, linkExitAt.InstructionIndex, pcExit.InstructionIndex, guestContext.InstructionIndex,
+            epilogue.InstructionIndex], at);
         Enter = placed;
         SplitRedirect = placed + at[0];
         Exit = placed + at[1];
@@ -120,13 +127,39 @@ public sealed unsafe class JitStubs
         LinkExit = placed + at[4];
         LinkExitAt = placed + at[5];
         PcExit = placed + at[6];
-        // in list order: enter, segfault-exit (falls into exit), exit, the compact exits, split redirect, wild address
+        GuestContextStart = placed + at[7];
+        GuestContextEnd = placed + at[8];
+        // in list order: enter, the compact exits, split redirect, wild address, segfault-exit (falls into exit), exit
         ulong end = cache.LastEnd;
-        cache.NameStub(Enter, SegFaultExit, "dqemu:enter");
-        cache.NameStub(SegFaultExit, LinkExit, "dqemu:exit");
+        cache.NameStub(Enter, LinkExit, "dqemu:enter");
         cache.NameStub(LinkExit, SplitRedirect, "dqemu:compact-exits");
         cache.NameStub(SplitRedirect, WildAddress, "dqemu:split-redirect");
-        cache.NameStub(WildAddress, end, "dqemu:wild-address");
+        cache.NameStub(WildAddress, SegFaultExit, "dqemu:wild-address");
+        cache.NameStub(SegFaultExit, end, "dqemu:exit");
+    }
+
+    /// <summary>
+    /// The stubs' part of the guest context, [<see cref="GuestContextStart"/>, <see cref="GuestContextEnd"/>): from
+    /// after Enter has saved the caller's r14 to the epilogue that restores it. There, as in every translated block, r14
+    /// holds the limit translated code compares guest addresses with, so the interrupt handler may set it to 0
+    /// (<see cref="EmitLoadLimit"/>); anywhere else r14 is someone else's.
+    /// </summary>
+    public ulong GuestContextStart { get; }
+    public ulong GuestContextEnd { get; }
+
+    /// <summary>
+    /// r14 = the highest guest address (<see cref="CpuOffsets.AddrLimit"/>), or 0 when the thread is asked to leave
+    /// (<see cref="CpuOffsets.ExitRequest"/> non-zero): at Enter and after every call of managed code from translated
+    /// code (<see cref="EmitterContext.CallHelper"/>). A block's entry leaves on r14 == 0 (a register test, where a load
+    /// and compare of ExitRequest cost 4-8% of an interpreter's run); a thread asked while it runs translated code gets
+    /// r14 set to 0 by the interrupt signal's handler. An access checked against 0 takes the out-of-line path, which
+    /// compares with AddrLimit itself (<see cref="WildAddress"/>). Clobbers host flags.
+    /// </summary>
+    internal static void EmitLoadLimit(Assembler a)
+    {
+        a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 1);  // CF = no request
+        a.sbb(r14, r14);                                       // all ones, or 0 when asked to leave
+        a.and(r14, __qword_ptr[rbx + CpuOffsets.AddrLimit]);
     }
 
     /// <summary>Pc from the data at rax, then a ret to <paramref name="leave"/> (reason in ecx) in place of the call's return.</summary>
@@ -185,9 +218,11 @@ public sealed unsafe class JitStubs
         a.mov(__qword_ptr[rbx + CpuOffsets.WildAddr], rsi);
         a.shl(rsi, 8);
         a.shr(rsi, 8);
-        a.cmp(rsi, r14);
+        // AddrLimit, not r14: r14 is 0 while the thread is asked to leave, and every access comes here until it does
+        a.cmp(rsi, __qword_ptr[rbx + CpuOffsets.AddrLimit]);
         a.jbe(inRange);
-        a.lea(rsi, __[r14 + (int)(CpuOffsets.WildTarget + 1)]);
+        a.mov(rsi, __qword_ptr[rbx + CpuOffsets.AddrLimit]);
+        a.add(rsi, (int)(CpuOffsets.WildTarget + 1));
         a.Label(ref inRange);
         a.ret();
     }

@@ -20,6 +20,15 @@ public sealed partial class Translator
 
     public CodeCache Cache { get; }
     public JitStubs Stubs { get; }
+
+    /// <summary>Where a thread running this translator's code has r14 as translated code keeps it (the interrupt
+    /// signal's handler sets it to 0 there: <see cref="JitStubs.EmitLoadLimit"/>): the stubs' part between Enter's
+    /// prologue and its epilogue, and the blocks' part of the cache.</summary>
+    public (ulong Start, ulong Length)[] GuestContextRanges =>
+    [
+        (Stubs.GuestContextStart, Stubs.GuestContextEnd - Stubs.GuestContextStart),
+        (Cache.BlocksStart, (ulong)Cache.Base + Cache.Size - Cache.BlocksStart),
+    ];
     public TranslatorOptions Options { get; }
 
     public long BlocksTranslated;
@@ -232,8 +241,7 @@ public sealed partial class Translator
             var interrupted = a.CreateLabel();
             var entry = a.CreateLabel();
             a.Label(ref entry);
-            a.cmp(__dword_ptr[rbx + CpuOffsets.ExitRequest], 0);
-            a.jne(interrupted);
+            ctx.JumpIfAskedToLeave(interrupted);
             var tierUp = countdown != null ? a.CreateLabel() : default;
             if (countdown != null)
             {

@@ -167,7 +167,7 @@ internal sealed unsafe partial class ClusterNode
         if (_process != null && _process.Threads.TryGetValue(tid, out var t) && !t.Exited)
         {
             t.MigrateTo = to;
-            Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+            Signals.ThreadInterrupter.RequestExit(t);
         }
         else ReportMoved(tid, Self, -1);
     }

@@ -40,6 +40,10 @@ public static unsafe class HostFaultHandler
             act.sa_handler = (void*)handler;
             act.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
             sigemptyset(&act.sa_mask);
+            // the interrupt signal waits until the handler returns: a fault the page service resolves returns to the
+            // faulting access through sigreturn, which restores the r14 an interrupt would set inside the handler
+            // (ThreadInterrupter); after it, the interrupt hits the block itself
+            sigaddset(&act.sa_mask, ThreadInterrupter.HostSignal);
             if (LibC.sigaction(sig, &act, null) != 0) throw new InvalidOperationException("sigaction install failed");
         }
     }

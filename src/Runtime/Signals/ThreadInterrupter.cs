@@ -1,3 +1,4 @@
+using Dqemu.JitX64.State;
 using Dqemu.JitX64.Signal;
 using Dqemu.JitX64.Translation;
 using Dqemu.Runtime.Host;
@@ -8,27 +9,70 @@ using static Tmds.Linux.LibC;
 namespace Dqemu.Runtime.Signals;
 
 /// <summary>
-/// Gets a guest signal to a thread promptly. A thread running translated code sees CpuState.ExitRequest at its
-/// next block; a thread blocked in a host syscall (futex wait, sleep, read) is hit with a host real-time signal
-/// whose handler does nothing, so the syscall returns EINTR and the dispatcher delivers the guest signal.
-/// A signal can land just before the thread blocks; so the kick is repeated for a while until the thread has
-/// taken its pending signals.
+/// Gets a thread out of translated code promptly (<see cref="RequestExit"/>), and a guest signal to it (<see cref="Kick"/>).
+/// A block's entry leaves when r14 is 0 (JitStubs.EmitLoadLimit: computed from CpuState.ExitRequest at Enter and after
+/// every helper call); a thread running translated code is hit with a host real-time signal whose handler sets the
+/// interrupted r14 to 0 there (NativeSignalHandlerGenerator.GenerateInterrupt), and a thread blocked in a host syscall
+/// (futex wait, sleep, read) gets EINTR from it, so the dispatcher delivers the guest signal. A signal can land just
+/// before the thread blocks; so a guest signal's kick is repeated for a while until the thread has taken its pending
+/// signals.
 /// </summary>
 public static unsafe class ThreadInterrupter
 {
     /// <summary>SIGRTMAX-1: clear of glibc's (32, 33) and the .NET runtime's (SIGRTMIN) own signals.</summary>
     public const int HostSignal = 63;
     private static bool _installed;
+    /// <summary>The handler's table of guest-context ranges (NativeSignalHandlerGenerator.GuestContextTableSize bytes).</summary>
+    private static readonly ulong* Ranges = (ulong*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(
+        NativeSignalHandlerGenerator.GuestContextTableSize);
 
+    /// <summary>Installs the handler (once) and adds <paramref name="translator"/>'s guest-context ranges to its table
+    /// (an in-process test may build several machines; code caches are never unmapped, so a range stays code).</summary>
     public static void Install(Translator translator)
     {
-        if (_installed) return;
-        _installed = true;
-        sigaction act = default;
-        act.sa_handler = (void*)NativeSignalHandlerGenerator.GenerateNoOp(translator.Cache);
-        act.sa_flags = SA_SIGINFO; // no SA_RESTART: blocking calls must return EINTR
-        sigemptyset(&act.sa_mask);
-        if (LibC.sigaction(HostSignal, &act, null) != 0) throw new InvalidOperationException("sigaction for the interrupt signal failed");
+        HostSyscall.Initialize(translator.Cache); // RequestExit and Kick make raw syscalls (a no-op when it was done)
+        lock (Gate)
+        {
+            foreach (var (start, length) in translator.GuestContextRanges)
+            {
+                ulong n = Ranges[0];
+                bool known = false;
+                for (ulong i = 0; i < n; i++) known |= Ranges[1 + 2 * i] == start;
+                if (known) continue;
+                if (n == NativeSignalHandlerGenerator.MaxGuestContextRanges)
+                    throw new InvalidOperationException("the interrupt handler's range table is full");
+                Ranges[1 + 2 * n] = start;
+                Ranges[2 + 2 * n] = length;
+                Volatile.Write(ref Ranges[0], n + 1); // the pair is in place before the handler counts it
+            }
+            if (_installed) return;
+            _installed = true;
+            sigaction act = default;
+            act.sa_handler = (void*)NativeSignalHandlerGenerator.GenerateInterrupt(translator.Cache, (nint)Ranges);
+            act.sa_flags = SA_SIGINFO; // no SA_RESTART: blocking calls must return EINTR
+            sigemptyset(&act.sa_mask);
+            if (LibC.sigaction(HostSignal, &act, null) != 0) throw new InvalidOperationException("sigaction for the interrupt signal failed");
+        }
+    }
+
+    private static readonly object Gate = new();
+
+    /// <summary>
+    /// Makes <paramref name="t"/> leave translated code at its next block entry (an Interrupt exit; the dispatcher
+    /// clears the request). Sets CpuState.ExitRequest, which Enter and every helper call's return read; and when the
+    /// thread may be running translated code right now (its runner holds code: not in a syscall) and is not the caller,
+    /// sends it the interrupt signal. ExitRequest is written before the runner's epoch is read, and the runner publishes
+    /// its epoch before Enter reads ExitRequest (both full fences): one of the two sees the other.
+    /// </summary>
+    public static void RequestExit(GuestThread t) => RequestExit(t.Cpu, t.Runner, t.HostTid);
+
+    /// <summary><see cref="RequestExit(GuestThread)"/> for the thread <paramref name="hostTid"/> running
+    /// <paramref name="cpu"/> with <paramref name="runner"/>.</summary>
+    public static void RequestExit(CpuState* cpu, BlockRunner runner, int hostTid)
+    {
+        Interlocked.Exchange(ref cpu->ExitRequest, 1);
+        if (runner.HoldsCode && hostTid != 0 && hostTid != (int)HostSyscall.Call(HostSyscall.Nr.Gettid))
+            HostSyscall.Call(HostSyscall.Nr.Tgkill, Ids.Pid, hostTid, HostSignal);
     }
 
     /// <summary>Makes <paramref name="t"/> notice its pending signals soon, wherever it is.</summary>

@@ -104,7 +104,7 @@ public sealed class GuestProcess
     /// must look at something).</summary>
     public unsafe void RequestExitAll()
     {
-        foreach (var t in Threads.Values) Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
+        foreach (var t in Threads.Values) Signals.ThreadInterrupter.RequestExit(t);
     }
 
     /// <summary>A thread starts here; <paramref name="counted"/> when it is counted already (node 0 counts the threads

@@ -171,7 +171,7 @@ public sealed class FlagLivenessTests
     [Fact]
     public unsafe void AConditionalCompareReadByALoopsBackEdgeSetsTheHostFlagsAsWellAsStoring()
     {
-        // gawk's field-splitting loop: the b.hi back edge is an exit as well (the loop's ExitRequest check), so the
+        // gawk's field-splitting loop: the b.hi back edge is an exit as well (the loop's exit-request check), so the
         // ccmp's value is stored, and the b.hi reads it in the host flags the ccmp set, not by loading the field just
         // stored. The loop runs over "abc" and stops at the space: (c - 9) & 0xff > 1 unless c is a space (ccmp #0)
         var log = new System.Text.StringBuilder();

@@ -42,6 +42,7 @@ public sealed unsafe class JitHarness : IDisposable, IGuestCodeReader
 
     public CpuState* Cpu => _cpu;
     public Translator Translator => _translator;
+    public BlockRunner Runner => _runner;
     public ref ulong X(int n) => ref _cpu->X[n];
     public byte* Memory(ulong guest) => _base + guest;
 

@@ -1,5 +1,7 @@
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
+using Dqemu.Runtime.Host;
+using Dqemu.Runtime.Signals;
 using Iced.Intel;
 using Xunit;
 
@@ -7,7 +9,7 @@ namespace Dqemu.Tests.Jit;
 
 /// <summary>
 /// A block that branches back to its own start runs as a loop inside the block (EmitterContext.BeginLoop/LoopBack):
-/// the back edge checks ExitRequest and jumps past the register preload, so cached guest registers stay in host
+/// the back edge checks for an exit request (r14 == 0, JitStubs.EmitLoadLimit) and jumps past the register preload, so cached guest registers stay in host
 /// registers across iterations. What must hold: the results, an exact CpuState when the loop is interrupted, and the
 /// shape of the back edge.
 /// </summary>
@@ -38,8 +40,8 @@ public sealed unsafe class SelfLoopTests
         Assert.NotEqual(0UL, host);
         var backEdge = BackEdge(host);
         // the back edge goes into the block, past its entry check and the preload (not to the block's start)
-        Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
-        Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
+        Assert.Equal(Mnemonic.Jne, backEdge.Mnemonic);
+        Assert.InRange(backEdge.NearBranchTarget, EntryCheckEnd(host), backEdge.IP);
 
         // the loop's straight-line body, from the loop head to its first branch (the b.ne), stores no guest register:
         // the cached ones are spilled only on the way out (a compact exit's call after the b.ne once counted as a
@@ -55,43 +57,65 @@ public sealed unsafe class SelfLoopTests
         Assert.Equal(0, stores);
     }
 
-    /// <summary>The back edge of the self-loop block at <paramref name="host"/>: the je after its cmp [rbx+ExitRequest], 0
-    /// (default when there is none in its first 400 bytes).</summary>
+    /// <summary>The back edge of the self-loop block at <paramref name="host"/>: the jne after its test r14, r14
+    /// (default when there is none in its first 400 bytes past the block's own entry check).</summary>
     internal static Instruction BackEdge(ulong host)
     {
-        var code = new ReadOnlySpan<byte>((byte*)host, 512).ToArray();
+        ulong from = EntryCheckEnd(host);
+        foreach (var (previous, i) in Decode(host, 400).Zip(Decode(host, 400).Skip(1)))
+            if (i.IP >= from && i.Mnemonic == Mnemonic.Jne && IsLimitTest(previous)) return i;
+        return default;
+    }
+
+    /// <summary>Where a block's entry check (test r14, r14; je to its Interrupt exit) ends: it is the block's first two
+    /// instructions.</summary>
+    internal static ulong EntryCheckEnd(ulong host)
+    {
+        var entry = Decode(host, 32).Take(2).ToList();
+        Assert.True(IsLimitTest(entry[0]), $"the block does not start with test r14, r14: {entry[0]}");
+        Assert.Equal(Mnemonic.Je, entry[1].Mnemonic);
+        return entry[1].NextIP;
+    }
+
+    private static bool IsLimitTest(in Instruction i) =>
+        i.Mnemonic == Mnemonic.Test && i.Op0Register == Register.R14 && i.Op1Register == Register.R14;
+
+    private static IEnumerable<Instruction> Decode(ulong host, int bytes)
+    {
+        var code = new ReadOnlySpan<byte>((byte*)host, bytes).ToArray();
         var d = Decoder.Create(64, new ByteArrayCodeReader(code));
         d.IP = host;
-        Instruction previous = default;
-        while (d.IP < host + 400)
-        {
-            d.Decode(out var i);
-            if (i.Mnemonic == Mnemonic.Je && previous.Mnemonic == Mnemonic.Cmp && previous.MemoryBase == Register.RBX
-                && previous.MemoryDisplacement64 == CpuOffsets.ExitRequest) return i;
-            previous = i;
-        }
-        return default;
+        var list = new List<Instruction>();
+        while (d.IP < host + (ulong)bytes - 15) list.Add(d.Decode());
+        return list;
     }
 
     [Fact]
     public void AnInterruptedSelfLoopLeavesExactState()
     {
         using var h = new JitHarness();
+        ThreadInterrupter.Install(h.Translator);
         // x0 counts up forever; x3 = x0 * 2 kept in step: both live in host registers inside the loop
-        var run = Task.Run(() => h.Run("""
-            mov x0, #0
-            mov x3, #0
-            loop:
-            add x0, x0, #1
-            add x3, x3, #2
-            b loop
-            """));
+        int tid = 0;
+        var run = Task.Run(() =>
+        {
+            Volatile.Write(ref tid, (int)HostSyscall.Call(HostSyscall.Nr.Gettid));
+            return h.Run("""
+                mov x0, #0
+                mov x3, #0
+                loop:
+                add x0, x0, #1
+                add x3, x3, #2
+                b loop
+                """);
+        });
         // the loop block exists once the thread has run into it
         var wait = System.Diagnostics.Stopwatch.StartNew();
         while (h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
         Thread.Sleep(20);
-        Interlocked.Exchange(ref h.Cpu->ExitRequest, 1);
-        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the loop did not leave on ExitRequest");
+        // ExitRequest alone is not read inside the loop: the interrupt signal's handler sets the thread's r14 to 0
+        ThreadInterrupter.RequestExit(h.Cpu, h.Runner, Volatile.Read(ref tid));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the loop did not leave on the exit request");
         Assert.Equal(ExitReason.Interrupt, run.Result);
         Assert.Equal(JitHarness.CodeAddress + 8, h.Cpu->Pc);
         Assert.True(h.X(0) > 0);

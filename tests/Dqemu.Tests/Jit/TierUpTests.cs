@@ -94,8 +94,8 @@ public sealed unsafe class TierUpTests
         ulong host = (ulong)h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8);
         Assert.False(HasCountdown(host));
         var backEdge = SelfLoopTests.BackEdge(host);
-        Assert.Equal(Mnemonic.Je, backEdge.Mnemonic);
-        Assert.InRange(backEdge.NearBranchTarget, host + 8, backEdge.IP);
+        Assert.Equal(Mnemonic.Jne, backEdge.Mnemonic);
+        Assert.InRange(backEdge.NearBranchTarget, SelfLoopTests.EntryCheckEnd(host), backEdge.IP);
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed unsafe class TierUpTests
         Assert.True(HasCountdown(loopHost));
     }
 
-    /// <summary>A quick block's entry: cmp [rbx+ExitRequest], 0; jne; mov rax, countdown; sub dword [rax], 1; jle.</summary>
+    /// <summary>A quick block's entry: test r14, r14; je; mov rax, countdown; sub dword [rax], 1; jle.</summary>
     private static bool HasCountdown(ulong host)
     {
         var entry = Decode(host, 40).Take(5).ToList();
