@@ -291,10 +291,16 @@ public sealed partial class DsmNode
                         Interlocked.Increment(ref write ? ref _c.WriteFaults : ref _c.ReadFaults);
                         Post(HomeOf(page), write ? DsmMessages.WriteReq : DsmMessages.ReadReq, RequestBody(page, offset, request));
                     }
+                    catch (NodeLostException)
+                    {
+                        // the home is gone: the transport reports the loss (OnNodeLost, naming the node), which ends
+                        // the process (or, in a test, stops the engine and wakes this wait); a Fail here could print
+                        // its own line first
+                    }
                     catch (Exception ex)
                     {
-                        // The request is lost (peer gone, or this node's own home/supplier code failed inline):
-                        // nobody will answer it, so stop the engine; the failure check below throws.
+                        // The request is lost (this node's own home/supplier code failed inline): nobody will answer
+                        // it, so stop the engine; the failure check below throws.
                         Fail($"node {_self}: {(write ? "write" : "read")} request for page 0x{page:x}: {ex.Message}");
                     }
                     finally

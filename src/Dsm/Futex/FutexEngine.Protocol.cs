@@ -210,9 +210,14 @@ public sealed partial class FutexEngine
                 };
                 _transport.Send(m.To, m.Type, body);
             }
+            catch (NodeLostException)
+            {
+                // the peer is gone: the transport reports the loss (OnNodeLost, naming the node), which stops the
+                // engine; a Fail here could print its own line first
+            }
             catch (Exception ex)
             {
-                // The message is lost (peer gone, transport closed): waiters could hang on it, so stop the engine.
+                // The message is lost (transport closed): waiters could hang on it, so stop the engine.
                 Fail($"node {_self}: sending {FutexMessages.Name(m.Type)} for futex 0x{m.Addr:x} to node {m.To}: {ex.Message}");
             }
         }

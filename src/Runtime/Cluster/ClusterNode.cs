@@ -297,7 +297,7 @@ internal sealed unsafe partial class ClusterNode : IMessageHandler, IClusterProc
     private void Send(int node, ushort type, ReadOnlySpan<byte> body)
     {
         try { _transport.Send(node, type, body); }
-        catch (NodeLostException e) { Lost(e.Message); }
+        catch (NodeLostException) { /* the transport reports the loss (OnNodeLost), naming the node */ }
         catch (ObjectDisposedException) { Lost($"node {Self}: the transport closed"); }
     }
 

@@ -444,6 +444,25 @@ public class DsmProtocolTests
     }
 
     [Fact]
+    public void ARequestToADeadHomeLeavesTheReportToTheTransport()
+    {
+        // the send fails before the transport has told anyone: the engine must not fail in its own words (the runtime
+        // prints the first failure, and the loss line names the node), it waits for the transport's report
+        using var c = new TestCluster(2, HomePolicy.Centralized, acquireTimeout: TimeSpan.FromSeconds(30));
+        string? failed = null;
+        c[1].Failed += r => Volatile.Write(ref failed, r);
+        c.Net.Kill(0, tell: false);
+        var t = Task.Run(() => c[1].Acquire(0x63, false));
+        Thread.Sleep(200);
+        Assert.False(t.IsCompleted, "the acquire ended before the loss was reported");
+        Assert.Null(Volatile.Read(ref failed));
+        c.Net.TellLost(0);
+        var ex = Assert.Throws<AggregateException>(() => t.Wait(5000));
+        Assert.Contains("node 0 lost", Assert.IsType<DsmException>(ex.InnerException).Message);
+        Assert.StartsWith("node 0 lost: ", Volatile.Read(ref failed));
+    }
+
+    [Fact]
     public void APageThatNeverComesTimesOut()
     {
         using var c = new TestCluster(2, acquireTimeout: TimeSpan.FromMilliseconds(100));

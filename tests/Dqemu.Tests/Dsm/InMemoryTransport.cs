@@ -53,10 +53,17 @@ public sealed class InMemoryNetwork : IDisposable
     }
 
     /// <summary>Node <paramref name="node"/> dies: sends to it throw <see cref="NodeLostException"/> and every other
-    /// node's handler hears <see cref="IMessageHandler.OnNodeLost"/>.</summary>
-    public void Kill(int node)
+    /// node's handler hears <see cref="IMessageHandler.OnNodeLost"/> (later, by <see cref="TellLost"/>, when not
+    /// <paramref name="tell"/>: a real transport's receive thread may notice after a sender did).</summary>
+    public void Kill(int node, bool tell = true)
     {
         _nodes[node].Lost = true;
+        if (tell) TellLost(node);
+    }
+
+    /// <summary>Every node but <paramref name="node"/> hears that it was lost.</summary>
+    public void TellLost(int node)
+    {
         for (int i = 0; i < _nodes.Length; i++)
             if (i != node) _nodes[i].Handler?.OnNodeLost(node, $"node {node} (in-memory) was killed");
     }
