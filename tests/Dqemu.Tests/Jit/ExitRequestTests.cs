@@ -47,7 +47,8 @@ public sealed unsafe class ExitRequestTests
                 """);
         });
         var wait = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Translator.Cache.Lookup(JitHarness.CodeAddress + 16) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
+        while (h.Translator.Cache.Lookup(JitHarness.CodeAddress + 12) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
+        Assert.NotEqual(0, h.Translator.Cache.Lookup(JitHarness.CodeAddress + 12)); // "two" is translated: the loop runs
         Thread.Sleep(20);
         ThreadInterrupter.RequestExit(h.Cpu, h.Runner, Volatile.Read(ref tid));
         Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the linked blocks did not leave on the exit request");
