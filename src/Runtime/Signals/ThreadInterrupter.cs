@@ -71,8 +71,7 @@ public static unsafe class ThreadInterrupter
     public static void RequestExit(CpuState* cpu, BlockRunner runner, int hostTid)
     {
         Interlocked.Exchange(ref cpu->ExitRequest, 1);
-        if (runner.HoldsCode && hostTid != 0 && hostTid != (int)HostSyscall.Call(HostSyscall.Nr.Gettid))
-            HostSyscall.Call(HostSyscall.Nr.Tgkill, Ids.Pid, hostTid, HostSignal);
+        if (runner.HoldsCode && IsOtherThread(hostTid)) Send(hostTid);
     }
 
     /// <summary>Makes <paramref name="t"/> notice its pending signals soon, wherever it is.</summary>
@@ -80,8 +79,8 @@ public static unsafe class ThreadInterrupter
     {
         Interlocked.Exchange(ref t.Cpu->ExitRequest, 1);
         t.FutexWaiter?.Interrupt();
-        if (t.HostTid == 0 || t.HostTid == (int)HostSyscall.Call(HostSyscall.Nr.Gettid)) return;
-        Send(t);
+        if (!IsOtherThread(t.HostTid)) return;
+        Send(t.HostTid);
         Repeats.Enqueue(t);
         if (Interlocked.CompareExchange(ref _kickerStarted, 1, 0) == 0 && !ForkGate.Start(ForkGate.Kicker, &KickerEntry))
             Volatile.Write(ref _kickerStarted, 0);
@@ -138,12 +137,14 @@ public static unsafe class ThreadInterrupter
                     live.RemoveAt(i);
                     continue;
                 }
-                Send(t);
+                Send(t.HostTid);
                 live[i] = (t, left - 1);
             }
         }
     }
 
-    private static void Send(GuestThread t)
-        => HostSyscall.Call(HostSyscall.Nr.Tgkill, Ids.Pid, t.HostTid, HostSignal);
+    /// <summary>A started thread (its host tid is known) other than the caller: one the signal can reach elsewhere.</summary>
+    private static bool IsOtherThread(int hostTid) => hostTid != 0 && hostTid != (int)HostSyscall.Call(HostSyscall.Nr.Gettid);
+
+    private static void Send(int hostTid) => HostSyscall.Call(HostSyscall.Nr.Tgkill, Ids.Pid, hostTid, HostSignal);
 }

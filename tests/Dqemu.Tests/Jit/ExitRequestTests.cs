@@ -27,32 +27,43 @@ public sealed unsafe class ExitRequestTests
         BlockEntryHook = entryHook,
     });
 
-    [Fact]
-    public void AChainOfLinkedBlocksLeavesOnTheInterruptSignal()
+    /// <summary>
+    /// Runs <paramref name="source"/> on a thread of its own until the block at <paramref name="blockPc"/> is translated
+    /// (the loop is running), then asks that thread to leave as the runtime does (<see cref="ThreadInterrupter.RequestExit(CpuState*, BlockRunner, int)"/>:
+    /// ExitRequest and the interrupt signal) and returns how the run ended; fails if it did not end within 10 s.
+    /// </summary>
+    internal static ExitReason RunAndInterrupt(JitHarness h, string source, ulong blockPc)
     {
-        using var h = TwoBlockHarness();
         ThreadInterrupter.Install(h.Translator);
         int tid = 0;
         var run = Task.Run(() =>
         {
             Volatile.Write(ref tid, (int)HostSyscall.Call(HostSyscall.Nr.Gettid));
-            return h.Run("""
-                mov x0, #0
-                one:
-                add x0, x0, #1
-                b two
-                two:
-                add x3, x3, #2
-                b one
-                """);
+            return h.Run(source);
         });
         var wait = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Translator.Cache.Lookup(JitHarness.CodeAddress + 12) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
-        Assert.NotEqual(0, h.Translator.Cache.Lookup(JitHarness.CodeAddress + 12)); // "two" is translated: the loop runs
+        while (h.Translator.Cache.Lookup(blockPc) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
+        Assert.NotEqual(0, h.Translator.Cache.Lookup(blockPc)); // translated: the loop runs
         Thread.Sleep(20);
         ThreadInterrupter.RequestExit(h.Cpu, h.Runner, Volatile.Read(ref tid));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the linked blocks did not leave on the exit request");
-        Assert.Equal(ExitReason.Interrupt, run.Result);
+        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the code did not leave on the exit request");
+        return run.Result;
+    }
+
+    [Fact]
+    public void AChainOfLinkedBlocksLeavesOnTheInterruptSignal()
+    {
+        using var h = TwoBlockHarness();
+        var reason = RunAndInterrupt(h, """
+            mov x0, #0
+            one:
+            add x0, x0, #1
+            b two
+            two:
+            add x3, x3, #2
+            b one
+            """, JitHarness.CodeAddress + 12); // "two"
+        Assert.Equal(ExitReason.Interrupt, reason);
         // it left at a block's entry, with every register in CpuState: x3 is twice the number of "two"s, which
         // is the number of "one"s when it stopped at "one", one less at "two"
         Assert.Contains(h.Cpu->Pc, new[] { JitHarness.CodeAddress + 4, JitHarness.CodeAddress + 12 });

@@ -1,7 +1,5 @@
 using Dqemu.JitX64.State;
 using Dqemu.JitX64.Translation;
-using Dqemu.Runtime.Host;
-using Dqemu.Runtime.Signals;
 using Iced.Intel;
 using Xunit;
 
@@ -94,29 +92,17 @@ public sealed unsafe class SelfLoopTests
     public void AnInterruptedSelfLoopLeavesExactState()
     {
         using var h = new JitHarness();
-        ThreadInterrupter.Install(h.Translator);
-        // x0 counts up forever; x3 = x0 * 2 kept in step: both live in host registers inside the loop
-        int tid = 0;
-        var run = Task.Run(() =>
-        {
-            Volatile.Write(ref tid, (int)HostSyscall.Call(HostSyscall.Nr.Gettid));
-            return h.Run("""
-                mov x0, #0
-                mov x3, #0
-                loop:
-                add x0, x0, #1
-                add x3, x3, #2
-                b loop
-                """);
-        });
-        // the loop block exists once the thread has run into it
-        var wait = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Translator.Cache.Lookup(JitHarness.CodeAddress + 8) == 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
-        Thread.Sleep(20);
-        // ExitRequest alone is not read inside the loop: the interrupt signal's handler sets the thread's r14 to 0
-        ThreadInterrupter.RequestExit(h.Cpu, h.Runner, Volatile.Read(ref tid));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "the loop did not leave on the exit request");
-        Assert.Equal(ExitReason.Interrupt, run.Result);
+        // x0 counts up forever; x3 = x0 * 2 kept in step: both live in host registers inside the loop. ExitRequest alone
+        // is not read inside the loop: the interrupt signal's handler sets the thread's r14 to 0
+        var reason = ExitRequestTests.RunAndInterrupt(h, """
+            mov x0, #0
+            mov x3, #0
+            loop:
+            add x0, x0, #1
+            add x3, x3, #2
+            b loop
+            """, JitHarness.CodeAddress + 8);
+        Assert.Equal(ExitReason.Interrupt, reason);
         Assert.Equal(JitHarness.CodeAddress + 8, h.Cpu->Pc);
         Assert.True(h.X(0) > 0);
         Assert.Equal(h.X(0) * 2, h.X(3));
